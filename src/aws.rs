@@ -1,0 +1,173 @@
+//! SDK clients from `aws-config` (credential chain, profile, region, endpoint) and the mapping
+//! of SDK errors to sentences about the setup.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// How to reach AWS, from the command line and the config.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    /// `--region`, else the config's `region`; `None` leaves it to `AWS_REGION` and the profile.
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// One client per service, sharing one SDK config.
+#[derive(Clone)]
+pub struct Clients {
+    pub region: String,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub identity: aws_sdk_cognitoidentity::Client,
+    /// cognito-idp, in the user pool's own region.
+    pub idp: aws_sdk_cognitoidentityprovider::Client,
+    pub endpoint: Option<String>,
+}
+
+/// Loads the SDK config the way every AWS tool does, then builds the clients.
+pub async fn connect(opts: &AwsOptions, user_pool_region: &str) -> Result<Clients> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(5)
+                .with_initial_backoff(Duration::from_millis(200)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(20))
+                .build(),
+        );
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &opts.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(u) = &opts.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    let sdk = loader.load().await;
+    clients(&sdk, user_pool_region)
+}
+
+fn clients(sdk: &SdkConfig, user_pool_region: &str) -> Result<Clients> {
+    let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+        anyhow!(
+            "no AWS region is set: add `region = \"...\"` to the config, pass --region, or set AWS_REGION (or a region in your AWS profile)"
+        )
+    })?;
+    let idp_conf = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk)
+        .region(Region::new(user_pool_region.to_string()))
+        .build();
+    Ok(Clients {
+        region,
+        dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+        iam: aws_sdk_iam::Client::new(sdk),
+        sts: aws_sdk_sts::Client::new(sdk),
+        identity: aws_sdk_cognitoidentity::Client::new(sdk),
+        idp: aws_sdk_cognitoidentityprovider::Client::from_conf(idp_conf),
+        endpoint: sdk.endpoint_url().map(str::to_string),
+    })
+}
+
+/// The error code of a service error (`NoSuchEntity`, `ResourceNotFoundException`…).
+pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    err.code()
+}
+
+/// "Not found" is a state, not an error.
+pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(
+        code(err),
+        Some("NoSuchEntity" | "NoSuchEntityException" | "ResourceNotFoundException")
+    )
+}
+
+/// Turns an SDK error into one sentence: what failed, why, what to do.
+pub fn explain<E, R>(what: &str, err: SdkError<E, R>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    let code = err.code().map(str::to_string);
+    let message = err.message().map(str::to_string);
+    let chain = DisplayErrorContext(&err).to_string();
+    let lower = chain.to_lowercase();
+    if code.is_none() {
+        if lower.contains("credential") {
+            return anyhow!(
+                "{what}: no AWS credentials were found. Set AWS_PROFILE (or pass --profile), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
+            );
+        }
+        if lower.contains("timeout") || lower.contains("timed out") {
+            return anyhow!("{what}: AWS did not answer in time; check the network (or --endpoint-url) and retry");
+        }
+        if lower.contains("connect") || lower.contains("dns") || lower.contains("io error") {
+            return anyhow!(
+                "{what}: could not connect to the AWS endpoint; check the network, --endpoint-url / AWS_ENDPOINT_URL and the region ({chain})"
+            );
+        }
+        return anyhow!("{what}: {chain}");
+    }
+    let code = code.unwrap_or_default();
+    let message = message.unwrap_or_default();
+    match code.as_str() {
+        "UnrecognizedClientException" | "InvalidClientTokenId" | "SignatureDoesNotMatch"
+        | "InvalidSignatureException" | "IncompleteSignature" => anyhow!(
+            "{what}: AWS rejected the credentials ({code}). Check AWS_PROFILE / --profile or the access keys in use"
+        ),
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => anyhow!(
+            "{what}: the AWS session has expired ({code}). Refresh it (e.g. `aws sso login`) and run again"
+        ),
+        "AccessDenied" | "AccessDeniedException" => anyhow!(
+            "{what}: access denied. The credentials in use need the permissions in policies/operator.json ({message})"
+        ),
+        _ if message.is_empty() => anyhow!("{what}: {code}"),
+        _ => anyhow!("{what}: {code}: {message}"),
+    }
+}
+
+/// `result.map_err(explain)` as a method.
+pub trait Explain<T> {
+    fn explain(self, what: impl AsRef<str>) -> Result<T>;
+}
+
+impl<T, E, R> Explain<T> for std::result::Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    fn explain(self, what: impl AsRef<str>) -> Result<T> {
+        self.map_err(|e| explain(what.as_ref(), e))
+    }
+}
+
+/// `Ok(None)` for "not found", the value otherwise, an explained error for anything else.
+pub trait Found<T> {
+    fn found(self, what: impl AsRef<str>) -> Result<Option<T>>;
+}
+
+impl<T, E, R> Found<T> for std::result::Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    fn found(self, what: impl AsRef<str>) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(explain(what.as_ref(), e)),
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The commands: they orchestrate the steps and return a [`Report`]; they know nothing about
+//! how the report is shown.
+
+pub mod apply;
+pub mod status;
+pub mod teardown;
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::aws::{self, AwsOptions, Clients};
+use crate::cli::Global;
+use crate::config::{self, ConfigError, Desired, Overrides};
+use crate::plan::{Plan, StepId};
+use crate::progress::Progress;
+use crate::steps::{self, Ctx, Observed};
+
+/// What a command found and did, for the renderers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub command: &'static str,
+    pub stack: String,
+    pub region: String,
+    pub account: String,
+    /// True when the command did what it was asked (for `status`: everything is in sync).
+    pub ok: bool,
+    pub steps: Vec<crate::plan::StepReport>,
+    /// Errors of steps that failed (apply/teardown), as sentences.
+    pub errors: Vec<String>,
+    /// One line for people: the overall result and what to do next.
+    pub summary: String,
+    /// The process exit code (0 ok, 1 error, 2 drift for `status`).
+    pub exit_code: u8,
+}
+
+impl Report {
+    pub fn new(
+        command: &'static str,
+        ctx_stack: &str,
+        region: &str,
+        account: &str,
+        plan: Plan,
+    ) -> Self {
+        Report {
+            command,
+            stack: ctx_stack.to_string(),
+            region: region.to_string(),
+            account: account.to_string(),
+            ok: true,
+            steps: plan.steps,
+            errors: Vec::new(),
+            summary: String::new(),
+            exit_code: 0,
+        }
+    }
+
+    pub fn step_mut(&mut self, id: StepId) -> &mut crate::plan::StepReport {
+        self.steps
+            .iter_mut()
+            .find(|s| s.step == id)
+            .expect("every step has a report")
+    }
+}
+
+/// A failure before or outside the steps: config, credentials, region, user pool.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0:#}")]
+    Other(#[from] anyhow::Error),
+}
+
+/// Loads the config, resolves AWS access, and observes the live stack.
+pub struct Session {
+    pub desired: Desired,
+    pub aws: Clients,
+    pub progress: Arc<dyn Progress>,
+}
+
+impl Session {
+    pub async fn open(global: &Global, progress: Arc<dyn Progress>) -> Result<Self, SetupError> {
+        let desired = config::load(
+            &global.config,
+            &Overrides {
+                stack: global.stack.clone(),
+                region: global.region.clone(),
+            },
+        )?;
+        let aws = aws::connect(
+            &AwsOptions {
+                profile: global.profile.clone(),
+                region: desired.region.clone(),
+                endpoint_url: global.endpoint_url.clone(),
+            },
+            desired.user_pool.region(),
+        )
+        .await?;
+        tracing::debug!(stack = %desired.stack, region = %aws.region, endpoint = ?aws.endpoint, "session opened");
+        Ok(Session {
+            desired,
+            aws,
+            progress,
+        })
+    }
+
+    pub async fn observe(&self) -> Result<Observed> {
+        let o = steps::observe(&self.aws, &self.desired).await?;
+        tracing::debug!(account = %o.account, table = o.table.is_some(), role = o.role.is_some(), policy = o.policy.is_some(), "observed");
+        Ok(o)
+    }
+
+    pub fn diff(&self, o: &Observed) -> Plan {
+        steps::diff(&self.desired, &self.aws.region, o)
+    }
+
+    pub fn ctx(&self, account: &str, adopt: bool) -> Ctx {
+        Ctx {
+            aws: self.aws.clone(),
+            desired: self.desired.clone(),
+            account: account.to_string(),
+            progress: self.progress.clone(),
+            adopt,
+        }
+    }
+
+    pub fn report(&self, command: &'static str, account: &str, plan: Plan) -> Report {
+        Report::new(
+            command,
+            &self.desired.stack,
+            &self.aws.region,
+            account,
+            plan,
+        )
+    }
+}

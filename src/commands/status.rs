@@ -1,0 +1,68 @@
+//! `setup status` and `setup plan`: observe, compare, report. No writes.
+
+use anyhow::Result;
+
+use super::{Report, Session};
+use crate::plan::State;
+
+/// `status`: exit 0 when everything is in sync, 2 when anything is missing, drifted or not owned.
+pub async fn status(s: &Session) -> Result<Report> {
+    let o = s.observe().await?;
+    let plan = s.diff(&o);
+    let mut r = s.report("status", &o.account, plan);
+    let out_of_sync = r.steps.iter().filter(|st| !st.in_sync()).count();
+    r.ok = out_of_sync == 0;
+    r.exit_code = if r.ok { 0 } else { 2 };
+    r.summary = if r.ok {
+        format!("All {} steps in sync.", r.steps.len())
+    } else {
+        let count = |state| r.steps.iter().filter(|st| st.state == state).count();
+        let mut parts = Vec::new();
+        for (state, label) in [
+            (State::Missing, "missing"),
+            (State::Drifted, "drifted"),
+            (State::NotOwned, "not owned"),
+        ] {
+            let n = count(state);
+            if n > 0 {
+                parts.push(format!("{n} {label}"));
+            }
+        }
+        let hint = if count(State::NotOwned) > 0 {
+            "run `setup apply --adopt` to take over resources made by hand, or `setup apply` for the rest"
+        } else {
+            "run `setup apply` to converge"
+        };
+        format!("{}; {hint}.", parts.join(", "))
+    };
+    Ok(r)
+}
+
+/// `plan` (and `apply --dry-run`): what apply would do.
+pub async fn plan(s: &Session, adopt: bool) -> Result<Report> {
+    let o = s.observe().await?;
+    let plan = s.diff(&o);
+    let mut r = s.report("plan", &o.account, plan);
+    let refusals = super::apply::refusals(&r.steps, adopt);
+    let changing = r
+        .steps
+        .iter()
+        .filter(|st| !st.actions.is_empty() && !st.in_sync())
+        .count();
+    r.summary = if !refusals.is_empty() {
+        format!(
+            "apply{} would refuse to run: {}",
+            if adopt { " --adopt" } else { "" },
+            refusals.join("; ")
+        )
+    } else if changing == 0 {
+        "No changes: everything is in sync.".to_string()
+    } else {
+        format!(
+            "{changing} of {} steps would change; run `setup apply{}` to make the changes.",
+            r.steps.len(),
+            if adopt { " --adopt" } else { "" }
+        )
+    };
+    Ok(r)
+}

@@ -1,0 +1,710 @@
+//! The config file: TOML → a validated [`Desired`] state.
+//!
+//! Every check happens here, before any AWS call, and every error names the field and, where the
+//! TOML parser knows it, the line.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The tag that marks a resource as created (owned) by a stack.
+pub const STACK_TAG: &str = "setup:stack";
+
+pub const DEFAULT_TABLE: &str = "user-profiles";
+pub const DEFAULT_ACTIONS: [&str; 3] = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+];
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    stack: Option<String>,
+    region: Option<String>,
+    #[serde(default)]
+    table: RawTable,
+    user_pool: Option<RawUserPool>,
+    #[serde(default)]
+    identity_pool: RawIdentityPool,
+    #[serde(default)]
+    role: RawNamed,
+    #[serde(default)]
+    policy: RawPolicy,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTable {
+    name: Option<String>,
+    partition_key: Option<RawKey>,
+    sort_key: Option<RawKey>,
+    billing_mode: Option<String>,
+    read_capacity: Option<i64>,
+    write_capacity: Option<i64>,
+    point_in_time_recovery: Option<bool>,
+    deletion_protection: Option<bool>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKey {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUserPool {
+    id: String,
+    client_ids: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawIdentityPool {
+    name: Option<String>,
+    allow_unauthenticated: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNamed {
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    name: Option<String>,
+    actions: Option<Vec<String>>,
+}
+
+/// A DynamoDB key attribute type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    S,
+    N,
+    B,
+}
+
+impl KeyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+            KeyType::B => "B",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAttr {
+    pub name: String,
+    pub kind: KeyType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Billing {
+    OnDemand,
+    Provisioned { read: i64, write: i64 },
+}
+
+impl Billing {
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Billing::OnDemand => "PAY_PER_REQUEST",
+            Billing::Provisioned { .. } => "PROVISIONED",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    pub name: String,
+    pub partition_key: KeyAttr,
+    pub sort_key: Option<KeyAttr>,
+    pub billing: Billing,
+    pub point_in_time_recovery: bool,
+    pub deletion_protection: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserPoolSpec {
+    pub id: String,
+    pub client_ids: Vec<String>,
+}
+
+impl UserPoolSpec {
+    /// The region a user pool lives in is the prefix of its id.
+    pub fn region(&self) -> &str {
+        self.id.split('_').next().unwrap_or_default()
+    }
+
+    /// The provider name an identity pool uses for this user pool.
+    pub fn provider_name(&self) -> String {
+        format!("cognito-idp.{}.amazonaws.com/{}", self.region(), self.id)
+    }
+}
+
+/// Everything the config asks for, validated. The one place the desired state comes from.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub stack: String,
+    /// The region from the config file, if it names one.
+    pub region: Option<String>,
+    pub table: TableSpec,
+    pub user_pool: UserPoolSpec,
+    pub identity_pool_name: String,
+    pub allow_unauthenticated: bool,
+    pub role_name: String,
+    pub policy_name: String,
+    pub actions: Vec<String>,
+    /// Tags for every resource: the config's `table.tags` plus the ownership tag.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Desired {
+    pub fn table_arn(&self, region: &str, account: &str) -> String {
+        format!(
+            "arn:aws:dynamodb:{region}:{account}:table/{}",
+            self.table.name
+        )
+    }
+    pub fn role_arn(&self, account: &str) -> String {
+        format!("arn:aws:iam::{account}:role/{}", self.role_name)
+    }
+    pub fn policy_arn(&self, account: &str) -> String {
+        format!("arn:aws:iam::{account}:policy/{}", self.policy_name)
+    }
+}
+
+/// Values from the command line that override the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub stack: Option<String>,
+    pub region: Option<String>,
+}
+
+/// A config problem: which file, which field, which line, what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub field: Option<String>,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        f.write_str(": ")?;
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads and validates the config file.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Desired, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.to_path_buf(),
+        field: None,
+        line: None,
+        message: if e.kind() == std::io::ErrorKind::NotFound {
+            "config file not found; create one (see examples/ or the README's config reference) or pass --config PATH".to_string()
+        } else {
+            format!("cannot read the config file: {e}")
+        },
+    })?;
+    parse(&text, path, overrides)
+}
+
+/// Parses and validates config text; `path` is used in messages only.
+pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Desired, ConfigError> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        ConfigError {
+            file: path.to_path_buf(),
+            field: None,
+            line,
+            message: e.message().trim().to_string(),
+        }
+    })?;
+    let v = Validator { text, path };
+    v.validate(raw, overrides)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Validator<'_> {
+    fn err(&self, field: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.path.to_path_buf(),
+            field: Some(field.to_string()),
+            line: self.line_of_field(field),
+            message: message.into(),
+        }
+    }
+
+    /// The line of a dotted field (`table.partition_key.type`), found with the parser's spans.
+    fn line_of_field(&self, field: &str) -> Option<usize> {
+        let root = toml::de::DeTable::parse(self.text).ok()?;
+        let mut parts = field.split('.');
+        let first = parts.next()?;
+        let (_, mut value) = root.get_ref().iter().find(|(k, _)| k.get_ref() == first)?;
+        let mut span = value.span();
+        for part in parts {
+            let next = if let Ok(index) = part.parse::<usize>() {
+                value.get_ref().get(index)
+            } else {
+                value.get_ref().get(part)
+            };
+            match next {
+                Some(v) => {
+                    value = v;
+                    span = v.span();
+                }
+                None => break,
+            }
+        }
+        Some(line_of(self.text, span.start))
+    }
+
+    fn validate(&self, raw: RawConfig, overrides: &Overrides) -> Result<Desired, ConfigError> {
+        let stack = match overrides.stack.clone().or(raw.stack) {
+            Some(s) => s,
+            None => {
+                return Err(self.err(
+                    "stack",
+                    "missing: set `stack = \"myapp-dev\"` in the config or pass --stack",
+                ))
+            }
+        };
+        check_stack(&stack).map_err(|m| self.err("stack", m))?;
+
+        let region = overrides.region.clone().or(raw.region);
+        if let Some(r) = &region {
+            if !is_region(r) {
+                return Err(self.err(
+                    "region",
+                    format!(
+                        "{r:?} is not an AWS region name (like \"us-east-1\" or \"ap-south-1\")"
+                    ),
+                ));
+            }
+        }
+
+        let table = self.table(raw.table)?;
+
+        let Some(up) = raw.user_pool else {
+            return Err(self.err(
+                "user_pool",
+                "missing section: add [user_pool] with `id` and `client_ids` of your existing Cognito user pool",
+            ));
+        };
+        if !is_user_pool_id(&up.id) {
+            return Err(self.err(
+                "user_pool.id",
+                format!(
+                    "{:?} is not a user pool id; it looks like \"<region>_<id>\", e.g. \"ap-south-1_AbCdEf123\"",
+                    up.id
+                ),
+            ));
+        }
+        if up.client_ids.is_empty() {
+            return Err(self.err(
+                "user_pool.client_ids",
+                "needs at least one app client id of the user pool",
+            ));
+        }
+        for (i, c) in up.client_ids.iter().enumerate() {
+            let ok = (1..=128).contains(&c.len())
+                && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '+');
+            if !ok {
+                return Err(self.err(
+                    &format!("user_pool.client_ids.{i}"),
+                    format!("{c:?} is not an app client id (1-128 letters and digits)"),
+                ));
+            }
+        }
+
+        let identity_pool_name = raw
+            .identity_pool
+            .name
+            .unwrap_or_else(|| format!("{}_identities", stack.replace('-', "_")));
+        let pool_ok = (1..=128).contains(&identity_pool_name.chars().count())
+            && identity_pool_name
+                .chars()
+                .all(|c| is_word(c) || c.is_whitespace() || "+=,.@-".contains(c));
+        if !pool_ok {
+            return Err(self.err(
+                "identity_pool.name",
+                format!("{identity_pool_name:?} must be 1-128 characters of letters, digits, spaces and + = , . @ - _"),
+            ));
+        }
+
+        let role_name = raw
+            .role
+            .name
+            .unwrap_or_else(|| format!("{stack}-cognito-authenticated"));
+        check_iam_name(&role_name, 64).map_err(|m| self.err("role.name", m))?;
+
+        let policy_name = raw
+            .policy
+            .name
+            .unwrap_or_else(|| format!("{stack}-table-access"));
+        check_iam_name(&policy_name, 128).map_err(|m| self.err("policy.name", m))?;
+
+        let actions = match raw.policy.actions {
+            None => DEFAULT_ACTIONS.iter().map(|s| s.to_string()).collect(),
+            Some(list) => list,
+        };
+        if actions.is_empty() {
+            return Err(self.err("policy.actions", "needs at least one dynamodb: action"));
+        }
+        for (i, a) in actions.iter().enumerate() {
+            let name = a.strip_prefix("dynamodb:");
+            let ok =
+                name.is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric()));
+            if !ok {
+                return Err(self.err(
+                    &format!("policy.actions.{i}"),
+                    format!(
+                        "{a:?} is not a DynamoDB action; write actions like \"dynamodb:GetItem\" (no wildcards)"
+                    ),
+                ));
+            }
+        }
+        let mut actions_dedup: Vec<String> = Vec::new();
+        for a in actions {
+            if !actions_dedup.iter().any(|x| x.eq_ignore_ascii_case(&a)) {
+                actions_dedup.push(a);
+            }
+        }
+
+        let mut tags = table.1;
+        tags.insert(STACK_TAG.to_string(), stack.clone());
+
+        Ok(Desired {
+            stack,
+            region,
+            table: table.0,
+            user_pool: UserPoolSpec {
+                id: up.id,
+                client_ids: up.client_ids,
+            },
+            identity_pool_name,
+            allow_unauthenticated: raw.identity_pool.allow_unauthenticated.unwrap_or(false),
+            role_name,
+            policy_name,
+            actions: actions_dedup,
+            tags,
+        })
+    }
+
+    fn table(&self, t: RawTable) -> Result<(TableSpec, BTreeMap<String, String>), ConfigError> {
+        let name = t.name.unwrap_or_else(|| DEFAULT_TABLE.to_string());
+        let ok = (3..=255).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !ok {
+            return Err(self.err(
+                "table.name",
+                format!("{name:?} must be 3-255 characters of A-Z a-z 0-9 _ . -"),
+            ));
+        }
+        // With no partition key given, both keys default to the user-profiles layout.
+        let (pk, sk) = match t.partition_key {
+            None => (
+                KeyAttr {
+                    name: "userId".into(),
+                    kind: KeyType::S,
+                },
+                match t.sort_key {
+                    Some(k) => Some(self.key(k, "table.sort_key")?),
+                    None => Some(KeyAttr {
+                        name: "createdAt".into(),
+                        kind: KeyType::S,
+                    }),
+                },
+            ),
+            Some(pk) => (
+                self.key(pk, "table.partition_key")?,
+                t.sort_key
+                    .map(|k| self.key(k, "table.sort_key"))
+                    .transpose()?,
+            ),
+        };
+        if let Some(sk) = &sk {
+            if sk.name == pk.name {
+                return Err(self.err(
+                    "table.sort_key.name",
+                    format!("{:?} is also the partition key; the sort key must be a different attribute", sk.name),
+                ));
+            }
+        }
+        let billing = match t.billing_mode.as_deref().unwrap_or("PAY_PER_REQUEST") {
+            "PAY_PER_REQUEST" => {
+                for (field, v) in [
+                    ("read_capacity", t.read_capacity),
+                    ("write_capacity", t.write_capacity),
+                ] {
+                    if v.is_some() {
+                        return Err(self.err(
+                            &format!("table.{field}"),
+                            "only applies with billing_mode = \"PROVISIONED\"",
+                        ));
+                    }
+                }
+                Billing::OnDemand
+            }
+            "PROVISIONED" => {
+                let mut units = [0i64; 2];
+                for (i, (field, v)) in [
+                    ("read_capacity", t.read_capacity),
+                    ("write_capacity", t.write_capacity),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    match v {
+                        None => {
+                            return Err(self.err(
+                                &format!("table.{field}"),
+                                "required with billing_mode = \"PROVISIONED\" (capacity units, at least 1)",
+                            ))
+                        }
+                        Some(n) if n < 1 => {
+                            return Err(self.err(
+                                &format!("table.{field}"),
+                                format!("{n} is too small; provisioned units must be at least 1"),
+                            ))
+                        }
+                        Some(n) => units[i] = n,
+                    }
+                }
+                Billing::Provisioned {
+                    read: units[0],
+                    write: units[1],
+                }
+            }
+            other => return Err(self.err(
+                "table.billing_mode",
+                format!(
+                    "{other:?} is not a billing mode; use \"PAY_PER_REQUEST\" or \"PROVISIONED\""
+                ),
+            )),
+        };
+        for (k, v) in &t.tags {
+            if k.is_empty() || k.chars().count() > 128 || k.starts_with("aws:") || k == STACK_TAG {
+                return Err(self.err(
+                    "table.tags",
+                    format!("tag key {k:?} must be 1-128 characters, not start with \"aws:\" and not be {STACK_TAG:?} (set by the tool)"),
+                ));
+            }
+            if v.chars().count() > 256 {
+                return Err(self.err(
+                    &format!("table.tags.{k}"),
+                    "tag values are at most 256 characters",
+                ));
+            }
+        }
+        Ok((
+            TableSpec {
+                name,
+                partition_key: pk,
+                sort_key: sk,
+                billing,
+                point_in_time_recovery: t.point_in_time_recovery.unwrap_or(true),
+                deletion_protection: t.deletion_protection.unwrap_or(true),
+            },
+            t.tags,
+        ))
+    }
+
+    fn key(&self, k: RawKey, field: &str) -> Result<KeyAttr, ConfigError> {
+        if k.name.is_empty() || k.name.len() > 255 {
+            return Err(self.err(&format!("{field}.name"), "must be 1-255 characters"));
+        }
+        let kind = match k.kind.as_str() {
+            "S" => KeyType::S,
+            "N" => KeyType::N,
+            "B" => KeyType::B,
+            other => {
+                return Err(self.err(
+                    &format!("{field}.type"),
+                    format!("{other:?} is not a key type; use \"S\" (string), \"N\" (number) or \"B\" (binary)"),
+                ))
+            }
+        };
+        Ok(KeyAttr { name: k.name, kind })
+    }
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn check_stack(stack: &str) -> Result<(), String> {
+    let ok = (1..=32).contains(&stack.len())
+        && stack
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && stack
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{stack:?} must be 1-32 characters of letters, digits, - and _, starting with a letter or digit"
+        ))
+    }
+}
+
+fn check_iam_name(name: &str, max: usize) -> Result<(), String> {
+    let ok = (1..=max).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} must be 1-{max} characters of letters, digits and _ + = , . @ -"
+        ))
+    }
+}
+
+/// An AWS region name such as `us-east-1`, `ap-south-1`, `us-gov-west-1`, `eu-central-2`.
+pub fn is_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    if parts.len() < 3 || parts.len() > 4 {
+        return false;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    first.len() == 2
+        && first.chars().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && !last.is_empty()
+        && last.len() <= 2
+        && last.chars().all(|c| c.is_ascii_digit())
+}
+
+fn is_user_pool_id(id: &str) -> bool {
+    match id.split_once('_') {
+        Some((region, rest)) => {
+            is_region(region)
+                && (1..=40).contains(&rest.len())
+                && rest.chars().all(|c| c.is_ascii_alphanumeric())
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Desired, ConfigError> {
+        parse(text, Path::new("setup.toml"), &Overrides::default())
+    }
+
+    const MINIMAL: &str =
+        "stack = \"demo\"\n[user_pool]\nid = \"us-east-1_abc123\"\nclient_ids = [\"client1\"]\n";
+
+    #[test]
+    fn minimal_config_gets_user_profiles_defaults() {
+        let d = parse_str(MINIMAL).unwrap();
+        assert_eq!(d.table.name, "user-profiles");
+        assert_eq!(d.table.partition_key.name, "userId");
+        assert_eq!(d.table.sort_key.as_ref().unwrap().name, "createdAt");
+        assert_eq!(d.table.billing, Billing::OnDemand);
+        assert!(d.table.point_in_time_recovery && d.table.deletion_protection);
+        assert_eq!(d.identity_pool_name, "demo_identities");
+        assert_eq!(d.role_name, "demo-cognito-authenticated");
+        assert_eq!(d.policy_name, "demo-table-access");
+        assert_eq!(d.actions, DEFAULT_ACTIONS);
+        assert!(!d.allow_unauthenticated);
+        assert_eq!(d.tags.get(STACK_TAG).map(String::as_str), Some("demo"));
+        assert_eq!(
+            d.user_pool.provider_name(),
+            "cognito-idp.us-east-1.amazonaws.com/us-east-1_abc123"
+        );
+    }
+
+    #[test]
+    fn overrides_win() {
+        let o = Overrides {
+            stack: Some("other".into()),
+            region: Some("eu-west-1".into()),
+        };
+        let d = parse(MINIMAL, Path::new("x"), &o).unwrap();
+        assert_eq!(d.stack, "other");
+        assert_eq!(d.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn errors_name_field_and_line() {
+        let text = format!("{MINIMAL}[table]\nname = \"ab\"\n");
+        let e = parse_str(&text).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("table.name"));
+        assert_eq!(e.line, Some(6));
+        assert!(
+            e.to_string().starts_with("setup.toml:6: table.name:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_line() {
+        let e = parse_str(&format!("{MINIMAL}[table]\nnmae = \"x\"\n")).unwrap_err();
+        assert!(e.message.contains("unknown field `nmae`"), "{e}");
+        assert_eq!(e.line, Some(6));
+    }
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "us-east-1",
+            "ap-south-1",
+            "us-gov-west-1",
+            "eu-central-2",
+            "ap-southeast-4",
+        ] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in [
+            "useast1",
+            "us-east",
+            "US-EAST-1",
+            "us-east-1a",
+            "",
+            "u-east-1",
+        ] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
+}

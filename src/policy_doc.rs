@@ -1,0 +1,346 @@
+//! IAM policy documents: rendering the templates in `policies/`, and comparing documents
+//! semantically (statement and action order, a string vs a one-element list, URL-encoding,
+//! `Sid`s and the case of action names do not matter).
+
+use serde_json::{Map, Value};
+
+use crate::plan::Change;
+
+/// The access policy template (`policies/access.json`), embedded at build time.
+pub const ACCESS_TEMPLATE: &str = include_str!("../policies/access.json");
+/// The trust policy template (`policies/trust.json`), embedded at build time.
+pub const TRUST_TEMPLATE: &str = include_str!("../policies/trust.json");
+
+/// Renders a template: a string that is exactly `${name}` is replaced by the variable's value
+/// (which may be a list), and `${name}` inside a longer string is replaced by its text.
+pub fn render(template: &str, vars: &[(&str, Value)]) -> Value {
+    let mut doc: Value =
+        serde_json::from_str(template).expect("policy templates are valid JSON (checked by tests)");
+    substitute(&mut doc, vars);
+    doc
+}
+
+fn substitute(v: &mut Value, vars: &[(&str, Value)]) {
+    match v {
+        Value::String(s) => {
+            for (name, value) in vars {
+                let placeholder = format!("${{{name}}}");
+                if *s == placeholder {
+                    *v = value.clone();
+                    return;
+                }
+                if s.contains(&placeholder) {
+                    let text = match value {
+                        Value::String(t) => t.clone(),
+                        other => other.to_string(),
+                    };
+                    *s = s.replace(&placeholder, &text);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| substitute(i, vars)),
+        Value::Object(map) => map.values_mut().for_each(|i| substitute(i, vars)),
+        _ => {}
+    }
+}
+
+/// The trust policy for the authenticated role of `identity_pool_id`.
+pub fn trust_policy(identity_pool_id: &str) -> Value {
+    render(
+        TRUST_TEMPLATE,
+        &[(
+            "identity_pool_id",
+            Value::String(identity_pool_id.to_string()),
+        )],
+    )
+}
+
+/// The access policy granting `actions` on `table_arn`.
+pub fn access_policy(table_arn: &str, actions: &[String]) -> Value {
+    render(
+        ACCESS_TEMPLATE,
+        &[
+            ("actions", Value::from(actions.to_vec())),
+            ("table_arn", Value::String(table_arn.to_string())),
+        ],
+    )
+}
+
+/// Parses a document as IAM returns it: JSON, possibly URL-encoded.
+pub fn parse(raw: &str) -> Result<Value, serde_json::Error> {
+    let trimmed = raw.trim_start();
+    if trimmed.starts_with('{') {
+        serde_json::from_str(raw)
+    } else {
+        let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+        serde_json::from_str(&decoded)
+    }
+}
+
+const LIST_KEYS: &[&str] = &["Action", "NotAction", "Resource", "NotResource"];
+
+/// The canonical form of a document: every list-or-string field a sorted, de-duplicated list,
+/// `Statement` always a sorted list, `Sid`s dropped, action names lower-cased.
+pub fn normalize(doc: &Value) -> Value {
+    let mut out = Map::new();
+    let Value::Object(map) = doc else {
+        return doc.clone();
+    };
+    for (k, v) in map {
+        match k.as_str() {
+            "Statement" => {
+                let stmts: Vec<Value> = match v {
+                    Value::Array(items) => items.iter().map(normalize_statement).collect(),
+                    other => vec![normalize_statement(other)],
+                };
+                out.insert(k.clone(), Value::Array(sorted(stmts)));
+            }
+            "Id" => {}
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn normalize_statement(stmt: &Value) -> Value {
+    let Value::Object(map) = stmt else {
+        return stmt.clone();
+    };
+    let mut out = Map::new();
+    for (k, v) in map {
+        let key = k.as_str();
+        if key == "Sid" {
+            continue;
+        }
+        let value = if LIST_KEYS.contains(&key) {
+            let lower = key.ends_with("Action");
+            string_set(v, lower)
+        } else if key == "Principal" || key == "NotPrincipal" {
+            match v {
+                Value::Object(p) => Value::Object(
+                    p.iter()
+                        .map(|(pk, pv)| (pk.clone(), string_set(pv, false)))
+                        .collect(),
+                ),
+                other => other.clone(),
+            }
+        } else if key == "Condition" {
+            match v {
+                Value::Object(ops) => Value::Object(
+                    ops.iter()
+                        .map(|(op, keys)| {
+                            let keys = match keys {
+                                Value::Object(ks) => Value::Object(
+                                    ks.iter()
+                                        .map(|(ck, cv)| (ck.to_lowercase(), string_set(cv, false)))
+                                        .collect(),
+                                ),
+                                other => other.clone(),
+                            };
+                            (op.clone(), keys)
+                        })
+                        .collect(),
+                ),
+                other => other.clone(),
+            }
+        } else {
+            v.clone()
+        };
+        out.insert(k.clone(), value);
+    }
+    Value::Object(sort_object(out))
+}
+
+/// A string or list of scalars as a sorted, de-duplicated list of strings.
+fn string_set(v: &Value, lowercase: bool) -> Value {
+    let items: Vec<Value> = match v {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let mut strings: Vec<String> = items
+        .iter()
+        .map(|i| match i {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .map(|s| if lowercase { s.to_lowercase() } else { s })
+        .collect();
+    strings.sort();
+    strings.dedup();
+    Value::from(strings)
+}
+
+fn sort_object(map: Map<String, Value>) -> Map<String, Value> {
+    let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.into_iter().collect()
+}
+
+fn sorted(mut values: Vec<Value>) -> Vec<Value> {
+    values.sort_by_key(|v| v.to_string());
+    values.dedup();
+    values
+}
+
+/// True when the two documents grant the same thing.
+pub fn equivalent(a: &Value, b: &Value) -> bool {
+    normalize(a) == normalize(b)
+}
+
+/// The differences between a live and a desired document, as readable field paths.
+/// Empty exactly when the documents are [`equivalent`].
+pub fn diff(live: &Value, desired: &Value) -> Vec<Change> {
+    let (l, d) = (normalize(live), normalize(desired));
+    let mut changes = Vec::new();
+    diff_values("", &l, &d, &mut changes);
+    changes
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn diff_values(path: &str, live: &Value, desired: &Value, out: &mut Vec<Change>) {
+    if live == desired {
+        return;
+    }
+    match (live, desired) {
+        (Value::Object(l), Value::Object(d)) => {
+            let mut keys: Vec<&String> = l.keys().chain(d.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let p = join(path, k);
+                match (l.get(k), d.get(k)) {
+                    (Some(lv), Some(dv)) => diff_values(&p, lv, dv, out),
+                    (lv, dv) => out.push(Change::new(
+                        p,
+                        lv.cloned().unwrap_or(Value::Null),
+                        dv.cloned().unwrap_or(Value::Null),
+                    )),
+                }
+            }
+        }
+        (Value::Array(l), Value::Array(d)) if path.ends_with("Statement") => {
+            if l.len() == 1 && d.len() == 1 {
+                diff_values(path, &l[0], &d[0], out);
+            } else {
+                let extra: Vec<Value> = l.iter().filter(|s| !d.contains(s)).cloned().collect();
+                let missing: Vec<Value> = d.iter().filter(|s| !l.contains(s)).cloned().collect();
+                if !extra.is_empty() {
+                    out.push(Change::new(
+                        format!("{path} (not wanted)"),
+                        Value::from(extra),
+                        Value::Null,
+                    ));
+                }
+                if !missing.is_empty() {
+                    out.push(Change::new(
+                        format!("{path} (missing)"),
+                        Value::Null,
+                        Value::from(missing),
+                    ));
+                }
+            }
+        }
+        _ => out.push(Change::new(
+            path.to_string(),
+            unwrap_single(live),
+            unwrap_single(desired),
+        )),
+    }
+}
+
+/// A one-element list shown as its element, which reads better in a diff.
+fn unwrap_single(v: &Value) -> Value {
+    match v {
+        Value::Array(items) if items.len() == 1 => items[0].clone(),
+        other => other.clone(),
+    }
+}
+
+/// Compact JSON for sending to IAM (stable key order from the template).
+pub fn to_json(doc: &Value) -> String {
+    serde_json::to_string(doc).expect("a JSON value always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn templates_render_without_leftover_placeholders() {
+        let t = to_json(&trust_policy("us-east-1:1111"));
+        let a = to_json(&access_policy(
+            "arn:aws:dynamodb:us-east-1:123456789012:table/t",
+            &["dynamodb:GetItem".into()],
+        ));
+        assert!(!t.contains("${") && !a.contains("${"), "{t} {a}");
+        assert!(t.contains("\"us-east-1:1111\""));
+        assert!(a.contains("[\"dynamodb:GetItem\"]"));
+    }
+
+    #[test]
+    fn order_string_vs_list_sid_and_case_do_not_matter() {
+        let a = json!({"Version":"2012-10-17","Statement":[
+            {"Sid":"A","Effect":"Allow","Action":["dynamodb:PutItem","dynamodb:GetItem"],"Resource":"arn:x"},
+            {"Effect":"Deny","Action":"s3:*","Resource":["*"]}]});
+        let b = json!({"Version":"2012-10-17","Statement":[
+            {"Effect":"Deny","Action":["s3:*"],"Resource":"*"},
+            {"Resource":["arn:x"],"Effect":"Allow","Action":["dynamodb:getitem","dynamodb:PutItem"]}]});
+        assert!(equivalent(&a, &b));
+        assert!(diff(&a, &b).is_empty());
+    }
+
+    #[test]
+    fn url_encoded_documents_parse() {
+        let raw = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        assert_eq!(
+            parse(raw).unwrap(),
+            json!({"Version":"2012-10-17","Statement":[]})
+        );
+        assert_eq!(parse("{\"a\":1}").unwrap(), json!({"a":1}));
+    }
+
+    #[test]
+    fn diff_names_the_field_that_differs() {
+        let live = trust_policy("us-east-1:aaaa");
+        let desired = trust_policy("us-east-1:bbbb");
+        let changes = diff(&live, &desired);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(
+            changes[0].field,
+            "Statement.Condition.StringEquals.cognito-identity.amazonaws.com:aud"
+        );
+        assert_eq!(changes[0].live, json!("us-east-1:aaaa"));
+        assert_eq!(changes[0].desired, json!("us-east-1:bbbb"));
+    }
+
+    #[test]
+    fn diff_of_extra_action_lists_both_sets() {
+        let live = access_policy("arn:t", &["dynamodb:GetItem".into()]);
+        let desired = access_policy(
+            "arn:t",
+            &["dynamodb:GetItem".into(), "dynamodb:Query".into()],
+        );
+        let changes = diff(&live, &desired);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].field, "Statement.Action");
+    }
+
+    #[test]
+    fn added_statement_is_reported() {
+        let live = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"a:b","Resource":"r"},{"Effect":"Allow","Action":"c:d","Resource":"r"}]});
+        let desired = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"a:b","Resource":"r"}]});
+        let changes = diff(&live, &desired);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].field, "Statement (not wanted)");
+    }
+}

@@ -1,0 +1,175 @@
+//! The text report. Symbols and colour only when `tty` (and `NO_COLOR` unset: see `Style`).
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::commands::Report;
+use crate::plan::{State, StepReport};
+
+fn value(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn symbol(good: Option<bool>, tty: bool) -> String {
+    match (good, tty) {
+        (Some(true), true) => console::style("✓").green().to_string(),
+        (None, true) => console::style("+").yellow().to_string(),
+        (Some(false), true) => console::style("✗").red().to_string(),
+        (Some(true), false) => "ok".to_string(),
+        (None, false) => "--".to_string(),
+        (Some(false), false) => "!!".to_string(),
+    }
+}
+
+/// For status and plan: the state before; for apply and teardown: whether the step succeeded.
+fn mark(command: &str, s: &StepReport, tty: bool) -> String {
+    let good = match command {
+        "apply" | "teardown" => Some(s.error.is_none()),
+        _ => match s.state {
+            State::InSync => Some(true),
+            State::Missing => None,
+            _ => Some(false),
+        },
+    };
+    symbol(good, tty)
+}
+
+fn details(out: &mut String, s: &StepReport) {
+    for c in &s.changes {
+        let _ = writeln!(
+            out,
+            "      {}: {} → {}",
+            c.field,
+            value(&c.live),
+            value(&c.desired)
+        );
+    }
+    if let Some(b) = &s.blocked {
+        let _ = writeln!(out, "      blocked: {b}");
+    }
+    for n in &s.notes {
+        let _ = writeln!(out, "      note: {n}");
+    }
+}
+
+pub fn report(r: &Report, tty: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} stack {} in {} (account {})",
+        r.command, r.stack, r.region, r.account
+    );
+    for s in &r.steps {
+        let line = match r.command {
+            "apply" | "teardown" => {
+                let text = if let Some(e) = &s.error {
+                    format!("failed: {e}")
+                } else if !s.done.is_empty() {
+                    s.done.join("; ")
+                } else if r.command == "apply" {
+                    format!("unchanged ({})", s.resource)
+                } else {
+                    "nothing to remove".to_string()
+                };
+                format!("{:<14} {text}", s.step.name())
+            }
+            _ => format!(
+                "{:<14} {:<10} {}",
+                s.step.name(),
+                s.state.label(),
+                s.resource
+            ),
+        };
+        let _ = writeln!(out, "  {} {line}", mark(r.command, s, tty));
+        match r.command {
+            "status" => details(&mut out, s),
+            "plan" => {
+                details(&mut out, s);
+                for a in &s.actions {
+                    let _ = writeln!(out, "      will: {a}");
+                }
+            }
+            _ => {
+                for n in &s.notes {
+                    let _ = writeln!(out, "      note: {n}");
+                }
+            }
+        }
+    }
+    let _ = writeln!(out, "{}", r.summary);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Change, Plan, StepId};
+
+    fn sample(command: &'static str) -> Report {
+        let mut drifted = StepReport::new(StepId::TrustPolicy, "demo-role", State::Drifted);
+        drifted.changes.push(Change::new(
+            "Statement.Action",
+            "sts:AssumeRole",
+            "sts:AssumeRoleWithWebIdentity",
+        ));
+        let plan = Plan {
+            steps: vec![
+                StepReport::new(StepId::Table, "user-profiles", State::InSync),
+                drifted,
+            ],
+        };
+        let mut r = Report::new(command, "demo", "us-east-1", "123456789012", plan);
+        r.summary = "1 drifted; run `setup apply` to converge.".into();
+        r
+    }
+
+    #[test]
+    fn status_lists_each_step_with_the_diff_and_no_symbols_off_terminal() {
+        let text = report(&sample("status"), false);
+        assert!(
+            text.contains("ok table          in sync    user-profiles"),
+            "{text}"
+        );
+        assert!(
+            text.contains("!! trust-policy   drifted    demo-role"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Statement.Action: \"sts:AssumeRole\" → \"sts:AssumeRoleWithWebIdentity\""
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('✓') && !text.contains('\u{1b}'), "{text}");
+    }
+
+    #[test]
+    fn json_report_has_stable_fields() {
+        let v: Value =
+            serde_json::from_str(&crate::render::json::report(&sample("status"))).unwrap();
+        for key in [
+            "command",
+            "stack",
+            "region",
+            "account",
+            "ok",
+            "steps",
+            "errors",
+            "summary",
+            "exit_code",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        let step = &v["steps"][1];
+        assert_eq!(step["step"], "trust-policy");
+        assert_eq!(step["state"], "drifted");
+        assert_eq!(step["changes"][0]["field"], "Statement.Action");
+        for key in ["resource", "actions", "done", "notes", "blocked", "error"] {
+            assert!(step.get(key).is_some(), "missing steps[].{key}");
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Step 2: the Cognito identity pool, linked to the existing user pool and its app clients.
+//!
+//! Identity pool names are not unique, so the pool is found by name *and* the stack tag; a second
+//! pool is never created while one tagged for this stack exists.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{bail, Result};
+use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
+use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
+use serde_json::Value;
+
+use super::{hashmap_to_btree, not_owned_reason, owner, tag_changes, Ctx, Owner};
+use crate::aws::{Clients, Explain};
+use crate::config::{Desired, STACK_TAG};
+use crate::plan::{Change, State, StepId, StepReport};
+
+const STEP: StepId = StepId::IdentityPool;
+
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub id: String,
+    pub name: String,
+    pub allow_unauthenticated: bool,
+    pub providers: Vec<CognitoIdentityProvider>,
+    pub tags: BTreeMap<String, String>,
+    /// Kept so that an update sends back what the config does not manage.
+    pub raw: DescribeIdentityPoolOutput,
+}
+
+/// What the lookup by name and tag found.
+#[derive(Debug, Clone)]
+pub enum Found {
+    None,
+    Owned(Box<Live>),
+    /// Pools with the configured name exist, but none is tagged for this stack.
+    NotOwned(Vec<Live>),
+}
+
+impl Found {
+    /// The pool the stack uses: the owned one, or the only same-named candidate (for --adopt).
+    pub fn live(&self) -> Option<&Live> {
+        match self {
+            Found::Owned(l) => Some(l),
+            Found::NotOwned(c) if c.len() == 1 => Some(&c[0]),
+            _ => None,
+        }
+    }
+}
+
+pub async fn observe(aws: &Clients, d: &Desired) -> Result<Found> {
+    let mut ids = Vec::new();
+    let mut token = None;
+    loop {
+        let out = aws
+            .identity
+            .list_identity_pools()
+            .max_results(60)
+            .set_next_token(token)
+            .send()
+            .await
+            .explain("listing identity pools")?;
+        ids.extend(
+            out.identity_pools()
+                .iter()
+                .filter(|p| p.identity_pool_name() == Some(d.identity_pool_name.as_str()))
+                .filter_map(|p| p.identity_pool_id().map(str::to_string)),
+        );
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let described = futures::future::join_all(ids.iter().map(|id| {
+        aws.identity
+            .describe_identity_pool()
+            .identity_pool_id(id)
+            .send()
+    }))
+    .await;
+    let mut owned = Vec::new();
+    let mut others = Vec::new();
+    for (id, res) in ids.iter().zip(described) {
+        let out = match crate::aws::Found::found(res, format!("reading identity pool {id}"))? {
+            Some(o) => o,
+            None => continue, // deleted between the list and the describe
+        };
+        let live = Live {
+            id: out.identity_pool_id().to_string(),
+            name: out.identity_pool_name().to_string(),
+            allow_unauthenticated: out.allow_unauthenticated_identities(),
+            providers: out.cognito_identity_providers().to_vec(),
+            tags: hashmap_to_btree(out.identity_pool_tags()),
+            raw: out,
+        };
+        if owner(&live.tags, &d.stack) == Owner::ThisStack {
+            owned.push(live);
+        } else {
+            others.push(live);
+        }
+    }
+    match owned.len() {
+        0 if others.is_empty() => Ok(Found::None),
+        0 => Ok(Found::NotOwned(others)),
+        1 => Ok(Found::Owned(Box::new(owned.remove(0)))),
+        _ => bail!(
+            "{} identity pools named {:?} are tagged for stack {:?}: {}. Delete the extra one(s) (keep the one the app uses) and run again",
+            owned.len(),
+            d.identity_pool_name,
+            d.stack,
+            owned.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The (provider, client) pairs the config owns: the user pool with each app client.
+fn desired_clients(d: &Desired) -> BTreeSet<String> {
+    d.user_pool.client_ids.iter().cloned().collect()
+}
+
+fn live_clients(d: &Desired, live: &Live) -> BTreeSet<String> {
+    let provider = d.user_pool.provider_name();
+    live.providers
+        .iter()
+        .filter(|p| p.provider_name() == Some(provider.as_str()))
+        .filter_map(|p| p.client_id().map(str::to_string))
+        .collect()
+}
+
+fn changes(d: &Desired, live: &Live) -> (Vec<Change>, BTreeMap<String, String>) {
+    let mut c = Vec::new();
+    if live.allow_unauthenticated != d.allow_unauthenticated {
+        c.push(Change::new(
+            "allow_unauthenticated",
+            live.allow_unauthenticated,
+            d.allow_unauthenticated,
+        ));
+    }
+    let (want, have) = (desired_clients(d), live_clients(d, live));
+    if want != have {
+        c.push(Change::new(
+            format!("providers.{}", d.user_pool.provider_name()),
+            Value::from(have.into_iter().collect::<Vec<_>>()),
+            Value::from(want.into_iter().collect::<Vec<_>>()),
+        ));
+    }
+    let (tag_diff, to_set) = tag_changes(&live.tags, &d.tags);
+    c.extend(tag_diff);
+    (c, to_set)
+}
+
+fn foreign_providers(d: &Desired, live: &Live) -> Vec<String> {
+    let provider = d.user_pool.provider_name();
+    let mut v: Vec<String> = live
+        .providers
+        .iter()
+        .filter_map(|p| p.provider_name())
+        .filter(|p| *p != provider)
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+pub fn diff(d: &Desired, found: &Found) -> StepReport {
+    let name = &d.identity_pool_name;
+    match found {
+        Found::None => {
+            let mut r = StepReport::new(STEP, name, State::Missing);
+            r.actions.push(format!(
+                "create identity pool {name} for {} ({} app client{})",
+                d.user_pool.id,
+                d.user_pool.client_ids.len(),
+                if d.user_pool.client_ids.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ));
+            r
+        }
+        Found::NotOwned(candidates) => {
+            let ids: Vec<&str> = candidates.iter().map(|p| p.id.as_str()).collect();
+            let mut r = StepReport::new(
+                STEP,
+                format!("{name} ({})", ids.join(", ")),
+                State::NotOwned,
+            );
+            let own = candidates
+                .iter()
+                .map(|c| owner(&c.tags, &d.stack))
+                .find(|o| *o != Owner::Nobody)
+                .unwrap_or(Owner::Nobody);
+            r.blocked = Some(not_owned_reason("identity pool", name, &own));
+            if candidates.len() == 1 {
+                r.changes = changes(d, &candidates[0]).0;
+                if own == Owner::Nobody {
+                    r.adoptable = true;
+                    r.actions.push(format!(
+                        "with --adopt: tag identity pool {} for this stack",
+                        ids[0]
+                    ));
+                }
+            } else {
+                r.notes.push(format!(
+                    "{} untagged pools share this name; --adopt cannot choose one. Tag the right one with {STACK_TAG} = {:?} or rename it",
+                    candidates.len(),
+                    d.stack
+                ));
+            }
+            r
+        }
+        Found::Owned(live) => {
+            let (c, _) = changes(d, live);
+            let mut r = StepReport::new(STEP, format!("{name} ({})", live.id), State::InSync)
+                .with_changes(c);
+            if !r.changes.is_empty() {
+                r.actions.push(format!("update identity pool {}", live.id));
+            }
+            for p in foreign_providers(d, live) {
+                r.notes.push(format!(
+                    "also trusts provider {p} (not in the config; left as is)"
+                ));
+            }
+            r
+        }
+    }
+}
+
+fn providers(d: &Desired) -> Vec<CognitoIdentityProvider> {
+    d.user_pool
+        .client_ids
+        .iter()
+        .map(|c| {
+            CognitoIdentityProvider::builder()
+                .provider_name(d.user_pool.provider_name())
+                .client_id(c)
+                .server_side_token_check(false)
+                .build()
+        })
+        .collect()
+}
+
+/// Creates or converges the pool; returns its id and what was done.
+pub async fn apply(ctx: &Ctx, found: &Found) -> Result<(String, Vec<String>)> {
+    let d = &ctx.desired;
+    let name = &d.identity_pool_name;
+    let live = match found {
+        Found::None => {
+            ctx.progress
+                .start(STEP, &format!("creating identity pool {name}"));
+            let out = ctx
+                .aws
+                .identity
+                .create_identity_pool()
+                .identity_pool_name(name)
+                .allow_unauthenticated_identities(d.allow_unauthenticated)
+                .set_cognito_identity_providers(Some(providers(d)))
+                .set_identity_pool_tags(Some(d.tags.clone().into_iter().collect()))
+                .send()
+                .await
+                .explain(format!("creating identity pool {name}"))?;
+            let id = out.identity_pool_id().to_string();
+            return Ok((id.clone(), vec![format!("created identity pool {id}")]));
+        }
+        Found::Owned(live) => live,
+        Found::NotOwned(c) => {
+            let own = owner(&c[0].tags, &d.stack);
+            if !(ctx.adopt && c.len() == 1 && own == Owner::Nobody) {
+                let ids: Vec<&str> = c.iter().map(|p| p.id.as_str()).collect();
+                bail!(
+                    "{} ({})",
+                    not_owned_reason("identity pool", name, &own),
+                    ids.join(", ")
+                );
+            }
+            &c[0]
+        }
+    };
+    let (c, _) = changes(d, live);
+    if c.is_empty() {
+        return Ok((live.id.clone(), vec![]));
+    }
+    ctx.progress
+        .start(STEP, &format!("updating identity pool {}", live.id));
+    let provider = d.user_pool.provider_name();
+    let mut all_providers: Vec<CognitoIdentityProvider> = live
+        .providers
+        .iter()
+        .filter(|p| p.provider_name() != Some(provider.as_str()))
+        .cloned()
+        .collect();
+    all_providers.extend(providers(d));
+    let mut tags = live.tags.clone();
+    tags.extend(d.tags.clone());
+    let raw = &live.raw;
+    ctx.aws
+        .identity
+        .update_identity_pool()
+        .identity_pool_id(&live.id)
+        .identity_pool_name(&live.name)
+        .allow_unauthenticated_identities(d.allow_unauthenticated)
+        .set_allow_classic_flow(raw.allow_classic_flow())
+        .set_supported_login_providers(raw.supported_login_providers().cloned())
+        .set_developer_provider_name(raw.developer_provider_name().map(str::to_string))
+        .set_open_id_connect_provider_arns(Some(raw.open_id_connect_provider_arns().to_vec()))
+        .set_saml_provider_arns(Some(raw.saml_provider_arns().to_vec()))
+        .set_cognito_identity_providers(Some(all_providers))
+        .set_identity_pool_tags(Some(tags.into_iter().collect()))
+        .send()
+        .await
+        .explain(format!("updating identity pool {}", live.id))?;
+    let what = if matches!(found, Found::NotOwned(_)) {
+        format!("adopted identity pool {} (tagged and converged)", live.id)
+    } else {
+        format!(
+            "updated identity pool {} ({})",
+            live.id,
+            c.iter()
+                .map(|c| c.field.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Ok((live.id.clone(), vec![what]))
+}
+
+pub async fn teardown(ctx: &Ctx, found: &Found) -> Result<Vec<String>> {
+    match found {
+        Found::Owned(live) => {
+            ctx.progress
+                .start(STEP, &format!("deleting identity pool {}", live.id));
+            crate::aws::Found::found(
+                ctx.aws
+                    .identity
+                    .delete_identity_pool()
+                    .identity_pool_id(&live.id)
+                    .send()
+                    .await,
+                format!("deleting identity pool {}", live.id),
+            )?;
+            Ok(vec![format!("deleted identity pool {}", live.id)])
+        }
+        Found::NotOwned(c) => Ok(vec![format!(
+            "left identity pool(s) {} alone (not created by this stack)",
+            c.iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )]),
+        Found::None => Ok(vec![]),
+    }
+}

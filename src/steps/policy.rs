@@ -1,0 +1,346 @@
+//! Step 4: the customer-managed IAM policy scoped to the table, attached to the role.
+//! A changed document becomes a new default version; at the 5-version limit the oldest
+//! non-default version is deleted first.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_iam::types::Tag;
+use serde_json::Value;
+
+use super::{not_owned_reason, owner, role, tag_changes, Ctx, Owner};
+use crate::aws::{Clients, Explain, Found};
+use crate::config::Desired;
+use crate::plan::{Change, State, StepId, StepReport};
+use crate::policy_doc;
+
+const STEP: StepId = StepId::AccessPolicy;
+const MAX_VERSIONS: usize = 5;
+
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub arn: String,
+    pub default_version: String,
+    pub document: Value,
+    pub tags: BTreeMap<String, String>,
+}
+
+pub async fn observe(aws: &Clients, arn: &str) -> Result<Option<Live>> {
+    let Some(out) = aws
+        .iam
+        .get_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .found(format!("reading policy {arn}"))?
+    else {
+        return Ok(None);
+    };
+    let Some(p) = out.policy() else {
+        return Ok(None);
+    };
+    let version = p
+        .default_version_id()
+        .ok_or_else(|| anyhow!("policy {arn} has no default version"))?
+        .to_string();
+    let v = aws
+        .iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(&version)
+        .send()
+        .await
+        .explain(format!("reading policy {arn} version {version}"))?;
+    let raw = v
+        .policy_version()
+        .and_then(|v| v.document())
+        .unwrap_or("{}");
+    let document = policy_doc::parse(raw)
+        .map_err(|e| anyhow!("policy {arn} has an unreadable document: {e}"))?;
+    Ok(Some(Live {
+        arn: arn.to_string(),
+        default_version: version,
+        document,
+        tags: p
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+    }))
+}
+
+fn attached(role: Option<&role::Live>, arn: &str) -> bool {
+    role.is_some_and(|r| r.attached.iter().any(|(_, a)| a == arn))
+}
+
+pub fn diff(
+    d: &Desired,
+    live: Option<&Live>,
+    role: Option<&role::Live>,
+    table_arn: &str,
+) -> StepReport {
+    let name = &d.policy_name;
+    let desired = policy_doc::access_policy(table_arn, &d.actions);
+    let Some(live) = live else {
+        let mut r = StepReport::new(STEP, name, State::Missing);
+        r.actions.push(format!(
+            "create policy {name} ({} on {table_arn})",
+            d.actions.join(", ")
+        ));
+        r.actions.push(format!("attach it to role {}", d.role_name));
+        return r;
+    };
+    let own = owner(&live.tags, &d.stack);
+    let mut changes: Vec<Change> = policy_doc::diff(&live.document, &desired)
+        .into_iter()
+        .map(|c| Change {
+            field: format!("document.{}", c.field),
+            ..c
+        })
+        .collect();
+    let (tag_diff, to_set) = tag_changes(&live.tags, &d.tags);
+    changes.extend(tag_diff);
+    let is_attached = attached(role, &live.arn);
+    if !is_attached {
+        changes.push(Change::new(
+            format!("attached to role {}", d.role_name),
+            false,
+            true,
+        ));
+    }
+    let mut r = StepReport::new(STEP, &live.arn, State::InSync);
+    if own != Owner::ThisStack {
+        r.state = State::NotOwned;
+        r.blocked = Some(not_owned_reason("policy", name, &own));
+        r.changes = changes;
+        if own == Owner::Nobody {
+            r.adoptable = true;
+            r.actions
+                .push(format!("with --adopt: tag policy {name} for this stack"));
+        }
+        return r;
+    }
+    let doc_changed = !policy_doc::equivalent(&live.document, &desired);
+    r = r.with_changes(changes);
+    if doc_changed {
+        r.actions
+            .push("create a new default policy version with the desired document".into());
+    }
+    if !to_set.is_empty() {
+        r.actions.push("tag policy".into());
+    }
+    if !is_attached {
+        r.actions.push(format!("attach it to role {}", d.role_name));
+    }
+    r
+}
+
+fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
+    map.iter()
+        .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
+        .collect()
+}
+
+/// Creates the policy or converges its document and tags (not the attachment, which needs the
+/// role: see [`attach`]). Returns the policy ARN and what was done.
+pub async fn apply_document(ctx: &Ctx, live: Option<&Live>) -> Result<(String, Vec<String>)> {
+    let d = &ctx.desired;
+    let name = &d.policy_name;
+    let desired = policy_doc::access_policy(&ctx.table_arn(), &d.actions);
+    let iam = &ctx.aws.iam;
+    let Some(live) = live else {
+        ctx.progress.start(STEP, &format!("creating policy {name}"));
+        let out = iam
+            .create_policy()
+            .policy_name(name)
+            .description(format!(
+                "Access to DynamoDB table {} (managed by setup, stack {})",
+                d.table.name, d.stack
+            ))
+            .policy_document(policy_doc::to_json(&desired))
+            .set_tags(Some(tags(&d.tags)?))
+            .send()
+            .await
+            .explain(format!("creating policy {name}"))?;
+        let arn = out
+            .policy()
+            .and_then(|p| p.arn())
+            .map(str::to_string)
+            .unwrap_or_else(|| ctx.policy_arn());
+        return Ok((arn, vec![format!("created policy {name}")]));
+    };
+    let own = owner(&live.tags, &d.stack);
+    if own != Owner::ThisStack && !(ctx.adopt && own == Owner::Nobody) {
+        bail!(not_owned_reason("policy", name, &own));
+    }
+    let mut done = Vec::new();
+    let (_, to_set) = tag_changes(&live.tags, &d.tags);
+    if !to_set.is_empty() {
+        ctx.progress.start(STEP, &format!("tagging policy {name}"));
+        iam.tag_policy()
+            .policy_arn(&live.arn)
+            .set_tags(Some(tags(&to_set)?))
+            .send()
+            .await
+            .explain(format!("tagging policy {name}"))?;
+        done.push(if own == Owner::Nobody {
+            format!("adopted policy {name} (tagged for this stack)")
+        } else {
+            "updated tags".into()
+        });
+    }
+    if !policy_doc::equivalent(&live.document, &desired) {
+        ctx.progress
+            .start(STEP, &format!("writing a new version of policy {name}"));
+        let versions = iam
+            .list_policy_versions()
+            .policy_arn(&live.arn)
+            .send()
+            .await
+            .explain(format!("listing versions of policy {name}"))?;
+        let mut old: Vec<_> = versions
+            .versions()
+            .iter()
+            .filter(|v| !v.is_default_version())
+            .collect();
+        if versions.versions().len() >= MAX_VERSIONS {
+            old.sort_by_key(|v| v.create_date().map(|d| (d.secs(), d.subsec_nanos())));
+            if let Some(oldest) = old.first().and_then(|v| v.version_id()) {
+                iam.delete_policy_version()
+                    .policy_arn(&live.arn)
+                    .version_id(oldest)
+                    .send()
+                    .await
+                    .explain(format!("deleting version {oldest} of policy {name}"))?;
+                done.push(format!("deleted oldest version {oldest} (5-version limit)"));
+            }
+        }
+        let out = iam
+            .create_policy_version()
+            .policy_arn(&live.arn)
+            .policy_document(policy_doc::to_json(&desired))
+            .set_as_default(true)
+            .send()
+            .await
+            .explain(format!("writing a new version of policy {name}"))?;
+        let v = out
+            .policy_version()
+            .and_then(|v| v.version_id())
+            .unwrap_or("?");
+        done.push(format!("document updated (new default version {v})"));
+    }
+    Ok((live.arn.clone(), done))
+}
+
+/// Attaches the policy to the role when it is not attached yet.
+pub async fn attach(ctx: &Ctx, role: Option<&role::Live>, policy_arn: &str) -> Result<Vec<String>> {
+    if attached(role, policy_arn) {
+        return Ok(vec![]);
+    }
+    let role_name = &ctx.desired.role_name;
+    ctx.progress
+        .start(STEP, &format!("attaching the policy to role {role_name}"));
+    ctx.aws
+        .iam
+        .attach_role_policy()
+        .role_name(role_name)
+        .policy_arn(policy_arn)
+        .send()
+        .await
+        .explain(format!("attaching policy {policy_arn} to role {role_name}"))?;
+    Ok(vec![format!("attached to role {role_name}")])
+}
+
+/// Detaches the policy from the stack's role and deletes it (with its old versions), unless it
+/// is also attached to a principal outside this stack: then it is kept and reported.
+pub async fn teardown(
+    ctx: &Ctx,
+    live: Option<&Live>,
+    role: Option<&role::Live>,
+) -> Result<Vec<String>> {
+    let d = &ctx.desired;
+    let name = &d.policy_name;
+    let Some(live) = live else {
+        return Ok(vec![]);
+    };
+    if owner(&live.tags, &d.stack) != Owner::ThisStack {
+        return Ok(vec![format!(
+            "left policy {name} alone (not created by this stack)"
+        )]);
+    }
+    let iam = &ctx.aws.iam;
+    let mut done = Vec::new();
+    ctx.progress.start(STEP, &format!("removing policy {name}"));
+    if attached(role, &live.arn) {
+        iam.detach_role_policy()
+            .role_name(&d.role_name)
+            .policy_arn(&live.arn)
+            .send()
+            .await
+            .found(format!("detaching policy {name} from role {}", d.role_name))?;
+        done.push(format!("detached from role {}", d.role_name));
+    }
+    let entities = iam
+        .list_entities_for_policy()
+        .policy_arn(&live.arn)
+        .send()
+        .await
+        .explain(format!("listing what policy {name} is attached to"))?;
+    let mut others: Vec<String> = Vec::new();
+    others.extend(
+        entities
+            .policy_roles()
+            .iter()
+            .filter_map(|r| r.role_name())
+            .filter(|r| *r != d.role_name)
+            .map(|r| format!("role {r}")),
+    );
+    others.extend(
+        entities
+            .policy_users()
+            .iter()
+            .filter_map(|u| u.user_name())
+            .map(|u| format!("user {u}")),
+    );
+    others.extend(
+        entities
+            .policy_groups()
+            .iter()
+            .filter_map(|g| g.group_name())
+            .map(|g| format!("group {g}")),
+    );
+    if !others.is_empty() {
+        done.push(format!(
+            "kept policy {name}: still attached to {} (not managed by this stack)",
+            others.join(", ")
+        ));
+        return Ok(done);
+    }
+    let versions = iam
+        .list_policy_versions()
+        .policy_arn(&live.arn)
+        .send()
+        .await
+        .explain(format!("listing versions of policy {name}"))?;
+    for v in versions
+        .versions()
+        .iter()
+        .filter(|v| !v.is_default_version())
+    {
+        if let Some(id) = v.version_id() {
+            iam.delete_policy_version()
+                .policy_arn(&live.arn)
+                .version_id(id)
+                .send()
+                .await
+                .found(format!("deleting version {id} of policy {name}"))?;
+        }
+    }
+    iam.delete_policy()
+        .policy_arn(&live.arn)
+        .send()
+        .await
+        .found(format!("deleting policy {name}"))?;
+    done.push(format!("deleted policy {name}"));
+    Ok(done)
+}

@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Local AWS emulator for the `setup` integration tests.
+
+Runs moto's server app (DynamoDB, Cognito, IAM, STS, ...) on loopback and adds:
+
+  * cognito-identity SetIdentityPoolRoles / GetIdentityPoolRoles, which moto
+    5.2.5 lacks (monkeypatched into CognitoIdentityResponse);
+  * a per-access-key call log:  GET /_setup/calls?key=AKID -> JSON array of
+    {"service", "operation", "t", "t_end"} in arrival order (monotonic seconds);
+  * GET /_setup/health -> "ok";
+  * an optional artificial latency per AWS request (SETUP_EMULATOR_DELAY_MS or
+    --delay-ms) to model the network.
+
+Usage:  python3 tests/emulator.py [--host 127.0.0.1] [--port 0] [--delay-ms N]
+Prints exactly one line "READY <port>" on stdout once listening. Exits when its
+stdin reaches EOF (so a dead test harness never leaves it orphaned), and on
+SIGTERM / SIGINT. Requires moto[server]==5.2.5 (tests/requirements.txt).
+"""
+
+import argparse
+import io
+import ipaddress
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from urllib.parse import parse_qs
+
+from moto.cognitoidentity.exceptions import ResourceNotFoundError
+from moto.cognitoidentity.responses import CognitoIdentityResponse
+from moto.core.exceptions import JsonRESTError
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+# --------------------------------------------------------------------------
+# 1. cognito-identity SetIdentityPoolRoles / GetIdentityPoolRoles
+# --------------------------------------------------------------------------
+
+POOL_ID_RE = re.compile(r"^[\w-]+:[0-9a-f-]+$")
+ROLE_ARN_RE = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+ROLE_KEYS = ("authenticated", "unauthenticated")
+MAPPING_TYPES = ("Token", "Rules")
+AMBIGUOUS = ("AuthenticatedRole", "Deny")
+
+
+class InvalidParameterError(JsonRESTError):
+    """Serialized as {"__type": "InvalidParameterException", "message": ...}, HTTP 400."""
+
+    def __init__(self, message: str):
+        super().__init__(error_type="InvalidParameterException", message=message)
+
+
+def _pool_for(resp: CognitoIdentityResponse):
+    """Validate IdentityPoolId and return (id, pool object) or raise."""
+    pool_id = resp._get_param("IdentityPoolId")
+    if not isinstance(pool_id, str) or not pool_id:
+        raise InvalidParameterError("IdentityPoolId is required.")
+    if len(pool_id) > 55 or not POOL_ID_RE.match(pool_id):
+        raise InvalidParameterError(
+            f"1 validation error detected: Value '{pool_id}' at 'identityPoolId' "
+            "failed to satisfy constraint: Member must satisfy regular expression "
+            "pattern: [\\w-]+:[0-9a-f-]+"
+        )
+    pool = resp.backend.identity_pools.get(pool_id)
+    if pool is None:
+        raise ResourceNotFoundError(f"IdentityPool '{pool_id}' not found.")
+    return pool_id, pool
+
+
+def _validate_roles(roles) -> dict:
+    if roles is None:
+        raise InvalidParameterError("Roles is required.")
+    if not isinstance(roles, dict) or len(roles) > 2:
+        raise InvalidParameterError("Roles must be a map with at most 2 entries.")
+    for key, arn in roles.items():
+        if key not in ROLE_KEYS:
+            raise InvalidParameterError(
+                f"Invalid role type '{key}'. Valid keys are: authenticated, unauthenticated."
+            )
+        if not isinstance(arn, str) or not (20 <= len(arn) <= 2048) or not ROLE_ARN_RE.match(arn):
+            raise InvalidParameterError(f"Invalid role ARN '{arn}' for key '{key}'.")
+    return dict(roles)
+
+
+def _validate_role_mappings(mappings) -> dict:
+    if mappings is None:
+        return {}
+    if not isinstance(mappings, dict) or len(mappings) > 10:
+        raise InvalidParameterError("RoleMappings must be a map with at most 10 entries.")
+    for provider, mapping in mappings.items():
+        if not isinstance(mapping, dict) or mapping.get("Type") not in MAPPING_TYPES:
+            raise InvalidParameterError(
+                f"RoleMapping for '{provider}' must have Type Token or Rules."
+            )
+        ambiguous = mapping.get("AmbiguousRoleResolution")
+        if ambiguous is not None and ambiguous not in AMBIGUOUS:
+            raise InvalidParameterError(f"Invalid AmbiguousRoleResolution '{ambiguous}'.")
+        if mapping["Type"] == "Rules" and not (mapping.get("RulesConfiguration") or {}).get("Rules"):
+            raise InvalidParameterError(f"RulesConfiguration is required for '{provider}'.")
+    return dict(mappings)
+
+
+JSON_HEADERS = {"Content-Type": "application/x-amz-json-1.1"}
+
+
+def set_identity_pool_roles(self):
+    _, pool = _pool_for(self)
+    roles = _validate_roles(self._get_param("Roles"))
+    mappings = _validate_role_mappings(self._get_param("RoleMappings"))
+    # SetIdentityPoolRoles replaces both maps wholesale, like the real service.
+    pool.roles, pool.role_mappings = roles, mappings
+    return "{}", dict(JSON_HEADERS)
+
+
+def get_identity_pool_roles(self):
+    pool_id, pool = _pool_for(self)
+    out = {"IdentityPoolId": pool_id, "Roles": dict(getattr(pool, "roles", {}))}
+    mappings = getattr(pool, "role_mappings", {})
+    if mappings:
+        out["RoleMappings"] = dict(mappings)
+    return json.dumps(out), dict(JSON_HEADERS)
+
+
+def patch_moto() -> None:
+    # BaseResponse.call_action dispatches X-Amz-Target "...SetIdentityPoolRoles"
+    # to the snake_case method of the same name on the response class.
+    CognitoIdentityResponse.set_identity_pool_roles = set_identity_pool_roles
+    CognitoIdentityResponse.get_identity_pool_roles = get_identity_pool_roles
+
+
+# --------------------------------------------------------------------------
+# 2. Call-log middleware
+# --------------------------------------------------------------------------
+
+CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/[^/]*/([^/]*)/([^/]*)/")
+
+
+class CallLogMiddleware:
+    def __init__(self, app, delay_ms: int = 0):
+        self.app = app
+        self.delay = max(delay_ms, 0) / 1000.0
+        self.lock = threading.Lock()
+        self.calls: dict[str, list[dict]] = {}
+
+    @staticmethod
+    def _reply(start_response, status: str, body: bytes, ctype: str):
+        start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _own_endpoint(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/_setup/health":
+            return self._reply(start_response, "200 OK", b"ok", "text/plain")
+        if path == "/_setup/calls":
+            key = (parse_qs(environ.get("QUERY_STRING", "")).get("key") or [""])[0]
+            with self.lock:
+                body = json.dumps(self.calls.get(key, [])).encode()
+            return self._reply(start_response, "200 OK", body, "application/json")
+        return self._reply(start_response, "404 Not Found", b"unknown endpoint", "text/plain")
+
+    @staticmethod
+    def _operation(environ, body: bytes) -> str:
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:  # e.g. DynamoDB_20120810.DescribeTable -> DescribeTable
+            return target.rsplit(".", 1)[-1]
+        for source in (environ.get("QUERY_STRING", ""), body.decode("utf-8", "replace")):
+            action = parse_qs(source).get("Action")
+            if action:  # query protocol (IAM, STS)
+                return action[0]
+        return f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}"
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/_setup/"):
+            return self._own_endpoint(environ, start_response)
+
+        # Read the body fully, then hand moto an identical stream.
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+
+        match = CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        key, service = (match.group(1), match.group(3)) if match else ("", "")
+        record = {"service": service, "operation": self._operation(environ, body),
+                  "t": time.monotonic(), "t_end": None}
+        with self.lock:  # appended on arrival, so the log is in arrival order
+            self.calls.setdefault(key, []).append(record)
+
+        if self.delay:
+            time.sleep(self.delay)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self.lock:
+                record["t_end"] = time.monotonic()
+
+
+# --------------------------------------------------------------------------
+# 3. Launcher
+# --------------------------------------------------------------------------
+
+class QuietHandler(MotoRequestHandler):
+    """No per-request logging: an undrained stderr pipe must never block us."""
+
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exit_on_stdin_eof() -> None:
+    # Raw os.read on fd 0: a daemon thread blocked inside sys.stdin's buffered
+    # reader would make interpreter shutdown abort on its lock.
+    try:
+        while os.read(0, 4096):
+            pass
+    finally:
+        os._exit(0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    parser.add_argument("--delay-ms", type=int,
+                        default=int(os.environ.get("SETUP_EMULATOR_DELAY_MS", "0") or 0))
+    args = parser.parse_args()
+    if not is_loopback(args.host):
+        parser.error(f"refusing to bind non-loopback host {args.host!r}")
+
+    patch_moto()  # must happen before the backend apps are created
+    app = CallLogMiddleware(DomainDispatcherApplication(create_backend_app), args.delay_ms)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=exit_on_stdin_eof, daemon=True).start()
+
+    sys.stdout.write(f"READY {server.server_port}\n")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except SystemExit:
+        pass
+    finally:
+        server.server_close()
+        sys.stdout.flush()
+        os._exit(0)  # don't wait on in-flight request or stdin threads
+
+
+if __name__ == "__main__":
+    main()
