@@ -507,12 +507,14 @@ impl Validator<'_> {
                     write: units[1],
                 }
             }
-            other => return Err(self.err(
-                "table.billing_mode",
-                format!(
+            other => {
+                return Err(self.err(
+                    "table.billing_mode",
+                    format!(
                     "{other:?} is not a billing mode; use \"PAY_PER_REQUEST\" or \"PROVISIONED\""
                 ),
-            )),
+                ))
+            }
         };
         for (k, v) in &t.tags {
             if k.is_empty() || k.chars().count() > 128 || k.starts_with("aws:") || k == STACK_TAG {

@@ -1,0 +1,280 @@
+//! Bad input: every config mistake is reported with the field (and line) before any AWS call;
+//! a wrong user pool or client id, a missing region or missing credentials are clear sentences.
+
+use crate::harness::*;
+
+/// Writes `config` for a stack and checks that `apply` fails naming `field` with `message`,
+/// without a single call reaching the emulator.
+fn rejects(name: &str, config: &str, field: &str, message: &str) {
+    let s = Stack::new(name, "");
+    std::fs::write(s.config_path(), config).unwrap();
+    let r = s.run(&["apply"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains(field),
+        "expected field {field}:\n{}",
+        r.all()
+    );
+    assert!(
+        r.stderr.contains(message),
+        "expected {message:?}:\n{}",
+        r.all()
+    );
+    assert!(r.ops.is_empty(), "AWS calls before validation: {:?}", r.ops);
+    // JSON mode reports the same error as a document.
+    let r = s.run(&["apply", "-o", "json"]);
+    assert_eq!(r.code, 1);
+    let j = r.json();
+    assert_eq!(j["ok"], false);
+    assert!(j["errors"][0].as_str().unwrap().contains(message), "{j}");
+}
+
+const POOL: &str = "[user_pool]\nid = \"us-east-1_abc123\"\nclient_ids = [\"client1\"]\n";
+
+fn with(extra: &str) -> String {
+    format!("stack = \"bad\"\n{POOL}{extra}")
+}
+
+#[test]
+fn missing_config_file() {
+    let s = Stack::new("bad-missing-file", "");
+    std::fs::remove_file(s.config_path()).unwrap();
+    let r = s.run(&["status"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("setup.toml: config file not found"),
+        "{}",
+        r.all()
+    );
+    assert!(r.stderr.contains("--config"), "{}", r.all());
+    assert!(r.ops.is_empty());
+}
+
+#[test]
+fn malformed_toml_names_the_line() {
+    rejects(
+        "bad-toml",
+        "stack = \"bad\"\n[user_pool\n",
+        "setup.toml:2",
+        "",
+    );
+}
+
+#[test]
+fn unknown_key_names_the_line() {
+    rejects(
+        "bad-unknown",
+        &with("[table]\nnmae = \"x\"\n"),
+        "setup.toml:6",
+        "unknown field `nmae`",
+    );
+}
+
+#[test]
+fn missing_stack_and_user_pool() {
+    rejects("bad-no-stack", POOL, "stack", "missing");
+    rejects(
+        "bad-no-pool",
+        "stack = \"bad\"\n",
+        "user_pool",
+        "missing section",
+    );
+}
+
+#[test]
+fn table_name_rules() {
+    rejects(
+        "bad-table-short",
+        &with("[table]\nname = \"ab\"\n"),
+        "setup.toml:6: table.name",
+        "3-255 characters",
+    );
+    rejects(
+        "bad-table-chars",
+        &with("[table]\nname = \"user profiles!\"\n"),
+        "table.name",
+        "3-255 characters",
+    );
+    let long = "x".repeat(256);
+    rejects(
+        "bad-table-long",
+        &with(&format!("[table]\nname = \"{long}\"\n")),
+        "table.name",
+        "3-255",
+    );
+}
+
+#[test]
+fn key_rules() {
+    rejects(
+        "bad-key-type",
+        &with("[table]\npartition_key = { name = \"userId\", type = \"X\" }\n"),
+        "table.partition_key.type",
+        "not a key type",
+    );
+    rejects(
+        "bad-same-keys",
+        &with("[table]\npartition_key = { name = \"userId\", type = \"S\" }\nsort_key = { name = \"userId\", type = \"S\" }\n"),
+        "table.sort_key.name",
+        "also the partition key",
+    );
+}
+
+#[test]
+fn user_pool_and_region_formats() {
+    rejects(
+        "bad-pool-id",
+        "stack = \"bad\"\n[user_pool]\nid = \"AbCdEf123\"\nclient_ids = [\"c1\"]\n",
+        "setup.toml:3: user_pool.id",
+        "is not a user pool id",
+    );
+    rejects(
+        "bad-region",
+        &format!("stack = \"bad\"\nregion = \"mars-1\"\n{POOL}"),
+        "setup.toml:2: region",
+        "not an AWS region name",
+    );
+    rejects(
+        "bad-no-clients",
+        "stack = \"bad\"\n[user_pool]\nid = \"us-east-1_abc\"\nclient_ids = []\n",
+        "user_pool.client_ids",
+        "at least one",
+    );
+}
+
+#[test]
+fn iam_name_rules() {
+    let long = "r".repeat(65);
+    rejects(
+        "bad-role-long",
+        &with(&format!("[role]\nname = \"{long}\"\n")),
+        "role.name",
+        "1-64 characters",
+    );
+    rejects(
+        "bad-role-chars",
+        &with("[role]\nname = \"my role\"\n"),
+        "role.name",
+        "1-64 characters",
+    );
+    let long = "p".repeat(129);
+    rejects(
+        "bad-policy-long",
+        &with(&format!("[policy]\nname = \"{long}\"\n")),
+        "policy.name",
+        "1-128 characters",
+    );
+    rejects(
+        "bad-pool-name",
+        &with("[identity_pool]\nname = \"pool/with/slashes\"\n"),
+        "identity_pool.name",
+        "1-128 characters",
+    );
+}
+
+#[test]
+fn action_rules() {
+    rejects(
+        "bad-action-s3",
+        &with("[policy]\nactions = [\"s3:GetObject\"]\n"),
+        "policy.actions.0",
+        "not a DynamoDB action",
+    );
+    rejects(
+        "bad-action-star",
+        &with("[policy]\nactions = [\"dynamodb:GetItem\", \"dynamodb:*\"]\n"),
+        "policy.actions.1",
+        "no wildcards",
+    );
+}
+
+#[test]
+fn capacity_rules() {
+    rejects(
+        "bad-units",
+        &with("[table]\nbilling_mode = \"PROVISIONED\"\nread_capacity = 0\nwrite_capacity = 1\n"),
+        "table.read_capacity",
+        "at least 1",
+    );
+    rejects(
+        "bad-units-missing",
+        &with("[table]\nbilling_mode = \"PROVISIONED\"\nread_capacity = 1\n"),
+        "table.write_capacity",
+        "required",
+    );
+    rejects(
+        "bad-billing",
+        &with("[table]\nbilling_mode = \"FREE\"\n"),
+        "table.billing_mode",
+        "not a billing mode",
+    );
+}
+
+#[test]
+fn unknown_user_pool_or_client_is_an_error_before_any_write() {
+    let s = Stack::new("bad-user-pool", "");
+    let cfg = std::fs::read_to_string(s.config_path()).unwrap();
+    std::fs::write(
+        s.config_path(),
+        cfg.replace(&s.user_pool_id, "us-east-1_doesnotexist"),
+    )
+    .unwrap();
+    let r = s.run(&["apply"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("user pool us-east-1_doesnotexist does not exist"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(r.writes(), Vec::<String>::new());
+
+    std::fs::write(s.config_path(), cfg.replace(&s.client_id, "wrongclient123")).unwrap();
+    let r = s.run(&["apply"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("app client wrongclient123 is not a client of user pool"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(r.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn missing_region_and_missing_credentials_are_one_clear_sentence() {
+    let s = Stack::new("bad-aws-access", "");
+    let r = s.run_env(&["status"], &[("AWS_REGION", "")]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("no AWS region is set"), "{}", r.all());
+    assert!(r.ops.is_empty());
+
+    let r = s.run_env(
+        &["status"],
+        &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("no AWS credentials were found"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.all());
+}
+
+#[test]
+fn region_flag_and_stack_flag_override_the_file() {
+    let s = Stack::new("flag-overrides", "");
+    let r = s.ok(&[
+        "plan",
+        "--stack",
+        "flag-overrides-2",
+        "--region",
+        "us-east-1",
+        "-o",
+        "json",
+    ]);
+    let j = r.json();
+    assert_eq!(j["stack"], "flag-overrides-2");
+    assert_eq!(j["region"], "us-east-1");
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests: the real `setup` binary against moto in server mode (tests/emulator.py),
+//! started once for this test binary on a free loopback port. Each test uses its own stack name,
+//! and each run of the binary its own access key, so the emulator's call log tells exactly which
+//! API calls that run made.
+
+mod harness;
+
+mod apply;
+mod bad_input;
+mod drift;
+mod ownership;
+mod teardown;

@@ -1,0 +1,278 @@
+//! Ownership without a state file: the `setup:stack` tag, `not owned`, `--adopt`, duplicate pools,
+//! and live state that cannot be converged in place.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+
+use crate::harness::*;
+
+const CONSOLE_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":"us-east-1:11111111-2222-3333-4444-555555555555"}}}]}"#;
+
+async fn create_table(sdk: &Sdk, name: &str, pk: &str, sk: Option<&str>, tags: &[(&str, &str)]) {
+    let mut req = sdk
+        .dynamodb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(pk)
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(pk)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        );
+    if let Some(sk) = sk {
+        req = req
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(sk)
+                    .key_type(KeyType::Range)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(sk)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            );
+    }
+    for (k, v) in tags {
+        req = req.tags(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .unwrap(),
+        );
+    }
+    req.send().await.unwrap();
+}
+
+/// What someone following the console steps by hand ends up with: untagged resources with the
+/// configured names, a trust policy for some other pool and without the `amr` condition.
+fn build_by_hand(s: &Stack, sdk: &Sdk) -> String {
+    block_on(async {
+        create_table(sdk, &s.table(), "userId", Some("createdAt"), &[]).await;
+        let pool = sdk
+            .identity
+            .create_identity_pool()
+            .identity_pool_name(s.pool_name())
+            .allow_unauthenticated_identities(false)
+            .cognito_identity_providers(
+                aws_sdk_cognitoidentity::types::CognitoIdentityProvider::builder()
+                    .provider_name(format!(
+                        "cognito-idp.{REGION}.amazonaws.com/{}",
+                        s.user_pool_id
+                    ))
+                    .client_id(&s.client_id)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        sdk.iam
+            .create_role()
+            .role_name(s.role())
+            .assume_role_policy_document(CONSOLE_TRUST)
+            .send()
+            .await
+            .unwrap();
+        let doc = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["dynamodb:GetItem"],"Resource":"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}"}}]}}"#,
+            s.table()
+        );
+        sdk.iam
+            .create_policy()
+            .policy_name(s.policy())
+            .policy_document(doc)
+            .send()
+            .await
+            .unwrap();
+        pool.identity_pool_id().to_string()
+    })
+}
+
+#[test]
+fn resources_made_by_hand_are_not_owned_until_adopted() {
+    let s = Stack::new("adopt-by-hand", "");
+    let sdk = sdk();
+    let pool_id = build_by_hand(&s, &sdk);
+
+    let r = s.run(&["status", "-o", "json"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    let j = r.json();
+    for step in ["table", "identity-pool", "role", "access-policy"] {
+        assert_eq!(
+            r.step(&j, step)["state"],
+            "not_owned",
+            "{step}: {}",
+            r.stdout
+        );
+    }
+
+    // Without --adopt, apply changes nothing and says how to proceed.
+    let r = s.run(&["apply"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("--adopt"), "{}", r.all());
+    assert_eq!(r.writes(), Vec::<String>::new());
+
+    // plan --adopt shows the takeover and still writes nothing.
+    let r = s.ok(&["plan", "--adopt"]);
+    assert!(r.stdout.contains("with --adopt: tag table"), "{}", r.all());
+    assert_eq!(r.writes(), Vec::<String>::new());
+
+    let r = s.ok(&["apply", "--adopt"]);
+    assert!(r.stdout.contains("adopted table"), "{}", r.all());
+    assert!(r.stdout.contains("adopted identity pool"), "{}", r.all());
+    assert!(r.stdout.contains("adopted role"), "{}", r.all());
+    assert!(r.stdout.contains("adopted policy"), "{}", r.all());
+    s.ok(&["status"]);
+    // The pool made by hand was adopted, not duplicated; the trust policy now names it.
+    assert_eq!(s.pool_ids(), std::slice::from_ref(&pool_id));
+    let role = block_on(sdk.iam.get_role().role_name(s.role()).send()).unwrap();
+    let trust = role
+        .role()
+        .unwrap()
+        .assume_role_policy_document()
+        .unwrap()
+        .to_string();
+    let trust = setup::policy_doc::parse(&trust).unwrap().to_string();
+    assert!(
+        trust.contains(&pool_id) && trust.contains("authenticated"),
+        "{trust}"
+    );
+    // Adopted resources now belong to the stack: apply again is a no-op.
+    let r = s.ok(&["apply"]);
+    assert_eq!(r.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn a_table_of_another_stack_is_never_adopted() {
+    let s = Stack::new("other-stacks-table", "");
+    let sdk = sdk();
+    block_on(create_table(
+        &sdk,
+        &s.table(),
+        "userId",
+        Some("createdAt"),
+        &[("setup:stack", "someone-else")],
+    ));
+    let r = s.run(&["apply", "--adopt"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("belongs to stack \"someone-else\""),
+        "{}",
+        r.all()
+    );
+    assert_eq!(r.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn two_pools_tagged_for_the_stack_stop_with_both_ids() {
+    let s = Stack::new("two-tagged-pools", "");
+    s.ok(&["apply"]);
+    let first = s.pool_id();
+    let sdk = sdk();
+    let second = block_on(
+        sdk.identity
+            .create_identity_pool()
+            .identity_pool_name(s.pool_name())
+            .allow_unauthenticated_identities(false)
+            .identity_pool_tags("setup:stack", &s.name)
+            .send(),
+    )
+    .unwrap()
+    .identity_pool_id()
+    .to_string();
+    for cmd in ["status", "apply"] {
+        let r = s.run(&[cmd]);
+        assert_eq!(r.code, 1, "{}", r.all());
+        assert!(
+            r.stderr.contains(&first) && r.stderr.contains(&second),
+            "{}",
+            r.all()
+        );
+        assert_eq!(r.writes(), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn a_table_with_other_keys_needs_replacement_and_is_never_touched() {
+    let s = Stack::new("keys-differ", "");
+    let sdk = sdk();
+    block_on(create_table(
+        &sdk,
+        &s.table(),
+        "id",
+        None,
+        &[("setup:stack", &s.name)],
+    ));
+    let r = s.run(&["status", "-o", "json"]);
+    assert_eq!(r.code, 2);
+    let j = r.json();
+    let t = r.step(&j, "table");
+    assert_eq!(t["state"], "drifted");
+    assert!(
+        t["blocked"]
+            .as_str()
+            .unwrap()
+            .contains("replacement required"),
+        "{t}"
+    );
+    let r = s.run(&["apply"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("replacement required"), "{}", r.all());
+    assert_eq!(r.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn a_pool_with_an_extra_provider_keeps_it_and_reports_it() {
+    let s = Stack::new("extra-provider", "");
+    s.ok(&["apply"]);
+    let sdk = sdk();
+    let id = s.pool_id();
+    block_on(async {
+        let p = sdk
+            .identity
+            .describe_identity_pool()
+            .identity_pool_id(&id)
+            .send()
+            .await
+            .unwrap();
+        let mut providers = p.cognito_identity_providers().to_vec();
+        providers.push(
+            aws_sdk_cognitoidentity::types::CognitoIdentityProvider::builder()
+                .provider_name("cognito-idp.us-east-1.amazonaws.com/us-east-1_Other")
+                .client_id("otherclient")
+                .build(),
+        );
+        sdk.identity
+            .update_identity_pool()
+            .identity_pool_id(&id)
+            .identity_pool_name(p.identity_pool_name())
+            .allow_unauthenticated_identities(false)
+            .set_cognito_identity_providers(Some(providers))
+            .send()
+            .await
+            .unwrap();
+    });
+    let r = s.ok(&["status"]);
+    assert!(
+        r.stdout
+            .contains("also trusts provider cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"),
+        "{}",
+        r.all()
+    );
+    let r = s.ok(&["apply"]);
+    assert_eq!(r.writes(), Vec::<String>::new());
+}

@@ -1,0 +1,269 @@
+//! Teardown: reverse order, only what the stack owns, the table kept unless asked.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::harness::*;
+
+#[test]
+fn teardown_removes_everything_but_the_table_and_its_data() {
+    let s = Stack::new("teardown-keeps-table", "");
+    s.ok(&["apply"]);
+    let sdk = sdk();
+    block_on(
+        sdk.dynamodb
+            .put_item()
+            .table_name(s.table())
+            .item("userId", AttributeValue::S("u1".into()))
+            .item("createdAt", AttributeValue::S("2026-01-01".into()))
+            .send(),
+    )
+    .unwrap();
+
+    let r = s.ok(&["teardown"]);
+    assert!(r.stdout.contains("kept table"), "{}", r.all());
+    assert!(r.stdout.contains("--delete-table"), "{}", r.all());
+    assert!(s.pool_ids().is_empty());
+    block_on(async {
+        assert!(sdk.iam.get_role().role_name(s.role()).send().await.is_err());
+        assert!(sdk
+            .iam
+            .get_policy()
+            .policy_arn(s.policy_arn())
+            .send()
+            .await
+            .is_err());
+        let items = sdk
+            .dynamodb
+            .scan()
+            .table_name(s.table())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(items.count(), 1, "the data survives");
+    });
+    // Removal order: policy detached and deleted before the role, the pool after.
+    let order: Vec<&str> = r
+        .ops
+        .iter()
+        .map(String::as_str)
+        .filter(|o| {
+            [
+                "DetachRolePolicy",
+                "DeletePolicy",
+                "DeleteRole",
+                "DeleteIdentityPool",
+            ]
+            .contains(o)
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "DetachRolePolicy",
+            "DeletePolicy",
+            "DeleteRole",
+            "DeleteIdentityPool"
+        ]
+    );
+    assert!(!r
+        .ops
+        .iter()
+        .any(|o| o == "DeleteTable" || o == "UpdateTable"));
+
+    // Again: nothing to do, no writes.
+    let r = s.ok(&["teardown"]);
+    assert!(r.stdout.contains("Nothing to do"), "{}", r.all());
+    assert_eq!(r.writes(), Vec::<String>::new());
+
+    // Apply after teardown reuses the kept table.
+    let r = s.ok(&["apply"]);
+    assert!(!r.ops.iter().any(|o| o == "CreateTable"), "{}", r.all());
+    s.ok(&["status"]);
+}
+
+#[test]
+fn delete_table_needs_yes_without_a_terminal_and_then_removes_the_table() {
+    let s = Stack::new("teardown-delete-table", "");
+    s.ok(&["apply"]);
+    let r = s.run(&["teardown", "--delete-table"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("--yes"), "{}", r.all());
+    assert_eq!(
+        r.writes(),
+        Vec::<String>::new(),
+        "nothing removed before confirmation"
+    );
+
+    let r = s.ok(&["teardown", "--delete-table", "--yes", "-o", "json"]);
+    let j = r.json();
+    let done = r.step(&j, "table")["done"].to_string();
+    assert!(
+        done.contains("turned deletion protection off") && done.contains("deleted table"),
+        "{done}"
+    );
+    let sdk = sdk();
+    assert!(block_on(sdk.dynamodb.describe_table().table_name(s.table()).send()).is_err());
+    let r = s.run(&["status"]);
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn teardown_leaves_untagged_resources_and_foreign_attachments_alone() {
+    let s = Stack::new("teardown-foreign", "");
+    s.ok(&["apply"]);
+    let sdk = sdk();
+    block_on(async {
+        // Someone attached the stack's policy to a user of their own...
+        sdk.iam
+            .create_user()
+            .user_name(format!("{}-user", s.name))
+            .send()
+            .await
+            .unwrap();
+        sdk.iam
+            .attach_user_policy()
+            .user_name(format!("{}-user", s.name))
+            .policy_arn(s.policy_arn())
+            .send()
+            .await
+            .unwrap();
+        // ...and an inline policy to the stack's role.
+        sdk.iam
+            .put_role_policy()
+            .role_name(s.role())
+            .policy_name("hand-made")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#)
+            .send()
+            .await
+            .unwrap();
+    });
+    let r = s.ok(&["status"]);
+    assert!(
+        r.stdout.contains("inline policy \"hand-made\""),
+        "{}",
+        r.all()
+    );
+    let r = s.ok(&["teardown"]);
+    assert!(
+        r.stdout
+            .contains(&format!("still attached to user {}-user", s.name)),
+        "{}",
+        r.all()
+    );
+    assert!(r.stdout.contains("kept role"), "{}", r.all());
+    block_on(async {
+        assert!(sdk
+            .iam
+            .get_policy()
+            .policy_arn(s.policy_arn())
+            .send()
+            .await
+            .is_ok());
+        assert!(sdk.iam.get_role().role_name(s.role()).send().await.is_ok());
+    });
+    assert!(!r
+        .ops
+        .iter()
+        .any(|o| o == "DeletePolicy" || o == "DeleteRole"));
+
+    // Untagged look-alikes of another "stack" are never touched.
+    let other = Stack::new("teardown-foreign-untagged", "");
+    block_on(
+        sdk.iam
+            .create_role()
+            .role_name(other.role())
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+            .send(),
+    )
+    .unwrap();
+    let r = other.ok(&["teardown"]);
+    assert!(r.stdout.contains("left role"), "{}", r.all());
+    assert_eq!(r.writes(), Vec::<String>::new());
+}
+
+/// Every API call a whole lifecycle makes is allowed by policies/operator.json, and every
+/// action the policy grants is used (so it is not broader than needed).
+#[test]
+fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
+    let policy: serde_json::Value =
+        serde_json::from_str(include_str!("../../policies/operator.json")).unwrap();
+    let mut granted = std::collections::BTreeSet::new();
+    for st in policy["Statement"].as_array().unwrap() {
+        match &st["Action"] {
+            serde_json::Value::String(a) => {
+                granted.insert(a.clone());
+            }
+            serde_json::Value::Array(list) => {
+                granted.extend(list.iter().map(|a| a.as_str().unwrap().to_string()));
+            }
+            other => panic!("unexpected Action {other}"),
+        }
+    }
+    let s = Stack::new("operator-policy", "");
+    let sdk = sdk();
+    let mut used = std::collections::BTreeSet::new();
+    let mut run = |args: &[&str]| {
+        let r = s.run(args);
+        assert!(r.code == 0 || r.code == 2, "{}", r.all());
+        used.extend(r.actions.clone());
+    };
+    run(&["status"]);
+    run(&["apply"]);
+    // Drift in every step, so the update paths run too.
+    block_on(async {
+        sdk.iam
+            .update_assume_role_policy()
+            .role_name(s.role())
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+            .send()
+            .await
+            .unwrap();
+        sdk.iam
+            .detach_role_policy()
+            .role_name(s.role())
+            .policy_arn(s.policy_arn())
+            .send()
+            .await
+            .unwrap();
+        sdk.dynamodb
+            .update_table()
+            .table_name(s.table())
+            .deletion_protection_enabled(false)
+            .send()
+            .await
+            .unwrap();
+    });
+    s.write_config(&format!(
+        "\n[table]\nname = \"{}\"\ntags = {{ team = \"web\" }}\npoint_in_time_recovery = false\n[identity_pool]\nallow_unauthenticated = true\n[policy]\nactions = [\"dynamodb:Query\"]\n",
+        s.table()
+    ));
+    run(&["apply"]);
+    let id = s.pool_id();
+    block_on(
+        sdk.identity
+            .set_identity_pool_roles()
+            .identity_pool_id(&id)
+            .set_roles(Some(Default::default()))
+            .send(),
+    )
+    .unwrap();
+    run(&["apply"]);
+    run(&["teardown", "--delete-table", "--yes"]);
+
+    let not_granted: Vec<&String> = used.iter().filter(|a| !granted.contains(*a)).collect();
+    assert!(
+        not_granted.is_empty(),
+        "calls not in operator.json: {not_granted:?}"
+    );
+    // iam:PassRole is checked by AWS inside SetIdentityPoolRoles, not called directly;
+    // cognito-identity:TagResource is what IAM checks for tags passed to Create/UpdateIdentityPool.
+    let implicit = ["iam:PassRole", "cognito-identity:TagResource"];
+    let unused: Vec<&String> = granted
+        .iter()
+        .filter(|a| !used.contains(*a) && !implicit.contains(&a.as_str()))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "operator.json grants actions setup never calls: {unused:?}"
+    );
+}
