@@ -69,7 +69,7 @@ impl<'a> Outcomes<'a> {
 }
 
 pub async fn apply(s: &Session, adopt: bool) -> Result<Report> {
-    let o = s.observe().await?;
+    let o = s.observe(crate::steps::Scope::Full).await?;
     let plan = s.diff(&o);
     let refused = refusals(&plan.steps, adopt);
     if !refused.is_empty() {

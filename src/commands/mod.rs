@@ -106,8 +106,8 @@ impl Session {
         })
     }
 
-    pub async fn observe(&self) -> Result<Observed> {
-        let o = steps::observe(&self.aws, &self.desired).await?;
+    pub async fn observe(&self, scope: steps::Scope) -> Result<Observed> {
+        let o = steps::observe(&self.aws, &self.desired, scope).await?;
         tracing::debug!(account = %o.account, table = o.table.is_some(), role = o.role.is_some(), policy = o.policy.is_some(), "observed");
         Ok(o)
     }

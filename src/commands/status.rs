@@ -7,7 +7,7 @@ use crate::plan::State;
 
 /// `status`: exit 0 when everything is in sync, 2 when anything is missing, drifted or not owned.
 pub async fn status(s: &Session) -> Result<Report> {
-    let o = s.observe().await?;
+    let o = s.observe(crate::steps::Scope::Full).await?;
     let plan = s.diff(&o);
     let mut r = s.report("status", &o.account, plan);
     let out_of_sync = r.steps.iter().filter(|st| !st.in_sync()).count();
@@ -40,7 +40,7 @@ pub async fn status(s: &Session) -> Result<Report> {
 
 /// `plan` (and `apply --dry-run`): what apply would do.
 pub async fn plan(s: &Session, adopt: bool) -> Result<Report> {
-    let o = s.observe().await?;
+    let o = s.observe(crate::steps::Scope::Full).await?;
     let plan = s.diff(&o);
     let mut r = s.report("plan", &o.account, plan);
     let refusals = super::apply::refusals(&r.steps, adopt);

@@ -2,12 +2,13 @@
 //! the stack are touched; the table (and its data) stays unless `--delete-table`.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Mutex;
 
 use anyhow::{bail, Result};
 
 use super::{Report, Session};
 use crate::plan::StepId;
-use crate::steps::{self, identity_pool, policy, role, table, Owner};
+use crate::steps::{self, identity_pool, policy, role, table, Owner, Scope};
 
 /// How a `--delete-table` teardown gets its confirmation.
 pub enum Confirm {
@@ -17,8 +18,15 @@ pub enum Confirm {
     Ask,
 }
 
+/// Removes the stack in three rounds of calls, each waiting only for what it depends on:
+///
+/// ```text
+/// 1. detach the policy ‖ list its attachments and versions     table (only with --delete-table):
+/// 2. delete old policy versions ‖ delete the role              protection off → delete → wait
+/// 3. delete the policy ‖ delete the identity pool
+/// ```
 pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Result<Report> {
-    let o = s.observe().await?;
+    let o = s.observe(Scope::Removal).await?;
     let d = &s.desired;
     let table_owned = o
         .table
@@ -29,11 +37,50 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
             confirm_table(&d.table.name)?;
         }
     }
-    let plan = s.diff(&o);
     let ctx = s.ctx(&o.account, false);
-    let mut r = s.report("teardown", &o.account, plan);
-    let record = |r: &mut Report, step: StepId, res: Result<Vec<String>>| {
+    let outcomes = Mutex::new(Vec::new());
+    let record = |step: StepId, res: Result<Vec<String>>| {
         steps::finish(&ctx, step, &res);
+        outcomes.lock().expect("not poisoned").push((step, res));
+    };
+    let iam = async {
+        let removal = policy::detach(&ctx, o.policy.as_ref(), o.role.as_ref()).await;
+        let removal = match removal {
+            Ok(r) => r,
+            Err(e) => {
+                // The role still has the policy attached: keep both, remove the pool.
+                record(StepId::AccessPolicy, Err(e));
+                record(
+                    StepId::IdentityPool,
+                    identity_pool::teardown(&ctx, &o.pool).await,
+                );
+                return;
+            }
+        };
+        let policy_arn = ctx.policy_arn();
+        let (versions, role) = futures::join!(
+            policy::delete_versions(&ctx, &removal),
+            role::teardown(&ctx, o.role.as_ref(), &policy_arn)
+        );
+        record(StepId::Role, role);
+        let policy = async {
+            versions?;
+            policy::delete(&ctx, removal).await
+        };
+        let (policy, pool) = futures::join!(policy, identity_pool::teardown(&ctx, &o.pool));
+        record(StepId::AccessPolicy, policy);
+        record(StepId::IdentityPool, pool);
+    };
+    let table = async {
+        record(
+            StepId::Table,
+            table::teardown(&ctx, o.table.as_ref(), delete_table).await,
+        );
+    };
+    futures::join!(iam, table);
+
+    let mut r = s.report("teardown", &o.account, steps::presence(d, &o));
+    for (step, res) in outcomes.into_inner().expect("not poisoned") {
         match res {
             Ok(done) => r.step_mut(step).done = done,
             Err(e) => {
@@ -42,19 +89,7 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
                 r.ok = false;
             }
         }
-    };
-    let policy_arn = ctx.policy_arn();
-    let res = policy::teardown(&ctx, o.policy.as_ref(), o.role.as_ref()).await;
-    let policy_ok = res.is_ok();
-    record(&mut r, StepId::AccessPolicy, res);
-    if policy_ok {
-        let res = role::teardown(&ctx, o.role.as_ref(), &policy_arn).await;
-        record(&mut r, StepId::Role, res);
     }
-    let res = identity_pool::teardown(&ctx, &o.pool).await;
-    record(&mut r, StepId::IdentityPool, res);
-    let res = table::teardown(&ctx, o.table.as_ref(), delete_table).await;
-    record(&mut r, StepId::Table, res);
     // The trust policy and the pool's roles go with the role and the pool.
     for (parent, child, what) in [
         (StepId::Role, StepId::TrustPolicy, "removed with the role"),

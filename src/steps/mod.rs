@@ -62,11 +62,29 @@ pub struct Observed {
     pub policy: Option<policy::Live>,
 }
 
+/// How much to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything needed to compare with the config (apply, plan, status).
+    Full,
+    /// Only what removal needs: which resources exist and who owns them (teardown). Skips the
+    /// user pool check (a deleted user pool must not block teardown), PITR, the policy
+    /// document and the pool's roles.
+    Removal,
+}
+
 /// Reads every resource, with independent reads in flight together:
 /// the user pool check, STS → policy → default version, table → (PITR, tags),
 /// identity pools → describe → pool roles, role + its attachments.
-pub async fn observe(aws: &Clients, d: &Desired) -> Result<Observed> {
-    let preflight = user_pool::check(aws, d);
+pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observed> {
+    let full = scope == Scope::Full;
+    let preflight = async {
+        if full {
+            user_pool::check(aws, d).await
+        } else {
+            Ok(())
+        }
+    };
     let account_then_policy = async {
         let who = aws
             .sts
@@ -78,15 +96,15 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Observed> {
             .account()
             .ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no account id"))?
             .to_string();
-        let policy = policy::observe(aws, &d.policy_arn(&account)).await?;
+        let policy = policy::observe(aws, &d.policy_arn(&account), full).await?;
         Ok::<_, anyhow::Error>((account, policy))
     };
-    let table = table::observe(aws, d);
+    let table = table::observe(aws, d, full);
     let pool_then_roles = async {
         let pool = identity_pool::observe(aws, d).await?;
         let roles = match pool.live() {
-            Some(p) => pool_roles::observe(aws, &p.id).await?,
-            None => None,
+            Some(p) if full => pool_roles::observe(aws, &p.id).await?,
+            _ => None,
         };
         Ok::<_, anyhow::Error>((pool, roles))
     };
@@ -120,6 +138,46 @@ pub fn diff(d: &Desired, region: &str, o: &Observed) -> Plan {
             trust::diff(d, o.role.as_ref(), pool_id.as_deref()),
             policy::diff(d, o.policy.as_ref(), o.role.as_ref(), &table_arn),
             pool_roles::diff(pool_id.as_deref(), o.pool_roles.as_ref(), &role_arn),
+        ],
+    }
+}
+
+/// For teardown: what exists before removal. `in_sync` here means "exists and is this stack's",
+/// `not_owned` "exists but is not this stack's" (left alone), `missing` "nothing to remove".
+pub fn presence(d: &Desired, o: &Observed) -> Plan {
+    let state = |tags: Option<&BTreeMap<String, String>>| match tags.map(|t| owner(t, &d.stack)) {
+        None => crate::plan::State::Missing,
+        Some(Owner::ThisStack) => crate::plan::State::InSync,
+        Some(_) => crate::plan::State::NotOwned,
+    };
+    let pool = match &o.pool {
+        identity_pool::Found::None => crate::plan::State::Missing,
+        identity_pool::Found::Owned(_) => crate::plan::State::InSync,
+        identity_pool::Found::NotOwned(_) => crate::plan::State::NotOwned,
+    };
+    let pool_name = o
+        .pool
+        .live()
+        .map(|p| format!("{} ({})", d.identity_pool_name, p.id))
+        .unwrap_or_else(|| d.identity_pool_name.clone());
+    let role = state(o.role.as_ref().map(|r| &r.tags));
+    let report = crate::plan::StepReport::new;
+    Plan {
+        steps: vec![
+            report(
+                StepId::Table,
+                &d.table.name,
+                state(o.table.as_ref().map(|t| &t.tags)),
+            ),
+            report(StepId::IdentityPool, &pool_name, pool),
+            report(StepId::Role, &d.role_name, role),
+            report(StepId::TrustPolicy, &d.role_name, role),
+            report(
+                StepId::AccessPolicy,
+                &d.policy_name,
+                state(o.policy.as_ref().map(|p| &p.tags)),
+            ),
+            report(StepId::PoolRoles, &pool_name, pool),
         ],
     }
 }

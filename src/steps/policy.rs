@@ -25,7 +25,8 @@ pub struct Live {
     pub tags: BTreeMap<String, String>,
 }
 
-pub async fn observe(aws: &Clients, arn: &str) -> Result<Option<Live>> {
+/// Reads the policy, its tags and (with `with_document`) its default version's document.
+pub async fn observe(aws: &Clients, arn: &str, with_document: bool) -> Result<Option<Live>> {
     let Some(out) = aws
         .iam
         .get_policy()
@@ -43,6 +44,19 @@ pub async fn observe(aws: &Clients, arn: &str) -> Result<Option<Live>> {
         .default_version_id()
         .ok_or_else(|| anyhow!("policy {arn} has no default version"))?
         .to_string();
+    let tags = p
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    if !with_document {
+        return Ok(Some(Live {
+            arn: arn.to_string(),
+            default_version: version,
+            document: Value::Null,
+            tags,
+        }));
+    }
     let v = aws
         .iam
         .get_policy_version()
@@ -61,11 +75,7 @@ pub async fn observe(aws: &Clients, arn: &str) -> Result<Option<Live>> {
         arn: arn.to_string(),
         default_version: version,
         document,
-        tags: p
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags,
     }))
 }
 
@@ -251,41 +261,57 @@ pub async fn attach(ctx: &Ctx, role: Option<&role::Live>, policy_arn: &str) -> R
     Ok(vec![format!("attached to role {role_name}")])
 }
 
-/// Detaches the policy from the stack's role and deletes it (with its old versions), unless it
-/// is also attached to a principal outside this stack: then it is kept and reported.
-pub async fn teardown(
-    ctx: &Ctx,
-    live: Option<&Live>,
-    role: Option<&role::Live>,
-) -> Result<Vec<String>> {
+/// Removing the policy takes three rounds (see `commands/teardown.rs`): detach it and list what
+/// else uses it and its versions ([`detach`]), delete the old versions ([`delete_versions`]),
+/// delete the policy ([`delete`]).
+pub enum Removal {
+    /// Nothing (more) to do, with what was done or why the policy stays.
+    Finished(Vec<String>),
+    /// Detached and used by nothing else: these non-default versions go first, then the policy.
+    Pending {
+        arn: String,
+        versions: Vec<String>,
+        done: Vec<String>,
+    },
+}
+
+/// Round one: detach from the stack's role while listing the policy's other attachments and its
+/// versions. A policy also attached outside this stack is kept and reported.
+pub async fn detach(ctx: &Ctx, live: Option<&Live>, role: Option<&role::Live>) -> Result<Removal> {
     let d = &ctx.desired;
     let name = &d.policy_name;
     let Some(live) = live else {
-        return Ok(vec![]);
+        return Ok(Removal::Finished(vec![]));
     };
     if owner(&live.tags, &d.stack) != Owner::ThisStack {
-        return Ok(vec![format!(
+        return Ok(Removal::Finished(vec![format!(
             "left policy {name} alone (not created by this stack)"
-        )]);
+        )]));
     }
     let iam = &ctx.aws.iam;
-    let mut done = Vec::new();
     ctx.progress.start(STEP, &format!("removing policy {name}"));
-    if attached(role, &live.arn) {
+    let detach = async {
+        if !attached(role, &live.arn) {
+            return Ok(false);
+        }
         iam.detach_role_policy()
             .role_name(&d.role_name)
             .policy_arn(&live.arn)
             .send()
             .await
-            .found(format!("detaching policy {name} from role {}", d.role_name))?;
+            .found(format!("detaching policy {name} from role {}", d.role_name))
+            .map(|_| true)
+    };
+    let (detached, entities, versions) = futures::join!(
+        detach,
+        iam.list_entities_for_policy().policy_arn(&live.arn).send(),
+        iam.list_policy_versions().policy_arn(&live.arn).send()
+    );
+    let mut done = Vec::new();
+    if detached? {
         done.push(format!("detached from role {}", d.role_name));
     }
-    let entities = iam
-        .list_entities_for_policy()
-        .policy_arn(&live.arn)
-        .send()
-        .await
-        .explain(format!("listing what policy {name} is attached to"))?;
+    let entities = entities.explain(format!("listing what policy {name} is attached to"))?;
     let mut others: Vec<String> = Vec::new();
     others.extend(
         entities
@@ -314,30 +340,55 @@ pub async fn teardown(
             "kept policy {name}: still attached to {} (not managed by this stack)",
             others.join(", ")
         ));
-        return Ok(done);
+        return Ok(Removal::Finished(done));
     }
-    let versions = iam
-        .list_policy_versions()
-        .policy_arn(&live.arn)
-        .send()
-        .await
-        .explain(format!("listing versions of policy {name}"))?;
-    for v in versions
-        .versions()
-        .iter()
-        .filter(|v| !v.is_default_version())
-    {
-        if let Some(id) = v.version_id() {
-            iam.delete_policy_version()
-                .policy_arn(&live.arn)
-                .version_id(id)
-                .send()
-                .await
-                .found(format!("deleting version {id} of policy {name}"))?;
-        }
+    let versions = versions.explain(format!("listing versions of policy {name}"))?;
+    Ok(Removal::Pending {
+        arn: live.arn.clone(),
+        versions: versions
+            .versions()
+            .iter()
+            .filter(|v| !v.is_default_version())
+            .filter_map(|v| v.version_id().map(str::to_string))
+            .collect(),
+        done,
+    })
+}
+
+/// Round two: delete the non-default versions, all at once.
+pub async fn delete_versions(ctx: &Ctx, removal: &Removal) -> Result<()> {
+    let Removal::Pending { arn, versions, .. } = removal else {
+        return Ok(());
+    };
+    let name = &ctx.desired.policy_name;
+    let results = futures::future::join_all(versions.iter().map(|id| async move {
+        ctx.aws
+            .iam
+            .delete_policy_version()
+            .policy_arn(arn)
+            .version_id(id)
+            .send()
+            .await
+            .found(format!("deleting version {id} of policy {name}"))
+    }))
+    .await;
+    for r in results {
+        r?;
     }
-    iam.delete_policy()
-        .policy_arn(&live.arn)
+    Ok(())
+}
+
+/// Round three: delete the policy itself.
+pub async fn delete(ctx: &Ctx, removal: Removal) -> Result<Vec<String>> {
+    let (arn, mut done) = match removal {
+        Removal::Finished(done) => return Ok(done),
+        Removal::Pending { arn, done, .. } => (arn, done),
+    };
+    let name = &ctx.desired.policy_name;
+    ctx.aws
+        .iam
+        .delete_policy()
+        .policy_arn(&arn)
         .send()
         .await
         .found(format!("deleting policy {name}"))?;

@@ -30,7 +30,8 @@ pub struct Live {
     pub tags: BTreeMap<String, String>,
 }
 
-pub async fn observe(aws: &Clients, d: &Desired) -> Result<Option<Live>> {
+/// Reads the table, its tags and (with `with_pitr`) its point-in-time recovery status.
+pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Option<Live>> {
     let name = &d.table.name;
     let Some(out) = aws
         .dynamodb
@@ -46,15 +47,24 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Option<Live>> {
         return Ok(None);
     };
     let arn = t.table_arn().unwrap_or_default().to_string();
-    let (pitr, tags) = futures::join!(
-        aws.dynamodb
-            .describe_continuous_backups()
-            .table_name(name)
-            .send(),
-        list_tags(aws, &arn)
-    );
+    let pitr = async {
+        if with_pitr {
+            Some(
+                aws.dynamodb
+                    .describe_continuous_backups()
+                    .table_name(name)
+                    .send()
+                    .await,
+            )
+        } else {
+            None
+        }
+    };
+    let (pitr, tags) = futures::join!(pitr, list_tags(aws, &arn));
     let pitr = pitr
-        .found(format!("reading backups of table {name}"))?
+        .map(|r| r.found(format!("reading backups of table {name}")))
+        .transpose()?
+        .flatten()
         .and_then(|o| {
             o.continuous_backups_description()
                 .and_then(|c| c.point_in_time_recovery_description())
@@ -305,9 +315,12 @@ pub async fn apply(ctx: &Ctx, live: Option<&Live>) -> Result<Vec<String>> {
     let live = match live {
         None => {
             ctx.progress.start(STEP, &format!("creating table {name}"));
-            create(ctx).await?;
+            let status = create(ctx).await?;
             done.push(format!("created table {name}"));
-            wait_active(ctx).await?;
+            // The create answer carries the status: wait only when it is not ACTIVE yet.
+            if status != Some(TableStatus::Active) {
+                wait_active(ctx).await?;
+            }
             if spec.point_in_time_recovery {
                 set_pitr(ctx, true).await?;
                 done.push("enabled point-in-time recovery".into());
@@ -354,11 +367,14 @@ pub async fn apply(ctx: &Ctx, live: Option<&Live>) -> Result<Vec<String>> {
         if let Some(p) = throughput(&spec.billing)? {
             req = req.provisioned_throughput(p);
         }
-        req.send()
+        let out = req
+            .send()
             .await
             .explain(format!("updating the billing mode of table {name}"))?;
         done.push(format!("set billing mode to {}", spec.billing.mode()));
-        wait_active(ctx).await?;
+        if out.table_description().and_then(|t| t.table_status()) != Some(&TableStatus::Active) {
+            wait_active(ctx).await?;
+        }
     }
     if fx.deletion_protection {
         db.update_table()
@@ -417,7 +433,8 @@ fn scalar(k: KeyType) -> ScalarAttributeType {
     }
 }
 
-async fn create(ctx: &Ctx) -> Result<()> {
+/// Creates the table; returns the status the create call reported.
+async fn create(ctx: &Ctx) -> Result<Option<TableStatus>> {
     let spec = &ctx.desired.table;
     let mut req = ctx
         .aws
@@ -449,10 +466,14 @@ async fn create(ctx: &Ctx) -> Result<()> {
     if let Some(p) = throughput(&spec.billing)? {
         req = req.provisioned_throughput(p);
     }
-    req.send()
+    let out = req
+        .send()
         .await
         .explain(format!("creating table {}", spec.name))?;
-    Ok(())
+    Ok(out
+        .table_description()
+        .and_then(|t| t.table_status())
+        .cloned())
 }
 
 /// Polls until the table is ACTIVE, reporting the elapsed time.

@@ -24,11 +24,61 @@ pub struct Emulator {
     pub port: u16,
     /// Kept so the launcher's stdin stays open; it exits when this process does.
     _child: Child,
+    user_pool: OnceLock<(String, String)>,
 }
 
 impl Emulator {
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SDK clients for preparing and inspecting state by hand, as a user would.
+    pub fn sdk(&self) -> Sdk {
+        let conf = block_on(sdk_config(self, &fresh_key()));
+        Sdk {
+            dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+            iam: aws_sdk_iam::Client::new(&conf),
+            identity: aws_sdk_cognitoidentity::Client::new(&conf),
+            idp: aws_sdk_cognitoidentityprovider::Client::new(&conf),
+        }
+    }
+
+    /// A user pool with one app client on this emulator (the tool only reads it).
+    pub fn user_pool(&self) -> &(String, String) {
+        self.user_pool.get_or_init(|| {
+            let s = self.sdk();
+            block_on(async {
+                let pool = s
+                    .idp
+                    .create_user_pool()
+                    .pool_name("setup-tests")
+                    .send()
+                    .await
+                    .unwrap();
+                let id = pool.user_pool().unwrap().id().unwrap().to_string();
+                let client = s
+                    .idp
+                    .create_user_pool_client()
+                    .user_pool_id(&id)
+                    .client_name("app")
+                    .send()
+                    .await
+                    .unwrap();
+                let cid = client
+                    .user_pool_client()
+                    .unwrap()
+                    .client_id()
+                    .unwrap()
+                    .to_string();
+                (id, cid)
+            })
+        })
+    }
+
+    /// The calls the emulator received with this access key, in arrival order.
+    pub fn calls(&self, key: &str) -> Vec<Call> {
+        let body = http_get(self.port, &format!("/_setup/calls?key={key}"));
+        serde_json::from_str(&body).expect("call log is JSON")
     }
 }
 
@@ -36,31 +86,51 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared emulator, started on first use.
+/// The shared emulator (no added latency), started on first use.
 pub fn emulator() -> &'static Emulator {
     static EMU: OnceLock<Emulator> = OnceLock::new();
-    EMU.get_or_init(|| {
-        let python = std::env::var("SETUP_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-        let mut child = Command::new(&python)
-            .arg(repo().join("tests/emulator.py"))
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start the emulator with {python}: {e}. Run tests/run.sh, which installs it")
-            });
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
-            let _ = tx.send(first);
-            for _ in lines {} // keep draining
+    EMU.get_or_init(|| start_emulator(0))
+}
+
+/// A second emulator that answers every request after `SLOW_MS`, so that calls in flight
+/// together overlap clearly and sequential round trips can be counted from the call log.
+pub const SLOW_MS: u32 = 50;
+pub fn slow_emulator() -> &'static Emulator {
+    static EMU: OnceLock<Emulator> = OnceLock::new();
+    EMU.get_or_init(|| start_emulator(SLOW_MS))
+}
+
+fn start_emulator(delay_ms: u32) -> Emulator {
+    let python = std::env::var("SETUP_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut child = Command::new(&python)
+        .arg(repo().join("tests/emulator.py"))
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--delay-ms",
+            &delay_ms.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start the emulator with {python}: {e}. Run tests/run.sh, which installs it"
+            )
         });
-        let line = rx.recv_timeout(Duration::from_secs(90)).unwrap_or_default();
-        let port: u16 = line
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+        let _ = tx.send(first);
+        for _ in lines {} // keep draining
+    });
+    let line = rx.recv_timeout(Duration::from_secs(90)).unwrap_or_default();
+    let port: u16 = line
             .strip_prefix("READY ")
             .and_then(|p| p.trim().parse().ok())
             .unwrap_or_else(|| {
@@ -69,17 +139,16 @@ pub fn emulator() -> &'static Emulator {
                     "the emulator did not start (got {line:?}); is moto[server]==5.2.5 installed? Run tests/run.sh"
                 )
             });
-        Emulator {
-            port,
-            _child: child,
-        }
-    })
+    Emulator {
+        port,
+        _child: child,
+        user_pool: OnceLock::new(),
+    }
 }
 
 /// A plain HTTP GET against the emulator's own endpoints.
-pub fn http_get(path: &str) -> String {
-    let emu = emulator();
-    let mut s = TcpStream::connect(("127.0.0.1", emu.port)).expect("emulator reachable");
+pub fn http_get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("emulator reachable");
     write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
     let mut body = String::new();
     s.read_to_string(&mut body).unwrap();
@@ -88,20 +157,29 @@ pub fn http_get(path: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The (service, operation) pairs the emulator received with this access key, in order.
-pub fn calls(key: &str) -> Vec<(String, String)> {
-    let body = http_get(&format!("/_setup/calls?key={key}"));
-    let v: serde_json::Value = serde_json::from_str(&body).expect("call log is JSON");
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["service"].as_str().unwrap_or_default().to_string(),
-                c["operation"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+/// One API call as the emulator saw it (monotonic seconds at arrival and at answer).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Call {
+    pub service: String,
+    pub operation: String,
+    pub t: f64,
+    pub t_end: Option<f64>,
+}
+
+/// The number of round trips that had to happen one after another: the longest chain of calls
+/// in which each starts only after the previous one was answered.
+pub fn round_trips(calls: &[Call]) -> usize {
+    let mut sorted: Vec<&Call> = calls.iter().collect();
+    sorted.sort_by(|a, b| a.t.total_cmp(&b.t));
+    let mut depth = vec![1usize; sorted.len()];
+    for i in 0..sorted.len() {
+        for j in 0..i {
+            if sorted[j].t_end.is_some_and(|end| end <= sorted[i].t) {
+                depth[i] = depth[i].max(depth[j] + 1);
+            }
+        }
+    }
+    depth.into_iter().max().unwrap_or(0)
 }
 
 const WRITE_PREFIXES: &[&str] = &[
@@ -136,10 +214,10 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-pub async fn sdk_config(key: &str) -> aws_config::SdkConfig {
+pub async fn sdk_config(emu: &Emulator, key: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
-        .endpoint_url(emulator().endpoint())
+        .endpoint_url(emu.endpoint())
         .credentials_provider(Credentials::new(key, "secret", None, None, "test"))
         .load()
         .await
@@ -153,47 +231,14 @@ pub struct Sdk {
     pub idp: aws_sdk_cognitoidentityprovider::Client,
 }
 
+/// SDK clients on the shared emulator.
 pub fn sdk() -> Sdk {
-    let conf = block_on(sdk_config(&fresh_key()));
-    Sdk {
-        dynamodb: aws_sdk_dynamodb::Client::new(&conf),
-        iam: aws_sdk_iam::Client::new(&conf),
-        identity: aws_sdk_cognitoidentity::Client::new(&conf),
-        idp: aws_sdk_cognitoidentityprovider::Client::new(&conf),
-    }
+    emulator().sdk()
 }
 
-/// A user pool with one app client, shared by the tests (the tool only reads it).
+/// The shared emulator's user pool and app client.
 pub fn user_pool() -> &'static (String, String) {
-    static POOL: OnceLock<(String, String)> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let s = sdk();
-        block_on(async {
-            let pool = s
-                .idp
-                .create_user_pool()
-                .pool_name("setup-tests")
-                .send()
-                .await
-                .unwrap();
-            let id = pool.user_pool().unwrap().id().unwrap().to_string();
-            let client = s
-                .idp
-                .create_user_pool_client()
-                .user_pool_id(&id)
-                .client_name("app")
-                .send()
-                .await
-                .unwrap();
-            let cid = client
-                .user_pool_client()
-                .unwrap()
-                .client_id()
-                .unwrap()
-                .to_string();
-            (id, cid)
-        })
-    })
+    emulator().user_pool()
 }
 
 /// The result of one run of the binary, with the API calls it made.
@@ -205,6 +250,8 @@ pub struct Run {
     pub ops: Vec<String>,
     /// IAM-style action names (`iam:GetRole`), in order.
     pub actions: Vec<String>,
+    /// The calls with their timing.
+    pub calls: Vec<Call>,
 }
 
 impl Run {
@@ -234,6 +281,7 @@ impl Run {
 
 /// One test's stack: unique names, its own config file and directory.
 pub struct Stack {
+    pub emu: &'static Emulator,
     pub name: String,
     pub dir: tempfile::TempDir,
     pub user_pool_id: String,
@@ -243,8 +291,14 @@ pub struct Stack {
 impl Stack {
     /// A stack named after the test, with `extra` TOML appended to the base config.
     pub fn new(name: &str, extra: &str) -> Stack {
-        let (pool, client) = user_pool().clone();
+        Stack::on(emulator(), name, extra)
+    }
+
+    /// A stack on a given emulator.
+    pub fn on(emu: &'static Emulator, name: &str, extra: &str) -> Stack {
+        let (pool, client) = emu.user_pool().clone();
         let s = Stack {
+            emu,
             name: name.replace('_', "-"),
             dir: tempfile::tempdir().unwrap(),
             user_pool_id: pool,
@@ -301,11 +355,11 @@ impl Stack {
 
     /// Runs `setup ARGS` in the stack's directory against the emulator.
     pub fn run(&self, args: &[&str]) -> Run {
-        run_in(self.dir.path(), args, &[])
+        run_in(self.emu, self.dir.path(), args, &[])
     }
 
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        run_in(self.dir.path(), args, env)
+        run_in(self.emu, self.dir.path(), args, env)
     }
 
     /// `run`, asserting exit code 0.
@@ -317,7 +371,7 @@ impl Stack {
 
     /// The ids of identity pools with this stack's pool name.
     pub fn pool_ids(&self) -> Vec<String> {
-        let s = sdk();
+        let s = self.emu.sdk();
         block_on(async {
             let out = s
                 .identity
@@ -342,8 +396,7 @@ impl Stack {
 }
 
 /// Runs the binary with a fresh access key, and returns its output and API calls.
-pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let emu = emulator();
+pub fn run_in(emu: &Emulator, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let key = fresh_key();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_setup"));
     cmd.current_dir(dir)
@@ -371,16 +424,17 @@ pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         }
     }
     let out: Output = cmd.output().expect("the setup binary runs");
-    let calls = calls(&key);
+    let calls = emu.calls(&key);
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        ops: calls.iter().map(|(_, op)| op.clone()).collect(),
+        ops: calls.iter().map(|c| c.operation.clone()).collect(),
         actions: calls
             .iter()
-            .map(|(svc, op)| format!("{svc}:{op}"))
+            .map(|c| format!("{}:{}", c.service, c.operation))
             .collect(),
+        calls,
     }
 }
 

@@ -9,4 +9,5 @@ mod apply;
 mod bad_input;
 mod drift;
 mod ownership;
+mod perf;
 mod teardown;

@@ -1,0 +1,79 @@
+//! Round trips and call counts: the limits of issue 4, as counts (not times), measured at the
+//! emulator. The slow emulator answers every request after 50 ms, so calls in flight together
+//! overlap and the sequential depth can be read off the call log.
+
+use crate::harness::*;
+
+fn assert_limits(what: &str, r: &Run, max_round_trips: usize, max_calls: usize, max_writes: usize) {
+    let depth = round_trips(&r.calls);
+    let ops: Vec<&str> = r.ops.iter().map(String::as_str).collect();
+    assert!(
+        depth <= max_round_trips,
+        "{what}: {depth} sequential round trips (limit {max_round_trips}): {ops:?}"
+    );
+    assert!(
+        r.ops.len() <= max_calls,
+        "{what}: {} calls (limit {max_calls}): {ops:?}",
+        r.ops.len()
+    );
+    assert!(
+        r.writes().len() <= max_writes,
+        "{what}: {} writes (limit {max_writes}): {:?}",
+        r.writes().len(),
+        r.writes()
+    );
+}
+
+#[test]
+fn round_trips_and_calls_stay_within_the_limits() {
+    let s = Stack::on(slow_emulator(), "perf-limits", "");
+    // Fresh apply: at most 6 sequential round trips (moto creates tables ACTIVE at once, so
+    // there is no wait for the table here).
+    let r = s.ok(&["apply"]);
+    assert_limits("fresh apply", &r, 6, 40, 40);
+    assert_eq!(
+        r.ops.iter().filter(|o| *o == "GetCallerIdentity").count(),
+        1,
+        "one GetCallerIdentity per run"
+    );
+    assert!(
+        !r.ops
+            .iter()
+            .skip_while(|o| *o != "CreateTable")
+            .any(|o| o == "DescribeTable"),
+        "no re-read of a table the create call already reported ACTIVE: {:?}",
+        r.ops
+    );
+    // Converged apply and status: at most 3 sequential round trips, 15 calls, no writes.
+    let r = s.ok(&["apply"]);
+    assert_limits("no-op apply", &r, 3, 15, 0);
+    let r = s.ok(&["status"]);
+    assert_limits("status", &r, 3, 15, 0);
+    let r = s.ok(&["plan"]);
+    assert_limits("plan", &r, 3, 15, 0);
+    // Teardown (the table is kept): at most 5 sequential round trips.
+    let r = s.ok(&["teardown"]);
+    assert_limits("teardown", &r, 5, 40, 40);
+    let r = s.ok(&["teardown"]);
+    assert_limits("second teardown", &r, 3, 15, 0);
+}
+
+#[test]
+fn round_trip_counter_counts_chains_not_calls() {
+    let call = |t: f64, end: f64| Call {
+        service: "s".into(),
+        operation: "o".into(),
+        t,
+        t_end: Some(end),
+    };
+    // Three overlapping calls, then one after them, then one after that: depth 3.
+    let calls = [
+        call(0.0, 1.0),
+        call(0.1, 1.1),
+        call(0.2, 0.9),
+        call(1.2, 2.0),
+        call(2.1, 3.0),
+    ];
+    assert_eq!(round_trips(&calls), 3);
+    assert_eq!(round_trips(&[]), 0);
+}
