@@ -58,7 +58,10 @@ pub async fn connect(opts: &AwsOptions, user_pool_region: &str) -> Result<Client
         loader = loader.endpoint_url(u);
     }
     let sdk = loader.load().await;
-    clients(&sdk, user_pool_region)
+    clients(&sdk, user_pool_region).map_err(|e| match &opts.profile {
+        Some(p) => anyhow!("{e} (profile {p:?} has no region, or does not exist in ~/.aws/config)"),
+        None => e,
+    })
 }
 
 fn clients(sdk: &SdkConfig, user_pool_region: &str) -> Result<Clients> {

@@ -51,7 +51,7 @@ pub struct Global {
     /// Print nothing but errors (the exit code tells the result)
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
-    /// Log AWS calls and decisions to stderr (-vv for more)
+    /// Log decisions (what was observed, what each step plans) to stderr; -vv adds the SDK's request flow
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

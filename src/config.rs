@@ -201,11 +201,14 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
+        // A command-line value is not in the file.
+        if !self.file.as_os_str().is_empty() {
+            write!(f, "{}", self.file.display())?;
+            if let Some(line) = self.line {
+                write!(f, ":{line}")?;
+            }
+            f.write_str(": ")?;
         }
-        f.write_str(": ")?;
         if let Some(field) = &self.field {
             write!(f, "{field}: ")?;
         }
@@ -300,15 +303,24 @@ impl Validator<'_> {
         };
         check_stack(&stack).map_err(|m| self.err("stack", m))?;
 
+        let region_msg = |r: &str| {
+            format!("{r:?} is not an AWS region name (like \"us-east-1\" or \"ap-south-1\")")
+        };
+        if let Some(r) = &overrides.region {
+            if !is_region(r) {
+                // A command-line value: no file or line to point at.
+                return Err(ConfigError {
+                    file: PathBuf::new(),
+                    field: Some("--region".into()),
+                    line: None,
+                    message: region_msg(r),
+                });
+            }
+        }
         let region = overrides.region.clone().or(raw.region);
         if let Some(r) = &region {
             if !is_region(r) {
-                return Err(self.err(
-                    "region",
-                    format!(
-                        "{r:?} is not an AWS region name (like \"us-east-1\" or \"ap-south-1\")"
-                    ),
-                ));
+                return Err(self.err("region", region_msg(r)));
             }
         }
 
@@ -341,7 +353,7 @@ impl Validator<'_> {
             if !ok {
                 return Err(self.err(
                     &format!("user_pool.client_ids.{i}"),
-                    format!("{c:?} is not an app client id (1-128 letters and digits)"),
+                    format!("{c:?} is not an app client id (1-128 letters, digits and +)"),
                 ));
             }
         }

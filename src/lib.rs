@@ -21,7 +21,7 @@ use render::Style;
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let style = Style::detect(&cli.global);
-    init_logging(cli.global.verbose);
+    init_logging(cli.global.verbose, style.color);
     let name = match &cli.command {
         Command::Apply(a) if a.dry_run => "plan",
         Command::Apply(_) => "apply",
@@ -65,7 +65,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 
 /// `-v` logs this tool's decisions, `-vv` also the SDK's request flow. Never request bodies or
 /// credentials: the SDK's trace level is never enabled.
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, color: bool) {
     let filter = match verbose {
         0 => return,
         1 => "setup=debug",
@@ -74,6 +74,7 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .without_time()
         .try_init();
 }

@@ -113,7 +113,18 @@ impl Session {
     }
 
     pub fn diff(&self, o: &Observed) -> Plan {
-        steps::diff(&self.desired, &self.aws.region, o)
+        let plan = steps::diff(&self.desired, &self.aws.region, o);
+        for s in &plan.steps {
+            tracing::debug!(
+                step = %s.step,
+                resource = %s.resource,
+                state = s.state.label(),
+                changes = ?s.changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+                actions = ?s.actions,
+                "compared"
+            );
+        }
+        plan
     }
 
     pub fn ctx(&self, account: &str, adopt: bool) -> Ctx {

@@ -49,6 +49,11 @@ pub async fn plan(s: &Session, adopt: bool) -> Result<Report> {
         .iter()
         .filter(|st| !st.actions.is_empty() && !st.in_sync())
         .count();
+    if !refusals.is_empty() {
+        r.ok = false;
+        r.exit_code = 1;
+        r.errors = refusals.clone();
+    }
     r.summary = if !refusals.is_empty() {
         format!(
             "apply{} would refuse to run: {}",

@@ -50,6 +50,14 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
             Err(e) => {
                 // The role still has the policy attached: keep both, remove the pool.
                 record(StepId::AccessPolicy, Err(e));
+                if o.role.is_some() {
+                    record(
+                        StepId::Role,
+                        Err(anyhow::anyhow!(
+                            "kept: the policy could not be detached from it"
+                        )),
+                    );
+                }
                 record(
                     StepId::IdentityPool,
                     identity_pool::teardown(&ctx, &o.pool).await,
@@ -108,15 +116,25 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
         }
     }
 
-    let removed = r
-        .steps
-        .iter()
-        .flat_map(|st| st.done.iter())
+    let lines = || r.steps.iter().flat_map(|st| st.done.iter());
+    let removed = lines()
         .filter(|line| line.starts_with("deleted") || line.starts_with("detached"))
         .count();
+    // Kept on purpose because something outside the stack uses it (the table's own line is
+    // the default and already says how to remove it).
+    let kept: Vec<String> = lines()
+        .filter(|line| line.starts_with("kept") && !line.starts_with("kept table"))
+        .cloned()
+        .collect();
     r.exit_code = if r.ok { 0 } else { 1 };
     r.summary = if !r.ok {
         "Teardown did not finish; fix the cause and run `setup teardown` again (it picks up where it stopped).".into()
+    } else if !kept.is_empty() {
+        format!(
+            "Teardown of stack {} finished, but kept what others still use: {}.",
+            d.stack,
+            kept.join("; ")
+        )
     } else if removed == 0 {
         format!(
             "Nothing to do: stack {} has nothing left to remove.",

@@ -38,11 +38,12 @@ pub enum Found {
 }
 
 impl Found {
-    /// The pool the stack uses: the owned one, or the only same-named candidate (for --adopt).
+    /// The pool the stack uses: the owned one, or the only same-named untagged candidate
+    /// (which `--adopt` would take over). Never a pool of another stack.
     pub fn live(&self) -> Option<&Live> {
         match self {
             Found::Owned(l) => Some(l),
-            Found::NotOwned(c) if c.len() == 1 => Some(&c[0]),
+            Found::NotOwned(c) if c.len() == 1 && !c[0].tags.contains_key(STACK_TAG) => Some(&c[0]),
             _ => None,
         }
     }
@@ -201,6 +202,10 @@ pub fn diff(d: &Desired, found: &Found) -> StepReport {
                         "with --adopt: tag identity pool {} for this stack",
                         ids[0]
                     ));
+                    if r.changes.iter().any(|c| !c.field.starts_with("tags.")) {
+                        r.actions
+                            .push(format!("with --adopt: update identity pool {}", ids[0]));
+                    }
                 }
             } else {
                 r.notes.push(format!(
@@ -217,6 +222,11 @@ pub fn diff(d: &Desired, found: &Found) -> StepReport {
                 .with_changes(c);
             if !r.changes.is_empty() {
                 r.actions.push(format!("update identity pool {}", live.id));
+            }
+            if d.allow_unauthenticated {
+                r.notes.push(
+                    "allow_unauthenticated = true, but setup manages no unauthenticated role: guests get identity ids but no credentials until you set one".into(),
+                );
             }
             for p in foreign_providers(d, live) {
                 r.notes.push(format!(

@@ -127,6 +127,16 @@ pub fn diff(
             r.adoptable = true;
             r.actions
                 .push(format!("with --adopt: tag policy {name} for this stack"));
+            if !policy_doc::equivalent(&live.document, &desired) {
+                r.actions.push(
+                    "with --adopt: create a new default policy version with the desired document"
+                        .into(),
+                );
+            }
+            if !is_attached {
+                r.actions
+                    .push(format!("with --adopt: attach it to role {}", d.role_name));
+            }
         }
         return r;
     }

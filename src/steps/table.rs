@@ -262,6 +262,13 @@ pub fn diff(d: &Desired, live: Option<&Live>) -> StepReport {
             r.adoptable = true;
             r.actions
                 .push(format!("with --adopt: tag table {name} for this stack"));
+            if keys.is_empty() {
+                let others = fix_actions(&fx)
+                    .into_iter()
+                    .filter(|a| !a.starts_with("tag"));
+                r.actions
+                    .extend(others.map(|a| format!("with --adopt: {a}")));
+            }
         }
         return r;
     }

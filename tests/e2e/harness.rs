@@ -236,11 +236,6 @@ pub fn sdk() -> Sdk {
     emulator().sdk()
 }
 
-/// The shared emulator's user pool and app client.
-pub fn user_pool() -> &'static (String, String) {
-    emulator().user_pool()
-}
-
 /// The result of one run of the binary, with the API calls it made.
 pub struct Run {
     pub code: i32,

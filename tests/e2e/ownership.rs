@@ -126,6 +126,12 @@ fn resources_made_by_hand_are_not_owned_until_adopted() {
     assert!(r.stderr.contains("--adopt"), "{}", r.all());
     assert_eq!(r.writes(), Vec::<String>::new());
 
+    // plan says apply would refuse (exit 1), and why.
+    let r = s.run(&["plan"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stdout.contains("would refuse"), "{}", r.all());
+    assert_eq!(r.writes(), Vec::<String>::new());
+
     // plan --adopt shows the takeover and still writes nothing.
     let r = s.ok(&["plan", "--adopt"]);
     assert!(r.stdout.contains("with --adopt: tag table"), "{}", r.all());

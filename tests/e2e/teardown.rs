@@ -138,6 +138,12 @@ fn teardown_leaves_untagged_resources_and_foreign_attachments_alone() {
         r.all()
     );
     assert!(r.stdout.contains("kept role"), "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("finished, but kept what others still use"),
+        "{}",
+        r.all()
+    );
     block_on(async {
         assert!(sdk
             .iam
