@@ -8,6 +8,7 @@ use anyhow::{anyhow, Result};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -19,7 +20,12 @@ pub struct AwsOptions {
     /// `--region`, else the config's `region`; `None` leaves it to `AWS_REGION` and the profile.
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// Per-attempt timeout of a request.
+    pub request_timeout: Option<Duration>,
 }
+
+/// The per-attempt timeout when `--request-timeout` is not given.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// One client per service, sharing one SDK config.
 #[derive(Clone)]
@@ -45,7 +51,7 @@ pub async fn connect(opts: &AwsOptions, user_pool_region: &str) -> Result<Client
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(20))
+                .operation_attempt_timeout(opts.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT))
                 .build(),
         );
     if let Some(p) = &opts.profile {
@@ -82,6 +88,83 @@ fn clients(sdk: &SdkConfig, user_pool_region: &str) -> Result<Clients> {
         idp: aws_sdk_cognitoidentityprovider::Client::from_conf(idp_conf),
         endpoint: sdk.endpoint_url().map(str::to_string),
     })
+}
+
+/// Throttling error codes (what the SDK's standard retry treats as throttling).
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+];
+
+/// Errors after which a request may or may not have taken effect, and that are worth another
+/// try: throttling, 5xx, timeouts, connection failures and lost answers.
+pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(s) => {
+            s.raw().status().as_u16() >= 500 || err.code().is_some_and(|c| THROTTLING.contains(&c))
+        }
+        _ => false,
+    }
+}
+
+/// A jittered exponential backoff: `base * 2^attempt`, capped, with half of it random.
+pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
+    let full = base.saturating_mul(1 << attempt.min(10)).min(cap);
+    let half = full / 2;
+    half + Duration::from_millis(fastrand::u64(0..=half.as_millis() as u64))
+}
+
+/// "Not visible yet" right after a create: IAM and Cognito are eventually consistent.
+pub const NOT_YET: &[&str] = &[
+    "NoSuchEntity",
+    "NoSuchEntityException",
+    "ResourceNotFoundException",
+];
+
+/// Calls `call` again while it fails with one of `codes` (and only those), with bounded,
+/// jittered backoff (about 8 s in all); returns the last result. For calls that use a resource
+/// created, detached or changed moments ago.
+pub async fn retry_on<T, E, F, Fut>(
+    codes: &[&str],
+    mut call: F,
+) -> std::result::Result<T, SdkError<E, HttpResponse>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata,
+{
+    const ATTEMPTS: u32 = 7;
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(e) if attempt + 1 < ATTEMPTS && e.code().is_some_and(|c| codes.contains(&c)) => {
+                tracing::debug!(code = ?e.code(), attempt, "not consistent yet; retrying");
+                let pause = backoff(attempt, Duration::from_millis(150), Duration::from_secs(3));
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// [`retry_on`] the "not visible yet" codes, with the error explained.
+pub async fn eventually<T, E, F, Fut>(what: &str, call: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    retry_on(NOT_YET, call).await.explain(what)
 }
 
 /// The error code of a service error (`NoSuchEntity`, `ResourceNotFoundException`…).

@@ -45,6 +45,9 @@ pub struct Global {
     /// Send AWS requests to this endpoint, e.g. a local emulator (also AWS_ENDPOINT_URL)
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Give up on one AWS request attempt after this many seconds (it is then retried)
+    #[arg(long, global = true, value_name = "SECONDS", env = "SETUP_REQUEST_TIMEOUT", value_parser = parse_seconds)]
+    pub request_timeout: Option<std::time::Duration>,
     /// Output format
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -54,6 +57,17 @@ pub struct Global {
     /// Log decisions (what was observed, what each step plans) to stderr; -vv adds the SDK's request flow
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .trim_end_matches('s')
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.05..=3600.0).contains(&secs) {
+        return Err("must be between 0.05 and 3600 seconds".into());
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

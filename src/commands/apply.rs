@@ -143,16 +143,22 @@ async fn iam_branch(ctx: &Ctx, o: &Observed, out: &Outcomes<'_>) {
         StepId::Role,
         role::apply(ctx, o.role.as_ref(), &pool_id)
             .await
-            .map(|a| ((a.arn, a.created), a.done)),
+            .map(|a| ((a.arn, a.created, a.fetched), a.done)),
     );
-    let Some((role_arn, created)) = role else {
+    let Some((role_arn, created, fetched)) = role else {
         for step in [StepId::TrustPolicy, StepId::PoolRoles] {
             out.skip(step, "the role step failed");
         }
         finish_policy(ctx, out, policy_done, None, None).await;
         return;
     };
-    let live_role = if created { None } else { o.role.as_ref() };
+    // The role as it is now: just created (nothing to compare), read after a create race, or
+    // as observed.
+    let live_role = match (&fetched, created) {
+        (Some(f), _) => Some(f),
+        (None, true) => None,
+        (None, false) => o.role.as_ref(),
+    };
     let trust_res = trust::apply(ctx, live_role, created, &pool_id).await;
     out.record(StepId::TrustPolicy, trust_res.map(|d| ((), d)));
     // A pool created just now has no roles yet.

@@ -94,6 +94,7 @@ impl Session {
                 profile: global.profile.clone(),
                 region: desired.region.clone(),
                 endpoint_url: global.endpoint_url.clone(),
+                request_timeout: global.request_timeout,
             },
             desired.user_pool.region(),
         )

@@ -50,6 +50,13 @@ impl Found {
 }
 
 pub async fn observe(aws: &Clients, d: &Desired) -> Result<Found> {
+    let ids = list_named(aws, &d.identity_pool_name).await?;
+    let pools = describe_all(aws, &ids).await?;
+    classify(d, pools)
+}
+
+/// The ids of the pools named `name` (all pages: a duplicate may be on any of them).
+async fn list_named(aws: &Clients, name: &str) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     let mut token = None;
     loop {
@@ -64,14 +71,18 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Found> {
         ids.extend(
             out.identity_pools()
                 .iter()
-                .filter(|p| p.identity_pool_name() == Some(d.identity_pool_name.as_str()))
+                .filter(|p| p.identity_pool_name() == Some(name))
                 .filter_map(|p| p.identity_pool_id().map(str::to_string)),
         );
         token = out.next_token().map(str::to_string);
         if token.is_none() {
-            break;
+            return Ok(ids);
         }
     }
+}
+
+/// Describes the pools (concurrently); one deleted in the meantime is left out.
+async fn describe_all(aws: &Clients, ids: &[String]) -> Result<Vec<Live>> {
     let described = futures::future::join_all(ids.iter().map(|id| {
         aws.identity
             .describe_identity_pool()
@@ -79,21 +90,26 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Found> {
             .send()
     }))
     .await;
+    let mut pools = Vec::new();
+    for (id, res) in ids.iter().zip(described) {
+        if let Some(out) = crate::aws::Found::found(res, format!("reading identity pool {id}"))? {
+            pools.push(Live {
+                id: out.identity_pool_id().to_string(),
+                name: out.identity_pool_name().to_string(),
+                allow_unauthenticated: out.allow_unauthenticated_identities(),
+                providers: out.cognito_identity_providers().to_vec(),
+                tags: hashmap_to_btree(out.identity_pool_tags()),
+                raw: out,
+            });
+        }
+    }
+    Ok(pools)
+}
+
+fn classify(d: &Desired, pools: Vec<Live>) -> Result<Found> {
     let mut owned = Vec::new();
     let mut others = Vec::new();
-    for (id, res) in ids.iter().zip(described) {
-        let out = match crate::aws::Found::found(res, format!("reading identity pool {id}"))? {
-            Some(o) => o,
-            None => continue, // deleted between the list and the describe
-        };
-        let live = Live {
-            id: out.identity_pool_id().to_string(),
-            name: out.identity_pool_name().to_string(),
-            allow_unauthenticated: out.allow_unauthenticated_identities(),
-            providers: out.cognito_identity_providers().to_vec(),
-            tags: hashmap_to_btree(out.identity_pool_tags()),
-            raw: out,
-        };
+    for live in pools {
         if owner(&live.tags, &d.stack) == Owner::ThisStack {
             owned.push(live);
         } else {
@@ -257,23 +273,7 @@ pub async fn apply(ctx: &Ctx, found: &Found) -> Result<(String, Vec<String>)> {
     let d = &ctx.desired;
     let name = &d.identity_pool_name;
     let live = match found {
-        Found::None => {
-            ctx.progress
-                .start(STEP, &format!("creating identity pool {name}"));
-            let out = ctx
-                .aws
-                .identity
-                .create_identity_pool()
-                .identity_pool_name(name)
-                .allow_unauthenticated_identities(d.allow_unauthenticated)
-                .set_cognito_identity_providers(Some(providers(d)))
-                .set_identity_pool_tags(Some(d.tags.clone().into_iter().collect()))
-                .send()
-                .await
-                .explain(format!("creating identity pool {name}"))?;
-            let id = out.identity_pool_id().to_string();
-            return Ok((id.clone(), vec![format!("created identity pool {id}")]));
-        }
+        Found::None => return create(ctx).await,
         Found::Owned(live) => live,
         Found::NotOwned(c) => {
             let own = owner(&c[0].tags, &d.stack);
@@ -334,6 +334,122 @@ pub async fn apply(ctx: &Ctx, found: &Found) -> Result<(String, Vec<String>)> {
         )
     };
     Ok((live.id.clone(), vec![what]))
+}
+
+/// The tag that records when (and by which run) a pool was created: `<unix ms>-<random>`.
+pub const CREATED_TAG: &str = "setup:created";
+
+fn created_ms(p: &Live) -> u128 {
+    p.tags
+        .get(CREATED_TAG)
+        .and_then(|t| t.split('-').next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Creates the pool. `CreateIdentityPool` is not idempotent and pool names are not unique, so:
+/// the SDK does not retry it; after an answer that was lost (timeout, dropped connection, 5xx)
+/// the pool is looked up by this run's creation tag before trying again; and when another run
+/// of the same stack created one at the same time, the older pool is kept and ours removed.
+async fn create(ctx: &Ctx) -> Result<(String, Vec<String>)> {
+    let d = &ctx.desired;
+    let name = &d.identity_pool_name;
+    ctx.progress
+        .start(STEP, &format!("creating identity pool {name}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let token = format!("{now}-{:08x}", fastrand::u32(..));
+    let mut tags = d.tags.clone();
+    tags.insert(CREATED_TAG.to_string(), token.clone());
+    let what = format!("creating identity pool {name}");
+    let no_retry = aws_sdk_cognitoidentity::config::Builder::default()
+        .retry_config(aws_config::retry::RetryConfig::disabled());
+    let mut attempt = 0;
+    let id = loop {
+        let res = ctx
+            .aws
+            .identity
+            .create_identity_pool()
+            .identity_pool_name(name)
+            .allow_unauthenticated_identities(d.allow_unauthenticated)
+            .set_cognito_identity_providers(Some(providers(d)))
+            .set_identity_pool_tags(Some(tags.clone().into_iter().collect()))
+            .customize()
+            .config_override(no_retry.clone())
+            .send()
+            .await;
+        match res {
+            Ok(out) => break out.identity_pool_id().to_string(),
+            Err(e) if attempt < 5 && crate::aws::is_transient(&e) => {
+                tracing::debug!(error = %crate::aws::explain(&what, e), "create may or may not have happened");
+                let ids = list_named(&ctx.aws, name).await?;
+                let mine = describe_all(&ctx.aws, &ids)
+                    .await?
+                    .into_iter()
+                    .find(|p| p.tags.get(CREATED_TAG) == Some(&token));
+                if let Some(p) = mine {
+                    break p.id;
+                }
+                tokio::time::sleep(crate::aws::backoff(
+                    attempt,
+                    std::time::Duration::from_millis(300),
+                    std::time::Duration::from_secs(5),
+                ))
+                .await;
+                attempt += 1;
+            }
+            Err(e) => return Err(crate::aws::explain(&what, e)),
+        }
+    };
+    settle(ctx, id, &token).await
+}
+
+/// After a create: if other pools of this stack with this name exist (another apply ran at the
+/// same time, or a lost answer left two), keep the oldest by creation tag (pools without one are
+/// older than any) and delete the ones this run created. Both runs reach the same choice.
+async fn settle(ctx: &Ctx, id: String, token: &str) -> Result<(String, Vec<String>)> {
+    let d = &ctx.desired;
+    let ids = list_named(&ctx.aws, &d.identity_pool_name).await?;
+    if ids.len() <= 1 {
+        return Ok((id.clone(), vec![format!("created identity pool {id}")]));
+    }
+    let pools: Vec<Live> = describe_all(&ctx.aws, &ids)
+        .await?
+        .into_iter()
+        .filter(|p| owner(&p.tags, &d.stack) == Owner::ThisStack)
+        .collect();
+    let Some(winner) = pools
+        .iter()
+        .min_by(|a, b| (created_ms(a), &a.id).cmp(&(created_ms(b), &b.id)))
+        .map(|p| p.id.clone())
+    else {
+        return Ok((id.clone(), vec![format!("created identity pool {id}")]));
+    };
+    let mut done = Vec::new();
+    for p in pools
+        .iter()
+        .filter(|p| p.id != winner && p.tags.get(CREATED_TAG).map(String::as_str) == Some(token))
+    {
+        crate::aws::Found::found(
+            ctx.aws
+                .identity
+                .delete_identity_pool()
+                .identity_pool_id(&p.id)
+                .send()
+                .await,
+            format!("removing duplicate identity pool {}", p.id),
+        )?;
+        done.push(format!(
+            "another run created identity pool {winner} at the same time; removed this run's duplicate {}",
+            p.id
+        ));
+    }
+    if done.is_empty() {
+        done.push(format!("created identity pool {winner}"));
+    }
+    Ok((winner, done))
 }
 
 pub async fn teardown(ctx: &Ctx, found: &Found) -> Result<Vec<String>> {

@@ -168,26 +168,41 @@ pub async fn apply_document(ctx: &Ctx, live: Option<&Live>) -> Result<(String, V
     let name = &d.policy_name;
     let desired = policy_doc::access_policy(&ctx.table_arn(), &d.actions);
     let iam = &ctx.aws.iam;
-    let Some(live) = live else {
-        ctx.progress.start(STEP, &format!("creating policy {name}"));
-        let out = iam
-            .create_policy()
-            .policy_name(name)
-            .description(format!(
-                "Access to DynamoDB table {} (managed by setup, stack {})",
-                d.table.name, d.stack
-            ))
-            .policy_document(policy_doc::to_json(&desired))
-            .set_tags(Some(tags(&d.tags)?))
-            .send()
-            .await
-            .explain(format!("creating policy {name}"))?;
-        let arn = out
-            .policy()
-            .and_then(|p| p.arn())
-            .map(str::to_string)
-            .unwrap_or_else(|| ctx.policy_arn());
-        return Ok((arn, vec![format!("created policy {name}")]));
+    let fetched;
+    let live = match live {
+        Some(l) => l,
+        None => {
+            ctx.progress.start(STEP, &format!("creating policy {name}"));
+            let res = iam
+                .create_policy()
+                .policy_name(name)
+                .description(format!(
+                    "Access to DynamoDB table {} (managed by setup, stack {})",
+                    d.table.name, d.stack
+                ))
+                .policy_document(policy_doc::to_json(&desired))
+                .set_tags(Some(tags(&d.tags)?))
+                .send()
+                .await;
+            match res {
+                Ok(out) => {
+                    let arn = out
+                        .policy()
+                        .and_then(|p| p.arn())
+                        .map(str::to_string)
+                        .unwrap_or_else(|| ctx.policy_arn());
+                    return Ok((arn, vec![format!("created policy {name}")]));
+                }
+                // Created meanwhile by another run, or by a retry whose first answer was lost.
+                Err(e) if crate::aws::code(&e) == Some("EntityAlreadyExists") => {
+                    fetched = observe(&ctx.aws, &ctx.policy_arn(), true)
+                        .await?
+                        .ok_or_else(|| anyhow!("policy {name} exists but cannot be read"))?;
+                    &fetched
+                }
+                Err(e) => return Err(crate::aws::explain(&format!("creating policy {name}"), e)),
+            }
+        }
     };
     let own = owner(&live.tags, &d.stack);
     if own != Owner::ThisStack && !(ctx.adopt && own == Owner::Nobody) {
@@ -212,44 +227,87 @@ pub async fn apply_document(ctx: &Ctx, live: Option<&Live>) -> Result<(String, V
     if !policy_doc::equivalent(&live.document, &desired) {
         ctx.progress
             .start(STEP, &format!("writing a new version of policy {name}"));
+        done.extend(new_version(ctx, &live.arn, &desired).await?);
+    }
+    Ok((live.arn.clone(), done))
+}
+
+/// Writes `desired` as the new default version. At the 5-version limit the oldest non-default
+/// version goes first. `CreatePolicyVersion` is not idempotent, so the SDK does not retry it:
+/// after a lost answer the default version is read back, and only written again if it is not
+/// the desired document (no duplicate versions pile up).
+async fn new_version(ctx: &Ctx, arn: &str, desired: &Value) -> Result<Vec<String>> {
+    let iam = &ctx.aws.iam;
+    let name = &ctx.desired.policy_name;
+    let what = format!("writing a new version of policy {name}");
+    let no_retry = aws_sdk_iam::config::Builder::default()
+        .retry_config(aws_config::retry::RetryConfig::disabled());
+    let mut done = Vec::new();
+    let mut attempt = 0;
+    loop {
         let versions = iam
             .list_policy_versions()
-            .policy_arn(&live.arn)
+            .policy_arn(arn)
             .send()
             .await
             .explain(format!("listing versions of policy {name}"))?;
-        let mut old: Vec<_> = versions
-            .versions()
-            .iter()
-            .filter(|v| !v.is_default_version())
-            .collect();
         if versions.versions().len() >= MAX_VERSIONS {
+            let mut old: Vec<_> = versions
+                .versions()
+                .iter()
+                .filter(|v| !v.is_default_version())
+                .collect();
             old.sort_by_key(|v| v.create_date().map(|d| (d.secs(), d.subsec_nanos())));
             if let Some(oldest) = old.first().and_then(|v| v.version_id()) {
                 iam.delete_policy_version()
-                    .policy_arn(&live.arn)
+                    .policy_arn(arn)
                     .version_id(oldest)
                     .send()
                     .await
-                    .explain(format!("deleting version {oldest} of policy {name}"))?;
+                    .found(format!("deleting version {oldest} of policy {name}"))?;
                 done.push(format!("deleted oldest version {oldest} (5-version limit)"));
             }
         }
-        let out = iam
+        let res = iam
             .create_policy_version()
-            .policy_arn(&live.arn)
-            .policy_document(policy_doc::to_json(&desired))
+            .policy_arn(arn)
+            .policy_document(policy_doc::to_json(desired))
             .set_as_default(true)
+            .customize()
+            .config_override(no_retry.clone())
             .send()
-            .await
-            .explain(format!("writing a new version of policy {name}"))?;
-        let v = out
-            .policy_version()
-            .and_then(|v| v.version_id())
-            .unwrap_or("?");
-        done.push(format!("document updated (new default version {v})"));
+            .await;
+        match res {
+            Ok(out) => {
+                let v = out
+                    .policy_version()
+                    .and_then(|v| v.version_id())
+                    .unwrap_or("?");
+                done.push(format!("document updated (new default version {v})"));
+                return Ok(done);
+            }
+            Err(e)
+                if attempt < 5
+                    && (crate::aws::is_transient(&e)
+                        || crate::aws::code(&e) == Some("LimitExceeded")) =>
+            {
+                tracing::debug!(error = %crate::aws::explain(&what, e), "version may or may not have been written");
+                let now = observe(&ctx.aws, arn, true).await?;
+                if now.is_some_and(|l| policy_doc::equivalent(&l.document, desired)) {
+                    done.push("document updated (new default version)".into());
+                    return Ok(done);
+                }
+                tokio::time::sleep(crate::aws::backoff(
+                    attempt,
+                    std::time::Duration::from_millis(300),
+                    std::time::Duration::from_secs(5),
+                ))
+                .await;
+                attempt += 1;
+            }
+            Err(e) => return Err(crate::aws::explain(&what, e)),
+        }
     }
-    Ok((live.arn.clone(), done))
 }
 
 /// Attaches the policy to the role when it is not attached yet.
@@ -260,14 +318,19 @@ pub async fn attach(ctx: &Ctx, role: Option<&role::Live>, policy_arn: &str) -> R
     let role_name = &ctx.desired.role_name;
     ctx.progress
         .start(STEP, &format!("attaching the policy to role {role_name}"));
-    ctx.aws
-        .iam
-        .attach_role_policy()
-        .role_name(role_name)
-        .policy_arn(policy_arn)
-        .send()
-        .await
-        .explain(format!("attaching policy {policy_arn} to role {role_name}"))?;
+    // The role or the policy may have been created a moment ago.
+    crate::aws::eventually(
+        &format!("attaching policy {policy_arn} to role {role_name}"),
+        || {
+            ctx.aws
+                .iam
+                .attach_role_policy()
+                .role_name(role_name)
+                .policy_arn(policy_arn)
+                .send()
+        },
+    )
+    .await?;
     Ok(vec![format!("attached to role {role_name}")])
 }
 

@@ -8,7 +8,7 @@ use aws_sdk_cognitoidentity::types::RoleMapping;
 use serde_json::Value;
 
 use super::Ctx;
-use crate::aws::{Clients, Explain, Found};
+use crate::aws::{Clients, Found};
 use crate::plan::{Change, State, StepId, StepReport};
 
 const STEP: StepId = StepId::PoolRoles;
@@ -77,14 +77,19 @@ pub async fn apply(
     );
     let mut roles = live.roles.clone();
     roles.insert("authenticated".into(), role_arn.to_string());
-    ctx.aws
-        .identity
-        .set_identity_pool_roles()
-        .identity_pool_id(pool_id)
-        .set_roles(Some(roles))
-        .set_role_mappings(live.role_mappings.clone())
-        .send()
-        .await
-        .explain(format!("setting the roles of identity pool {pool_id}"))?;
+    // The pool or the role may have been created a moment ago.
+    crate::aws::eventually(
+        &format!("setting the roles of identity pool {pool_id}"),
+        || {
+            ctx.aws
+                .identity
+                .set_identity_pool_roles()
+                .identity_pool_id(pool_id)
+                .set_roles(Some(roles.clone()))
+                .set_role_mappings(live.role_mappings.clone())
+                .send()
+        },
+    )
+    .await?;
     Ok(vec![format!("authenticated role set to {role_arn}")])
 }

@@ -130,12 +130,14 @@ fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
         .collect()
 }
 
-/// What the role step did: the role's ARN, and whether it was just created with the
-/// desired trust policy (so the trust step has nothing left to do).
+/// What the role step did: the role's ARN, whether it was just created with the desired trust
+/// policy (so the trust step has nothing left to do), and the role as read after a create that
+/// found it already there (another run created it meanwhile).
 pub struct Applied {
     pub arn: String,
     pub created: bool,
     pub done: Vec<String>,
+    pub fetched: Option<Live>,
 }
 
 pub async fn apply(ctx: &Ctx, live: Option<&Live>, pool_id: &str) -> Result<Applied> {
@@ -143,7 +145,7 @@ pub async fn apply(ctx: &Ctx, live: Option<&Live>, pool_id: &str) -> Result<Appl
     let name = &d.role_name;
     let Some(live) = live else {
         ctx.progress.start(STEP, &format!("creating role {name}"));
-        let out = ctx
+        let res = ctx
             .aws
             .iam
             .create_role()
@@ -155,18 +157,37 @@ pub async fn apply(ctx: &Ctx, live: Option<&Live>, pool_id: &str) -> Result<Appl
             .assume_role_policy_document(policy_doc::to_json(&policy_doc::trust_policy(pool_id)))
             .set_tags(Some(tags(&d.tags)?))
             .send()
-            .await
-            .explain(format!("creating role {name}"))?;
-        let arn = out
-            .role()
-            .map(|r| r.arn().to_string())
-            .unwrap_or_else(|| ctx.role_arn());
-        return Ok(Applied {
-            arn,
-            created: true,
-            done: vec![format!("created role {name}")],
-        });
+            .await;
+        return match res {
+            Ok(out) => Ok(Applied {
+                arn: out
+                    .role()
+                    .map(|r| r.arn().to_string())
+                    .unwrap_or_else(|| ctx.role_arn()),
+                created: true,
+                done: vec![format!("created role {name}")],
+                fetched: None,
+            }),
+            // Created meanwhile by another run, or by a retry whose first answer was lost:
+            // read it and converge it like any existing role.
+            Err(e) if crate::aws::code(&e) == Some("EntityAlreadyExists") => {
+                let live = observe(&ctx.aws, d)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("role {name} exists but cannot be read"))?;
+                let mut applied = converge(ctx, &live).await?;
+                applied.fetched = Some(live);
+                Ok(applied)
+            }
+            Err(e) => Err(crate::aws::explain(&format!("creating role {name}"), e)),
+        };
     };
+    converge(ctx, live).await
+}
+
+/// An existing role: must be this stack's (or adopted); its tags are completed.
+async fn converge(ctx: &Ctx, live: &Live) -> Result<Applied> {
+    let d = &ctx.desired;
+    let name = &d.role_name;
     let own = owner(&live.tags, &d.stack);
     if own != Owner::ThisStack && !(ctx.adopt && own == Owner::Nobody) {
         bail!(not_owned_reason("role", name, &own));
@@ -193,6 +214,7 @@ pub async fn apply(ctx: &Ctx, live: Option<&Live>, pool_id: &str) -> Result<Appl
         arn: live.arn.clone(),
         created: false,
         done,
+        fetched: None,
     })
 }
 
@@ -226,12 +248,11 @@ pub async fn teardown(ctx: &Ctx, live: Option<&Live>, detached_arn: &str) -> Res
         )]);
     }
     ctx.progress.start(STEP, &format!("deleting role {name}"));
-    ctx.aws
-        .iam
-        .delete_role()
-        .role_name(name)
-        .send()
-        .await
-        .found(format!("deleting role {name}"))?;
+    // Right after the detach, IAM can still see the policy attached for a moment.
+    crate::aws::retry_on(&["DeleteConflict"], || {
+        ctx.aws.iam.delete_role().role_name(name).send()
+    })
+    .await
+    .found(format!("deleting role {name}"))?;
     Ok(vec![format!("deleted role {name}")])
 }

@@ -319,13 +319,24 @@ pub async fn apply(ctx: &Ctx, live: Option<&Live>) -> Result<Vec<String>> {
     let name = &spec.name;
     let db = &ctx.aws.dynamodb;
     let mut done = Vec::new();
+    let fetched;
     let live = match live {
         None => {
             ctx.progress.start(STEP, &format!("creating table {name}"));
-            let status = create(ctx).await?;
+            let status = match create(ctx).await? {
+                Some(status) => status,
+                // Created meanwhile by another run, or by a retry whose first answer was lost:
+                // converge it like any existing table.
+                None => {
+                    fetched = observe(&ctx.aws, d, true)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("table {name} exists but cannot be read"))?;
+                    return Box::pin(apply(ctx, Some(&fetched))).await;
+                }
+            };
             done.push(format!("created table {name}"));
             // The create answer carries the status: wait only when it is not ACTIVE yet.
-            if status != Some(TableStatus::Active) {
+            if status != TableStatus::Active {
                 wait_active(ctx).await?;
             }
             if spec.point_in_time_recovery {
@@ -440,7 +451,8 @@ fn scalar(k: KeyType) -> ScalarAttributeType {
     }
 }
 
-/// Creates the table; returns the status the create call reported.
+/// Creates the table; returns the status the create call reported, or `None` when a table of
+/// that name exists already.
 async fn create(ctx: &Ctx) -> Result<Option<TableStatus>> {
     let spec = &ctx.desired.table;
     let mut req = ctx
@@ -473,14 +485,19 @@ async fn create(ctx: &Ctx) -> Result<Option<TableStatus>> {
     if let Some(p) = throughput(&spec.billing)? {
         req = req.provisioned_throughput(p);
     }
-    let out = req
-        .send()
-        .await
-        .explain(format!("creating table {}", spec.name))?;
-    Ok(out
-        .table_description()
-        .and_then(|t| t.table_status())
-        .cloned())
+    match req.send().await {
+        Ok(out) => Ok(Some(
+            out.table_description()
+                .and_then(|t| t.table_status())
+                .cloned()
+                .unwrap_or(TableStatus::Creating),
+        )),
+        Err(e) if crate::aws::code(&e) == Some("ResourceInUseException") => Ok(None),
+        Err(e) => Err(crate::aws::explain(
+            &format!("creating table {}", spec.name),
+            e,
+        )),
+    }
 }
 
 /// Polls until the table is ACTIVE, reporting the elapsed time.

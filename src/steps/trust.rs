@@ -7,7 +7,6 @@
 use anyhow::Result;
 
 use super::{role, Ctx};
-use crate::aws::Explain;
 use crate::config::Desired;
 use crate::plan::{State, StepId, StepReport};
 use crate::policy_doc;
@@ -58,14 +57,15 @@ pub async fn apply(
     }
     ctx.progress
         .start(STEP, &format!("rewriting the trust policy of role {name}"));
-    ctx.aws
-        .iam
-        .update_assume_role_policy()
-        .role_name(name)
-        .policy_document(policy_doc::to_json(&desired))
-        .send()
-        .await
-        .explain(format!("updating the trust policy of role {name}"))?;
+    crate::aws::eventually(&format!("updating the trust policy of role {name}"), || {
+        ctx.aws
+            .iam
+            .update_assume_role_policy()
+            .role_name(name)
+            .policy_document(policy_doc::to_json(&desired))
+            .send()
+    })
+    .await?;
     Ok(vec![format!(
         "trust policy now allows only identity pool {pool_id}"
     )])

@@ -131,7 +131,14 @@ fn fresh_apply_creates_every_piece_with_the_expected_documents_and_tags() {
                 s.client_id.clone()
             )]
         );
-        assert_eq!(tag_map(p.identity_pool_tags().unwrap().clone()), want_tags);
+        // Besides the stack's tags, the pool records its creation (used to settle races).
+        let mut pool_tags = tag_map(p.identity_pool_tags().unwrap().clone());
+        let created = pool_tags.remove("setup:created").expect("creation tag");
+        assert!(
+            created.split('-').next().unwrap().parse::<u128>().is_ok(),
+            "{created}"
+        );
+        assert_eq!(pool_tags, want_tags);
 
         // 3. role: trust policy scoped to this pool's authenticated users; the pool uses it
         let role = sdk.iam.get_role().role_name(s.role()).send().await.unwrap();
