@@ -2,6 +2,7 @@
 //! the stack are touched; the table (and its data) stays unless `--delete-table`.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::time::Instant;
 
 use anyhow::{bail, Result};
 
@@ -32,7 +33,8 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
     let plan = s.diff(&o);
     let ctx = s.ctx(&o.account, false);
     let mut r = s.report("teardown", &o.account, plan);
-    let record = |r: &mut Report, step: StepId, res: Result<Vec<String>>| {
+    let record = |r: &mut Report, step: StepId, started: Instant, res: Result<Vec<String>>| {
+        r.step_mut(step).duration_ms = Some(started.elapsed().as_millis() as u64);
         steps::finish(&ctx, step, &res);
         match res {
             Ok(done) => r.step_mut(step).done = done,
@@ -44,17 +46,21 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
         }
     };
     let policy_arn = ctx.policy_arn();
+    let started = Instant::now();
     let res = policy::teardown(&ctx, o.policy.as_ref(), o.role.as_ref()).await;
     let policy_ok = res.is_ok();
-    record(&mut r, StepId::AccessPolicy, res);
+    record(&mut r, StepId::AccessPolicy, started, res);
     if policy_ok {
+        let started = Instant::now();
         let res = role::teardown(&ctx, o.role.as_ref(), &policy_arn).await;
-        record(&mut r, StepId::Role, res);
+        record(&mut r, StepId::Role, started, res);
     }
+    let started = Instant::now();
     let res = identity_pool::teardown(&ctx, &o.pool).await;
-    record(&mut r, StepId::IdentityPool, res);
+    record(&mut r, StepId::IdentityPool, started, res);
+    let started = Instant::now();
     let res = table::teardown(&ctx, o.table.as_ref(), delete_table).await;
-    record(&mut r, StepId::Table, res);
+    record(&mut r, StepId::Table, started, res);
     // The trust policy and the pool's roles go with the role and the pool.
     for (parent, child, what) in [
         (StepId::Role, StepId::TrustPolicy, "removed with the role"),
