@@ -388,3 +388,63 @@ pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
 pub fn tag_map<I: IntoIterator<Item = (String, String)>>(tags: I) -> BTreeMap<String, String> {
     tags.into_iter().collect()
 }
+
+/// Runs the binary without the emulator and without any AWS credentials or config: what a
+/// machine that cannot reach AWS sees. `env` adds variables.
+pub fn run_plain(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_setup"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out: Output = cmd.output().expect("the setup binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        ops: Vec::new(),
+        actions: Vec::new(),
+    }
+}
+
+/// Makes the emulator report `status` for table `name` (empty: back to ACTIVE).
+pub fn set_table_status(name: &str, status: &str) {
+    let body = http_get(&format!("/_setup/table-status?name={name}&status={status}"));
+    assert_eq!(body, "ok", "the emulator did not take the table status");
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    repo()
+}
+
+/// Runs cfn-lint (installed by tests/run.sh) on the given templates. Panics — the test fails,
+/// never skips — when cfn-lint cannot run.
+pub fn cfn_lint(templates: &[&Path]) -> Output {
+    let python = std::env::var("SETUP_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import sys; from cfnlint.runner import main; sys.exit(main())",
+        ])
+        .args(templates)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("No module named 'cfnlint'"),
+        "cfn-lint is not installed for {python}; run tests/run.sh, which installs it (tests/requirements.txt)"
+    );
+    out
+}

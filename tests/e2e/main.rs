@@ -7,6 +7,10 @@ mod harness;
 
 mod apply;
 mod bad_input;
+mod ci_examples;
 mod drift;
+mod export;
+mod json_fields;
 mod ownership;
 mod teardown;
+mod ux;
