@@ -343,11 +343,47 @@ impl Stack {
 
 /// Runs the binary with a fresh access key, and returns its output and API calls.
 pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_setup"));
+    cmd.args(args);
+    run_command(cmd, dir, env)
+}
+
+/// Runs the binary on a pseudo-terminal (util-linux `script`), as a person at a terminal would:
+/// stdout and stderr both arrive in `stdout`.
+pub fn run_tty(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_tty_typing(dir, args, env, &[])
+}
+
+/// `run_tty`, typing each of `keys` at the terminal half a second apart (prompts read keys).
+pub fn run_tty_typing(dir: &Path, args: &[&str], env: &[(&str, &str)], keys: &[&str]) -> Run {
+    let mut line = shell_quote(env!("CARGO_BIN_EXE_setup"));
+    for a in args {
+        line.push(' ');
+        line.push_str(&shell_quote(a));
+    }
+    let mut cmd = Command::new("script");
+    cmd.args(["--quiet", "--return", "--command", &line, "/dev/null"]);
+    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    run_command_typing(cmd, dir, env, keys)
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn run_command(cmd: Command, dir: &Path, env: &[(&str, &str)]) -> Run {
+    run_command_typing(cmd, dir, env, Vec::new())
+}
+
+fn run_command_typing(
+    mut cmd: Command,
+    dir: &Path,
+    env: &[(&str, &str)],
+    keys: Vec<String>,
+) -> Run {
     let emu = emulator();
     let key = fresh_key();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_setup"));
     cmd.current_dir(dir)
-        .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", dir)
@@ -370,7 +406,30 @@ pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
             cmd.env(k, v);
         }
     }
-    let out: Output = cmd.output().expect("the setup binary runs");
+    let out: Output = if keys.is_empty() {
+        cmd.output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    } else {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        std::thread::spawn(move || {
+            for k in keys {
+                std::thread::sleep(Duration::from_millis(500));
+                if stdin.write_all(k.as_bytes()).is_err() {
+                    return;
+                }
+                let _ = stdin.flush();
+            }
+            // Keep the terminal open until the program is done (EOF would end the session).
+            std::thread::sleep(Duration::from_secs(30));
+        });
+        child.wait_with_output().expect("the program ends")
+    };
     let calls = calls(&key);
     Run {
         code: out.status.code().unwrap_or(-1),

@@ -141,6 +141,38 @@ fn piped_output_has_no_colour_or_symbols_even_without_no_color() {
     assert!(r.stderr.starts_with("error: "), "{}", r.all());
 }
 
+/// On a terminal: symbols, colour and spinners; with NO_COLOR the symbols stay, the colour goes.
+#[test]
+fn a_terminal_gets_symbols_and_colour_unless_no_color() {
+    let s = Stack::new("tty-output", "");
+    let coloured = |text: &str| {
+        // SGR foreground colours (ESC [ 3x m), as console writes green/red/yellow/cyan.
+        text.contains("\u{1b}[32m") || text.contains("\u{1b}[36m") || text.contains("\u{1b}[31m")
+    };
+    let r = run_tty(s.dir.path(), &["apply"], &[("NO_COLOR", "")]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains('✓') && coloured(&r.stdout), "{}", r.all());
+    let r = run_tty(s.dir.path(), &["status"], &[("NO_COLOR", "1")]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains('✓'), "{}", r.all());
+    assert!(
+        !coloured(&r.stdout),
+        "colour despite NO_COLOR: {:?}",
+        r.stdout
+    );
+    let r = run_tty(
+        s.dir.path(),
+        &["teardown", "--delete-table", "--yes"],
+        &[("NO_COLOR", "1")],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains('✓') && !coloured(&r.stdout),
+        "{:?}",
+        r.stdout
+    );
+}
+
 #[test]
 fn no_progress_silences_progress_and_keeps_the_report() {
     let s = Stack::new("no-progress", "");
@@ -346,5 +378,43 @@ fn init_without_a_terminal_writes_a_config_that_plan_accepts_and_apply_converges
     assert_eq!(j["config"], "other.toml");
     assert_eq!(j["client_ids"], serde_json::json!([client]));
     let r = run(&["teardown", "--delete-table", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+}
+
+/// On a terminal, init lists the user pools and their app clients to choose from
+/// (ListUserPools, ListUserPoolClients); Enter takes the first of each.
+#[test]
+fn init_on_a_terminal_offers_the_existing_user_pools() {
+    let (pool, client) = user_pool().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_tty_typing(
+        dir.path(),
+        &[
+            "init",
+            "--stack",
+            "init-tty",
+            "--region",
+            REGION,
+            "--table",
+            "init-tty-profiles",
+        ],
+        &[],
+        &["\r", "\r"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains(&format!("setup-tests ({pool})")),
+        "{}",
+        r.all()
+    );
+    assert!(r.stdout.contains(&format!("app ({client})")), "{}", r.all());
+    assert_eq!(r.ops, ["ListUserPools", "ListUserPoolClients"]);
+    let text = std::fs::read_to_string(dir.path().join("setup.toml")).unwrap();
+    assert!(text.contains(&format!("id = \"{pool}\"")), "{text}");
+    assert!(
+        text.contains(&format!("client_ids = [\"{client}\"]")),
+        "{text}"
+    );
+    let r = run_in(dir.path(), &["plan"], &[]);
     assert_eq!(r.code, 0, "{}", r.all());
 }
