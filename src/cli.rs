@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -13,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
                   the table, an identity pool for your user pool, an IAM role for its authenticated users\n\
                   (with a trust policy scoped to the pool) and an IAM policy scoped to the table.\n\n\
                   Everything comes from one config file (default ./setup.toml); running a command twice is safe.",
-    after_help = "Examples:\n  setup plan                      show what apply would do\n  setup apply                     create or converge everything\n  setup status --output json      drift check for CI (exit 2 on drift)\n  setup teardown                  remove what apply created (the table is kept)\n\nCredentials and region come from the usual AWS sources: AWS_PROFILE, AWS_REGION,\nenvironment keys, SSO, instance roles. AWS_ENDPOINT_URL points at an emulator."
+    after_help = "Examples:\n  setup init                      write a commented setup.toml\n  setup plan                      show what apply would do\n  setup apply                     create or converge everything\n  setup status --output json      drift check for CI (exit 2 on drift)\n  setup teardown                  remove what apply created (the table is kept)\n  setup export --format terraform move to Terraform (or --format cloudformation)\n\nCredentials and region come from the usual AWS sources: AWS_PROFILE, AWS_REGION,\nenvironment keys, SSO, instance roles. AWS_ENDPOINT_URL points at an emulator."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -57,6 +59,23 @@ pub struct Global {
     /// Log decisions (what was observed, what each step plans) to stderr; -vv adds the SDK's request flow
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// No spinners or progress lines on stderr (the final report is still printed)
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// How long to wait for the table to become ACTIVE (or to be deleted), e.g. 90s, 10m, 1h
+    #[arg(long, global = true, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub wait_timeout: Duration,
+}
+
+/// A duration such as `90s`, `10m`, `1h30m` or `500ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("{text:?} is not a duration ({e}); write it like 90s, 10m or 1h30m")
+    })?;
+    if d.is_zero() {
+        return Err("must be longer than zero, e.g. 30s".to_string());
+    }
+    Ok(d)
 }
 
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
@@ -96,6 +115,30 @@ pub enum Command {
         after_help = "Examples:\n  setup teardown\n  setup teardown --delete-table --yes   also delete the table and its data"
     )]
     Teardown(TeardownArgs),
+    /// Write the stack as a CloudFormation template or Terraform configuration
+    #[command(
+        after_help = "Examples:\n  setup export --format cloudformation --output-file stack.yaml\n  setup export --format cloudformation --json > stack.json\n  setup export --format terraform --output-file setup.tf\n\n\
+With credentials that can read the stack, the Terraform export adds `import` blocks for\n\
+the resources apply already created, so `terraform plan` takes them over instead of\n\
+creating new ones. Without credentials (or with --no-import) it has no import blocks,\n\
+and says so on stderr."
+    )]
+    Export(ExportArgs),
+    /// Write a commented setup.toml to start from (asks for the user pool on a terminal)
+    #[command(
+        after_help = "Examples:\n  setup init                                    ask for the user pool and app client\n  setup init --user-pool-id us-east-1_AbCdEf123 --client-id 1example23456789 \\\n             --stack myapp-dev --region us-east-1 --table user-profiles\n  setup init --config envs/prod.toml --force    overwrite an existing file"
+    )]
+    Init(InitArgs),
+    /// Print a shell completion script to stdout
+    #[command(
+        after_help = "Examples:\n  setup completions bash > ~/.local/share/bash-completion/completions/setup\n  setup completions zsh > \"${fpath[1]}/_setup\"\n  setup completions fish > ~/.config/fish/completions/setup.fish\n  setup completions powershell >> $PROFILE"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout
+    #[command(
+        after_help = "Examples:\n  setup man | man -l -\n  setup man > /usr/local/share/man/man1/setup.1\n  setup man export | man -l -       the page of one command"
+    )]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -123,4 +166,99 @@ pub struct TeardownArgs {
     /// Do not ask for confirmation (required with --delete-table when stdin is not a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// An AWS CloudFormation template (YAML, or JSON with --json)
+    #[value(alias = "cfn")]
+    Cloudformation,
+    /// Terraform configuration (HCL) for the AWS provider
+    #[value(alias = "tf")]
+    Terraform,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to write
+    #[arg(long, short = 'f', value_enum)]
+    pub format: ExportFormat,
+    /// Write to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// CloudFormation only: write JSON instead of YAML (also implied by --output json)
+    #[arg(long)]
+    pub json: bool,
+    /// Do not read the live stack: no Terraform import blocks, no AWS calls
+    #[arg(long)]
+    pub no_import: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The existing Cognito user pool, e.g. us-east-1_AbCdEf123
+    #[arg(long, value_name = "ID")]
+    pub user_pool_id: Option<String>,
+    /// An app client id of the user pool (repeat, or separate with commas, for several)
+    #[arg(long = "client-id", value_name = "ID", value_delimiter = ',')]
+    pub client_ids: Vec<String>,
+    /// The DynamoDB table name (default user-profiles)
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+    /// Overwrite the config file if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command whose page to print instead of the main page (e.g. export)
+    pub command: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_help_has_an_example() {
+        let mut cmd = Cli::command();
+        let top = cmd.render_long_help().to_string();
+        assert!(top.contains("Examples:"), "{top}");
+        for sub in cmd.get_subcommands_mut() {
+            let name = sub.get_name().to_string();
+            if name == "help" {
+                continue; // clap's own `setup help [COMMAND]`
+            }
+            let help = sub.render_long_help().to_string();
+            assert!(
+                help.contains("Example") && help.contains(&format!("setup {name}")),
+                "`setup {name} --help` has no example:\n{help}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("0s").is_err());
+        let e = parse_duration("ten minutes").unwrap_err();
+        assert!(e.contains("90s, 10m or 1h30m"), "{e}");
+    }
 }

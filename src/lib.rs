@@ -6,6 +6,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod export;
 pub mod plan;
 pub mod policy_doc;
 pub mod progress;
@@ -14,21 +15,69 @@ pub mod steps;
 
 use std::process::ExitCode;
 
+use clap::CommandFactory;
+
 use cli::{Cli, Command};
-use commands::{apply, status, teardown, Session};
+use commands::{apply, export as export_cmd, init, status, teardown, Session};
 use render::Style;
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let style = Style::detect(&cli.global);
-    init_logging(cli.global.verbose, style.color);
+    init_logging(cli.global.verbose, style.stderr_color());
     let name = match &cli.command {
         Command::Apply(a) if a.dry_run => "plan",
         Command::Apply(_) => "apply",
         Command::Plan(_) => "plan",
         Command::Status => "status",
         Command::Teardown(_) => "teardown",
+        Command::Export(_) => "export",
+        Command::Init(_) => "init",
+        Command::Completions(_) => "completions",
+        Command::Man(_) => "man",
     };
+    // Commands that do not work on a stack.
+    match &cli.command {
+        Command::Completions(c) => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(c.shell, &mut cmd, "setup", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Command::Man(m) => {
+            return match render::man(m.command.as_deref()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    render::error(style, name, &format!("{e:#}"));
+                    ExitCode::from(1)
+                }
+            };
+        }
+        Command::Init(args) => {
+            return match init::init(&cli.global, args).await {
+                Ok(done) => {
+                    render::initialized(style, &done);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    render::error(style, name, &format!("{e:#}"));
+                    ExitCode::from(1)
+                }
+            };
+        }
+        Command::Export(args) => {
+            return match export_cmd::export(&cli.global, args).await {
+                Ok(exported) => {
+                    render::exported(style, args.output_file.is_some(), &exported);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    render::error(style, name, &format!("{e:#}"));
+                    ExitCode::from(1)
+                }
+            };
+        }
+        _ => {}
+    }
     let progress = render::progress(style);
     let session = match Session::open(&cli.global, progress).await {
         Ok(s) => s,
@@ -49,6 +98,9 @@ pub async fn run(cli: Cli) -> ExitCode {
                 teardown::Confirm::Ask
             };
             teardown::teardown(&session, t.delete_table, confirm).await
+        }
+        Command::Export(_) | Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
+            unreachable!("handled above")
         }
     };
     match result {

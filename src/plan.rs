@@ -114,6 +114,9 @@ pub struct StepReport {
     pub blocked: Option<String>,
     /// Set when `apply` or `teardown` failed on this step.
     pub error: Option<String>,
+    /// How long `apply` or `teardown` worked on this step, in milliseconds (`null` in `plan`
+    /// and `status`, and for a step that was skipped because an earlier one failed).
+    pub duration_ms: Option<u64>,
     /// With `blocked`: `apply --adopt` can take the resource over (it has no stack tag at all).
     #[serde(skip)]
     pub adoptable: bool,
@@ -131,6 +134,7 @@ impl StepReport {
             notes: Vec::new(),
             blocked: None,
             error: None,
+            duration_ms: None,
             adoptable: false,
         }
     }

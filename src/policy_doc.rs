@@ -46,22 +46,28 @@ fn substitute(v: &mut Value, vars: &[(&str, Value)]) {
 
 /// The trust policy for the authenticated role of `identity_pool_id`.
 pub fn trust_policy(identity_pool_id: &str) -> Value {
-    render(
-        TRUST_TEMPLATE,
-        &[(
-            "identity_pool_id",
-            Value::String(identity_pool_id.to_string()),
-        )],
-    )
+    trust_policy_with(Value::String(identity_pool_id.to_string()))
+}
+
+/// The trust policy with `identity_pool_id` given as any JSON value: exports pass a reference
+/// (CloudFormation `{"Ref": ...}`, a Terraform expression) where apply passes the id, so both
+/// come from the same template.
+pub fn trust_policy_with(identity_pool_id: Value) -> Value {
+    render(TRUST_TEMPLATE, &[("identity_pool_id", identity_pool_id)])
 }
 
 /// The access policy granting `actions` on `table_arn`.
 pub fn access_policy(table_arn: &str, actions: &[String]) -> Value {
+    access_policy_with(Value::String(table_arn.to_string()), actions)
+}
+
+/// The access policy with the table ARN given as any JSON value (see [`trust_policy_with`]).
+pub fn access_policy_with(table_arn: Value, actions: &[String]) -> Value {
     render(
         ACCESS_TEMPLATE,
         &[
             ("actions", Value::from(actions.to_vec())),
-            ("table_arn", Value::String(table_arn.to_string())),
+            ("table_arn", table_arn),
         ],
     )
 }

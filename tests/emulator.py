@@ -8,6 +8,9 @@ Runs moto's server app (DynamoDB, Cognito, IAM, STS, ...) on loopback and adds:
   * a per-access-key call log:  GET /_setup/calls?key=AKID -> JSON array of
     {"service", "operation", "t", "t_end"} in arrival order (monotonic seconds);
   * GET /_setup/health -> "ok";
+  * GET /_setup/table-status?name=T&status=UPDATING -> DescribeTable reports
+    table T with that status from now on (moto's tables are always ACTIVE);
+    an empty status clears it. Lets tests run into the --wait-timeout;
   * an optional artificial latency per AWS request (SETUP_EMULATOR_DELAY_MS or
     --delay-ms) to model the network.
 
@@ -32,6 +35,7 @@ from urllib.parse import parse_qs
 from moto.cognitoidentity.exceptions import ResourceNotFoundError
 from moto.cognitoidentity.responses import CognitoIdentityResponse
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -128,11 +132,29 @@ def get_identity_pool_roles(self):
     return json.dumps(out), dict(JSON_HEADERS)
 
 
+# Table name -> the TableStatus DescribeTable reports instead of moto's ACTIVE.
+TABLE_STATUS: dict[str, str] = {}
+
+
+def patch_table_status() -> None:
+    original = Table.describe
+
+    def describe(self, base_key: str = "TableDescription"):
+        out = original(self, base_key)
+        status = TABLE_STATUS.get(self.name)
+        if status:
+            out[base_key]["TableStatus"] = status
+        return out
+
+    Table.describe = describe
+
+
 def patch_moto() -> None:
     # BaseResponse.call_action dispatches X-Amz-Target "...SetIdentityPoolRoles"
     # to the snake_case method of the same name on the response class.
     CognitoIdentityResponse.set_identity_pool_roles = set_identity_pool_roles
     CognitoIdentityResponse.get_identity_pool_roles = get_identity_pool_roles
+    patch_table_status()
 
 
 # --------------------------------------------------------------------------
@@ -171,6 +193,18 @@ class CallLogMiddleware:
             with self.lock:
                 body = json.dumps(self.calls.get(key, [])).encode()
             return self._reply(start_response, "200 OK", body, "application/json")
+        if path == "/_setup/table-status":
+            query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+            name = (query.get("name") or [""])[0]
+            status = (query.get("status") or [""])[0]
+            if not name:
+                return self._reply(start_response, "400 Bad Request", b"name is required", "text/plain")
+            with self.lock:
+                if status:
+                    TABLE_STATUS[name] = status
+                else:
+                    TABLE_STATUS.pop(name, None)
+            return self._reply(start_response, "200 OK", b"ok", "text/plain")
         return self._reply(start_response, "404 Not Found", b"unknown endpoint", "text/plain")
 
     @staticmethod

@@ -8,7 +8,9 @@
 //! access policy ─┘                                            └── pool roles
 //! ```
 
+use std::future::Future;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 
@@ -27,8 +29,15 @@ pub fn refusals(steps: &[StepReport], adopt: bool) -> Vec<String> {
         .collect()
 }
 
-/// A finished step: what it did, or why it failed.
-type Outcome = (StepId, Result<Vec<String>, String>);
+/// A finished step: what it did (or why it failed), and how long it worked.
+type Outcome = (StepId, Result<Vec<String>, String>, Option<Duration>);
+
+/// Runs `f` and measures how long it took.
+async fn timed<T>(f: impl Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let value = f.await;
+    (value, started.elapsed())
+}
 
 /// Results of each step as they complete.
 struct Outcomes<'a> {
@@ -45,7 +54,11 @@ impl<'a> Outcomes<'a> {
     }
 
     /// Records a finished step (reporting its progress) and passes its value on.
-    fn record<T>(&self, step: StepId, res: Result<(T, Vec<String>)>) -> Option<T> {
+    fn record<T>(
+        &self,
+        step: StepId,
+        (res, took): (Result<(T, Vec<String>)>, Duration),
+    ) -> Option<T> {
         let (value, entry) = match res {
             Ok((v, done)) => (Some(v), Ok(done)),
             Err(e) => (None, Err(format!("{e:#}"))),
@@ -54,7 +67,7 @@ impl<'a> Outcomes<'a> {
         self.results
             .lock()
             .expect("not poisoned")
-            .push((step, entry));
+            .push((step, entry, Some(took)));
         value
     }
 
@@ -64,7 +77,7 @@ impl<'a> Outcomes<'a> {
         self.results
             .lock()
             .expect("not poisoned")
-            .push((step, Err(msg)));
+            .push((step, Err(msg), None));
     }
 }
 
@@ -86,7 +99,8 @@ pub async fn apply(s: &Session, adopt: bool) -> Result<Report> {
     );
 
     let mut r = s.report("apply", &o.account, plan);
-    for (step, res) in outcomes.results.into_inner().expect("not poisoned") {
+    for (step, res, took) in outcomes.results.into_inner().expect("not poisoned") {
+        r.step_mut(step).duration_ms = took.map(|d| d.as_millis() as u64);
         match res {
             Ok(done) => r.step_mut(step).done.extend(done),
             Err(e) => {
@@ -117,21 +131,23 @@ pub async fn apply(s: &Session, adopt: bool) -> Result<Report> {
 }
 
 async fn table_branch(ctx: &Ctx, o: &Observed, out: &Outcomes<'_>) {
-    let res = table::apply(ctx, o.table.as_ref()).await.map(|d| ((), d));
-    out.record(StepId::Table, res);
+    let (res, took) = timed(table::apply(ctx, o.table.as_ref())).await;
+    out.record(StepId::Table, (res.map(|d| ((), d)), took));
 }
 
 async fn iam_branch(ctx: &Ctx, o: &Observed, out: &Outcomes<'_>) {
-    let (pool, policy_doc) = futures::join!(
-        identity_pool::apply(ctx, &o.pool),
-        policy::apply_document(ctx, o.policy.as_ref())
+    let (pool, (policy_doc, policy_took)) = futures::join!(
+        timed(identity_pool::apply(ctx, &o.pool)),
+        timed(policy::apply_document(ctx, o.policy.as_ref()))
     );
     let pool_id = out.record(StepId::IdentityPool, pool);
-    // The access policy step finishes after its attachment; keep what the document part did.
+    // The access policy step finishes after its attachment; keep what the document part did
+    // (and how long it took: the step's duration is its own work, not the wait for the role).
     let (policy_arn, policy_done) = match policy_doc {
         Ok((arn, done)) => (Some(arn), Ok(done)),
         Err(e) => (None, Err(e)),
     };
+    let policy_done = (policy_done, policy_took);
     let Some(pool_id) = pool_id else {
         for step in [StepId::Role, StepId::TrustPolicy, StepId::PoolRoles] {
             out.skip(step, "the identity pool step failed");
@@ -139,11 +155,10 @@ async fn iam_branch(ctx: &Ctx, o: &Observed, out: &Outcomes<'_>) {
         finish_policy(ctx, out, policy_done, None, None).await;
         return;
     };
+    let (role, took) = timed(role::apply(ctx, o.role.as_ref(), &pool_id)).await;
     let role = out.record(
         StepId::Role,
-        role::apply(ctx, o.role.as_ref(), &pool_id)
-            .await
-            .map(|a| ((a.arn, a.created, a.fetched), a.done)),
+        (role.map(|a| ((a.arn, a.created, a.fetched), a.done)), took),
     );
     let Some((role_arn, created, fetched)) = role else {
         for step in [StepId::TrustPolicy, StepId::PoolRoles] {
@@ -159,8 +174,8 @@ async fn iam_branch(ctx: &Ctx, o: &Observed, out: &Outcomes<'_>) {
         (None, true) => None,
         (None, false) => o.role.as_ref(),
     };
-    let trust_res = trust::apply(ctx, live_role, created, &pool_id).await;
-    out.record(StepId::TrustPolicy, trust_res.map(|d| ((), d)));
+    let (trust_res, took) = timed(trust::apply(ctx, live_role, created, &pool_id)).await;
+    out.record(StepId::TrustPolicy, (trust_res.map(|d| ((), d)), took));
     // A pool created just now has no roles yet.
     let live_roles = match &o.pool {
         identity_pool::Found::None => None,
@@ -174,9 +189,10 @@ async fn iam_branch(ctx: &Ctx, o: &Observed, out: &Outcomes<'_>) {
             policy_arn.as_deref(),
             Some(live_role)
         ),
-        pool_roles::apply(ctx, live_roles, &pool_id, &role_arn)
+        timed(pool_roles::apply(ctx, live_roles, &pool_id, &role_arn))
     );
-    out.record(StepId::PoolRoles, roles_res.map(|d| ((), d)));
+    let (roles_res, took) = roles_res;
+    out.record(StepId::PoolRoles, (roles_res.map(|d| ((), d)), took));
 }
 
 /// Attaches the policy once the role exists, and records the access-policy step as a whole.
@@ -184,14 +200,16 @@ async fn iam_branch(ctx: &Ctx, o: &Observed, out: &Outcomes<'_>) {
 async fn finish_policy(
     ctx: &Ctx,
     out: &Outcomes<'_>,
-    document: Result<Vec<String>>,
+    (document, mut took): (Result<Vec<String>>, Duration),
     policy_arn: Option<&str>,
     role: Option<Option<&role::Live>>,
 ) {
     let res = match (document, policy_arn, role) {
         (Err(e), _, _) => Err(e),
         (Ok(mut done), Some(arn), Some(live_role)) => {
-            match policy::attach(ctx, live_role, arn).await {
+            let (attached, attach_took) = timed(policy::attach(ctx, live_role, arn)).await;
+            took += attach_took;
+            match attached {
                 Ok(more) => {
                     done.extend(more);
                     Ok(done)
@@ -201,5 +219,5 @@ async fn finish_policy(
         }
         (Ok(_), _, _) => Err(anyhow!("not attached: the role step did not succeed")),
     };
-    out.record(StepId::AccessPolicy, res.map(|d| ((), d)));
+    out.record(StepId::AccessPolicy, (res.map(|d| ((), d)), took));
 }

@@ -2,10 +2,13 @@
 //! how the report is shown.
 
 pub mod apply;
+pub mod export;
+pub mod init;
 pub mod status;
 pub mod teardown;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -78,17 +81,32 @@ pub struct Session {
     pub desired: Desired,
     pub aws: Clients,
     pub progress: Arc<dyn Progress>,
+    pub wait_timeout: Duration,
+}
+
+/// The validated config named by `--config`, with `--stack` and `--region` applied.
+pub fn load_desired(global: &Global) -> Result<Desired, ConfigError> {
+    config::load(
+        &global.config,
+        &Overrides {
+            stack: global.stack.clone(),
+            region: global.region.clone(),
+        },
+    )
 }
 
 impl Session {
     pub async fn open(global: &Global, progress: Arc<dyn Progress>) -> Result<Self, SetupError> {
-        let desired = config::load(
-            &global.config,
-            &Overrides {
-                stack: global.stack.clone(),
-                region: global.region.clone(),
-            },
-        )?;
+        let desired = load_desired(global)?;
+        Ok(Self::connect(desired, global, progress).await?)
+    }
+
+    /// Resolves AWS access (credentials are only checked by the first call) for `desired`.
+    pub async fn connect(
+        desired: Desired,
+        global: &Global,
+        progress: Arc<dyn Progress>,
+    ) -> Result<Self> {
         let aws = aws::connect(
             &AwsOptions {
                 profile: global.profile.clone(),
@@ -104,6 +122,7 @@ impl Session {
             desired,
             aws,
             progress,
+            wait_timeout: global.wait_timeout,
         })
     }
 
@@ -135,6 +154,7 @@ impl Session {
             account: account.to_string(),
             progress: self.progress.clone(),
             adopt,
+            wait_timeout: self.wait_timeout,
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use anyhow::{bail, Result};
 
@@ -39,9 +40,16 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
     }
     let ctx = s.ctx(&o.account, false);
     let outcomes = Mutex::new(Vec::new());
+    // Steps run concurrently; each one's duration runs from the start of the removal to the
+    // moment it finished.
+    let started = Instant::now();
     let record = |step: StepId, res: Result<Vec<String>>| {
         steps::finish(&ctx, step, &res);
-        outcomes.lock().expect("not poisoned").push((step, res));
+        let took = started.elapsed().as_millis() as u64;
+        outcomes
+            .lock()
+            .expect("not poisoned")
+            .push((step, res, took));
     };
     let iam = async {
         let removal = policy::detach(&ctx, o.policy.as_ref(), o.role.as_ref()).await;
@@ -88,7 +96,8 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
     futures::join!(iam, table);
 
     let mut r = s.report("teardown", &o.account, steps::presence(d, &o));
-    for (step, res) in outcomes.into_inner().expect("not poisoned") {
+    for (step, res, took) in outcomes.into_inner().expect("not poisoned") {
+        r.step_mut(step).duration_ms = Some(took);
         match res {
             Ok(done) => r.step_mut(step).done = done,
             Err(e) => {

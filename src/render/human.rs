@@ -25,6 +25,16 @@ fn symbol(good: Option<bool>, tty: bool) -> String {
     }
 }
 
+/// A step's duration for people: `0.4s`, `12.3s`, `2m05s`.
+pub fn duration(ms: u64) -> String {
+    if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        let secs = ms / 1000;
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    }
+}
+
 /// For status and plan: the state before; for apply and teardown: whether the step succeeded.
 fn mark(command: &str, s: &StepReport, tty: bool) -> String {
     let good = match command {
@@ -75,7 +85,10 @@ pub fn report(r: &Report, tty: bool) -> String {
                 } else {
                     "nothing to remove".to_string()
                 };
-                format!("{:<14} {text}", s.step.name())
+                match s.duration_ms {
+                    Some(ms) => format!("{:<14} {text} ({})", s.step.name(), duration(ms)),
+                    None => format!("{:<14} {text}", s.step.name()),
+                }
             }
             _ => format!(
                 "{:<14} {:<10} {}",
@@ -148,6 +161,20 @@ mod tests {
     }
 
     #[test]
+    fn apply_lines_show_each_step_duration() {
+        let mut r = sample("apply");
+        r.steps[0].done.push("created table user-profiles".into());
+        r.steps[0].duration_ms = Some(1234);
+        r.steps[1].duration_ms = Some(125_000);
+        let text = report(&r, false);
+        assert!(
+            text.contains("ok table          created table user-profiles (1.2s)"),
+            "{text}"
+        );
+        assert!(text.contains("unchanged (demo-role) (2m05s)"), "{text}");
+    }
+
+    #[test]
     fn json_report_has_stable_fields() {
         let v: Value =
             serde_json::from_str(&crate::render::json::report(&sample("status"))).unwrap();
@@ -168,7 +195,15 @@ mod tests {
         assert_eq!(step["step"], "trust-policy");
         assert_eq!(step["state"], "drifted");
         assert_eq!(step["changes"][0]["field"], "Statement.Action");
-        for key in ["resource", "actions", "done", "notes", "blocked", "error"] {
+        for key in [
+            "resource",
+            "actions",
+            "done",
+            "notes",
+            "blocked",
+            "error",
+            "duration_ms",
+        ] {
             assert!(step.get(key).is_some(), "missing steps[].{key}");
         }
     }

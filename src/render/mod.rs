@@ -11,41 +11,65 @@ pub mod progress;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use crate::cli::{Global, Output};
+use anyhow::{bail, Result};
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Global, Output};
+use crate::commands::export::Exported;
+use crate::commands::init::Initialized;
 use crate::commands::Report;
 use crate::progress::{Progress, Silent};
 
 /// How output should look, decided once from the flags and the environment.
+///
+/// Each stream gets symbols (✓ ✗) only when it is a terminal, and colour only when it is a
+/// terminal and `NO_COLOR` is unset; piped or redirected output is plain text.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub output: Output,
     pub quiet: bool,
-    /// stderr is a terminal: spinners and symbols.
+    /// `--no-progress`: no spinners or progress lines.
+    pub no_progress: bool,
+    /// stdout is a terminal: symbols in the report.
     pub tty: bool,
-    pub color: bool,
+    /// stderr is a terminal: spinners for progress.
+    pub stderr_tty: bool,
 }
 
 impl Style {
     pub fn detect(g: &Global) -> Self {
-        let tty = std::io::stderr().is_terminal();
+        let stdout_tty = std::io::stdout().is_terminal();
+        let stderr_tty = std::io::stderr().is_terminal();
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = tty && !no_color && std::io::stdout().is_terminal();
-        console::set_colors_enabled(color);
-        console::set_colors_enabled_stderr(color);
+        console::set_colors_enabled(stdout_tty && !no_color);
+        console::set_colors_enabled_stderr(stderr_tty && !no_color);
         Style {
             output: g.output,
             quiet: g.quiet,
-            tty,
-            color,
+            no_progress: g.no_progress,
+            tty: stdout_tty,
+            stderr_tty,
+        }
+    }
+
+    /// Colour on stderr (logs): a terminal and no `NO_COLOR`.
+    pub fn stderr_color(&self) -> bool {
+        self.stderr_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    }
+
+    /// Notes for people on stderr (not with `--quiet`).
+    pub fn note(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("note: {message}");
         }
     }
 }
 
 /// The progress reporter for this run.
 pub fn progress(style: Style) -> Arc<dyn Progress> {
-    if style.quiet || style.output == Output::Json {
+    if style.quiet || style.no_progress || style.output == Output::Json {
         Arc::new(Silent)
-    } else if style.tty {
+    } else if style.stderr_tty {
         Arc::new(progress::Terminal::new())
     } else {
         Arc::new(progress::Plain::default())
@@ -76,4 +100,60 @@ pub fn error(style: Style, command: &str, message: &str) {
         println!("{}", json::error(command, message));
     }
     eprintln!("error: {message}");
+}
+
+/// Prints what `init` wrote.
+pub fn initialized(style: Style, done: &Initialized) {
+    for n in &done.notes {
+        style.note(n);
+    }
+    match style.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(done).expect("always serializes")
+        ),
+        Output::Text if style.quiet => {}
+        Output::Text => println!("{}", done.summary),
+    }
+}
+
+/// Prints an export: the text on stdout (unless it went to a file), notes on stderr.
+pub fn exported(style: Style, to_file: bool, e: &Exported) {
+    if !to_file {
+        print!("{}", e.text);
+    }
+    for n in &e.notes {
+        style.note(n);
+    }
+}
+
+/// Prints the man page (roff) of `setup`, or of one of its commands.
+pub fn man(command: Option<&str>) -> Result<()> {
+    let cmd = Cli::command();
+    let page = match command {
+        None => cmd,
+        Some(name) => {
+            let Some(sub) = cmd.find_subcommand(name) else {
+                let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+                bail!(
+                    "no command {name:?}; man pages exist for: {}",
+                    names.join(", ")
+                );
+            };
+            // The page of `setup NAME` carries the full name and the global options.
+            let mut sub = sub
+                .clone()
+                .display_name(format!("setup-{name}"))
+                .bin_name(format!("setup {name}"));
+            for arg in cmd.get_arguments().filter(|a| a.is_global_set()) {
+                sub = sub.arg(arg.clone());
+            }
+            sub
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page).render(&mut out)?;
+    use std::io::Write;
+    std::io::stdout().write_all(&out)?;
+    Ok(())
 }

@@ -89,9 +89,9 @@ impl Progress for Terminal {
         let bar = self.bars.lock().expect("not poisoned").get(&step).cloned();
         if let Some(bar) = bar {
             let mark = if ok {
-                console::style("✓").green()
+                console::style("✓").for_stderr().green()
             } else {
-                console::style("✗").red()
+                console::style("✗").for_stderr().red()
             };
             let secs = bar.elapsed().as_secs_f64();
             bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));

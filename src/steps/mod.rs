@@ -18,6 +18,7 @@ pub mod user_pool;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 
@@ -34,6 +35,8 @@ pub struct Ctx {
     pub progress: Arc<dyn Progress>,
     /// Take over resources that have the configured name but no stack tag.
     pub adopt: bool,
+    /// How long to wait for the table to become ACTIVE or to be deleted (`--wait-timeout`).
+    pub wait_timeout: Duration,
 }
 
 impl Ctx {

@@ -155,6 +155,14 @@ pub fn diff(
     r
 }
 
+/// The policy's description.
+pub fn description(d: &Desired) -> String {
+    format!(
+        "Access to DynamoDB table {} (managed by setup, stack {})",
+        d.table.name, d.stack
+    )
+}
+
 fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
     map.iter()
         .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
@@ -176,10 +184,7 @@ pub async fn apply_document(ctx: &Ctx, live: Option<&Live>) -> Result<(String, V
             let res = iam
                 .create_policy()
                 .policy_name(name)
-                .description(format!(
-                    "Access to DynamoDB table {} (managed by setup, stack {})",
-                    d.table.name, d.stack
-                ))
+                .description(description(d))
                 .policy_document(policy_doc::to_json(&desired))
                 .set_tags(Some(tags(&d.tags)?))
                 .send()

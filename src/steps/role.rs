@@ -124,6 +124,11 @@ pub fn diff(d: &Desired, live: Option<&Live>, _pool_id: Option<&str>) -> StepRep
     r
 }
 
+/// The role's description (exports pass a reference for `pool_id`).
+pub fn description(stack: &str, pool_id: &str) -> String {
+    format!("Assumed by authenticated users of identity pool {pool_id} (managed by setup, stack {stack})")
+}
+
 fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
     map.iter()
         .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
@@ -150,10 +155,7 @@ pub async fn apply(ctx: &Ctx, live: Option<&Live>, pool_id: &str) -> Result<Appl
             .iam
             .create_role()
             .role_name(name)
-            .description(format!(
-                "Assumed by authenticated users of identity pool {pool_id} (managed by setup, stack {})",
-                d.stack
-            ))
+            .description(description(&d.stack, pool_id))
             .assume_role_policy_document(policy_doc::to_json(&policy_doc::trust_policy(pool_id)))
             .set_tags(Some(tags(&d.tags)?))
             .send()

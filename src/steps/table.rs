@@ -504,7 +504,7 @@ async fn create(ctx: &Ctx) -> Result<Option<TableStatus>> {
 async fn wait_active(ctx: &Ctx) -> Result<()> {
     let name = &ctx.desired.table.name;
     let started = Instant::now();
-    let timeout = Duration::from_secs(600);
+    let timeout = ctx.wait_timeout;
     let mut delay = Duration::from_millis(500);
     loop {
         let out = ctx
@@ -519,11 +519,11 @@ async fn wait_active(ctx: &Ctx) -> Result<()> {
         if status == Some(TableStatus::Active) {
             return Ok(());
         }
-        if started.elapsed() > timeout {
+        if started.elapsed() >= timeout {
             bail!(
-                "table {name} is still {:?} after {}s; run `setup apply` again later",
-                status.map(|s| s.as_str().to_string()),
-                timeout.as_secs()
+                "table {name} did not become ACTIVE within --wait-timeout {}: it is still {}. AWS keeps working on it; run `setup apply` again later, or pass a longer --wait-timeout (e.g. 30m)",
+                humantime::format_duration(timeout),
+                status.map(|s| s.as_str().to_string()).unwrap_or_else(|| "without a status".into()),
             );
         }
         ctx.progress.update(
@@ -533,7 +533,8 @@ async fn wait_active(ctx: &Ctx) -> Result<()> {
                 started.elapsed().as_secs()
             ),
         );
-        tokio::time::sleep(delay).await;
+        let left = timeout.saturating_sub(started.elapsed());
+        tokio::time::sleep(delay.min(left)).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
@@ -618,8 +619,11 @@ pub async fn teardown(ctx: &Ctx, live: Option<&Live>, delete: bool) -> Result<Ve
         if out.is_none() {
             break;
         }
-        if started.elapsed() > Duration::from_secs(600) {
-            bail!("table {name} is still being deleted after 10 minutes");
+        if started.elapsed() >= ctx.wait_timeout {
+            bail!(
+                "table {name} was not deleted within --wait-timeout {}. AWS keeps deleting it; run `setup teardown --delete-table` again later to confirm, or pass a longer --wait-timeout",
+                humantime::format_duration(ctx.wait_timeout)
+            );
         }
         ctx.progress.update(
             STEP,
@@ -628,7 +632,8 @@ pub async fn teardown(ctx: &Ctx, live: Option<&Live>, delete: bool) -> Result<Ve
                 started.elapsed().as_secs()
             ),
         );
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        let left = ctx.wait_timeout.saturating_sub(started.elapsed());
+        tokio::time::sleep(Duration::from_secs(2).min(left)).await;
     }
     done.push(format!("deleted table {name}"));
     Ok(done)

@@ -236,6 +236,11 @@ pub fn sdk() -> Sdk {
     emulator().sdk()
 }
 
+/// The shared emulator's user pool and app client.
+pub fn user_pool() -> &'static (String, String) {
+    emulator().user_pool()
+}
+
 /// The result of one run of the binary, with the API calls it made.
 pub struct Run {
     pub code: i32,
@@ -392,10 +397,47 @@ impl Stack {
 
 /// Runs the binary with a fresh access key, and returns its output and API calls.
 pub fn run_in(emu: &Emulator, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let key = fresh_key();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_setup"));
+    cmd.args(args);
+    run_command(emu, cmd, dir, env)
+}
+
+/// Runs the binary on a pseudo-terminal (util-linux `script`), as a person at a terminal would:
+/// stdout and stderr both arrive in `stdout`.
+pub fn run_tty(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_tty_typing(dir, args, env, &[])
+}
+
+/// `run_tty`, typing each of `keys` at the terminal half a second apart (prompts read keys).
+pub fn run_tty_typing(dir: &Path, args: &[&str], env: &[(&str, &str)], keys: &[&str]) -> Run {
+    let mut line = shell_quote(env!("CARGO_BIN_EXE_setup"));
+    for a in args {
+        line.push(' ');
+        line.push_str(&shell_quote(a));
+    }
+    let mut cmd = Command::new("script");
+    cmd.args(["--quiet", "--return", "--command", &line, "/dev/null"]);
+    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    run_command_typing(emulator(), cmd, dir, env, keys)
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn run_command(emu: &Emulator, cmd: Command, dir: &Path, env: &[(&str, &str)]) -> Run {
+    run_command_typing(emu, cmd, dir, env, Vec::new())
+}
+
+fn run_command_typing(
+    emu: &Emulator,
+    mut cmd: Command,
+    dir: &Path,
+    env: &[(&str, &str)],
+    keys: Vec<String>,
+) -> Run {
+    let key = fresh_key();
     cmd.current_dir(dir)
-        .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", dir)
@@ -418,7 +460,30 @@ pub fn run_in(emu: &Emulator, dir: &Path, args: &[&str], env: &[(&str, &str)]) -
             cmd.env(k, v);
         }
     }
-    let out: Output = cmd.output().expect("the setup binary runs");
+    let out: Output = if keys.is_empty() {
+        cmd.output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    } else {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        std::thread::spawn(move || {
+            for k in keys {
+                std::thread::sleep(Duration::from_millis(500));
+                if stdin.write_all(k.as_bytes()).is_err() {
+                    return;
+                }
+                let _ = stdin.flush();
+            }
+            // Keep the terminal open until the program is done (EOF would end the session).
+            std::thread::sleep(Duration::from_secs(30));
+        });
+        child.wait_with_output().expect("the program ends")
+    };
     let calls = emu.calls(&key);
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -436,4 +501,68 @@ pub fn run_in(emu: &Emulator, dir: &Path, args: &[&str], env: &[(&str, &str)]) -
 /// Tags as a sorted map, for comparisons.
 pub fn tag_map<I: IntoIterator<Item = (String, String)>>(tags: I) -> BTreeMap<String, String> {
     tags.into_iter().collect()
+}
+
+/// Runs the binary without the emulator and without any AWS credentials or config: what a
+/// machine that cannot reach AWS sees. `env` adds variables.
+pub fn run_plain(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_setup"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out: Output = cmd.output().expect("the setup binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        ops: Vec::new(),
+        actions: Vec::new(),
+        calls: Vec::new(),
+    }
+}
+
+/// Makes the emulator report `status` for table `name` (empty: back to ACTIVE).
+pub fn set_table_status(name: &str, status: &str) {
+    let body = http_get(
+        emulator().port,
+        &format!("/_setup/table-status?name={name}&status={status}"),
+    );
+    assert_eq!(body, "ok", "the emulator did not take the table status");
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    repo()
+}
+
+/// Runs cfn-lint (installed by tests/run.sh) on the given templates. Panics — the test fails,
+/// never skips — when cfn-lint cannot run.
+pub fn cfn_lint(templates: &[&Path]) -> Output {
+    let python = std::env::var("SETUP_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import sys; from cfnlint.runner import main; sys.exit(main())",
+        ])
+        .args(templates)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("No module named 'cfnlint'"),
+        "cfn-lint is not installed for {python}; run tests/run.sh, which installs it (tests/requirements.txt)"
+    );
+    out
 }

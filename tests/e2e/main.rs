@@ -7,7 +7,11 @@ mod harness;
 
 mod apply;
 mod bad_input;
+mod ci_examples;
 mod drift;
+mod export;
+mod json_fields;
 mod ownership;
 mod perf;
 mod teardown;
+mod ux;

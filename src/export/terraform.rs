@@ -1,0 +1,474 @@
+//! `setup export --format terraform`: HCL for the AWS provider with the same desired state as
+//! `apply`, and `import` blocks (Terraform 1.5+) for the resources this stack already created, so
+//! `terraform apply` takes them over instead of creating duplicates.
+
+use hcl::expr::{FuncCall, TemplateExpr};
+use hcl::{Block, Body, Expression, Identifier, Object, ObjectKey};
+use serde_json::{json, Value};
+
+use super::{provenance, resources, Resource};
+use crate::config::{Billing, Desired};
+use crate::policy_doc;
+use crate::steps::{identity_pool, owner, policy, role, Observed, Owner};
+
+/// Resource addresses (`type.name`).
+pub const TABLE: &str = "aws_dynamodb_table.table";
+pub const IDENTITY_POOL: &str = "aws_cognito_identity_pool.pool";
+pub const ROLE: &str = "aws_iam_role.authenticated";
+pub const ACCESS_POLICY: &str = "aws_iam_policy.access";
+pub const POLICY_ATTACHMENT: &str = "aws_iam_role_policy_attachment.access";
+pub const POOL_ROLES: &str = "aws_cognito_identity_pool_roles_attachment.pool";
+
+/// The Terraform address of a resource.
+pub fn address(r: Resource) -> &'static str {
+    match r {
+        Resource::Table => TABLE,
+        Resource::IdentityPool => IDENTITY_POOL,
+        Resource::Role => ROLE,
+        Resource::AccessPolicy => ACCESS_POLICY,
+        Resource::PolicyAttachment => POLICY_ATTACHMENT,
+        Resource::PoolRoles => POOL_ROLES,
+    }
+}
+
+/// A resource that exists and can be imported, with the id Terraform's importer expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    pub resource: Resource,
+    pub id: String,
+}
+
+/// The import ids of the resources this stack created, from the live state; notes say what was
+/// left out and why.
+pub fn imports(d: &Desired, o: &Observed) -> (Vec<Import>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut notes = Vec::new();
+    let ours = |tags| owner(tags, &d.stack) == Owner::ThisStack;
+    let mut not_ours = |what: &str, name: &str| {
+        notes.push(format!(
+            "{what} {name} exists but was not created by stack {}; no import block for it (run `setup apply --adopt` first to take it over)",
+            d.stack
+        ))
+    };
+    let table = o.table.as_ref().filter(|t| {
+        let mine = ours(&t.tags);
+        if !mine {
+            not_ours("table", &d.table.name);
+        }
+        mine
+    });
+    let pool = match &o.pool {
+        identity_pool::Found::Owned(p) => Some(p.as_ref()),
+        identity_pool::Found::NotOwned(_) => {
+            not_ours("identity pool", &d.identity_pool_name);
+            None
+        }
+        identity_pool::Found::None => None,
+    };
+    let role: Option<&role::Live> = o.role.as_ref().filter(|r| {
+        let mine = ours(&r.tags);
+        if !mine {
+            not_ours("role", &d.role_name);
+        }
+        mine
+    });
+    let policy: Option<&policy::Live> = o.policy.as_ref().filter(|p| {
+        let mine = ours(&p.tags);
+        if !mine {
+            not_ours("policy", &d.policy_name);
+        }
+        mine
+    });
+    for r in resources(d) {
+        let id = match r {
+            Resource::Table => table.map(|_| d.table.name.clone()),
+            Resource::IdentityPool => pool.map(|p| p.id.clone()),
+            Resource::Role => role.map(|_| d.role_name.clone()),
+            Resource::AccessPolicy => policy.map(|p| p.arn.clone()),
+            Resource::PolicyAttachment => match (role, policy) {
+                (Some(r), Some(p)) if r.attached.iter().any(|(_, arn)| *arn == p.arn) => {
+                    Some(format!("{}/{}", d.role_name, p.arn))
+                }
+                _ => None,
+            },
+            Resource::PoolRoles => match (pool, &o.pool_roles) {
+                (Some(p), Some(roles)) if roles.authenticated().is_some() => Some(p.id.clone()),
+                _ => None,
+            },
+        };
+        if let Some(id) = id {
+            found.push(Import { resource: r, id });
+        }
+    }
+    (found, notes)
+}
+
+/// A fixed expression written in this file (never user input).
+fn expr(text: &str) -> Expression {
+    text.parse()
+        .unwrap_or_else(|e| panic!("invalid built-in HCL expression {text:?}: {e}"))
+}
+
+/// `address.attribute`, e.g. `aws_iam_role.authenticated.arn`.
+fn attr(address: &str, attribute: &str) -> Expression {
+    expr(&format!("{address}.{attribute}"))
+}
+
+fn template_string(text: String) -> Expression {
+    Expression::TemplateExpr(Box::new(TemplateExpr::QuotedString(text)))
+}
+
+/// The key a JSON object uses to carry a Terraform expression through a policy template.
+const EXPRESSION_KEY: &str = "\u{0}terraform-expression";
+
+fn hcl_ref(expression: &str) -> Value {
+    json!({ EXPRESSION_KEY: expression })
+}
+
+fn is_identifier(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn key(k: &str) -> ObjectKey {
+    if is_identifier(k) {
+        ObjectKey::Identifier(Identifier::unchecked(k))
+    } else {
+        ObjectKey::Expression(Expression::String(k.to_string()))
+    }
+}
+
+/// A JSON value as an HCL expression; objects made by [`hcl_ref`] become references.
+fn from_json(v: &Value) -> Expression {
+    match v {
+        Value::Null => Expression::Null,
+        Value::Bool(b) => Expression::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Expression::from(i),
+            None => Expression::from(n.as_f64().unwrap_or_default()),
+        },
+        Value::String(s) => Expression::String(s.clone()),
+        Value::Array(items) => Expression::Array(items.iter().map(from_json).collect()),
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get(EXPRESSION_KEY) {
+                return expr(reference);
+            }
+            let mut object = Object::new();
+            for (k, v) in map {
+                object.insert(key(k), from_json(v));
+            }
+            Expression::Object(object)
+        }
+    }
+}
+
+/// `jsonencode(<reference>)`.
+fn jsonencode(reference: &str) -> Expression {
+    Expression::FuncCall(Box::new(
+        FuncCall::builder("jsonencode").arg(expr(reference)).build(),
+    ))
+}
+
+fn tags(d: &Desired) -> Expression {
+    let mut object = Object::new();
+    for (k, v) in &d.tags {
+        object.insert(key(k), Expression::String(v.clone()));
+    }
+    Expression::Object(object)
+}
+
+fn resource(address: &str) -> hcl::structure::BlockBuilder {
+    let (kind, name) = address.split_once('.').expect("addresses are type.name");
+    Block::builder("resource").add_label(kind).add_label(name)
+}
+
+/// The configuration. `region` goes into the provider block when known; `imports` become
+/// `import` blocks.
+pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> String {
+    let mut body = Body::builder().add_block(
+        Block::builder("terraform")
+            .add_attribute(("required_version", ">= 1.5.0"))
+            .add_block(
+                Block::builder("required_providers")
+                    .add_attribute((
+                        "aws",
+                        Expression::Object(Object::from([
+                            (key("source"), Expression::from("hashicorp/aws")),
+                            (key("version"), Expression::from(">= 5.0")),
+                        ])),
+                    ))
+                    .build(),
+            )
+            .build(),
+    );
+    if let Some(region) = region {
+        body = body.add_block(
+            Block::builder("provider")
+                .add_label("aws")
+                .add_attribute(("region", region))
+                .build(),
+        );
+    }
+    body = body
+        .add_block(
+            Block::builder("variable")
+                .add_label("user_pool_id")
+                .add_attribute((
+                    "description",
+                    "The existing Cognito user pool whose signed-in users get access (<region>_<id>)",
+                ))
+                .add_attribute(("type", expr("string")))
+                .add_attribute(("default", d.user_pool.id.as_str()))
+                .build(),
+        )
+        .add_block(
+            Block::builder("variable")
+                .add_label("client_ids")
+                .add_attribute(("description", "App client ids of the user pool"))
+                .add_attribute(("type", expr("list(string)")))
+                .add_attribute((
+                    "default",
+                    Expression::Array(
+                        d.user_pool
+                            .client_ids
+                            .iter()
+                            .map(|c| Expression::String(c.clone()))
+                            .collect(),
+                    ),
+                ))
+                .build(),
+        )
+        .add_block(locals(d));
+    for r in resources(d) {
+        body = body.add_block(match r {
+            Resource::Table => table(d),
+            Resource::IdentityPool => identity_pool(d),
+            Resource::Role => authenticated_role(d),
+            Resource::AccessPolicy => access_policy(d),
+            Resource::PolicyAttachment => resource(POLICY_ATTACHMENT)
+                .add_attribute(("role", attr(ROLE, "name")))
+                .add_attribute(("policy_arn", attr(ACCESS_POLICY, "arn")))
+                .build(),
+            Resource::PoolRoles => resource(POOL_ROLES)
+                .add_attribute(("identity_pool_id", attr(IDENTITY_POOL, "id")))
+                .add_attribute((
+                    "roles",
+                    Expression::Object(Object::from([(key("authenticated"), attr(ROLE, "arn"))])),
+                ))
+                .build(),
+        });
+    }
+    for i in imports {
+        body = body.add_block(
+            Block::builder("import")
+                .add_attribute(("to", expr(address(i.resource))))
+                .add_attribute(("id", i.id.as_str()))
+                .build(),
+        );
+    }
+    let text = hcl::to_string(&body.build()).expect("the configuration always serializes");
+    format!(
+        "# {}\n# `terraform fmt` aligns it.\n\n{text}",
+        provenance(d)
+    )
+}
+
+/// Tags, the user pool's provider name, and the policy documents (rendered from the same
+/// templates as apply's, with references where apply writes ids).
+fn locals(d: &Desired) -> Block {
+    let mut b = Block::builder("locals")
+        .add_attribute(("tags", tags(d)))
+        .add_attribute((
+            "user_pool_provider",
+            expr(r#""cognito-idp.${split("_", var.user_pool_id)[0]}.amazonaws.com/${var.user_pool_id}""#),
+        ));
+    for r in resources(d) {
+        b = match r {
+            Resource::Role => b.add_attribute((
+                TRUST_POLICY,
+                from_json(&policy_doc::trust_policy_with(hcl_ref(&format!(
+                    "{IDENTITY_POOL}.id"
+                )))),
+            )),
+            Resource::AccessPolicy => b.add_attribute((
+                ACCESS_POLICY_DOC,
+                from_json(&policy_doc::access_policy_with(
+                    hcl_ref(&format!("{TABLE}.arn")),
+                    &d.actions,
+                )),
+            )),
+            Resource::Table
+            | Resource::IdentityPool
+            | Resource::PolicyAttachment
+            | Resource::PoolRoles => b,
+        };
+    }
+    b.build()
+}
+
+/// Names of the policy documents in `locals`.
+pub const TRUST_POLICY: &str = "trust_policy";
+pub const ACCESS_POLICY_DOC: &str = "access_policy";
+
+fn table(d: &Desired) -> Block {
+    let t = &d.table;
+    let mut b = resource(TABLE)
+        .add_attribute(("name", t.name.as_str()))
+        .add_attribute(("billing_mode", t.billing.mode()))
+        .add_attribute(("hash_key", t.partition_key.name.as_str()));
+    if let Some(sk) = &t.sort_key {
+        b = b.add_attribute(("range_key", sk.name.as_str()));
+    }
+    if let Billing::Provisioned { read, write } = t.billing {
+        b = b
+            .add_attribute(("read_capacity", read))
+            .add_attribute(("write_capacity", write));
+    }
+    b = b.add_attribute(("deletion_protection_enabled", t.deletion_protection));
+    for k in std::iter::once(&t.partition_key).chain(t.sort_key.as_ref()) {
+        b = b.add_block(
+            Block::builder("attribute")
+                .add_attribute(("name", k.name.as_str()))
+                .add_attribute(("type", k.kind.as_str()))
+                .build(),
+        );
+    }
+    b.add_block(
+        Block::builder("point_in_time_recovery")
+            .add_attribute(("enabled", t.point_in_time_recovery))
+            .build(),
+    )
+    .add_attribute(("tags", expr("local.tags")))
+    .add_block(
+        Block::builder("lifecycle")
+            .add_attribute(("prevent_destroy", true))
+            .build(),
+    )
+    .build()
+}
+
+fn identity_pool(d: &Desired) -> Block {
+    resource(IDENTITY_POOL)
+        .add_attribute(("identity_pool_name", d.identity_pool_name.as_str()))
+        .add_attribute(("allow_unauthenticated_identities", d.allow_unauthenticated))
+        .add_block(
+            Block::builder("dynamic")
+                .add_label("cognito_identity_providers")
+                .add_attribute(("for_each", expr("var.client_ids")))
+                .add_block(
+                    Block::builder("content")
+                        .add_attribute(("client_id", expr("cognito_identity_providers.value")))
+                        .add_attribute(("provider_name", expr("local.user_pool_provider")))
+                        .add_attribute(("server_side_token_check", false))
+                        .build(),
+                )
+                .build(),
+        )
+        .add_attribute(("tags", expr("local.tags")))
+        .build()
+}
+
+fn authenticated_role(d: &Desired) -> Block {
+    let pool_id = format!("{IDENTITY_POOL}.id");
+    resource(ROLE)
+        .add_attribute(("name", d.role_name.as_str()))
+        .add_attribute((
+            "description",
+            template_string(role::description(&d.stack, &format!("${{{pool_id}}}"))),
+        ))
+        .add_attribute((
+            "assume_role_policy",
+            jsonencode(&format!("local.{TRUST_POLICY}")),
+        ))
+        .add_attribute(("tags", expr("local.tags")))
+        .build()
+}
+
+fn access_policy(d: &Desired) -> Block {
+    resource(ACCESS_POLICY)
+        .add_attribute(("name", d.policy_name.as_str()))
+        .add_attribute(("description", policy::description(d)))
+        .add_attribute(("policy", jsonencode(&format!("local.{ACCESS_POLICY_DOC}"))))
+        .add_attribute(("tags", expr("local.tags")))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{parse, Overrides};
+    use std::path::Path;
+
+    fn desired() -> Desired {
+        let text = "stack = \"demo\"\n[user_pool]\nid = \"eu-west-1_abc123\"\nclient_ids = [\"client1\"]\n[table.tags]\nteam = \"mobile\"\n";
+        parse(text, Path::new("setup.toml"), &Overrides::default()).unwrap()
+    }
+
+    #[test]
+    fn output_parses_and_references_resolve_to_declared_resources() {
+        let d = desired();
+        let text = configuration(
+            &d,
+            Some("eu-west-1"),
+            &[Import {
+                resource: Resource::Table,
+                id: "user-profiles".into(),
+            }],
+        );
+        let body: Body = hcl::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let kinds: Vec<String> = body
+            .blocks()
+            .filter(|b| b.identifier() == "resource")
+            .map(|b| format!("{}.{}", b.labels()[0].as_str(), b.labels()[1].as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                TABLE,
+                IDENTITY_POOL,
+                ROLE,
+                ACCESS_POLICY,
+                POLICY_ATTACHMENT,
+                POOL_ROLES
+            ]
+        );
+        assert!(
+            text.contains(
+                "\"cognito-identity.amazonaws.com:aud\" = aws_cognito_identity_pool.pool.id"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Resource = aws_dynamodb_table.table.arn"),
+            "{text}"
+        );
+        assert!(
+            text.contains("assume_role_policy = jsonencode(local.trust_policy)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("policy = jsonencode(local.access_policy)"),
+            "{text}"
+        );
+        assert!(text.contains("\"setup:stack\" = \"demo\""), "{text}");
+        assert!(text.contains("prevent_destroy = true"), "{text}");
+        assert!(text.contains("to = aws_dynamodb_table.table"), "{text}");
+    }
+
+    #[test]
+    fn identifiers_and_quoted_keys() {
+        assert!(is_identifier("Version") && is_identifier("my-key"));
+        assert!(!is_identifier("cognito-identity.amazonaws.com:aud"));
+        assert!(!is_identifier("ForAnyValue:StringLike") && !is_identifier("1a"));
+    }
+
+    #[test]
+    fn strings_with_template_markers_are_escaped() {
+        let e = from_json(&json!({"a": "${not.a.reference}"}));
+        let text = hcl::format::to_string(&e).unwrap();
+        assert!(text.contains("$${not.a.reference}"), "{text}");
+    }
+}

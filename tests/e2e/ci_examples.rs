@@ -1,0 +1,234 @@
+//! The GitHub Actions examples parse as YAML, have the structure the README promises (OIDC, no
+//! stored keys, teardown in an `always()` step, drift report uploaded), and every `setup`
+//! command in them is one this build accepts.
+
+use std::collections::BTreeSet;
+
+use clap::Parser;
+use serde_norway::Value;
+use setup::cli::Cli;
+
+use crate::harness::*;
+
+fn workflow(name: &str) -> Value {
+    let path = repo_root().join("examples/github-actions").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{name} is not YAML: {e}"))
+}
+
+fn steps(w: &Value) -> Vec<&Value> {
+    w["jobs"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .flat_map(|job| job["steps"].as_sequence().unwrap().iter())
+        .collect()
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// Commands the examples use that another change adds (`verify`); they must at least be
+/// named here, so a typo in any other command still fails.
+const ADDED_ELSEWHERE: &[&str] = &["verify"];
+
+/// Splits a command line into words the way the shell does for the simple lines used here:
+/// whitespace separates words, double quotes group (and are removed).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let (mut quoted, mut started) = (false, false);
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    assert!(!quoted, "unbalanced quotes in {line:?}");
+    if started {
+        words.push(word);
+    }
+    words
+}
+
+/// Every `setup …` command line in the workflow's `run` scripts.
+fn setup_commands(w: &Value) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for step in steps(w) {
+        let script = text(&step["run"]).replace("\\\n", " ");
+        // `run: >` folds lines into one; `run: |` keeps them.
+        for line in script.lines() {
+            let line = line.trim();
+            let Some(rest) = line.strip_prefix("setup ") else {
+                continue;
+            };
+            let mut words = vec!["setup".to_string()];
+            for w in shell_words(rest) {
+                if [">", ">>", "|", "&&", "||", ";", "2>"].contains(&w.as_str()) {
+                    break;
+                }
+                words.push(w);
+            }
+            out.push(words);
+        }
+    }
+    out
+}
+
+fn check_commands_parse(w: &Value) -> Vec<Vec<String>> {
+    let commands = setup_commands(w);
+    assert!(!commands.is_empty());
+    for c in &commands {
+        match Cli::try_parse_from(c) {
+            Ok(_) => {}
+            Err(e) if ADDED_ELSEWHERE.contains(&c[1].as_str()) => {
+                assert_eq!(
+                    e.kind(),
+                    clap::error::ErrorKind::InvalidSubcommand,
+                    "{c:?}: {e}"
+                );
+            }
+            Err(e) => panic!("{c:?} is not a valid setup command: {e}"),
+        }
+    }
+    commands
+}
+
+fn check_oidc(name: &str, w: &Value) {
+    assert_eq!(text(&w["permissions"]["id-token"]), "write", "{name}");
+    let creds: Vec<&Value> = steps(w)
+        .into_iter()
+        .filter(|s| text(&s["uses"]).starts_with("aws-actions/configure-aws-credentials@"))
+        .collect();
+    assert_eq!(creds.len(), 1, "{name}");
+    let with = &creds[0]["with"];
+    assert!(text(&with["role-to-assume"]).contains("vars."), "{name}");
+    assert!(!text(&with["aws-region"]).is_empty(), "{name}");
+    let raw =
+        std::fs::read_to_string(repo_root().join("examples/github-actions").join(name)).unwrap();
+    for key in [
+        "aws-access-key-id",
+        "aws-secret-access-key",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        assert!(!raw.contains(key), "{name} uses long-lived keys ({key})");
+    }
+}
+
+#[test]
+fn pr_workflow_applies_verifies_and_always_tears_down() {
+    let w = workflow("pr-stack.yml");
+    assert!(
+        w["on"]["pull_request"].is_mapping(),
+        "runs on pull requests"
+    );
+    check_oidc("pr-stack.yml", &w);
+    let commands = check_commands_parse(&w);
+    let names: Vec<&str> = commands.iter().map(|c| c[1].as_str()).collect();
+    assert_eq!(names, ["init", "apply", "verify", "teardown"]);
+    assert!(commands[2].contains(&"--create-test-user".to_string()));
+    let teardown = &commands[3];
+    for flag in ["--delete-table", "--yes"] {
+        assert!(teardown.contains(&flag.to_string()), "{teardown:?}");
+    }
+    // The teardown step runs whatever happened before it.
+    let all = steps(&w);
+    let step = all
+        .iter()
+        .find(|s| text(&s["run"]).contains("setup teardown"))
+        .unwrap();
+    assert!(text(&step["if"]).contains("always()"), "{step:?}");
+    // Every command uses the per-PR config, so PRs never share a stack.
+    for c in &commands {
+        assert!(c.windows(2).any(|p| p == ["--config", "pr.toml"]), "{c:?}");
+    }
+    assert!(text(&w["env"]["STACK"]).contains("github.event.pull_request.number"));
+}
+
+#[test]
+fn drift_check_fails_on_exit_2_and_uploads_the_report() {
+    let w = workflow("drift-check.yml");
+    let cron = text(&w["on"]["schedule"][0]["cron"]);
+    assert_eq!(cron.split_whitespace().count(), 5, "{cron}");
+    check_oidc("drift-check.yml", &w);
+    let commands = check_commands_parse(&w);
+    assert_eq!(commands.len(), 1);
+    assert_eq!(commands[0][1], "status");
+    let all = steps(&w);
+    // The status step's exit code is the job's: no `|| true`, no continue-on-error.
+    let status = all
+        .iter()
+        .find(|s| text(&s["run"]).contains("setup status"))
+        .unwrap();
+    let run = text(&status["run"]);
+    assert!(run.contains("--output json > drift.json"), "{run}");
+    assert!(!run.contains("||") && status["continue-on-error"].is_null());
+    let upload = all
+        .iter()
+        .find(|s| text(&s["uses"]).starts_with("actions/upload-artifact@"))
+        .unwrap();
+    assert!(text(&upload["if"]).contains("always()"));
+    assert_eq!(text(&upload["with"]["path"]), "drift.json");
+}
+
+fn actions(policy: &serde_json::Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for st in policy["Statement"].as_array().unwrap() {
+        match &st["Action"] {
+            serde_json::Value::String(a) => {
+                out.insert(a.clone());
+            }
+            serde_json::Value::Array(list) => {
+                out.extend(list.iter().map(|a| a.as_str().unwrap().to_string()))
+            }
+            other => panic!("unexpected Action {other}"),
+        }
+    }
+    out
+}
+
+#[test]
+fn drift_check_policy_is_the_read_only_part_of_the_operator_policy() {
+    let dir = repo_root();
+    let read = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(p)).unwrap()).unwrap()
+    };
+    let operator = actions(&read("policies/operator.json"));
+    let drift = actions(&read("examples/github-actions/drift-check-policy.json"));
+    let not_in_operator: Vec<_> = drift.difference(&operator).collect();
+    assert!(not_in_operator.is_empty(), "{not_in_operator:?}");
+    let writes: Vec<_> = drift
+        .iter()
+        .filter(|a| is_write(a.split(':').nth(1).unwrap()))
+        .collect();
+    assert!(writes.is_empty(), "drift check grants writes: {writes:?}");
+    let _: serde_json::Value = read("examples/github-actions/github-oidc-trust.json");
+
+    // Every call of `setup status` (missing, then in sync) is granted.
+    let s = Stack::new("drift-policy", "");
+    let mut used = BTreeSet::new();
+    let r = s.run(&["status"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    used.extend(r.actions);
+    s.ok(&["apply"]);
+    let r = s.ok(&["status", "--output", "json"]);
+    used.extend(r.actions);
+    let missing: Vec<_> = used.difference(&drift).collect();
+    assert!(
+        missing.is_empty(),
+        "status calls not in drift-check-policy.json: {missing:?}"
+    );
+}
