@@ -14,11 +14,13 @@ pub mod render;
 pub mod steps;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::CommandFactory;
 
 use cli::{Cli, Command};
 use commands::{apply, export as export_cmd, init, status, teardown, Session};
+use progress::Journal;
 use render::Style;
 
 /// Runs the parsed command line and returns the process exit code.
@@ -78,38 +80,49 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         _ => {}
     }
-    let progress = render::progress(style);
-    let session = match Session::open(&cli.global, progress).await {
-        Ok(s) => s,
-        Err(e) => {
-            render::error(style, name, &e.to_string());
-            return ExitCode::from(1);
+    let journal = Arc::new(Journal::new(render::progress(style)));
+    let work = async {
+        let session = Session::open(&cli.global, journal.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        let result = match &cli.command {
+            Command::Apply(a) if a.dry_run => status::plan(&session, a.adopt).await,
+            Command::Apply(a) => apply::apply(&session, a.adopt).await,
+            Command::Plan(p) => status::plan(&session, p.adopt).await,
+            Command::Status => status::status(&session).await,
+            Command::Teardown(t) => {
+                let confirm = if t.yes {
+                    teardown::Confirm::Yes
+                } else {
+                    teardown::Confirm::Ask
+                };
+                teardown::teardown(&session, t.delete_table, confirm).await
+            }
+            Command::Export(_) | Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
+                unreachable!("handled above")
+            }
+        };
+        result.map_err(|e| format!("{e:#}"))
+    };
+    // Ctrl-C abandons the calls in flight (each is a single request: AWS either did it or not,
+    // and the next run sees which), says what was done, and exits 130.
+    let outcome = tokio::select! {
+        outcome = work => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            render::error(style, name, &format!(
+                "interrupted. {} Run `setup {name}` again to finish: it picks up where this stopped.",
+                journal.summary()
+            ));
+            return ExitCode::from(130);
         }
     };
-    let result = match &cli.command {
-        Command::Apply(a) if a.dry_run => status::plan(&session, a.adopt).await,
-        Command::Apply(a) => apply::apply(&session, a.adopt).await,
-        Command::Plan(p) => status::plan(&session, p.adopt).await,
-        Command::Status => status::status(&session).await,
-        Command::Teardown(t) => {
-            let confirm = if t.yes {
-                teardown::Confirm::Yes
-            } else {
-                teardown::Confirm::Ask
-            };
-            teardown::teardown(&session, t.delete_table, confirm).await
-        }
-        Command::Export(_) | Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
-            unreachable!("handled above")
-        }
-    };
-    match result {
+    match outcome {
         Ok(report) => {
             render::report(style, &report);
             ExitCode::from(report.exit_code)
         }
-        Err(e) => {
-            render::error(style, name, &format!("{e:#}"));
+        Err(message) => {
+            render::error(style, name, &message);
             ExitCode::from(1)
         }
     }

@@ -266,6 +266,10 @@ class CallLogMiddleware:
 #     drop        the connection is closed without an answer, before processing
 #     drop-after  processed, then the connection is closed: the caller cannot know it happened
 #     slow        processed, then answered after slow_ms (past the client's timeout)
+#     notfound    the service's "not found" error (IAM NoSuchEntity, others
+#                 ResourceNotFoundException), as eventual consistency gives right after a create
+#     validation  HTTP 400 ValidationException / InvalidParameterException: must never be retried
+#   "max": N stops injecting after N faults.
 # POST /_setup/hold    {"key_prefix": "AKIDX", "op": "CreateIdentityPool", "when": "before"|"after"}
 #   The first matching request waits (before moto processes it, or after) until released, so a
 #   test can kill the client at exactly that point. Its call-log record gets "held": when.
@@ -290,10 +294,13 @@ class FaultPlan:
         self.ops = set(spec.get("ops") or [])
         self.slow = float(spec.get("slow_ms", 2500)) / 1000.0
         self.rng = random.Random(spec.get("seed", 0))
+        self.max = int(spec["max"]) if spec.get("max") not in (None, "") else None
         self.injected = []  # (operation, kind), for the test to report
 
     def draw(self, operation: str):
         if self.ops and operation not in self.ops:
+            return None
+        if self.max is not None and len(self.injected) >= self.max:
             return None
         if self.rng.random() >= self.rate:
             return None
@@ -408,6 +415,16 @@ class FaultMiddleware:
                                   "ServiceUnavailable", "injected fault")
         if kind == "drop":
             return drop_connection(environ, start_response)
+        if kind == "notfound":
+            if service in JSON_SERVICES:
+                return error_response(start_response, service, "400 Bad Request",
+                                      "ResourceNotFoundException", "not found (injected)")
+            return error_response(start_response, service, "404 Not Found", "NoSuchEntity",
+                                  "not found (injected)")
+        if kind == "validation":
+            code = "ValidationException" if service != "cognito-identity" else "InvalidParameterException"
+            return error_response(start_response, service, "400 Bad Request", code,
+                                  "invalid request (injected)")
 
         hold = self._hold_for(key, operation, "before")
         if hold:

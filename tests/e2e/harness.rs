@@ -146,6 +146,22 @@ fn start_emulator(delay_ms: u32) -> Emulator {
     }
 }
 
+/// A plain HTTP POST with a JSON body against the emulator's own endpoints.
+pub fn http_post(port: u16, path: &str, body: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("emulator reachable");
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
 /// A plain HTTP GET against the emulator's own endpoints.
 pub fn http_get(port: u16, path: &str) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("emulator reachable");
@@ -355,11 +371,56 @@ impl Stack {
 
     /// Runs `setup ARGS` in the stack's directory against the emulator.
     pub fn run(&self, args: &[&str]) -> Run {
-        run_in(self.emu, self.dir.path(), args, &[])
+        self.run_env(args, &[])
     }
 
+    /// Runs with extra environment (an empty value removes a variable). Each run signs with a
+    /// fresh key that starts with the stack's prefix, so faults and holds aimed at the stack
+    /// reach its runs and only them.
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        run_in(self.emu, self.dir.path(), args, env)
+        let key = self.key();
+        let mut all = vec![("AWS_ACCESS_KEY_ID", key.as_str())];
+        all.extend_from_slice(env);
+        run_in(self.emu, self.dir.path(), args, &all)
+    }
+
+    /// Starts `setup ARGS` without waiting (to interrupt or kill it); returns it and its key.
+    pub fn spawn(&self, args: &[&str]) -> (std::process::Child, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_setup"));
+        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let key = self.key();
+        prepare(
+            self.emu,
+            &mut cmd,
+            self.dir.path(),
+            &[("AWS_ACCESS_KEY_ID", &key)],
+        );
+        (cmd.spawn().expect("the setup binary starts"), key)
+    }
+
+    /// The access-key prefix of this stack's runs.
+    pub fn key_prefix(&self) -> String {
+        let name: String = self
+            .name
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        format!("AKID{}Z", name.to_uppercase())
+    }
+
+    fn key(&self) -> String {
+        format!(
+            "{}{}",
+            self.key_prefix(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        )
+    }
+
+    /// Posts a control request to the emulator for this stack (`faults`, `hold`, `release`).
+    pub fn control(&self, what: &str, mut spec: serde_json::Value) -> serde_json::Value {
+        spec["key_prefix"] = self.key_prefix().into();
+        let body = http_post(self.emu.port, &format!("/_setup/{what}"), &spec.to_string());
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("emulator answered {body:?}"))
     }
 
     /// `run`, asserting exit code 0.
@@ -429,14 +490,14 @@ fn run_command(emu: &Emulator, cmd: Command, dir: &Path, env: &[(&str, &str)]) -
     run_command_typing(emu, cmd, dir, env, Vec::new())
 }
 
-fn run_command_typing(
-    emu: &Emulator,
-    mut cmd: Command,
-    dir: &Path,
-    env: &[(&str, &str)],
-    keys: Vec<String>,
-) -> Run {
-    let key = fresh_key();
+/// Sets up `cmd` to run against `emu` in `dir` with only the environment a test intends, and
+/// returns the access key it signs with (from `env`, else a fresh one).
+fn prepare(emu: &Emulator, cmd: &mut Command, dir: &Path, env: &[(&str, &str)]) -> String {
+    let key = env
+        .iter()
+        .find(|(k, _)| *k == "AWS_ACCESS_KEY_ID")
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_else(fresh_key);
     cmd.current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -460,6 +521,17 @@ fn run_command_typing(
             cmd.env(k, v);
         }
     }
+    key
+}
+
+fn run_command_typing(
+    emu: &Emulator,
+    mut cmd: Command,
+    dir: &Path,
+    env: &[(&str, &str)],
+    keys: Vec<String>,
+) -> Run {
+    let key = prepare(emu, &mut cmd, dir, env);
     let out: Output = if keys.is_empty() {
         cmd.output()
             .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))

@@ -13,5 +13,6 @@ mod export;
 mod json_fields;
 mod ownership;
 mod perf;
+mod reliability;
 mod teardown;
 mod ux;

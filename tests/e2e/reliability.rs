@@ -1,0 +1,323 @@
+//! Reliability: faults at the emulator, kills at every step boundary and mid-step, Ctrl-C,
+//! concurrent applies, and interrupted teardowns. After each, running the command again converges
+//! with exactly one of each resource.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::harness::*;
+
+/// Exactly one pool, one role, one policy with one version, one table — and status in sync.
+fn assert_exactly_one_of_each(s: &Stack) {
+    let r = s.run(&["status"]);
+    assert_eq!(r.code, 0, "not in sync:\n{}", r.all());
+    assert_eq!(s.pool_ids().len(), 1, "identity pools: {:?}", s.pool_ids());
+    let sdk = s.emu.sdk();
+    block_on(async {
+        let versions = sdk
+            .iam
+            .list_policy_versions()
+            .policy_arn(s.policy_arn())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            versions.versions().len(),
+            1,
+            "orphaned policy versions: {:?}",
+            versions.versions()
+        );
+        let attached = sdk
+            .iam
+            .list_attached_role_policies()
+            .role_name(s.role())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(attached.attached_policies().len(), 1);
+        sdk.dynamodb
+            .describe_table()
+            .table_name(s.table())
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+/// Waits until the emulator holds `op` (`when` = before/after processing) for this stack.
+fn wait_held(s: &Stack, key: &str, op: &str, when: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = http_get(s.emu.port, &format!("/_setup/calls?key={key}"));
+        let calls: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let held =
+            calls.as_array().unwrap().iter().any(|c| {
+                c["operation"] == op && c.get("held").and_then(|h| h.as_str()) == Some(when)
+            });
+        if held {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{op} was never held {when}: {calls}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts `args`, lets it run until `op` is held (`when`), kills it with SIGKILL, and releases
+/// the emulator. The killed run may have left anything half-done at that point.
+fn kill_at(s: &Stack, args: &[&str], op: &str, when: &str) {
+    s.control("hold", json!({"op": op, "when": when}));
+    let (mut child, key) = s.spawn(args);
+    wait_held(s, &key, op, when);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    s.control("release", json!({}));
+}
+
+fn crash_case(name: &str, op: &str, when: &str) {
+    let s = Stack::new(name, "");
+    kill_at(&s, &["apply"], op, when);
+    let r = s.run(&["apply"]);
+    assert_eq!(
+        r.code,
+        0,
+        "apply after a kill at {op} ({when}):\n{}",
+        r.all()
+    );
+    assert_exactly_one_of_each(&s);
+    let r = s.run(&["apply"]);
+    assert_eq!(r.writes(), Vec::<String>::new(), "{}", r.all());
+}
+
+macro_rules! crash_cases {
+    ($($test:ident: $op:literal, $when:literal;)*) => {$(
+        #[test]
+        fn $test() {
+            crash_case(stringify!($test), $op, $when);
+        }
+    )*};
+}
+
+// Every write of a fresh apply, killed just before it reaches AWS (a step boundary) and just
+// after AWS did it but before the answer arrived (mid-step: the run cannot know it happened).
+crash_cases! {
+    kill_before_create_table: "CreateTable", "before";
+    kill_after_create_table: "CreateTable", "after";
+    kill_before_enable_pitr: "UpdateContinuousBackups", "before";
+    kill_after_enable_pitr: "UpdateContinuousBackups", "after";
+    kill_before_create_pool: "CreateIdentityPool", "before";
+    kill_after_create_pool: "CreateIdentityPool", "after";
+    kill_before_create_policy: "CreatePolicy", "before";
+    kill_after_create_policy: "CreatePolicy", "after";
+    kill_before_create_role: "CreateRole", "before";
+    kill_after_create_role: "CreateRole", "after";
+    kill_before_attach_policy: "AttachRolePolicy", "before";
+    kill_after_attach_policy: "AttachRolePolicy", "after";
+    kill_before_set_pool_roles: "SetIdentityPoolRoles", "before";
+    kill_after_set_pool_roles: "SetIdentityPoolRoles", "after";
+}
+
+#[test]
+fn kill_during_a_policy_update_leaves_no_orphaned_version() {
+    let s = Stack::new("kill-policy-version", "");
+    s.ok(&["apply"]);
+    s.write_config(&format!(
+        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\n[policy]\nactions = [\"dynamodb:GetItem\"]\n",
+        s.table()
+    ));
+    kill_at(&s, &["apply"], "CreatePolicyVersion", "after");
+    s.ok(&["apply"]);
+    let sdk = s.emu.sdk();
+    let versions = block_on(
+        sdk.iam
+            .list_policy_versions()
+            .policy_arn(s.policy_arn())
+            .send(),
+    )
+    .unwrap();
+    // v1 (old document) and v2 (new, default): nothing written twice.
+    assert_eq!(versions.versions().len(), 2, "{:?}", versions.versions());
+    s.ok(&["status"]);
+}
+
+#[test]
+fn interrupted_teardown_finishes_when_run_again() {
+    for (i, (op, when)) in [
+        ("DetachRolePolicy", "after"),
+        ("DeleteRole", "before"),
+        ("DeletePolicy", "after"),
+        ("DeleteIdentityPool", "before"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let s = Stack::new(&format!("kill-teardown-{i}"), "");
+        s.ok(&["apply"]);
+        kill_at(&s, &["teardown", "--delete-table", "--yes"], op, when);
+        let r = s.ok(&["teardown", "--delete-table", "--yes"]);
+        assert!(r.code == 0, "{}", r.all());
+        assert!(s.pool_ids().is_empty(), "{op}: pools left");
+        let sdk = s.emu.sdk();
+        block_on(async {
+            assert!(sdk.iam.get_role().role_name(s.role()).send().await.is_err());
+            assert!(sdk
+                .iam
+                .get_policy()
+                .policy_arn(s.policy_arn())
+                .send()
+                .await
+                .is_err());
+            assert!(sdk
+                .dynamodb
+                .describe_table()
+                .table_name(s.table())
+                .send()
+                .await
+                .is_err());
+        });
+        let r = s.ok(&["teardown", "--delete-table", "--yes"]);
+        assert_eq!(r.writes(), Vec::<String>::new(), "{}", r.all());
+    }
+}
+
+#[test]
+fn ctrl_c_says_what_was_done_and_exits_130() {
+    let s = Stack::new("ctrl-c", "");
+    s.control("hold", json!({"op": "CreateRole", "when": "before"}));
+    let (child, key) = s.spawn(&["apply"]);
+    wait_held(&s, &key, "CreateRole", "before");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    s.control("release", json!({}));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("Finished: "), "{stderr}");
+    assert!(
+        stderr.contains("identity-pool (created identity pool"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("In flight (abandoned): "), "{stderr}");
+    assert!(stderr.contains("role (creating role"), "{stderr}");
+    assert!(stderr.contains("Run `setup apply` again"), "{stderr}");
+    s.ok(&["apply"]);
+    assert_exactly_one_of_each(&s);
+}
+
+#[test]
+fn two_applies_of_one_stack_at_once_end_with_one_of_each() {
+    for round in 0..3 {
+        let s = Stack::on(slow_emulator(), &format!("concurrent-{round}"), "");
+        let (a, _) = s.spawn(&["apply"]);
+        let (b, _) = s.spawn(&["apply"]);
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        for out in [&a, &b] {
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_exactly_one_of_each(&s);
+    }
+}
+
+/// Applies under a fault rate, then without faults; returns whether the faulty run converged.
+fn under_faults(name: &str, rate: f64, seed: u64) -> bool {
+    let s = Stack::new(name, "");
+    s.control(
+        "faults",
+        json!({
+            "rate": rate,
+            "seed": seed,
+            "kinds": ["throttle", "500", "503", "drop", "drop-after", "slow"],
+            "slow_ms": 1500,
+        }),
+    );
+    let r = s.run(&["apply", "--request-timeout", "1"]);
+    let injected = s.control("faults/injected", json!({}));
+    assert!(
+        r.code == 0 || r.code == 1,
+        "seed {seed}: exit {}\n{}",
+        r.code,
+        r.all()
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.all());
+    if r.code == 1 {
+        // A clear sentence, not a stack trace.
+        assert!(r.stderr.contains("error: "), "{}", r.all());
+    }
+    assert!(
+        !injected["injected"].as_array().unwrap().is_empty(),
+        "seed {seed}: no fault was injected"
+    );
+    s.control("faults", json!({"rate": 0.0}));
+    let again = s.run(&["apply"]);
+    assert_eq!(again.code, 0, "seed {seed}: rerun failed:\n{}", again.all());
+    assert_exactly_one_of_each(&s);
+    r.code == 0
+}
+
+#[test]
+fn apply_at_10_percent_faults_converges() {
+    let converged = (1..=6)
+        .filter(|seed| under_faults(&format!("faults-10-{seed}"), 0.10, *seed))
+        .count();
+    // With retries, a 10% fault rate rarely gets through all attempts.
+    assert!(
+        converged >= 4,
+        "only {converged}/6 runs converged on their own"
+    );
+}
+
+#[test]
+fn apply_at_30_percent_faults_converges_or_fails_clearly() {
+    for seed in 1..=6 {
+        under_faults(&format!("faults-30-{seed}"), 0.30, seed);
+    }
+}
+
+#[test]
+fn not_yet_visible_resources_are_retried_and_validation_errors_are_not() {
+    let s = Stack::new("eventual", "");
+    s.control(
+        "faults",
+        json!({"rate": 1.0, "kinds": ["notfound"], "max": 4,
+               "ops": ["AttachRolePolicy", "SetIdentityPoolRoles"]}),
+    );
+    let r = s.ok(&["apply"]);
+    let count = |op: &str| r.ops.iter().filter(|o| *o == op).count();
+    assert!(
+        count("AttachRolePolicy") + count("SetIdentityPoolRoles") >= 6,
+        "{:?}",
+        r.ops
+    );
+    assert_exactly_one_of_each(&s);
+
+    let s = Stack::new("validation-not-retried", "");
+    s.control(
+        "faults",
+        json!({"rate": 1.0, "kinds": ["validation"], "ops": ["CreateTable"]}),
+    );
+    let r = s.run(&["apply"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(
+        r.ops.iter().filter(|o| *o == "CreateTable").count(),
+        1,
+        "{:?}",
+        r.ops
+    );
+    assert!(
+        r.stderr.contains("creating table") && r.stderr.contains("ValidationException"),
+        "{}",
+        r.all()
+    );
+}
