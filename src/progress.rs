@@ -21,53 +21,67 @@ impl Progress for Silent {
     fn finish(&self, _: StepId, _: bool, _: &str) {}
 }
 
+/// What a [`Journal`] knows of one step.
+struct Entry {
+    step: StepId,
+    /// The latest start or update message.
+    current: String,
+    /// Set when the step finished: whether it succeeded, and its message.
+    finished: Option<(bool, String)>,
+}
+
 /// Forwards events to a renderer and remembers them, so an interrupted run can say what it had
 /// done and what was in flight.
 pub struct Journal {
     inner: std::sync::Arc<dyn Progress>,
-    events: std::sync::Mutex<Vec<(StepId, Option<(bool, String)>, String)>>,
+    entries: std::sync::Mutex<Vec<Entry>>,
 }
 
 impl Journal {
     pub fn new(inner: std::sync::Arc<dyn Progress>) -> Self {
         Journal {
             inner,
-            events: std::sync::Mutex::new(Vec::new()),
+            entries: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    fn entry(&self, step: StepId, f: impl FnOnce(&mut (StepId, Option<(bool, String)>, String))) {
-        let mut events = self.events.lock().expect("not poisoned");
-        if !events.iter().any(|e| e.0 == step) {
-            events.push((step, None, String::new()));
-        }
-        if let Some(e) = events.iter_mut().find(|e| e.0 == step) {
-            f(e);
-        }
+    fn with_entry(&self, step: StepId, f: impl FnOnce(&mut Entry)) {
+        let mut entries = self.entries.lock().expect("not poisoned");
+        let index = match entries.iter().position(|e| e.step == step) {
+            Some(i) => i,
+            None => {
+                entries.push(Entry {
+                    step,
+                    current: String::new(),
+                    finished: None,
+                });
+                entries.len() - 1
+            }
+        };
+        f(&mut entries[index]);
     }
 
-    /// "Done: …. In flight (abandoned): …." — steps with nothing to do are not listed.
+    /// "Finished: …. In flight (abandoned): …." — steps with nothing to do are not listed.
     pub fn summary(&self) -> String {
-        let events = self.events.lock().expect("not poisoned");
-        let done: Vec<String> = events
+        let entries = self.entries.lock().expect("not poisoned");
+        let done: Vec<String> = entries
             .iter()
-            .filter_map(|(step, fin, _)| match fin {
-                Some((true, msg)) if msg != "unchanged" => Some(format!("{step} ({msg})")),
-                Some((false, msg)) => Some(format!("{step} (failed: {msg})")),
+            .filter_map(|e| match &e.finished {
+                Some((true, msg)) if msg != "unchanged" => Some(format!("{} ({msg})", e.step)),
+                Some((false, msg)) => Some(format!("{} (failed: {msg})", e.step)),
                 _ => None,
             })
             .collect();
-        let in_flight: Vec<String> = events
+        let in_flight: Vec<String> = entries
             .iter()
-            .filter(|(_, fin, _)| fin.is_none())
-            .map(|(step, _, msg)| format!("{step} ({msg})"))
+            .filter(|e| e.finished.is_none())
+            .map(|e| format!("{} ({})", e.step, e.current))
             .collect();
-        let mut out = String::new();
-        out.push_str(&if done.is_empty() {
+        let mut out = if done.is_empty() {
             "Nothing was finished.".to_string()
         } else {
             format!("Finished: {}.", done.join("; "))
-        });
+        };
         if !in_flight.is_empty() {
             out.push_str(&format!(
                 " In flight (abandoned): {}.",
@@ -80,18 +94,36 @@ impl Journal {
 
 impl Progress for Journal {
     fn start(&self, step: StepId, message: &str) {
-        self.entry(step, |e| {
-            e.1 = None;
-            e.2 = message.to_string();
+        self.with_entry(step, |e| {
+            e.finished = None;
+            e.current = message.to_string();
         });
         self.inner.start(step, message);
     }
     fn update(&self, step: StepId, message: &str) {
-        self.entry(step, |e| e.2 = message.to_string());
+        self.with_entry(step, |e| e.current = message.to_string());
         self.inner.update(step, message);
     }
     fn finish(&self, step: StepId, ok: bool, message: &str) {
-        self.entry(step, |e| e.1 = Some((ok, message.to_string())));
+        self.with_entry(step, |e| e.finished = Some((ok, message.to_string())));
         self.inner.finish(step, ok, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_lists_finished_and_in_flight_steps_but_not_idle_ones() {
+        let j = Journal::new(std::sync::Arc::new(Silent));
+        j.start(StepId::Table, "creating table t");
+        j.finish(StepId::Table, true, "created table t");
+        j.finish(StepId::Role, true, "unchanged");
+        j.start(StepId::IdentityPool, "creating identity pool p");
+        assert_eq!(
+            j.summary(),
+            "Finished: table (created table t). In flight (abandoned): identity-pool (creating identity pool p)."
+        );
     }
 }
