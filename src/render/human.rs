@@ -51,8 +51,17 @@ fn details(out: &mut String, s: &StepReport) {
     if let Some(b) = &s.blocked {
         let _ = writeln!(out, "      blocked: {b}");
     }
+    notes(out, s);
+}
+
+/// Notes; findings (`finding: …`, `security: …`) already say what they are.
+fn notes(out: &mut String, s: &StepReport) {
     for n in &s.notes {
-        let _ = writeln!(out, "      note: {n}");
+        if n.starts_with("finding: ") || n.starts_with("security: ") {
+            let _ = writeln!(out, "      {n}");
+        } else {
+            let _ = writeln!(out, "      note: {n}");
+        }
     }
 }
 
@@ -93,11 +102,7 @@ pub fn report(r: &Report, tty: bool) -> String {
                     let _ = writeln!(out, "      will: {a}");
                 }
             }
-            _ => {
-                for n in &s.notes {
-                    let _ = writeln!(out, "      note: {n}");
-                }
-            }
+            _ => notes(&mut out, s),
         }
     }
     let _ = writeln!(out, "{}", r.summary);

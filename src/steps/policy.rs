@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::{not_owned_reason, owner, role, tag_changes, Ctx, Owner};
 use crate::aws::{Clients, Explain, Found};
 use crate::config::Desired;
+use crate::diagnose;
 use crate::plan::{Change, State, StepId, StepReport};
 use crate::policy_doc;
 
@@ -80,7 +81,7 @@ pub fn diff(
     table_arn: &str,
 ) -> StepReport {
     let name = &d.policy_name;
-    let desired = policy_doc::access_policy(table_arn, &d.actions);
+    let desired = policy_doc::access_policy(table_arn, &d.actions, d.per_user_isolation);
     let Some(live) = live else {
         let mut r = StepReport::new(STEP, name, State::Missing);
         r.actions.push(format!(
@@ -109,6 +110,11 @@ pub fn diff(
         ));
     }
     let mut r = StepReport::new(STEP, &live.arn, State::InSync);
+    r.notes.extend(
+        diagnose::access_policy(&live.document)
+            .iter()
+            .map(ToString::to_string),
+    );
     if own != Owner::ThisStack {
         r.state = State::NotOwned;
         r.blocked = Some(not_owned_reason("policy", name, &own));
@@ -146,7 +152,7 @@ fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
 pub async fn apply_document(ctx: &Ctx, live: Option<&Live>) -> Result<(String, Vec<String>)> {
     let d = &ctx.desired;
     let name = &d.policy_name;
-    let desired = policy_doc::access_policy(&ctx.table_arn(), &d.actions);
+    let desired = policy_doc::access_policy(&ctx.table_arn(), &d.actions, d.per_user_isolation);
     let iam = &ctx.aws.iam;
     let Some(live) = live else {
         ctx.progress.start(STEP, &format!("creating policy {name}"));
