@@ -28,7 +28,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn finding(message: impl Into<String>) -> Self {
+    fn broken(message: impl Into<String>) -> Self {
         Finding {
             severity: Severity::Finding,
             message: message.into(),
@@ -111,7 +111,7 @@ pub fn trust_policy(doc: &Value, pool_id: Option<&str>) -> Vec<Finding> {
         .filter(|s| is_allow(s))
         .collect();
     if allows.is_empty() {
-        out.push(Finding::finding(
+        out.push(Finding::broken(
             "the trust policy has no Allow statement, so nobody can assume the role (sign-in fails with InvalidIdentityPoolConfigurationException)",
         ));
         return out;
@@ -137,7 +137,7 @@ fn principal_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
                 return;
             }
             if let Some(wrong) = federated.iter().find(|f| looks_like_cognito(f)) {
-                out.push(Finding::finding(format!(
+                out.push(Finding::broken(format!(
                     "principal Federated {wrong:?} is misspelled: identity pools are \"{COGNITO_PRINCIPAL}\", so sign-in fails with InvalidIdentityPoolConfigurationException"
                 )));
                 return;
@@ -151,12 +151,12 @@ fn principal_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
                 .iter()
                 .flat_map(|(kind, v)| strings(Some(v)).into_iter().map(move |x| format!("{kind} {x}")))
                 .collect();
-            out.push(Finding::finding(format!(
+            out.push(Finding::broken(format!(
                 "principal is {}, not Federated \"{COGNITO_PRINCIPAL}\": identity pool users cannot assume the role",
                 if other.is_empty() { "empty".to_string() } else { other.join(", ") }
             )));
         }
-        _ => out.push(Finding::finding(format!(
+        _ => out.push(Finding::broken(format!(
             "the statement has no Principal; it must be {{\"Federated\": \"{COGNITO_PRINCIPAL}\"}}"
         ))),
     }
@@ -183,12 +183,12 @@ fn action_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
         .iter()
         .any(|a| a.eq_ignore_ascii_case("sts:AssumeRole"))
     {
-        out.push(Finding::finding(format!(
+        out.push(Finding::broken(format!(
             "action is \"sts:AssumeRole\" instead of \"{WEB_IDENTITY_ACTION}\": identity pools assume the role with a web identity token, so sign-in fails with InvalidIdentityPoolConfigurationException"
         )));
         return;
     }
-    out.push(Finding::finding(format!(
+    out.push(Finding::broken(format!(
         "action is {} instead of \"{WEB_IDENTITY_ACTION}\": identity pool users cannot assume the role",
         if actions.is_empty() {
             "missing".to_string()
@@ -222,7 +222,7 @@ fn aud_findings(st: &Map<String, Value>, pool_id: Option<&str>, out: &mut Vec<Fi
         }
         if let Some(pool) = pool_id {
             if !values.iter().any(|v| v == pool) {
-                out.push(Finding::finding(format!(
+                out.push(Finding::broken(format!(
                     "aud is {} but this stack's identity pool is {pool:?} (was the pool recreated, or the role copied from another pool?); sign-in fails with InvalidIdentityPoolConfigurationException",
                     if values.len() == 1 {
                         format!("{:?}", values[0])
@@ -259,7 +259,7 @@ fn amr_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
             .iter()
             .any(|v| crate::policy_eval::glob_matches(v, "authenticated", false))
     {
-        out.push(Finding::finding(format!(
+        out.push(Finding::broken(format!(
             "amr is {values:?}, not \"authenticated\": signed-in users cannot assume the role (sign-in fails with InvalidIdentityPoolConfigurationException)"
         )));
     }

@@ -170,7 +170,7 @@ fn condition_holds(operator: &str, key: &str, expected: &[String], ctx: &Context
     let actual = ctx.get(&key.to_ascii_lowercase());
     if op == "Null" {
         let present = actual.is_some_and(|v| !v.is_empty());
-        return expected.iter().all(|e| (e == "true") == !present);
+        return expected.iter().all(|e| (e == "true") != present);
     }
     let (negated, test): (bool, fn(&str, &str) -> bool) = match op {
         "StringEquals" => (false, |a, e| a == e),
