@@ -460,6 +460,18 @@ impl Validator<'_> {
             .map(|b| self.backend(b, &stack, &role_name, &policy_name))
             .transpose()?;
 
+        let per_user_isolation = raw.policy.per_user_isolation.unwrap_or(false);
+        if per_user_isolation && table.0.partition_key.kind != KeyType::S {
+            return Err(self.err(
+                "policy.per_user_isolation",
+                format!(
+                    "needs a string partition key: the key holds the caller's identity id (\"<region>:<guid>\"), but table.partition_key {:?} has type {}",
+                    table.0.partition_key.name,
+                    table.0.partition_key.kind.as_str()
+                ),
+            ));
+        }
+
         let mut tags = table.1;
         tags.insert(STACK_TAG.to_string(), stack.clone());
 
@@ -476,7 +488,7 @@ impl Validator<'_> {
             role_name,
             policy_name,
             actions: actions_dedup,
-            per_user_isolation: raw.policy.per_user_isolation.unwrap_or(false),
+            per_user_isolation,
             backend,
             tags,
         })
@@ -857,6 +869,11 @@ mod tests {
     fn per_user_isolation_is_read_from_the_policy_section() {
         let d = parse_str(&format!("{MINIMAL}[policy]\nper_user_isolation = true\n")).unwrap();
         assert!(d.per_user_isolation);
+        let e = parse_str(&format!(
+            "{MINIMAL}[table]\npartition_key = {{ name = \"n\", type = \"N\" }}\n[policy]\nper_user_isolation = true\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("policy.per_user_isolation"), "{e}");
     }
 
     #[test]

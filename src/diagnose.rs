@@ -15,7 +15,7 @@ const WEB_IDENTITY_ACTION: &str = "sts:AssumeRoleWithWebIdentity";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
-    /// Breaks the setup (sign-in fails, or the policy does not do what it should).
+    /// Breaks sign-in: the trust policy does not let this pool's signed-in users assume the role.
     Finding,
     /// Works, but lets in more than it should.
     Security,
@@ -42,14 +42,17 @@ impl Finding {
     }
 }
 
-/// `finding: …` or `security: …`, the form used in step notes.
+/// What a broken trust policy does to the app.
+pub const SIGN_IN_FAILS: &str = "sign-in fails with InvalidIdentityPoolConfigurationException";
+
+/// `finding: …` or `security: …`, the form used in step notes. Trust policy findings (which
+/// all break sign-in) say so.
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let prefix = match self.severity {
-            Severity::Finding => "finding",
-            Severity::Security => "security",
-        };
-        write!(f, "{prefix}: {}", self.message)
+        match self.severity {
+            Severity::Finding => write!(f, "finding: {} ({SIGN_IN_FAILS})", self.message),
+            Severity::Security => write!(f, "security: {}", self.message),
+        }
     }
 }
 
@@ -112,7 +115,7 @@ pub fn trust_policy(doc: &Value, pool_id: Option<&str>) -> Vec<Finding> {
         .collect();
     if allows.is_empty() {
         out.push(Finding::broken(
-            "the trust policy has no Allow statement, so nobody can assume the role (sign-in fails with InvalidIdentityPoolConfigurationException)",
+            "the trust policy has no Allow statement, so nobody can assume the role",
         ));
         return out;
     }
@@ -138,7 +141,7 @@ fn principal_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
             }
             if let Some(wrong) = federated.iter().find(|f| looks_like_cognito(f)) {
                 out.push(Finding::broken(format!(
-                    "principal Federated {wrong:?} is misspelled: identity pools are \"{COGNITO_PRINCIPAL}\", so sign-in fails with InvalidIdentityPoolConfigurationException"
+                    "principal Federated {wrong:?} is misspelled: identity pools are \"{COGNITO_PRINCIPAL}\""
                 )));
                 return;
             }
@@ -184,7 +187,7 @@ fn action_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
         .any(|a| a.eq_ignore_ascii_case("sts:AssumeRole"))
     {
         out.push(Finding::broken(format!(
-            "action is \"sts:AssumeRole\" instead of \"{WEB_IDENTITY_ACTION}\": identity pools assume the role with a web identity token, so sign-in fails with InvalidIdentityPoolConfigurationException"
+            "action is \"sts:AssumeRole\" instead of \"{WEB_IDENTITY_ACTION}\": identity pools assume the role with a web identity token"
         )));
         return;
     }
@@ -223,7 +226,7 @@ fn aud_findings(st: &Map<String, Value>, pool_id: Option<&str>, out: &mut Vec<Fi
         if let Some(pool) = pool_id {
             if !values.iter().any(|v| v == pool) {
                 out.push(Finding::broken(format!(
-                    "aud is {} but this stack's identity pool is {pool:?} (was the pool recreated, or the role copied from another pool?); sign-in fails with InvalidIdentityPoolConfigurationException",
+                    "aud is {} but this stack's identity pool is {pool:?} (was the pool recreated, or the role copied from another pool?)",
                     if values.len() == 1 {
                         format!("{:?}", values[0])
                     } else {
@@ -260,7 +263,7 @@ fn amr_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
             .any(|v| crate::policy_eval::glob_matches(v, "authenticated", false))
     {
         out.push(Finding::broken(format!(
-            "amr is {values:?}, not \"authenticated\": signed-in users cannot assume the role (sign-in fails with InvalidIdentityPoolConfigurationException)"
+            "amr is {values:?}, not \"authenticated\": signed-in users cannot assume the role"
         )));
     }
 }

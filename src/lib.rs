@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnose;
+pub mod keyfile;
 pub mod plan;
 pub mod policy_doc;
 pub mod policy_eval;
@@ -16,8 +17,10 @@ pub mod steps;
 
 use std::process::ExitCode;
 
-use cli::{Cli, Command};
-use commands::{apply, status, teardown, Session};
+use cli::{Cli, Command, Output, OutputsFormat};
+use commands::verify::{self, Login, VerifyOptions};
+use commands::{apply, outputs, status, teardown, Session};
+use keyfile::Format;
 use render::Style;
 
 /// Runs the parsed command line and returns the process exit code.
@@ -30,6 +33,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Plan(_) => "plan",
         Command::Status => "status",
         Command::Teardown(_) => "teardown",
+        Command::Verify(_) => "verify",
+        Command::Outputs(_) => "outputs",
     };
     let progress = render::progress(style);
     let session = match Session::open(&cli.global, progress).await {
@@ -39,6 +44,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    match &cli.command {
+        Command::Verify(v) => return run_verify(style, &session, v).await,
+        Command::Outputs(o) => return run_outputs(style, &session, o, cli.global.output).await,
+        _ => {}
+    }
     let result = match &cli.command {
         Command::Apply(a) if a.dry_run => status::plan(&session, a.adopt).await,
         Command::Apply(a) => apply::apply(&session, a.adopt).await,
@@ -52,6 +62,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             };
             teardown::teardown(&session, t.delete_table, confirm).await
         }
+        Command::Verify(_) | Command::Outputs(_) => unreachable!("handled above"),
     };
     match result {
         Ok(report) => {
@@ -61,6 +72,100 @@ pub async fn run(cli: Cli) -> ExitCode {
         Err(e) => {
             render::error(style, name, &format!("{e:#}"));
             ExitCode::from(1)
+        }
+    }
+}
+
+async fn run_verify(style: render::Style, session: &Session, v: &cli::VerifyArgs) -> ExitCode {
+    let login = match &v.username {
+        Some(username) if !v.create_test_user => {
+            match verify::read_password(std::env::var("SETUP_VERIFY_PASSWORD").ok()) {
+                Ok(password) => Login::User {
+                    username: username.clone(),
+                    password,
+                },
+                Err(e) => {
+                    render::error(style, "verify", &format!("{e:#}"));
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        _ => Login::TestUser,
+    };
+    let opts = VerifyOptions {
+        login,
+        client_id: v.client_id.clone(),
+    };
+    match verify::verify(session, opts).await {
+        Ok(report) => {
+            render::verify(style, &report);
+            ExitCode::from(report.exit_code)
+        }
+        Err(e) => {
+            render::error(style, "verify", &format!("{e:#}"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run_outputs(
+    style: render::Style,
+    session: &Session,
+    args: &cli::OutputsArgs,
+    output: Output,
+) -> ExitCode {
+    let file_format = |f: OutputsFormat| match f {
+        OutputsFormat::Properties => Some(Format::Properties),
+        OutputsFormat::Env => Some(Format::Env),
+        OutputsFormat::Json => None,
+    };
+    // Check the flags before reading anything.
+    let target = match (&args.write, args.format) {
+        (Some(path), Some(f)) => match file_format(f) {
+            Some(format) => Some((path, format)),
+            None => {
+                render::error(
+                    style,
+                    "outputs",
+                    "--write updates a .properties or .env file: use --format properties or --format env (or leave --format out to choose by the file name)",
+                );
+                return ExitCode::from(1);
+            }
+        },
+        (Some(path), None) => Some((path, Format::for_path(path))),
+        (None, _) => None,
+    };
+    let values = match outputs::outputs(session).await {
+        Ok(v) => v,
+        Err(e) => {
+            render::error(style, "outputs", &format!("{e:#}"));
+            return ExitCode::from(1);
+        }
+    };
+    match target {
+        Some((path, format)) => {
+            match outputs::write(path, format, &outputs::pairs(&values, format)) {
+                Ok(w) => {
+                    render::written(style, &w);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    render::error(style, "outputs", &format!("{e:#}"));
+                    ExitCode::from(1)
+                }
+            }
+        }
+        None => {
+            let shape = match args.format {
+                Some(f) => match file_format(f) {
+                    Some(format) => render::outputs::Shape::File(format),
+                    None => render::outputs::Shape::Json,
+                },
+                None if output == Output::Json => render::outputs::Shape::Json,
+                None => render::outputs::Shape::File(Format::Properties),
+            };
+            render::outputs(shape, &values);
+            ExitCode::SUCCESS
         }
     }
 }

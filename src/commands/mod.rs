@@ -2,8 +2,10 @@
 //! how the report is shown.
 
 pub mod apply;
+pub mod outputs;
 pub mod status;
 pub mod teardown;
+pub mod verify;
 
 use std::sync::Arc;
 

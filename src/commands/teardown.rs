@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 
 use super::{Report, Session};
 use crate::plan::StepId;
-use crate::steps::{self, identity_pool, policy, role, table, Owner};
+use crate::steps::{self, backend, identity_pool, policy, role, table, Owner};
 
 /// How a `--delete-table` teardown gets its confirmation.
 pub enum Confirm {
@@ -43,6 +43,10 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
             }
         }
     };
+    if r.steps.iter().any(|st| st.step == StepId::BackendPolicy) {
+        let res = backend::teardown(&ctx, o.backend.as_ref()).await;
+        record(&mut r, StepId::BackendPolicy, res);
+    }
     let policy_arn = ctx.policy_arn();
     let res = policy::teardown(&ctx, o.policy.as_ref(), o.role.as_ref()).await;
     let policy_ok = res.is_ok();

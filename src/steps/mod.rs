@@ -8,6 +8,7 @@
 //! This module runs the observations concurrently (only true data dependencies wait for each
 //! other) and holds what every step needs: the clients, the desired state, the account.
 
+pub mod backend;
 pub mod identity_pool;
 pub mod policy;
 pub mod pool_roles;
@@ -60,6 +61,8 @@ pub struct Observed {
     pub pool_roles: Option<pool_roles::Live>,
     pub role: Option<role::Live>,
     pub policy: Option<policy::Live>,
+    /// The backend policy and principal (`None`: no `[backend]` and nothing left over).
+    pub backend: Option<backend::Live>,
 }
 
 /// Reads every resource, with independent reads in flight together:
@@ -78,8 +81,12 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Observed> {
             .account()
             .ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no account id"))?
             .to_string();
-        let policy = policy::observe(aws, &d.policy_arn(&account)).await?;
-        Ok::<_, anyhow::Error>((account, policy))
+        let policy_arn = d.policy_arn(&account);
+        let (policy, backend) = futures::join!(
+            policy::observe(aws, &policy_arn),
+            backend::observe(aws, d, &account)
+        );
+        Ok::<_, anyhow::Error>((account, policy?, backend?))
     };
     let table = table::observe(aws, d);
     let pool_then_roles = async {
@@ -95,7 +102,7 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Observed> {
         futures::join!(preflight, account_then_policy, table, pool_then_roles, role);
     // The user pool check comes first: a wrong id explains every other failure.
     pre?;
-    let (account, policy) = account_policy?;
+    let (account, policy, backend) = account_policy?;
     let (pool, pool_roles) = pool_roles?;
     Ok(Observed {
         account,
@@ -104,6 +111,7 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Observed> {
         pool_roles,
         role: role?,
         policy,
+        backend,
     })
 }
 
@@ -112,16 +120,16 @@ pub fn diff(d: &Desired, region: &str, o: &Observed) -> Plan {
     let pool_id = o.pool.live().map(|p| p.id.clone());
     let role_arn = d.role_arn(&o.account);
     let table_arn = d.table_arn(region, &o.account);
-    Plan {
-        steps: vec![
-            table::diff(d, o.table.as_ref()),
-            identity_pool::diff(d, &o.pool),
-            role::diff(d, o.role.as_ref(), pool_id.as_deref()),
-            trust::diff(d, o.role.as_ref(), pool_id.as_deref()),
-            policy::diff(d, o.policy.as_ref(), o.role.as_ref(), &table_arn),
-            pool_roles::diff(pool_id.as_deref(), o.pool_roles.as_ref(), &role_arn),
-        ],
-    }
+    let mut steps = vec![
+        table::diff(d, o.table.as_ref()),
+        identity_pool::diff(d, &o.pool),
+        role::diff(d, o.role.as_ref(), pool_id.as_deref()),
+        trust::diff(d, o.role.as_ref(), pool_id.as_deref()),
+        policy::diff(d, o.policy.as_ref(), o.role.as_ref(), &table_arn),
+        pool_roles::diff(pool_id.as_deref(), o.pool_roles.as_ref(), &role_arn),
+    ];
+    steps.extend(backend::diff(d, o.backend.as_ref(), &table_arn));
+    Plan { steps }
 }
 
 /// Who owns a resource, from its tags.

@@ -141,7 +141,7 @@ pub fn diff(
     r
 }
 
-fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
+pub fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
     map.iter()
         .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
         .collect()
@@ -196,46 +196,92 @@ pub async fn apply_document(ctx: &Ctx, live: Option<&Live>) -> Result<(String, V
         });
     }
     if !policy_doc::equivalent(&live.document, &desired) {
-        ctx.progress
-            .start(STEP, &format!("writing a new version of policy {name}"));
-        let versions = iam
-            .list_policy_versions()
-            .policy_arn(&live.arn)
-            .send()
-            .await
-            .explain(format!("listing versions of policy {name}"))?;
-        let mut old: Vec<_> = versions
-            .versions()
-            .iter()
-            .filter(|v| !v.is_default_version())
-            .collect();
-        if versions.versions().len() >= MAX_VERSIONS {
-            old.sort_by_key(|v| v.create_date().map(|d| (d.secs(), d.subsec_nanos())));
-            if let Some(oldest) = old.first().and_then(|v| v.version_id()) {
-                iam.delete_policy_version()
-                    .policy_arn(&live.arn)
-                    .version_id(oldest)
-                    .send()
-                    .await
-                    .explain(format!("deleting version {oldest} of policy {name}"))?;
-                done.push(format!("deleted oldest version {oldest} (5-version limit)"));
-            }
-        }
-        let out = iam
-            .create_policy_version()
-            .policy_arn(&live.arn)
-            .policy_document(policy_doc::to_json(&desired))
-            .set_as_default(true)
-            .send()
-            .await
-            .explain(format!("writing a new version of policy {name}"))?;
-        let v = out
-            .policy_version()
-            .and_then(|v| v.version_id())
-            .unwrap_or("?");
-        done.push(format!("document updated (new default version {v})"));
+        done.extend(new_default_version(ctx, STEP, &live.arn, name, &desired).await?);
     }
     Ok((live.arn.clone(), done))
+}
+
+/// Makes `document` the policy's new default version. At the 5-version limit the oldest
+/// non-default version is deleted first. Shared by the access and backend policies.
+pub async fn new_default_version(
+    ctx: &Ctx,
+    step: StepId,
+    arn: &str,
+    name: &str,
+    document: &Value,
+) -> Result<Vec<String>> {
+    let iam = &ctx.aws.iam;
+    let mut done = Vec::new();
+    ctx.progress
+        .start(step, &format!("writing a new version of policy {name}"));
+    let versions = iam
+        .list_policy_versions()
+        .policy_arn(arn)
+        .send()
+        .await
+        .explain(format!("listing versions of policy {name}"))?;
+    let mut old: Vec<_> = versions
+        .versions()
+        .iter()
+        .filter(|v| !v.is_default_version())
+        .collect();
+    if versions.versions().len() >= MAX_VERSIONS {
+        old.sort_by_key(|v| v.create_date().map(|d| (d.secs(), d.subsec_nanos())));
+        if let Some(oldest) = old.first().and_then(|v| v.version_id()) {
+            iam.delete_policy_version()
+                .policy_arn(arn)
+                .version_id(oldest)
+                .send()
+                .await
+                .explain(format!("deleting version {oldest} of policy {name}"))?;
+            done.push(format!("deleted oldest version {oldest} (5-version limit)"));
+        }
+    }
+    let out = iam
+        .create_policy_version()
+        .policy_arn(arn)
+        .policy_document(policy_doc::to_json(document))
+        .set_as_default(true)
+        .send()
+        .await
+        .explain(format!("writing a new version of policy {name}"))?;
+    let v = out
+        .policy_version()
+        .and_then(|v| v.version_id())
+        .unwrap_or("?");
+    done.push(format!("document updated (new default version {v})"));
+    Ok(done)
+}
+
+/// Deletes a (detached) policy with its non-default versions.
+pub async fn delete_with_versions(ctx: &Ctx, arn: &str, name: &str) -> Result<()> {
+    let iam = &ctx.aws.iam;
+    let versions = iam
+        .list_policy_versions()
+        .policy_arn(arn)
+        .send()
+        .await
+        .explain(format!("listing versions of policy {name}"))?;
+    for v in versions
+        .versions()
+        .iter()
+        .filter(|v| !v.is_default_version())
+    {
+        if let Some(id) = v.version_id() {
+            iam.delete_policy_version()
+                .policy_arn(arn)
+                .version_id(id)
+                .send()
+                .await
+                .found(format!("deleting version {id} of policy {name}"))?;
+        }
+    }
+    iam.delete_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .found(format!("deleting policy {name}"))?;
+    Ok(())
 }
 
 /// Attaches the policy to the role when it is not attached yet.
@@ -322,31 +368,7 @@ pub async fn teardown(
         ));
         return Ok(done);
     }
-    let versions = iam
-        .list_policy_versions()
-        .policy_arn(&live.arn)
-        .send()
-        .await
-        .explain(format!("listing versions of policy {name}"))?;
-    for v in versions
-        .versions()
-        .iter()
-        .filter(|v| !v.is_default_version())
-    {
-        if let Some(id) = v.version_id() {
-            iam.delete_policy_version()
-                .policy_arn(&live.arn)
-                .version_id(id)
-                .send()
-                .await
-                .found(format!("deleting version {id} of policy {name}"))?;
-        }
-    }
-    iam.delete_policy()
-        .policy_arn(&live.arn)
-        .send()
-        .await
-        .found(format!("deleting policy {name}"))?;
+    delete_with_versions(ctx, &live.arn, name).await?;
     done.push(format!("deleted policy {name}"));
     Ok(done)
 }
