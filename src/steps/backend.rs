@@ -134,9 +134,14 @@ pub fn diff(d: &Desired, live: Option<&Live>, table_arn: &str) -> Option<StepRep
             return None;
         }
         let mut r = StepReport::new(STEP, &p.arn, State::Drifted);
+        let attached: Vec<String> = live.attached.iter().map(ToString::to_string).collect();
         r.changes.push(Change::new(
-            "backend",
-            "configured earlier",
+            "[backend] section",
+            if attached.is_empty() {
+                format!("policy {name} exists")
+            } else {
+                format!("policy {name} attached to {}", attached.join(", "))
+            },
             serde_json::Value::Null,
         ));
         for who in &live.attached {

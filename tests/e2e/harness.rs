@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
+pub use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
 use aws_sdk_dynamodb::config::Credentials;
 
 pub const REGION: &str = "us-east-1";
@@ -163,7 +164,8 @@ pub fn sdk() -> Sdk {
     }
 }
 
-/// A user pool with one app client, shared by the tests (the tool only reads it).
+/// A user pool with one app client, shared by the tests. The client allows USER_PASSWORD_AUTH
+/// (what `setup verify` signs in with), like a mobile or web app client set up for it.
 pub fn user_pool() -> &'static (String, String) {
     static POOL: OnceLock<(String, String)> = OnceLock::new();
     POOL.get_or_init(|| {
@@ -182,6 +184,8 @@ pub fn user_pool() -> &'static (String, String) {
                 .create_user_pool_client()
                 .user_pool_id(&id)
                 .client_name("app")
+                .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+                .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
                 .send()
                 .await
                 .unwrap();
@@ -193,6 +197,67 @@ pub fn user_pool() -> &'static (String, String) {
                 .to_string();
             (id, cid)
         })
+    })
+}
+
+/// Another app client of the shared user pool (not linked to any identity pool), allowing the
+/// given auth flows.
+pub fn extra_client(name: &str, flows: &[ExplicitAuthFlowsType]) -> String {
+    let (pool, _) = user_pool();
+    let s = sdk();
+    block_on(async {
+        let out = s
+            .idp
+            .create_user_pool_client()
+            .user_pool_id(pool)
+            .client_name(name)
+            .set_explicit_auth_flows(Some(flows.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        out.user_pool_client()
+            .unwrap()
+            .client_id()
+            .unwrap()
+            .to_string()
+    })
+}
+
+/// A confirmed user of the shared user pool with this password.
+pub fn create_user(username: &str, password: &str) {
+    let (pool, _) = user_pool();
+    let s = sdk();
+    block_on(async {
+        s.idp
+            .admin_create_user()
+            .user_pool_id(pool)
+            .username(username)
+            .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+            .send()
+            .await
+            .unwrap();
+        s.idp
+            .admin_set_user_password()
+            .user_pool_id(pool)
+            .username(username)
+            .password(password)
+            .permanent(true)
+            .send()
+            .await
+            .unwrap();
+    })
+}
+
+/// The user names in the shared user pool.
+pub fn user_names() -> Vec<String> {
+    let (pool, _) = user_pool();
+    let s = sdk();
+    block_on(async {
+        let out = s.idp.list_users().user_pool_id(pool).send().await.unwrap();
+        out.users()
+            .iter()
+            .filter_map(|u| u.username().map(str::to_string))
+            .collect()
     })
 }
 
@@ -308,6 +373,11 @@ impl Stack {
         run_in(self.dir.path(), args, env)
     }
 
+    /// `run` with `input` on stdin.
+    pub fn run_stdin(&self, args: &[&str], input: &str) -> Run {
+        run_with(self.dir.path(), args, &[], Some(input))
+    }
+
     /// `run`, asserting exit code 0.
     pub fn ok(&self, args: &[&str]) -> Run {
         let r = self.run(args);
@@ -343,6 +413,10 @@ impl Stack {
 
 /// Runs the binary with a fresh access key, and returns its output and API calls.
 pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_with(dir, args, env, None)
+}
+
+fn run_with(dir: &Path, args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Run {
     let emu = emulator();
     let key = fresh_key();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_setup"));
@@ -362,7 +436,13 @@ pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
             dir.join("no-aws-credentials"),
         )
         .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         if v.is_empty() {
             cmd.env_remove(k);
@@ -370,7 +450,12 @@ pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
             cmd.env(k, v);
         }
     }
-    let out: Output = cmd.output().expect("the setup binary runs");
+    let mut child = cmd.spawn().expect("the setup binary runs");
+    if let Some(text) = input {
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin.write_all(text.as_bytes()).unwrap();
+    }
+    let out: Output = child.wait_with_output().expect("the setup binary runs");
     let calls = calls(&key);
     Run {
         code: out.status.code().unwrap_or(-1),

@@ -6,7 +6,11 @@
 mod harness;
 
 mod apply;
+mod backend;
 mod bad_input;
+mod diagnostics;
 mod drift;
+mod outputs;
 mod ownership;
 mod teardown;
+mod verify;
