@@ -877,6 +877,33 @@ mod tests {
     }
 
     #[test]
+    fn example_configs_are_valid() {
+        for (name, text) in [
+            (
+                "direct-client.toml",
+                include_str!("../examples/direct-client.toml"),
+            ),
+            (
+                "user-profiles-backend.toml",
+                include_str!("../examples/user-profiles-backend.toml"),
+            ),
+            (
+                "backend-user-profiles.toml",
+                include_str!("../examples/backend-user-profiles.toml"),
+            ),
+        ] {
+            let d = parse(text, Path::new(name), &Overrides::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            if name == "backend-user-profiles.toml" {
+                let b = d.backend.expect("a [backend] section");
+                assert_eq!(b.principal, Principal::Role("profiles-api-task".into()));
+                assert_eq!(b.actions, DEFAULT_BACKEND_ACTIONS);
+                assert_eq!(d.table.sort_key.unwrap().name, "createdAt");
+            }
+        }
+    }
+
+    #[test]
     fn overrides_win() {
         let o = Overrides {
             stack: Some("other".into()),

@@ -29,20 +29,21 @@ pub fn render(shape: Shape, o: &Outputs) -> String {
 }
 
 pub fn written(w: &Written) -> String {
-    let list = |v: &[String]| {
-        if v.is_empty() {
-            "none".to_string()
-        } else {
-            v.join(", ")
+    let mut parts = Vec::new();
+    for (label, keys) in [
+        ("updated", &w.updated),
+        ("added", &w.added),
+        ("already current", &w.unchanged),
+    ] {
+        if !keys.is_empty() {
+            parts.push(format!("{label} {}", keys.join(", ")));
         }
-    };
+    }
     format!(
-        "{} {} ({}): updated {}; added {}; already current {}. Every other line was kept.",
+        "{} {} ({}): {}. Every other line was kept.",
         if w.created { "created" } else { "wrote" },
         w.file.display(),
         w.format,
-        list(&w.updated),
-        list(&w.added),
-        list(&w.unchanged)
+        parts.join("; ")
     )
 }
