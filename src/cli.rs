@@ -85,12 +85,9 @@ pub enum Command {
     /// Sign in as a user and use the table with the identity pool's credentials, hop by hop.
     /// Exit 0 when every hop worked, 1 otherwise
     #[command(
-        long_about = "Runs the flow a client app runs, against the applied stack, and reports each hop with its duration:\n\
-                      sign in to the user pool (InitiateAuth, USER_PASSWORD_AUTH), exchange the ID token at the identity pool\n\
-                      (GetId, GetCredentialsForIdentity), then PutItem, GetItem, UpdateItem (and Query when granted) on one test\n\
-                      item with those temporary credentials, and delete the item with the operator's credentials.\n\n\
-                      With per_user_isolation the test item's partition key is the caller's identity id. A failing hop is explained\n\
-                      in terms of the setup (trust policy, pool roles, app client, policy actions).",
+        long_about = "Sign in as a user and use the table with the identity pool's credentials, hop by hop. Exit 0 when every hop worked, 1 otherwise.\n\n\
+                      Runs the flow a client app runs, against the applied stack, and reports each hop with its duration: sign in to the user pool (InitiateAuth, USER_PASSWORD_AUTH), exchange the ID token at the identity pool (GetId, GetCredentialsForIdentity), then PutItem, GetItem, UpdateItem (and Query when granted) on one test item with those temporary credentials, and delete the item with the operator's credentials.\n\n\
+                      With per_user_isolation the test item's partition key is the caller's identity id. A failing hop is explained in terms of the setup (trust policy, pool roles, app client, policy actions).",
         after_help = "The password of --username comes from SETUP_VERIFY_PASSWORD or stdin, never from the command line.\n\n\
                       Examples:\n  setup verify --create-test-user\n  SETUP_VERIFY_PASSWORD=... setup verify --username alice\n  setup verify --create-test-user --output json"
     )]
@@ -98,7 +95,7 @@ pub enum Command {
     /// Print what an app needs (pool ids, client id, role and table ARNs) from the live stack
     #[command(
         after_help = "Keys (properties / env):\n  aws.region                               AWS_REGION\n  aws.cognito.user-pool-id                 COGNITO_USER_POOL_ID\n  aws.cognito.client-id                    COGNITO_CLIENT_ID\n  aws.cognito.identity-pool-id             COGNITO_IDENTITY_POOL_ID\n  aws.cognito.authenticated-role-arn       COGNITO_AUTHENTICATED_ROLE_ARN\n  aws.dynamodb.user-profile-table          DYNAMODB_USER_PROFILE_TABLE\n  aws.dynamodb.user-profile-table-arn      DYNAMODB_USER_PROFILE_TABLE_ARN\n\n\
-                      Examples:\n  setup outputs                                         Spring-style properties on stdout\n  setup outputs --format env --write .env                update those keys in .env\n  setup outputs --write src/main/resources/application.properties"
+                      Examples:\n  setup outputs                          Spring-style properties on stdout\n  setup outputs --format env --write .env update those keys in .env\n  setup outputs --write src/main/resources/application.properties"
     )]
     Outputs(OutputsArgs),
 }
