@@ -38,6 +38,44 @@ pub struct Clients {
     /// cognito-idp, in the user pool's own region.
     pub idp: aws_sdk_cognitoidentityprovider::Client,
     pub endpoint: Option<String>,
+    /// The loaded SDK config, for clients with other credentials (see [`Clients::signed_in`]).
+    pub sdk: SdkConfig,
+    pub user_pool_region: String,
+}
+
+impl Clients {
+    /// The SDK config without credentials: requests to operations that allow it (InitiateAuth,
+    /// GetId, GetCredentialsForIdentity) go unsigned, exactly as a mobile or web app sends them.
+    fn anonymous(&self) -> SdkConfig {
+        let mut b = self.sdk.to_builder();
+        b.set_credentials_provider(None);
+        b.build()
+    }
+
+    /// cognito-idp as an app sees it: no AWS credentials, the user pool's region.
+    pub fn anonymous_idp(&self) -> aws_sdk_cognitoidentityprovider::Client {
+        let conf = aws_sdk_cognitoidentityprovider::config::Builder::from(&self.anonymous())
+            .region(Region::new(self.user_pool_region.clone()))
+            .build();
+        aws_sdk_cognitoidentityprovider::Client::from_conf(conf)
+    }
+
+    /// cognito-identity as an app sees it: no AWS credentials.
+    pub fn anonymous_identity(&self) -> aws_sdk_cognitoidentity::Client {
+        aws_sdk_cognitoidentity::Client::new(&self.anonymous())
+    }
+
+    /// A DynamoDB client that signs with `credentials` (e.g. an identity pool's temporary
+    /// credentials) instead of the operator's.
+    pub fn dynamodb_with(
+        &self,
+        credentials: aws_sdk_dynamodb::config::Credentials,
+    ) -> aws_sdk_dynamodb::Client {
+        let conf = aws_sdk_dynamodb::config::Builder::from(&self.anonymous())
+            .credentials_provider(credentials)
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
+    }
 }
 
 /// Loads the SDK config the way every AWS tool does, then builds the clients.
@@ -87,6 +125,8 @@ fn clients(sdk: &SdkConfig, user_pool_region: &str) -> Result<Clients> {
         identity: aws_sdk_cognitoidentity::Client::new(sdk),
         idp: aws_sdk_cognitoidentityprovider::Client::from_conf(idp_conf),
         endpoint: sdk.endpoint_url().map(str::to_string),
+        sdk: sdk.clone(),
+        user_pool_region: user_pool_region.to_string(),
     })
 }
 

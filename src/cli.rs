@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
                   the table, an identity pool for your user pool, an IAM role for its authenticated users\n\
                   (with a trust policy scoped to the pool) and an IAM policy scoped to the table.\n\n\
                   Everything comes from one config file (default ./setup.toml); running a command twice is safe.",
-    after_help = "Examples:\n  setup init                      write a commented setup.toml\n  setup plan                      show what apply would do\n  setup apply                     create or converge everything\n  setup status --output json      drift check for CI (exit 2 on drift)\n  setup teardown                  remove what apply created (the table is kept)\n  setup export --format terraform move to Terraform (or --format cloudformation)\n\nCredentials and region come from the usual AWS sources: AWS_PROFILE, AWS_REGION,\nenvironment keys, SSO, instance roles. AWS_ENDPOINT_URL points at an emulator."
+    after_help = "Examples:\n  setup init                      write a commented setup.toml\n  setup plan                      show what apply would do\n  setup apply                     create or converge everything\n  setup status --output json      drift check for CI (exit 2 on drift)\n  setup verify --create-test-user sign in and use the table like the app does\n  setup outputs --format env      ids and ARNs for the app\n  setup teardown                  remove what apply created (the table is kept)\n  setup export --format terraform move to Terraform (or --format cloudformation)\n\nCredentials and region come from the usual AWS sources: AWS_PROFILE, AWS_REGION,\nenvironment keys, SSO, instance roles. AWS_ENDPOINT_URL points at an emulator."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -139,6 +139,56 @@ and says so on stderr."
         after_help = "Examples:\n  setup man | man -l -\n  setup man > /usr/local/share/man/man1/setup.1\n  setup man export | man -l -       the page of one command"
     )]
     Man(ManArgs),
+    /// Sign in as a user and use the table with the identity pool's credentials, hop by hop.
+    /// Exit 0 when every hop worked, 1 otherwise
+    #[command(
+        long_about = "Sign in as a user and use the table with the identity pool's credentials, hop by hop. Exit 0 when every hop worked, 1 otherwise.\n\n\
+                      Runs the flow a client app runs, against the applied stack, and reports each hop with its duration: sign in to the user pool (InitiateAuth, USER_PASSWORD_AUTH), exchange the ID token at the identity pool (GetId, GetCredentialsForIdentity), then PutItem, GetItem, UpdateItem (and Query when granted) on one test item with those temporary credentials, and delete the item with the operator's credentials.\n\n\
+                      With per_user_isolation the test item's partition key is the caller's identity id. A failing hop is explained in terms of the setup (trust policy, pool roles, app client, policy actions).",
+        after_help = "The password of --username comes from SETUP_VERIFY_PASSWORD or stdin, never from the command line.\n\n\
+                      Examples:\n  setup verify --create-test-user\n  SETUP_VERIFY_PASSWORD=... setup verify --username alice\n  setup verify --create-test-user --output json"
+    )]
+    Verify(VerifyArgs),
+    /// Print what an app needs (pool ids, client id, role and table ARNs) from the live stack
+    #[command(
+        after_help = "Keys (properties / env):\n  aws.region                               AWS_REGION\n  aws.cognito.user-pool-id                 COGNITO_USER_POOL_ID\n  aws.cognito.client-id                    COGNITO_CLIENT_ID\n  aws.cognito.identity-pool-id             COGNITO_IDENTITY_POOL_ID\n  aws.cognito.authenticated-role-arn       COGNITO_AUTHENTICATED_ROLE_ARN\n  aws.dynamodb.user-profile-table          DYNAMODB_USER_PROFILE_TABLE\n  aws.dynamodb.user-profile-table-arn      DYNAMODB_USER_PROFILE_TABLE_ARN\n\n\
+                      Examples:\n  setup outputs                          Spring-style properties on stdout\n  setup outputs --format env --write .env update those keys in .env\n  setup outputs --write src/main/resources/application.properties"
+    )]
+    Outputs(OutputsArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["username", "create_test_user"])))]
+pub struct VerifyArgs {
+    /// Sign in as this existing user (password from SETUP_VERIFY_PASSWORD or stdin)
+    #[arg(long, short = 'u', value_name = "NAME")]
+    pub username: Option<String>,
+    /// Create a temporary confirmed user (admin API) and delete it afterwards, even on failure
+    #[arg(long)]
+    pub create_test_user: bool,
+    /// App client to sign in with (default: the first of user_pool.client_ids)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputsFormat {
+    /// `key=value` lines for Spring-style application.properties
+    Properties,
+    /// `export NAME=value` lines, shell-quoted
+    Env,
+    /// One JSON object
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// Output format (default: properties; json with --output json)
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<OutputsFormat>,
+    /// Update these keys in FILE (a .properties or .env file), keeping every other line; created if absent
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

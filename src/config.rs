@@ -17,6 +17,14 @@ pub const DEFAULT_ACTIONS: [&str; 3] = [
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
 ];
+/// What a backend usually needs on a user-profiles table.
+pub const DEFAULT_BACKEND_ACTIONS: [&str; 5] = [
+    "dynamodb:PutItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+    "dynamodb:BatchGetItem",
+];
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +40,7 @@ struct RawConfig {
     role: RawNamed,
     #[serde(default)]
     policy: RawPolicy,
+    backend: Option<RawBackend>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -81,6 +90,16 @@ struct RawNamed {
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
     name: Option<String>,
+    actions: Option<Vec<String>>,
+    per_user_isolation: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackend {
+    role: Option<String>,
+    user: Option<String>,
+    policy_name: Option<String>,
     actions: Option<Vec<String>>,
 }
 
@@ -151,6 +170,51 @@ impl UserPoolSpec {
     }
 }
 
+/// The existing IAM principal a backend runs as. `setup` attaches a policy to it and never
+/// creates, modifies or deletes the principal itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Role(String),
+    User(String),
+}
+
+impl Principal {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Principal::Role(_) => "role",
+            Principal::User(_) => "user",
+        }
+    }
+    pub fn name(&self) -> &str {
+        match self {
+            Principal::Role(n) | Principal::User(n) => n,
+        }
+    }
+    pub fn arn(&self, account: &str) -> String {
+        format!("arn:aws:iam::{account}:{}/{}", self.kind(), self.name())
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind(), self.name())
+    }
+}
+
+/// The optional `[backend]` section: a second, scoped policy for a server-side principal.
+#[derive(Debug, Clone)]
+pub struct BackendSpec {
+    pub principal: Principal,
+    pub policy_name: String,
+    pub actions: Vec<String>,
+}
+
+/// The default name of the backend policy (also used to find a leftover one when the
+/// `[backend]` section was removed from the config).
+pub fn default_backend_policy_name(stack: &str) -> String {
+    format!("{stack}-backend-access")
+}
+
 /// Everything the config asks for, validated. The one place the desired state comes from.
 #[derive(Debug, Clone)]
 pub struct Desired {
@@ -164,6 +228,10 @@ pub struct Desired {
     pub role_name: String,
     pub policy_name: String,
     pub actions: Vec<String>,
+    /// `[policy] per_user_isolation`: each identity may only touch items whose partition key
+    /// is its own identity id (`dynamodb:LeadingKeys` = `${cognito-identity.amazonaws.com:sub}`).
+    pub per_user_isolation: bool,
+    pub backend: Option<BackendSpec>,
     /// Tags for every resource: the config's `table.tags` plus the ownership tag.
     pub tags: BTreeMap<String, String>,
 }
@@ -180,6 +248,19 @@ impl Desired {
     }
     pub fn policy_arn(&self, account: &str) -> String {
         format!("arn:aws:iam::{account}:policy/{}", self.policy_name)
+    }
+    /// The backend policy's name: the configured one, else the default for the stack.
+    pub fn backend_policy_name(&self) -> String {
+        match &self.backend {
+            Some(b) => b.policy_name.clone(),
+            None => default_backend_policy_name(&self.stack),
+        }
+    }
+    pub fn backend_policy_arn(&self, account: &str) -> String {
+        format!(
+            "arn:aws:iam::{account}:policy/{}",
+            self.backend_policy_name()
+        )
     }
 }
 
@@ -385,31 +466,22 @@ impl Validator<'_> {
             .unwrap_or_else(|| format!("{stack}-table-access"));
         check_iam_name(&policy_name, 128).map_err(|m| self.err("policy.name", m))?;
 
-        let actions = match raw.policy.actions {
-            None => DEFAULT_ACTIONS.iter().map(|s| s.to_string()).collect(),
-            Some(list) => list,
-        };
-        if actions.is_empty() {
-            return Err(self.err("policy.actions", "needs at least one dynamodb: action"));
-        }
-        for (i, a) in actions.iter().enumerate() {
-            let name = a.strip_prefix("dynamodb:");
-            let ok =
-                name.is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric()));
-            if !ok {
-                return Err(self.err(
-                    &format!("policy.actions.{i}"),
-                    format!(
-                        "{a:?} is not a DynamoDB action; write actions like \"dynamodb:GetItem\" (no wildcards)"
-                    ),
-                ));
-            }
-        }
-        let mut actions_dedup: Vec<String> = Vec::new();
-        for a in actions {
-            if !actions_dedup.iter().any(|x| x.eq_ignore_ascii_case(&a)) {
-                actions_dedup.push(a);
-            }
+        let actions_dedup = self.actions("policy.actions", raw.policy.actions, &DEFAULT_ACTIONS)?;
+        let backend = raw
+            .backend
+            .map(|b| self.backend(b, &stack, &role_name, &policy_name))
+            .transpose()?;
+
+        let per_user_isolation = raw.policy.per_user_isolation.unwrap_or(false);
+        if per_user_isolation && table.0.partition_key.kind != KeyType::S {
+            return Err(self.err(
+                "policy.per_user_isolation",
+                format!(
+                    "needs a string partition key: the key holds the caller's identity id (\"<region>:<guid>\"), but table.partition_key {:?} has type {}",
+                    table.0.partition_key.name,
+                    table.0.partition_key.kind.as_str()
+                ),
+            ));
         }
 
         let mut tags = table.1;
@@ -428,7 +500,98 @@ impl Validator<'_> {
             role_name,
             policy_name,
             actions: actions_dedup,
+            per_user_isolation,
+            backend,
             tags,
+        })
+    }
+
+    /// A list of `dynamodb:` actions (no wildcards), de-duplicated; `default` when not given.
+    fn actions(
+        &self,
+        field: &str,
+        list: Option<Vec<String>>,
+        default: &[&str],
+    ) -> Result<Vec<String>, ConfigError> {
+        let actions = match list {
+            None => default.iter().map(|s| s.to_string()).collect(),
+            Some(list) => list,
+        };
+        if actions.is_empty() {
+            return Err(self.err(field, "needs at least one dynamodb: action"));
+        }
+        for (i, a) in actions.iter().enumerate() {
+            let name = a.strip_prefix("dynamodb:");
+            let ok =
+                name.is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric()));
+            if !ok {
+                return Err(self.err(
+                    &format!("{field}.{i}"),
+                    format!(
+                        "{a:?} is not a DynamoDB action; write actions like \"dynamodb:GetItem\" (no wildcards)"
+                    ),
+                ));
+            }
+        }
+        let mut dedup: Vec<String> = Vec::new();
+        for a in actions {
+            if !dedup.iter().any(|x| x.eq_ignore_ascii_case(&a)) {
+                dedup.push(a);
+            }
+        }
+        Ok(dedup)
+    }
+
+    fn backend(
+        &self,
+        b: RawBackend,
+        stack: &str,
+        role_name: &str,
+        policy_name: &str,
+    ) -> Result<BackendSpec, ConfigError> {
+        let principal = match (b.role, b.user) {
+            (Some(_), Some(_)) => {
+                return Err(self.err(
+                    "backend.user",
+                    "set either backend.role or backend.user, not both: the policy is attached to one principal",
+                ))
+            }
+            (None, None) => {
+                return Err(self.err(
+                    "backend",
+                    "needs `role = \"...\"` or `user = \"...\"`: the existing IAM role or user your backend runs as",
+                ))
+            }
+            (Some(r), None) => {
+                check_iam_name(&r, 64).map_err(|m| self.err("backend.role", m))?;
+                if r == role_name {
+                    return Err(self.err(
+                        "backend.role",
+                        format!("{r:?} is the role of the identity pool's signed-in users; name the role your backend runs as"),
+                    ));
+                }
+                Principal::Role(r)
+            }
+            (None, Some(u)) => {
+                check_iam_name(&u, 64).map_err(|m| self.err("backend.user", m))?;
+                Principal::User(u)
+            }
+        };
+        let name = b
+            .policy_name
+            .unwrap_or_else(|| default_backend_policy_name(stack));
+        check_iam_name(&name, 128).map_err(|m| self.err("backend.policy_name", m))?;
+        if name == policy_name {
+            return Err(self.err(
+                "backend.policy_name",
+                format!("{name:?} is already the name of the identity pool role's policy (policy.name); choose another"),
+            ));
+        }
+        let actions = self.actions("backend.actions", b.actions, &DEFAULT_BACKEND_ACTIONS)?;
+        Ok(BackendSpec {
+            principal,
+            policy_name: name,
+            actions,
         })
     }
 
@@ -667,6 +830,89 @@ mod tests {
             d.user_pool.provider_name(),
             "cognito-idp.us-east-1.amazonaws.com/us-east-1_abc123"
         );
+    }
+
+    #[test]
+    fn backend_section_defaults_and_checks() {
+        let d = parse_str(&format!("{MINIMAL}[backend]\nrole = \"api\"\n")).unwrap();
+        let b = d.backend.unwrap();
+        assert_eq!(b.principal, Principal::Role("api".into()));
+        assert_eq!(
+            b.principal.arn("123456789012"),
+            "arn:aws:iam::123456789012:role/api"
+        );
+        assert_eq!(b.policy_name, "demo-backend-access");
+        assert_eq!(b.actions, DEFAULT_BACKEND_ACTIONS);
+        assert!(!d.per_user_isolation);
+
+        let d = parse_str(&format!(
+            "{MINIMAL}[backend]\nuser = \"svc\"\npolicy_name = \"p\"\nactions = [\"dynamodb:GetItem\"]\n"
+        ))
+        .unwrap();
+        let b = d.backend.unwrap();
+        assert_eq!(b.principal.arn("1"), "arn:aws:iam::1:user/svc");
+        assert_eq!(b.actions, ["dynamodb:GetItem"]);
+
+        for (extra, field) in [
+            ("[backend]\nrole = \"a\"\nuser = \"b\"\n", "backend.user"),
+            ("[backend]\npolicy_name = \"x\"\n", "backend"),
+            ("[backend]\nrole = \"a b\"\n", "backend.role"),
+            (
+                "[backend]\nrole = \"demo-cognito-authenticated\"\n",
+                "backend.role",
+            ),
+            (
+                "[backend]\nrole = \"a\"\npolicy_name = \"demo-table-access\"\n",
+                "backend.policy_name",
+            ),
+            (
+                "[backend]\nrole = \"a\"\nactions = [\"dynamodb:*\"]\n",
+                "backend.actions.0",
+            ),
+            ("[backend]\nrole = \"a\"\nactions = []\n", "backend.actions"),
+        ] {
+            let e = parse_str(&format!("{MINIMAL}{extra}")).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{extra}: {e}");
+            assert!(e.line.is_some(), "{e}");
+        }
+    }
+
+    #[test]
+    fn per_user_isolation_is_read_from_the_policy_section() {
+        let d = parse_str(&format!("{MINIMAL}[policy]\nper_user_isolation = true\n")).unwrap();
+        assert!(d.per_user_isolation);
+        let e = parse_str(&format!(
+            "{MINIMAL}[table]\npartition_key = {{ name = \"n\", type = \"N\" }}\n[policy]\nper_user_isolation = true\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("policy.per_user_isolation"), "{e}");
+    }
+
+    #[test]
+    fn example_configs_are_valid() {
+        for (name, text) in [
+            (
+                "direct-client.toml",
+                include_str!("../examples/direct-client.toml"),
+            ),
+            (
+                "user-profiles-backend.toml",
+                include_str!("../examples/user-profiles-backend.toml"),
+            ),
+            (
+                "backend-user-profiles.toml",
+                include_str!("../examples/backend-user-profiles.toml"),
+            ),
+        ] {
+            let d = parse(text, Path::new(name), &Overrides::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            if name == "backend-user-profiles.toml" {
+                let b = d.backend.expect("a [backend] section");
+                assert_eq!(b.principal, Principal::Role("profiles-api-task".into()));
+                assert_eq!(b.actions, DEFAULT_BACKEND_ACTIONS);
+                assert_eq!(d.table.sort_key.unwrap().name, "createdAt");
+            }
+        }
     }
 
     #[test]

@@ -6,9 +6,12 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod diagnose;
 pub mod export;
+pub mod keyfile;
 pub mod plan;
 pub mod policy_doc;
+pub mod policy_eval;
 pub mod progress;
 pub mod render;
 pub mod steps;
@@ -18,10 +21,18 @@ use std::sync::Arc;
 
 use clap::CommandFactory;
 
-use cli::{Cli, Command};
-use commands::{apply, export as export_cmd, init, status, teardown, Session};
+use cli::{Cli, Command, Output, OutputsFormat};
+use commands::verify::{self, Login, VerifyOptions};
+use commands::{apply, export as export_cmd, init, outputs, status, teardown, Session};
+use keyfile::Format;
 use progress::Journal;
 use render::Style;
+
+/// How a stack command ended: a report to render, or already rendered with this exit code.
+enum Finished {
+    Report(commands::Report),
+    Exit(ExitCode),
+}
 
 /// Runs the parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
@@ -37,6 +48,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Init(_) => "init",
         Command::Completions(_) => "completions",
         Command::Man(_) => "man",
+        Command::Verify(_) => "verify",
+        Command::Outputs(_) => "outputs",
     };
     // Commands that do not work on a stack.
     match &cli.command {
@@ -85,6 +98,16 @@ pub async fn run(cli: Cli) -> ExitCode {
         let session = Session::open(&cli.global, journal.clone())
             .await
             .map_err(|e| e.to_string())?;
+        // These two render their own reports.
+        match &cli.command {
+            Command::Verify(v) => return Ok(Finished::Exit(run_verify(style, &session, v).await)),
+            Command::Outputs(o) => {
+                return Ok(Finished::Exit(
+                    run_outputs(style, &session, o, cli.global.output).await,
+                ))
+            }
+            _ => {}
+        }
         let result = match &cli.command {
             Command::Apply(a) if a.dry_run => status::plan(&session, a.adopt).await,
             Command::Apply(a) => apply::apply(&session, a.adopt).await,
@@ -98,11 +121,14 @@ pub async fn run(cli: Cli) -> ExitCode {
                 };
                 teardown::teardown(&session, t.delete_table, confirm).await
             }
-            Command::Export(_) | Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
-                unreachable!("handled above")
-            }
+            Command::Export(_)
+            | Command::Init(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Verify(_)
+            | Command::Outputs(_) => unreachable!("handled above"),
         };
-        result.map_err(|e| format!("{e:#}"))
+        result.map(Finished::Report).map_err(|e| format!("{e:#}"))
     };
     // Ctrl-C abandons the calls in flight (each is a single request: AWS either did it or not,
     // and the next run sees which), says what was done, and exits 130.
@@ -117,13 +143,108 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
     };
     match outcome {
-        Ok(report) => {
+        Ok(Finished::Exit(code)) => code,
+        Ok(Finished::Report(report)) => {
             render::report(style, &report);
             ExitCode::from(report.exit_code)
         }
         Err(message) => {
             render::error(style, name, &message);
             ExitCode::from(1)
+        }
+    }
+}
+
+async fn run_verify(style: render::Style, session: &Session, v: &cli::VerifyArgs) -> ExitCode {
+    let login = match &v.username {
+        Some(username) if !v.create_test_user => {
+            match verify::read_password(std::env::var("SETUP_VERIFY_PASSWORD").ok()) {
+                Ok(password) => Login::User {
+                    username: username.clone(),
+                    password,
+                },
+                Err(e) => {
+                    render::error(style, "verify", &format!("{e:#}"));
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        _ => Login::TestUser,
+    };
+    let opts = VerifyOptions {
+        login,
+        client_id: v.client_id.clone(),
+    };
+    match verify::verify(session, opts).await {
+        Ok(report) => {
+            render::verify(style, &report);
+            ExitCode::from(report.exit_code)
+        }
+        Err(e) => {
+            render::error(style, "verify", &format!("{e:#}"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run_outputs(
+    style: render::Style,
+    session: &Session,
+    args: &cli::OutputsArgs,
+    output: Output,
+) -> ExitCode {
+    let file_format = |f: OutputsFormat| match f {
+        OutputsFormat::Properties => Some(Format::Properties),
+        OutputsFormat::Env => Some(Format::Env),
+        OutputsFormat::Json => None,
+    };
+    // Check the flags before reading anything.
+    let target = match (&args.write, args.format) {
+        (Some(path), Some(f)) => match file_format(f) {
+            Some(format) => Some((path, format)),
+            None => {
+                render::error(
+                    style,
+                    "outputs",
+                    "--write updates a .properties or .env file: use --format properties or --format env (or leave --format out to choose by the file name)",
+                );
+                return ExitCode::from(1);
+            }
+        },
+        (Some(path), None) => Some((path, Format::for_path(path))),
+        (None, _) => None,
+    };
+    let values = match outputs::outputs(session).await {
+        Ok(v) => v,
+        Err(e) => {
+            render::error(style, "outputs", &format!("{e:#}"));
+            return ExitCode::from(1);
+        }
+    };
+    match target {
+        Some((path, format)) => {
+            match outputs::write(path, format, &outputs::pairs(&values, format)) {
+                Ok(w) => {
+                    render::written(style, &w);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    render::error(style, "outputs", &format!("{e:#}"));
+                    ExitCode::from(1)
+                }
+            }
+        }
+        None => {
+            let shape = match args.format {
+                Some(f) => match file_format(f) {
+                    Some(format) => render::outputs::Shape::File(format),
+                    None => render::outputs::Shape::Json,
+                },
+                None if output == Output::Json => render::outputs::Shape::Json,
+                None => render::outputs::Shape::File(Format::Properties),
+            };
+            render::outputs(shape, &values);
+            ExitCode::SUCCESS
         }
     }
 }

@@ -18,16 +18,19 @@ pub enum StepId {
     TrustPolicy,
     AccessPolicy,
     PoolRoles,
+    /// Only with a `[backend]` section (or a leftover backend policy of this stack).
+    BackendPolicy,
 }
 
 impl StepId {
-    pub const ALL: [StepId; 6] = [
+    pub const ALL: [StepId; 7] = [
         StepId::Table,
         StepId::IdentityPool,
         StepId::Role,
         StepId::TrustPolicy,
         StepId::AccessPolicy,
         StepId::PoolRoles,
+        StepId::BackendPolicy,
     ];
 
     pub fn name(self) -> &'static str {
@@ -38,6 +41,7 @@ impl StepId {
             StepId::TrustPolicy => "trust-policy",
             StepId::AccessPolicy => "access-policy",
             StepId::PoolRoles => "pool-roles",
+            StepId::BackendPolicy => "backend-policy",
         }
     }
 }
@@ -172,6 +176,10 @@ impl Plan {
             .iter_mut()
             .find(|s| s.step == id)
             .expect("every step has a report")
+    }
+
+    pub fn has(&self, id: StepId) -> bool {
+        self.steps.iter().any(|s| s.step == id)
     }
 
     pub fn all_in_sync(&self) -> bool {

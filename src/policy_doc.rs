@@ -10,6 +10,14 @@ use crate::plan::Change;
 pub const ACCESS_TEMPLATE: &str = include_str!("../policies/access.json");
 /// The trust policy template (`policies/trust.json`), embedded at build time.
 pub const TRUST_TEMPLATE: &str = include_str!("../policies/trust.json");
+/// The access policy with `per_user_isolation = true` (`policies/access-isolated.json`).
+pub const ACCESS_ISOLATED_TEMPLATE: &str = include_str!("../policies/access-isolated.json");
+/// The backend principal's policy (`policies/backend.json`).
+pub const BACKEND_TEMPLATE: &str = include_str!("../policies/backend.json");
+
+/// The IAM policy variable that holds the caller's identity id (`<region>:<guid>`) in
+/// credentials from an identity pool. It is *not* the user pool's `sub`.
+pub const IDENTITY_ID_VARIABLE: &str = "${cognito-identity.amazonaws.com:sub}";
 
 /// Renders a template: a string that is exactly `${name}` is replaced by the variable's value
 /// (which may be a list), and `${name}` inside a longer string is replaced by its text.
@@ -56,15 +64,38 @@ pub fn trust_policy_with(identity_pool_id: Value) -> Value {
     render(TRUST_TEMPLATE, &[("identity_pool_id", identity_pool_id)])
 }
 
-/// The access policy granting `actions` on `table_arn`.
-pub fn access_policy(table_arn: &str, actions: &[String]) -> Value {
-    access_policy_with(Value::String(table_arn.to_string()), actions)
+/// The access policy granting `actions` on `table_arn`; with `per_user_isolation` only on
+/// items whose partition key is the caller's identity id.
+pub fn access_policy(table_arn: &str, actions: &[String], per_user_isolation: bool) -> Value {
+    access_policy_with(
+        Value::String(table_arn.to_string()),
+        actions,
+        per_user_isolation,
+    )
 }
 
 /// The access policy with the table ARN given as any JSON value (see [`trust_policy_with`]).
-pub fn access_policy_with(table_arn: Value, actions: &[String]) -> Value {
+pub fn access_policy_with(table_arn: Value, actions: &[String], per_user_isolation: bool) -> Value {
+    let template = if per_user_isolation {
+        ACCESS_ISOLATED_TEMPLATE
+    } else {
+        ACCESS_TEMPLATE
+    };
+    table_policy(template, table_arn, actions)
+}
+
+/// The backend principal's policy granting `actions` on `table_arn`.
+pub fn backend_policy(table_arn: &str, actions: &[String]) -> Value {
+    table_policy(
+        BACKEND_TEMPLATE,
+        Value::String(table_arn.to_string()),
+        actions,
+    )
+}
+
+fn table_policy(template: &str, table_arn: Value, actions: &[String]) -> Value {
     render(
-        ACCESS_TEMPLATE,
+        template,
         &[
             ("actions", Value::from(actions.to_vec())),
             ("table_arn", table_arn),
@@ -287,10 +318,36 @@ mod tests {
         let a = to_json(&access_policy(
             "arn:aws:dynamodb:us-east-1:123456789012:table/t",
             &["dynamodb:GetItem".into()],
+            false,
         ));
-        assert!(!t.contains("${") && !a.contains("${"), "{t} {a}");
+        let b = to_json(&backend_policy(
+            "arn:aws:dynamodb:us-east-1:123456789012:table/t",
+            &["dynamodb:Query".into()],
+        ));
+        assert!(
+            !t.contains("${") && !a.contains("${") && !b.contains("${"),
+            "{t} {a} {b}"
+        );
         assert!(t.contains("\"us-east-1:1111\""));
         assert!(a.contains("[\"dynamodb:GetItem\"]"));
+        assert!(b.contains("[\"dynamodb:Query\"]") && b.contains("table/t"));
+    }
+
+    #[test]
+    fn isolated_access_policy_keeps_the_identity_id_variable() {
+        let doc = access_policy("arn:t", &["dynamodb:GetItem".into()], true);
+        assert_eq!(
+            doc["Statement"][0]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
+            json!([IDENTITY_ID_VARIABLE])
+        );
+        assert_eq!(doc["Statement"][0]["Resource"], json!("arn:t"));
+        // Only the IAM policy variable is left as `${...}`.
+        let text = to_json(&doc);
+        assert_eq!(text.matches("${").count(), 1, "{text}");
+        assert!(!equivalent(
+            &doc,
+            &access_policy("arn:t", &["dynamodb:GetItem".into()], false)
+        ));
     }
 
     #[test]
@@ -331,10 +388,11 @@ mod tests {
 
     #[test]
     fn diff_of_extra_action_lists_both_sets() {
-        let live = access_policy("arn:t", &["dynamodb:GetItem".into()]);
+        let live = access_policy("arn:t", &["dynamodb:GetItem".into()], false);
         let desired = access_policy(
             "arn:t",
             &["dynamodb:GetItem".into(), "dynamodb:Query".into()],
+            false,
         );
         let changes = diff(&live, &desired);
         assert_eq!(changes.len(), 1);

@@ -16,7 +16,9 @@ use anyhow::{anyhow, Result};
 
 use super::{Report, Session};
 use crate::plan::{StepId, StepReport};
-use crate::steps::{self, identity_pool, policy, pool_roles, role, table, trust, Ctx, Observed};
+use crate::steps::{
+    self, backend, identity_pool, policy, pool_roles, role, table, trust, Ctx, Observed,
+};
 
 /// Why apply would refuse to start, one sentence per step (empty when it can run).
 pub fn refusals(steps: &[StepReport], adopt: bool) -> Vec<String> {
@@ -93,9 +95,11 @@ pub async fn apply(s: &Session, adopt: bool) -> Result<Report> {
     }
     let ctx = s.ctx(&o.account, adopt);
     let outcomes = Outcomes::new(&ctx);
+    let with_backend = plan.has(StepId::BackendPolicy);
     futures::join!(
         table_branch(&ctx, &o, &outcomes),
-        iam_branch(&ctx, &o, &outcomes)
+        iam_branch(&ctx, &o, &outcomes),
+        backend_branch(&ctx, &o, &outcomes, with_backend)
     );
 
     let mut r = s.report("apply", &o.account, plan);
@@ -133,6 +137,14 @@ pub async fn apply(s: &Session, adopt: bool) -> Result<Report> {
 async fn table_branch(ctx: &Ctx, o: &Observed, out: &Outcomes<'_>) {
     let (res, took) = timed(table::apply(ctx, o.table.as_ref())).await;
     out.record(StepId::Table, (res.map(|d| ((), d)), took));
+}
+
+/// The backend policy needs nothing but the table's ARN, so it runs alongside the rest.
+async fn backend_branch(ctx: &Ctx, o: &Observed, out: &Outcomes<'_>, with_backend: bool) {
+    if with_backend {
+        let (res, took) = timed(backend::apply(ctx, o.backend.as_ref())).await;
+        out.record(StepId::BackendPolicy, (res.map(|d| ((), d)), took));
+    }
 }
 
 async fn iam_branch(ctx: &Ctx, o: &Observed, out: &Outcomes<'_>) {

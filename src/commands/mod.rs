@@ -4,8 +4,10 @@
 pub mod apply;
 pub mod export;
 pub mod init;
+pub mod outputs;
 pub mod status;
 pub mod teardown;
+pub mod verify;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 
 use super::{Report, Session};
 use crate::plan::StepId;
-use crate::steps::{self, identity_pool, policy, role, table, Owner, Scope};
+use crate::steps::{self, backend, identity_pool, policy, role, table, Owner, Scope};
 
 /// How a `--delete-table` teardown gets its confirmation.
 pub enum Confirm {
@@ -93,9 +93,22 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
             table::teardown(&ctx, o.table.as_ref(), delete_table).await,
         );
     };
-    futures::join!(iam, table);
+    // The backend policy is independent of the rest (it only points at the table).
+    let backend = async {
+        if d.backend.is_some() || o.backend.is_some() {
+            record(
+                StepId::BackendPolicy,
+                backend::teardown(&ctx, o.backend.as_ref()).await,
+            );
+        }
+    };
+    futures::join!(iam, table, backend);
 
-    let mut r = s.report("teardown", &o.account, steps::presence(d, &o));
+    let mut r = s.report(
+        "teardown",
+        &o.account,
+        steps::presence(d, &s.aws.region, &o),
+    );
     for (step, res, took) in outcomes.into_inner().expect("not poisoned") {
         r.step_mut(step).duration_ms = Some(took);
         match res {

@@ -230,7 +230,7 @@ fn access_policy(d: &Desired) -> Value {
         "Properties": {
             "ManagedPolicyName": d.policy_name,
             "Description": policy::description(d),
-            "PolicyDocument": policy_doc::access_policy_with(get_att(TABLE, "Arn"), &d.actions),
+            "PolicyDocument": policy_doc::access_policy_with(get_att(TABLE, "Arn"), &d.actions, d.per_user_isolation),
             "Roles": [reference(ROLE)],
         }
     })

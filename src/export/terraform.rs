@@ -298,6 +298,7 @@ fn locals(d: &Desired) -> Block {
                 from_json(&policy_doc::access_policy_with(
                     hcl_ref(&format!("{TABLE}.arn")),
                     &d.actions,
+                    d.per_user_isolation,
                 )),
             )),
             Resource::Table

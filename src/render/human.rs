@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::commands::verify::{HopStatus, Signer, VerifyReport};
 use crate::commands::Report;
 use crate::plan::{State, StepReport};
 
@@ -61,8 +62,17 @@ fn details(out: &mut String, s: &StepReport) {
     if let Some(b) = &s.blocked {
         let _ = writeln!(out, "      blocked: {b}");
     }
+    notes(out, s);
+}
+
+/// Notes; findings (`finding: …`, `security: …`) already say what they are.
+fn notes(out: &mut String, s: &StepReport) {
     for n in &s.notes {
-        let _ = writeln!(out, "      note: {n}");
+        if n.starts_with("finding: ") || n.starts_with("security: ") {
+            let _ = writeln!(out, "      {n}");
+        } else {
+            let _ = writeln!(out, "      note: {n}");
+        }
     }
 }
 
@@ -106,11 +116,67 @@ pub fn report(r: &Report, tty: bool) -> String {
                     let _ = writeln!(out, "      will: {a}");
                 }
             }
-            _ => {
-                for n in &s.notes {
-                    let _ = writeln!(out, "      note: {n}");
-                }
-            }
+            _ => notes(&mut out, s),
+        }
+    }
+    let _ = writeln!(out, "{}", r.summary);
+    out
+}
+
+/// The `verify` report: one line per hop with its duration, the cause under a failed hop.
+pub fn verify_report(r: &VerifyReport, tty: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "verify stack {} in {}: user pool {} (app client {}), identity pool {}, table {}",
+        r.stack, r.region, r.user_pool_id, r.client_id, r.identity_pool_id, r.table
+    );
+    let _ = writeln!(
+        out,
+        "  as {}{}; access mode: {}",
+        r.username,
+        if r.test_user {
+            " (temporary test user)"
+        } else {
+            ""
+        },
+        if r.per_user_isolation {
+            "per-user isolation (partition key = identity id)"
+        } else {
+            "shared table access"
+        }
+    );
+    for h in &r.hops {
+        let good = match h.status {
+            HopStatus::Ok => Some(true),
+            HopStatus::Skipped => None,
+            HopStatus::Failed => Some(false),
+        };
+        let time = if h.status == HopStatus::Skipped {
+            String::new()
+        } else {
+            format!("{:.0} ms", h.duration_ms)
+        };
+        let signer = match h.signer {
+            Signer::Operator => "operator",
+            Signer::Unsigned => "unsigned",
+            Signer::Identity => "identity",
+        };
+        let text = match h.status {
+            HopStatus::Failed => format!("failed: {}", h.error.as_deref().unwrap_or("")),
+            HopStatus::Skipped => format!("skipped: {}", h.detail),
+            HopStatus::Ok => h.detail.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {:<17} {:>8}  {:<9} {text}",
+            symbol(good, tty),
+            h.hop,
+            time,
+            signer
+        );
+        if let Some(c) = &h.cause {
+            let _ = writeln!(out, "      cause: {c}");
         }
     }
     let _ = writeln!(out, "{}", r.summary);

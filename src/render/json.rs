@@ -5,7 +5,12 @@ use serde_json::json;
 use crate::commands::Report;
 
 pub fn report(r: &Report) -> String {
-    serde_json::to_string_pretty(r).expect("reports always serialize")
+    to_pretty(r)
+}
+
+/// Any report as one pretty-printed JSON document.
+pub fn to_pretty<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).expect("reports always serialize")
 }
 
 pub fn error(command: &str, message: &str) -> String {

@@ -6,6 +6,7 @@
 
 pub mod human;
 pub mod json;
+pub mod outputs;
 pub mod progress;
 
 use std::io::IsTerminal;
@@ -17,6 +18,8 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Global, Output};
 use crate::commands::export::Exported;
 use crate::commands::init::Initialized;
+use crate::commands::outputs::{Outputs, Written};
+use crate::commands::verify::VerifyReport;
 use crate::commands::Report;
 use crate::progress::{Progress, Silent};
 
@@ -156,4 +159,36 @@ pub fn man(command: Option<&str>) -> Result<()> {
     use std::io::Write;
     std::io::stdout().write_all(&out)?;
     Ok(())
+}
+
+/// Prints the `verify` report.
+pub fn verify(style: Style, r: &VerifyReport) {
+    match style.output {
+        Output::Json => println!("{}", json::to_pretty(r)),
+        Output::Text if style.quiet => {
+            if !r.ok {
+                eprintln!("error: {}", r.summary);
+            }
+        }
+        Output::Text => {
+            print!("{}", human::verify_report(r, style.tty));
+            if !r.ok {
+                eprintln!("error: {}", r.summary);
+            }
+        }
+    }
+}
+
+/// Prints the values for the app in the chosen format (stdout only: it is meant to be piped).
+pub fn outputs(format: outputs::Shape, o: &Outputs) {
+    print!("{}", outputs::render(format, o));
+}
+
+/// Says what `outputs --write` did to the file.
+pub fn written(style: Style, w: &Written) {
+    match style.output {
+        Output::Json => println!("{}", json::to_pretty(w)),
+        Output::Text if style.quiet => {}
+        Output::Text => println!("{}", outputs::written(w)),
+    }
 }

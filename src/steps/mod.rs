@@ -8,6 +8,7 @@
 //! This module runs the observations concurrently (only true data dependencies wait for each
 //! other) and holds what every step needs: the clients, the desired state, the account.
 
+pub mod backend;
 pub mod identity_pool;
 pub mod policy;
 pub mod pool_roles;
@@ -63,6 +64,8 @@ pub struct Observed {
     pub pool_roles: Option<pool_roles::Live>,
     pub role: Option<role::Live>,
     pub policy: Option<policy::Live>,
+    /// The backend policy and principal (`None`: no `[backend]` and nothing left over).
+    pub backend: Option<backend::Live>,
 }
 
 /// How much to read.
@@ -99,8 +102,12 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
             .account()
             .ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no account id"))?
             .to_string();
-        let policy = policy::observe(aws, &d.policy_arn(&account), full).await?;
-        Ok::<_, anyhow::Error>((account, policy))
+        let policy_arn = d.policy_arn(&account);
+        let (policy, backend) = futures::join!(
+            policy::observe(aws, &policy_arn, full),
+            backend::observe(aws, d, &account)
+        );
+        Ok::<_, anyhow::Error>((account, policy?, backend?))
     };
     let table = table::observe(aws, d, full);
     let pool_then_roles = async {
@@ -116,7 +123,7 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
         futures::join!(preflight, account_then_policy, table, pool_then_roles, role);
     // The user pool check comes first: a wrong id explains every other failure.
     pre?;
-    let (account, policy) = account_policy?;
+    let (account, policy, backend) = account_policy?;
     let (pool, pool_roles) = pool_roles?;
     Ok(Observed {
         account,
@@ -125,6 +132,7 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
         pool_roles,
         role: role?,
         policy,
+        backend,
     })
 }
 
@@ -133,21 +141,21 @@ pub fn diff(d: &Desired, region: &str, o: &Observed) -> Plan {
     let pool_id = o.pool.live().map(|p| p.id.clone());
     let role_arn = d.role_arn(&o.account);
     let table_arn = d.table_arn(region, &o.account);
-    Plan {
-        steps: vec![
-            table::diff(d, o.table.as_ref()),
-            identity_pool::diff(d, &o.pool),
-            role::diff(d, o.role.as_ref(), pool_id.as_deref()),
-            trust::diff(d, o.role.as_ref(), pool_id.as_deref()),
-            policy::diff(d, o.policy.as_ref(), o.role.as_ref(), &table_arn),
-            pool_roles::diff(pool_id.as_deref(), o.pool_roles.as_ref(), &role_arn),
-        ],
-    }
+    let mut steps = vec![
+        table::diff(d, o.table.as_ref()),
+        identity_pool::diff(d, &o.pool),
+        role::diff(d, o.role.as_ref(), pool_id.as_deref()),
+        trust::diff(d, o.role.as_ref(), pool_id.as_deref()),
+        policy::diff(d, o.policy.as_ref(), o.role.as_ref(), &table_arn),
+        pool_roles::diff(pool_id.as_deref(), o.pool_roles.as_ref(), &role_arn),
+    ];
+    steps.extend(backend::diff(d, o.backend.as_ref(), &table_arn));
+    Plan { steps }
 }
 
 /// For teardown: what exists before removal. `in_sync` here means "exists and is this stack's",
 /// `not_owned` "exists but is not this stack's" (left alone), `missing` "nothing to remove".
-pub fn presence(d: &Desired, o: &Observed) -> Plan {
+pub fn presence(d: &Desired, region: &str, o: &Observed) -> Plan {
     let state = |tags: Option<&BTreeMap<String, String>>| match tags.map(|t| owner(t, &d.stack)) {
         None => crate::plan::State::Missing,
         Some(Owner::ThisStack) => crate::plan::State::InSync,
@@ -165,7 +173,22 @@ pub fn presence(d: &Desired, o: &Observed) -> Plan {
         .unwrap_or_else(|| d.identity_pool_name.clone());
     let role = state(o.role.as_ref().map(|r| &r.tags));
     let report = crate::plan::StepReport::new;
-    Plan {
+    let table_arn = d.table_arn(region, &o.account);
+    let backend = backend::diff(d, o.backend.as_ref(), &table_arn)
+        .into_iter()
+        .map(|mut r| {
+            use crate::plan::State::*;
+            r.state = match r.state {
+                Missing => Missing,
+                NotOwned => NotOwned,
+                _ => InSync,
+            };
+            r.changes.clear();
+            r.actions.clear();
+            r.blocked = None;
+            r
+        });
+    let mut plan = Plan {
         steps: vec![
             report(
                 StepId::Table,
@@ -182,7 +205,9 @@ pub fn presence(d: &Desired, o: &Observed) -> Plan {
             ),
             report(StepId::PoolRoles, &pool_name, pool),
         ],
-    }
+    };
+    plan.steps.extend(backend);
+    plan
 }
 
 /// Who owns a resource, from its tags.

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::{not_owned_reason, owner, role, tag_changes, Ctx, Owner};
 use crate::aws::{Clients, Explain, Found};
 use crate::config::Desired;
+use crate::diagnose;
 use crate::plan::{Change, State, StepId, StepReport};
 use crate::policy_doc;
 
@@ -90,7 +91,7 @@ pub fn diff(
     table_arn: &str,
 ) -> StepReport {
     let name = &d.policy_name;
-    let desired = policy_doc::access_policy(table_arn, &d.actions);
+    let desired = policy_doc::access_policy(table_arn, &d.actions, d.per_user_isolation);
     let Some(live) = live else {
         let mut r = StepReport::new(STEP, name, State::Missing);
         r.actions.push(format!(
@@ -119,6 +120,11 @@ pub fn diff(
         ));
     }
     let mut r = StepReport::new(STEP, &live.arn, State::InSync);
+    r.notes.extend(
+        diagnose::access_policy(&live.document)
+            .iter()
+            .map(ToString::to_string),
+    );
     if own != Owner::ThisStack {
         r.state = State::NotOwned;
         r.blocked = Some(not_owned_reason("policy", name, &own));
@@ -163,7 +169,7 @@ pub fn description(d: &Desired) -> String {
     )
 }
 
-fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
+pub fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
     map.iter()
         .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
         .collect()
@@ -174,7 +180,7 @@ fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
 pub async fn apply_document(ctx: &Ctx, live: Option<&Live>) -> Result<(String, Vec<String>)> {
     let d = &ctx.desired;
     let name = &d.policy_name;
-    let desired = policy_doc::access_policy(&ctx.table_arn(), &d.actions);
+    let desired = policy_doc::access_policy(&ctx.table_arn(), &d.actions, d.per_user_isolation);
     let iam = &ctx.aws.iam;
     let fetched;
     let live = match live {
@@ -230,20 +236,25 @@ pub async fn apply_document(ctx: &Ctx, live: Option<&Live>) -> Result<(String, V
         });
     }
     if !policy_doc::equivalent(&live.document, &desired) {
-        ctx.progress
-            .start(STEP, &format!("writing a new version of policy {name}"));
-        done.extend(new_version(ctx, &live.arn, &desired).await?);
+        done.extend(new_default_version(ctx, STEP, &live.arn, name, &desired).await?);
     }
     Ok((live.arn.clone(), done))
 }
 
-/// Writes `desired` as the new default version. At the 5-version limit the oldest non-default
-/// version goes first. `CreatePolicyVersion` is not idempotent, so the SDK does not retry it:
+/// Writes `desired` as the new default version (shared by the access and backend policies). At
+/// the 5-version limit the oldest non-default version goes first. `CreatePolicyVersion` is not idempotent, so the SDK does not retry it:
 /// after a lost answer the default version is read back, and only written again if it is not
 /// the desired document (no duplicate versions pile up).
-async fn new_version(ctx: &Ctx, arn: &str, desired: &Value) -> Result<Vec<String>> {
+pub async fn new_default_version(
+    ctx: &Ctx,
+    step: StepId,
+    arn: &str,
+    name: &str,
+    desired: &Value,
+) -> Result<Vec<String>> {
     let iam = &ctx.aws.iam;
-    let name = &ctx.desired.policy_name;
+    ctx.progress
+        .start(step, &format!("writing a new version of policy {name}"));
     let what = format!("writing a new version of policy {name}");
     let no_retry = aws_sdk_iam::config::Builder::default()
         .retry_config(aws_config::retry::RetryConfig::disabled());
@@ -313,6 +324,37 @@ async fn new_version(ctx: &Ctx, arn: &str, desired: &Value) -> Result<Vec<String
             Err(e) => return Err(crate::aws::explain(&what, e)),
         }
     }
+}
+
+/// Deletes a (detached) policy with its non-default versions.
+pub async fn delete_with_versions(ctx: &Ctx, arn: &str, name: &str) -> Result<()> {
+    let iam = &ctx.aws.iam;
+    let versions = iam
+        .list_policy_versions()
+        .policy_arn(arn)
+        .send()
+        .await
+        .explain(format!("listing versions of policy {name}"))?;
+    for v in versions
+        .versions()
+        .iter()
+        .filter(|v| !v.is_default_version())
+    {
+        if let Some(id) = v.version_id() {
+            iam.delete_policy_version()
+                .policy_arn(arn)
+                .version_id(id)
+                .send()
+                .await
+                .found(format!("deleting version {id} of policy {name}"))?;
+        }
+    }
+    iam.delete_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .found(format!("deleting policy {name}"))?;
+    Ok(())
 }
 
 /// Attaches the policy to the role when it is not attached yet.

@@ -8,6 +8,7 @@ use anyhow::Result;
 
 use super::{role, Ctx};
 use crate::config::Desired;
+use crate::diagnose;
 use crate::plan::{State, StepId, StepReport};
 use crate::policy_doc;
 
@@ -24,9 +25,14 @@ pub fn diff(d: &Desired, live: Option<&role::Live>, pool_id: Option<&str>) -> St
         r.actions.push("set with the role's creation".to_string());
         return r;
     };
-    let r = StepReport::new(STEP, name, State::InSync)
+    let mut r = StepReport::new(STEP, name, State::InSync)
         .with_changes(policy_doc::diff(&live.trust, &desired));
-    let mut r = r;
+    // Name each hand-made mistake, not only the raw diff.
+    r.notes.extend(
+        diagnose::trust_policy(&live.trust, pool_id)
+            .iter()
+            .map(ToString::to_string),
+    );
     if !r.changes.is_empty() {
         r.actions
             .push(format!("rewrite the trust policy of role {name}"));

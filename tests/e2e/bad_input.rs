@@ -278,3 +278,43 @@ fn region_flag_and_stack_flag_override_the_file() {
     assert_eq!(j["stack"], "flag-overrides-2");
     assert_eq!(j["region"], "us-east-1");
 }
+
+#[test]
+fn backend_with_both_a_role_and_a_user() {
+    rejects(
+        "bad-backend-both",
+        &with("[backend]\nrole = \"api\"\nuser = \"svc\"\n"),
+        "setup.toml:7: backend.user",
+        "set either backend.role or backend.user, not both",
+    );
+}
+
+#[test]
+fn backend_without_a_principal() {
+    rejects(
+        "bad-backend-none",
+        &with("[backend]\nactions = [\"dynamodb:GetItem\"]\n"),
+        "backend",
+        "needs `role = \"...\"` or `user = \"...\"`",
+    );
+}
+
+#[test]
+fn backend_action_with_a_wildcard() {
+    rejects(
+        "bad-backend-action",
+        &with("[backend]\nrole = \"api\"\nactions = [\"dynamodb:*\"]\n"),
+        "backend.actions.0",
+        "is not a DynamoDB action",
+    );
+}
+
+#[test]
+fn per_user_isolation_needs_a_string_partition_key() {
+    rejects(
+        "bad-isolation-key",
+        &with("[table]\npartition_key = { name = \"id\", type = \"N\" }\n[policy]\nper_user_isolation = true\n"),
+        "policy.per_user_isolation",
+        "needs a string partition key",
+    );
+}

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
+pub use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
 use aws_sdk_dynamodb::config::Credentials;
 
 pub const REGION: &str = "us-east-1";
@@ -61,6 +62,9 @@ impl Emulator {
                     .create_user_pool_client()
                     .user_pool_id(&id)
                     .client_name("app")
+                    // What `setup verify` signs in with, like an app client set up for it.
+                    .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+                    .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
                     .send()
                     .await
                     .unwrap();
@@ -257,6 +261,67 @@ pub fn user_pool() -> &'static (String, String) {
     emulator().user_pool()
 }
 
+/// Another app client of the shared user pool (not linked to any identity pool), allowing the
+/// given auth flows.
+pub fn extra_client(name: &str, flows: &[ExplicitAuthFlowsType]) -> String {
+    let (pool, _) = user_pool();
+    let s = sdk();
+    block_on(async {
+        let out = s
+            .idp
+            .create_user_pool_client()
+            .user_pool_id(pool)
+            .client_name(name)
+            .set_explicit_auth_flows(Some(flows.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        out.user_pool_client()
+            .unwrap()
+            .client_id()
+            .unwrap()
+            .to_string()
+    })
+}
+
+/// A confirmed user of the shared user pool with this password.
+pub fn create_user(username: &str, password: &str) {
+    let (pool, _) = user_pool();
+    let s = sdk();
+    block_on(async {
+        s.idp
+            .admin_create_user()
+            .user_pool_id(pool)
+            .username(username)
+            .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+            .send()
+            .await
+            .unwrap();
+        s.idp
+            .admin_set_user_password()
+            .user_pool_id(pool)
+            .username(username)
+            .password(password)
+            .permanent(true)
+            .send()
+            .await
+            .unwrap();
+    })
+}
+
+/// The user names in the shared user pool.
+pub fn user_names() -> Vec<String> {
+    let (pool, _) = user_pool();
+    let s = sdk();
+    block_on(async {
+        let out = s.idp.list_users().user_pool_id(pool).send().await.unwrap();
+        out.users()
+            .iter()
+            .filter_map(|u| u.username().map(str::to_string))
+            .collect()
+    })
+}
+
 /// The result of one run of the binary, with the API calls it made.
 pub struct Run {
     pub code: i32,
@@ -421,6 +486,20 @@ impl Stack {
         spec["key_prefix"] = self.key_prefix().into();
         let body = http_post(self.emu.port, &format!("/_setup/{what}"), &spec.to_string());
         serde_json::from_str(&body).unwrap_or_else(|_| panic!("emulator answered {body:?}"))
+    }
+
+    /// `run` with `input` on stdin.
+    pub fn run_stdin(&self, args: &[&str], input: &str) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_setup"));
+        cmd.args(args);
+        let key = self.key();
+        run_command_typing(
+            self.emu,
+            cmd,
+            self.dir.path(),
+            &[("AWS_ACCESS_KEY_ID", &key)],
+            vec![input.to_string()],
+        )
     }
 
     /// `run`, asserting exit code 0.

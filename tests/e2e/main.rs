@@ -6,13 +6,17 @@
 mod harness;
 
 mod apply;
+mod backend;
 mod bad_input;
 mod ci_examples;
+mod diagnostics;
 mod drift;
 mod export;
 mod json_fields;
+mod outputs;
 mod ownership;
 mod perf;
 mod reliability;
 mod teardown;
 mod ux;
+mod verify;

@@ -194,6 +194,23 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
     }
     let s = Stack::new("operator-policy", "");
     let sdk = sdk();
+    // A backend role and user, so the backend policy's paths run too.
+    let api = format!("{}-api", s.name);
+    let svc = format!("{}-svc", s.name);
+    block_on(async {
+        sdk.iam
+            .create_role()
+            .role_name(&api)
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+            .send()
+            .await
+            .unwrap();
+        sdk.iam.create_user().user_name(&svc).send().await.unwrap();
+    });
+    s.write_config(&format!(
+        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\n[backend]\nrole = \"{api}\"\n",
+        s.table()
+    ));
     let mut used = std::collections::BTreeSet::new();
     let mut run = |args: &[&str]| {
         let r = s.run(args);
@@ -202,6 +219,9 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
     };
     run(&["status"]);
     run(&["apply"]);
+    // verify (with a test user) and outputs read and write only what the policy allows.
+    run(&["verify", "--create-test-user"]);
+    run(&["outputs"]);
     // Drift in every step, so the update paths run too.
     block_on(async {
         sdk.iam
@@ -227,7 +247,7 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
             .unwrap();
     });
     s.write_config(&format!(
-        "\n[table]\nname = \"{}\"\ntags = {{ team = \"web\" }}\npoint_in_time_recovery = false\n[identity_pool]\nallow_unauthenticated = true\n[policy]\nactions = [\"dynamodb:Query\"]\n",
+        "\n[table]\nname = \"{}\"\ntags = {{ team = \"web\" }}\npoint_in_time_recovery = false\n[identity_pool]\nallow_unauthenticated = true\n[policy]\nactions = [\"dynamodb:Query\"]\n[backend]\nuser = \"{svc}\"\nactions = [\"dynamodb:GetItem\"]\n",
         s.table()
     ));
     run(&["apply"]);

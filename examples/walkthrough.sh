@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The application side, end to end, against a local AWS emulator (no AWS account needed):
+#
+#   apply -> outputs (print, then --write a properties file) -> verify --create-test-user
+#         -> status -> teardown --delete-table --yes
+#
+# Run from anywhere in a checkout:  bash examples/walkthrough.sh
+# Like examples/local.sh it installs the emulator (tests/requirements.txt) and builds the binary
+# when missing, and starts tests/emulator.py on a free loopback port (stopped when the script
+# ends). It creates what exists before `setup` runs in real life: a user pool with an app client
+# that allows USER_PASSWORD_AUTH, and the IAM role the backend runs as. Then it runs `setup` on
+# a copy of examples/backend-user-profiles.toml that names them. Exit 0 when every step worked.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bin=${SETUP_BIN:-${CARGO_TARGET_DIR:-target}/debug/setup}
+trap 'echo "walkthrough.sh: failed (line $LINENO, exit $?)" >&2' ERR
+step() { printf '\n$ %s\n' "$*"; }
+
+command -v python3 >/dev/null || { echo "walkthrough.sh: python3 is required" >&2; exit 1; }
+if ! python3 -c 'import moto; assert moto.__version__ == "5.2.5"' 2>/dev/null; then
+    echo "installing the emulator (moto 5.2.5)"
+    python3 -m pip install -r tests/requirements.txt
+fi
+[ -x "$bin" ] || cargo build
+bin=$(realpath "$bin")
+
+work=$(mktemp -d)
+emu_pid=
+cleanup() {
+    exec 3>&- || true
+    if [ -n "$emu_pid" ]; then kill "$emu_pid" 2>/dev/null || true; wait "$emu_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkfifo "$work/emulator.stdin"
+python3 tests/emulator.py --port 0 <"$work/emulator.stdin" >"$work/emulator.out" 2>"$work/emulator.log" &
+emu_pid=$!
+exec 3>"$work/emulator.stdin"
+port=
+for _ in $(seq 1 300); do
+    if read -r word value <"$work/emulator.out" && [ "$word" = READY ]; then port=$value; break; fi
+    kill -0 "$emu_pid" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$port" ] || { echo "walkthrough.sh: the emulator did not start:" >&2; cat "$work/emulator.log" >&2; exit 1; }
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+
+read -r pool_id client_id < <(python3 - <<'PY'
+import os, boto3
+kw = dict(region_name="us-east-1", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+idp = boto3.client("cognito-idp", **kw)
+pool = idp.create_user_pool(PoolName="walkthrough")["UserPool"]["Id"]
+client = idp.create_user_pool_client(
+    UserPoolId=pool, ClientName="profiles-app",
+    ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+boto3.client("iam", **kw).create_role(
+    RoleName="profiles-api-task",
+    AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+    '"Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
+print(pool, client["UserPoolClient"]["ClientId"])
+PY
+)
+echo "# before setup: user pool $pool_id, app client $client_id, backend role profiles-api-task"
+
+sed -e "s/us-east-1_AbCdEf123/$pool_id/" -e "s/1example23456789abcdefghij/$client_id/" \
+    examples/backend-user-profiles.toml >"$work/setup.toml"
+cd "$work"
+printf '# a Spring Boot settings file\nserver.port=8080\naws.region=eu-west-1\n' >application.properties
+
+step "setup apply"
+"$bin" apply 2>/dev/null
+step "setup outputs --format env"
+"$bin" outputs --format env
+step "setup outputs --write application.properties"
+"$bin" outputs --write application.properties
+step "cat application.properties"
+cat application.properties
+step "setup verify --create-test-user"
+"$bin" verify --create-test-user
+step "setup status"
+"$bin" status
+step "setup teardown --delete-table --yes"
+"$bin" teardown --delete-table --yes 2>/dev/null
+echo
+echo "# done: every step succeeded"

@@ -1,0 +1,168 @@
+//! `setup outputs`: what an app needs to talk to the stack, read from the live resources
+//! (not from the config alone), and optionally written into the app's settings file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+
+use super::Session;
+use crate::keyfile::{self, Format};
+
+/// The values, from live resources.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outputs {
+    pub stack: String,
+    pub region: String,
+    pub user_pool_id: String,
+    pub client_id: String,
+    pub identity_pool_id: String,
+    pub authenticated_role_arn: String,
+    pub table: String,
+    pub table_arn: String,
+}
+
+/// The documented keys: (properties key, env name, value).
+pub fn keys(o: &Outputs) -> Vec<(&'static str, &'static str, String)> {
+    vec![
+        ("aws.region", "AWS_REGION", o.region.clone()),
+        (
+            "aws.cognito.user-pool-id",
+            "COGNITO_USER_POOL_ID",
+            o.user_pool_id.clone(),
+        ),
+        (
+            "aws.cognito.client-id",
+            "COGNITO_CLIENT_ID",
+            o.client_id.clone(),
+        ),
+        (
+            "aws.cognito.identity-pool-id",
+            "COGNITO_IDENTITY_POOL_ID",
+            o.identity_pool_id.clone(),
+        ),
+        (
+            "aws.cognito.authenticated-role-arn",
+            "COGNITO_AUTHENTICATED_ROLE_ARN",
+            o.authenticated_role_arn.clone(),
+        ),
+        (
+            "aws.dynamodb.user-profile-table",
+            "DYNAMODB_USER_PROFILE_TABLE",
+            o.table.clone(),
+        ),
+        (
+            "aws.dynamodb.user-profile-table-arn",
+            "DYNAMODB_USER_PROFILE_TABLE_ARN",
+            o.table_arn.clone(),
+        ),
+    ]
+}
+
+/// The (key, value) pairs of a file format.
+pub fn pairs(o: &Outputs, format: Format) -> Vec<(String, String)> {
+    keys(o)
+        .into_iter()
+        .map(|(p, e, v)| {
+            let k = match format {
+                Format::Properties => p,
+                Format::Env => e,
+            };
+            (k.to_string(), v)
+        })
+        .collect()
+}
+
+/// Reads the live stack; fails with what is missing when it is not applied.
+pub async fn outputs(s: &Session) -> Result<Outputs> {
+    let o = s.observe(crate::steps::Scope::Full).await?;
+    let d = &s.desired;
+    let mut missing = Vec::new();
+    if o.table.is_none() {
+        missing.push(format!("table {}", d.table.name));
+    }
+    if o.pool.live().is_none() {
+        missing.push(format!("identity pool {}", d.identity_pool_name));
+    }
+    if o.role.is_none() {
+        missing.push(format!("role {}", d.role_name));
+    }
+    if !missing.is_empty() {
+        bail!(
+            "stack {} is not applied ({} missing); run `setup apply` first, then `setup outputs`",
+            d.stack,
+            missing.join(", ")
+        );
+    }
+    let (Some(table), Some(pool), Some(role)) = (&o.table, o.pool.live(), &o.role) else {
+        unreachable!("checked above");
+    };
+    Ok(Outputs {
+        stack: d.stack.clone(),
+        region: s.aws.region.clone(),
+        user_pool_id: d.user_pool.id.clone(),
+        client_id: d.user_pool.client_ids[0].clone(),
+        identity_pool_id: pool.id.clone(),
+        authenticated_role_arn: role.arn.clone(),
+        table: d.table.name.clone(),
+        table_arn: table.arn.clone(),
+    })
+}
+
+/// What `--write` did to the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    pub file: PathBuf,
+    pub format: &'static str,
+    pub created: bool,
+    pub updated: Vec<String>,
+    pub added: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+/// Sets the keys in `path` (created when absent), keeping every other line. The file is
+/// replaced atomically (same directory, same permissions) and not touched when nothing changed.
+pub fn write(path: &Path, format: Format, pairs: &[(String, String)]) -> Result<Written> {
+    let (existing, created) = match std::fs::read(path) {
+        Ok(bytes) => (
+            String::from_utf8(bytes).map_err(|_| {
+                anyhow!(
+                    "{} is not a UTF-8 text file; refusing to rewrite it",
+                    path.display()
+                )
+            })?,
+            false,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), true),
+        Err(e) => return Err(anyhow!("cannot read {}: {e}", path.display())),
+    };
+    let merged = keyfile::merge(&existing, format, pairs);
+    if created || merged.text != existing {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .ok_or_else(|| anyhow!("{} is not a file name", path.display()))?;
+        let tmp = dir.join(format!(".{}.setup-tmp", name.to_string_lossy()));
+        std::fs::write(&tmp, merged.text.as_bytes())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let _ = std::fs::set_permissions(&tmp, meta.permissions());
+        }
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
+    }
+    Ok(Written {
+        file: path.to_path_buf(),
+        format: match format {
+            Format::Properties => "properties",
+            Format::Env => "env",
+        },
+        created,
+        updated: merged.updated,
+        added: merged.added,
+        unchanged: merged.unchanged,
+    })
+}

@@ -1,0 +1,501 @@
+//! Static diagnosis of the policy documents people get wrong by hand: the role's trust policy
+//! and the table access policy. Pure functions of the documents (no AWS calls), so every finding
+//! is unit-tested here; `status` shows them as step notes and `verify` uses them to explain an
+//! `InvalidIdentityPoolConfigurationException`.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// The principal identity pools use to assume a role.
+pub const COGNITO_PRINCIPAL: &str = "cognito-identity.amazonaws.com";
+pub const AUD_KEY: &str = "cognito-identity.amazonaws.com:aud";
+pub const AMR_KEY: &str = "cognito-identity.amazonaws.com:amr";
+const WEB_IDENTITY_ACTION: &str = "sts:AssumeRoleWithWebIdentity";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Breaks sign-in: the trust policy does not let this pool's signed-in users assume the role.
+    Finding,
+    /// Works, but lets in more than it should.
+    Security,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl Finding {
+    fn broken(message: impl Into<String>) -> Self {
+        Finding {
+            severity: Severity::Finding,
+            message: message.into(),
+        }
+    }
+    fn security(message: impl Into<String>) -> Self {
+        Finding {
+            severity: Severity::Security,
+            message: message.into(),
+        }
+    }
+}
+
+/// What a broken trust policy does to the app.
+pub const SIGN_IN_FAILS: &str = "sign-in fails with InvalidIdentityPoolConfigurationException";
+
+/// `finding: …` or `security: …`, the form used in step notes. Trust policy findings (which
+/// all break sign-in) say so.
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.severity {
+            Severity::Finding => write!(f, "finding: {} ({SIGN_IN_FAILS})", self.message),
+            Severity::Security => write!(f, "security: {}", self.message),
+        }
+    }
+}
+
+/// A string or list of strings as a list (anything else: empty).
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn statements(doc: &Value) -> Vec<&Map<String, Value>> {
+    match doc.get("Statement") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+        Some(Value::Object(one)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+fn is_allow(st: &Map<String, Value>) -> bool {
+    st.get("Effect").and_then(Value::as_str) == Some("Allow")
+}
+
+/// Every (operator, values) of a condition key, matched case-insensitively on the key.
+fn condition<'a>(st: &'a Map<String, Value>, key: &str) -> Vec<(&'a str, Vec<String>)> {
+    let Some(Value::Object(ops)) = st.get("Condition") else {
+        return Vec::new();
+    };
+    ops.iter()
+        .filter_map(|(op, keys)| {
+            let keys = keys.as_object()?;
+            keys.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| (op.as_str(), strings(Some(v))))
+        })
+        .collect()
+}
+
+fn has_wildcard(s: &str) -> bool {
+    s.contains('*') || s.contains('?')
+}
+
+/// A principal that looks like someone meant `cognito-identity.amazonaws.com`.
+fn looks_like_cognito(p: &str) -> bool {
+    let p = p.to_ascii_lowercase();
+    p.contains("cognito") || p.contains("identity.amazon")
+}
+
+/// What is wrong with a role's trust policy for the authenticated users of `pool_id`
+/// (`None` while the pool does not exist yet: the `aud` value is then not compared).
+pub fn trust_policy(doc: &Value, pool_id: Option<&str>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let allows: Vec<_> = statements(doc)
+        .into_iter()
+        .filter(|s| is_allow(s))
+        .collect();
+    if allows.is_empty() {
+        out.push(Finding::broken(
+            "the trust policy has no Allow statement, so nobody can assume the role",
+        ));
+        return out;
+    }
+    for st in allows {
+        principal_findings(st, &mut out);
+        action_findings(st, &mut out);
+        aud_findings(st, pool_id, &mut out);
+        amr_findings(st, &mut out);
+    }
+    out.dedup();
+    out
+}
+
+fn principal_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
+    match st.get("Principal") {
+        Some(Value::String(s)) if s == "*" => out.push(Finding::security(
+            "Principal \"*\": any AWS account or web identity may try to assume the role; use {\"Federated\": \"cognito-identity.amazonaws.com\"}",
+        )),
+        Some(Value::Object(p)) => {
+            let federated = strings(p.get("Federated"));
+            if federated.iter().any(|f| f == COGNITO_PRINCIPAL) {
+                return;
+            }
+            if let Some(wrong) = federated.iter().find(|f| looks_like_cognito(f)) {
+                out.push(Finding::broken(format!(
+                    "principal Federated {wrong:?} is misspelled: identity pools are \"{COGNITO_PRINCIPAL}\""
+                )));
+                return;
+            }
+            if strings(p.get("AWS")).iter().any(|a| a == "*") {
+                out.push(Finding::security(
+                    "Principal {\"AWS\": \"*\"}: any AWS account may try to assume the role",
+                ));
+            }
+            let other: Vec<String> = p
+                .iter()
+                .flat_map(|(kind, v)| strings(Some(v)).into_iter().map(move |x| format!("{kind} {x}")))
+                .collect();
+            out.push(Finding::broken(format!(
+                "principal is {}, not Federated \"{COGNITO_PRINCIPAL}\": identity pool users cannot assume the role",
+                if other.is_empty() { "empty".to_string() } else { other.join(", ") }
+            )));
+        }
+        _ => out.push(Finding::broken(format!(
+            "the statement has no Principal; it must be {{\"Federated\": \"{COGNITO_PRINCIPAL}\"}}"
+        ))),
+    }
+}
+
+fn action_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
+    let actions = strings(st.get("Action"));
+    if actions
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(WEB_IDENTITY_ACTION))
+    {
+        return;
+    }
+    if let Some(w) = actions
+        .iter()
+        .find(|a| has_wildcard(a) && crate::policy_eval::glob_matches(a, WEB_IDENTITY_ACTION, true))
+    {
+        out.push(Finding::security(format!(
+            "action {w:?} is a wildcard; allow only \"{WEB_IDENTITY_ACTION}\""
+        )));
+        return;
+    }
+    if actions
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case("sts:AssumeRole"))
+    {
+        out.push(Finding::broken(format!(
+            "action is \"sts:AssumeRole\" instead of \"{WEB_IDENTITY_ACTION}\": identity pools assume the role with a web identity token"
+        )));
+        return;
+    }
+    out.push(Finding::broken(format!(
+        "action is {} instead of \"{WEB_IDENTITY_ACTION}\": identity pool users cannot assume the role",
+        if actions.is_empty() {
+            "missing".to_string()
+        } else {
+            format!("{actions:?}")
+        }
+    )));
+}
+
+fn aud_findings(st: &Map<String, Value>, pool_id: Option<&str>, out: &mut Vec<Finding>) {
+    let aud = condition(st, AUD_KEY);
+    if aud.is_empty() {
+        out.push(Finding::security(format!(
+            "no \"{AUD_KEY}\" condition: any identity pool, in any AWS account, could assume this role; add StringEquals {AUD_KEY} = <identity pool id>"
+        )));
+        return;
+    }
+    for (op, values) in aud {
+        let op_base = op.rsplit(':').next().unwrap_or(op);
+        if op_base.starts_with("StringLike") && values.iter().any(|v| has_wildcard(v)) {
+            out.push(Finding::security(format!(
+                "aud is matched with {op} {values:?}: a pattern lets other identity pools in; use StringEquals with the pool id"
+            )));
+            continue;
+        }
+        if op_base.contains("Not") {
+            out.push(Finding::security(format!(
+                "aud uses {op} {values:?}: every other identity pool may assume the role; use StringEquals with the pool id"
+            )));
+            continue;
+        }
+        if let Some(pool) = pool_id {
+            if !values.iter().any(|v| v == pool) {
+                out.push(Finding::broken(format!(
+                    "aud is {} but this stack's identity pool is {pool:?} (was the pool recreated, or the role copied from another pool?)",
+                    if values.len() == 1 {
+                        format!("{:?}", values[0])
+                    } else {
+                        format!("{values:?}")
+                    }
+                )));
+            }
+        }
+    }
+}
+
+fn amr_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
+    let amr = condition(st, AMR_KEY);
+    if amr.is_empty() {
+        out.push(Finding::security(format!(
+            "no \"{AMR_KEY}\" condition: unauthenticated (guest) identities of the pool could assume this role too; add ForAnyValue:StringLike {AMR_KEY} = \"authenticated\""
+        )));
+        return;
+    }
+    let values: Vec<String> = amr.iter().flat_map(|(_, v)| v.clone()).collect();
+    let negated = amr.iter().any(|(op, _)| op.contains("Not"));
+    if !negated
+        && values
+            .iter()
+            .any(|v| crate::policy_eval::glob_matches(v, "unauthenticated", false))
+    {
+        out.push(Finding::security(format!(
+            "amr allows \"unauthenticated\" ({values:?}): guests who never signed in get this role's access"
+        )));
+    }
+    if negated
+        || !values
+            .iter()
+            .any(|v| crate::policy_eval::glob_matches(v, "authenticated", false))
+    {
+        out.push(Finding::broken(format!(
+            "amr is {values:?}, not \"authenticated\": signed-in users cannot assume the role"
+        )));
+    }
+}
+
+/// What is too broad in a table access policy.
+pub fn access_policy(doc: &Value) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for st in statements(doc).into_iter().filter(|s| is_allow(s)) {
+        for r in strings(st.get("Resource")) {
+            if r == "*" {
+                out.push(Finding::security(
+                    "Resource \"*\": the actions apply to every table (and resource) in the account, not only this table; scope it to the table ARN",
+                ));
+            } else if r.starts_with("arn:") && has_wildcard(&r) {
+                out.push(Finding::security(format!(
+                    "Resource {r:?} is a wildcard: it matches more than this table; use the table ARN"
+                )));
+            }
+        }
+        if st.contains_key("NotResource") {
+            out.push(Finding::security(
+                "Allow with NotResource: grants on everything except the listed resources",
+            ));
+        }
+        for a in strings(st.get("Action")) {
+            if has_wildcard(&a) {
+                out.push(Finding::security(format!(
+                    "wildcard action {a:?}: grants more than the configured actions (for \"dynamodb:*\" that includes DeleteTable); list the actions instead"
+                )));
+            }
+        }
+        if st.contains_key("NotAction") {
+            out.push(Finding::security(
+                "Allow with NotAction: grants every action except the listed ones",
+            ));
+        }
+    }
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy_doc;
+    use serde_json::json;
+
+    const POOL: &str = "us-east-1:11111111-2222-3333-4444-555555555555";
+
+    fn trust_with(edit: impl FnOnce(&mut Value)) -> Value {
+        let mut doc = policy_doc::trust_policy(POOL);
+        edit(&mut doc["Statement"][0]);
+        doc
+    }
+
+    fn messages(f: &[Finding]) -> String {
+        f.iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_desired_trust_policy_has_no_findings() {
+        assert_eq!(
+            trust_policy(&policy_doc::trust_policy(POOL), Some(POOL)),
+            []
+        );
+        assert_eq!(trust_policy(&policy_doc::trust_policy(POOL), None), []);
+    }
+
+    #[test]
+    fn aud_for_another_pool() {
+        let doc = trust_with(|s| {
+            s["Condition"]["StringEquals"][AUD_KEY] =
+                json!("us-east-1:00000000-0000-0000-0000-000000000000")
+        });
+        let f = trust_policy(&doc, Some(POOL));
+        assert_eq!(f.len(), 1, "{}", messages(&f));
+        assert_eq!(f[0].severity, Severity::Finding);
+        assert!(
+            f[0].message.contains("aud is \"us-east-1:00000000"),
+            "{}",
+            f[0]
+        );
+        assert!(f[0].message.contains(POOL));
+        // Without a pool to compare with, the value is not judged.
+        assert_eq!(trust_policy(&doc, None), []);
+    }
+
+    #[test]
+    fn missing_aud_is_a_security_finding() {
+        let doc = trust_with(|s| {
+            s["Condition"]
+                .as_object_mut()
+                .unwrap()
+                .remove("StringEquals");
+        });
+        let f = trust_policy(&doc, Some(POOL));
+        assert_eq!(f.len(), 1, "{}", messages(&f));
+        assert_eq!(f[0].severity, Severity::Security);
+        assert!(f[0].to_string().starts_with("security: no \"cognito-identity.amazonaws.com:aud\" condition: any identity pool, in any AWS account"), "{}", f[0]);
+    }
+
+    #[test]
+    fn amr_unauthenticated() {
+        let doc = trust_with(|s| {
+            s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = json!("unauthenticated")
+        });
+        let f = trust_policy(&doc, Some(POOL));
+        let text = messages(&f);
+        assert_eq!(f.len(), 2, "{text}");
+        assert!(
+            text.contains("security: amr allows \"unauthenticated\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("finding: amr is [\"unauthenticated\"], not \"authenticated\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn amr_both_or_wildcard_lets_guests_in() {
+        for v in [
+            json!(["authenticated", "unauthenticated"]),
+            json!("*authenticated"),
+        ] {
+            let doc = trust_with(|s| s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = v.clone());
+            let f = trust_policy(&doc, Some(POOL));
+            assert_eq!(f.len(), 1, "{v}: {}", messages(&f));
+            assert_eq!(f[0].severity, Severity::Security);
+        }
+    }
+
+    #[test]
+    fn missing_amr_is_a_security_finding() {
+        let doc = trust_with(|s| {
+            s["Condition"]
+                .as_object_mut()
+                .unwrap()
+                .remove("ForAnyValue:StringLike");
+        });
+        let f = trust_policy(&doc, Some(POOL));
+        assert_eq!(f.len(), 1);
+        assert!(f[0]
+            .to_string()
+            .starts_with("security: no \"cognito-identity.amazonaws.com:amr\""));
+    }
+
+    #[test]
+    fn assume_role_instead_of_web_identity() {
+        let doc = trust_with(|s| s["Action"] = json!("sts:AssumeRole"));
+        let f = trust_policy(&doc, Some(POOL));
+        assert_eq!(f.len(), 1);
+        assert!(f[0].to_string().starts_with("finding: action is \"sts:AssumeRole\" instead of \"sts:AssumeRoleWithWebIdentity\""), "{}", f[0]);
+        let doc = trust_with(|s| s["Action"] = json!("sts:*"));
+        assert_eq!(
+            trust_policy(&doc, Some(POOL))[0].severity,
+            Severity::Security
+        );
+    }
+
+    #[test]
+    fn misspelled_principal() {
+        let doc =
+            trust_with(|s| s["Principal"] = json!({"Federated": "cognito-identity.amazon.com"}));
+        let f = trust_policy(&doc, Some(POOL));
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].to_string().starts_with(
+                "finding: principal Federated \"cognito-identity.amazon.com\" is misspelled"
+            ),
+            "{}",
+            f[0]
+        );
+        let doc = trust_with(|s| s["Principal"] = json!({"Service": "lambda.amazonaws.com"}));
+        assert!(trust_policy(&doc, Some(POOL))[0]
+            .message
+            .contains("principal is Service lambda.amazonaws.com"));
+        let doc = trust_with(|s| s["Principal"] = json!("*"));
+        assert_eq!(
+            trust_policy(&doc, Some(POOL))[0].severity,
+            Severity::Security
+        );
+    }
+
+    #[test]
+    fn console_default_trust_policy_has_several_findings_in_order() {
+        // A role made for another service, then an attempt to reuse it.
+        let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": "cognito-identity.amazon.com"}, "Action": "sts:AssumeRole"}]});
+        let f = trust_policy(&doc, Some(POOL));
+        let text = messages(&f);
+        assert_eq!(f.len(), 4, "{text}");
+        assert!(
+            text.contains("misspelled")
+                && text.contains("sts:AssumeRole")
+                && text.contains(":aud")
+                && text.contains(":amr"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_allow_statement() {
+        let doc = json!({"Version": "2012-10-17", "Statement": []});
+        assert!(trust_policy(&doc, Some(POOL))[0]
+            .message
+            .contains("no Allow statement"));
+    }
+
+    #[test]
+    fn access_policy_wildcards() {
+        let good = policy_doc::access_policy(
+            "arn:aws:dynamodb:us-east-1:1:table/t",
+            &["dynamodb:GetItem".into()],
+            true,
+        );
+        assert_eq!(access_policy(&good), []);
+        let bad = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "*", "Resource": "*"}]});
+        let f = access_policy(&bad);
+        let text = messages(&f);
+        assert_eq!(f.len(), 2, "{text}");
+        assert!(text.contains("security: Resource \"*\""), "{text}");
+        assert!(
+            text.contains("security: wildcard action \"dynamodb:*\""),
+            "{text}"
+        );
+        let pattern = json!({"Statement": {"Effect": "Allow", "Action": ["dynamodb:Get*"], "Resource": "arn:aws:dynamodb:*:*:table/*"}});
+        assert_eq!(access_policy(&pattern).len(), 2);
+    }
+}

@@ -1,0 +1,145 @@
+//! Static diagnosis in `status`: each hand-made mistake in the trust policy or the access
+//! policy, written with plain SDK calls, is named as a finding (or a security finding).
+
+use crate::harness::*;
+
+/// The trust-policy and access-policy notes `status` reports.
+fn notes(s: &Stack, step: &str) -> Vec<String> {
+    let r = s.run(&["status", "-o", "json"]);
+    assert!(r.code == 0 || r.code == 2, "{}", r.all());
+    let j = r.json();
+    r.step(&j, step)["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn set_trust(s: &Stack, doc: &str) {
+    let sdk = sdk();
+    block_on(
+        sdk.iam
+            .update_assume_role_policy()
+            .role_name(s.role())
+            .policy_document(doc)
+            .send(),
+    )
+    .unwrap();
+}
+
+/// A trust policy like the desired one with `edit` applied to its statement.
+fn trust(pool: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut doc = setup::policy_doc::trust_policy(pool);
+    edit(&mut doc["Statement"][0]);
+    doc.to_string()
+}
+
+fn has(notes: &[String], prefix: &str, text: &str) -> bool {
+    notes
+        .iter()
+        .any(|n| n.starts_with(prefix) && n.contains(text))
+}
+
+#[test]
+fn each_trust_policy_mistake_is_named_by_status() {
+    let s = Stack::new("diag-trust", "");
+    s.ok(&["apply"]);
+    let pool = s.pool_id();
+    assert!(
+        notes(&s, "trust-policy").is_empty(),
+        "a converged trust policy has no findings"
+    );
+
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "aud for another pool",
+            trust(&pool, |st| st["Condition"]["StringEquals"]["cognito-identity.amazonaws.com:aud"] = "us-east-1:00000000-0000-0000-0000-000000000000".into()),
+            "finding: ",
+            "aud is \"us-east-1:00000000-0000-0000-0000-000000000000\" but this stack's identity pool is",
+        ),
+        (
+            "amr unauthenticated",
+            trust(&pool, |st| st["Condition"]["ForAnyValue:StringLike"]["cognito-identity.amazonaws.com:amr"] = "unauthenticated".into()),
+            "security: ",
+            "amr allows \"unauthenticated\"",
+        ),
+        (
+            "sts:AssumeRole",
+            trust(&pool, |st| st["Action"] = "sts:AssumeRole".into()),
+            "finding: ",
+            "action is \"sts:AssumeRole\" instead of \"sts:AssumeRoleWithWebIdentity\"",
+        ),
+        (
+            "misspelled principal",
+            trust(&pool, |st| st["Principal"]["Federated"] = "cognito-identity.amazon.com".into()),
+            "finding: ",
+            "principal Federated \"cognito-identity.amazon.com\" is misspelled",
+        ),
+        (
+            "missing aud",
+            trust(&pool, |st| {
+                st["Condition"].as_object_mut().unwrap().remove("StringEquals");
+            }),
+            "security: ",
+            "any identity pool, in any AWS account, could assume this role",
+        ),
+    ];
+    for (what, doc, prefix, text) in cases {
+        set_trust(&s, &doc);
+        let n = notes(&s, "trust-policy");
+        assert!(
+            has(&n, prefix, text),
+            "{what}: expected {prefix}{text} in {n:#?}"
+        );
+        // The text report shows the finding as its own line.
+        let t = s.run(&["status"]);
+        assert!(
+            t.stdout.contains(&format!("      {prefix}")),
+            "{what}: {}",
+            t.all()
+        );
+    }
+    // The amr case also says signed-in users are locked out.
+    set_trust(
+        &s,
+        &trust(&pool, |st| {
+            st["Condition"]["ForAnyValue:StringLike"]["cognito-identity.amazonaws.com:amr"] =
+                "unauthenticated".into()
+        }),
+    );
+    assert!(has(
+        &notes(&s, "trust-policy"),
+        "finding: ",
+        "amr is [\"unauthenticated\"], not \"authenticated\""
+    ));
+    // apply rewrites the trust policy and the findings are gone.
+    s.ok(&["apply"]);
+    assert!(notes(&s, "trust-policy").is_empty());
+}
+
+#[test]
+fn a_wide_access_policy_is_a_security_finding() {
+    let s = Stack::new("diag-access", "");
+    s.ok(&["apply"]);
+    assert!(notes(&s, "access-policy").is_empty());
+    let sdk = sdk();
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:*"],"Resource":"*"}]}"#;
+    block_on(
+        sdk.iam
+            .create_policy_version()
+            .policy_arn(s.policy_arn())
+            .policy_document(doc)
+            .set_as_default(true)
+            .send(),
+    )
+    .unwrap();
+    let n = notes(&s, "access-policy");
+    assert!(has(&n, "security: ", "Resource \"*\""), "{n:#?}");
+    assert!(
+        has(&n, "security: ", "wildcard action \"dynamodb:*\""),
+        "{n:#?}"
+    );
+    s.ok(&["apply"]);
+    assert!(notes(&s, "access-policy").is_empty());
+}

@@ -1,0 +1,163 @@
+//! `setup outputs`: the values an app needs, from the live stack, in three formats, and
+//! `--write` updating only those keys in an existing settings file.
+
+use crate::harness::*;
+
+#[test]
+fn outputs_fail_clearly_when_the_stack_is_not_applied() {
+    let s = Stack::new("outputs-none", "");
+    let r = s.run(&["outputs"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stdout.is_empty(), "{}", r.all());
+    assert!(
+        r.stderr.contains("is not applied (table outputs-none-profiles, identity pool outputs_none_identities, role outputs-none-cognito-authenticated missing)"),
+        "{}",
+        r.all()
+    );
+    let file = s.dir.path().join("app.properties");
+    let w = s.run(&["outputs", "--write", file.to_str().unwrap()]);
+    assert_eq!(w.code, 1);
+    assert!(
+        !file.exists(),
+        "no file is written for a stack that is not applied"
+    );
+    assert!(r.writes().is_empty() && w.writes().is_empty());
+}
+
+#[test]
+fn outputs_in_all_three_formats_come_from_the_live_stack() {
+    let s = Stack::new("outputs-formats", "");
+    s.ok(&["apply"]);
+    let pool = s.pool_id();
+    let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", s.table());
+
+    let props = s.ok(&["outputs"]);
+    let expected = format!(
+        "aws.region={REGION}\naws.cognito.user-pool-id={up}\naws.cognito.client-id={client}\naws.cognito.identity-pool-id={pool}\naws.cognito.authenticated-role-arn={role}\naws.dynamodb.user-profile-table={table}\naws.dynamodb.user-profile-table-arn={table_arn}\n",
+        up = s.user_pool_id,
+        client = s.client_id,
+        role = s.role_arn(),
+        table = s.table(),
+    );
+    assert_eq!(props.stdout, expected, "{}", props.all());
+    assert!(props.writes().is_empty());
+    assert_eq!(
+        s.ok(&["outputs", "--format", "properties"]).stdout,
+        expected
+    );
+
+    let env = s.ok(&["outputs", "--format", "env"]);
+    let lines: Vec<&str> = env.stdout.lines().collect();
+    assert_eq!(lines.len(), 7, "{}", env.stdout);
+    assert!(
+        lines.iter().all(|l| l.starts_with("export ")),
+        "{}",
+        env.stdout
+    );
+    assert!(lines.contains(&format!("export COGNITO_IDENTITY_POOL_ID={pool}").as_str()));
+    assert!(lines.contains(&format!("export DYNAMODB_USER_PROFILE_TABLE_ARN={table_arn}").as_str()));
+    // The env lines are valid shell: sourcing them sets the variables.
+    let sh = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{}\nprintf %s \"$COGNITO_IDENTITY_POOL_ID\"",
+            env.stdout
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&sh.stdout), pool);
+
+    let json = s.ok(&["outputs", "--format", "json"]).json();
+    assert_eq!(json["identity_pool_id"], pool.as_str());
+    assert_eq!(json["table_arn"], table_arn.as_str());
+    assert_eq!(json["authenticated_role_arn"], s.role_arn().as_str());
+    assert_eq!(
+        json["properties"]["aws.cognito.user-pool-id"],
+        s.user_pool_id.as_str()
+    );
+    assert_eq!(json["env"]["COGNITO_CLIENT_ID"], s.client_id.as_str());
+    // --output json alone means the JSON shape too.
+    assert_eq!(s.ok(&["outputs", "-o", "json"]).json(), json);
+}
+
+#[test]
+fn write_updates_only_its_keys_and_keeps_every_other_byte() {
+    let s = Stack::new("outputs-write", "");
+    s.ok(&["apply"]);
+    let pool = s.pool_id();
+    let file = s.dir.path().join("application.properties");
+    let before = "# Spring settings\r\nserver.port = 8080\r\n\r\n# AWS\r\naws.region: eu-west-1\r\n  aws.cognito.client-id=stale\r\n! legacy comment with aws.cognito.user-pool-id=x\r\nspring.datasource.url=jdbc:h2:mem:test\r\nlogging.level.root=INFO";
+    std::fs::write(&file, before).unwrap();
+    let r = s.ok(&["outputs", "--write", file.to_str().unwrap()]);
+    assert!(
+        r.stdout
+            .contains("updated aws.region, aws.cognito.client-id"),
+        "{}",
+        r.all()
+    );
+    let after = std::fs::read_to_string(&file).unwrap();
+    let expected = format!(
+        "# Spring settings\r\nserver.port = 8080\r\n\r\n# AWS\r\naws.region: {REGION}\r\n  aws.cognito.client-id={client}\r\n! legacy comment with aws.cognito.user-pool-id=x\r\nspring.datasource.url=jdbc:h2:mem:test\r\nlogging.level.root=INFO\r\naws.cognito.user-pool-id={up}\r\naws.cognito.identity-pool-id={pool}\r\naws.cognito.authenticated-role-arn={role}\r\naws.dynamodb.user-profile-table={table}\r\naws.dynamodb.user-profile-table-arn=arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}\r\n",
+        client = s.client_id,
+        up = s.user_pool_id,
+        role = s.role_arn(),
+        table = s.table(),
+    );
+    assert_eq!(after, expected);
+    // A second write changes nothing, not even the file's modification time.
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let again = s
+        .ok(&["outputs", "--write", file.to_str().unwrap(), "-o", "json"])
+        .json();
+    assert_eq!(again["updated"], serde_json::json!([]));
+    assert_eq!(again["added"], serde_json::json!([]));
+    assert_eq!(again["unchanged"].as_array().unwrap().len(), 7);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), expected);
+    assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), mtime);
+
+    // A .env file: the format follows the name, the file's own style is kept.
+    let env = s.dir.path().join(".env");
+    std::fs::write(
+        &env,
+        "# local\nDATABASE_URL=postgres://localhost/app\nAWS_REGION=eu-west-1 # set by hand\n",
+    )
+    .unwrap();
+    s.ok(&["outputs", "--write", env.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&env).unwrap();
+    assert!(text.starts_with(&format!("# local\nDATABASE_URL=postgres://localhost/app\nAWS_REGION={REGION} # set by hand\nCOGNITO_USER_POOL_ID=")), "{text}");
+    assert!(
+        text.contains(&format!("\nCOGNITO_IDENTITY_POOL_ID={pool}\n")),
+        "{text}"
+    );
+
+    // Absent files are created, in the requested format.
+    let new = s.dir.path().join("fresh.txt");
+    s.ok(&[
+        "outputs",
+        "--format",
+        "env",
+        "--write",
+        new.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&new).unwrap(),
+        s.ok(&["outputs", "--format", "env"]).stdout
+    );
+    // JSON cannot be merged into a file.
+    let bad = s.run(&[
+        "outputs",
+        "--format",
+        "json",
+        "--write",
+        new.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .contains("--write updates a .properties or .env file"),
+        "{}",
+        bad.all()
+    );
+    assert!(bad.ops.is_empty());
+}
