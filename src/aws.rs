@@ -221,30 +221,57 @@ pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
 }
 
 /// Turns an SDK error into one sentence: what failed, why, what to do.
-pub fn explain<E, R>(what: &str, err: SdkError<E, R>) -> anyhow::Error
+pub fn explain<E>(what: &str, err: SdkError<E, HttpResponse>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: Debug + Send + Sync + 'static,
 {
     let code = err.code().map(str::to_string);
     let message = err.message().map(str::to_string);
     let chain = DisplayErrorContext(&err).to_string();
     let lower = chain.to_lowercase();
-    if code.is_none() {
+    // No answer at all: no credentials, no connection, or no answer in time.
+    if matches!(
+        err,
+        SdkError::ConstructionFailure(_) | SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+    ) {
         if lower.contains("credential") {
             return anyhow!(
                 "{what}: no AWS credentials were found. Set AWS_PROFILE (or pass --profile), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
             );
         }
-        if lower.contains("timeout") || lower.contains("timed out") {
-            return anyhow!("{what}: AWS did not answer in time; check the network (or --endpoint-url) and retry");
+        if matches!(err, SdkError::TimeoutError(_))
+            || lower.contains("timeout")
+            || lower.contains("timed out")
+        {
+            return anyhow!("{what}: AWS did not answer in time (after retries); check the network (or --endpoint-url) and run again");
         }
-        if lower.contains("connect") || lower.contains("dns") || lower.contains("io error") {
-            return anyhow!(
-                "{what}: could not connect to the AWS endpoint; check the network, --endpoint-url / AWS_ENDPOINT_URL and the region ({chain})"
-            );
-        }
-        return anyhow!("{what}: {chain}");
+        return anyhow!(
+            "{what}: could not reach the AWS endpoint; check the network, --endpoint-url / AWS_ENDPOINT_URL and the region ({chain})"
+        );
+    }
+    // An answer without an error code we could read: go by the HTTP status.
+    if code.is_none() {
+        let raw = err.raw_response();
+        let status = raw.map(|r| r.status().as_u16());
+        let body_message = raw
+            .and_then(|r| r.body().bytes())
+            .map(String::from_utf8_lossy)
+            .and_then(|b| {
+                let start = b.find("<Message>")? + "<Message>".len();
+                let end = b[start..].find("</Message>")? + start;
+                Some(b[start..end].to_string())
+            });
+        let detail = body_message.unwrap_or_else(|| chain.clone());
+        return match status {
+            Some(401 | 403) => anyhow!(
+                "{what}: access denied. The credentials in use need the permissions in policies/operator.json ({detail})"
+            ),
+            Some(s) if s >= 500 => anyhow!(
+                "{what}: AWS answered with a server error (HTTP {s}, after retries); run again later ({detail})"
+            ),
+            Some(s) => anyhow!("{what}: unexpected answer (HTTP {s}): {detail}"),
+            None => anyhow!("{what}: {chain}"),
+        };
     }
     let code = code.unwrap_or_default();
     let message = message.unwrap_or_default();
@@ -269,10 +296,9 @@ pub trait Explain<T> {
     fn explain(self, what: impl AsRef<str>) -> Result<T>;
 }
 
-impl<T, E, R> Explain<T> for std::result::Result<T, SdkError<E, R>>
+impl<T, E> Explain<T> for std::result::Result<T, SdkError<E, HttpResponse>>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: Debug + Send + Sync + 'static,
 {
     fn explain(self, what: impl AsRef<str>) -> Result<T> {
         self.map_err(|e| explain(what.as_ref(), e))
@@ -284,10 +310,9 @@ pub trait Found<T> {
     fn found(self, what: impl AsRef<str>) -> Result<Option<T>>;
 }
 
-impl<T, E, R> Found<T> for std::result::Result<T, SdkError<E, R>>
+impl<T, E> Found<T> for std::result::Result<T, SdkError<E, HttpResponse>>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: Debug + Send + Sync + 'static,
 {
     fn found(self, what: impl AsRef<str>) -> Result<Option<T>> {
         match self {

@@ -104,9 +104,33 @@ pub fn slow_emulator() -> &'static Emulator {
     EMU.get_or_init(|| start_emulator(SLOW_MS))
 }
 
+/// The number of unauthenticated requests the IAM-enforcing emulator accepts before it checks
+/// every request against IAM (moto's INITIAL_NO_AUTH_ACTION_COUNT): enough to create the user
+/// pool and the IAM users the test signs in as.
+pub const AUTH_SETUP_CALLS: u32 = 9;
+
+/// A third emulator with moto's IAM enforcement on after [`AUTH_SETUP_CALLS`] requests.
+pub fn enforcing_emulator() -> &'static Emulator {
+    static EMU: OnceLock<Emulator> = OnceLock::new();
+    EMU.get_or_init(|| {
+        start_emulator_with(
+            0,
+            &[(
+                "INITIAL_NO_AUTH_ACTION_COUNT",
+                &AUTH_SETUP_CALLS.to_string(),
+            )],
+        )
+    })
+}
+
 fn start_emulator(delay_ms: u32) -> Emulator {
+    start_emulator_with(delay_ms, &[])
+}
+
+fn start_emulator_with(delay_ms: u32, env: &[(&str, &str)]) -> Emulator {
     let python = std::env::var("SETUP_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let mut child = Command::new(&python)
+        .envs(env.iter().copied())
         .arg(repo().join("tests/emulator.py"))
         .args([
             "--host",

@@ -13,6 +13,7 @@ mod diagnostics;
 mod drift;
 mod export;
 mod json_fields;
+mod least_privilege;
 mod outputs;
 mod ownership;
 mod perf;
