@@ -259,6 +259,13 @@ fn under_faults(name: &str, rate: f64, seed: u64) -> bool {
         !injected["injected"].as_array().unwrap().is_empty(),
         "seed {seed}: no fault was injected"
     );
+    // The figures in the README's reliability section come from these lines
+    // (`cargo test --test e2e faults -- --nocapture`).
+    eprintln!(
+        "faults rate {rate} seed {seed}: {} faults injected, apply exit {}",
+        injected["injected"].as_array().unwrap().len(),
+        r.code
+    );
     s.control("faults", json!({"rate": 0.0}));
     let again = s.run(&["apply"]);
     assert_eq!(again.code, 0, "seed {seed}: rerun failed:\n{}", again.all());
