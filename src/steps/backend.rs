@@ -172,15 +172,7 @@ pub fn diff(d: &Desired, live: Option<&Live>, table_arn: &str) -> Option<StepRep
         return Some(r);
     };
     let own = owner(&p.tags, &d.stack);
-    let mut changes: Vec<Change> = policy_doc::diff(&p.document, &desired)
-        .into_iter()
-        .map(|c| Change {
-            field: format!("document.{}", c.field),
-            ..c
-        })
-        .collect();
-    let (tag_diff, to_set) = tag_changes(&p.tags, &d.tags);
-    changes.extend(tag_diff);
+    let (mut changes, to_set) = policy::document_and_tags(d, p, &desired);
     let attached = live.is_attached(principal);
     if !attached {
         changes.push(Change::new(format!("attached to {principal}"), false, true));

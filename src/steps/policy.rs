@@ -102,15 +102,7 @@ pub fn diff(
         return r;
     };
     let own = owner(&live.tags, &d.stack);
-    let mut changes: Vec<Change> = policy_doc::diff(&live.document, &desired)
-        .into_iter()
-        .map(|c| Change {
-            field: format!("document.{}", c.field),
-            ..c
-        })
-        .collect();
-    let (tag_diff, to_set) = tag_changes(&live.tags, &d.tags);
-    changes.extend(tag_diff);
+    let (mut changes, to_set) = document_and_tags(d, live, &desired);
     let is_attached = attached(role, &live.arn);
     if !is_attached {
         changes.push(Change::new(
@@ -159,6 +151,25 @@ pub fn diff(
         r.actions.push(format!("attach it to role {}", d.role_name));
     }
     r
+}
+
+/// How a managed policy differs from the desired document (fields as `document.…`) and the
+/// stack's tags; and the tags to set. Shared by the access and backend policies.
+pub fn document_and_tags(
+    d: &Desired,
+    live: &Live,
+    desired: &Value,
+) -> (Vec<Change>, BTreeMap<String, String>) {
+    let mut changes: Vec<Change> = policy_doc::diff(&live.document, desired)
+        .into_iter()
+        .map(|c| Change {
+            field: format!("document.{}", c.field),
+            ..c
+        })
+        .collect();
+    let (tag_diff, to_set) = tag_changes(&live.tags, &d.tags);
+    changes.extend(tag_diff);
+    (changes, to_set)
 }
 
 /// The policy's description.
