@@ -624,21 +624,34 @@ async fn get_id(r: &Run<'_>, id_token: &str) -> Option<String> {
             }
         },
         Err(e) => {
-            let (code, text) = sdk_error(&e);
-            let message = e.message().unwrap_or_default().to_string();
-            r.fail(
-                "get-id",
-                Signer::Unsigned,
-                t,
-                text,
-                explain_login(r, &code, &message),
-            );
+            fail_login(r, "get-id", t, &e);
             None
         }
     }
 }
 
 /// Why the identity pool refused the ID token (GetId or GetCredentialsForIdentity).
+/// Records a failed identity-pool hop (GetId, GetCredentialsForIdentity) with its cause.
+fn fail_login<E, R>(
+    r: &Run<'_>,
+    hop: &'static str,
+    t: Instant,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let (code, text) = sdk_error(e);
+    let message = e.message().unwrap_or_default().to_string();
+    r.fail(
+        hop,
+        Signer::Unsigned,
+        t,
+        text,
+        explain_login(r, &code, &message),
+    );
+}
+
 fn explain_login(r: &Run<'_>, code: &str, message: &str) -> String {
     let pool_id = &r.pool_id;
     match code {
@@ -795,15 +808,7 @@ async fn get_credentials(
             }
         }
         Err(e) => {
-            let (code, text) = sdk_error(&e);
-            let message = e.message().unwrap_or_default().to_string();
-            r.fail(
-                "get-credentials",
-                Signer::Unsigned,
-                t,
-                text,
-                explain_login(r, &code, &message),
-            );
+            fail_login(r, "get-credentials", t, &e);
             None
         }
     }
