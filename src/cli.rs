@@ -11,8 +11,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "setup",
     version,
     about = "Provision, check and remove the AWS pieces that let a Cognito-authenticated app use a DynamoDB table",
-    long_about = "Provision, check and remove the AWS pieces that let a Cognito-authenticated app use a DynamoDB table:\n\
-                  the table, an identity pool for your user pool, an IAM role for its authenticated users\n\
+    long_about = "Provision, check and remove the AWS pieces that let a Cognito-authenticated app use a DynamoDB table: \
+                  the table, an identity pool for your user pool, an IAM role for its authenticated users \
                   (with a trust policy scoped to the pool) and an IAM policy scoped to the table.\n\n\
                   Everything comes from one config file (default ./setup.toml); running a command twice is safe.",
     after_help = "Examples:\n  setup init                      write a commented setup.toml\n  setup plan                      show what apply would do\n  setup apply                     create or converge everything\n  setup status --output json      drift check for CI (exit 2 on drift)\n  setup verify --create-test-user sign in and use the table like the app does\n  setup outputs --format env      ids and ARNs for the app\n  setup teardown                  remove what apply created (the table is kept)\n  setup export --format terraform move to Terraform (or --format cloudformation)\n\nCredentials and region come from the usual AWS sources: AWS_PROFILE, AWS_REGION,\nenvironment keys, SSO, instance roles. AWS_ENDPOINT_URL points at an emulator."
