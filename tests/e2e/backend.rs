@@ -3,7 +3,7 @@
 //! removes it on teardown, never touching the principal itself.
 
 use serde_json::json;
-use setup::policy_doc::{equivalent, parse};
+use setup::policy_doc::equivalent;
 
 use crate::harness::*;
 
@@ -36,25 +36,7 @@ fn attached_to_role(role: &str) -> Vec<String> {
 }
 
 fn policy_document(arn: &str) -> serde_json::Value {
-    let sdk = sdk();
-    block_on(async {
-        let p = sdk.iam.get_policy().policy_arn(arn).send().await.unwrap();
-        let v = p
-            .policy()
-            .unwrap()
-            .default_version_id()
-            .unwrap()
-            .to_string();
-        let out = sdk
-            .iam
-            .get_policy_version()
-            .policy_arn(arn)
-            .version_id(v)
-            .send()
-            .await
-            .unwrap();
-        parse(out.policy_version().unwrap().document().unwrap()).unwrap()
-    })
+    block_on(sdk().default_document(arn))
 }
 
 fn config(s: &Stack, backend: &str) -> String {

@@ -612,28 +612,7 @@ fn without_credentials_export_still_works_and_says_there_are_no_imports() {
 fn live(s: &Stack) -> (Value, Value, String, Option<(i64, i64)>, String) {
     let sdk = sdk();
     block_on(async {
-        let p = sdk
-            .iam
-            .get_policy()
-            .policy_arn(s.policy_arn())
-            .send()
-            .await
-            .unwrap();
-        let version = p
-            .policy()
-            .unwrap()
-            .default_version_id()
-            .unwrap()
-            .to_string();
-        let v = sdk
-            .iam
-            .get_policy_version()
-            .policy_arn(s.policy_arn())
-            .version_id(version)
-            .send()
-            .await
-            .unwrap();
-        let access = policy_doc::parse(v.policy_version().unwrap().document().unwrap()).unwrap();
+        let access = sdk.default_document(&s.policy_arn()).await;
         let role = sdk.iam.get_role().role_name(s.role()).send().await.unwrap();
         let trust =
             policy_doc::parse(role.role().unwrap().assume_role_policy_document().unwrap()).unwrap();

@@ -275,6 +275,28 @@ pub struct Sdk {
     pub idp: aws_sdk_cognitoidentityprovider::Client,
 }
 
+impl Sdk {
+    /// The document of a managed policy's default version, parsed.
+    pub async fn default_document(&self, arn: &str) -> serde_json::Value {
+        let p = self.iam.get_policy().policy_arn(arn).send().await.unwrap();
+        let version = p
+            .policy()
+            .unwrap()
+            .default_version_id()
+            .unwrap()
+            .to_string();
+        let v = self
+            .iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .unwrap();
+        setup::policy_doc::parse(v.policy_version().unwrap().document().unwrap()).unwrap()
+    }
+}
+
 /// SDK clients on the shared emulator.
 pub fn sdk() -> Sdk {
     emulator().sdk()

@@ -60,21 +60,6 @@ fn no_wildcards(doc: &Value) {
     }
 }
 
-fn default_document(sdk: &Sdk, arn: &str) -> Value {
-    block_on(async {
-        let p = sdk.iam.get_policy().policy_arn(arn).send().await.unwrap();
-        let v = sdk
-            .iam
-            .get_policy_version()
-            .policy_arn(arn)
-            .version_id(p.policy().unwrap().default_version_id().unwrap())
-            .send()
-            .await
-            .unwrap();
-        parse(v.policy_version().unwrap().document().unwrap()).unwrap()
-    })
-}
-
 #[test]
 fn generated_policies_pass_parliament_and_the_trust_diagnosis() {
     let sdk = sdk();
@@ -105,11 +90,14 @@ fn generated_policies_pass_parliament_and_the_trust_diagnosis() {
         ));
         s.ok(&["apply"]);
 
-        let access = default_document(&sdk, &s.policy_arn());
+        let access = block_on(sdk.default_document(&s.policy_arn()));
         assert_eq!(parliament(&access), Vec::<String>::new(), "{access}");
         no_wildcards(&access);
 
-        let backend = default_document(&sdk, &format!("arn:aws:iam::{ACCOUNT}:policy/{}-backend", s.name));
+        let backend = block_on(sdk.default_document(&format!(
+            "arn:aws:iam::{ACCOUNT}:policy/{}-backend",
+            s.name
+        )));
         assert_eq!(parliament(&backend), Vec::<String>::new(), "{backend}");
         no_wildcards(&backend);
 

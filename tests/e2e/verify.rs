@@ -130,30 +130,7 @@ fn per_user_isolation_uses_the_identity_id_as_partition_key_and_queries_when_gra
     s.ok(&["apply"]);
     // The policy carries the LeadingKeys condition on the identity id variable.
     let sdk = sdk();
-    let doc = block_on(async {
-        let p = sdk
-            .iam
-            .get_policy()
-            .policy_arn(s.policy_arn())
-            .send()
-            .await
-            .unwrap();
-        let v = p
-            .policy()
-            .unwrap()
-            .default_version_id()
-            .unwrap()
-            .to_string();
-        let out = sdk
-            .iam
-            .get_policy_version()
-            .policy_arn(s.policy_arn())
-            .version_id(v)
-            .send()
-            .await
-            .unwrap();
-        setup::policy_doc::parse(out.policy_version().unwrap().document().unwrap()).unwrap()
-    });
+    let doc = block_on(sdk.default_document(&s.policy_arn()));
     assert_eq!(
         doc["Statement"][0]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"][0],
         "${cognito-identity.amazonaws.com:sub}",
