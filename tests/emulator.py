@@ -18,9 +18,36 @@ Runs moto's server app (DynamoDB, Cognito, IAM, STS, ...) on loopback and adds:
     table T with that status from now on (moto's tables are always ACTIVE);
     an empty status clears it. Lets tests run into the --wait-timeout;
   * an optional artificial latency per AWS request (SETUP_EMULATOR_DELAY_MS or
-    --delay-ms) to model the network.
+    --delay-ms) to model the network;
+  * IAM enforcement on the identity credentials it hands out: their role's
+    policies, evaluated by an independent simulator (tests/emu/iam_enforce.py,
+    Node sidecar tests/iam-sim, installed by `npm ci --prefix tests/iam-sim`);
+    GET /_setup/iam-decisions?key=ASIA... lists the decisions;
+  * List calls paged as AWS pages them, optionally capped at N items a page
+    (--page-size N / SETUP_EMULATOR_PAGE_SIZE), and POST
+    /_setup/bulk-identity-pools {"count": N, "prefix": "other"} (tests/emu/paging.py);
+  * user pool checks moto lacks: username formats, schema, password policy
+    wording (tests/emu/user_pools.py);
+  * always-on fidelity fixes: DeletePolicy refuses attached policies and
+    policies with non-default versions, CreatePolicy/CreatePolicyVersion
+    enforce PolicySize 6144 (tests/emu/iam_fidelity.py); cognito-identity
+    TagResource / UntagResource / ListTagsForResource on identity pool ARNs
+    (tests/emu/identity_tags.py); the sign-in path finds roles of the region's
+    partition (arn:aws-us-gov:, arn:aws-cn:; tests/emu/partition.py);
+  * Resource Groups Tagging API GetResources that returns identity pools, with an
+    optional index lag and page size per key prefix (POST /_setup/tagging), and the fault kind
+    "denied" (AccessDenied) (tests/emu/tagging.py);
+  * a realistic mode (--realistic SPEC / SETUP_EMULATOR_REALISTIC=SPEC, SPEC
+    `default` or name=seconds overrides): tables invisible, CREATING, UPDATING,
+    DELETING for a while, PITR unavailable then ENABLING, lagging table tags,
+    the on-demand switch quota, IAM DeleteConflict after a detach,
+    ConcurrentModification on new roles, and role propagation to Cognito
+    (tests/emu/realistic.py, table_lifecycle.py, iam_realistic.py). Windows at
+    runtime: GET /_setup/realistic, POST /_setup/realistic {"name": seconds}.
+    Self-test: python3 tests/emu/selftest_realistic.py.
 
-Usage:  python3 tests/emulator.py [--host 127.0.0.1] [--port 0] [--delay-ms N]
+Usage:  python3 tests/emulator.py [--host 127.0.0.1] [--port 0] [--delay-ms N] [--page-size N]
+                                  [--realistic SPEC]
 Prints exactly one line "READY <port>" on stdout once listening. Exits when its
 stdin reaches EOF (so a dead test harness never leaves it orphaned), and on
 SIGTERM / SIGINT. Requires moto[server]==5.2.5 (tests/requirements.txt).
@@ -48,6 +75,14 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from werkzeug.serving import make_server
+
+import emu.partition  # tests/emu: realistic mode and fidelity fixes (tests/ is on sys.path)
+import emu.realistic
+import emu.endpoints  # tests/emu: IAM enforcement on identity credentials, AWS paging, user pools
+import emu.iam_enforce
+import emu.paging
+import emu.tagging  # GetResources sees identity pools; the "denied" fault kind
+import emu.user_pools
 
 # --------------------------------------------------------------------------
 # 1. cognito-identity SetIdentityPoolRoles / GetIdentityPoolRoles
@@ -160,6 +195,9 @@ def patch_moto() -> None:
     # to the snake_case method of the same name on the response class.
     CognitoIdentityResponse.set_identity_pool_roles = set_identity_pool_roles
     CognitoIdentityResponse.get_identity_pool_roles = get_identity_pool_roles
+    emu.paging.patch()  # before emu.realistic.install(), which wraps ListTagsOfResource
+    emu.user_pools.patch()
+    emu.realistic.install()  # before patch_table_status, whose manual override must win
     patch_table_status()
     patch_signature_check()
 
@@ -219,8 +257,8 @@ def patch_signature_check() -> None:
 #   * Each call gets fresh credentials (ASIA… key, secret, session token), so
 #     the call log tells their requests apart from the operator's.
 #
-# Not enforced: IAM policies on those credentials (moto evaluates no policies
-# for them), role mappings, unauthenticated roles, developer/OIDC/SAML logins.
+# IAM policies on those credentials are enforced by tests/emu/iam_enforce.py.
+# Not emulated: role mappings, unauthenticated roles, developer/OIDC/SAML logins.
 
 import base64
 import secrets
@@ -441,7 +479,7 @@ def get_credentials_for_identity_faithful(self):
     role_arn = (getattr(pool, "roles", {}) or {}).get("authenticated")
     if not role_arn:
         raise InvalidIdentityPoolConfigurationError(f"identity pool {record['pool_id']} has no authenticated role")
-    iam = iam_backends[self.current_account]["aws"]
+    iam = emu.partition.iam_backend(self.current_account, record["pool_id"].split(":", 1)[0])
     try:
         role = iam.get_role_by_arn(role_arn)
     except Exception:
@@ -462,6 +500,9 @@ def get_credentials_for_identity_faithful(self):
     ok, reason = trust_allows(document, record["pool_id"], context)
     if not ok:
         raise InvalidIdentityPoolConfigurationError(f"trust policy of {role_arn}: {reason}")
+    pending = emu.realistic.propagation_pending(role_arn)  # realistic mode: IAM -> Cognito delay
+    if pending:
+        raise InvalidIdentityPoolConfigurationError(pending)
     alphabet = string.ascii_uppercase + string.digits
     access_key = "ASIA" + "".join(secrets.choice(alphabet) for _ in range(16))
     secret_key = base64.b64encode(secrets.token_bytes(30)).decode()
@@ -469,7 +510,8 @@ def get_credentials_for_identity_faithful(self):
     expiration = time.time() + 3600
     with _sign_in_lock:
         ISSUED_CREDENTIALS[access_key] = {"identity_id": identity_id, "role_arn": role_arn,
-                                          "pool_id": record["pool_id"], "expiration": expiration}
+                                          "pool_id": record["pool_id"], "expiration": expiration,
+                                          "amr": amr}
     body = {"IdentityId": identity_id, "Credentials": {
         "AccessKeyId": access_key, "SecretKey": secret_key,
         "SessionToken": session_token, "Expiration": expiration}}
@@ -504,6 +546,8 @@ class CallLogMiddleware:
 
     def _own_endpoint(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        if path == "/_setup/realistic":  # before the faults branch, which consumes POST bodies
+            return self._reply(start_response, *emu.realistic.endpoint(environ))
         if environ.get("REQUEST_METHOD") == "POST" and self.faults is not None:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             spec = json.loads(environ["wsgi.input"].read(length) or b"{}")
@@ -594,6 +638,8 @@ class CallLogMiddleware:
 #     notfound    the service's "not found" error (IAM NoSuchEntity, others
 #                 ResourceNotFoundException), as eventual consistency gives right after a create
 #     validation  HTTP 400 ValidationException / InvalidParameterException: must never be retried
+#     denied      the service's access-denied error (AccessDeniedException / AccessDenied);
+#                 answered by tests/emu/tagging.py, after the call log and holds
 #   "max": N stops injecting after N faults.
 # POST /_setup/hold    {"key_prefix": "AKIDX", "op": "CreateIdentityPool", "when": "before"|"after"}
 #   The first matching request waits (before moto processes it, or after) until released, so a
@@ -603,11 +649,14 @@ class CallLogMiddleware:
 import random
 import socket
 
-JSON_SERVICES = ("dynamodb", "cognito-identity", "cognito-idp")
+# The Resource Groups Tagging API signs as "tagging" and is logged under its IAM prefix "tag".
+JSON_SERVICES = ("dynamodb", "cognito-identity", "cognito-idp", "tagging", "tag")
 THROTTLE_CODES = {
     "dynamodb": ["ThrottlingException", "ProvisionedThroughputExceededException"],
     "cognito-identity": ["TooManyRequestsException"],
     "cognito-idp": ["TooManyRequestsException"],
+    "tagging": ["ThrottledException"],
+    "tag": ["ThrottledException"],
 }
 
 
@@ -808,15 +857,32 @@ def main() -> None:
                         default=int(os.environ.get("SETUP_EMULATOR_DELAY_MS", "0") or 0))
     parser.add_argument("--faults", default=os.environ.get("SETUP_EMULATOR_FAULTS", ""),
                         help="faults for every key, e.g. rate=0.1,seed=7,kinds=throttle+500+drop")
+    parser.add_argument("--realistic", metavar="SPEC",
+                        default=os.environ.get("SETUP_EMULATOR_REALISTIC", ""),
+                        help="realistic mode: 'default', or name=seconds overrides such as "
+                             "table_creating=0.5,iam_propagation=1 (see tests/emu/realistic.py)")
+    parser.add_argument("--page-size", type=int, metavar="N",
+                        default=os.environ.get("SETUP_EMULATOR_PAGE_SIZE") or None,
+                        help="cap every List page at N items, to exercise paging (tests/emu/paging.py)")
     args = parser.parse_args()
     if not is_loopback(args.host):
         parser.error(f"refusing to bind non-loopback host {args.host!r}")
+    try:
+        emu.realistic.configure(args.realistic)
+        emu.paging.configure(args.page_size)
+    except ValueError as e:
+        parser.error(str(e))
 
     patch_moto()  # must happen before the backend apps are created
     patch_sign_in()
-    faults = FaultMiddleware(DomainDispatcherApplication(create_backend_app),
-                             parse_fault_arg(args.faults) if args.faults else None)
-    app = CallLogMiddleware(faults, args.delay_ms, faults)
+    try:  # never serve without it: identity credentials would be allowed everything
+        enforce = emu.iam_enforce.IamEnforceMiddleware(
+            DomainDispatcherApplication(create_backend_app), ISSUED_CREDENTIALS)
+    except emu.iam_enforce.SimulatorError as e:
+        sys.exit(f"emulator: cannot enforce IAM on identity credentials: {e}")
+    faults = FaultMiddleware(enforce, parse_fault_arg(args.faults) if args.faults else None)
+    emu.tagging.install(faults)  # tests/emu/tagging.py
+    app = emu.endpoints.SetupEndpoints(CallLogMiddleware(faults, args.delay_ms, faults), enforce)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
 
     def stop(signum, frame):

@@ -20,6 +20,21 @@ then
   echo "tests/run.sh: installing the test tools (moto[server]==$want_moto, cfn-lint==$want_cfn, parliament==$want_parliament)"
   "$PYTHON" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 fi
+# zizmor (GitHub Actions linter; a binary wheel, no Python module to import): checked by version.
+want_zizmor=$(sed -n 's/^zizmor==//p' tests/requirements.txt)
+if [ "$("$PYTHON" -c 'from importlib.metadata import version; print(version("zizmor"))' 2>/dev/null)" != "$want_zizmor" ]; then
+  echo "tests/run.sh: installing zizmor==$want_zizmor"
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check "zizmor==$want_zizmor"
+fi
 export SETUP_TEST_PYTHON="$PYTHON"
+
+# The emulator's IAM simulator (tests/iam-sim, a Node sidecar): reinstalled when the lock changes.
+lock_sum=$(sha256sum tests/iam-sim/package-lock.json | cut -d' ' -f1)
+if [ "$(cat tests/iam-sim/node_modules/.setup-lock-sum 2>/dev/null)" != "$lock_sum" ]; then
+  command -v npm >/dev/null || { echo "tests/run.sh: npm (Node.js 18+) is needed for tests/iam-sim" >&2; exit 1; }
+  echo "tests/run.sh: installing the IAM simulator (npm ci --prefix tests/iam-sim)"
+  npm ci --prefix tests/iam-sim --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > tests/iam-sim/node_modules/.setup-lock-sum
+fi
 
 exec cargo test --locked "$@"
