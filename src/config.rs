@@ -5,6 +5,8 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
+
+use crate::aws::Account;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -190,8 +192,8 @@ impl Principal {
             Principal::Role(n) | Principal::User(n) => n,
         }
     }
-    pub fn arn(&self, account: &str) -> String {
-        format!("arn:aws:iam::{account}:{}/{}", self.kind(), self.name())
+    pub fn arn(&self, account: &Account) -> String {
+        account.arn("iam", "", &format!("{}/{}", self.kind(), self.name()))
     }
 }
 
@@ -213,6 +215,17 @@ pub struct BackendSpec {
 /// `[backend]` section was removed from the config).
 pub fn default_backend_policy_name(stack: &str) -> String {
     format!("{stack}-backend-access")
+}
+
+/// AWS's limit of tags on one resource (DynamoDB, IAM, Cognito alike).
+pub const MAX_TAGS: usize = 50;
+
+/// A character AWS allows in tag keys and values: `[\p{L}\p{Z}\p{N}_.:/=+\-@]`.
+pub fn tag_char(c: char) -> bool {
+    c.is_alphabetic()
+        || c.is_numeric()
+        || (c.is_whitespace() && !c.is_control())
+        || "_.:/=+-@".contains(c)
 }
 
 /// Everything the config asks for, validated. The one place the desired state comes from.
@@ -237,17 +250,14 @@ pub struct Desired {
 }
 
 impl Desired {
-    pub fn table_arn(&self, region: &str, account: &str) -> String {
-        format!(
-            "arn:aws:dynamodb:{region}:{account}:table/{}",
-            self.table.name
-        )
+    pub fn table_arn(&self, region: &str, account: &Account) -> String {
+        account.arn("dynamodb", region, &format!("table/{}", self.table.name))
     }
-    pub fn role_arn(&self, account: &str) -> String {
-        format!("arn:aws:iam::{account}:role/{}", self.role_name)
+    pub fn role_arn(&self, account: &Account) -> String {
+        account.arn("iam", "", &format!("role/{}", self.role_name))
     }
-    pub fn policy_arn(&self, account: &str) -> String {
-        format!("arn:aws:iam::{account}:policy/{}", self.policy_name)
+    pub fn policy_arn(&self, account: &Account) -> String {
+        account.arn("iam", "", &format!("policy/{}", self.policy_name))
     }
     /// The backend policy's name: the configured one, else the default for the stack.
     pub fn backend_policy_name(&self) -> String {
@@ -256,11 +266,8 @@ impl Desired {
             None => default_backend_policy_name(&self.stack),
         }
     }
-    pub fn backend_policy_arn(&self, account: &str) -> String {
-        format!(
-            "arn:aws:iam::{account}:policy/{}",
-            self.backend_policy_name()
-        )
+    pub fn backend_policy_arn(&self, account: &Account) -> String {
+        account.arn("iam", "", &format!("policy/{}", self.backend_policy_name()))
     }
 }
 
@@ -306,7 +313,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Desired, ConfigError> 
         field: None,
         line: None,
         message: if e.kind() == std::io::ErrorKind::NotFound {
-            "config file not found; create one (see examples/ or the README's config reference) or pass --config PATH".to_string()
+            "config file not found; create one (see examples/ or docs/config.md) or pass --config PATH".to_string()
         } else {
             format!("cannot read the config file: {e}")
         },
@@ -484,6 +491,7 @@ impl Validator<'_> {
             .unwrap_or_else(|| format!("{stack}-table-access"));
         check_iam_name(&policy_name, 128).map_err(|m| self.err("policy.name", m))?;
 
+        let listed_actions = raw.policy.actions.clone().unwrap_or_default();
         let actions_dedup = self.actions("policy.actions", raw.policy.actions, &DEFAULT_ACTIONS)?;
         let backend = raw
             .backend
@@ -500,6 +508,15 @@ impl Validator<'_> {
                     table.0.partition_key.kind.as_str()
                 ),
             ));
+        }
+        // Isolation holds only for requests that name partition keys: refuse the rest (the
+        // policy's Null guard denies them anyway; this says so before anything is written).
+        if per_user_isolation {
+            for (i, a) in listed_actions.iter().enumerate() {
+                if let Some(why) = crate::diagnose::isolation_refusal(a) {
+                    return Err(self.err(&format!("policy.actions.{i}"), why));
+                }
+            }
         }
 
         let mut tags = table.1;
@@ -709,17 +726,43 @@ impl Validator<'_> {
                 ))
             }
         };
+        if t.tags.len() > MAX_TAGS - 1 {
+            return Err(self.err(
+                "table.tags",
+                format!(
+                    "{} tags given; AWS allows {MAX_TAGS} per resource and setup adds {STACK_TAG:?}, so at most {}",
+                    t.tags.len(),
+                    MAX_TAGS - 1
+                ),
+            ));
+        }
         for (k, v) in &t.tags {
-            if k.is_empty() || k.chars().count() > 128 || k.starts_with("aws:") || k == STACK_TAG {
+            if k.is_empty()
+                || k.chars().count() > 128
+                || k.to_lowercase().starts_with("aws:")
+                || k == STACK_TAG
+            {
                 return Err(self.err(
                     "table.tags",
-                    format!("tag key {k:?} must be 1-128 characters, not start with \"aws:\" and not be {STACK_TAG:?} (set by the tool)"),
+                    format!("tag key {k:?} must be 1-128 characters, not start with \"aws:\" (reserved by AWS) and not be {STACK_TAG:?} (set by the tool)"),
+                ));
+            }
+            if let Some(c) = k.chars().find(|c| !tag_char(*c)) {
+                return Err(self.err(
+                    "table.tags",
+                    format!("tag key {k:?} has the character {c:?}, which AWS does not allow in tags; use letters, digits, spaces and _ . : / = + - @"),
                 ));
             }
             if v.chars().count() > 256 {
                 return Err(self.err(
                     &format!("table.tags.{k}"),
                     "tag values are at most 256 characters",
+                ));
+            }
+            if let Some(c) = v.chars().find(|c| !tag_char(*c)) {
+                return Err(self.err(
+                    &format!("table.tags.{k}"),
+                    format!("the value has the character {c:?}, which AWS does not allow in tags; use letters, digits, spaces and _ . : / = + - @"),
                 ));
             }
         }
@@ -856,7 +899,10 @@ mod tests {
         let b = d.backend.unwrap();
         assert_eq!(b.principal, Principal::Role("api".into()));
         assert_eq!(
-            b.principal.arn("123456789012"),
+            b.principal.arn(&Account::from_caller(
+                "123456789012",
+                Some("arn:aws:sts::123456789012:assumed-role/x/y")
+            )),
             "arn:aws:iam::123456789012:role/api"
         );
         assert_eq!(b.policy_name, "demo-backend-access");
@@ -867,8 +913,13 @@ mod tests {
             "{MINIMAL}[backend]\nuser = \"svc\"\npolicy_name = \"p\"\nactions = [\"dynamodb:GetItem\"]\n"
         ))
         .unwrap();
-        let b = d.backend.unwrap();
-        assert_eq!(b.principal.arn("1"), "arn:aws:iam::1:user/svc");
+        let b = d.backend.clone().unwrap();
+        let gov = Account::from_caller("1", Some("arn:aws-us-gov:iam::1:user/me"));
+        assert_eq!(b.principal.arn(&gov), "arn:aws-us-gov:iam::1:user/svc");
+        assert_eq!(
+            d.table_arn("us-gov-west-1", &gov),
+            "arn:aws-us-gov:dynamodb:us-gov-west-1:1:table/user-profiles"
+        );
         assert_eq!(b.actions, ["dynamodb:GetItem"]);
 
         for (extra, field) in [
@@ -904,6 +955,36 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("policy.per_user_isolation"), "{e}");
+    }
+
+    #[test]
+    fn per_user_isolation_refuses_actions_without_a_partition_key() {
+        let with = |actions: &str| {
+            parse_str(&format!(
+                "{MINIMAL}[policy]\nper_user_isolation = true\nactions = [\n  \"dynamodb:GetItem\",\n  {actions}\n]\n"
+            ))
+        };
+        for action in [
+            "dynamodb:Scan",
+            "dynamodb:scan",
+            "dynamodb:PartiQLSelect",
+            "dynamodb:ExportTableToPointInTime",
+            "dynamodb:GetRecords",
+            "dynamodb:DescribeTable",
+        ] {
+            let e = with(&format!("\"{action}\"")).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("policy.actions.1"), "{e}");
+            assert!(e.message.starts_with(action), "{e}");
+            assert_eq!(e.line, Some(MINIMAL.lines().count() + 5), "{e}");
+        }
+        let ok = with("\"dynamodb:Query\", \"dynamodb:BatchWriteItem\"").unwrap();
+        assert_eq!(ok.actions.len(), 3);
+        // Without isolation, Scan is an ordinary grant.
+        let shared = parse_str(&format!(
+            "{MINIMAL}[policy]\nactions = [\"dynamodb:Scan\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(shared.actions, ["dynamodb:Scan"]);
     }
 
     #[test]
@@ -1124,6 +1205,35 @@ mod fuzz {
             .join(", ");
         check(&VALID.replace("{ team = \"mobile\" }", &format!("{{ {tags} }}")));
         check(&format!("{VALID}\n# {}\n", "é".repeat(500_000)));
+    }
+
+    #[test]
+    fn tag_keys_and_values_follow_aws_rules() {
+        let with = |tags: &str| VALID.replace("{ team = \"mobile\" }", tags);
+        for (tags, field, says) in [
+            ("{ \"aws:x\" = \"v\" }", "table.tags", "reserved by AWS"),
+            ("{ \"AWS:x\" = \"v\" }", "table.tags", "reserved by AWS"),
+            ("{ \"a#b\" = \"v\" }", "table.tags", "the character '#'"),
+            ("{ \"k\" = \"v;\" }", "table.tags.k", "the character ';'"),
+            ("{ \"k\" = \"a\\tb\" }", "table.tags.k", "the character '\\t'"),
+        ] {
+            let e = parse(&with(tags), Path::new("setup.toml"), &Overrides::default())
+                .unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{tags}: {e}");
+            assert!(e.message.contains(says), "{tags}: {e}");
+        }
+        let ok = with("{ \"Équipe é/1\" = \"v_ .:/=+-@ 9\", \"名前\" = \"値\" }");
+        let d = parse(&ok, Path::new("setup.toml"), &Overrides::default()).unwrap();
+        assert_eq!(d.tags.get("名前").map(String::as_str), Some("値"));
+
+        let tags = |n: usize| {
+            let inner: Vec<String> = (0..n).map(|i| format!("t{i} = \"v\"")).collect();
+            format!("{{ {} }}", inner.join(", "))
+        };
+        assert!(parse(&with(&tags(49)), Path::new("setup.toml"), &Overrides::default()).is_ok());
+        let e = parse(&with(&tags(50)), Path::new("setup.toml"), &Overrides::default()).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("table.tags"));
+        assert!(e.message.starts_with("50 tags given; AWS allows 50"), "{e}");
     }
 
     #[test]

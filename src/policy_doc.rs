@@ -303,6 +303,25 @@ fn unwrap_single(v: &Value) -> Value {
 }
 
 /// Compact JSON for sending to IAM (stable key order from the template).
+/// IAM's size limit for a managed policy document.
+pub const MANAGED_POLICY_MAX: usize = 6144;
+
+/// A document's size as IAM counts it against [`MANAGED_POLICY_MAX`]: characters that are not
+/// whitespace.
+pub fn iam_size(doc: &Value) -> usize {
+    to_json(doc).chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// Why a managed policy document cannot be written, when it is over IAM's size limit.
+pub fn too_large(name: &str, doc: &Value) -> Option<String> {
+    let size = iam_size(doc);
+    (size > MANAGED_POLICY_MAX).then(|| {
+        format!(
+            "policy {name} would be {size} characters (not counting whitespace), over IAM's limit of {MANAGED_POLICY_MAX} for a managed policy; list fewer actions in the config"
+        )
+    })
+}
+
 pub fn to_json(doc: &Value) -> String {
     serde_json::to_string(doc).expect("a JSON value always serializes")
 }
@@ -406,5 +425,21 @@ mod tests {
         let changes = diff(&live, &desired);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].field, "Statement (not wanted)");
+    }
+
+    #[test]
+    fn size_counts_non_whitespace_and_limits_at_6144() {
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "a b"}]});
+        let compact = to_json(&doc).chars().filter(|c| !c.is_whitespace()).count();
+        assert_eq!(iam_size(&doc), compact);
+        // "a b" keeps its space in the text but IAM does not count it.
+        assert_eq!(iam_size(&doc), r#"{"Version":"2012-10-17","Statement":[{"Sid":"ab"}]}"#.len());
+        let actions: Vec<String> = (0..400).map(|i| format!("dynamodb:Action{i:04}")).collect();
+        let big = access_policy("arn:aws:dynamodb:us-east-1:1:table/t", &actions, false);
+        assert!(iam_size(&big) > MANAGED_POLICY_MAX);
+        let why = too_large("p", &big).unwrap();
+        assert!(why.starts_with(&format!("policy p would be {} characters", iam_size(&big))), "{why}");
+        let small = access_policy("arn:aws:dynamodb:us-east-1:1:table/t", &actions[..10], false);
+        assert_eq!(too_large("p", &small), None);
     }
 }

@@ -63,8 +63,8 @@ pub fn render(a: &Answers) -> String {
         .map(|c| format!("  {},\n", quoted(c)))
         .collect::<String>();
     format!(
-        r#"# setup.toml, written by `setup init`. Every key is described in the README's
-# "Config reference"; the values below are the defaults unless you gave others.
+        r#"# setup.toml, written by `setup init`. Every key is described in the config reference
+# (docs/config.md); the values below are the defaults unless you gave others.
 #
 #   setup plan     what apply would do (changes nothing)
 #   setup apply    create or converge the table, identity pool, role and policy

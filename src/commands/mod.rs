@@ -149,23 +149,28 @@ impl Session {
         plan
     }
 
-    pub fn ctx(&self, account: &str, adopt: bool) -> Ctx {
+    pub fn ctx(&self, account: &crate::aws::Account, adopt: bool) -> Ctx {
         Ctx {
             aws: self.aws.clone(),
             desired: self.desired.clone(),
-            account: account.to_string(),
+            account: account.clone(),
             progress: self.progress.clone(),
             adopt,
             wait_timeout: self.wait_timeout,
         }
     }
 
-    pub fn report(&self, command: &'static str, account: &str, plan: Plan) -> Report {
+    pub fn report(
+        &self,
+        command: &'static str,
+        account: &crate::aws::Account,
+        plan: Plan,
+    ) -> Report {
         Report::new(
             command,
             &self.desired.stack,
             &self.aws.region,
-            account,
+            &account.id,
             plan,
         )
     }

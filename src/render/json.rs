@@ -1,4 +1,4 @@
-//! `--output json`: one document on stdout. Field names are stable and documented in the README.
+//! `--output json`: one document on stdout. Field names are stable and documented in docs/json-output.md.
 
 use serde_json::json;
 

@@ -1,4 +1,4 @@
-//! `setup outputs` in its three shapes. The key names are documented in the README and in
+//! `setup outputs` in its three shapes. The key names are documented in docs/outputs.md and in
 //! `setup outputs --help`.
 
 use crate::commands::outputs::{keys, pairs, Outputs, Written};

@@ -13,9 +13,30 @@ use crate::progress::Progress;
 
 /// One line per event, e.g. `table: creating table user-profiles`. Steps that had nothing
 /// to do print nothing here (the report lists them).
+/// While a step waits, its updates (`table t CREATING 3s`) come every second: a line is
+/// printed when the state changes, and otherwise at most every [`PLAIN_REPEAT`].
 #[derive(Default)]
 pub struct Plain {
     started: Mutex<std::collections::HashSet<StepId>>,
+    last_update: Mutex<HashMap<StepId, (String, std::time::Instant)>>,
+}
+
+/// How often a plain line repeats an unchanged waiting state.
+pub const PLAIN_REPEAT: Duration = Duration::from_secs(10);
+
+/// An update message without its trailing elapsed time (`table t CREATING 4s` → `table t
+/// CREATING`), to tell a new state from the same one a second later.
+fn without_elapsed(message: &str) -> &str {
+    match message.rsplit_once(' ') {
+        Some((head, tail))
+            if tail.len() > 1
+                && tail.ends_with('s')
+                && tail[..tail.len() - 1].chars().all(|c| c.is_ascii_digit()) =>
+        {
+            head
+        }
+        _ => message,
+    }
 }
 
 impl Progress for Plain {
@@ -24,7 +45,15 @@ impl Progress for Plain {
         eprintln!("{step}: {message}");
     }
     fn update(&self, step: StepId, message: &str) {
-        eprintln!("{step}: {message}");
+        let state = without_elapsed(message);
+        let mut last = self.last_update.lock().expect("not poisoned");
+        let quiet = last
+            .get(&step)
+            .is_some_and(|(s, at)| s == state && at.elapsed() < PLAIN_REPEAT);
+        if !quiet {
+            last.insert(step, (state.to_string(), std::time::Instant::now()));
+            eprintln!("{step}: {message}");
+        }
     }
     fn finish(&self, step: StepId, ok: bool, message: &str) {
         let started = self.started.lock().expect("not poisoned").contains(&step);
@@ -97,5 +126,18 @@ impl Progress for Terminal {
             bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
             bar.finish_with_message(format!("{mark} {:<14} {message} ({secs:.1}s)", step.name()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_elapsed;
+
+    #[test]
+    fn elapsed_time_is_not_part_of_the_state() {
+        assert_eq!(without_elapsed("table t CREATING 4s"), "table t CREATING");
+        assert_eq!(without_elapsed("table t CREATING 12s"), "table t CREATING");
+        assert_eq!(without_elapsed("waiting for IAM to propagate"), "waiting for IAM to propagate");
+        assert_eq!(without_elapsed("tags s"), "tags s");
     }
 }

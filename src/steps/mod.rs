@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 
-use crate::aws::{Clients, Explain};
+use crate::aws::{Account, Clients, Explain};
 use crate::config::{Desired, STACK_TAG};
 use crate::plan::{Plan, StepId};
 use crate::progress::Progress;
@@ -32,7 +32,7 @@ use crate::progress::Progress;
 pub struct Ctx {
     pub aws: Clients,
     pub desired: Desired,
-    pub account: String,
+    pub account: Account,
     pub progress: Arc<dyn Progress>,
     /// Take over resources that have the configured name but no stack tag.
     pub adopt: bool,
@@ -58,7 +58,7 @@ impl Ctx {
 /// Everything observed about the live stack.
 #[derive(Debug, Clone)]
 pub struct Observed {
-    pub account: String,
+    pub account: Account,
     pub table: Option<table::Live>,
     pub pool: identity_pool::Found,
     pub pool_roles: Option<pool_roles::Live>,
@@ -98,10 +98,10 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
             .send()
             .await
             .explain("checking the AWS credentials (sts:GetCallerIdentity)")?;
-        let account = who
+        let id = who
             .account()
-            .ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no account id"))?
-            .to_string();
+            .ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no account id"))?;
+        let account = Account::from_caller(id, who.arn());
         let policy_arn = d.policy_arn(&account);
         let (policy, backend) = futures::join!(
             policy::observe(aws, &policy_arn, full),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail, Result};
-use aws_sdk_iam::types::Tag;
+use aws_sdk_iam::types::{PolicyVersion, Tag};
 use serde_json::Value;
 
 use super::{not_owned_reason, owner, role, tag_changes, Ctx, Owner};
@@ -24,6 +24,58 @@ pub struct Live {
     pub default_version: String,
     pub document: Value,
     pub tags: BTreeMap<String, String>,
+}
+
+/// Every version of a policy (all pages).
+pub async fn versions(aws: &Clients, arn: &str, name: &str) -> Result<Vec<PolicyVersion>> {
+    let pages: Vec<_> = aws
+        .iam
+        .list_policy_versions()
+        .policy_arn(arn)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .explain(format!("listing versions of policy {name}"))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.versions.unwrap_or_default())
+        .collect())
+}
+
+/// Everything a policy is attached to, as `role NAME` / `user NAME` / `group NAME` (all pages).
+pub async fn attachments(aws: &Clients, arn: &str, name: &str) -> Result<Vec<(String, String)>> {
+    let pages: Vec<_> = aws
+        .iam
+        .list_entities_for_policy()
+        .policy_arn(arn)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .explain(format!("listing what policy {name} is attached to"))?;
+    let mut all = Vec::new();
+    for p in pages {
+        all.extend(
+            p.policy_roles()
+                .iter()
+                .filter_map(|r| r.role_name())
+                .map(|r| ("role".to_string(), r.to_string())),
+        );
+        all.extend(
+            p.policy_users()
+                .iter()
+                .filter_map(|u| u.user_name())
+                .map(|u| ("user".to_string(), u.to_string())),
+        );
+        all.extend(
+            p.policy_groups()
+                .iter()
+                .filter_map(|g| g.group_name())
+                .map(|g| ("group".to_string(), g.to_string())),
+        );
+    }
+    Ok(all)
 }
 
 /// Reads the policy, its tags and (with `with_document`) its default version's document.
@@ -90,8 +142,24 @@ pub fn diff(
     role: Option<&role::Live>,
     table_arn: &str,
 ) -> StepReport {
-    let name = &d.policy_name;
     let desired = policy_doc::access_policy(table_arn, &d.actions, d.per_user_isolation);
+    let mut r = compare(d, live, role, table_arn, &desired);
+    if let Some(why) = policy_doc::too_large(&d.policy_name, &desired) {
+        // Not even --adopt may write it: IAM would refuse it halfway through the apply.
+        r.blocked = Some(why);
+        r.adoptable = false;
+    }
+    r
+}
+
+fn compare(
+    d: &Desired,
+    live: Option<&Live>,
+    role: Option<&role::Live>,
+    table_arn: &str,
+    desired: &serde_json::Value,
+) -> StepReport {
+    let name = &d.policy_name;
     let Some(live) = live else {
         let mut r = StepReport::new(STEP, name, State::Missing);
         r.actions.push(format!(
@@ -102,7 +170,7 @@ pub fn diff(
         return r;
     };
     let own = owner(&live.tags, &d.stack);
-    let (mut changes, to_set) = document_and_tags(d, live, &desired);
+    let (mut changes, to_set) = document_and_tags(d, live, desired);
     let is_attached = attached(role, &live.arn);
     if !is_attached {
         changes.push(Change::new(
@@ -125,7 +193,7 @@ pub fn diff(
             r.adoptable = true;
             r.actions
                 .push(format!("with --adopt: tag policy {name} for this stack"));
-            if !policy_doc::equivalent(&live.document, &desired) {
+            if !policy_doc::equivalent(&live.document, desired) {
                 r.actions.push(
                     "with --adopt: create a new default policy version with the desired document"
                         .into(),
@@ -138,7 +206,7 @@ pub fn diff(
         }
         return r;
     }
-    let doc_changed = !policy_doc::equivalent(&live.document, &desired);
+    let doc_changed = !policy_doc::equivalent(&live.document, desired);
     r = r.with_changes(changes);
     if doc_changed {
         r.actions
@@ -272,15 +340,9 @@ pub async fn new_default_version(
     let mut done = Vec::new();
     let mut attempt = 0;
     loop {
-        let versions = iam
-            .list_policy_versions()
-            .policy_arn(arn)
-            .send()
-            .await
-            .explain(format!("listing versions of policy {name}"))?;
-        if versions.versions().len() >= MAX_VERSIONS {
+        let versions = versions(&ctx.aws, arn, name).await?;
+        if versions.len() >= MAX_VERSIONS {
             let mut old: Vec<_> = versions
-                .versions()
                 .iter()
                 .filter(|v| !v.is_default_version())
                 .collect();
@@ -340,14 +402,8 @@ pub async fn new_default_version(
 /// Deletes a (detached) policy with its non-default versions.
 pub async fn delete_with_versions(ctx: &Ctx, arn: &str, name: &str) -> Result<()> {
     let iam = &ctx.aws.iam;
-    let versions = iam
-        .list_policy_versions()
-        .policy_arn(arn)
-        .send()
-        .await
-        .explain(format!("listing versions of policy {name}"))?;
-    for v in versions
-        .versions()
+    for v in versions(&ctx.aws, arn, name)
+        .await?
         .iter()
         .filter(|v| !v.is_default_version())
     {
@@ -360,11 +416,14 @@ pub async fn delete_with_versions(ctx: &Ctx, arn: &str, name: &str) -> Result<()
                 .found(format!("deleting version {id} of policy {name}"))?;
         }
     }
-    iam.delete_policy()
-        .policy_arn(arn)
-        .send()
-        .await
-        .found(format!("deleting policy {name}"))?;
+    // Right after the detach, IAM can still count the attachment for a while.
+    crate::aws::retry_for(
+        &["DeleteConflict"],
+        crate::aws::DELETE_CONFLICT_TIME,
+        || iam.delete_policy().policy_arn(arn).send(),
+    )
+    .await
+    .found(format!("deleting policy {name}"))?;
     Ok(())
 }
 
@@ -435,37 +494,18 @@ pub async fn detach(ctx: &Ctx, live: Option<&Live>, role: Option<&role::Live>) -
     };
     let (detached, entities, versions) = futures::join!(
         detach,
-        iam.list_entities_for_policy().policy_arn(&live.arn).send(),
-        iam.list_policy_versions().policy_arn(&live.arn).send()
+        attachments(&ctx.aws, &live.arn, name),
+        versions(&ctx.aws, &live.arn, name)
     );
     let mut done = Vec::new();
     if detached? {
         done.push(format!("detached from role {}", d.role_name));
     }
-    let entities = entities.explain(format!("listing what policy {name} is attached to"))?;
-    let mut others: Vec<String> = Vec::new();
-    others.extend(
-        entities
-            .policy_roles()
-            .iter()
-            .filter_map(|r| r.role_name())
-            .filter(|r| *r != d.role_name)
-            .map(|r| format!("role {r}")),
-    );
-    others.extend(
-        entities
-            .policy_users()
-            .iter()
-            .filter_map(|u| u.user_name())
-            .map(|u| format!("user {u}")),
-    );
-    others.extend(
-        entities
-            .policy_groups()
-            .iter()
-            .filter_map(|g| g.group_name())
-            .map(|g| format!("group {g}")),
-    );
+    let others: Vec<String> = entities?
+        .into_iter()
+        .filter(|(kind, n)| !(kind == "role" && *n == d.role_name))
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
     if !others.is_empty() {
         done.push(format!(
             "kept policy {name}: still attached to {} (not managed by this stack)",
@@ -473,11 +513,10 @@ pub async fn detach(ctx: &Ctx, live: Option<&Live>, role: Option<&role::Live>) -
         ));
         return Ok(Removal::Finished(done));
     }
-    let versions = versions.explain(format!("listing versions of policy {name}"))?;
+    let versions = versions?;
     Ok(Removal::Pending {
         arn: live.arn.clone(),
         versions: versions
-            .versions()
             .iter()
             .filter(|v| !v.is_default_version())
             .filter_map(|v| v.version_id().map(str::to_string))
@@ -516,13 +555,14 @@ pub async fn delete(ctx: &Ctx, removal: Removal) -> Result<Vec<String>> {
         Removal::Pending { arn, done, .. } => (arn, done),
     };
     let name = &ctx.desired.policy_name;
-    ctx.aws
-        .iam
-        .delete_policy()
-        .policy_arn(&arn)
-        .send()
-        .await
-        .found(format!("deleting policy {name}"))?;
+    // Right after the detach, IAM can still count the attachment for a while.
+    crate::aws::retry_for(
+        &["DeleteConflict"],
+        crate::aws::DELETE_CONFLICT_TIME,
+        || ctx.aws.iam.delete_policy().policy_arn(&arn).send(),
+    )
+    .await
+    .found(format!("deleting policy {name}"))?;
     done.push(format!("deleted policy {name}"));
     Ok(done)
 }

@@ -31,7 +31,15 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Option<Live>> {
     let (role, attached, inline) = futures::join!(
         aws.iam.get_role().role_name(name).send(),
         list_attached(aws, name),
-        aws.iam.list_role_policies().role_name(name).send()
+        async {
+            aws.iam
+                .list_role_policies()
+                .role_name(name)
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+        }
     );
     let Some(out) = role.found(format!("reading role {name}"))? else {
         return Ok(None);
@@ -46,7 +54,7 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Option<Live>> {
     };
     let inline = inline
         .found(format!("listing inline policies of role {name}"))?
-        .map(|o| o.policy_names().to_vec())
+        .map(|pages| pages.into_iter().flat_map(|o| o.policy_names).collect())
         .unwrap_or_default();
     Ok(Some(Live {
         arn: role.arn().to_string(),
@@ -251,7 +259,7 @@ pub async fn teardown(ctx: &Ctx, live: Option<&Live>, detached_arn: &str) -> Res
     }
     ctx.progress.start(STEP, &format!("deleting role {name}"));
     // Right after the detach, IAM can still see the policy attached for a moment.
-    crate::aws::retry_on(&["DeleteConflict"], || {
+    crate::aws::retry_for(&["DeleteConflict"], crate::aws::DELETE_CONFLICT_TIME, || {
         ctx.aws.iam.delete_role().role_name(name).send()
     })
     .await

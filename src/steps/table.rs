@@ -1,7 +1,7 @@
 //! Step 1: the DynamoDB table — keys, billing, point-in-time recovery, deletion protection, tags.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Result};
 use aws_sdk_dynamodb::types::{
@@ -12,9 +12,14 @@ use aws_sdk_dynamodb::types::{
 use serde_json::Value;
 
 use super::{not_owned_reason, owner, tag_changes, Ctx, Owner};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 use crate::aws::{Clients, Explain, Found};
 use crate::config::{Billing, Desired, KeyAttr, KeyType, TableSpec};
 use crate::plan::{Change, State, StepId, StepReport};
+use crate::wait::{Poll, Waiter};
 
 const STEP: StepId = StepId::Table;
 
@@ -26,9 +31,19 @@ pub struct Live {
     pub sort_key: Option<KeyAttr>,
     pub billing: Billing,
     pub deletion_protection: bool,
+    /// PITR is on, or on its way (`ENABLING`).
     pub point_in_time_recovery: bool,
+    /// The PITR status when it is neither ENABLED nor DISABLED (`ENABLING`): in progress.
+    pub pitr_transition: Option<String>,
     pub tags: BTreeMap<String, String>,
 }
+
+/// How long after its creation a table with no tags is read again before it is called "not
+/// owned": DynamoDB's tag listing is eventually consistent, and right after CreateTable it may
+/// return no tags at all.
+pub const TAG_SETTLE_AGE: Duration = Duration::from_secs(120);
+/// How long to keep reading the tags of such a table.
+pub const TAG_SETTLE_WAIT: Duration = Duration::from_secs(10);
 
 /// Reads the table, its tags and (with `with_pitr`) its point-in-time recovery status.
 pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Option<Live>> {
@@ -60,18 +75,44 @@ pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Opti
             None
         }
     };
-    let (pitr, tags) = futures::join!(pitr, list_tags(aws, &arn));
-    let pitr = pitr
-        .map(|r| r.found(format!("reading backups of table {name}")))
-        .transpose()?
-        .flatten()
-        .and_then(|o| {
-            o.continuous_backups_description()
-                .and_then(|c| c.point_in_time_recovery_description())
-                .and_then(|p| p.point_in_time_recovery_status())
-                .cloned()
-        })
-        == Some(PointInTimeRecoveryStatus::Enabled);
+    let recent = t.creation_date_time().is_some_and(|c| {
+        let created = UNIX_EPOCH + Duration::from_secs(c.secs().max(0) as u64);
+        // A clock behind AWS's makes `created` lie in the future: that is recent too.
+        SystemTime::now()
+            .duration_since(created)
+            .map_or(true, |age| age < TAG_SETTLE_AGE)
+    });
+    let deleting = t.table_status() == Some(&TableStatus::Deleting);
+    let tags = async {
+        if deleting {
+            return Ok(BTreeMap::new());
+        }
+        settled_tags(aws, &arn, recent).await
+    };
+    let (pitr, tags) = futures::join!(pitr, tags);
+    let pitr_status = if deleting {
+        None
+    } else {
+        pitr.map(|r| r.found(format!("reading backups of table {name}")))
+            .transpose()?
+            .flatten()
+            .and_then(|o| {
+                o.continuous_backups_description()
+                    .and_then(|c| c.point_in_time_recovery_description())
+                    .and_then(|p| p.point_in_time_recovery_status())
+                    .cloned()
+            })
+    };
+    let pitr_transition = match &pitr_status {
+        Some(PointInTimeRecoveryStatus::Enabled | PointInTimeRecoveryStatus::Disabled) | None => {
+            None
+        }
+        Some(other) => Some(other.as_str().to_string()),
+    };
+    // The SDK knows ENABLED and DISABLED; ENABLING arrives as an unknown value.
+    let pitr = pitr_status
+        .as_ref()
+        .is_some_and(|s| matches!(s.as_str(), "ENABLED" | "ENABLING"));
 
     let attr_type = |attr: &str| -> KeyType {
         let kind = t
@@ -117,9 +158,31 @@ pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Opti
         billing,
         deletion_protection: t.deletion_protection_enabled().unwrap_or(false),
         point_in_time_recovery: pitr,
+        pitr_transition,
         tags: tags?,
         arn,
     }))
+}
+
+/// The table's tags. For a table created moments ago that shows none, reads them again for a
+/// while: the tag listing lags behind CreateTable, and ownership comes from the tags.
+async fn settled_tags(aws: &Clients, arn: &str, recent: bool) -> Result<BTreeMap<String, String>> {
+    let first = list_tags(aws, arn).await?;
+    if !first.is_empty() || !recent {
+        return Ok(first);
+    }
+    let started = Instant::now();
+    let mut attempt = 0;
+    while started.elapsed() < TAG_SETTLE_WAIT {
+        tokio::time::sleep(crate::wait::delay(attempt)).await;
+        attempt += 1;
+        let tags = list_tags(aws, arn).await?;
+        if !tags.is_empty() {
+            tracing::debug!(arn, waited = ?started.elapsed(), "tags of a new table appeared");
+            return Ok(tags);
+        }
+    }
+    Ok(first)
 }
 
 async fn list_tags(aws: &Clients, arn: &str) -> Result<BTreeMap<String, String>> {
@@ -230,8 +293,15 @@ fn key_changes(spec: &TableSpec, live: &Live) -> Vec<Change> {
 
 pub fn diff(d: &Desired, live: Option<&Live>) -> StepReport {
     let name = &d.table.name;
+    let deleting = live.is_some_and(|l| l.status == "DELETING");
+    let live = live.filter(|_| !deleting);
     let Some(live) = live else {
         let mut r = StepReport::new(STEP, name, State::Missing);
+        if deleting {
+            r.notes.push(format!(
+                "table {name} is being deleted (DELETING); apply waits until it is gone, then creates it"
+            ));
+        }
         r.actions.push(format!(
             "create table {name} ({}{}, {})",
             key_text(Some(&d.table.partition_key))
@@ -281,7 +351,15 @@ pub fn diff(d: &Desired, live: Option<&Live>) -> StepReport {
     }
     r.actions = fix_actions(&fx);
     if live.status != "ACTIVE" {
-        r.notes.push(format!("table status is {}", live.status));
+        r.notes.push(format!(
+            "table status is {} (in progress; apply waits for ACTIVE before changing it)",
+            live.status
+        ));
+    }
+    if let Some(t) = &live.pitr_transition {
+        r.notes.push(format!(
+            "point-in-time recovery is {t} (in progress, not drift)"
+        ));
     }
     r
 }
@@ -312,32 +390,40 @@ fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
         .collect()
 }
 
-/// Creates or converges the table and waits until it is ACTIVE. Returns what it did.
+/// Creates or converges the table, waiting for ACTIVE after every change so that the next one
+/// is accepted. Returns what it did.
 pub async fn apply(ctx: &Ctx, live: Option<&Live>) -> Result<Vec<String>> {
     let d = &ctx.desired;
     let spec = &d.table;
     let name = &spec.name;
     let db = &ctx.aws.dynamodb;
     let mut done = Vec::new();
+    let live = match live {
+        Some(l) if l.status == "DELETING" => {
+            ctx.progress
+                .start(STEP, &format!("waiting for table {name} to be deleted"));
+            wait_gone(ctx).await?;
+            None
+        }
+        other => other,
+    };
     let fetched;
     let live = match live {
         None => {
             ctx.progress.start(STEP, &format!("creating table {name}"));
             let status = match create(ctx).await? {
                 Some(status) => status,
-                // Created meanwhile by another run, or by a retry whose first answer was lost:
-                // converge it like any existing table.
+                // Created meanwhile by another run, by a retry whose first answer was lost, or
+                // still being deleted: look again and converge what is there.
                 None => {
-                    fetched = observe(&ctx.aws, d, true)
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("table {name} exists but cannot be read"))?;
+                    fetched = wait_visible(ctx).await?;
                     return Box::pin(apply(ctx, Some(&fetched))).await;
                 }
             };
             done.push(format!("created table {name}"));
             // The create answer carries the status: wait only when it is not ACTIVE yet.
             if status != TableStatus::Active {
-                wait_active(ctx).await?;
+                wait_active(ctx, true).await?;
             }
             if spec.point_in_time_recovery {
                 set_pitr(ctx, true).await?;
@@ -375,32 +461,35 @@ pub async fn apply(ctx: &Ctx, live: Option<&Live>) -> Result<Vec<String>> {
         });
     }
     if live.status != "ACTIVE" {
-        wait_active(ctx).await?;
+        wait_active(ctx, false).await?;
     }
     if fx.billing {
-        let mut req = db
-            .update_table()
-            .table_name(name)
-            .billing_mode(billing_mode(&spec.billing));
-        if let Some(p) = throughput(&spec.billing)? {
-            req = req.provisioned_throughput(p);
-        }
-        let out = req
-            .send()
-            .await
-            .explain(format!("updating the billing mode of table {name}"))?;
+        update_table(ctx, "updating the billing mode of", Write::Update, || {
+            let mut req = db
+                .update_table()
+                .table_name(name)
+                .billing_mode(billing_mode(&spec.billing));
+            if let Ok(Some(p)) = throughput(&spec.billing) {
+                req = req.provisioned_throughput(p);
+            }
+            req.send()
+        })
+        .await?;
         done.push(format!("set billing mode to {}", spec.billing.mode()));
-        if out.table_description().and_then(|t| t.table_status()) != Some(&TableStatus::Active) {
-            wait_active(ctx).await?;
-        }
     }
     if fx.deletion_protection {
-        db.update_table()
-            .table_name(name)
-            .deletion_protection_enabled(spec.deletion_protection)
-            .send()
-            .await
-            .explain(format!("updating deletion protection of table {name}"))?;
+        update_table(
+            ctx,
+            "updating deletion protection of",
+            Write::Update,
+            || {
+                db.update_table()
+                    .table_name(name)
+                    .deletion_protection_enabled(spec.deletion_protection)
+                    .send()
+            },
+        )
+        .await?;
         done.push(format!(
             "turned deletion protection {}",
             on_off(spec.deletion_protection)
@@ -500,53 +589,167 @@ async fn create(ctx: &Ctx) -> Result<Option<TableStatus>> {
     }
 }
 
-/// Polls until the table is ACTIVE, reporting the elapsed time.
-async fn wait_active(ctx: &Ctx) -> Result<()> {
+/// The progress line of a table wait: `table NAME CREATING 4s`.
+fn show(ctx: &Ctx, state: &str, waited: Duration) {
     let name = &ctx.desired.table.name;
-    let started = Instant::now();
-    let timeout = ctx.wait_timeout;
-    let mut delay = Duration::from_millis(500);
-    loop {
-        let out = ctx
-            .aws
-            .dynamodb
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .explain(format!("waiting for table {name}"))?;
-        let status = out.table().and_then(|t| t.table_status()).cloned();
-        if status == Some(TableStatus::Active) {
-            return Ok(());
-        }
-        if started.elapsed() >= timeout {
-            bail!(
-                "table {name} did not become ACTIVE within --wait-timeout {}: it is still {}. AWS keeps working on it; run `setup apply` again later, or pass a longer --wait-timeout (e.g. 30m)",
-                humantime::format_duration(timeout),
-                status.map(|s| s.as_str().to_string()).unwrap_or_else(|| "without a status".into()),
-            );
-        }
-        ctx.progress.update(
-            STEP,
-            &format!(
-                "waiting for table {name} to become ACTIVE ({}s)",
-                started.elapsed().as_secs()
-            ),
-        );
-        let left = timeout.saturating_sub(started.elapsed());
-        tokio::time::sleep(delay.min(left)).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
+    ctx.progress
+        .update(STEP, &format!("table {name} {state} {}s", waited.as_secs()));
 }
 
+/// Waits until the table is ACTIVE. A table this run created may not be visible for a moment
+/// (`ResourceNotFoundException`): with `created`, that is pending too.
+async fn wait_active(ctx: &Ctx, created: bool) -> Result<()> {
+    let name = &ctx.desired.table.name;
+    Waiter::new(format!("table {name} did not become ACTIVE"), ctx.wait_timeout)
+        .on_pending(|state, waited| show(ctx, state, waited))
+        .advice("AWS keeps working on it; run `setup apply` again later, or pass a longer --wait-timeout (e.g. 30m)")
+        .until(|| async {
+            let out = ctx
+                .aws
+                .dynamodb
+                .describe_table()
+                .table_name(name)
+                .send()
+                .await
+                .found(format!("waiting for table {name}"))?;
+            let Some(status) = out.as_ref().and_then(|o| o.table()).and_then(|t| t.table_status()) else {
+                if created {
+                    return Ok(Poll::Pending("not visible yet".into()));
+                }
+                bail!("table {name} disappeared while setup was waiting for it to become ACTIVE; was it deleted by someone else? Run `setup apply` again");
+            };
+            Ok(match status {
+                TableStatus::Active => Poll::Ready(()),
+                other => Poll::Pending(other.as_str().to_string()),
+            })
+        })
+        .await
+}
+
+/// After a create that found the name taken: the table as it is now, once DescribeTable shows
+/// it (it may have been created a moment ago by another run).
+async fn wait_visible(ctx: &Ctx) -> Result<Live> {
+    let name = &ctx.desired.table.name;
+    Waiter::new(format!("table {name} could not be read"), ctx.wait_timeout)
+        .on_pending(|state, waited| show(ctx, state, waited))
+        .until(|| async {
+            Ok(match observe(&ctx.aws, &ctx.desired, true).await? {
+                Some(live) => Poll::Ready(live),
+                None => Poll::Pending("not visible yet".into()),
+            })
+        })
+        .await
+}
+
+/// Waits until the table is gone (DeleteTable leaves it DELETING for a while, and a table of
+/// that name cannot be created meanwhile).
+async fn wait_gone(ctx: &Ctx) -> Result<()> {
+    let name = &ctx.desired.table.name;
+    Waiter::new(format!("table {name} was not deleted"), ctx.wait_timeout)
+        .on_pending(|state, waited| show(ctx, state, waited))
+        .advice("AWS keeps deleting it; run the command again later to confirm, or pass a longer --wait-timeout")
+        .until(|| async {
+            let out = ctx
+                .aws
+                .dynamodb
+                .describe_table()
+                .table_name(name)
+                .send()
+                .await
+                .found(format!("waiting for table {name} to be deleted"))?;
+            Ok(match out.as_ref().and_then(|o| o.table()) {
+                None => Poll::Ready(()),
+                Some(t) => Poll::Pending(
+                    t.table_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_else(|| "DELETING".into()),
+                ),
+            })
+        })
+        .await
+}
+
+/// One table write (UpdateTable, DeleteTable) that DynamoDB accepts only on an ACTIVE table:
+/// `ResourceInUseException` while it is CREATING or UPDATING is retried within the wait, and
+/// an UpdateTable is followed by the wait for ACTIVE, so the next write is accepted.
+async fn update_table<T, E, F, Fut>(
+    ctx: &Ctx,
+    what: &str,
+    write: Write,
+    mut call: F,
+) -> Result<Option<T>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let name = &ctx.desired.table.name;
+    let what = format!("{what} table {name}");
+    let started = Instant::now();
+    let out = Waiter::new(
+        format!("table {name} did not accept the change"),
+        ctx.wait_timeout,
+    )
+    .on_pending(|state, waited| show(ctx, state, waited))
+    .until(|| {
+        let sent = call();
+        let what = &what;
+        async move {
+            match sent.await {
+                Ok(v) => Ok(Poll::Ready(Some(v))),
+                Err(e) if crate::aws::is_not_found(&e) => Ok(Poll::Ready(None)),
+                Err(e) if crate::aws::code(&e) == Some("ResourceInUseException") => {
+                    tracing::debug!(message = ?e.message(), "table busy; waiting");
+                    Ok(Poll::Pending(in_use_state(e.message())))
+                }
+                Err(e) => Err(crate::aws::explain(what, e)),
+            }
+        }
+    })
+    .await?;
+    tracing::debug!(waited = ?started.elapsed(), "{what} accepted");
+    if out.is_some() && write == Write::Update {
+        wait_active(ctx, false).await?;
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// UpdateTable: the table is UPDATING afterwards, wait for ACTIVE.
+    Update,
+    /// DeleteTable: the caller waits for it to be gone.
+    Delete,
+}
+
+/// The state a `ResourceInUseException` message names ("Table is being updated" → UPDATING).
+fn in_use_state(message: Option<&str>) -> String {
+    let m = message.unwrap_or_default().to_lowercase();
+    if m.contains("being created") {
+        "CREATING"
+    } else if m.contains("being deleted") {
+        "DELETING"
+    } else {
+        "UPDATING"
+    }
+    .to_string()
+}
+
+/// Turns point-in-time recovery on or off. Right after a table is created, AWS answers
+/// `ContinuousBackupsUnavailableException` ("Backups are being enabled") for a while: that is
+/// retried within `--wait-timeout`, as Terraform does.
 async fn set_pitr(ctx: &Ctx, enabled: bool) -> Result<()> {
     let name = &ctx.desired.table.name;
     let spec = PointInTimeRecoverySpecification::builder()
         .point_in_time_recovery_enabled(enabled)
         .build()?;
-    // Right after creation, backups can take a moment to become available.
-    let mut attempt = 0;
-    loop {
+    let what = format!("updating point-in-time recovery of table {name}");
+    let status = Waiter::new(
+        format!("backups of table {name} did not become available"),
+        ctx.wait_timeout,
+    )
+    .on_pending(|state, waited| show(ctx, state, waited))
+    .until(|| async {
         let res = ctx
             .aws
             .dynamodb
@@ -556,21 +759,30 @@ async fn set_pitr(ctx: &Ctx, enabled: bool) -> Result<()> {
             .send()
             .await;
         match res {
-            Ok(_) => return Ok(()),
+            Ok(out) => Ok(Poll::Ready(
+                out.continuous_backups_description()
+                    .and_then(|c| c.point_in_time_recovery_description())
+                    .and_then(|p| p.point_in_time_recovery_status())
+                    .cloned(),
+            )),
             Err(e)
-                if attempt < 10
-                    && crate::aws::code(&e) == Some("ContinuousBackupsUnavailableException") =>
+                if matches!(
+                    crate::aws::code(&e),
+                    Some(
+                        "ContinuousBackupsUnavailableException"
+                            | "ResourceInUseException"
+                            | "TableNotFoundException"
+                    )
+                ) =>
             {
-                attempt += 1;
-                ctx.progress
-                    .update(STEP, "waiting for backups to become available");
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                Ok(Poll::Pending("backups not available yet".into()))
             }
-            Err(e) => {
-                return Err(e).explain(format!("updating point-in-time recovery of table {name}"))
-            }
+            Err(e) => Err(crate::aws::explain(&what, e)),
         }
-    }
+    })
+    .await?;
+    tracing::debug!(?status, "point-in-time recovery status after the change");
+    Ok(())
 }
 
 /// Removes the table only when asked to; otherwise says it was kept.
@@ -593,48 +805,34 @@ pub async fn teardown(ctx: &Ctx, live: Option<&Live>, delete: bool) -> Result<Ve
     let db = &ctx.aws.dynamodb;
     let mut done = Vec::new();
     ctx.progress.start(STEP, &format!("deleting table {name}"));
+    if live.status == "DELETING" {
+        wait_gone(ctx).await?;
+        done.push(format!("deleted table {name}"));
+        return Ok(done);
+    }
     if live.deletion_protection {
-        db.update_table()
-            .table_name(name)
-            .deletion_protection_enabled(false)
-            .send()
-            .await
-            .explain(format!("turning off deletion protection of table {name}"))?;
+        // An UpdateTable: the table is UPDATING until it is ACTIVE again, and DeleteTable
+        // is refused (ResourceInUseException) until then.
+        update_table(
+            ctx,
+            "turning off deletion protection of",
+            Write::Update,
+            || {
+                db.update_table()
+                    .table_name(name)
+                    .deletion_protection_enabled(false)
+                    .send()
+            },
+        )
+        .await?;
         done.push("turned deletion protection off".to_string());
     }
-    db.delete_table()
-        .table_name(name)
-        .send()
-        .await
-        .found(format!("deleting table {name}"))?;
+    update_table(ctx, "deleting", Write::Delete, || {
+        db.delete_table().table_name(name).send()
+    })
+    .await?;
     // Wait until it is gone, so a following apply does not race the deletion.
-    let started = Instant::now();
-    loop {
-        let out = db
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .found(format!("waiting for table {name} to be deleted"))?;
-        if out.is_none() {
-            break;
-        }
-        if started.elapsed() >= ctx.wait_timeout {
-            bail!(
-                "table {name} was not deleted within --wait-timeout {}. AWS keeps deleting it; run `setup teardown --delete-table` again later to confirm, or pass a longer --wait-timeout",
-                humantime::format_duration(ctx.wait_timeout)
-            );
-        }
-        ctx.progress.update(
-            STEP,
-            &format!(
-                "waiting for table {name} to be deleted ({}s)",
-                started.elapsed().as_secs()
-            ),
-        );
-        let left = ctx.wait_timeout.saturating_sub(started.elapsed());
-        tokio::time::sleep(Duration::from_secs(2).min(left)).await;
-    }
+    wait_gone(ctx).await?;
     done.push(format!("deleted table {name}"));
     Ok(done)
 }

@@ -318,3 +318,55 @@ fn per_user_isolation_needs_a_string_partition_key() {
         "needs a string partition key",
     );
 }
+
+/// AWS's tag rules (issue 9, row 11): the character set, the reserved `aws:` prefix and 50 tags
+/// per resource, checked before any call instead of failing halfway through an apply.
+#[test]
+fn tags_aws_would_refuse_are_rejected_before_any_call() {
+    rejects(
+        "bad-tag-char",
+        &with("[table]\ntags = { \"team#1\" = \"mobile\" }\n"),
+        "table.tags",
+        "the character '#', which AWS does not allow in tags",
+    );
+    rejects(
+        "bad-tag-reserved",
+        &with("[table]\ntags = { \"aws:cost\" = \"1\" }\n"),
+        "table.tags",
+        "must be 1-128 characters, not start with \"aws:\" (reserved by AWS)",
+    );
+    let many: Vec<String> = (0..50).map(|i| format!("t{i} = \"v\"")).collect();
+    rejects(
+        "bad-tag-count",
+        &with(&format!("[table]\ntags = {{ {} }}\n", many.join(", "))),
+        "table.tags",
+        "50 tags given; AWS allows 50 per resource and setup adds \"setup:stack\", so at most 49",
+    );
+}
+
+/// IAM's 6,144-character limit for a managed policy (issue 9, row 10): checked on the rendered
+/// document, so plan says it and apply refuses before any write, instead of IAM's LimitExceeded
+/// halfway through.
+#[test]
+fn an_access_policy_over_iams_size_limit_is_refused_before_any_write() {
+    let actions: Vec<String> = (0..260)
+        .map(|i| format!("\"dynamodb:SomeVeryLongActionNameNumber{i:04}\""))
+        .collect();
+    let s = Stack::new(
+        "bad-policy-size",
+        &format!("[policy]\nactions = [{}]\n", actions.join(", ")),
+    );
+    let plan = s.run(&["plan"]);
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert!(
+        plan.stdout.contains(&format!(
+            "policy {} would be",
+            s.policy()
+        )) && plan.stdout.contains("over IAM's limit of 6144 for a managed policy"),
+        "{}",
+        plan.all()
+    );
+    let r = s.run(&["apply"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(r.writes(), Vec::<String>::new(), "{}", r.all());
+}

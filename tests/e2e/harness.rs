@@ -123,11 +123,37 @@ pub fn enforcing_emulator() -> &'static Emulator {
     })
 }
 
+/// An emulator in realistic mode (tests/emu/realistic.py): tables pass through CREATING,
+/// UPDATING and DELETING, tags and IAM changes lag, deletes conflict right after detaching, as
+/// in real AWS. The windows are the launcher's defaults (seconds); a test may change them with
+/// [`Emulator::set_realistic`].
+pub fn realistic_emulator() -> &'static Emulator {
+    static EMU: OnceLock<Emulator> = OnceLock::new();
+    EMU.get_or_init(|| start_emulator_args(0, &[], &["--realistic", "default"]))
+}
+
+impl Emulator {
+    /// Changes realistic-mode windows at run time, e.g. `{"iam_propagation": 2.0}`.
+    pub fn set_realistic(&self, windows: serde_json::Value) {
+        let body = http_post(self.port, "/_setup/realistic", &windows.to_string());
+        assert!(body.contains("\"ok\""), "the emulator refused {windows}: {body}");
+    }
+
+    /// The realistic-mode windows in force.
+    pub fn realistic(&self) -> serde_json::Value {
+        serde_json::from_str(&http_get(self.port, "/_setup/realistic")).expect("JSON windows")
+    }
+}
+
 fn start_emulator(delay_ms: u32) -> Emulator {
     start_emulator_with(delay_ms, &[])
 }
 
 fn start_emulator_with(delay_ms: u32, env: &[(&str, &str)]) -> Emulator {
+    start_emulator_args(delay_ms, env, &[])
+}
+
+fn start_emulator_args(delay_ms: u32, env: &[(&str, &str)], extra: &[&str]) -> Emulator {
     let python = std::env::var("SETUP_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let mut child = Command::new(&python)
         .envs(env.iter().copied())
@@ -140,6 +166,7 @@ fn start_emulator_with(delay_ms: u32, env: &[(&str, &str)]) -> Emulator {
             "--delay-ms",
             &delay_ms.to_string(),
         ])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -559,18 +586,29 @@ impl Stack {
     pub fn pool_ids(&self) -> Vec<String> {
         let s = self.emu.sdk();
         block_on(async {
-            let out = s
-                .identity
-                .list_identity_pools()
-                .max_results(60)
-                .send()
-                .await
-                .unwrap();
-            out.identity_pools()
-                .iter()
-                .filter(|p| p.identity_pool_name() == Some(self.pool_name().as_str()))
-                .map(|p| p.identity_pool_id().unwrap().to_string())
-                .collect()
+            // Every page: the emulator pages like AWS (60 per page).
+            let mut ids = Vec::new();
+            let mut token = None;
+            loop {
+                let out = s
+                    .identity
+                    .list_identity_pools()
+                    .max_results(60)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .unwrap();
+                ids.extend(
+                    out.identity_pools()
+                        .iter()
+                        .filter(|p| p.identity_pool_name() == Some(self.pool_name().as_str()))
+                        .map(|p| p.identity_pool_id().unwrap().to_string()),
+                );
+                token = out.next_token().map(str::to_string);
+                if token.is_none() {
+                    return ids;
+                }
+            }
         })
     }
 

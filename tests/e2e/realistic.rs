@@ -1,0 +1,331 @@
+//! The first session a user has against real AWS, on the emulator's realistic mode
+//! (tests/emu/realistic.py): tables pass through CREATING, UPDATING and DELETING, a new table
+//! is invisible for a moment, backups are unavailable right after creation, tags and IAM
+//! changes lag, deletes conflict right after a detach. Every command runs immediately after the
+//! one before it, as a user (or a CI job) runs them.
+//!
+//! Each test names the behaviour (the row of issue 9) it covers; each fails without the
+//! handling it checks (docs/reliability.md, "Real AWS timing").
+
+use serde_json::json;
+
+use crate::harness::*;
+
+fn stack(name: &str, extra: &str) -> Stack {
+    Stack::on(realistic_emulator(), name, extra)
+}
+
+fn ops_named(r: &Run, op: &str) -> usize {
+    r.ops.iter().filter(|o| *o == op).count()
+}
+
+/// The state of one step in `status --output json`.
+fn state_of(s: &Stack, step: &str) -> (i32, serde_json::Value) {
+    let r = s.run(&["status", "--output", "json"]);
+    let j = r.json();
+    (r.code, r.step(&j, step).clone())
+}
+
+/// apply → status → verify → apply (0 writes) → teardown --delete-table → apply → teardown,
+/// each right after the one before.
+#[test]
+fn a_first_session_against_realistic_aws_succeeds_end_to_end() {
+    let s = stack("real-session", "");
+    let first = s.ok(&["apply"]);
+    // Rows 1 and 2: the table was invisible, then CREATING, and apply waited it out.
+    assert!(
+        ops_named(&first, "DescribeTable") >= 2,
+        "apply should have waited for the new table: {:?}",
+        first.ops
+    );
+
+    // Row 5: right after apply, status is in sync although the tag listing lags.
+    let st = s.run(&["status"]);
+    assert_eq!(st.code, 0, "status right after apply:\n{}", st.all());
+
+    // Row 8: verify right after apply, while IAM is still propagating to Cognito.
+    let v = s.run(&["verify", "--create-test-user"]);
+    assert_eq!(v.code, 0, "verify right after apply:\n{}", v.all());
+
+    let again = s.ok(&["apply"]);
+    assert_eq!(again.writes(), Vec::<String>::new(), "{}", again.all());
+
+    // Rows 2, 4 and 6: deletion protection off (UPDATING), delete, wait until gone; the role and
+    // policy deletes right after their detach.
+    let down = s.ok(&["teardown", "--delete-table", "--yes"]);
+    assert!(down.stdout.contains("deleted table"), "{}", down.all());
+
+    // Row 4: the table may still be DELETING: apply waits it out, then creates it.
+    s.ok(&["apply"]);
+    let (code, table) = state_of(&s, "table");
+    assert_eq!((code, &table["state"]), (0, &json!("in_sync")), "{table}");
+    s.ok(&["teardown", "--delete-table", "--yes"]);
+    assert!(s.pool_ids().is_empty());
+}
+
+/// Row 1 and 2: the create answers CREATING, DescribeTable answers ResourceNotFoundException
+/// for a moment, then CREATING, then ACTIVE; apply waits and shows what it waits for.
+#[test]
+fn apply_waits_for_a_new_table_that_is_invisible_then_creating() {
+    let s = stack("real-create", "");
+    let r = s.run(&["apply"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let describes = ops_named(&r, "DescribeTable");
+    assert!(describes >= 3, "expected polling, got {:?}", r.ops);
+    // The progress line names the state it waited in.
+    let log = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        log.contains(&format!("table {} CREATING", s.table())),
+        "no waiting line:\n{log}"
+    );
+}
+
+/// Row 2: two UpdateTable calls in one apply (billing, then deletion protection): the second
+/// is only accepted once the first has finished UPDATING.
+#[test]
+fn successive_table_updates_wait_for_active_in_between() {
+    let s = stack("real-updates", "");
+    s.ok(&["apply"]);
+    s.write_config(&format!(
+        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\nbilling_mode = \"PROVISIONED\"\nread_capacity = 2\nwrite_capacity = 2\ndeletion_protection = false\n",
+        s.table()
+    ));
+    let r = s.ok(&["apply"]);
+    assert_eq!(ops_named(&r, "UpdateTable"), 2, "{:?}", r.ops);
+    let t = block_on(
+        s.emu
+            .sdk()
+            .dynamodb
+            .describe_table()
+            .table_name(s.table())
+            .send(),
+    )
+    .unwrap();
+    let t = t.table().unwrap();
+    assert_eq!(t.deletion_protection_enabled(), Some(false));
+    assert_eq!(
+        t.provisioned_throughput().unwrap().read_capacity_units(),
+        Some(2)
+    );
+}
+
+/// Row 3: backups are unavailable right after creation (ContinuousBackupsUnavailableException)
+/// and then ENABLING: apply retries, and status reports ENABLING as in progress, not drift.
+#[test]
+fn pitr_right_after_creation_is_retried_and_enabling_is_not_drift() {
+    let s = stack("real-pitr", "");
+    let r = s.ok(&["apply"]);
+    assert!(
+        ops_named(&r, "UpdateContinuousBackups") >= 2,
+        "the first enable should have been refused and retried: {:?}",
+        r.ops
+    );
+    realistic_emulator().set_realistic(json!({"pitr_enabling": 30.0}));
+    let s2 = stack("real-pitr-enabling", "");
+    let r2 = s2.run(&["apply"]);
+    realistic_emulator().set_realistic(json!({"pitr_enabling": 1.0}));
+    assert_eq!(r2.code, 0, "{}", r2.all());
+    let (code, table) = state_of(&s2, "table");
+    assert_eq!(code, 0, "ENABLING must not be drift: {table}");
+    let notes = table["notes"].to_string();
+    assert!(notes.contains("ENABLING (in progress"), "{table}");
+}
+
+/// Row 4: right after teardown --delete-table the table is DELETING; an apply at once waits
+/// until it is gone, then creates it.
+#[test]
+fn apply_right_after_deleting_the_table_waits_then_creates() {
+    let s = stack("real-recreate", "");
+    s.ok(&["apply"]);
+    realistic_emulator().set_realistic(json!({"table_deleting": 3.0}));
+    // Delete by hand, so the table is DELETING when apply starts.
+    let sdk = s.emu.sdk();
+    block_on(
+        sdk.dynamodb
+            .update_table()
+            .table_name(s.table())
+            .deletion_protection_enabled(false)
+            .send(),
+    )
+    .unwrap();
+    // UpdateTable leaves the table UPDATING for a moment.
+    std::thread::sleep(std::time::Duration::from_millis(1800));
+    block_on(sdk.dynamodb.delete_table().table_name(s.table()).send()).unwrap();
+    let plan = s.run(&["plan"]);
+    assert!(
+        plan.stdout.contains("is being deleted (DELETING)"),
+        "{}",
+        plan.all()
+    );
+    let r = s.run(&["apply"]);
+    realistic_emulator().set_realistic(json!({"table_deleting": 2.0}));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.ops.contains(&"CreateTable".to_string()), "{:?}", r.ops);
+    let (code, _) = state_of(&s, "table");
+    assert_eq!(code, 0);
+}
+
+/// Row 5: ownership comes from tags, which lag behind CreateTable; a table created seconds ago
+/// shows no tags and is read again before it is called "not owned".
+#[test]
+fn status_right_after_apply_is_in_sync_although_tags_lag() {
+    realistic_emulator().set_realistic(json!({"tags_lag": 4.0}));
+    let s = stack("real-tags", "");
+    let r = s.run(&["apply"]);
+    let st = s.run(&["status", "--output", "json"]);
+    realistic_emulator().set_realistic(json!({"tags_lag": 1.5}));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(st.code, 0, "{}", st.all());
+    let j = st.json();
+    assert_eq!(st.step(&j, "table")["state"], "in_sync");
+    assert!(
+        ops_named(&st, "ListTagsOfResource") >= 2,
+        "tags should have been read again: {:?}",
+        st.ops
+    );
+}
+
+/// Rows 6 and 7: DeleteRole / DeletePolicy right after DetachRolePolicy answer DeleteConflict
+/// for a while; teardown retries within its bound.
+#[test]
+fn teardown_right_after_detach_retries_delete_conflict() {
+    let s = stack("real-conflict", "");
+    s.ok(&["apply"]);
+    let r = s.ok(&["teardown"]);
+    assert!(
+        ops_named(&r, "DeleteRole") >= 2 || ops_named(&r, "DeletePolicy") >= 2,
+        "expected a DeleteConflict retry: {:?}",
+        r.ops
+    );
+    let again = s.ok(&["teardown"]);
+    assert_eq!(again.writes(), Vec::<String>::new(), "{}", again.all());
+}
+
+/// Row 9: ConcurrentModification (409) on the first change of a new role is retried.
+#[test]
+fn concurrent_modification_on_a_new_role_is_retried() {
+    let s = stack("real-concurrent", "");
+    let r = s.ok(&["apply"]);
+    assert!(
+        ops_named(&r, "AttachRolePolicy") >= 2,
+        "the attach should have met ConcurrentModification and been retried: {:?}",
+        r.ops
+    );
+    s.ok(&["status"]);
+}
+
+/// Row 10: DynamoDB's LimitExceededException is a quota, not throttling: one clear sentence,
+/// and exactly one UpdateTable (no retries).
+#[test]
+fn billing_mode_quota_is_one_sentence_without_retries() {
+    realistic_emulator().set_realistic(json!({"billing_switches": 1}));
+    let s = stack("real-quota", "");
+    s.ok(&["apply"]);
+    let provisioned = format!(
+        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\nbilling_mode = \"PROVISIONED\"\nread_capacity = 1\nwrite_capacity = 1\n",
+        s.table()
+    );
+    // On-demand → provisioned → on-demand (the one switch to on-demand allowed here) →
+    // provisioned → on-demand again: over the quota.
+    let mut runs = Vec::new();
+    for config in [provisioned.as_str(), "", provisioned.as_str()] {
+        s.write_config(config);
+        runs.push(s.run(&["apply"]));
+    }
+    s.write_config("");
+    let second = s.run(&["apply"]);
+    realistic_emulator().set_realistic(json!({"billing_switches": 4}));
+    for r in &runs {
+        assert_eq!(r.code, 0, "{}", r.all());
+    }
+    assert_eq!(second.code, 1, "{}", second.all());
+    assert_eq!(ops_named(&second, "UpdateTable"), 1, "{:?}", second.ops);
+    assert!(
+        second
+            .stderr
+            .contains("an AWS quota was reached, which retrying now cannot fix"),
+        "{}",
+        second.all()
+    );
+}
+
+/// Row 12: tags on an existing identity pool are changed with cognito-identity TagResource,
+/// never by rewriting the pool with UpdateIdentityPool.
+#[test]
+fn identity_pool_tag_drift_is_fixed_with_tag_resource() {
+    let s = stack("real-pool-tags", "");
+    s.ok(&["apply"]);
+    s.write_config(&format!(
+        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\", cost = \"42\" }}\n",
+        s.table()
+    ));
+    let r = s.ok(&["apply"]);
+    assert!(r.ops.contains(&"TagResource".to_string()), "{:?}", r.ops);
+    assert!(
+        !r.ops.contains(&"UpdateIdentityPool".to_string()),
+        "{:?}",
+        r.ops
+    );
+    let arn = format!(
+        "arn:aws:cognito-identity:{REGION}:{ACCOUNT}:identitypool/{}",
+        s.pool_id()
+    );
+    let tags = block_on(
+        s.emu
+            .sdk()
+            .identity
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send(),
+    )
+    .unwrap();
+    assert_eq!(
+        tags.tags().and_then(|t| t.get("cost")).map(String::as_str),
+        Some("42")
+    );
+}
+
+/// Row 13: throttling comes in bursts; it has its own, larger budget than other errors.
+#[test]
+fn a_burst_of_throttling_is_outlasted_but_other_errors_keep_five_attempts() {
+    let s = Stack::new("throttle-burst", "");
+    s.ok(&["apply"]);
+    // Eight throttles in a row on one call: more than the old five attempts.
+    s.control(
+        "faults",
+        json!({"rate": 1.0, "kinds": ["throttle"], "ops": ["DeleteRole"], "max": 8, "seed": 1}),
+    );
+    let r = s.run(&["teardown"]);
+    s.control("faults", json!({"rate": 0.0}));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(ops_named(&r, "DeleteRole"), 9, "{:?}", r.ops);
+
+    // A server error, by contrast, is tried five times and then reported.
+    let s = Stack::new("errors-budget", "");
+    s.ok(&["apply"]);
+    s.control(
+        "faults",
+        json!({"rate": 1.0, "kinds": ["500"], "ops": ["DeleteRole"], "max": 20, "seed": 1}),
+    );
+    let r = s.run(&["teardown"]);
+    s.control("faults", json!({"rate": 0.0}));
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(ops_named(&r, "DeleteRole"), 5, "{:?}", r.ops);
+}
+
+/// Row 13: teardown under a 35% throttling rate, twice in a row, succeeds.
+#[test]
+fn teardown_under_heavy_throttling_succeeds() {
+    for seed in [3, 4] {
+        let s = Stack::new(&format!("throttle-heavy-{seed}"), "");
+        s.ok(&["apply"]);
+        s.control(
+            "faults",
+            json!({"rate": 0.35, "kinds": ["throttle"], "seed": seed}),
+        );
+        let r = s.run(&["teardown", "--delete-table", "--yes"]);
+        s.control("faults", json!({"rate": 0.0}));
+        assert_eq!(r.code, 0, "seed {seed}:\n{}", r.all());
+        assert!(s.pool_ids().is_empty());
+    }
+}
