@@ -144,7 +144,9 @@ and says so on stderr."
     #[command(
         long_about = "Sign in as a user and use the table with the identity pool's credentials, hop by hop. Exit 0 when every hop worked, 1 otherwise.\n\n\
                       Runs the flow a client app runs, against the applied stack, and reports each hop with its duration: sign in to the user pool (InitiateAuth, USER_PASSWORD_AUTH), exchange the ID token at the identity pool (GetId, GetCredentialsForIdentity), then PutItem, GetItem, UpdateItem (and Query when granted) on one test item with those temporary credentials, and delete the item with the operator's credentials.\n\n\
-                      With per_user_isolation the test item's partition key is the caller's identity id. A failing hop is explained in terms of the setup (trust policy, pool roles, app client, policy actions).",
+                      With per_user_isolation the test item's partition key is the caller's identity id, and the isolation hop checks that a GetItem on another identity's partition key and a Scan are both denied. A failing hop is explained in terms of the setup (trust policy, pool roles, app client, policy actions).\n\n\
+                      --create-test-user fits the user pool: an email address (at example.invalid) or a phone number as user name when the pool signs in with one, every required attribute filled, a password that meets the pool's policy; nothing is sent to the user.\n\n\
+                      Right after apply, IAM may take seconds (at times a minute) to let Cognito use a new role: when the wiring is right, verify waits for it (--propagation-timeout) instead of reporting a misconfiguration.",
         after_help = "The password of --username comes from SETUP_VERIFY_PASSWORD or stdin, never from the command line.\n\n\
                       Examples:\n  setup verify --create-test-user\n  SETUP_VERIFY_PASSWORD=... setup verify --username alice\n  setup verify --create-test-user --output json"
     )]
@@ -169,6 +171,10 @@ pub struct VerifyArgs {
     /// App client to sign in with (default: the first of user_pool.client_ids)
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
+    /// How long to retry while Cognito refuses a role whose wiring is right (IAM still
+    /// propagating a new role or trust policy), e.g. 30s, 3m
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub propagation_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,10 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+mod isolation;
+
+pub use isolation::{is_keyed, isolation_hole, isolation_refusal, KEYED_ACTIONS, LEADING_KEYS};
+
 /// The principal identity pools use to assume a role.
 pub const COGNITO_PRINCIPAL: &str = "cognito-identity.amazonaws.com";
 pub const AUD_KEY: &str = "cognito-identity.amazonaws.com:aud";
@@ -268,7 +272,8 @@ fn amr_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
     }
 }
 
-/// What is too broad in a table access policy.
+/// What is too broad in a table access policy, including the per-user isolation hole
+/// ([`isolation_hole`]).
 pub fn access_policy(doc: &Value) -> Vec<Finding> {
     let mut out = Vec::new();
     for st in statements(doc).into_iter().filter(|s| is_allow(s)) {
@@ -301,6 +306,7 @@ pub fn access_policy(doc: &Value) -> Vec<Finding> {
             ));
         }
     }
+    out.extend(isolation_hole(doc));
     out.dedup();
     out
 }

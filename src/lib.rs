@@ -15,6 +15,7 @@ pub mod policy_eval;
 pub mod progress;
 pub mod render;
 pub mod steps;
+pub mod wait;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -174,6 +175,7 @@ async fn run_verify(style: render::Style, session: &Session, v: &cli::VerifyArgs
     let opts = VerifyOptions {
         login,
         client_id: v.client_id.clone(),
+        propagation_timeout: v.propagation_timeout,
     };
     match verify::verify(session, opts).await {
         Ok(report) => {

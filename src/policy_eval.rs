@@ -68,13 +68,13 @@ pub fn glob_matches(pattern: &str, value: &str, ignore_case: bool) -> bool {
     let (mut pi, mut vi) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while vi < v.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == v[vi]) {
-            pi += 1;
-            vi += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        if pi < p.len() && p[pi] == '*' {
             star = Some(pi);
             mark = vi;
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == v[vi]) {
+            pi += 1;
+            vi += 1;
         } else if let Some(s) = star {
             pi = s + 1;
             mark += 1;
@@ -158,7 +158,7 @@ fn element_matches(
 }
 
 /// Whether one condition (operator, key, expected values) holds for the context.
-fn condition_holds(operator: &str, key: &str, expected: &[String], ctx: &Context) -> bool {
+pub fn condition_holds(operator: &str, key: &str, expected: &[String], ctx: &Context) -> bool {
     let (qualifier, op) = match operator.split_once(':') {
         Some((q, op)) => (Some(q), op),
         None => (None, operator),
@@ -271,6 +271,27 @@ pub fn allowed_ignoring_conditions(policies: &[&Value], action: &str, resource: 
     })
 }
 
+/// The `Resource` patterns of the Allow statements that grant `action` (conditions ignored):
+/// tells "the action is granted, but on another table" apart from "the action is missing".
+pub fn granted_resources(policies: &[&Value], action: &str) -> Vec<String> {
+    let empty = Context::new();
+    let mut out: Vec<String> = Vec::new();
+    for doc in policies {
+        for st in statements(doc) {
+            if st.get("Effect").and_then(Value::as_str) == Some("Allow")
+                && element_matches(st, "Action", "NotAction", action, &empty, true)
+            {
+                for r in strings(st.get("Resource")) {
+                    if !out.contains(&r) {
+                        out.push(r);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 fn variables_as_wildcards(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
@@ -327,6 +348,9 @@ mod tests {
             false
         ));
         assert!(glob_matches("*a*b", "xxaxxab", false));
+        // A `*` in the value is an ordinary character; a `*` in the pattern is still a wildcard.
+        assert!(glob_matches("table/t*", "table/t*/stream/1", false));
+        assert!(!glob_matches("table/t", "table/*", false));
     }
 
     #[test]
@@ -402,10 +426,20 @@ mod tests {
             evaluate(&[&doc], &req("dynamodb:PutItem", &no_sub)),
             Decision::ImplicitDeny
         );
-        // ForAllValues with no leading keys at all (a Scan) is vacuously true: IAM's pitfall.
+        // A request with no leading keys at all (a Scan): the Null guard denies it.
         let scan = context([("cognito-identity.amazonaws.com:sub", vec![ID])]);
         assert_eq!(
             evaluate(&[&doc], &req("dynamodb:PutItem", &scan)),
+            Decision::ImplicitDeny
+        );
+        // Without the guard, ForAllValues over no values is vacuously true: IAM's pitfall.
+        let mut unguarded = doc.clone();
+        unguarded["Statement"][0]["Condition"]
+            .as_object_mut()
+            .unwrap()
+            .remove("Null");
+        assert_eq!(
+            evaluate(&[&unguarded], &req("dynamodb:PutItem", &scan)),
             Decision::Allow
         );
     }

@@ -4,31 +4,42 @@
 //! ```text
 //! [create-test-user] → sign-in (InitiateAuth USER_PASSWORD_AUTH, unsigned)
 //!   → get-id → get-credentials (GetId / GetCredentialsForIdentity with the ID token, unsigned)
-//!   → put-item → get-item → update-item → [query]   (signed with the identity's temporary credentials)
+//!   → put-item → get-item → update-item → [query] → [isolation]
+//!                                      (signed with the identity's temporary credentials)
 //!   → delete-item (operator credentials) → [delete-test-user]
 //! ```
 //!
 //! The test item's partition key is what the access mode requires: the caller's identity id
-//! with `per_user_isolation`, else a random `setup-verify-…` value. The item is deleted only
+//! with `per_user_isolation`, else a random `setup-verify-…` value. With `per_user_isolation`
+//! the `isolation` hop proves that the caller cannot reach other users' items: a `GetItem` on
+//! another identity's partition key and a `Scan` must both be denied. The item is deleted only
 //! when verify created it (an existing item is never overwritten or deleted), and a test user
-//! is deleted even when a hop fails or the run is interrupted.
+//! (shaped after the user pool: [`test_user`]) is deleted even when a hop fails or the run is
+//! interrupted.
+//!
+//! `GetCredentialsForIdentity` answers `InvalidIdentityPoolConfigurationException` both for a
+//! broken wiring and, for a while after the role or its trust policy changed, while IAM
+//! propagates the change. When verify's own diagnosis finds the wiring right, it retries up to
+//! `--propagation-timeout` instead of reporting a misconfiguration that is not there.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod explain;
+mod login;
+mod table;
+mod test_user;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
-use serde_json::Value;
 
 use super::Session;
-use crate::aws::{Clients, Found};
-use crate::config::{Desired, KeyAttr, KeyType};
-use crate::diagnose::{self, Severity};
-use crate::policy_doc;
-use crate::policy_eval::{self, Decision};
-use crate::steps::{pool_roles, role, Observed};
+use crate::aws::Clients;
+use crate::config::{Desired, KeyAttr};
+use crate::progress::Progress;
+use crate::steps::{user_pool, Observed};
 
 /// A password: never printed, never logged (`Debug` is redacted).
 pub struct Secret(String);
@@ -61,6 +72,9 @@ pub struct VerifyOptions {
     pub login: Login,
     /// The app client to sign in with (default: the first of `user_pool.client_ids`).
     pub client_id: Option<String>,
+    /// How long to retry `GetCredentialsForIdentity` while the wiring is right but Cognito
+    /// still refuses the role (IAM propagation).
+    pub propagation_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -120,7 +134,8 @@ pub struct VerifyReport {
 }
 
 /// Every hop, in order.
-pub const HOPS: [&str; 10] = [
+/// Every hop, in order.
+pub const HOPS: [&str; 11] = [
     "create-test-user",
     "sign-in",
     "get-id",
@@ -129,6 +144,7 @@ pub const HOPS: [&str; 10] = [
     "get-item",
     "update-item",
     "query",
+    "isolation",
     "delete-item",
     "delete-test-user",
 ];
@@ -139,18 +155,6 @@ fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     getrandom::getrandom(&mut buf).expect("the OS random source works");
     buf.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A password that satisfies Cognito's strictest default policy (upper, lower, digit, symbol).
-fn random_password() -> Secret {
-    let mut buf = [0u8; 24];
-    getrandom::getrandom(&mut buf).expect("the OS random source works");
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-    let body: String = buf
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect();
-    Secret(format!("Sv1!{body}"))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -188,6 +192,8 @@ struct Run<'a> {
     aws: &'a Clients,
     d: &'a Desired,
     o: &'a Observed,
+    progress: Arc<dyn Progress>,
+    propagation_timeout: Duration,
     pool_id: String,
     client_id: String,
     provider: String,
@@ -281,14 +287,30 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         .client_id
         .clone()
         .unwrap_or_else(|| d.user_pool.client_ids[0].clone());
-    let (username, test_user) = match &opts.login {
-        Login::User { username, .. } => (username.clone(), false),
-        Login::TestUser => (format!("setup-verify-{}", random_hex(6)), true),
+    // A test user fits the user pool the pre-flight check described (asked again only if
+    // that answer is missing).
+    let (username, new_user) = match &opts.login {
+        Login::User { username, .. } => (username.clone(), None),
+        Login::TestUser => {
+            let pool = match user_pool::described(&d.user_pool.id) {
+                Some(p) => Some(p),
+                None => user_pool::describe(&s.aws, &d.user_pool.id).await.ok(),
+            };
+            let shape = pool
+                .as_ref()
+                .map(test_user::Shape::from_pool)
+                .unwrap_or_default();
+            let user = test_user::fit(&shape, &random_hex(6));
+            (user.username.clone(), Some((user, shape.password)))
+        }
     };
+    let test_user = new_user.is_some();
     let run = Run {
         aws: &s.aws,
         d,
         o: &o,
+        progress: s.progress.clone(),
+        propagation_timeout: opts.propagation_timeout,
         pool_id: pool.id.clone(),
         client_id: client_id.clone(),
         provider: d.user_pool.provider_name(),
@@ -311,14 +333,17 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
     };
 
     let password = match opts.login {
-        Login::User { password, .. } => Some(password),
-        Login::TestUser => None,
+        Login::User { password, .. } => Password::Given(password),
+        Login::TestUser => {
+            let (user, rules) = new_user.expect("a test user was planned");
+            Password::Create(user, rules)
+        }
     };
     let interrupted = tokio::select! {
         _ = flow(&run, &username, password) => false,
         _ = tokio::signal::ctrl_c() => true,
     };
-    cleanup(&run).await;
+    table::cleanup(&run).await;
 
     let mut hops = run.hops.into_inner().expect("not poisoned");
     let first_failure = hops
@@ -341,7 +366,7 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         };
         let signer = match name {
             "sign-in" | "get-id" | "get-credentials" => Signer::Unsigned,
-            "put-item" | "get-item" | "update-item" | "query" => Signer::Identity,
+            "put-item" | "get-item" | "update-item" | "query" | "isolation" => Signer::Identity,
             _ => Signer::Operator,
         };
         hops.push(Hop {
@@ -381,7 +406,7 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         command: "verify",
         stack: d.stack.clone(),
         region: s.aws.region.clone(),
-        account: o.account.clone(),
+        account: o.account.id.clone(),
         user_pool_id: d.user_pool.id.clone(),
         client_id,
         identity_pool_id: run.pool_id.clone(),
@@ -397,846 +422,33 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
     })
 }
 
+/// The existing user's password, or the test user to create (and the pool's password rules).
+enum Password {
+    Given(Secret),
+    Create(test_user::TestUser, test_user::PasswordRules),
+}
+
 /// The hops up to the table calls; stops at the first failure.
-async fn flow(r: &Run<'_>, username: &str, password: Option<Secret>) {
+async fn flow(r: &Run<'_>, username: &str, password: Password) {
     let password = match password {
-        Some(p) => p,
-        None => match create_test_user(r, username).await {
+        Password::Given(p) => p,
+        Password::Create(user, rules) => match login::create_test_user(r, &user, &rules).await {
             Some(p) => p,
             None => return,
         },
     };
-    let Some(id_token) = sign_in(r, username, &password).await else {
+    let Some(id_token) = login::sign_in(r, username, &password).await else {
         return;
     };
     drop(password);
-    let Some(identity_id) = get_id(r, &id_token).await else {
+    let Some(identity_id) = login::get_id(r, &id_token).await else {
         return;
     };
     *r.identity_id.lock().expect("not poisoned") = Some(identity_id.clone());
-    let Some(creds) = get_credentials(r, &identity_id, &id_token).await else {
+    let Some(creds) = login::get_credentials(r, &identity_id, &id_token).await else {
         return;
     };
-    table_hops(r, &identity_id, creds).await;
-}
-
-async fn create_test_user(r: &Run<'_>, username: &str) -> Option<Secret> {
-    let pool = &r.d.user_pool.id;
-    let t = Instant::now();
-    let password = random_password();
-    let created = r
-        .aws
-        .idp
-        .admin_create_user()
-        .user_pool_id(pool)
-        .username(username)
-        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
-        .send()
-        .await;
-    if let Err(e) = created {
-        let (code, text) = sdk_error(&e);
-        let cause = match code.as_str() {
-            "InvalidParameterException" => format!(
-                "user pool {pool} refused a plain test user (it may require attributes such as an email, or email addresses as user names); sign in as an existing user with --username instead"
-            ),
-            "AccessDeniedException" => "the operator credentials may not create users: --create-test-user needs cognito-idp:AdminCreateUser, AdminSetUserPassword and AdminDeleteUser (see policies/operator.json)".to_string(),
-            _ => format!("could not create a test user in user pool {pool}"),
-        };
-        r.fail("create-test-user", Signer::Operator, t, text, cause);
-        return None;
-    }
-    *r.created_user.lock().expect("not poisoned") = Some(username.to_string());
-    let set = r
-        .aws
-        .idp
-        .admin_set_user_password()
-        .user_pool_id(pool)
-        .username(username)
-        .password(password.expose())
-        .permanent(true)
-        .send()
-        .await;
-    if let Err(e) = set {
-        let (code, text) = sdk_error(&e);
-        let cause = if code == "InvalidPasswordException" {
-            format!("user pool {pool}'s password policy refused the generated password; sign in as an existing user with --username instead")
-        } else {
-            format!("could not set the test user's password in user pool {pool}")
-        };
-        r.fail("create-test-user", Signer::Operator, t, text, cause);
-        return None;
-    }
-    r.ok(
-        "create-test-user",
-        Signer::Operator,
-        t,
-        format!("created confirmed user {username} in {pool} (deleted at the end)"),
-    );
-    Some(password)
-}
-
-async fn sign_in(r: &Run<'_>, username: &str, password: &Secret) -> Option<String> {
-    let t = Instant::now();
-    let out = r
-        .aws
-        .anonymous_idp()
-        .initiate_auth()
-        .client_id(&r.client_id)
-        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", username)
-        .auth_parameters("PASSWORD", password.expose())
-        .send()
-        .await;
-    match out {
-        Ok(out) => {
-            if let Some(token) = out.authentication_result().and_then(|a| a.id_token()) {
-                r.ok(
-                    "sign-in",
-                    Signer::Unsigned,
-                    t,
-                    format!(
-                        "signed in as {username} with app client {} (USER_PASSWORD_AUTH)",
-                        r.client_id
-                    ),
-                );
-                return Some(token.to_string());
-            }
-            let challenge = out
-                .challenge_name()
-                .map(|c| c.as_str().to_string())
-                .unwrap_or_else(|| "none".into());
-            r.fail(
-                "sign-in",
-                Signer::Unsigned,
-                t,
-                format!("InitiateAuth returned challenge {challenge} instead of tokens"),
-                match challenge.as_str() {
-                    "NEW_PASSWORD_REQUIRED" => format!("user {username} must set a new password before signing in (created with a temporary password); set one, or use --create-test-user"),
-                    c if c.contains("MFA") => format!("user {username} has multi-factor authentication ({c}), which verify cannot answer; use --create-test-user or a user without MFA"),
-                    c => format!("the user pool asks for the {c} challenge, which verify cannot answer; use --create-test-user"),
-                },
-            );
-            None
-        }
-        Err(e) => {
-            let (code, text) = sdk_error(&e);
-            let message = e.message().unwrap_or_default().to_string();
-            let cause = explain_sign_in(r, &code, &message, username).await;
-            r.fail("sign-in", Signer::Unsigned, t, text, cause);
-            None
-        }
-    }
-}
-
-/// Why InitiateAuth failed: wrong client id, auth flow not enabled, client secret, password.
-async fn explain_sign_in(r: &Run<'_>, code: &str, message: &str, username: &str) -> String {
-    let pool = &r.d.user_pool.id;
-    let client = &r.client_id;
-    let lower = message.to_lowercase();
-    match code {
-        "ResourceNotFoundException" => format!(
-            "wrong client id: app client {client} does not exist in user pool {pool}; check --client-id / user_pool.client_ids (`aws cognito-idp list-user-pool-clients --user-pool-id {pool}`)"
-        ),
-        "InvalidParameterException" if lower.contains("flow not enabled") => auth_flow_cause(client, pool),
-        "NotAuthorizedException" if lower.contains("secret") => format!(
-            "app client {client} has a client secret, so USER_PASSWORD_AUTH also needs a SECRET_HASH, which app clients in mobile and web apps cannot keep secret; verify with an app client without a secret (--client-id)"
-        ),
-        "NotAuthorizedException" if lower.contains("disabled") => {
-            format!("user {username} is disabled in user pool {pool}")
-        }
-        "NotAuthorizedException" if lower.contains("attempts exceeded") => {
-            format!("too many failed sign-ins for user {username}; wait and retry")
-        }
-        "NotAuthorizedException" => {
-            // Rule out the client's configuration before blaming the password.
-            match client_auth_flows(r).await {
-                Some(flows) if !flows.iter().any(|f| f == "ALLOW_USER_PASSWORD_AUTH" || f == "USER_PASSWORD_AUTH") => {
-                    auth_flow_cause(client, pool)
-                }
-                _ => format!(
-                    "wrong password for user {username} (or no such user, when the pool hides whether users exist); check SETUP_VERIFY_PASSWORD or use --create-test-user"
-                ),
-            }
-        }
-        "UserNotFoundException" => format!("user {username} does not exist in user pool {pool}; check --username or use --create-test-user"),
-        "UserNotConfirmedException" => format!("user {username} has not confirmed the sign-up yet; confirm it (`aws cognito-idp admin-confirm-sign-up`) or use --create-test-user"),
-        "PasswordResetRequiredException" => format!("user {username} must reset the password first"),
-        "" => format!("could not reach cognito-idp in {}: {message}", r.aws.user_pool_region),
-        _ => format!("sign-in to user pool {pool} with app client {client} failed"),
-    }
-}
-
-fn auth_flow_cause(client: &str, pool: &str) -> String {
-    format!(
-        "auth flow not enabled: app client {client} does not allow USER_PASSWORD_AUTH; add ALLOW_USER_PASSWORD_AUTH to its authentication flows (console: App clients → {client} → Edit), or `aws cognito-idp update-user-pool-client --user-pool-id {pool} --client-id {client} --explicit-auth-flows ALLOW_USER_PASSWORD_AUTH ALLOW_REFRESH_TOKEN_AUTH` (that command replaces the whole client configuration: pass its other settings too)"
-    )
-}
-
-async fn client_auth_flows(r: &Run<'_>) -> Option<Vec<String>> {
-    let out = r
-        .aws
-        .idp
-        .describe_user_pool_client()
-        .user_pool_id(&r.d.user_pool.id)
-        .client_id(&r.client_id)
-        .send()
-        .await
-        .ok()?;
-    let c = out.user_pool_client()?;
-    Some(
-        c.explicit_auth_flows()
-            .iter()
-            .map(|f| f.as_str().to_string())
-            .collect(),
-    )
-}
-
-async fn get_id(r: &Run<'_>, id_token: &str) -> Option<String> {
-    let t = Instant::now();
-    let out = r
-        .aws
-        .anonymous_identity()
-        .get_id()
-        .identity_pool_id(&r.pool_id)
-        .logins(&r.provider, id_token)
-        .send()
-        .await;
-    match out {
-        Ok(out) => match out.identity_id() {
-            Some(id) => {
-                r.ok(
-                    "get-id",
-                    Signer::Unsigned,
-                    t,
-                    format!("identity id {id} in identity pool {}", r.pool_id),
-                );
-                Some(id.to_string())
-            }
-            None => {
-                r.fail(
-                    "get-id",
-                    Signer::Unsigned,
-                    t,
-                    "GetId returned no identity id",
-                    "the identity pool answered without an identity id",
-                );
-                None
-            }
-        },
-        Err(e) => {
-            fail_login(r, "get-id", t, &e);
-            None
-        }
-    }
-}
-
-/// Why the identity pool refused the ID token (GetId or GetCredentialsForIdentity).
-/// Records a failed identity-pool hop (GetId, GetCredentialsForIdentity) with its cause.
-fn fail_login<E, R>(
-    r: &Run<'_>,
-    hop: &'static str,
-    t: Instant,
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    let (code, text) = sdk_error(e);
-    let message = e.message().unwrap_or_default().to_string();
-    r.fail(
-        hop,
-        Signer::Unsigned,
-        t,
-        text,
-        explain_login(r, &code, &message),
-    );
-}
-
-fn explain_login(r: &Run<'_>, code: &str, message: &str) -> String {
-    let pool_id = &r.pool_id;
-    match code {
-        "NotAuthorizedException" => {
-            let providers: Vec<(String, String)> =
-                r.o.pool
-                    .live()
-                    .map(|p| {
-                        p.providers
-                            .iter()
-                            .map(|c| {
-                                (
-                                    c.provider_name().unwrap_or_default().to_string(),
-                                    c.client_id().unwrap_or_default().to_string(),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-            let listed = providers
-                .iter()
-                .any(|(p, c)| *p == r.provider && *c == r.client_id);
-            if !listed {
-                let list: Vec<String> = providers
-                    .iter()
-                    .map(|(p, c)| format!("{p} client {c}"))
-                    .collect();
-                format!(
-                    "identity pool {pool_id} does not trust app client {} of user pool {} (it lists: {}); add the client to user_pool.client_ids and run `setup apply`",
-                    r.client_id,
-                    r.d.user_pool.id,
-                    if list.is_empty() { "nothing".to_string() } else { list.join(", ") }
-                )
-            } else if message.to_lowercase().contains("expired") {
-                "the ID token expired before it was exchanged; run verify again".to_string()
-            } else {
-                format!("identity pool {pool_id} rejected the ID token ({message})")
-            }
-        }
-        "ResourceNotFoundException" => format!(
-            "identity pool {pool_id} does not exist (deleted after the check?); run `setup apply`"
-        ),
-        "InvalidIdentityPoolConfigurationException" => explain_pool_configuration(
-            &r.pool_id,
-            r.o.pool_roles.as_ref(),
-            r.o.role.as_ref(),
-            &r.d.role_name,
-            &r.role_arn,
-        ),
-        "" => format!("could not reach cognito-identity: {message}"),
-        _ => format!("identity pool {pool_id} refused the request"),
-    }
-}
-
-/// Names the mismatch behind `InvalidIdentityPoolConfigurationException`: no authenticated
-/// role, another role, a missing role, or a trust policy that does not allow this pool.
-pub fn explain_pool_configuration(
-    pool_id: &str,
-    roles: Option<&pool_roles::Live>,
-    role: Option<&role::Live>,
-    role_name: &str,
-    role_arn: &str,
-) -> String {
-    let apply = "run `setup apply` to fix it (`setup status` shows the same)";
-    match roles.and_then(pool_roles::Live::authenticated) {
-        None => {
-            return format!(
-                "identity pool {pool_id} has no authenticated role (its roles were cleared or never set), so Cognito has no role to hand to signed-in users; {apply}"
-            )
-        }
-        Some(arn) if arn != role_arn => {
-            return format!(
-                "identity pool {pool_id}'s authenticated role is {arn}, not the stack's role {role_arn}, and Cognito cannot use it; {apply}"
-            )
-        }
-        Some(_) => {}
-    }
-    let Some(role) = role else {
-        return format!("the pool's authenticated role {role_name} does not exist; {apply}");
-    };
-    let findings = diagnose::trust_policy(&role.trust, Some(pool_id));
-    let blocking: Vec<String> = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Finding || f.message.contains(diagnose::AUD_KEY))
-        .map(|f| f.message.clone())
-        .collect();
-    if blocking.is_empty() {
-        return format!(
-            "Cognito refused identity pool {pool_id}'s role configuration, although its authenticated role {role_name} exists and trusts the pool; check the pool's role mappings and that the role is in the same account"
-        );
-    }
-    format!(
-        "role {role_name}'s trust policy does not let identity pool {pool_id}'s signed-in users assume it: {}; {apply}",
-        blocking.join("; ")
-    )
-}
-
-async fn get_credentials(
-    r: &Run<'_>,
-    identity_id: &str,
-    id_token: &str,
-) -> Option<aws_sdk_dynamodb::config::Credentials> {
-    let t = Instant::now();
-    let out = r
-        .aws
-        .anonymous_identity()
-        .get_credentials_for_identity()
-        .identity_id(identity_id)
-        .logins(&r.provider, id_token)
-        .send()
-        .await;
-    match out {
-        Ok(out) => {
-            let c = out.credentials();
-            let parts = c.and_then(|c| {
-                Some((
-                    c.access_key_id()?.to_string(),
-                    c.secret_key()?.to_string(),
-                    c.session_token()?.to_string(),
-                    c.expiration()
-                        .map(|e| UNIX_EPOCH + Duration::from_secs(e.secs().max(0) as u64)),
-                ))
-            });
-            match parts {
-                Some((ak, sk, token, expiry)) => {
-                    let left = expiry
-                        .and_then(|e| e.duration_since(SystemTime::now()).ok())
-                        .map(|d| format!(", valid for {} min", d.as_secs() / 60))
-                        .unwrap_or_default();
-                    r.ok(
-                        "get-credentials",
-                        Signer::Unsigned,
-                        t,
-                        format!("temporary credentials for role {}{left}", r.d.role_name),
-                    );
-                    Some(aws_sdk_dynamodb::config::Credentials::new(
-                        ak,
-                        sk,
-                        Some(token),
-                        expiry,
-                        "cognito-identity",
-                    ))
-                }
-                None => {
-                    r.fail(
-                        "get-credentials",
-                        Signer::Unsigned,
-                        t,
-                        "GetCredentialsForIdentity returned no complete credentials",
-                        "the identity pool answered without credentials",
-                    );
-                    None
-                }
-            }
-        }
-        Err(e) => {
-            fail_login(r, "get-credentials", t, &e);
-            None
-        }
-    }
-}
-
-fn key_value(k: &KeyAttr, text: &str) -> AttributeValue {
-    match k.kind {
-        KeyType::S => AttributeValue::S(text.to_string()),
-        KeyType::N => AttributeValue::N(
-            text.bytes()
-                .fold(0u64, |acc, b| (acc * 31 + b as u64) % 1_000_000_000_000)
-                .to_string(),
-        ),
-        KeyType::B => AttributeValue::B(aws_smithy_types::Blob::new(text.as_bytes())),
-    }
-}
-
-/// The request context IAM would see for a call on this item with these credentials.
-fn eval_context(r: &Run<'_>, identity_id: &str, pk_text: &str) -> policy_eval::Context {
-    policy_eval::context([
-        ("dynamodb:LeadingKeys", vec![pk_text.to_string()]),
-        (
-            "cognito-identity.amazonaws.com:sub",
-            vec![identity_id.to_string()],
-        ),
-        (
-            "cognito-identity.amazonaws.com:aud",
-            vec![r.pool_id.clone()],
-        ),
-        (
-            "cognito-identity.amazonaws.com:amr",
-            vec!["authenticated".to_string(), r.provider.clone()],
-        ),
-    ])
-}
-
-/// The stack's access policy document, when it exists and is attached to the role.
-fn attached_policy<'a>(r: &Run<'a>) -> Option<&'a Value> {
-    let p = r.o.policy.as_ref()?;
-    let attached =
-        r.o.role
-            .as_ref()
-            .is_some_and(|role| role.attached.iter().any(|(_, a)| *a == p.arn));
-    attached.then_some(&p.document)
-}
-
-/// Why a table call with the identity's credentials was denied, from the live policy.
-fn explain_denied(r: &Run<'_>, action: &str, identity_id: &str, pk_text: &str) -> String {
-    let name = r.policy_name();
-    let role = &r.d.role_name;
-    let Some(p) = &r.o.policy else {
-        return format!(
-            "policy {name} does not exist, so role {role} grants nothing on table {}; run `setup apply`",
-            r.table
-        );
-    };
-    let Some(doc) = attached_policy(r) else {
-        return format!("policy {name} is not attached to role {role}; run `setup apply`");
-    };
-    let ctx = eval_context(r, identity_id, pk_text);
-    let req = policy_eval::Request {
-        action,
-        resource: &r.table_arn,
-        context: &ctx,
-    };
-    explain_decision(
-        policy_eval::evaluate(&[doc], &req),
-        policy_eval::allowed_ignoring_conditions(&[doc], action, &r.table_arn),
-        action,
-        name,
-        role,
-        &r.table,
-        pk_text,
-        identity_id,
-        &p.document,
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn explain_decision(
-    decision: Decision,
-    granted_without_conditions: bool,
-    action: &str,
-    policy: &str,
-    role: &str,
-    table: &str,
-    pk_text: &str,
-    identity_id: &str,
-    doc: &Value,
-) -> String {
-    match decision {
-        Decision::ExplicitDeny => {
-            format!("a Deny statement in policy {policy} blocks {action}; run `setup apply` to restore the policy")
-        }
-        Decision::Allow => format!(
-            "policy {policy} allows {action} on table {table}, so something else denies it: a Deny in another policy of role {role}, a permissions boundary, or an organization SCP"
-        ),
-        Decision::ImplicitDeny if !granted_without_conditions => format!(
-            "missing action: policy {policy} does not allow {action} on table {table}; add \"{action}\" to [policy] actions and run `setup apply`"
-        ),
-        Decision::ImplicitDeny => {
-            let isolated = policy_doc::to_json(doc).contains(policy_doc::IDENTITY_ID_VARIABLE);
-            if isolated && pk_text != identity_id {
-                format!(
-                    "policy {policy} allows {action} only on items whose partition key is the caller's identity id ({identity_id}), and this item's key is {pk_text:?}; with per_user_isolation the app must use the identity id, not the user pool sub"
-                )
-            } else {
-                format!("policy {policy} allows {action} only under conditions this request does not meet; `setup status` shows how the policy differs from the config")
-            }
-        }
-    }
-}
-
-/// Explains a failed table call.
-fn explain_table_error(
-    r: &Run<'_>,
-    code: &str,
-    message: &str,
-    action: &str,
-    identity_id: &str,
-    pk_text: &str,
-) -> String {
-    match code {
-        "AccessDeniedException" | "AccessDenied" => explain_denied(r, action, identity_id, pk_text),
-        "ResourceNotFoundException" => format!("table {} does not exist (deleted?); run `setup apply`", r.table),
-        "UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException" => format!(
-            "DynamoDB did not accept the identity pool's temporary credentials ({code})"
-        ),
-        "ValidationException" => format!("DynamoDB rejected the test item for table {} ({message}); does the live key schema match the config?", r.table),
-        "" => format!("could not reach DynamoDB: {message}"),
-        _ => format!("{action} on table {} failed", r.table),
-    }
-}
-
-async fn table_hops(r: &Run<'_>, identity_id: &str, creds: aws_sdk_dynamodb::config::Credentials) {
-    let ddb = r.aws.dynamodb_with(creds);
-    let marker = format!("setup-verify-{}", random_hex(8));
-    let pk_text = if r.d.per_user_isolation {
-        identity_id.to_string()
-    } else {
-        marker.clone()
-    };
-    let pk = &r.partition_key;
-    let mut key = std::collections::HashMap::new();
-    key.insert(pk.name.clone(), key_value(pk, &pk_text));
-    if let Some(sk) = &r.sort_key {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
-        key.insert(
-            sk.name.clone(),
-            key_value(sk, &format!("setup-verify-{now}")),
-        );
-    }
-    let item = Item {
-        key: key.clone(),
-        marker: marker.clone(),
-        pk_text: pk_text.clone(),
-    };
-    let fail = |hop: &'static str, t: Instant, action: &str, e: (String, String), msg: &str| {
-        let cause = explain_table_error(r, &e.0, msg, action, identity_id, &pk_text);
-        r.fail(hop, Signer::Identity, t, e.1, cause);
-    };
-
-    // put-item: never overwrites an existing item.
-    let t = Instant::now();
-    let mut put = ddb
-        .put_item()
-        .table_name(&r.table)
-        .set_item(Some(key.clone()))
-        .item(MARKER_ATTR, AttributeValue::S(marker.clone()))
-        .condition_expression("attribute_not_exists(#pk)")
-        .expression_attribute_names("#pk", &pk.name);
-    if r.d.per_user_isolation {
-        put = put.item(
-            "note",
-            AttributeValue::S("partition key = identity id".into()),
-        );
-    }
-    match put.send().await {
-        Ok(_) => {
-            *r.created_item.lock().expect("not poisoned") = Some(item.clone());
-            r.ok(
-                "put-item",
-                Signer::Identity,
-                t,
-                format!(
-                    "wrote test item {}={pk_text:?}{}",
-                    pk.name,
-                    if r.d.per_user_isolation {
-                        " (the identity id, as per_user_isolation requires)"
-                    } else {
-                        ""
-                    }
-                ),
-            );
-        }
-        Err(e) => {
-            let err = sdk_error(&e);
-            if err.0 == "ConditionalCheckFailedException" {
-                r.fail(
-                    "put-item",
-                    Signer::Identity,
-                    t,
-                    err.1,
-                    format!("an item with key {}={pk_text:?} already exists in table {}; verify never overwrites data: use --create-test-user", pk.name, r.table),
-                );
-            } else {
-                let msg = e.message().unwrap_or_default().to_string();
-                // A timeout may still have written the item: let cleanup look for it.
-                *r.created_item.lock().expect("not poisoned") = Some(item.clone());
-                fail("put-item", t, "dynamodb:PutItem", err, &msg);
-            }
-            return;
-        }
-    }
-
-    // get-item: reads it back.
-    let t = Instant::now();
-    match ddb
-        .get_item()
-        .table_name(&r.table)
-        .set_key(Some(key.clone()))
-        .consistent_read(true)
-        .send()
-        .await
-    {
-        Ok(out) => {
-            let found = out
-                .item()
-                .and_then(|i| i.get(MARKER_ATTR))
-                .and_then(|v| v.as_s().ok())
-                == Some(&marker);
-            if found {
-                r.ok("get-item", Signer::Identity, t, "read the test item back");
-            } else {
-                r.fail(
-                    "get-item",
-                    Signer::Identity,
-                    t,
-                    "GetItem did not return the item just written",
-                    format!(
-                        "table {} did not return the test item right after PutItem",
-                        r.table
-                    ),
-                );
-                return;
-            }
-        }
-        Err(e) => {
-            let msg = e.message().unwrap_or_default().to_string();
-            fail("get-item", t, "dynamodb:GetItem", sdk_error(&e), &msg);
-            return;
-        }
-    }
-
-    // update-item: changes one attribute, only on the existing item.
-    let t = Instant::now();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-        .to_string();
-    match ddb
-        .update_item()
-        .table_name(&r.table)
-        .set_key(Some(key.clone()))
-        .update_expression("SET #v = :now")
-        .condition_expression("#m = :marker")
-        .expression_attribute_names("#v", "setupVerifiedAt")
-        .expression_attribute_names("#m", MARKER_ATTR)
-        .expression_attribute_values(":now", AttributeValue::N(now))
-        .expression_attribute_values(":marker", AttributeValue::S(marker.clone()))
-        .send()
-        .await
-    {
-        Ok(_) => r.ok(
-            "update-item",
-            Signer::Identity,
-            t,
-            "updated attribute setupVerifiedAt",
-        ),
-        Err(e) => {
-            let msg = e.message().unwrap_or_default().to_string();
-            fail("update-item", t, "dynamodb:UpdateItem", sdk_error(&e), &msg);
-            return;
-        }
-    }
-
-    // query: only when the policy grants it.
-    let ctx = eval_context(r, identity_id, &pk_text);
-    let granted = attached_policy(r).is_some_and(|doc| {
-        policy_eval::evaluate(
-            &[doc],
-            &policy_eval::Request {
-                action: "dynamodb:Query",
-                resource: &r.table_arn,
-                context: &ctx,
-            },
-        ) == Decision::Allow
-    });
-    if !granted {
-        r.skip(
-            "query",
-            Signer::Identity,
-            format!(
-                "dynamodb:Query is not granted by policy {} (add it to [policy] actions to test it)",
-                r.policy_name()
-            ),
-        );
-        return;
-    }
-    let t = Instant::now();
-    match ddb
-        .query()
-        .table_name(&r.table)
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", &pk.name)
-        .expression_attribute_values(":pk", key_value(pk, &pk_text))
-        .consistent_read(true)
-        .send()
-        .await
-    {
-        Ok(out) => {
-            let n = out.items().len();
-            if n >= 1 {
-                r.ok(
-                    "query",
-                    Signer::Identity,
-                    t,
-                    format!("queried partition {pk_text:?}: {n} item(s)"),
-                );
-            } else {
-                r.fail(
-                    "query",
-                    Signer::Identity,
-                    t,
-                    "Query returned no items",
-                    format!("Query on partition {pk_text:?} did not find the test item"),
-                );
-            }
-        }
-        Err(e) => {
-            let msg = e.message().unwrap_or_default().to_string();
-            fail("query", t, "dynamodb:Query", sdk_error(&e), &msg);
-        }
-    }
-}
-
-/// Removes the test item (operator credentials) and the test user, whatever happened before.
-async fn cleanup(r: &Run<'_>) {
-    let item = r.created_item.lock().expect("not poisoned").clone();
-    if let Some(item) = item {
-        let t = Instant::now();
-        let out = r
-            .aws
-            .dynamodb
-            .delete_item()
-            .table_name(&r.table)
-            .set_key(Some(item.key.clone()))
-            .condition_expression("#m = :marker")
-            .expression_attribute_names("#m", MARKER_ATTR)
-            .expression_attribute_values(":marker", AttributeValue::S(item.marker.clone()))
-            .send()
-            .await;
-        match out {
-            Ok(_) => r.ok(
-                "delete-item",
-                Signer::Operator,
-                t,
-                format!(
-                    "deleted the test item ({}) with the operator's credentials",
-                    item.pk_text
-                ),
-            ),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => r.ok(
-                "delete-item",
-                Signer::Operator,
-                t,
-                "no test item was left to delete",
-            ),
-            Err(e) => {
-                let (_, text) = sdk_error(&e);
-                r.fail(
-                    "delete-item",
-                    Signer::Operator,
-                    t,
-                    text,
-                    format!(
-                        "could not delete the test item {:?} from table {}; delete it by hand (attribute {MARKER_ATTR} = {:?})",
-                        item.pk_text, r.table, item.marker
-                    ),
-                );
-            }
-        }
-    }
-    let user = r.created_user.lock().expect("not poisoned").clone();
-    if let Some(user) = user {
-        let t = Instant::now();
-        let out = r
-            .aws
-            .idp
-            .admin_delete_user()
-            .user_pool_id(&r.d.user_pool.id)
-            .username(&user)
-            .send()
-            .await
-            .found(format!("deleting test user {user}"));
-        match out {
-            Ok(_) => r.ok(
-                "delete-test-user",
-                Signer::Operator,
-                t,
-                format!("deleted test user {user}"),
-            ),
-            Err(e) => r.fail(
-                "delete-test-user",
-                Signer::Operator,
-                t,
-                format!("{e:#}"),
-                format!(
-                    "test user {user} is left in user pool {}; delete it with `aws cognito-idp admin-delete-user --user-pool-id {} --username {user}`",
-                    r.d.user_pool.id, r.d.user_pool.id
-                ),
-            ),
-        }
-    }
+    table::table_hops(r, &identity_id, creds).await;
 }
 
 /// Reads the password for `--username`: `SETUP_VERIFY_PASSWORD`, else a line from stdin
@@ -1264,170 +476,4 @@ pub fn read_password(env: Option<String>) -> Result<Secret> {
         bail!("no password: set SETUP_VERIFY_PASSWORD or pipe it on stdin (never on the command line), or use --create-test-user");
     }
     Ok(Secret(line))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-    use std::collections::HashMap;
-
-    const POOL: &str = "us-east-1:11111111-2222-3333-4444-555555555555";
-    const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/demo-role";
-
-    fn role_with(trust: Value) -> role::Live {
-        role::Live {
-            arn: ROLE_ARN.into(),
-            trust,
-            tags: Default::default(),
-            attached: vec![],
-            inline: vec![],
-        }
-    }
-
-    fn roles(auth: Option<&str>) -> pool_roles::Live {
-        let mut roles = HashMap::new();
-        if let Some(a) = auth {
-            roles.insert("authenticated".to_string(), a.to_string());
-        }
-        pool_roles::Live {
-            roles,
-            role_mappings: None,
-        }
-    }
-
-    #[test]
-    fn pool_configuration_causes_are_named() {
-        let good = role_with(policy_doc::trust_policy(POOL));
-        let cleared = explain_pool_configuration(
-            POOL,
-            Some(&roles(None)),
-            Some(&good),
-            "demo-role",
-            ROLE_ARN,
-        );
-        assert!(cleared.contains("has no authenticated role"), "{cleared}");
-        let other = explain_pool_configuration(
-            POOL,
-            Some(&roles(Some("arn:aws:iam::123456789012:role/x"))),
-            Some(&good),
-            "demo-role",
-            ROLE_ARN,
-        );
-        assert!(other.contains("role/x, not the stack's role"), "{other}");
-        let gone = explain_pool_configuration(
-            POOL,
-            Some(&roles(Some(ROLE_ARN))),
-            None,
-            "demo-role",
-            ROLE_ARN,
-        );
-        assert!(gone.contains("does not exist"), "{gone}");
-        let wrong_aud = role_with(policy_doc::trust_policy(
-            "us-east-1:00000000-0000-0000-0000-000000000000",
-        ));
-        let aud = explain_pool_configuration(
-            POOL,
-            Some(&roles(Some(ROLE_ARN))),
-            Some(&wrong_aud),
-            "demo-role",
-            ROLE_ARN,
-        );
-        assert!(
-            aud.contains("trust policy does not let")
-                && aud.contains("aud is \"us-east-1:00000000"),
-            "{aud}"
-        );
-        let fine = explain_pool_configuration(
-            POOL,
-            Some(&roles(Some(ROLE_ARN))),
-            Some(&good),
-            "demo-role",
-            ROLE_ARN,
-        );
-        assert!(fine.contains("role mappings"), "{fine}");
-    }
-
-    #[test]
-    fn denied_actions_are_named() {
-        let table = "arn:aws:dynamodb:us-east-1:123456789012:table/t";
-        let id = "us-east-1:aaaa";
-        let doc = policy_doc::access_policy(table, &["dynamodb:GetItem".into()], false);
-        let ctx = policy_eval::context([("cognito-identity.amazonaws.com:sub", vec![id])]);
-        let req = policy_eval::Request {
-            action: "dynamodb:PutItem",
-            resource: table,
-            context: &ctx,
-        };
-        let msg = explain_decision(
-            policy_eval::evaluate(&[&doc], &req),
-            policy_eval::allowed_ignoring_conditions(&[&doc], "dynamodb:PutItem", table),
-            "dynamodb:PutItem",
-            "p",
-            "r",
-            "t",
-            "x",
-            id,
-            &doc,
-        );
-        assert!(
-            msg.starts_with("missing action: policy p does not allow dynamodb:PutItem"),
-            "{msg}"
-        );
-
-        let iso = policy_doc::access_policy(table, &["dynamodb:PutItem".into()], true);
-        let ctx = policy_eval::context([
-            ("cognito-identity.amazonaws.com:sub", vec![id]),
-            ("dynamodb:LeadingKeys", vec!["user-pool-sub"]),
-        ]);
-        let req = policy_eval::Request {
-            action: "dynamodb:PutItem",
-            resource: table,
-            context: &ctx,
-        };
-        let msg = explain_decision(
-            policy_eval::evaluate(&[&iso], &req),
-            policy_eval::allowed_ignoring_conditions(&[&iso], "dynamodb:PutItem", table),
-            "dynamodb:PutItem",
-            "p",
-            "r",
-            "t",
-            "user-pool-sub",
-            id,
-            &iso,
-        );
-        assert!(
-            msg.contains("only on items whose partition key is the caller's identity id"),
-            "{msg}"
-        );
-
-        let deny =
-            json!({"Statement": {"Effect": "Deny", "Action": "dynamodb:*", "Resource": "*"}});
-        let msg = explain_decision(
-            Decision::ExplicitDeny,
-            true,
-            "dynamodb:PutItem",
-            "p",
-            "r",
-            "t",
-            "x",
-            id,
-            &deny,
-        );
-        assert!(msg.contains("Deny statement"), "{msg}");
-    }
-
-    #[test]
-    fn generated_passwords_meet_the_default_policy_and_differ() {
-        let a = random_password();
-        let b = random_password();
-        assert_ne!(a.expose(), b.expose());
-        let p = a.expose();
-        assert!(p.len() >= 12);
-        assert!(p.chars().any(|c| c.is_ascii_uppercase()));
-        assert!(p.chars().any(|c| c.is_ascii_lowercase()));
-        assert!(p.chars().any(|c| c.is_ascii_digit()));
-        assert!(p.chars().any(|c| !c.is_ascii_alphanumeric()));
-        assert_eq!(format!("{a:?}"), "Secret(***)");
-    }
 }

@@ -12,7 +12,7 @@
 use anyhow::{bail, Result};
 
 use super::{not_owned_reason, owner, policy, tag_changes, Ctx, Owner};
-use crate::aws::{Clients, Explain, Found};
+use crate::aws::{Account, Clients, Explain, Found};
 use crate::config::{Desired, Principal};
 use crate::diagnose;
 use crate::plan::{Change, State, StepId, StepReport};
@@ -37,7 +37,7 @@ impl Live {
 }
 
 /// `None` when there is nothing to look at: no `[backend]` section and no leftover policy.
-pub async fn observe(aws: &Clients, d: &Desired, account: &str) -> Result<Option<Live>> {
+pub async fn observe(aws: &Clients, d: &Desired, account: &Account) -> Result<Option<Live>> {
     let arn = d.backend_policy_arn(account);
     let principal = async {
         let Some(b) = &d.backend else {

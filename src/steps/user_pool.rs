@@ -1,10 +1,49 @@
 //! The pre-flight check: the existing user pool and every app client id must exist before
 //! anything is created, so a wrong id is a clear error and never a half-built stack.
+//!
+//! The check's `DescribeUserPool` answer is kept for the rest of the run ([`described`]):
+//! `verify --create-test-user` shapes its test user after the pool (user name attributes,
+//! required attributes, password policy) without asking again.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::{bail, Result};
+use aws_sdk_cognitoidentityprovider::types::UserPoolType;
 
 use crate::aws::{is_not_found, Clients, Explain};
 use crate::config::Desired;
+
+/// The user pools described in this process, by id.
+fn seen() -> &'static Mutex<HashMap<String, UserPoolType>> {
+    static SEEN: OnceLock<Mutex<HashMap<String, UserPoolType>>> = OnceLock::new();
+    SEEN.get_or_init(Default::default)
+}
+
+/// The user pool as the pre-flight check of this run described it (`None` before the check).
+pub fn described(id: &str) -> Option<UserPoolType> {
+    seen().lock().expect("not poisoned").get(id).cloned()
+}
+
+/// Describes the user pool (and remembers the answer for [`described`]).
+pub async fn describe(aws: &Clients, id: &str) -> Result<UserPoolType> {
+    let out = aws
+        .idp
+        .describe_user_pool()
+        .user_pool_id(id)
+        .send()
+        .await
+        .explain(format!("describing user pool {id}"))?;
+    let pool = out
+        .user_pool()
+        .cloned()
+        .unwrap_or_else(|| UserPoolType::builder().id(id).build());
+    seen()
+        .lock()
+        .expect("not poisoned")
+        .insert(id.to_string(), pool.clone());
+    Ok(pool)
+}
 
 pub async fn check(aws: &Clients, d: &Desired) -> Result<()> {
     let up = &d.user_pool;
@@ -24,7 +63,13 @@ pub async fn check(aws: &Clients, d: &Desired) -> Result<()> {
             up.region()
         ),
         other => {
-            other.explain(format!("checking user pool {}", up.id))?;
+            let out = other.explain(format!("checking user pool {}", up.id))?;
+            if let Some(p) = out.user_pool() {
+                seen()
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(up.id.clone(), p.clone());
+            }
         }
     }
     for (client_id, result) in up.client_ids.iter().zip(clients) {

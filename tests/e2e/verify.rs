@@ -65,6 +65,12 @@ fn verify_succeeds_on_a_fresh_stack_and_removes_the_test_user_and_item() {
         .as_str()
         .unwrap()
         .contains("dynamodb:Query is not granted"));
+    // Shared access: nothing to isolate.
+    assert_eq!(status_of(&j, "isolation"), "skipped");
+    assert!(hop(&j, "isolation")["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("per_user_isolation is off"));
     // Who signed what: the app's calls go unsigned, the table calls with the identity's
     // credentials, only the clean-up with the operator's.
     assert_eq!(hop(&j, "sign-in")["signer"], "unsigned");
@@ -152,6 +158,9 @@ fn per_user_isolation_uses_the_identity_id_as_partition_key_and_queries_when_gra
         hop(&j, "put-item")
     );
     assert_eq!(status_of(&j, "query"), "ok", "{}", hop(&j, "query"));
+    // Isolation is proven, not assumed: another identity's key and a Scan were denied.
+    assert_eq!(status_of(&j, "isolation"), "ok", "{}", hop(&j, "isolation"));
+    assert_eq!(hop(&j, "isolation")["signer"], "identity");
     assert!(items(&s).is_empty());
 }
 
@@ -194,6 +203,7 @@ fn cleared_pool_roles_fail_at_get_credentials_with_the_named_cause() {
         "get-item",
         "update-item",
         "query",
+        "isolation",
         "delete-item",
     ] {
         assert_eq!(status_of(&j, later), "skipped");
@@ -408,4 +418,108 @@ fn verify_needs_an_applied_stack_and_a_way_to_sign_in() {
     let r = s.run(&["verify"]);
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(r.stderr.contains("--username"), "{}", r.all());
+}
+
+/// Issue 9, row 8: right after apply, Cognito refuses the new role until IAM has propagated it
+/// (the realistic emulator enforces `iam_propagation` seconds). verify's own diagnosis finds the
+/// wiring right, so it waits instead of reporting a misconfiguration that is not there.
+#[test]
+fn verify_right_after_apply_waits_for_iam_to_propagate() {
+    let emu = realistic_emulator();
+    let s = Stack::on(emu, "verify-propagation", "");
+    s.ok(&["apply"]);
+    // Text mode: the progress line says what it waits for; the hop says how long it took.
+    let r = s.run(&["verify", "--create-test-user"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr.contains("waiting for IAM to propagate role"),
+        "{}",
+        r.all()
+    );
+    assert!(
+        r.stdout
+            .contains("for IAM to propagate the role to Cognito)"),
+        "{}",
+        r.all()
+    );
+    // Once propagated, verify does not wait.
+    let again = s.run(&["verify", "--create-test-user", "-o", "json"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    let d = hop(&again.json(), "get-credentials")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!d.contains("waiting"), "{d}");
+}
+
+#[test]
+fn a_propagation_timeout_too_short_says_it_may_still_be_propagating() {
+    let emu = realistic_emulator();
+    let s = Stack::on(emu, "verify-propagation-short", "");
+    s.ok(&["apply"]);
+    // A trust policy rewritten by hand (the same document) restarts the propagation window,
+    // made longer here (other tests on this emulator only wait a little longer meanwhile).
+    let window = emu.realistic()["iam_propagation"].clone();
+    emu.set_realistic(serde_json::json!({"iam_propagation": 10.0}));
+    let sdk = emu.sdk();
+    let doc = setup::policy_doc::trust_policy(&s.pool_id()).to_string();
+    block_on(
+        sdk.iam
+            .update_assume_role_policy()
+            .role_name(s.role())
+            .policy_document(doc)
+            .send(),
+    )
+    .unwrap();
+    let r = s.run(&[
+        "verify",
+        "--create-test-user",
+        "--propagation-timeout",
+        "2s",
+        "-o",
+        "json",
+    ]);
+    emu.set_realistic(serde_json::json!({ "iam_propagation": window }));
+    assert_eq!(r.code, 1, "{}", r.all());
+    let j = r.json();
+    let h = hop(&j, "get-credentials");
+    assert_eq!(h["status"], "failed", "{h}");
+    assert!(
+        h["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("InvalidIdentityPoolConfigurationException"),
+        "{h}"
+    );
+    let cause = h["cause"].as_str().unwrap();
+    assert!(
+        cause.starts_with(&format!(
+            "Cognito still refuses identity pool {}'s role configuration after waiting 2s (--propagation-timeout), although its authenticated role {} exists and trusts the pool: IAM may still be propagating",
+            s.pool_id(),
+            s.role()
+        )),
+        "{cause}"
+    );
+    assert!(!cause.contains("trust policy does not let"), "{cause}");
+    // It waited the bound, not less.
+    assert!(h["duration_ms"].as_f64().unwrap() >= 2000.0, "{h}");
+    // A real misconfiguration is still named at once, without waiting.
+    block_on(
+        sdk.identity
+            .set_identity_pool_roles()
+            .identity_pool_id(s.pool_id())
+            .set_roles(Some(Default::default()))
+            .send(),
+    )
+    .unwrap();
+    let r = s.run(&["verify", "--create-test-user", "-o", "json"]);
+    let h = hop(&r.json(), "get-credentials").clone();
+    assert!(
+        h["cause"]
+            .as_str()
+            .unwrap()
+            .contains("has no authenticated role"),
+        "{h}"
+    );
+    assert!(h["duration_ms"].as_f64().unwrap() < 2000.0, "{h}");
 }
