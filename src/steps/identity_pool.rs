@@ -2,6 +2,11 @@
 //!
 //! Identity pool names are not unique, so the pool is found by name *and* the stack tag; a second
 //! pool is never created while one tagged for this stack exists.
+//!
+//! Finding it costs the same however many pools the account has: the Resource Groups Tagging API
+//! names the pools tagged for the stack in one call, and only those are described. Listing every
+//! pool (`ListIdentityPools`, 60 a page) remains the fallback whenever that finds no pool of the
+//! configured name, which is also the only way to [`Found::None`], the one state that creates.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,9 +55,89 @@ impl Found {
 }
 
 pub async fn observe(aws: &Clients, d: &Desired) -> Result<Found> {
+    // The common path: the pools the Tagging API says are tagged for the stack, confirmed by
+    // describing them (its index lags: a deleted pool may still be listed, a new one not yet).
+    if let Some(ids) = tagged_for_stack(aws, &d.stack).await {
+        let owned: Vec<Live> = describe_all(aws, &ids)
+            .await?
+            .into_iter()
+            .filter(|p| p.name == d.identity_pool_name)
+            .filter(|p| owner(&p.tags, &d.stack) == Owner::ThisStack)
+            .collect();
+        if !owned.is_empty() {
+            return classify(d, owned);
+        }
+    }
+    // Nothing tagged with that name (or no answer): every pool, by name. This also finds the
+    // untagged pools `--adopt` takes over and a pool indexed too recently to show.
     let ids = list_named(aws, &d.identity_pool_name).await?;
     let pools = describe_all(aws, &ids).await?;
     classify(d, pools)
+}
+
+/// The resource type of identity pools in the Tagging API (`service:type` of their ARN).
+const POOL_RESOURCE_TYPE: &str = "cognito-identity:identitypool";
+
+/// The ids of the identity pools the Resource Groups Tagging API lists as tagged for `stack`
+/// (all pages; normally one). `None` when it gives no answer: without `tag:GetResources` (older
+/// operator policies) or on any other error the caller lists every pool instead, which is
+/// always correct, only slower in a large account.
+async fn tagged_for_stack(aws: &Clients, stack: &str) -> Option<Vec<String>> {
+    let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+        .key(STACK_TAG)
+        .values(stack)
+        .build();
+    let mut ids = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let res = aws
+            .tagging
+            .get_resources()
+            .tag_filters(filter.clone())
+            .resource_type_filters(POOL_RESOURCE_TYPE)
+            .resources_per_page(100)
+            .set_pagination_token(token.clone())
+            .send()
+            .await;
+        let out = match res {
+            Ok(out) => out,
+            Err(e) => {
+                if matches!(
+                    crate::aws::code(&e),
+                    Some("AccessDenied" | "AccessDeniedException")
+                ) {
+                    tracing::debug!(
+                        "no permission for tag:GetResources; listing every identity pool instead"
+                    );
+                } else {
+                    let why = crate::aws::explain("finding identity pools by tag", e);
+                    tracing::debug!(error = %why, "listing every identity pool instead");
+                }
+                return None;
+            }
+        };
+        ids.extend(
+            out.resource_tag_mapping_list()
+                .iter()
+                .filter_map(|m| m.resource_arn())
+                .filter_map(pool_id_of_arn),
+        );
+        // The last page has no token (or an empty one); a token that repeats would never end.
+        match out.pagination_token().filter(|t| !t.is_empty()) {
+            Some(next) if Some(next) != token.as_deref() => token = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    Some(ids)
+}
+
+/// `arn:PARTITION:cognito-identity:REGION:ACCOUNT:identitypool/ID` -> `ID`.
+fn pool_id_of_arn(arn: &str) -> Option<String> {
+    let (head, id) = arn.split_once(":identitypool/")?;
+    (head.starts_with("arn:") && head.contains(":cognito-identity:") && !id.is_empty())
+        .then(|| id.to_string())
 }
 
 /// The ids of the pools named `name` (all pages: a duplicate may be on any of them).
@@ -288,39 +373,55 @@ pub async fn apply(ctx: &Ctx, found: &Found) -> Result<(String, Vec<String>)> {
             &c[0]
         }
     };
-    let (c, _) = changes(d, live);
+    let (c, to_tag) = changes(d, live);
     if c.is_empty() {
         return Ok((live.id.clone(), vec![]));
     }
     ctx.progress
         .start(STEP, &format!("updating identity pool {}", live.id));
-    let provider = d.user_pool.provider_name();
-    let mut all_providers: Vec<CognitoIdentityProvider> = live
-        .providers
-        .iter()
-        .filter(|p| p.provider_name() != Some(provider.as_str()))
-        .cloned()
-        .collect();
-    all_providers.extend(providers(d));
-    let mut tags = live.tags.clone();
-    tags.extend(d.tags.clone());
-    let raw = &live.raw;
-    ctx.aws
-        .identity
-        .update_identity_pool()
-        .identity_pool_id(&live.id)
-        .identity_pool_name(&live.name)
-        .allow_unauthenticated_identities(d.allow_unauthenticated)
-        .set_allow_classic_flow(raw.allow_classic_flow())
-        .set_supported_login_providers(raw.supported_login_providers().cloned())
-        .set_developer_provider_name(raw.developer_provider_name().map(str::to_string))
-        .set_open_id_connect_provider_arns(Some(raw.open_id_connect_provider_arns().to_vec()))
-        .set_saml_provider_arns(Some(raw.saml_provider_arns().to_vec()))
-        .set_cognito_identity_providers(Some(all_providers))
-        .set_identity_pool_tags(Some(tags.into_iter().collect()))
-        .send()
-        .await
-        .explain(format!("updating identity pool {}", live.id))?;
+    // Settings with UpdateIdentityPool, tags with TagResource (as Terraform does): an update
+    // never rewrites the pool's tag set, and a tag change never touches the settings.
+    if c.iter().any(|c| !c.field.starts_with("tags.")) {
+        let provider = d.user_pool.provider_name();
+        let mut all_providers: Vec<CognitoIdentityProvider> = live
+            .providers
+            .iter()
+            .filter(|p| p.provider_name() != Some(provider.as_str()))
+            .cloned()
+            .collect();
+        all_providers.extend(providers(d));
+        let raw = &live.raw;
+        ctx.aws
+            .identity
+            .update_identity_pool()
+            .identity_pool_id(&live.id)
+            .identity_pool_name(&live.name)
+            .allow_unauthenticated_identities(d.allow_unauthenticated)
+            .set_allow_classic_flow(raw.allow_classic_flow())
+            .set_supported_login_providers(raw.supported_login_providers().cloned())
+            .set_developer_provider_name(raw.developer_provider_name().map(str::to_string))
+            .set_open_id_connect_provider_arns(Some(raw.open_id_connect_provider_arns().to_vec()))
+            .set_saml_provider_arns(Some(raw.saml_provider_arns().to_vec()))
+            .set_cognito_identity_providers(Some(all_providers))
+            .send()
+            .await
+            .explain(format!("updating identity pool {}", live.id))?;
+    }
+    if !to_tag.is_empty() {
+        let arn = ctx.account.arn(
+            "cognito-identity",
+            ctx.region(),
+            &format!("identitypool/{}", live.id),
+        );
+        ctx.aws
+            .identity
+            .tag_resource()
+            .resource_arn(&arn)
+            .set_tags(Some(to_tag.into_iter().collect()))
+            .send()
+            .await
+            .explain(format!("tagging identity pool {}", live.id))?;
+    }
     let what = if matches!(found, Found::NotOwned(_)) {
         format!("adopted identity pool {} (tagged and converged)", live.id)
     } else {
@@ -476,5 +577,35 @@ pub async fn teardown(ctx: &Ctx, found: &Found) -> Result<Vec<String>> {
                 .join(", ")
         )]),
         Found::None => Ok(vec![]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pool_id_of_arn;
+
+    #[test]
+    fn pool_ids_come_from_identity_pool_arns_of_any_partition() {
+        assert_eq!(
+            pool_id_of_arn(
+                "arn:aws:cognito-identity:us-east-1:123456789012:identitypool/us-east-1:0a1b-2c3d"
+            )
+            .as_deref(),
+            Some("us-east-1:0a1b-2c3d")
+        );
+        assert_eq!(
+            pool_id_of_arn(
+                "arn:aws-us-gov:cognito-identity:us-gov-west-1:123456789012:identitypool/us-gov-west-1:ab"
+            )
+            .as_deref(),
+            Some("us-gov-west-1:ab")
+        );
+        for other in [
+            "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc",
+            "arn:aws:cognito-identity:us-east-1:123456789012:identitypool/",
+            "cognito-identity:identitypool/us-east-1:ab",
+        ] {
+            assert_eq!(pool_id_of_arn(other), None, "{other}");
+        }
     }
 }

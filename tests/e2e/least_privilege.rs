@@ -255,6 +255,9 @@ fn operator_policy_is_sufficient_with_iam_enforcement_on() {
         ("AWS_ACCESS_KEY_ID", key.as_str()),
         ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
     ];
+    // The operator's key signs every run, so the call log accumulates over them: count.
+    let count = |r: &Run, op: &str| r.ops.iter().filter(|o| *o == op).count();
+    let mut listed = None;
     for args in [
         &["apply"][..],
         &["status"][..],
@@ -264,6 +267,20 @@ fn operator_policy_is_sufficient_with_iam_enforcement_on() {
     ] {
         let r = s.run_env(args, &as_operator);
         assert_eq!(r.code, 0, "setup {args:?} as the operator:\n{}", r.all());
+        // The policy grants tag:GetResources, so once the pool exists it is found by its tag,
+        // never by listing every pool (the silent fallback would hide a missing grant).
+        match (args[0], listed) {
+            ("apply", None) => listed = Some(count(&r, "ListIdentityPools")),
+            ("status" | "outputs", Some(n)) => {
+                assert_eq!(
+                    count(&r, "ListIdentityPools"),
+                    n,
+                    "{args:?} listed pools: {:?}",
+                    r.ops
+                )
+            }
+            _ => {}
+        }
     }
 
     let s = Stack::on(emu, "enforced-limited", "");
