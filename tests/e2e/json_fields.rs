@@ -1,6 +1,6 @@
 //! JSON schema stability: the field paths of every `--output json` document, from real runs
 //! against the emulator, must equal tests/fixtures/json-fields.txt. Renaming, removing or adding
-//! a field fails here; update the fixture (and the README's JSON section) on purpose, e.g. with
+//! a field fails here; update the fixture (and docs/json-output.md) on purpose, e.g. with
 //! `SETUP_BLESS=1 cargo test json_fields`.
 
 use std::collections::BTreeSet;
@@ -136,7 +136,7 @@ fn json_fields_match_the_fixture() {
         gone.is_empty() && new.is_empty(),
         "the JSON output changed.\n  fields no longer present (renamed or removed): {gone:?}\n  \
          fields not in the fixture (added or renamed): {new:?}\n\
-         Scripts rely on these names. If the change is intended, update the README's JSON section \
+         Scripts rely on these names. If the change is intended, update docs/json-output.md \
          and tests/fixtures/json-fields.txt (SETUP_BLESS=1 cargo test json_fields rewrites it)."
     );
 }

@@ -259,7 +259,7 @@ fn under_faults(name: &str, rate: f64, seed: u64) -> bool {
         !injected["injected"].as_array().unwrap().is_empty(),
         "seed {seed}: no fault was injected"
     );
-    // The figures in the README's reliability section come from these lines
+    // The figures in docs/reliability.md come from these lines
     // (`cargo test --test e2e faults -- --nocapture`).
     eprintln!(
         "faults rate {rate} seed {seed}: {} faults injected, apply exit {}",
