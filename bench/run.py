@@ -35,8 +35,20 @@ COMMANDS = ["fresh apply", "no-op apply", "status", "teardown"]
 
 # ---------------------------------------------------------------------------- emulator
 
+_tools_checked = False
+
+
+def ensure_emulator_tools():
+    """Installs the emulator and its IAM simulator when missing (tests/install-tools.sh), once."""
+    global _tools_checked
+    if not _tools_checked:
+        subprocess.check_call(["bash", os.path.join(ROOT, "tests", "install-tools.sh")])
+        _tools_checked = True
+
+
 class Emulator:
     def __init__(self, delay_ms: int):
+        ensure_emulator_tools()
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "tests", "emulator.py"), "--port", "0",
              "--delay-ms", str(delay_ms)],

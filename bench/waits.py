@@ -34,6 +34,7 @@ WINDOWS = {
 
 class RealisticEmulator(bench.Emulator):
     def __init__(self):
+        bench.ensure_emulator_tools()
         spec = ",".join(f"{k}={v}" for k, v in WINDOWS.items())
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "tests", "emulator.py"), "--port", "0",

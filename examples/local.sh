@@ -20,10 +20,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # --- 1. prerequisites ---------------------------------------------------------------------
 command -v python3 >/dev/null || { echo "local.sh: python3 is required" >&2; exit 1; }
-if ! python3 -c 'import moto, flask; assert moto.__version__ == "5.2.5"' 2>/dev/null; then
-    step "installing the emulator (moto 5.2.5)"
-    python3 -m pip install -r tests/requirements.txt
-fi
+tests/install-tools.sh   # the emulator and its IAM simulator, when missing
 if [ ! -x "$bin" ]; then
     step "building setup"
     cargo build

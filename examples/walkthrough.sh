@@ -18,10 +18,7 @@ trap 'echo "walkthrough.sh: failed (line $LINENO, exit $?)" >&2' ERR
 step() { printf '\n$ %s\n' "$*"; }
 
 command -v python3 >/dev/null || { echo "walkthrough.sh: python3 is required" >&2; exit 1; }
-if ! python3 -c 'import moto; assert moto.__version__ == "5.2.5"' 2>/dev/null; then
-    echo "installing the emulator (moto 5.2.5)"
-    python3 -m pip install -r tests/requirements.txt
-fi
+tests/install-tools.sh   # the emulator and its IAM simulator, when missing
 [ -x "$bin" ] || cargo build
 bin=$(realpath "$bin")
 

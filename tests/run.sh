@@ -1,40 +1,13 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on a fresh machine: installs the AWS emulator (moto), cfn-lint and parliament,
-# pinned in tests/requirements.txt, when they are missing, then `cargo test`. The end-to-end
-# tests start the emulator themselves on a free loopback port and fail (never skip) when it cannot start.
+# Runs the whole test suite on a fresh machine: installs the emulator and the test tools when they
+# are missing (tests/install-tools.sh: moto, cfn-lint, parliament, zizmor, the IAM simulator), then
+# `cargo test`. The end-to-end tests start the emulator themselves on a free loopback port and
+# fail (never skip) when it cannot start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${SETUP_TEST_PYTHON:-python3}"
-want_moto=$(sed -n 's/^moto\[server\]==//p' tests/requirements.txt)
-want_cfn=$(sed -n 's/^cfn-lint==//p' tests/requirements.txt)
-want_parliament=$(sed -n 's/^parliament==//p' tests/requirements.txt)
-if ! "$PYTHON" - "$want_moto" "$want_cfn" "$want_parliament" 2>/dev/null <<'PY'
-import sys
-from importlib.metadata import version
-import flask, moto, cfnlint, parliament  # noqa: F401  (importable, not only installed)
-sys.exit(not (version("moto") == sys.argv[1] and version("cfn-lint") == sys.argv[2]
-              and version("parliament") == sys.argv[3]))
-PY
-then
-  echo "tests/run.sh: installing the test tools (moto[server]==$want_moto, cfn-lint==$want_cfn, parliament==$want_parliament)"
-  "$PYTHON" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-fi
-# zizmor (GitHub Actions linter; a binary wheel, no Python module to import): checked by version.
-want_zizmor=$(sed -n 's/^zizmor==//p' tests/requirements.txt)
-if [ "$("$PYTHON" -c 'from importlib.metadata import version; print(version("zizmor"))' 2>/dev/null)" != "$want_zizmor" ]; then
-  echo "tests/run.sh: installing zizmor==$want_zizmor"
-  "$PYTHON" -m pip install --quiet --disable-pip-version-check "zizmor==$want_zizmor"
-fi
+SETUP_TEST_PYTHON="$PYTHON" tests/install-tools.sh
 export SETUP_TEST_PYTHON="$PYTHON"
-
-# The emulator's IAM simulator (tests/iam-sim, a Node sidecar): reinstalled when the lock changes.
-lock_sum=$(sha256sum tests/iam-sim/package-lock.json | cut -d' ' -f1)
-if [ "$(cat tests/iam-sim/node_modules/.setup-lock-sum 2>/dev/null)" != "$lock_sum" ]; then
-  command -v npm >/dev/null || { echo "tests/run.sh: npm (Node.js 18+) is needed for tests/iam-sim" >&2; exit 1; }
-  echo "tests/run.sh: installing the IAM simulator (npm ci --prefix tests/iam-sim)"
-  npm ci --prefix tests/iam-sim --no-audit --no-fund --loglevel=error
-  echo "$lock_sum" > tests/iam-sim/node_modules/.setup-lock-sum
-fi
 
 exec cargo test --locked "$@"
