@@ -1,15 +1,19 @@
-//! The plan/diff types shared by `apply`, `plan`, `status` and `teardown`.
+//! The plan types shared by `apply`, `plan`, `status` and `teardown`.
 //!
 //! Every step compares what it observed with what the config wants and produces a [`StepReport`]:
-//! its [`State`], the field-by-field [`Change`]s, and the actions `apply` would take. `status` and
-//! `plan` print the report; `apply` carries the actions out and records what it did.
+//! its [`State`], the field-by-field [`Change`]s, and the typed [`Action`]s that converge it (or,
+//! for `teardown`, remove it). `status` and `plan` print the report; `apply` and `teardown` carry
+//! out exactly those actions and record what each one did as a typed [`Done`].
 
-use serde::Serialize;
-use serde_json::Value;
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
-/// The provisioning steps, in apply order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+/// The provisioning steps. Their order is the registry's (`steps::STEPS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepId {
     Table,
@@ -23,16 +27,6 @@ pub enum StepId {
 }
 
 impl StepId {
-    pub const ALL: [StepId; 7] = [
-        StepId::Table,
-        StepId::IdentityPool,
-        StepId::Role,
-        StepId::TrustPolicy,
-        StepId::AccessPolicy,
-        StepId::PoolRoles,
-        StepId::BackendPolicy,
-    ];
-
     pub fn name(self) -> &'static str {
         match self {
             StepId::Table => "table",
@@ -100,33 +94,133 @@ impl Change {
     }
 }
 
-/// What one step found and what it would do (or did).
-#[derive(Debug, Clone, Serialize)]
-pub struct StepReport {
+/// One action of a plan: the step's own typed action (an enum in its module under `steps/`)
+/// with the text people read in `plan` and in the JSON `actions`. `apply` and `teardown` hand
+/// the typed action back to the step that made it: they never parse the text.
+#[derive(Clone)]
+pub struct Action {
+    text: String,
+    typed: Arc<dyn Any + Send + Sync>,
+}
+
+impl Action {
+    pub fn new<A: fmt::Display + Send + Sync + 'static>(action: A) -> Self {
+        Action {
+            text: action.to_string(),
+            typed: Arc::new(action),
+        }
+    }
+
+    /// Shown as `with --adopt: …`: an action only `apply --adopt` takes.
+    pub fn with_adopt(mut self) -> Self {
+        self.text = format!("with --adopt: {}", self.text);
+        self
+    }
+
+    /// The step's own action, when it is of type `A`.
+    pub fn typed<A: 'static>(&self) -> Option<&A> {
+        self.typed.downcast_ref()
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
+impl Serialize for Action {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// Why a resource was deliberately left in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// Kept unless asked (the table and its data, without `--delete-table`).
+    ByDefault,
+    /// Something outside the stack still uses it.
+    InUse,
+    /// It is not this stack's: never touched.
+    NotOurs,
+}
+
+/// What one action did. The kind is for the logic (summaries count removals, list what was
+/// kept in use); the text is what people read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    Created(String),
+    /// A live resource changed in place (a setting, a new policy version, an attachment).
+    Updated(String),
+    /// A resource without a stack tag was tagged for this stack.
+    Adopted(String),
+    /// Deleted, detached, or gone with the resource it belonged to.
+    Removed(String),
+    Kept(Kept, String),
+}
+
+impl Done {
+    pub fn text(&self) -> &str {
+        match self {
+            Done::Created(t) | Done::Updated(t) | Done::Adopted(t) | Done::Removed(t) => t,
+            Done::Kept(_, t) => t,
+        }
+    }
+}
+
+impl fmt::Display for Done {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+impl Serialize for Done {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.text())
+    }
+}
+
+/// What one step found and what it would do (or did). A step plans with its own action type
+/// (`StepReport<table::Action>`); commands handle the erased [`Action`]s.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepReport<A = Action> {
     pub step: StepId,
     /// The resource's name, id or ARN (whatever identifies it best so far).
     pub resource: String,
     pub state: State,
     pub changes: Vec<Change>,
-    /// What `apply` would do, in order ("create table", "enable point-in-time recovery"…).
-    pub actions: Vec<String>,
+    /// `plan` and `status`: what `apply` would do, in order ("create table …", "enable
+    /// point-in-time recovery"…). `apply` and `teardown`: the actions carried out, in order.
+    pub actions: Vec<A>,
     /// What `apply` (or `teardown`) did; empty in `plan` and `status`.
-    pub done: Vec<String>,
+    pub done: Vec<Done>,
     /// Things noticed and deliberately left alone, and security findings.
     pub notes: Vec<String>,
     /// Set when `apply` refuses to touch this step, with the reason and what to do.
     pub blocked: Option<String>,
     /// Set when `apply` or `teardown` failed on this step.
     pub error: Option<String>,
-    /// How long `apply` or `teardown` worked on this step, in milliseconds (`null` in `plan`
-    /// and `status`, and for a step that was skipped because an earlier one failed).
+    /// How long `apply` or `teardown` worked on this step (its own calls and waits, not the
+    /// wait for the steps it needs), in milliseconds; `null` in `plan` and `status`, and for a
+    /// step skipped because a step it needs failed.
     pub duration_ms: Option<u64>,
     /// With `blocked`: `apply --adopt` can take the resource over (it has no stack tag at all).
     #[serde(skip)]
     pub adoptable: bool,
 }
 
-impl StepReport {
+impl<A> StepReport<A> {
     pub fn new(step: StepId, resource: impl Into<String>, state: State) -> Self {
         StepReport {
             step,
@@ -147,17 +241,85 @@ impl StepReport {
         self.state == State::InSync
     }
 
-    /// A drifted report with the given changes, or in sync when there are none.
-    pub fn with_changes(mut self, changes: Vec<Change>) -> Self {
+    /// Adds differing fields: an in-sync report becomes drifted.
+    pub fn changed(mut self, changes: Vec<Change>) -> Self {
         if !changes.is_empty() && self.state == State::InSync {
             self.state = State::Drifted;
         }
         self.changes.extend(changes);
         self
     }
+
+    pub fn act(mut self, action: A) -> Self {
+        self.actions.push(action);
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// Apply refuses this step, for this reason (and `--adopt` does not help).
+    pub fn block(mut self, reason: impl Into<String>) -> Self {
+        self.blocked = Some(reason.into());
+        self.adoptable = false;
+        self
+    }
+
+    /// What a step of `apply` or `teardown` came to, in one line: its error, what it did, or
+    /// that there was nothing to do. The progress line and the report line show this text.
+    pub fn outcome(&self, removal: bool) -> String {
+        if let Some(e) = &self.error {
+            format!("failed: {e}")
+        } else if !self.done.is_empty() {
+            self.done
+                .iter()
+                .map(Done::text)
+                .collect::<Vec<_>>()
+                .join("; ")
+        } else if removal {
+            "nothing to remove".to_string()
+        } else {
+            format!("unchanged ({})", self.resource)
+        }
+    }
 }
 
-/// The reports of every step, in apply order.
+impl<A: fmt::Display + Send + Sync + 'static> StepReport<A> {
+    /// The report with its actions erased to [`Action`]s (what commands print and execute),
+    /// shown `with --adopt:` when only an adoption would take them.
+    pub fn erase(self) -> StepReport {
+        let adopt_only = self.state == State::NotOwned && self.adoptable;
+        let actions = self
+            .actions
+            .into_iter()
+            .map(|a| {
+                let a = Action::new(a);
+                if adopt_only {
+                    a.with_adopt()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        StepReport {
+            step: self.step,
+            resource: self.resource,
+            state: self.state,
+            changes: self.changes,
+            actions,
+            done: self.done,
+            notes: self.notes,
+            blocked: self.blocked,
+            error: self.error,
+            duration_ms: self.duration_ms,
+            adoptable: self.adoptable,
+        }
+    }
+}
+
+/// The reports of every step, in registry order.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub steps: Vec<StepReport>,
@@ -167,13 +329,6 @@ impl Plan {
     pub fn get(&self, id: StepId) -> &StepReport {
         self.steps
             .iter()
-            .find(|s| s.step == id)
-            .expect("every step has a report")
-    }
-
-    pub fn get_mut(&mut self, id: StepId) -> &mut StepReport {
-        self.steps
-            .iter_mut()
             .find(|s| s.step == id)
             .expect("every step has a report")
     }
@@ -188,5 +343,51 @@ impl Plan {
 
     pub fn count(&self, state: State) -> usize {
         self.steps.iter().filter(|s| s.state == state).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    enum Demo {
+        Make(u8),
+    }
+    impl fmt::Display for Demo {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                Demo::Make(n) => write!(f, "make {n}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_action_keeps_its_type_and_shows_its_text() {
+        let a = Action::new(Demo::Make(3));
+        assert_eq!(a.typed::<Demo>(), Some(&Demo::Make(3)));
+        assert_eq!(a.typed::<String>(), None);
+        assert_eq!(serde_json::to_value(&a).unwrap(), "make 3");
+        assert_eq!(a.with_adopt().text(), "with --adopt: make 3");
+    }
+
+    #[test]
+    fn outcome_line_says_error_done_or_nothing() {
+        let mut r: StepReport = StepReport::new(StepId::Table, "t", State::InSync);
+        assert_eq!(r.outcome(false), "unchanged (t)");
+        assert_eq!(r.outcome(true), "nothing to remove");
+        r.done.push(Done::Created("created table t".into()));
+        r.done
+            .push(Done::Updated("enabled point-in-time recovery".into()));
+        assert_eq!(
+            r.outcome(false),
+            "created table t; enabled point-in-time recovery"
+        );
+        assert_eq!(
+            serde_json::to_value(&r.done).unwrap(),
+            serde_json::json!(["created table t", "enabled point-in-time recovery"])
+        );
+        r.error = Some("boom".into());
+        assert_eq!(r.outcome(false), "failed: boom");
     }
 }

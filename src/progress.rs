@@ -1,7 +1,16 @@
-//! The events the logic reports while it works. Renderers (in `render/`) decide how they look:
-//! a spinner per step on a terminal, plain lines in CI, nothing with `--output json` or `--quiet`.
+//! The events the logic reports while it works. Renderers (`render/live.rs`) decide how they
+//! look: a line per step on a terminal, plain lines in CI, nothing with `--output json` or
+//! `--quiet`.
 
-use crate::plan::StepId;
+use crate::plan::{StepId, StepReport};
+
+/// What `apply` or `teardown` works on (the head of its report).
+pub struct Head<'a> {
+    pub command: &'a str,
+    pub stack: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+}
 
 pub trait Progress: Send + Sync {
     /// A step started doing something.
@@ -10,6 +19,23 @@ pub trait Progress: Send + Sync {
     fn update(&self, step: StepId, message: &str);
     /// The step ended; `ok` is false when it failed.
     fn finish(&self, step: StepId, ok: bool, message: &str);
+    /// `apply` or `teardown` is about to run these steps (in report order).
+    fn begin(&self, _head: &Head, _steps: &[StepId]) {}
+    /// A step of `apply` or `teardown` ended: `report` says what it did (or its error) and how
+    /// long it worked.
+    fn ended(&self, command: &str, report: &StepReport) {
+        let message = message(command, report);
+        self.finish(report.step, report.error.is_none(), &message);
+    }
+}
+
+/// A finished step in a few words: its error, what it did, or `unchanged`.
+pub fn message(command: &str, report: &StepReport) -> String {
+    match &report.error {
+        Some(e) => e.clone(),
+        None if report.done.is_empty() => "unchanged".to_string(),
+        None => report.outcome(command == "teardown"),
+    }
 }
 
 /// Reports nothing.
@@ -93,6 +119,16 @@ impl Journal {
 }
 
 impl Progress for Journal {
+    fn begin(&self, head: &Head, steps: &[StepId]) {
+        self.inner.begin(head, steps);
+    }
+    fn ended(&self, command: &str, report: &StepReport) {
+        let message = message(command, report);
+        self.with_entry(report.step, |e| {
+            e.finished = Some((report.error.is_none(), message))
+        });
+        self.inner.ended(command, report);
+    }
     fn start(&self, step: StepId, message: &str) {
         self.with_entry(step, |e| {
             e.finished = None;

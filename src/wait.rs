@@ -72,7 +72,33 @@ impl<'a> Waiter<'a> {
 
     /// Refreshes until `Ready` or the timeout; an error from `refresh` ends the wait at once
     /// (refresh functions turn the errors that mean "not yet" into `Pending`).
-    pub async fn until<T, F, Fut>(self, mut refresh: F) -> Result<T>
+    pub async fn until<T, F, Fut>(self, refresh: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Poll<T>>>,
+    {
+        let (failure, timeout, advice) = (self.failure.clone(), self.timeout, self.advice.clone());
+        match self.poll(refresh).await? {
+            Ok(v) => Ok(v),
+            Err(state) => Err(anyhow!(
+                "{failure} within --wait-timeout {}: it is still {state}. {advice}",
+                humantime::format_duration(timeout),
+            )),
+        }
+    }
+
+    /// Like [`Waiter::until`], for a wait that may end without the target state: running out of
+    /// time is `None`, not an error.
+    pub async fn within<T, F, Fut>(self, refresh: F) -> Result<Option<T>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Poll<T>>>,
+    {
+        Ok(self.poll(refresh).await?.ok())
+    }
+
+    /// Polls with backoff: `Ok(value)` when ready, `Err(last state)` when the time ran out.
+    async fn poll<T, F, Fut>(self, mut refresh: F) -> Result<std::result::Result<T, String>>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Poll<T>>>,
@@ -81,17 +107,12 @@ impl<'a> Waiter<'a> {
         let mut attempt = 0;
         loop {
             let state = match refresh().await? {
-                Poll::Ready(v) => return Ok(v),
+                Poll::Ready(v) => return Ok(Ok(v)),
                 Poll::Pending(state) => state,
             };
             let waited = started.elapsed();
             if waited >= self.timeout {
-                return Err(anyhow!(
-                    "{} within --wait-timeout {}: it is still {state}. {}",
-                    self.failure,
-                    humantime::format_duration(self.timeout),
-                    self.advice
-                ));
+                return Ok(Err(state));
             }
             (self.on_pending)(&state, waited);
             let pause = delay(attempt).min(self.timeout.saturating_sub(waited));
@@ -144,6 +165,25 @@ mod tests {
             err,
             "table t was not deleted within --wait-timeout 300ms: it is still DELETING. run teardown again later"
         );
+    }
+
+    #[tokio::test]
+    async fn within_ends_without_error_when_time_runs_out() {
+        // Ready on the third look, or never: within 1 s it is found, within 300 ms it is not.
+        for (timeout, found) in [(1000, Some(3)), (300, None)] {
+            let calls = AtomicU32::new(0);
+            let out = Waiter::new("tags did not appear", Duration::from_millis(timeout))
+                .within(|| async {
+                    let n = calls.fetch_add(1, Ordering::SeqCst);
+                    let tags = found.filter(|_| n == 2);
+                    Ok::<_, anyhow::Error>(
+                        tags.map_or(Poll::Pending("no tags".into()), Poll::Ready),
+                    )
+                })
+                .await
+                .unwrap();
+            assert_eq!(out, found, "within {timeout} ms");
+        }
     }
 
     #[tokio::test]

@@ -19,8 +19,8 @@ use crate::aws::{self, AwsOptions, Clients};
 use crate::cli::Global;
 use crate::config::{self, ConfigError, Desired, Overrides};
 use crate::plan::{Plan, StepId};
-use crate::progress::Progress;
-use crate::steps::{self, Ctx, Observed};
+use crate::progress::{Head, Progress};
+use crate::steps::{self, Ctx, Observed, Run};
 
 /// What a command found and did, for the renderers.
 #[derive(Debug, Clone, Serialize)]
@@ -59,13 +59,6 @@ impl Report {
             summary: String::new(),
             exit_code: 0,
         }
-    }
-
-    pub fn step_mut(&mut self, id: StepId) -> &mut crate::plan::StepReport {
-        self.steps
-            .iter_mut()
-            .find(|s| s.step == id)
-            .expect("every step has a report")
     }
 }
 
@@ -173,5 +166,38 @@ impl Session {
             &account.id,
             plan,
         )
+    }
+
+    /// Carries out `plan` (`apply` or `teardown`): a progress line per step, every step's
+    /// actions, and the report of what was done, with the errors of steps that failed (the
+    /// summary is the command's to write).
+    pub async fn execute(
+        &self,
+        command: &'static str,
+        o: &Observed,
+        plan: Plan,
+        adopt: bool,
+    ) -> Report {
+        let ctx = self.ctx(&o.account, adopt);
+        let ids: Vec<StepId> = plan.steps.iter().map(|st| st.step).collect();
+        self.progress.begin(
+            &Head {
+                command,
+                stack: &self.desired.stack,
+                region: &self.aws.region,
+                account: &o.account.id,
+            },
+            &ids,
+        );
+        let steps = steps::execute(&Run::new(&ctx, o), command, plan.steps).await;
+        let mut r = self.report(command, &o.account, Plan { steps });
+        for st in &r.steps {
+            if let Some(e) = &st.error {
+                r.errors.push(format!("{}: {e}", st.step));
+            }
+        }
+        r.ok = r.errors.is_empty();
+        r.exit_code = if r.ok { 0 } else { 1 };
+        r
     }
 }

@@ -9,9 +9,9 @@ use serde_json::{json, Map, Value};
 use serde_norway::value::{Tag, TaggedValue};
 
 use super::{provenance, resources, Resource};
-use crate::config::{Billing, Desired};
+use crate::config::{Billing, Desired, Principal};
 use crate::policy_doc;
-use crate::steps::{policy, role};
+use crate::steps::{backend, policy, role};
 
 /// Logical ids.
 pub const TABLE: &str = "Table";
@@ -19,6 +19,7 @@ pub const IDENTITY_POOL: &str = "IdentityPool";
 pub const ROLE: &str = "AuthenticatedRole";
 pub const ACCESS_POLICY: &str = "AccessPolicy";
 pub const POOL_ROLES: &str = "IdentityPoolRoleAttachment";
+pub const BACKEND_POLICY: &str = "BackendPolicy";
 pub const USER_POOL_PARAM: &str = "UserPoolId";
 
 /// The parameter name of the `n`-th app client id (0-based).
@@ -117,15 +118,33 @@ pub fn template(d: &Desired) -> Value {
             Resource::PoolRoles => {
                 res.insert(POOL_ROLES.into(), pool_roles());
             }
+            Resource::BackendPolicy => {
+                if let Some(p) = backend_policy(d) {
+                    res.insert(BACKEND_POLICY.into(), p);
+                    outputs.insert(
+                        "BackendPolicyArn".into(),
+                        json!({
+                            "Description": "The policy attached to the backend's existing role or user",
+                            "Value": reference(BACKEND_POLICY),
+                        }),
+                    );
+                }
+            }
+            // Attached through its `Roles` or `Users` property (see `backend_policy`).
+            Resource::BackendAttachment => {}
         }
     }
 
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": format!(
-            "Stack {}: DynamoDB table {}, a Cognito identity pool for a user pool's signed-in users, and their IAM role and policy scoped to the table. {}",
+            "Stack {}: DynamoDB table {}, a Cognito identity pool for a user pool's signed-in users, and their IAM role and policy scoped to the table{}. {}",
             d.stack,
             d.table.name,
+            match &d.backend {
+                Some(b) => format!("; a policy for backend {}", b.principal),
+                None => String::new(),
+            },
             provenance(d)
         ),
         "Parameters": parameters,
@@ -234,6 +253,32 @@ fn access_policy(d: &Desired) -> Value {
             "Roles": [reference(ROLE)],
         }
     })
+}
+
+/// The backend policy, attached to the existing principal by name (the template never creates
+/// or changes the principal itself).
+fn backend_policy(d: &Desired) -> Option<Value> {
+    let b = d.backend.as_ref()?;
+    let attach = match &b.principal {
+        Principal::Role(name) => ("Roles", name),
+        Principal::User(name) => ("Users", name),
+    };
+    let document = policy_doc::render(
+        policy_doc::BACKEND_TEMPLATE,
+        &[
+            ("actions", Value::from(b.actions.clone())),
+            ("table_arn", get_att(TABLE, "Arn")),
+        ],
+    );
+    let mut props = Map::new();
+    props.insert("ManagedPolicyName".into(), json!(b.policy_name));
+    props.insert(
+        "Description".into(),
+        json!(backend::description(d, &b.principal)),
+    );
+    props.insert("PolicyDocument".into(), document);
+    props.insert(attach.0.into(), json!([attach.1]));
+    Some(json!({ "Type": "AWS::IAM::ManagedPolicy", "Properties": props }))
 }
 
 fn pool_roles() -> Value {
@@ -393,6 +438,46 @@ mod tests {
         assert_eq!(t["Parameters"]["AppClientId2"]["Default"], "client2");
         let providers = &t["Resources"][IDENTITY_POOL]["Properties"]["CognitoIdentityProviders"];
         assert_eq!(providers[1]["ClientId"], json!({"Ref": "AppClientId2"}));
+    }
+
+    #[test]
+    fn the_backend_policy_is_attached_to_the_existing_principal() {
+        let t = template(&desired(""));
+        assert!(
+            t["Resources"].get(BACKEND_POLICY).is_none(),
+            "no [backend], no policy"
+        );
+        for (section, key) in [
+            ("role = \"api-task\"", "Roles"),
+            ("user = \"api-user\"", "Users"),
+        ] {
+            let d = desired(&format!(
+                "[backend]\n{section}\nactions = [\"dynamodb:Query\"]\n"
+            ));
+            let t = template(&d);
+            let p = &t["Resources"][BACKEND_POLICY];
+            assert_eq!(p["Type"], "AWS::IAM::ManagedPolicy");
+            let props = &p["Properties"];
+            assert_eq!(props["ManagedPolicyName"], "demo-backend-access");
+            let name = section.split('"').nth(1).unwrap();
+            assert_eq!(props[key], json!([name]), "{section}");
+            let doc = &props["PolicyDocument"];
+            // The same template as apply's, with the table's ARN as a reference.
+            let mut resolved = doc.clone();
+            resolved["Statement"][0]["Resource"] = json!("arn:t");
+            assert_eq!(
+                resolved,
+                policy_doc::backend_policy("arn:t", &["dynamodb:Query".to_string()])
+            );
+            assert_eq!(
+                doc["Statement"][0]["Resource"],
+                json!({"Fn::GetAtt": [TABLE, "Arn"]})
+            );
+            assert_eq!(
+                t["Outputs"]["BackendPolicyArn"]["Value"],
+                json!({"Ref": BACKEND_POLICY})
+            );
+        }
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! Terraform configuration, for teams that move to one of those tools.
 //!
 //! Both exporters read the same [`Desired`] as `apply` and render the policy documents from the
-//! same templates (`policies/`), with references where apply writes ids. Every exporter writes one
-//! block per [`Resource`]; the `match` in each makes a new resource impossible to forget.
+//! same templates (`policies/`), with references where apply writes ids. The steps' registry
+//! (`steps::STEPS`) says which [`Resource`]s there are, in order: every step names the pieces it
+//! exports. Every exporter writes one block per resource; the `match` in each makes a new
+//! resource impossible to forget.
 
 pub mod cloudformation;
 pub mod terraform;
@@ -25,6 +27,10 @@ pub enum Resource {
     PolicyAttachment,
     /// The pool's `authenticated` role set to the role.
     PoolRoles,
+    /// `[backend]`: the customer-managed policy for the backend's principal.
+    BackendPolicy,
+    /// `[backend]`: the backend policy attached to the existing role or user.
+    BackendAttachment,
 }
 
 impl Resource {
@@ -37,20 +43,19 @@ impl Resource {
             Resource::AccessPolicy => "access policy",
             Resource::PolicyAttachment => "policy attachment",
             Resource::PoolRoles => "identity pool roles",
+            Resource::BackendPolicy => "backend policy",
+            Resource::BackendAttachment => "backend policy attachment",
         }
     }
 }
 
-/// The resources the config asks for, in the order they are written.
-pub fn resources(_d: &Desired) -> Vec<Resource> {
-    vec![
-        Resource::Table,
-        Resource::IdentityPool,
-        Resource::Role,
-        Resource::AccessPolicy,
-        Resource::PolicyAttachment,
-        Resource::PoolRoles,
-    ]
+/// The resources the config asks for, in the order they are written: each step's, in the
+/// registry's order.
+pub fn resources(d: &Desired) -> Vec<Resource> {
+    crate::steps::STEPS
+        .iter()
+        .flat_map(|s| s.export(d))
+        .collect()
 }
 
 /// The first line of every export: what made it, from what.

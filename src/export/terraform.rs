@@ -7,9 +7,9 @@ use hcl::{Block, Body, Expression, Identifier, Object, ObjectKey};
 use serde_json::{json, Value};
 
 use super::{provenance, resources, Resource};
-use crate::config::{Billing, Desired};
+use crate::config::{Billing, Desired, Principal};
 use crate::policy_doc;
-use crate::steps::{identity_pool, owner, policy, role, Observed, Owner};
+use crate::steps::{backend, identity_pool, owner, policy, role, Observed, Owner};
 
 /// Resource addresses (`type.name`).
 pub const TABLE: &str = "aws_dynamodb_table.table";
@@ -18,9 +18,12 @@ pub const ROLE: &str = "aws_iam_role.authenticated";
 pub const ACCESS_POLICY: &str = "aws_iam_policy.access";
 pub const POLICY_ATTACHMENT: &str = "aws_iam_role_policy_attachment.access";
 pub const POOL_ROLES: &str = "aws_cognito_identity_pool_roles_attachment.pool";
+pub const BACKEND_POLICY: &str = "aws_iam_policy.backend";
+pub const BACKEND_ROLE_ATTACHMENT: &str = "aws_iam_role_policy_attachment.backend";
+pub const BACKEND_USER_ATTACHMENT: &str = "aws_iam_user_policy_attachment.backend";
 
-/// The Terraform address of a resource.
-pub fn address(r: Resource) -> &'static str {
+/// The Terraform address of a resource (the backend attachment's type follows the principal).
+pub fn address(r: Resource, d: &Desired) -> &'static str {
     match r {
         Resource::Table => TABLE,
         Resource::IdentityPool => IDENTITY_POOL,
@@ -28,6 +31,11 @@ pub fn address(r: Resource) -> &'static str {
         Resource::AccessPolicy => ACCESS_POLICY,
         Resource::PolicyAttachment => POLICY_ATTACHMENT,
         Resource::PoolRoles => POOL_ROLES,
+        Resource::BackendPolicy => BACKEND_POLICY,
+        Resource::BackendAttachment => match d.backend.as_ref().map(|b| &b.principal) {
+            Some(Principal::User(_)) => BACKEND_USER_ATTACHMENT,
+            _ => BACKEND_ROLE_ATTACHMENT,
+        },
     }
 }
 
@@ -41,44 +49,42 @@ pub struct Import {
 /// The import ids of the resources this stack created, from the live state; notes say what was
 /// left out and why.
 pub fn imports(d: &Desired, o: &Observed) -> (Vec<Import>, Vec<String>) {
-    let mut found = Vec::new();
     let mut notes = Vec::new();
-    let ours = |tags| owner(tags, &d.stack) == Owner::ThisStack;
-    let mut not_ours = |what: &str, name: &str| {
-        notes.push(format!(
-            "{what} {name} exists but was not created by stack {}; no import block for it (run `setup apply --adopt` first to take it over)",
-            d.stack
-        ))
-    };
-    let table = o.table.as_ref().filter(|t| {
-        let mine = ours(&t.tags);
+    let mut ours = |what: &str, name: &str, tags| {
+        let mine = owner(tags, &d.stack) == Owner::ThisStack;
         if !mine {
-            not_ours("table", &d.table.name);
+            notes.push(format!(
+                "{what} {name} exists but was not created by stack {}; no import block for it (run `setup apply --adopt` first to take it over)",
+                d.stack
+            ));
         }
         mine
-    });
+    };
+    let table = o
+        .table
+        .as_ref()
+        .filter(|t| ours("table", &d.table.name, &t.tags));
     let pool = match &o.pool {
-        identity_pool::Found::Owned(p) => Some(p.as_ref()),
-        identity_pool::Found::NotOwned(_) => {
-            not_ours("identity pool", &d.identity_pool_name);
-            None
-        }
-        identity_pool::Found::None => None,
+        identity_pool::Lookup::Owned(p) => Some(p.as_ref()),
+        // Never this stack's: the check only notes why there is no import block.
+        identity_pool::Lookup::NotOwned(c) => c
+            .first()
+            .filter(|p| ours("identity pool", &d.identity_pool_name, &p.tags)),
+        identity_pool::Lookup::None => None,
     };
-    let role: Option<&role::Live> = o.role.as_ref().filter(|r| {
-        let mine = ours(&r.tags);
-        if !mine {
-            not_ours("role", &d.role_name);
-        }
-        mine
+    let role: Option<&role::Live> = o
+        .role
+        .as_ref()
+        .filter(|r| ours("role", &d.role_name, &r.tags));
+    let policy: Option<&policy::Live> = o
+        .policy
+        .as_ref()
+        .filter(|p| ours("policy", &d.policy_name, &p.tags));
+    let backend: Option<(&backend::Live, &policy::Live)> = o.backend.as_ref().and_then(|b| {
+        let p = b.policy.as_ref()?;
+        ours("policy", &d.backend_policy_name(), &p.tags).then_some((b, p))
     });
-    let policy: Option<&policy::Live> = o.policy.as_ref().filter(|p| {
-        let mine = ours(&p.tags);
-        if !mine {
-            not_ours("policy", &d.policy_name);
-        }
-        mine
-    });
+    let mut found = Vec::new();
     for r in resources(d) {
         let id = match r {
             Resource::Table => table.map(|_| d.table.name.clone()),
@@ -95,6 +101,16 @@ pub fn imports(d: &Desired, o: &Observed) -> (Vec<Import>, Vec<String>) {
                 (Some(p), Some(roles)) if roles.authenticated().is_some() => Some(p.id.clone()),
                 _ => None,
             },
+            Resource::BackendPolicy => backend.map(|(_, p)| p.arn.clone()),
+            Resource::BackendAttachment => {
+                let principal = d.backend.as_ref().map(|b| &b.principal);
+                match (backend, principal) {
+                    (Some((b, p)), Some(who)) if b.attached.contains(who) => {
+                        Some(format!("{}/{}", who.name(), p.arn))
+                    }
+                    _ => None,
+                }
+            }
         };
         if let Some(id) = id {
             found.push(Import { resource: r, id });
@@ -244,6 +260,8 @@ pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> S
         .add_block(locals(d));
     for r in resources(d) {
         body = body.add_block(match r {
+            Resource::BackendPolicy => backend_policy(d),
+            Resource::BackendAttachment => backend_attachment(d),
             Resource::Table => table(d),
             Resource::IdentityPool => identity_pool(d),
             Resource::Role => authenticated_role(d),
@@ -264,7 +282,7 @@ pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> S
     for i in imports {
         body = body.add_block(
             Block::builder("import")
-                .add_attribute(("to", expr(address(i.resource))))
+                .add_attribute(("to", expr(address(i.resource, d))))
                 .add_attribute(("id", i.id.as_str()))
                 .build(),
         );
@@ -301,10 +319,24 @@ fn locals(d: &Desired) -> Block {
                     d.per_user_isolation,
                 )),
             )),
+            Resource::BackendPolicy => match &d.backend {
+                Some(backend) => b.add_attribute((
+                    BACKEND_POLICY_DOC,
+                    from_json(&policy_doc::render(
+                        policy_doc::BACKEND_TEMPLATE,
+                        &[
+                            ("actions", Value::from(backend.actions.clone())),
+                            ("table_arn", hcl_ref(&format!("{TABLE}.arn"))),
+                        ],
+                    )),
+                )),
+                None => b,
+            },
             Resource::Table
             | Resource::IdentityPool
             | Resource::PolicyAttachment
-            | Resource::PoolRoles => b,
+            | Resource::PoolRoles
+            | Resource::BackendAttachment => b,
         };
     }
     b.build()
@@ -313,6 +345,7 @@ fn locals(d: &Desired) -> Block {
 /// Names of the policy documents in `locals`.
 pub const TRUST_POLICY: &str = "trust_policy";
 pub const ACCESS_POLICY_DOC: &str = "access_policy";
+pub const BACKEND_POLICY_DOC: &str = "backend_policy";
 
 fn table(d: &Desired) -> Block {
     let t = &d.table;
@@ -395,6 +428,29 @@ fn access_policy(d: &Desired) -> Block {
         .add_attribute(("policy", jsonencode(&format!("local.{ACCESS_POLICY_DOC}"))))
         .add_attribute(("tags", expr("local.tags")))
         .build()
+}
+
+/// The backend policy (only with `[backend]`: `resources` lists it then).
+fn backend_policy(d: &Desired) -> Block {
+    let b = d.backend.as_ref().expect("exported only with [backend]");
+    resource(BACKEND_POLICY)
+        .add_attribute(("name", b.policy_name.as_str()))
+        .add_attribute(("description", backend::description(d, &b.principal)))
+        .add_attribute(("policy", jsonencode(&format!("local.{BACKEND_POLICY_DOC}"))))
+        .add_attribute(("tags", expr("local.tags")))
+        .build()
+}
+
+/// The backend policy attached to the existing role or user, named (never created here).
+fn backend_attachment(d: &Desired) -> Block {
+    let b = d.backend.as_ref().expect("exported only with [backend]");
+    let block = resource(address(Resource::BackendAttachment, d));
+    match &b.principal {
+        Principal::Role(name) => block.add_attribute(("role", name.as_str())),
+        Principal::User(name) => block.add_attribute(("user", name.as_str())),
+    }
+    .add_attribute(("policy_arn", attr(BACKEND_POLICY, "arn")))
+    .build()
 }
 
 #[cfg(test)]

@@ -76,30 +76,31 @@ fn notes(out: &mut String, s: &StepReport) {
     }
 }
 
+/// The first line of a report: `apply stack demo in us-east-1 (account 123456789012)`.
+pub fn header(command: &str, stack: &str, region: &str, account: &str) -> String {
+    format!("{command} stack {stack} in {region} (account {account})")
+}
+
+/// A step's line in `apply` and `teardown` (after its mark): what it did and how long it worked.
+/// The terminal's progress line ends as this same line.
+pub fn step_line(command: &str, s: &StepReport) -> String {
+    let text = s.outcome(command == "teardown");
+    match s.duration_ms {
+        Some(ms) => format!("{:<14} {text} ({})", s.step.name(), duration(ms)),
+        None => format!("{:<14} {text}", s.step.name()),
+    }
+}
+
 pub fn report(r: &Report, tty: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} stack {} in {} (account {})",
-        r.command, r.stack, r.region, r.account
+        "{}",
+        header(r.command, &r.stack, &r.region, &r.account)
     );
     for s in &r.steps {
         let line = match r.command {
-            "apply" | "teardown" => {
-                let text = if let Some(e) = &s.error {
-                    format!("failed: {e}")
-                } else if !s.done.is_empty() {
-                    s.done.join("; ")
-                } else if r.command == "apply" {
-                    format!("unchanged ({})", s.resource)
-                } else {
-                    "nothing to remove".to_string()
-                };
-                match s.duration_ms {
-                    Some(ms) => format!("{:<14} {text} ({})", s.step.name(), duration(ms)),
-                    None => format!("{:<14} {text}", s.step.name()),
-                }
-            }
+            "apply" | "teardown" => step_line(r.command, s),
             _ => format!(
                 "{:<14} {:<10} {}",
                 s.step.name(),
@@ -118,6 +119,18 @@ pub fn report(r: &Report, tty: bool) -> String {
             }
             _ => notes(&mut out, s),
         }
+    }
+    let _ = writeln!(out, "{}", r.summary);
+    out
+}
+
+/// The rest of an `apply` or `teardown` report when its step lines are on the terminal already
+/// (the progress lines end as them): the notes, by step, and the summary.
+pub fn after_live(r: &Report) -> String {
+    let mut out = String::new();
+    for s in r.steps.iter().filter(|s| !s.notes.is_empty()) {
+        let _ = writeln!(out, "  {}:", s.step.name());
+        notes(&mut out, s);
     }
     let _ = writeln!(out, "{}", r.summary);
     out
@@ -189,7 +202,8 @@ mod tests {
     use crate::plan::{Change, Plan, StepId};
 
     fn sample(command: &'static str) -> Report {
-        let mut drifted = StepReport::new(StepId::TrustPolicy, "demo-role", State::Drifted);
+        let mut drifted: StepReport =
+            StepReport::new(StepId::TrustPolicy, "demo-role", State::Drifted);
         drifted.changes.push(Change::new(
             "Statement.Action",
             "sts:AssumeRole",
@@ -229,7 +243,9 @@ mod tests {
     #[test]
     fn apply_lines_show_each_step_duration() {
         let mut r = sample("apply");
-        r.steps[0].done.push("created table user-profiles".into());
+        r.steps[0].done.push(crate::plan::Done::Created(
+            "created table user-profiles".into(),
+        ));
         r.steps[0].duration_ms = Some(1234);
         r.steps[1].duration_ms = Some(125_000);
         let text = report(&r, false);

@@ -2,12 +2,13 @@
 //!
 //! * `human` — the text report (symbols and colour only on a terminal, `NO_COLOR` respected);
 //! * `json` — one JSON document on stdout (`--output json`);
-//! * `progress` — a spinner per step on a terminal, plain lines without one.
+//! * `live` — progress: a line per step on a terminal (which then is the report's step list),
+//!   plain event lines without one.
 
 pub mod human;
 pub mod json;
+pub mod live;
 pub mod outputs;
-pub mod progress;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -35,8 +36,11 @@ pub struct Style {
     pub no_progress: bool,
     /// stdout is a terminal: symbols in the report.
     pub tty: bool,
-    /// stderr is a terminal: spinners for progress.
+    /// stderr is a terminal.
     pub stderr_tty: bool,
+    /// stderr is a terminal that can redraw lines (`TERM` set and not `dumb`): progress is a
+    /// line per step there.
+    pub stderr_lines: bool,
 }
 
 impl Style {
@@ -52,7 +56,13 @@ impl Style {
             no_progress: g.no_progress,
             tty: stdout_tty,
             stderr_tty,
+            stderr_lines: !indicatif::ProgressDrawTarget::stderr().is_hidden(),
         }
+    }
+
+    /// Progress is drawn as a line per step on the terminal (see [`progress`]).
+    pub fn live_lines(&self) -> bool {
+        !(self.quiet || self.no_progress || self.output == Output::Json) && self.stderr_lines
     }
 
     /// Colour on stderr (logs): a terminal and no `NO_COLOR`.
@@ -68,14 +78,15 @@ impl Style {
     }
 }
 
-/// The progress reporter for this run.
+/// The progress reporter for this run: a line per step on a terminal that can redraw, plain
+/// event lines elsewhere (also on a terminal without `TERM`, where lines cannot be redrawn).
 pub fn progress(style: Style) -> Arc<dyn Progress> {
-    if style.quiet || style.no_progress || style.output == Output::Json {
+    if style.live_lines() {
+        Arc::new(live::Terminal::new())
+    } else if style.quiet || style.no_progress || style.output == Output::Json {
         Arc::new(Silent)
-    } else if style.stderr_tty {
-        Arc::new(progress::Terminal::new())
     } else {
-        Arc::new(progress::Plain::default())
+        Arc::new(live::Plain::default())
     }
 }
 
@@ -89,7 +100,14 @@ pub fn report(style: Style, r: &Report) {
             }
         }
         Output::Text => {
-            print!("{}", human::report(r, style.tty));
+            // On one terminal, the step lines of apply and teardown are on screen already.
+            let shown =
+                style.live_lines() && style.tty && matches!(r.command, "apply" | "teardown");
+            if shown {
+                print!("{}", human::after_live(r));
+            } else {
+                print!("{}", human::report(r, style.tty));
+            }
             for e in &r.errors {
                 eprintln!("error: {e}");
             }

@@ -1,32 +1,74 @@
-//! The provisioning steps. Each module has the same shape:
+//! The provisioning steps and the contract they share.
 //!
-//! * `observe` — read the live resource (not found is a state, not an error);
-//! * `diff` — compare it with the desired state and say what differs and what `apply` would do;
-//! * `apply` — act only on the difference, and return what was done;
-//! * `teardown` — remove what this stack created, and nothing else.
+//! Each step is one module, and every step answers the same four questions (the [`Step`]
+//! trait):
 //!
-//! This module runs the observations concurrently (only true data dependencies wait for each
-//! other) and holds what every step needs: the clients, the desired state, the account.
+//! * **observe** — what exists? Each module has an `observe` function for its resource; "not
+//!   found" is a state, not an error. [`observe()`] reads every resource once, concurrently,
+//!   into [`Observed`] (the trust step reads the role, so reads are shared, not per step).
+//! * **diff** — what differs, and what would fix it? A pure function of the config and
+//!   [`Observed`] that returns the step's own typed actions ([`Diff`]).
+//! * **removal** — what would `teardown` do? Also pure, also typed actions.
+//! * **apply** — carry out one of those actions, and say what it did ([`Done`]).
+//!
+//! `status` and `plan` print the actions; `apply` and `teardown` hand exactly those actions back
+//! to the step ([`run::execute`]), each as soon as the steps it [`Need`]s are done. The shared
+//! pieces live beside the steps: ownership and adoption ([`own`]), the create that may or may not
+//! have happened ([`once`]), and the waiter (`crate::wait`).
+//!
+//! [`STEPS`] is the registry: its order is the order of reports and of `setup export`; apply and
+//! teardown run in the order the steps' needs give.
 
 pub mod backend;
 pub mod identity_pool;
+pub mod managed;
+pub mod observe;
+pub mod once;
+pub mod own;
 pub mod policy;
 pub mod pool_roles;
 pub mod role;
+pub mod run;
 pub mod table;
 pub mod trust;
 pub mod user_pool;
 
-use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
+use futures::future::LocalBoxFuture;
 
-use crate::aws::{Account, Clients, Explain};
-use crate::config::{Desired, STACK_TAG};
-use crate::plan::{Plan, StepId};
+use crate::aws::{Account, Clients};
+use crate::config::Desired;
+use crate::export::Resource;
+use crate::plan::{Action, Done, Plan, StepId, StepReport};
 use crate::progress::Progress;
+
+pub use observe::{observe, Observed, Scope};
+pub use own::{not_owned_reason, owner, tag_changes, Keep, Owner, Tagging};
+pub use run::{execute, Run};
+
+/// The registry: every step, in report order. Adding a step is a module implementing [`Step`]
+/// and one line here.
+pub const STEPS: &[&dyn AnyStep] = &[
+    &table::Table,
+    &identity_pool::IdentityPool,
+    &role::Role,
+    &trust::Trust,
+    &policy::AccessPolicy,
+    &pool_roles::PoolRoles,
+    &backend::Backend,
+];
+
+/// The registered step with this id.
+pub fn step(id: StepId) -> &'static dyn AnyStep {
+    *STEPS
+        .iter()
+        .find(|s| s.id() == id)
+        .expect("every step id is registered")
+}
 
 /// Everything a step needs to act.
 pub struct Ctx {
@@ -55,222 +97,329 @@ impl Ctx {
     }
 }
 
-/// Everything observed about the live stack.
-#[derive(Debug, Clone)]
-pub struct Observed {
-    pub account: Account,
-    pub table: Option<table::Live>,
-    pub pool: identity_pool::Found,
-    pub pool_roles: Option<pool_roles::Live>,
-    pub role: Option<role::Live>,
-    pub policy: Option<policy::Live>,
-    /// The backend policy and principal (`None`: no `[backend]` and nothing left over).
-    pub backend: Option<backend::Live>,
+/// What a step plans from: the config, everything observed, and (for `teardown`) whether the
+/// table goes too.
+pub struct View<'a> {
+    pub d: &'a Desired,
+    pub o: &'a Observed,
+    pub region: &'a str,
+    /// `teardown --delete-table`.
+    pub delete_table: bool,
 }
 
-/// How much to read.
+impl View<'_> {
+    pub fn table_arn(&self) -> String {
+        self.d.table_arn(self.region, &self.o.account)
+    }
+    pub fn role_arn(&self) -> String {
+        self.d.role_arn(&self.o.account)
+    }
+    pub fn policy_arn(&self) -> String {
+        self.d.policy_arn(&self.o.account)
+    }
+    /// The id of the identity pool the stack uses, when it exists.
+    pub fn pool_id(&self) -> Option<&str> {
+        self.o.pool.live().map(|p| p.id.as_str())
+    }
+}
+
+/// A step's comparison of live and desired state, with its own typed actions.
+pub type Diff<A> = StepReport<A>;
+
+/// What an action waits for before it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Everything needed to compare with the config (apply, plan, status).
-    Full,
-    /// Only what removal needs: which resources exist and who owns them (teardown). Skips the
-    /// user pool check (a deleted user pool must not block teardown), PITR, the policy
-    /// document and the pool's roles.
-    Removal,
+pub enum Need {
+    /// That step must have succeeded (the action uses what it made); if it failed, the rest of
+    /// this step is skipped.
+    Done(StepId),
+    /// That step must have ended, whatever the result (order only).
+    After(StepId),
 }
 
-/// Reads every resource, with independent reads in flight together:
-/// the user pool check, STS → policy → default version, table → (PITR, tags),
-/// identity pools → describe → pool roles, role + its attachments.
-pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observed> {
-    let full = scope == Scope::Full;
-    let preflight = async {
-        if full {
-            user_pool::check(aws, d).await
-        } else {
-            Ok(())
+impl Need {
+    pub fn step(self) -> StepId {
+        match self {
+            Need::Done(s) | Need::After(s) => s,
         }
-    };
-    let account_then_policy = async {
-        let who = aws
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .explain("checking the AWS credentials (sts:GetCallerIdentity)")?;
-        let id = who
-            .account()
-            .ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no account id"))?;
-        let account = Account::from_caller(id, who.arn());
-        let policy_arn = d.policy_arn(&account);
-        let (policy, backend) = futures::join!(
-            policy::observe(aws, &policy_arn, full),
-            backend::observe(aws, d, &account)
-        );
-        Ok::<_, anyhow::Error>((account, policy?, backend?))
-    };
-    let table = table::observe(aws, d, full);
-    let pool_then_roles = async {
-        let pool = identity_pool::observe(aws, d).await?;
-        let roles = match pool.live() {
-            Some(p) if full => pool_roles::observe(aws, &p.id).await?,
-            _ => None,
-        };
-        Ok::<_, anyhow::Error>((pool, roles))
-    };
-    let role = role::observe(aws, d);
-    let (pre, account_policy, table, pool_roles, role) =
-        futures::join!(preflight, account_then_policy, table, pool_then_roles, role);
-    // The user pool check comes first: a wrong id explains every other failure.
-    pre?;
-    let (account, policy, backend) = account_policy?;
-    let (pool, pool_roles) = pool_roles?;
-    Ok(Observed {
-        account,
-        table: table?,
-        pool,
-        pool_roles,
-        role: role?,
-        policy,
-        backend,
+    }
+}
+
+/// The contract of a step. See the module documentation for the shape.
+#[allow(async_fn_in_trait)]
+pub trait Step: Sync + 'static {
+    /// What this step can do; `Display` is the text of `plan` and of the JSON `actions`.
+    type Action: fmt::Display + fmt::Debug + Send + Sync + 'static;
+
+    /// Its name in reports, JSON and progress lines.
+    const ID: StepId;
+
+    /// Whether the step belongs to this stack (only `[backend]` is optional).
+    fn applies(&self, _v: &View) -> bool {
+        true
+    }
+
+    /// Pure: how the live resource compares with the config, and the actions that converge it.
+    fn diff(&self, v: &View) -> Diff<Self::Action>;
+
+    /// Pure: what `teardown` does to this step's resource (`state` says what was there).
+    fn removal(&self, v: &View) -> Diff<Self::Action>;
+
+    /// What must have happened before `action` runs (nothing by default).
+    fn needs(&self, _action: &Self::Action) -> Vec<Need> {
+        Vec::new()
+    }
+
+    /// Carries out one planned action and says what it did.
+    async fn apply(&self, run: &Run<'_>, action: &Self::Action) -> Result<Vec<Done>>;
+
+    /// What `setup export` writes for this step (in this order).
+    fn export(&self, _d: &Desired) -> Vec<Resource> {
+        Vec::new()
+    }
+}
+
+/// [`Step`] with its action type erased, for the registry. Implemented for every step.
+pub trait AnyStep: Sync {
+    fn id(&self) -> StepId;
+    fn applies(&self, v: &View) -> bool;
+    fn diff(&self, v: &View) -> StepReport;
+    fn removal(&self, v: &View) -> StepReport;
+    fn needs(&self, action: &Action) -> Vec<Need>;
+    fn apply<'a>(
+        &'a self,
+        run: &'a Run<'a>,
+        action: &'a Action,
+    ) -> LocalBoxFuture<'a, Result<Vec<Done>>>;
+    fn export(&self, d: &Desired) -> Vec<Resource>;
+}
+
+impl<S: Step> AnyStep for S {
+    fn id(&self) -> StepId {
+        S::ID
+    }
+    fn applies(&self, v: &View) -> bool {
+        Step::applies(self, v)
+    }
+    fn diff(&self, v: &View) -> StepReport {
+        Step::diff(self, v).erase()
+    }
+    fn removal(&self, v: &View) -> StepReport {
+        Step::removal(self, v).erase()
+    }
+    fn needs(&self, action: &Action) -> Vec<Need> {
+        Step::needs(self, typed::<S>(action))
+    }
+    fn apply<'a>(
+        &'a self,
+        run: &'a Run<'a>,
+        action: &'a Action,
+    ) -> LocalBoxFuture<'a, Result<Vec<Done>>> {
+        Box::pin(Step::apply(self, run, typed::<S>(action)))
+    }
+    fn export(&self, d: &Desired) -> Vec<Resource> {
+        Step::export(self, d)
+    }
+}
+
+/// The step's own action: a plan's actions are only ever handed back to the step that made them.
+fn typed<S: Step>(action: &Action) -> &S::Action {
+    action.typed::<S::Action>().unwrap_or_else(|| {
+        panic!(
+            "{} was handed an action of another step: {action}",
+            std::any::type_name::<S>()
+        )
     })
 }
 
 /// Compares everything observed with the config: the report `status`, `plan` and `apply` share.
 pub fn diff(d: &Desired, region: &str, o: &Observed) -> Plan {
-    let pool_id = o.pool.live().map(|p| p.id.clone());
-    let role_arn = d.role_arn(&o.account);
-    let table_arn = d.table_arn(region, &o.account);
-    let mut steps = vec![
-        table::diff(d, o.table.as_ref()),
-        identity_pool::diff(d, &o.pool),
-        role::diff(d, o.role.as_ref(), pool_id.as_deref()),
-        trust::diff(d, o.role.as_ref(), pool_id.as_deref()),
-        policy::diff(d, o.policy.as_ref(), o.role.as_ref(), &table_arn),
-        pool_roles::diff(pool_id.as_deref(), o.pool_roles.as_ref(), &role_arn),
-    ];
-    steps.extend(backend::diff(d, o.backend.as_ref(), &table_arn));
-    Plan { steps }
+    plan(
+        &View {
+            d,
+            o,
+            region,
+            delete_table: false,
+        },
+        |s, v| s.diff(v),
+    )
 }
 
-/// For teardown: what exists before removal. `in_sync` here means "exists and is this stack's",
-/// `not_owned` "exists but is not this stack's" (left alone), `missing` "nothing to remove".
-pub fn presence(d: &Desired, region: &str, o: &Observed) -> Plan {
-    let state = |tags: Option<&BTreeMap<String, String>>| match tags.map(|t| owner(t, &d.stack)) {
-        None => crate::plan::State::Missing,
-        Some(Owner::ThisStack) => crate::plan::State::InSync,
-        Some(_) => crate::plan::State::NotOwned,
-    };
-    let pool = match &o.pool {
-        identity_pool::Found::None => crate::plan::State::Missing,
-        identity_pool::Found::Owned(_) => crate::plan::State::InSync,
-        identity_pool::Found::NotOwned(_) => crate::plan::State::NotOwned,
-    };
-    let pool_name = o
-        .pool
-        .live()
-        .map(|p| format!("{} ({})", d.identity_pool_name, p.id))
-        .unwrap_or_else(|| d.identity_pool_name.clone());
-    let role = state(o.role.as_ref().map(|r| &r.tags));
-    let report = crate::plan::StepReport::new;
-    let table_arn = d.table_arn(region, &o.account);
-    let backend = backend::diff(d, o.backend.as_ref(), &table_arn)
-        .into_iter()
-        .map(|mut r| {
-            use crate::plan::State::*;
-            r.state = match r.state {
-                Missing => Missing,
-                NotOwned => NotOwned,
-                _ => InSync,
-            };
-            r.changes.clear();
-            r.actions.clear();
-            r.blocked = None;
-            r
-        });
-    let mut plan = Plan {
-        steps: vec![
-            report(
-                StepId::Table,
-                &d.table.name,
-                state(o.table.as_ref().map(|t| &t.tags)),
-            ),
-            report(StepId::IdentityPool, &pool_name, pool),
-            report(StepId::Role, &d.role_name, role),
-            report(StepId::TrustPolicy, &d.role_name, role),
-            report(
-                StepId::AccessPolicy,
-                &d.policy_name,
-                state(o.policy.as_ref().map(|p| &p.tags)),
-            ),
-            report(StepId::PoolRoles, &pool_name, pool),
-        ],
-    };
-    plan.steps.extend(backend);
-    plan
+/// What `teardown` does: every step's removal, from what was observed.
+pub fn removal(d: &Desired, region: &str, o: &Observed, delete_table: bool) -> Plan {
+    plan(
+        &View {
+            d,
+            o,
+            region,
+            delete_table,
+        },
+        |s, v| s.removal(v),
+    )
 }
 
-/// Who owns a resource, from its tags.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Owner {
-    ThisStack,
-    OtherStack(String),
-    Nobody,
-}
-
-pub fn owner(tags: &BTreeMap<String, String>, stack: &str) -> Owner {
-    match tags.get(STACK_TAG) {
-        Some(s) if s == stack => Owner::ThisStack,
-        Some(s) => Owner::OtherStack(s.clone()),
-        None => Owner::Nobody,
+fn plan(v: &View, report: impl Fn(&dyn AnyStep, &View) -> StepReport) -> Plan {
+    Plan {
+        steps: STEPS
+            .iter()
+            .filter(|s| s.applies(v))
+            .map(|s| report(*s, v))
+            .collect(),
     }
 }
 
-/// The note and blocked reason for a resource that is not this stack's.
-pub fn not_owned_reason(kind: &str, name: &str, owner: &Owner) -> String {
-    match owner {
-        Owner::OtherStack(s) => format!(
-            "{kind} {name} belongs to stack {s:?} (tag {STACK_TAG}); choose another name in the config"
-        ),
-        _ => format!(
-            "{kind} {name} exists but was not created by this stack; run `setup apply --adopt` to take it over, or choose another name"
-        ),
-    }
-}
+/// Configs and expectations for the steps' unit tests.
+#[cfg(test)]
+pub mod test_support {
+    use std::collections::BTreeMap;
+    use std::fmt::Debug;
 
-/// Desired tags that are missing or different on the live resource (extra live tags are left alone).
-pub fn tag_changes(
-    live: &BTreeMap<String, String>,
-    desired: &BTreeMap<String, String>,
-) -> (Vec<crate::plan::Change>, BTreeMap<String, String>) {
-    let mut changes = Vec::new();
-    let mut to_set = BTreeMap::new();
-    for (k, v) in desired {
-        if live.get(k) != Some(v) {
-            changes.push(crate::plan::Change::new(
-                format!("tags.{k}"),
-                live.get(k)
-                    .cloned()
-                    .map(serde_json::Value::from)
-                    .unwrap_or_default(),
-                v.clone(),
-            ));
-            to_set.insert(k.clone(), v.clone());
+    use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
+    use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
+
+    use serde_json::Value;
+
+    use super::{identity_pool, managed, role, Diff, Observed, View};
+    use crate::aws::Account;
+    use crate::config::{parse, Desired, Overrides};
+    use crate::plan::State;
+
+    pub const ACCOUNT: &str = "123456789012";
+
+    /// Stack `demo`, table `demo-profiles` tagged `team = mobile`, one app client; `extra` adds
+    /// sections.
+    pub fn desired(extra: &str) -> Desired {
+        let text = format!(
+            "stack = \"demo\"\n[table]\nname = \"demo-profiles\"\ntags = {{ team = \"mobile\" }}\n[user_pool]\nid = \"us-east-1_abc123\"\nclient_ids = [\"client1\"]\n{extra}"
+        );
+        parse(
+            &text,
+            std::path::Path::new("setup.toml"),
+            &Overrides::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    pub fn account() -> Account {
+        Account::from_caller(ACCOUNT, None)
+    }
+
+    /// Nothing observed yet; tests fill in what they compare.
+    pub fn observed() -> Observed {
+        Observed::nothing(account())
+    }
+
+    pub fn view<'a>(d: &'a Desired, o: &'a Observed) -> View<'a> {
+        View {
+            d,
+            o,
+            region: "us-east-1",
+            delete_table: false,
         }
     }
-    (changes, to_set)
-}
 
-pub fn hashmap_to_btree(m: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
-    m.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default()
-}
+    pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
 
-/// A step's progress: start → finish with what was done, or "unchanged".
-pub fn finish(ctx: &Ctx, step: StepId, result: &Result<Vec<String>>) {
-    match result {
-        Ok(done) if done.is_empty() => ctx.progress.finish(step, true, "unchanged"),
-        Ok(done) => ctx.progress.finish(step, true, &done.join("; ")),
-        Err(e) => ctx.progress.finish(step, false, &format!("{e:#}")),
+    /// A role with this trust policy and these tags, nothing attached.
+    pub fn role(d: &Desired, trust: Value, with_tags: &[(&str, &str)]) -> role::Live {
+        role::Live {
+            arn: d.role_arn(&account()),
+            trust,
+            tags: tags(with_tags),
+            attached: vec![],
+            inline: vec![],
+        }
+    }
+
+    /// A managed policy (`arn`) with this document and these tags, no old versions.
+    pub fn policy(arn: String, document: Value, with_tags: &[(&str, &str)]) -> managed::Live {
+        managed::Live {
+            arn,
+            default_version: "v1".into(),
+            document,
+            tags: tags(with_tags),
+            entities: None,
+            old_versions: Some(vec![]),
+        }
+    }
+
+    /// An identity pool as apply makes it for `d` (its one app client), with these tags.
+    pub fn pool(d: &Desired, id: &str, with_tags: &[(&str, &str)]) -> identity_pool::Live {
+        identity_pool::Live {
+            id: id.into(),
+            name: d.identity_pool_name.clone(),
+            allow_unauthenticated: false,
+            providers: vec![CognitoIdentityProvider::builder()
+                .provider_name(d.user_pool.provider_name())
+                .client_id(&d.user_pool.client_ids[0])
+                .build()],
+            tags: tags(with_tags),
+            raw: DescribeIdentityPoolOutput::builder()
+                .identity_pool_id(id)
+                .identity_pool_name(&d.identity_pool_name)
+                .allow_unauthenticated_identities(false)
+                .build()
+                .expect("all required fields"),
+        }
+    }
+
+    /// What a diff should say: the state, the actions, and (when given) the changed fields.
+    pub struct Expect<A> {
+        state: State,
+        actions: Vec<A>,
+        fields: Option<Vec<String>>,
+        blocked: bool,
+        adoptable: bool,
+    }
+
+    impl<A: PartialEq + Debug> Expect<A> {
+        pub fn new(state: State, actions: Vec<A>) -> Self {
+            Expect {
+                state,
+                actions,
+                fields: None,
+                blocked: false,
+                adoptable: false,
+            }
+        }
+
+        /// The changed fields, in order.
+        pub fn fields(mut self, fields: &[&str]) -> Self {
+            self.fields = Some(fields.iter().map(|f| f.to_string()).collect());
+            self
+        }
+
+        /// Apply refuses it.
+        pub fn blocked(mut self) -> Self {
+            self.blocked = true;
+            self
+        }
+
+        /// Apply refuses it, `apply --adopt` takes it over.
+        pub fn adoptable(mut self) -> Self {
+            self.blocked = true;
+            self.adoptable = true;
+            self
+        }
+
+        pub fn check(&self, what: &str, got: &Diff<A>) {
+            assert_eq!(got.state, self.state, "{what}: state");
+            if let Some(fields) = &self.fields {
+                let changed: Vec<&str> = got.changes.iter().map(|c| c.field.as_str()).collect();
+                assert_eq!(changed, *fields, "{what}: changed fields");
+            }
+            assert_eq!(got.actions, self.actions, "{what}: actions");
+            assert_eq!(
+                got.blocked.is_some(),
+                self.blocked,
+                "{what}: {:?}",
+                got.blocked
+            );
+            assert_eq!(got.adoptable, self.adoptable, "{what}: adoptable");
+        }
     }
 }

@@ -2,18 +2,24 @@
 //! The role is created with the trust policy; the `trust` step keeps that policy converged.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use anyhow::{bail, Result};
 use aws_sdk_iam::types::Tag;
 use serde_json::Value;
 
-use super::{not_owned_reason, owner, tag_changes, Ctx, Owner};
-use crate::aws::{Clients, Explain, Found};
-use crate::config::Desired;
-use crate::plan::{State, StepId, StepReport};
+use super::own::{existing, owner, Keep, Named, Owner, Tagging};
+use super::{identity_pool, managed, Diff, Need, Run, Step, View};
+use crate::aws::{Clients, Found};
+use crate::config::{Desired, Principal};
+use crate::export::Resource;
+use crate::plan::{Done, State, StepId};
 use crate::policy_doc;
 
 const STEP: StepId = StepId::Role;
+
+/// The role, created with the trust policy (the trust step keeps it converged).
+pub struct Role;
 
 #[derive(Debug, Clone)]
 pub struct Live {
@@ -30,16 +36,18 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Option<Live>> {
     let name = &d.role_name;
     let (role, attached, inline) = futures::join!(
         aws.iam.get_role().role_name(name).send(),
-        list_attached(aws, name),
-        async {
-            aws.iam
-                .list_role_policies()
-                .role_name(name)
-                .into_paginator()
-                .send()
-                .try_collect()
-                .await
-        }
+        aws.iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send()
+            .try_collect(),
+        aws.iam
+            .list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send()
+            .try_collect()
     );
     let Some(out) = role.found(format!("reading role {name}"))? else {
         return Ok(None);
@@ -52,6 +60,18 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Option<Live>> {
             .map_err(|e| anyhow::anyhow!("role {name} has an unreadable trust policy: {e}"))?,
         None => Value::Null,
     };
+    let attached = attached
+        .found(format!("listing policies attached to role {name}"))?
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|page| page.attached_policies())
+        .map(|p| {
+            (
+                p.policy_name().unwrap_or_default().to_string(),
+                p.policy_arn().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
     let inline = inline
         .found(format!("listing inline policies of role {name}"))?
         .map(|pages| pages.into_iter().flat_map(|o| o.policy_names).collect())
@@ -64,77 +84,98 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Option<Live>> {
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect(),
-        attached: attached?.unwrap_or_default(),
+        attached,
         inline,
     }))
-}
-
-async fn list_attached(aws: &Clients, role: &str) -> Result<Option<Vec<(String, String)>>> {
-    let mut all = Vec::new();
-    let mut marker = None;
-    loop {
-        let Some(out) = aws
-            .iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .set_marker(marker)
-            .send()
-            .await
-            .found(format!("listing policies attached to role {role}"))?
-        else {
-            return Ok(None);
-        };
-        all.extend(out.attached_policies().iter().map(|p| {
-            (
-                p.policy_name().unwrap_or_default().to_string(),
-                p.policy_arn().unwrap_or_default().to_string(),
-            )
-        }));
-        marker = out.marker().map(str::to_string);
-        if !out.is_truncated() || marker.is_none() {
-            return Ok(Some(all));
-        }
-    }
-}
-
-pub fn diff(d: &Desired, live: Option<&Live>, _pool_id: Option<&str>) -> StepReport {
-    let name = &d.role_name;
-    let Some(live) = live else {
-        let mut r = StepReport::new(STEP, name, State::Missing);
-        r.actions.push(format!(
-            "create role {name} trusted by the identity pool's authenticated users"
-        ));
-        return r;
-    };
-    let own = owner(&live.tags, &d.stack);
-    let (changes, to_set) = tag_changes(&live.tags, &d.tags);
-    let mut r = StepReport::new(STEP, &live.arn, State::InSync);
-    if own != Owner::ThisStack {
-        r.state = State::NotOwned;
-        r.blocked = Some(not_owned_reason("role", name, &own));
-        r.changes = changes;
-        if own == Owner::Nobody {
-            r.adoptable = true;
-            r.actions
-                .push(format!("with --adopt: tag role {name} for this stack"));
-        }
-    } else {
-        r = r.with_changes(changes);
-        if !to_set.is_empty() {
-            r.actions.push("tag role".into());
-        }
-    }
-    for p in &live.inline {
-        r.notes.push(format!(
-            "has inline policy {p:?} (not managed by setup; left as is)"
-        ));
-    }
-    r
 }
 
 /// The role's description (exports pass a reference for `pool_id`).
 pub fn description(stack: &str, pool_id: &str) -> String {
     format!("Assumed by authenticated users of identity pool {pool_id} (managed by setup, stack {stack})")
+}
+
+/// What the role step did, for the steps that need the role.
+#[derive(Debug, Clone)]
+pub struct Made {
+    pub arn: String,
+    /// Created just now, with the desired trust policy.
+    pub created: bool,
+    /// The role as read after a create that found it already there (another run made it).
+    pub found: Option<Live>,
+}
+
+/// The role's ARN during `apply`: as made, observed, or computed.
+pub fn arn(run: &Run<'_>) -> String {
+    run.handed::<Made>()
+        .map(|m| m.arn)
+        .or_else(|| run.o.role.as_ref().map(|r| r.arn.clone()))
+        .unwrap_or_else(|| run.ctx.role_arn())
+}
+
+/// What `apply` and `teardown` do to the role.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Create it, trusting the identity pool's authenticated users.
+    Create(String),
+    Tag(Tagging),
+    /// Teardown: detach the stack's access policy (its name and ARN), so the role can go.
+    DetachPolicy(String, String),
+    Delete(String),
+    Keep(Keep),
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Create(name) => write!(
+                f,
+                "create role {name} trusted by the identity pool's authenticated users"
+            ),
+            Action::Tag(t) => t.fmt(f),
+            Action::DetachPolicy(policy, _) => write!(f, "detach policy {policy} from it"),
+            Action::Delete(name) => write!(f, "delete role {name}"),
+            Action::Keep(k) => k.fmt(f),
+        }
+    }
+}
+
+/// A role with the configured name: this stack's (tags completed), adoptable, or another's.
+fn existing_role(d: &Desired, live: &Live) -> Diff<Action> {
+    let named = Named {
+        step: STEP,
+        kind: "role",
+        name: &d.role_name,
+        resource: live.arn.clone(),
+        tags: &live.tags,
+    };
+    let mut r = existing(d, named, vec![], vec![], Action::Tag);
+    for p in &live.inline {
+        r.notes.push(format!(
+            "has inline policy {p:?} (not managed by setup; left as is)"
+        ));
+    }
+    r.notes.extend(other_managed_policies(d, live));
+    r
+}
+
+/// Notes for the managed policies on the role besides the stack's own: every signed-in user gets
+/// what they grant too. An AWS managed policy is not scoped to the table, so it is a finding.
+fn other_managed_policies(d: &Desired, live: &Live) -> Vec<String> {
+    live.attached
+        .iter()
+        .filter(|(p, _)| *p != d.policy_name)
+        .map(|(p, arn)| {
+            // arn:PARTITION:iam::aws:policy/NAME: the account field is "aws".
+            if arn.split(':').nth(4) == Some("aws") {
+                format!(
+                    "security: AWS managed policy {p} is attached: every signed-in user gets what it grants, which is not scoped to table {} (AmazonDynamoDBFullAccess: every table of the account, deleting them included); setup leaves it attached: detach it",
+                    d.table.name
+                )
+            } else {
+                format!("has managed policy {p:?} attached (not managed by setup; left as is)")
+            }
+        })
+        .collect()
 }
 
 fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
@@ -143,126 +184,313 @@ fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
         .collect()
 }
 
-/// What the role step did: the role's ARN, whether it was just created with the desired trust
-/// policy (so the trust step has nothing left to do), and the role as read after a create that
-/// found it already there (another run created it meanwhile).
-pub struct Applied {
-    pub arn: String,
-    pub created: bool,
-    pub done: Vec<String>,
-    pub fetched: Option<Live>,
-}
-
-pub async fn apply(ctx: &Ctx, live: Option<&Live>, pool_id: &str) -> Result<Applied> {
+/// Creates the role with the trust policy for the pool. When it exists already (created
+/// meanwhile by another run, or by a retry whose first answer was lost), it is read and
+/// converged like any role apply meets, and the trust step compares its trust policy.
+async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
+    let ctx = run.ctx;
     let d = &ctx.desired;
     let name = &d.role_name;
-    let Some(live) = live else {
-        ctx.progress.start(STEP, &format!("creating role {name}"));
-        let res = ctx
-            .aws
-            .iam
-            .create_role()
-            .role_name(name)
-            .description(description(&d.stack, pool_id))
-            .assume_role_policy_document(policy_doc::to_json(&policy_doc::trust_policy(pool_id)))
-            .set_tags(Some(tags(&d.tags)?))
-            .send()
-            .await;
-        return match res {
-            Ok(out) => Ok(Applied {
+    let pool_id = identity_pool::id(run)
+        .ok_or_else(|| anyhow::anyhow!("internal: the role needs the identity pool's id"))?;
+    ctx.progress.start(STEP, &format!("creating role {name}"));
+    let res = ctx
+        .aws
+        .iam
+        .create_role()
+        .role_name(name)
+        .description(description(&d.stack, &pool_id))
+        .assume_role_policy_document(policy_doc::to_json(&policy_doc::trust_policy(&pool_id)))
+        .set_tags(Some(tags(&d.tags)?))
+        .send()
+        .await;
+    match res {
+        Ok(out) => {
+            run.hand_on(Made {
                 arn: out
                     .role()
                     .map(|r| r.arn().to_string())
                     .unwrap_or_else(|| ctx.role_arn()),
                 created: true,
-                done: vec![format!("created role {name}")],
-                fetched: None,
-            }),
-            // Created meanwhile by another run, or by a retry whose first answer was lost:
-            // read it and converge it like any existing role.
-            Err(e) if crate::aws::code(&e) == Some("EntityAlreadyExists") => {
-                let live = observe(&ctx.aws, d)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("role {name} exists but cannot be read"))?;
-                let mut applied = converge(ctx, &live).await?;
-                applied.fetched = Some(live);
-                Ok(applied)
+                found: None,
+            });
+            Ok(vec![Done::Created(format!("created role {name}"))])
+        }
+        Err(e) if crate::aws::code(&e) == Some("EntityAlreadyExists") => {
+            let live = observe(&ctx.aws, d)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("role {name} exists but cannot be read"))?;
+            let plan = existing_role(d, &live);
+            if let Some(why) = plan.blocked.filter(|_| !(ctx.adopt && plan.adoptable)) {
+                bail!(why);
             }
-            Err(e) => Err(crate::aws::explain(&format!("creating role {name}"), e)),
+            let mut done = Vec::new();
+            for action in &plan.actions {
+                done.extend(Box::pin(Role.apply(run, action)).await?);
+            }
+            run.hand_on(Made {
+                arn: live.arn.clone(),
+                created: false,
+                found: Some(live),
+            });
+            Ok(done)
+        }
+        Err(e) => Err(crate::aws::explain(&format!("creating role {name}"), e)),
+    }
+}
+
+impl Step for Role {
+    type Action = Action;
+    const ID: StepId = STEP;
+
+    fn diff(&self, v: &View) -> Diff<Action> {
+        match &v.o.role {
+            Some(live) => existing_role(v.d, live),
+            None => Diff::new(STEP, &v.d.role_name, State::Missing)
+                .act(Action::Create(v.d.role_name.clone())),
+        }
+    }
+
+    /// Teardown deletes the stack's role once the stack's policy is detached from it, unless
+    /// something setup did not add is still attached.
+    fn removal(&self, v: &View) -> Diff<Action> {
+        let (d, name) = (v.d, &v.d.role_name);
+        let Some(live) = &v.o.role else {
+            return Diff::new(STEP, name, State::Missing);
         };
-    };
-    converge(ctx, live).await
-}
-
-/// An existing role: must be this stack's (or adopted); its tags are completed.
-async fn converge(ctx: &Ctx, live: &Live) -> Result<Applied> {
-    let d = &ctx.desired;
-    let name = &d.role_name;
-    let own = owner(&live.tags, &d.stack);
-    if own != Owner::ThisStack && !(ctx.adopt && own == Owner::Nobody) {
-        bail!(not_owned_reason("role", name, &own));
-    }
-    let (_, to_set) = tag_changes(&live.tags, &d.tags);
-    let mut done = Vec::new();
-    if !to_set.is_empty() {
-        ctx.progress.start(STEP, &format!("tagging role {name}"));
-        ctx.aws
-            .iam
-            .tag_role()
-            .role_name(name)
-            .set_tags(Some(tags(&to_set)?))
-            .send()
-            .await
-            .explain(format!("tagging role {name}"))?;
-        done.push(if own == Owner::Nobody {
-            format!("adopted role {name} (tagged for this stack)")
+        if owner(&live.tags, &d.stack) != Owner::ThisStack {
+            return Diff::new(STEP, name, State::NotOwned)
+                .act(Action::Keep(Keep::not_ours(format!("role {name}"))));
+        }
+        let mut r = Diff::new(STEP, name, State::InSync);
+        let ours =
+            v.o.policy
+                .as_ref()
+                .filter(|p| owner(&p.tags, &d.stack) == Owner::ThisStack)
+                .map(|p| p.arn.as_str());
+        let mut others = Vec::new();
+        for (policy, arn) in &live.attached {
+            if Some(arn.as_str()) == ours {
+                r = r.act(Action::DetachPolicy(policy.clone(), arn.clone()));
+            } else {
+                others.push(format!("managed policy {policy}"));
+            }
+        }
+        others.extend(live.inline.iter().map(|n| format!("inline policy {n}")));
+        if others.is_empty() {
+            r.act(Action::Delete(name.clone()))
         } else {
-            "updated tags".into()
-        });
+            r.act(Action::Keep(Keep::in_use(
+                format!("role {name}"),
+                format!(
+                    "it still has {} that setup did not add; remove them and run teardown again",
+                    others.join(", ")
+                ),
+            )))
+        }
     }
-    Ok(Applied {
-        arn: live.arn.clone(),
-        created: false,
-        done,
-        fetched: None,
-    })
+
+    fn needs(&self, action: &Action) -> Vec<Need> {
+        match action {
+            // The trust policy it is created with names the pool.
+            Action::Create(_) => vec![Need::Done(StepId::IdentityPool)],
+            _ => vec![],
+        }
+    }
+
+    async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
+        let ctx = run.ctx;
+        let name = &ctx.desired.role_name;
+        match action {
+            Action::Create(_) => create(run).await,
+            Action::Tag(tagging) => {
+                let call = ctx.aws.iam.tag_role().role_name(name);
+                let call = call.set_tags(Some(tags(&tagging.tags)?)).send();
+                tagging.apply(ctx, STEP, call).await
+            }
+            Action::DetachPolicy(policy, arn) => {
+                ctx.progress.start(STEP, &format!("deleting role {name}"));
+                managed::detach(ctx, &Principal::Role(name.clone()), arn).await?;
+                Ok(vec![Done::Removed(format!("detached policy {policy}"))])
+            }
+            Action::Delete(_) => {
+                ctx.progress.start(STEP, &format!("deleting role {name}"));
+                // Right after the detach, IAM can still see the policy attached for a moment.
+                crate::aws::retry_for(
+                    &["DeleteConflict"],
+                    crate::aws::DELETE_CONFLICT_TIME,
+                    || ctx.aws.iam.delete_role().role_name(name).send(),
+                )
+                .await
+                .found(format!("deleting role {name}"))?;
+                Ok(vec![Done::Removed(format!("deleted role {name}"))])
+            }
+            Action::Keep(k) => Ok(vec![k.done()]),
+        }
+    }
+
+    fn export(&self, _d: &Desired) -> Vec<Resource> {
+        vec![Resource::Role]
+    }
 }
 
-/// Deletes the role unless something not managed by this stack still uses it.
-/// `detached_arn` is the stack's policy, already detached by the policy step.
-pub async fn teardown(ctx: &Ctx, live: Option<&Live>, detached_arn: &str) -> Result<Vec<String>> {
-    let name = &ctx.desired.role_name;
-    let Some(live) = live else {
-        return Ok(vec![]);
-    };
-    if owner(&live.tags, &ctx.desired.stack) != Owner::ThisStack {
-        return Ok(vec![format!(
-            "left role {name} alone (not created by this stack)"
-        )]);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::test_support::{self, desired, observed, view, Expect};
+    use crate::steps::Observed;
+
+    fn plan(d: &Desired, role: Option<Live>) -> Diff<Action> {
+        let mut o = observed();
+        o.role = role;
+        Role.diff(&view(d, &o))
     }
-    let others: Vec<&str> = live
-        .attached
-        .iter()
-        .filter(|(_, arn)| arn != detached_arn)
-        .map(|(n, _)| n.as_str())
-        .collect();
-    if !others.is_empty() || !live.inline.is_empty() {
-        let mut what: Vec<String> = others
+
+    fn live(with_tags: &[(&str, &str)]) -> Live {
+        test_support::role(&desired(""), Value::Null, with_tags)
+    }
+
+    #[test]
+    fn diff_cases() {
+        let d = desired("");
+        let all = d.tags.clone();
+        let tagging = |tags: &[(&str, &str)], adopt| {
+            Action::Tag(Tagging {
+                kind: "role",
+                name: d.role_name.clone(),
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                adopt,
+            })
+        };
+        let ours: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let cases = vec![
+            (
+                "missing",
+                None,
+                Expect::new(State::Missing, vec![Action::Create(d.role_name.clone())]),
+            ),
+            (
+                "in sync",
+                Some(live(&ours)),
+                Expect::new(State::InSync, vec![]).fields(&[]),
+            ),
+            (
+                "a missing tag",
+                Some(live(&[("setup:stack", "demo")])),
+                Expect::new(State::Drifted, vec![tagging(&[("team", "mobile")], false)])
+                    .fields(&["tags.team"]),
+            ),
+            (
+                "made by hand: adoptable",
+                Some(live(&[])),
+                Expect::new(State::NotOwned, vec![tagging(&ours, true)]).adoptable(),
+            ),
+            (
+                "another stack's",
+                Some(live(&[("setup:stack", "other")])),
+                Expect::new(State::NotOwned, vec![]).blocked(),
+            ),
+        ];
+        for (what, l, expect) in cases {
+            expect.check(what, &plan(&d, l));
+        }
+        let mut inline = live(&ours);
+        inline.inline.push("extra".into());
+        assert_eq!(
+            plan(&d, Some(inline)).notes,
+            ["has inline policy \"extra\" (not managed by setup; left as is)"]
+        );
+    }
+
+    #[test]
+    fn other_managed_policies_are_noted_and_aws_managed_ones_are_findings() {
+        let d = desired("");
+        let mut live = live(&[]);
+        live.attached = vec![
+            (
+                d.policy_name.clone(),
+                "arn:aws:iam::123456789012:policy/p".into(),
+            ),
+            (
+                "dynamo-extra".into(),
+                "arn:aws:iam::123456789012:policy/dynamo-extra".into(),
+            ),
+            (
+                "AmazonDynamoDBFullAccess".into(),
+                "arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess".into(),
+            ),
+        ];
+        let notes = other_managed_policies(&d, &live);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert_eq!(
+            notes[0],
+            "has managed policy \"dynamo-extra\" attached (not managed by setup; left as is)"
+        );
+        assert!(
+            notes[1]
+                .starts_with("security: AWS managed policy AmazonDynamoDBFullAccess is attached"),
+            "{}",
+            notes[1]
+        );
+    }
+
+    #[test]
+    fn removal_detaches_the_stack_policy_and_keeps_a_role_others_use() {
+        let d = desired("");
+        let ours: Vec<(&str, &str)> = d
+            .tags
             .iter()
-            .map(|n| format!("managed policy {n}"))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        what.extend(live.inline.iter().map(|n| format!("inline policy {n}")));
-        return Ok(vec![format!(
-            "kept role {name}: it still has {} that setup did not add; remove them and run teardown again",
-            what.join(", ")
-        )]);
+        let mut o = observed();
+        let policy_arn = d.policy_arn(&o.account);
+        o.policy = Some(crate::steps::managed::Live {
+            arn: policy_arn.clone(),
+            default_version: "v1".into(),
+            document: Value::Null,
+            tags: d.tags.clone(),
+            entities: None,
+            old_versions: None,
+        });
+        let v = |o: &Observed| Role.removal(&view(&d, o));
+        assert_eq!(v(&o).state, State::Missing);
+        let mut role = live(&ours);
+        role.attached
+            .push((d.policy_name.clone(), policy_arn.clone()));
+        o.role = Some(role.clone());
+        assert_eq!(
+            v(&o).actions,
+            [
+                Action::DetachPolicy(d.policy_name.clone(), policy_arn.clone()),
+                Action::Delete(d.role_name.clone())
+            ]
+        );
+        role.inline.push("hand-made".into());
+        role.attached
+            .push(("other".into(), "arn:aws:iam::aws:policy/Other".into()));
+        o.role = Some(role);
+        let r = v(&o);
+        assert_eq!(
+            r.actions[0],
+            Action::DetachPolicy(d.policy_name.clone(), policy_arn)
+        );
+        let Action::Keep(k) = &r.actions[1] else {
+            panic!("{:?}", r.actions)
+        };
+        assert_eq!(
+            k.because,
+            "it still has managed policy other, inline policy hand-made that setup did not add; remove them and run teardown again"
+        );
+        o.role = Some(live(&[]));
+        assert_eq!(
+            v(&o).actions,
+            [Action::Keep(Keep::not_ours(format!(
+                "role {}",
+                d.role_name
+            )))]
+        );
     }
-    ctx.progress.start(STEP, &format!("deleting role {name}"));
-    // Right after the detach, IAM can still see the policy attached for a moment.
-    crate::aws::retry_for(&["DeleteConflict"], crate::aws::DELETE_CONFLICT_TIME, || {
-        ctx.aws.iam.delete_role().role_name(name).send()
-    })
-    .await
-    .found(format!("deleting role {name}"))?;
-    Ok(vec![format!("deleted role {name}")])
 }

@@ -1,68 +1,60 @@
-//! Step 5: trust policy convergence. The role's trust policy must let exactly this identity
+//! Step 4: trust policy convergence. The role's trust policy must let exactly this identity
 //! pool's authenticated users assume it (`aud` = pool id, `amr` = authenticated, principal
 //! `cognito-identity.amazonaws.com`, action `sts:AssumeRoleWithWebIdentity`). A role made in the
 //! console, or a pool that was recreated, leaves a trust policy that does not match: the cause of
 //! `InvalidIdentityPoolConfigurationException` at sign-in.
 
-use anyhow::Result;
+use std::fmt;
 
-use super::{role, Ctx};
-use crate::config::Desired;
+use anyhow::{anyhow, Result};
+
+use super::{identity_pool, role, Diff, Need, Run, Step, View};
 use crate::diagnose;
-use crate::plan::{State, StepId, StepReport};
+use crate::plan::{Done, State, StepId};
 use crate::policy_doc;
 
 const STEP: StepId = StepId::TrustPolicy;
 
+/// Observed with the role.
+pub struct Trust;
+
 /// Shown as the desired `aud` while the identity pool does not exist yet.
 pub const NEW_POOL_ID: &str = "<id of the identity pool to be created>";
 
-pub fn diff(d: &Desired, live: Option<&role::Live>, pool_id: Option<&str>) -> StepReport {
-    let name = &d.role_name;
-    let desired = policy_doc::trust_policy(pool_id.unwrap_or(NEW_POOL_ID));
-    let Some(live) = live else {
-        let mut r = StepReport::new(STEP, name, State::Missing);
-        r.actions.push("set with the role's creation".to_string());
-        return r;
-    };
-    let mut r = StepReport::new(STEP, name, State::InSync)
-        .with_changes(policy_doc::diff(&live.trust, &desired));
-    // Name each hand-made mistake, not only the raw diff.
-    r.notes.extend(
-        diagnose::trust_policy(&live.trust, pool_id)
-            .iter()
-            .map(ToString::to_string),
-    );
-    if !r.changes.is_empty() {
-        r.actions
-            .push(format!("rewrite the trust policy of role {name}"));
-    }
-    r
+/// What `apply` and `teardown` do to the trust policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// The role is being created with it: nothing to write (unless the create found a role
+    /// made meanwhile, whose trust policy is then compared).
+    WithRole,
+    /// UpdateAssumeRolePolicy on the role (its name).
+    Rewrite(String),
+    /// Teardown: it goes with the role.
+    WithRoleRemoval,
 }
 
-/// Rewrites the trust policy when it differs from the one for `pool_id`.
-pub async fn apply(
-    ctx: &Ctx,
-    live: Option<&role::Live>,
-    role_created: bool,
-    pool_id: &str,
-) -> Result<Vec<String>> {
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::WithRole => f.write_str("set with the role's creation"),
+            Action::Rewrite(role) => write!(f, "rewrite the trust policy of role {role}"),
+            Action::WithRoleRemoval => f.write_str("remove with the role"),
+        }
+    }
+}
+
+fn pool_id(run: &Run<'_>) -> Result<String> {
+    identity_pool::id(run)
+        .ok_or_else(|| anyhow!("internal: the trust policy needs the identity pool's id"))
+}
+
+async fn rewrite(run: &Run<'_>) -> Result<Vec<Done>> {
+    let ctx = run.ctx;
+    let pool_id = pool_id(run)?;
     let name = &ctx.desired.role_name;
-    let desired = policy_doc::trust_policy(pool_id);
-    if role_created {
-        return Ok(vec![format!(
-            "set with the role: allows only identity pool {pool_id}"
-        )]);
-    }
-    let needs_update = match live {
-        None => true,
-        Some(l) => !policy_doc::equivalent(&l.trust, &desired),
-    };
-    if !needs_update {
-        return Ok(vec![]);
-    }
     ctx.progress
         .start(STEP, &format!("rewriting the trust policy of role {name}"));
+    let desired = policy_doc::trust_policy(&pool_id);
     crate::aws::eventually(&format!("updating the trust policy of role {name}"), || {
         ctx.aws
             .iam
@@ -72,7 +64,148 @@ pub async fn apply(
             .send()
     })
     .await?;
-    Ok(vec![format!(
+    Ok(vec![Done::Updated(format!(
         "trust policy now allows only identity pool {pool_id}"
-    )])
+    ))])
+}
+
+impl Step for Trust {
+    type Action = Action;
+    const ID: StepId = STEP;
+
+    fn diff(&self, v: &View) -> Diff<Action> {
+        let (name, pool_id) = (&v.d.role_name, v.pool_id());
+        let desired = policy_doc::trust_policy(pool_id.unwrap_or(NEW_POOL_ID));
+        let Some(live) = &v.o.role else {
+            return Diff::new(STEP, name, State::Missing).act(Action::WithRole);
+        };
+        let mut r =
+            Diff::new(STEP, name, State::InSync).changed(policy_doc::diff(&live.trust, &desired));
+        // Name each hand-made mistake, not only the raw diff.
+        r.notes.extend(
+            diagnose::trust_policy(&live.trust, pool_id)
+                .iter()
+                .map(ToString::to_string),
+        );
+        if !r.changes.is_empty() {
+            r.actions.push(Action::Rewrite(name.clone()));
+        }
+        r
+    }
+
+    fn removal(&self, v: &View) -> Diff<Action> {
+        let r = role::Role.removal(v);
+        let mut t = Diff::new(STEP, &v.d.role_name, r.state);
+        if r.actions
+            .iter()
+            .any(|a| matches!(a, role::Action::Delete(_)))
+        {
+            t.actions.push(Action::WithRoleRemoval);
+        }
+        t
+    }
+
+    fn needs(&self, action: &Action) -> Vec<Need> {
+        match action {
+            Action::WithRole | Action::Rewrite(_) => {
+                vec![Need::Done(StepId::IdentityPool), Need::Done(StepId::Role)]
+            }
+            Action::WithRoleRemoval => vec![Need::Done(StepId::Role)],
+        }
+    }
+
+    async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
+        match action {
+            Action::WithRoleRemoval => Ok(vec![Done::Removed("removed with the role".into())]),
+            Action::Rewrite(_) => rewrite(run).await,
+            Action::WithRole => match run.handed::<role::Made>() {
+                Some(made) if made.created => Ok(vec![Done::Created(format!(
+                    "set with the role: allows only identity pool {}",
+                    pool_id(run)?
+                ))]),
+                // Someone else created the role meanwhile: compare the trust policy it has.
+                made => {
+                    let desired = policy_doc::trust_policy(&pool_id(run)?);
+                    let found = made.and_then(|m| m.found);
+                    if found.is_some_and(|r| policy_doc::equivalent(&r.trust, &desired)) {
+                        Ok(vec![])
+                    } else {
+                        rewrite(run).await
+                    }
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::identity_pool::Lookup;
+    use crate::steps::test_support::{self, desired, observed, pool, view, Expect};
+    use serde_json::json;
+
+    const POOL: &str = "us-east-1:11111111-2222-3333-4444-555555555555";
+
+    fn role_trusting(doc: serde_json::Value, tags: &[(&str, &str)]) -> role::Live {
+        test_support::role(&desired(""), doc, tags)
+    }
+
+    #[test]
+    fn diff_cases() {
+        let d = desired("");
+        let ours = [("setup:stack", "demo")];
+        let right = policy_doc::trust_policy(POOL);
+        let mut wrong_action = right.clone();
+        wrong_action["Statement"][0]["Action"] = json!("sts:AssumeRole");
+        let rewrite = vec![Action::Rewrite(d.role_name.clone())];
+        let aud = "Statement.Condition.StringEquals.cognito-identity.amazonaws.com:aud";
+        let other_pool = policy_doc::trust_policy("us-east-1:other");
+        let cases = vec![
+            (
+                "no role yet",
+                None,
+                None,
+                Expect::new(State::Missing, vec![Action::WithRole]),
+            ),
+            (
+                "in sync",
+                Some(role_trusting(right.clone(), &ours)),
+                Some(POOL),
+                Expect::new(State::InSync, vec![]).fields(&[]),
+            ),
+            (
+                "another pool",
+                Some(role_trusting(other_pool.clone(), &ours)),
+                Some(POOL),
+                Expect::new(State::Drifted, rewrite.clone()).fields(&[aud]),
+            ),
+            (
+                "the pool is to be created",
+                Some(role_trusting(right.clone(), &ours)),
+                None,
+                Expect::new(State::Drifted, rewrite.clone()).fields(&[aud]),
+            ),
+            (
+                "wrong action",
+                Some(role_trusting(wrong_action, &ours)),
+                Some(POOL),
+                Expect::new(State::Drifted, rewrite.clone()).fields(&["Statement.Action"]),
+            ),
+            (
+                "a role made by hand: rewritten with --adopt (the role step blocks without)",
+                Some(role_trusting(other_pool, &[])),
+                Some(POOL),
+                Expect::new(State::Drifted, rewrite).fields(&[aud]),
+            ),
+        ];
+        for (what, live, pool_id, expect) in cases {
+            let mut o = observed();
+            o.role = live;
+            if let Some(id) = pool_id {
+                o.pool = Lookup::Owned(Box::new(pool(&d, id, &ours)));
+            }
+            expect.check(what, &Trust.diff(&view(&d, &o)));
+        }
+    }
 }

@@ -27,13 +27,9 @@ pub fn described(id: &str) -> Option<UserPoolType> {
 
 /// Describes the user pool (and remembers the answer for [`described`]).
 pub async fn describe(aws: &Clients, id: &str) -> Result<UserPoolType> {
-    let out = aws
-        .idp
-        .describe_user_pool()
-        .user_pool_id(id)
-        .send()
-        .await
-        .explain(format!("describing user pool {id}"))?;
+    let request = aws.idp.describe_user_pool().user_pool_id(id);
+    let out = request.send().await;
+    let out = out.explain(format!("describing user pool {id}"))?;
     let pool = out
         .user_pool()
         .cloned()

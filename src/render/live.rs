@@ -1,15 +1,16 @@
-//! Progress while a command runs: a spinner per step with elapsed time on a terminal,
-//! plain timestamp-free lines (one per event) without one. Both go to stderr, so stdout
-//! carries only the report.
+//! Progress while a command runs: on a terminal, a line per step that spins while the step
+//! works and ends as the step's report line (so `apply` and `teardown` show their steps once);
+//! without one, plain timestamp-free lines, one per event. Both go to stderr, so stdout carries
+//! only the report.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::plan::StepId;
-use crate::progress::Progress;
+use crate::plan::{StepId, StepReport};
+use crate::progress::{Head, Progress};
 
 /// One line per event, e.g. `table: creating table user-profiles`. Steps that had nothing
 /// to do print nothing here (the report lists them).
@@ -17,7 +18,7 @@ use crate::progress::Progress;
 /// printed when the state changes, and otherwise at most every [`PLAIN_REPEAT`].
 #[derive(Default)]
 pub struct Plain {
-    started: Mutex<std::collections::HashSet<StepId>>,
+    started: Mutex<HashSet<StepId>>,
     last_update: Mutex<HashMap<StepId, (String, std::time::Instant)>>,
 }
 
@@ -68,10 +69,13 @@ impl Progress for Plain {
     }
 }
 
-/// A spinner line per step that ends in ✓ or ✗ with what was done and how long it took.
+/// A line per step: it waits, spins with what the step is doing, and ends in ✓ or ✗ with the
+/// step's report line (what it did, and how long it worked).
 pub struct Terminal {
     multi: MultiProgress,
     bars: Mutex<HashMap<StepId, ProgressBar>>,
+    /// The lines whose step has started (spinning, their time running).
+    started: Mutex<HashSet<StepId>>,
 }
 
 impl Terminal {
@@ -79,24 +83,57 @@ impl Terminal {
         Terminal {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             bars: Mutex::new(HashMap::new()),
+            started: Mutex::new(HashSet::new()),
         }
     }
 
+    fn spinning() -> ProgressStyle {
+        ProgressStyle::with_template("  {spinner:.cyan} {prefix:<14} {msg} ({elapsed})")
+            .expect("valid template")
+            .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ")
+    }
+
+    fn waiting() -> ProgressStyle {
+        ProgressStyle::with_template("  · {prefix:<14} {msg}").expect("valid template")
+    }
+
+    /// The step's line, added now if `begin` did not announce it.
     fn bar(&self, step: StepId) -> ProgressBar {
         let mut bars = self.bars.lock().expect("not poisoned");
-        bars.entry(step)
-            .or_insert_with(|| {
-                let style =
-                    ProgressStyle::with_template("{spinner:.cyan} {prefix:<14} {msg} ({elapsed})")
-                        .expect("valid template")
-                        .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ");
-                let bar = self.multi.add(ProgressBar::new_spinner());
-                bar.set_style(style);
-                bar.set_prefix(step.name());
-                bar.enable_steady_tick(Duration::from_millis(100));
-                bar
-            })
-            .clone()
+        bars.entry(step).or_insert_with(|| self.add(step)).clone()
+    }
+
+    fn add(&self, step: StepId) -> ProgressBar {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(Self::waiting());
+        bar.set_prefix(step.name());
+        bar.set_message("waiting");
+        bar
+    }
+
+    /// The step is working: its line spins, and its time runs from its first start.
+    fn working(&self, step: StepId, message: &str) {
+        let bar = self.bar(step);
+        if bar.is_finished() {
+            return;
+        }
+        if self.started.lock().expect("not poisoned").insert(step) {
+            bar.reset_elapsed();
+            bar.set_style(Self::spinning());
+            bar.enable_steady_tick(Duration::from_millis(100));
+        }
+        bar.set_message(message.to_string());
+    }
+
+    fn end(&self, step: StepId, ok: bool, line: &str) {
+        let bar = self.bar(step);
+        let mark = if ok {
+            console::style("✓").for_stderr().green()
+        } else {
+            console::style("✗").for_stderr().red()
+        };
+        bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
+        bar.finish_with_message(format!("  {mark} {line}"));
     }
 }
 
@@ -107,25 +144,41 @@ impl Default for Terminal {
 }
 
 impl Progress for Terminal {
+    fn begin(&self, head: &Head, steps: &[StepId]) {
+        let _ = self.multi.println(super::human::header(
+            head.command,
+            head.stack,
+            head.region,
+            head.account,
+        ));
+        for step in steps {
+            self.bar(*step);
+        }
+    }
     fn start(&self, step: StepId, message: &str) {
-        self.bar(step).set_message(message.to_string());
+        self.working(step, message);
     }
     fn update(&self, step: StepId, message: &str) {
-        self.bar(step).set_message(message.to_string());
+        self.working(step, message);
     }
     fn finish(&self, step: StepId, ok: bool, message: &str) {
-        // Steps with nothing to do never started a spinner; they show in the report only.
+        // Outside apply and teardown (verify's wait): the line with its own time.
         let bar = self.bars.lock().expect("not poisoned").get(&step).cloned();
         if let Some(bar) = bar {
-            let mark = if ok {
-                console::style("✓").for_stderr().green()
-            } else {
-                console::style("✗").for_stderr().red()
-            };
             let secs = bar.elapsed().as_secs_f64();
-            bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
-            bar.finish_with_message(format!("{mark} {:<14} {message} ({secs:.1}s)", step.name()));
+            self.end(
+                step,
+                ok,
+                &format!("{:<14} {message} ({secs:.1}s)", step.name()),
+            );
         }
+    }
+    fn ended(&self, command: &str, report: &StepReport) {
+        self.end(
+            report.step,
+            report.error.is_none(),
+            &super::human::step_line(command, report),
+        );
     }
 }
 
@@ -137,7 +190,10 @@ mod tests {
     fn elapsed_time_is_not_part_of_the_state() {
         assert_eq!(without_elapsed("table t CREATING 4s"), "table t CREATING");
         assert_eq!(without_elapsed("table t CREATING 12s"), "table t CREATING");
-        assert_eq!(without_elapsed("waiting for IAM to propagate"), "waiting for IAM to propagate");
+        assert_eq!(
+            without_elapsed("waiting for IAM to propagate"),
+            "waiting for IAM to propagate"
+        );
         assert_eq!(without_elapsed("tags s"), "tags s");
     }
 }

@@ -1,0 +1,263 @@
+//! Step 2: the Cognito identity pool, linked to the existing user pool and its app clients.
+//!
+//! `lookup.rs` finds it (by tag, then by name), `apply.rs` creates, converges and deletes it;
+//! the diff is here.
+
+mod apply;
+mod lookup;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use anyhow::Result;
+use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
+use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
+use serde_json::Value;
+
+use super::own::{existing, owner, Keep, Named, Owner, Tagging};
+use super::{Diff, Need, Run, Step, View};
+use crate::config::{Desired, STACK_TAG};
+use crate::export::Resource;
+use crate::plan::{Change, Done, State, StepId};
+
+pub use apply::CREATED_TAG;
+pub use lookup::observe;
+
+const STEP: StepId = StepId::IdentityPool;
+
+/// Registered in `steps::STEPS`; `lookup.rs` observes, `apply.rs` acts.
+pub struct IdentityPool;
+
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub id: String,
+    pub name: String,
+    pub allow_unauthenticated: bool,
+    pub providers: Vec<CognitoIdentityProvider>,
+    pub tags: BTreeMap<String, String>,
+    /// Kept so that an update sends back what the config does not manage.
+    pub raw: DescribeIdentityPoolOutput,
+}
+
+/// What the lookup by name and tag found.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    None,
+    Owned(Box<Live>),
+    /// Pools with the configured name exist, but none is tagged for this stack.
+    NotOwned(Vec<Live>),
+}
+
+impl Lookup {
+    /// The pool the stack uses: the owned one, or the only same-named untagged candidate
+    /// (which `--adopt` would take over). Never a pool of another stack.
+    pub fn live(&self) -> Option<&Live> {
+        match self {
+            Lookup::Owned(l) => Some(l),
+            Lookup::NotOwned(c) if c.len() == 1 && !c[0].tags.contains_key(STACK_TAG) => {
+                Some(&c[0])
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The id of a pool this run created, for the steps that need the pool.
+#[derive(Debug, Clone)]
+pub struct Created(pub String);
+
+/// The id of the stack's pool during `apply`: created just now, or as observed.
+pub fn id(run: &Run<'_>) -> Option<String> {
+    run.handed::<Created>()
+        .map(|c| c.0)
+        .or_else(|| run.o.pool.live().map(|p| p.id.clone()))
+}
+
+/// What `apply` and `teardown` do to the pool.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Create it (its name) for the user pool (its id) and its app clients (how many).
+    Create(String, String, usize),
+    Tag(Tagging),
+    /// UpdateIdentityPool with the config's settings (the pool's id, the fields that differ).
+    Update(String, Vec<String>),
+    Delete(String),
+    Keep(Keep),
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Create(name, user_pool, clients) => write!(
+                f,
+                "create identity pool {name} for {user_pool} ({clients} app client{})",
+                if *clients == 1 { "" } else { "s" }
+            ),
+            Action::Tag(t) => t.fmt(f),
+            Action::Update(id, _) => write!(f, "update identity pool {id}"),
+            Action::Delete(id) => write!(f, "delete identity pool {id}"),
+            Action::Keep(k) => k.fmt(f),
+        }
+    }
+}
+
+/// The app clients of the configured user pool that the pool trusts.
+fn live_clients(d: &Desired, live: &Live) -> BTreeSet<String> {
+    let provider = d.user_pool.provider_name();
+    live.providers
+        .iter()
+        .filter(|p| p.provider_name() == Some(provider.as_str()))
+        .filter_map(|p| p.client_id().map(str::to_string))
+        .collect()
+}
+
+/// The settings that differ (tags are compared by the ownership check).
+fn settings(d: &Desired, live: &Live) -> Vec<Change> {
+    let mut c = Vec::new();
+    if live.allow_unauthenticated != d.allow_unauthenticated {
+        c.push(Change::new(
+            "allow_unauthenticated",
+            live.allow_unauthenticated,
+            d.allow_unauthenticated,
+        ));
+    }
+    let want: BTreeSet<String> = d.user_pool.client_ids.iter().cloned().collect();
+    let have = live_clients(d, live);
+    if want != have {
+        c.push(Change::new(
+            format!("providers.{}", d.user_pool.provider_name()),
+            Value::from(have.into_iter().collect::<Vec<_>>()),
+            Value::from(want.into_iter().collect::<Vec<_>>()),
+        ));
+    }
+    c
+}
+
+fn foreign_providers(d: &Desired, live: &Live) -> Vec<String> {
+    let provider = d.user_pool.provider_name();
+    let mut v: Vec<String> = live
+        .providers
+        .iter()
+        .filter_map(|p| p.provider_name())
+        .filter(|p| *p != provider)
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// `NAME (id, id…)`.
+fn named(d: &Desired, pools: &[&Live]) -> String {
+    let ids: Vec<&str> = pools.iter().map(|p| p.id.as_str()).collect();
+    format!("{} ({})", d.identity_pool_name, ids.join(", "))
+}
+
+/// A live pool: this stack's, or the one untagged pool of that name.
+fn existing_pool(d: &Desired, live: &Live) -> Diff<Action> {
+    let changes = settings(d, live);
+    let fixes = if changes.is_empty() {
+        vec![]
+    } else {
+        let fields = changes.iter().map(|c| c.field.clone()).collect();
+        vec![Action::Update(live.id.clone(), fields)]
+    };
+    let name = named(d, &[live]);
+    existing(
+        d,
+        Named {
+            step: STEP,
+            kind: "identity pool",
+            name: &name,
+            resource: name.clone(),
+            tags: &live.tags,
+        },
+        changes,
+        fixes,
+        Action::Tag,
+    )
+}
+
+impl Step for IdentityPool {
+    type Action = Action;
+    const ID: StepId = STEP;
+
+    fn diff(&self, v: &View) -> Diff<Action> {
+        let (d, name) = (v.d, &v.d.identity_pool_name);
+        match &v.o.pool {
+            Lookup::None => Diff::new(STEP, name, State::Missing).act(Action::Create(
+                name.clone(),
+                d.user_pool.id.clone(),
+                d.user_pool.client_ids.len(),
+            )),
+            Lookup::NotOwned(candidates) if candidates.len() == 1 => {
+                existing_pool(d, &candidates[0])
+            }
+            Lookup::NotOwned(candidates) => {
+                let own = candidates
+                    .iter()
+                    .map(|c| owner(&c.tags, &d.stack))
+                    .find(|o| *o != Owner::Nobody)
+                    .unwrap_or(Owner::Nobody);
+                let all: Vec<&Live> = candidates.iter().collect();
+                Diff::new(STEP, named(d, &all), State::NotOwned)
+                    .block(super::not_owned_reason("identity pool", name, &own))
+                    .note(format!(
+                        "{} untagged pools share this name; --adopt cannot choose one. Tag the right one with {STACK_TAG} = {:?} or rename it",
+                        candidates.len(),
+                        d.stack
+                    ))
+            }
+            Lookup::Owned(live) => {
+                let mut r = existing_pool(d, live);
+                if d.allow_unauthenticated {
+                    r.notes.push(
+                        "allow_unauthenticated = true, but setup manages no unauthenticated role: guests get identity ids but no credentials until you set one".into(),
+                    );
+                }
+                for p in foreign_providers(d, live) {
+                    r.notes.push(format!(
+                        "also trusts provider {p} (not in the config; left as is)"
+                    ));
+                }
+                r
+            }
+        }
+    }
+
+    /// Teardown deletes the stack's pool (after the role that points at it); others stay.
+    fn removal(&self, v: &View) -> Diff<Action> {
+        let d = v.d;
+        match &v.o.pool {
+            Lookup::None => Diff::new(STEP, &d.identity_pool_name, State::Missing),
+            Lookup::Owned(live) => Diff::new(STEP, named(d, &[live]), State::InSync)
+                .act(Action::Delete(live.id.clone())),
+            Lookup::NotOwned(c) => {
+                let all: Vec<&Live> = c.iter().collect();
+                let ids: Vec<&str> = c.iter().map(|p| p.id.as_str()).collect();
+                Diff::new(STEP, named(d, &all), State::NotOwned).act(Action::Keep(Keep::not_ours(
+                    format!("identity pool(s) {}", ids.join(", ")),
+                )))
+            }
+        }
+    }
+
+    fn needs(&self, action: &Action) -> Vec<Need> {
+        match action {
+            // The role that points at the pool goes first.
+            Action::Delete(_) => vec![Need::After(StepId::Role)],
+            _ => vec![],
+        }
+    }
+
+    async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
+        apply::apply(run, action).await
+    }
+
+    fn export(&self, _d: &Desired) -> Vec<Resource> {
+        vec![Resource::IdentityPool]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,510 @@
+//! Customer-managed IAM policies: what the access policy and the backend policy share. Reading
+//! one (with its attachments and versions when teardown needs them), comparing its document,
+//! and the actions on it: create, tag, a new default version, attach, detach, remove.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_iam::types::{PolicyVersion, Tag};
+use serde_json::Value;
+
+use super::once::create_once;
+use super::own::{existing, Keep, Named, Tagging};
+use super::{Ctx, Diff};
+use crate::aws::{Clients, Explain, Found};
+use crate::config::{Desired, Principal};
+use crate::diagnose;
+use crate::plan::{Change, Done, StepId};
+use crate::policy_doc;
+
+/// IAM keeps at most five versions of a policy.
+const MAX_VERSIONS: usize = 5;
+
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub arn: String,
+    pub default_version: String,
+    /// The default version's document (`null` when not read).
+    pub document: Value,
+    pub tags: BTreeMap<String, String>,
+    /// Who it is attached to (read for teardown and for the backend policy).
+    pub entities: Option<Entities>,
+    /// Its non-default versions (read with `entities`).
+    pub old_versions: Option<Vec<String>>,
+}
+
+/// What a policy is attached to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entities {
+    pub roles: Vec<String>,
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+impl Entities {
+    /// The roles and users it is attached to (groups are never setup's).
+    pub fn principals(&self) -> Vec<Principal> {
+        let roles = self.roles.iter().cloned().map(Principal::Role);
+        roles
+            .chain(self.users.iter().cloned().map(Principal::User))
+            .collect()
+    }
+}
+
+/// Reads the policy, its tags and (with `with_document`) its default version's document.
+pub async fn observe(aws: &Clients, arn: &str, with_document: bool) -> Result<Option<Live>> {
+    let request = aws.iam.get_policy().policy_arn(arn);
+    let out = request
+        .send()
+        .await
+        .found(format!("reading policy {arn}"))?;
+    let Some(p) = out.as_ref().and_then(|o| o.policy()) else {
+        return Ok(None);
+    };
+    let version = p
+        .default_version_id()
+        .ok_or_else(|| anyhow!("policy {arn} has no default version"))?
+        .to_string();
+    let mut live = Live {
+        arn: arn.to_string(),
+        default_version: version,
+        document: Value::Null,
+        tags: p
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+        entities: None,
+        old_versions: None,
+    };
+    if with_document {
+        let v = aws
+            .iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(&live.default_version)
+            .send()
+            .await
+            .explain(format!(
+                "reading policy {arn} version {}",
+                live.default_version
+            ))?;
+        let raw = v
+            .policy_version()
+            .and_then(|v| v.document())
+            .unwrap_or("{}");
+        live.document = policy_doc::parse(raw)
+            .map_err(|e| anyhow!("policy {arn} has an unreadable document: {e}"))?;
+    }
+    Ok(Some(live))
+}
+
+/// The policy (without its document) with its attachments and old versions, all read at once
+/// (a policy that does not exist answers "not found" to each): what teardown plans from.
+pub async fn observe_all(aws: &Clients, arn: &str) -> Result<Option<Live>> {
+    let (policy, entities, versions) = futures::join!(
+        observe(aws, arn, false),
+        entities(aws, arn),
+        old_versions(aws, arn)
+    );
+    let Some(mut live) = policy? else {
+        return Ok(None);
+    };
+    live.entities = Some(entities?.unwrap_or_default());
+    live.old_versions = Some(versions?.unwrap_or_default());
+    Ok(Some(live))
+}
+
+/// Adds the attachments and old versions to a policy read by [`observe`].
+pub async fn with_attachments(aws: &Clients, mut live: Live) -> Result<Live> {
+    let (entities, versions) =
+        futures::join!(entities(aws, &live.arn), old_versions(aws, &live.arn));
+    live.entities = Some(entities?.unwrap_or_default());
+    live.old_versions = Some(versions?.unwrap_or_default());
+    Ok(live)
+}
+
+/// Everything a policy is attached to (all pages); `None` when the policy does not exist.
+async fn entities(aws: &Clients, arn: &str) -> Result<Option<Entities>> {
+    let pages = aws.iam.list_entities_for_policy().policy_arn(arn);
+    let pages = pages.into_paginator().send().try_collect().await;
+    let pages = pages.found(format!("listing what policy {arn} is attached to"))?;
+    Ok(pages.map(|pages| {
+        let mut e = Entities::default();
+        for p in pages {
+            e.roles.extend(
+                p.policy_roles()
+                    .iter()
+                    .filter_map(|r| r.role_name())
+                    .map(str::to_string),
+            );
+            e.users.extend(
+                p.policy_users()
+                    .iter()
+                    .filter_map(|u| u.user_name())
+                    .map(str::to_string),
+            );
+            e.groups.extend(
+                p.policy_groups()
+                    .iter()
+                    .filter_map(|g| g.group_name())
+                    .map(str::to_string),
+            );
+        }
+        e
+    }))
+}
+
+/// Every version of a policy (all pages).
+pub async fn versions(aws: &Clients, arn: &str) -> Result<Option<Vec<PolicyVersion>>> {
+    let request = aws.iam.list_policy_versions().policy_arn(arn);
+    let pages = request.into_paginator().send().try_collect().await;
+    let pages = pages.found(format!("listing versions of policy {arn}"))?;
+    Ok(pages.map(|pages| {
+        let all = pages
+            .into_iter()
+            .flat_map(|p| p.versions.unwrap_or_default());
+        all.collect()
+    }))
+}
+
+async fn old_versions(aws: &Clients, arn: &str) -> Result<Option<Vec<String>>> {
+    Ok(versions(aws, arn).await?.map(|all| {
+        all.iter()
+            .filter(|v| !v.is_default_version())
+            .filter_map(|v| v.version_id().map(str::to_string))
+            .collect()
+    }))
+}
+
+/// How the live document differs from the desired one (fields as `document.…`).
+pub fn document_changes(live: &Value, desired: &Value) -> Vec<Change> {
+    policy_doc::diff(live, desired)
+        .into_iter()
+        .map(|c| Change {
+            field: format!("document.{}", c.field),
+            ..c
+        })
+        .collect()
+}
+
+/// A policy with the configured name compared with the config: its document (a new default
+/// version fixes it), the attachment `changes` and `fixes` the step found, and who may act
+/// (the ownership check of [`existing`]); with the findings about its document.
+pub fn compare(
+    d: &Desired,
+    (step, name): (StepId, &str),
+    live: &Live,
+    desired: &Value,
+    attachment: (Vec<Change>, Vec<Action>),
+) -> Diff<Action> {
+    let mut changes = document_changes(&live.document, desired);
+    let mut fixes = Vec::new();
+    if !policy_doc::equivalent(&live.document, desired) {
+        fixes.push(Action::NewVersion(desired.clone()));
+    }
+    changes.extend(attachment.0);
+    fixes.extend(attachment.1);
+    let named = Named {
+        step,
+        kind: "policy",
+        name,
+        resource: live.arn.clone(),
+        tags: &live.tags,
+    };
+    let mut r = existing(d, named, changes, fixes, Action::Tag);
+    r.notes.extend(
+        diagnose::access_policy(&live.document)
+            .iter()
+            .map(ToString::to_string),
+    );
+    r
+}
+
+pub fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
+    map.iter()
+        .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
+        .collect()
+}
+
+/// A policy to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct New {
+    pub name: String,
+    pub description: String,
+    pub document: Value,
+    /// What it grants, for people: `dynamodb:GetItem, … on <table ARN>`.
+    pub grants: String,
+}
+
+/// Why a policy is detached from a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// `[backend]` names another principal now.
+    Moved,
+    /// The policy is being removed; the principal stays.
+    Removing,
+}
+
+/// What `apply` and `teardown` do to a managed policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Create(New),
+    Tag(Tagging),
+    /// A new default version with this document; at the 5-version limit the oldest
+    /// non-default version goes first.
+    NewVersion(Value),
+    Attach(Principal),
+    Detach(Principal, Why),
+    /// The non-default versions, which must go before the policy.
+    DeleteVersions(String, Vec<String>),
+    /// Delete the policy (its name, and why, when it is not the stack's removal).
+    Delete(String, Option<&'static str>),
+    Keep(Keep),
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Create(n) => write!(f, "create policy {} ({})", n.name, n.grants),
+            Action::Tag(t) => t.fmt(f),
+            Action::NewVersion(_) => {
+                f.write_str("create a new default policy version with the desired document")
+            }
+            Action::Attach(who) => write!(f, "attach it to {who}"),
+            Action::Detach(who, _) => write!(f, "detach it from {who}"),
+            Action::DeleteVersions(name, ids) => {
+                write!(
+                    f,
+                    "delete the old versions {} of policy {name}",
+                    ids.join(", ")
+                )
+            }
+            Action::Delete(name, None) => write!(f, "delete policy {name}"),
+            Action::Delete(name, Some(why)) => write!(f, "delete policy {name} ({why})"),
+            Action::Keep(k) => k.fmt(f),
+        }
+    }
+}
+
+/// The policy an action is about.
+pub struct Target<'a> {
+    pub step: StepId,
+    pub name: &'a str,
+    pub arn: &'a str,
+}
+
+/// Carries out one action on the policy `t`.
+pub async fn apply(ctx: &Ctx, t: &Target<'_>, action: &Action) -> Result<Vec<Done>> {
+    let iam = &ctx.aws.iam;
+    let name = t.name;
+    match action {
+        Action::Create(new) => create(ctx, t, new).await,
+        Action::Tag(tagging) => {
+            let call = iam.tag_policy().policy_arn(t.arn);
+            let call = call.set_tags(Some(tags(&tagging.tags)?)).send();
+            tagging.apply(ctx, t.step, call).await
+        }
+        Action::NewVersion(document) => new_default_version(ctx, t, document).await,
+        Action::Attach(who) => {
+            ctx.progress
+                .start(t.step, &format!("attaching policy {name} to {who}"));
+            attach(ctx, who, t.arn).await?;
+            Ok(vec![Done::Updated(format!("attached to {who}"))])
+        }
+        Action::Detach(who, why) => {
+            ctx.progress
+                .start(t.step, &format!("detaching policy {name} from {who}"));
+            detach(ctx, who, t.arn).await?;
+            Ok(vec![Done::Removed(match why {
+                Why::Moved => format!("detached from {who} (no longer backend.{})", who.kind()),
+                Why::Removing => format!("detached from {who} (the {} itself is kept)", who.kind()),
+            })])
+        }
+        Action::DeleteVersions(_, ids) => {
+            ctx.progress
+                .start(t.step, &format!("removing policy {name}"));
+            delete_versions(ctx, t, ids).await?;
+            Ok(vec![])
+        }
+        Action::Delete(..) => {
+            ctx.progress
+                .start(t.step, &format!("removing policy {name}"));
+            // Right after a detach, IAM can still count the attachment for a while.
+            crate::aws::retry_for(
+                &["DeleteConflict"],
+                crate::aws::DELETE_CONFLICT_TIME,
+                || iam.delete_policy().policy_arn(t.arn).send(),
+            )
+            .await
+            .found(format!("deleting policy {name}"))?;
+            Ok(vec![Done::Removed(format!("deleted policy {name}"))])
+        }
+        Action::Keep(k) => Ok(vec![k.done()]),
+    }
+}
+
+/// CreatePolicy. When it exists already (created meanwhile by another run, or by a retry whose
+/// first answer was lost), it is read and its document and tags converged like any existing
+/// policy of the stack.
+async fn create(ctx: &Ctx, t: &Target<'_>, new: &New) -> Result<Vec<Done>> {
+    let name = t.name;
+    ctx.progress
+        .start(t.step, &format!("creating policy {name}"));
+    let res = ctx
+        .aws
+        .iam
+        .create_policy()
+        .policy_name(name)
+        .description(&new.description)
+        .policy_document(policy_doc::to_json(&new.document))
+        .set_tags(Some(tags(&ctx.desired.tags)?))
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(vec![Done::Created(format!("created policy {name}"))]),
+        Err(e) if crate::aws::code(&e) == Some("EntityAlreadyExists") => {
+            let live = observe(&ctx.aws, t.arn, true)
+                .await?
+                .ok_or_else(|| anyhow!("policy {name} exists but cannot be read"))?;
+            let diff = compare(
+                &ctx.desired,
+                (t.step, name),
+                &live,
+                &new.document,
+                (vec![], vec![]),
+            );
+            if let Some(why) = diff.blocked.filter(|_| !(ctx.adopt && diff.adoptable)) {
+                bail!(why);
+            }
+            let mut done = Vec::new();
+            for a in &diff.actions {
+                done.extend(Box::pin(apply(ctx, t, a)).await?);
+            }
+            Ok(done)
+        }
+        Err(e) => Err(crate::aws::explain(&format!("creating policy {name}"), e)),
+    }
+}
+
+/// Writes `desired` as the new default version. At the 5-version limit the oldest non-default
+/// version goes first. `CreatePolicyVersion` is not idempotent: after a lost answer the default
+/// version is read back, and only written again if it is not the desired document.
+async fn new_default_version(ctx: &Ctx, t: &Target<'_>, desired: &Value) -> Result<Vec<Done>> {
+    let iam = &ctx.aws.iam;
+    let (arn, name) = (t.arn, t.name);
+    ctx.progress
+        .start(t.step, &format!("writing a new version of policy {name}"));
+    let no_retry = aws_sdk_iam::config::Builder::default()
+        .retry_config(aws_config::retry::RetryConfig::disabled());
+    let done = std::sync::Mutex::new(Vec::new());
+    let version = create_once(
+        &format!("writing a new version of policy {name}"),
+        &["LimitExceeded"],
+        || async {
+            let all = versions(&ctx.aws, arn).await?.unwrap_or_default();
+            if all.len() >= MAX_VERSIONS {
+                let mut old: Vec<_> = all.iter().filter(|v| !v.is_default_version()).collect();
+                old.sort_by_key(|v| v.create_date().map(|d| (d.secs(), d.subsec_nanos())));
+                if let Some(oldest) = old.first().and_then(|v| v.version_id()) {
+                    iam.delete_policy_version()
+                        .policy_arn(arn)
+                        .version_id(oldest)
+                        .send()
+                        .await
+                        .found(format!("deleting version {oldest} of policy {name}"))?;
+                    done.lock()
+                        .expect("not poisoned")
+                        .push(Done::Updated(format!(
+                            "deleted oldest version {oldest} (5-version limit)"
+                        )));
+                }
+            }
+            let sent = iam
+                .create_policy_version()
+                .policy_arn(arn)
+                .policy_document(policy_doc::to_json(desired))
+                .set_as_default(true)
+                .customize()
+                .config_override(no_retry.clone())
+                .send()
+                .await;
+            Ok(sent.map(|out| {
+                out.policy_version()
+                    .and_then(|v| v.version_id())
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default()
+            }))
+        },
+        || async {
+            let now = observe(&ctx.aws, arn, true).await?;
+            Ok(now
+                .filter(|l| policy_doc::equivalent(&l.document, desired))
+                .map(|_| String::new()))
+        },
+    )
+    .await?;
+    let mut done = done.into_inner().expect("not poisoned");
+    done.push(Done::Updated(format!(
+        "document updated (new default version{version})"
+    )));
+    Ok(done)
+}
+
+/// Deletes these versions of a (detached) policy, all at once.
+async fn delete_versions(ctx: &Ctx, t: &Target<'_>, ids: &[String]) -> Result<()> {
+    let results = futures::future::join_all(ids.iter().map(|id| async move {
+        ctx.aws
+            .iam
+            .delete_policy_version()
+            .policy_arn(t.arn)
+            .version_id(id)
+            .send()
+            .await
+            .found(format!("deleting version {id} of policy {}", t.name))
+    }))
+    .await;
+    for r in results {
+        r?;
+    }
+    Ok(())
+}
+
+/// Attaches the policy. The principal or the policy may have been created a moment ago.
+async fn attach(ctx: &Ctx, who: &Principal, arn: &str) -> Result<()> {
+    let iam = &ctx.aws.iam;
+    let what = format!("attaching policy {arn} to {who}");
+    match who {
+        Principal::Role(n) => {
+            crate::aws::eventually(&what, || {
+                iam.attach_role_policy().role_name(n).policy_arn(arn).send()
+            })
+            .await?;
+        }
+        Principal::User(n) => {
+            crate::aws::eventually(&what, || {
+                iam.attach_user_policy().user_name(n).policy_arn(arn).send()
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Detaches the policy (already detached is fine).
+pub async fn detach(ctx: &Ctx, who: &Principal, arn: &str) -> Result<()> {
+    let iam = &ctx.aws.iam;
+    let what = format!("detaching policy {arn} from {who}");
+    match who {
+        Principal::Role(n) => {
+            let detached = iam.detach_role_policy().role_name(n).policy_arn(arn);
+            detached.send().await.found(what)?;
+        }
+        Principal::User(n) => {
+            let detached = iam.detach_user_policy().user_name(n).policy_arn(arn);
+            detached.send().await.found(what)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! Ownership without a state file. The stack tag (`setup:stack`) says whose a resource is: a
+//! resource with the configured name is this stack's (its drift is fixed), has no stack tag
+//! (`--adopt` may take it over by tagging it), or belongs to another stack (never touched).
+//! [`existing`] makes that decision for every step; [`Tagging`] is the tag call that completes
+//! an owned resource's tags or adopts one.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+
+use anyhow::Result;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use super::{Ctx, Diff};
+use crate::aws::Explain;
+use crate::config::{Desired, STACK_TAG};
+use crate::plan::{Change, Done, Kept, State, StepId};
+
+/// Who owns a resource, from its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    ThisStack,
+    OtherStack(String),
+    Nobody,
+}
+
+pub fn owner(tags: &BTreeMap<String, String>, stack: &str) -> Owner {
+    match tags.get(STACK_TAG) {
+        Some(s) if s == stack => Owner::ThisStack,
+        Some(s) => Owner::OtherStack(s.clone()),
+        None => Owner::Nobody,
+    }
+}
+
+/// The blocked reason for a resource that is not this stack's.
+pub fn not_owned_reason(kind: &str, name: &str, owner: &Owner) -> String {
+    match owner {
+        Owner::OtherStack(s) => format!(
+            "{kind} {name} belongs to stack {s:?} (tag {STACK_TAG}); choose another name in the config"
+        ),
+        _ => format!(
+            "{kind} {name} exists but was not created by this stack; run `setup apply --adopt` to take it over, or choose another name"
+        ),
+    }
+}
+
+/// Desired tags that are missing or different on the live resource (extra live tags are left
+/// alone), as changes and as the tags to set.
+pub fn tag_changes(
+    live: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) -> (Vec<Change>, BTreeMap<String, String>) {
+    let mut changes = Vec::new();
+    let mut to_set = BTreeMap::new();
+    for (k, v) in desired {
+        if live.get(k) != Some(v) {
+            changes.push(Change::new(
+                format!("tags.{k}"),
+                live.get(k)
+                    .cloned()
+                    .map(serde_json::Value::from)
+                    .unwrap_or_default(),
+                v.clone(),
+            ));
+            to_set.insert(k.clone(), v.clone());
+        }
+    }
+    (changes, to_set)
+}
+
+/// Tags to set on a live resource: the stack's tags it lacks, completing an owned resource's
+/// tags or (with `adopt`) taking an untagged one over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tagging {
+    /// What people call the resource: `table`, `role`, `identity pool`…
+    pub kind: &'static str,
+    pub name: String,
+    pub tags: BTreeMap<String, String>,
+    pub adopt: bool,
+}
+
+impl fmt::Display for Tagging {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.adopt {
+            write!(f, "tag {} {} for this stack", self.kind, self.name)
+        } else {
+            write!(f, "tag {} {} ({})", self.kind, self.name, self.keys())
+        }
+    }
+}
+
+impl Tagging {
+    fn keys(&self) -> String {
+        self.tags.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+
+    /// Runs the step's tag call (`tag`: TagResource, TagRole…) and says what it did.
+    pub async fn apply<T, E>(
+        &self,
+        ctx: &Ctx,
+        step: StepId,
+        tag: impl Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Result<Vec<Done>>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let what = format!("tagging {} {}", self.kind, self.name);
+        ctx.progress.start(step, &what);
+        tag.await.explain(what)?;
+        Ok(vec![if self.adopt {
+            Done::Adopted(format!(
+                "adopted {} {} (tagged for this stack)",
+                self.kind, self.name
+            ))
+        } else {
+            Done::Updated(format!("updated tags ({})", self.keys()))
+        }])
+    }
+}
+
+/// A live resource with the configured name, as the ownership check sees it.
+pub struct Named<'a> {
+    pub step: StepId,
+    /// What people call it: `table`, `role`, `identity pool`…
+    pub kind: &'static str,
+    pub name: &'a str,
+    /// What identifies it in the report (its name, id or ARN).
+    pub resource: String,
+    pub tags: &'a BTreeMap<String, String>,
+}
+
+/// The diff of a live resource with the configured name: the one place that decides "is this
+/// ours, or may we adopt it".
+///
+/// * this stack's: the `changes` (and any missing tags) make it drifted; the actions are the
+///   tag call, then `fixes`;
+/// * no stack tag: not owned and blocked, but adoptable: `apply --adopt` tags it, then fixes;
+/// * another stack's: not owned and blocked, no actions.
+pub fn existing<A>(
+    d: &Desired,
+    it: Named,
+    changes: Vec<Change>,
+    fixes: Vec<A>,
+    tag: impl FnOnce(Tagging) -> A,
+) -> Diff<A> {
+    let Named {
+        step,
+        kind,
+        name,
+        resource,
+        tags,
+    } = it;
+    let own = owner(tags, &d.stack);
+    let (tag_diff, to_set) = tag_changes(tags, &d.tags);
+    let mut diff = Diff::new(step, resource, State::InSync)
+        .changed(changes)
+        .changed(tag_diff);
+    if own != Owner::ThisStack {
+        diff.state = State::NotOwned;
+        diff.blocked = Some(not_owned_reason(kind, name, &own));
+        diff.adoptable = own == Owner::Nobody;
+        if !diff.adoptable {
+            return diff;
+        }
+    }
+    // An untagged resource lacks at least the stack tag: adopting it always tags it.
+    if !to_set.is_empty() {
+        diff.actions.push(tag(Tagging {
+            kind,
+            name: name.to_string(),
+            tags: to_set,
+            adopt: own == Owner::Nobody,
+        }));
+    }
+    diff.actions.extend(fixes);
+    diff
+}
+
+/// Teardown leaves a resource in place: what stays, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keep {
+    pub why: Kept,
+    /// What stays: `table t and its data`, `role r`.
+    pub what: String,
+    /// Why, for people: `pass --delete-table to remove it`, `still attached to user u …`.
+    pub because: String,
+}
+
+impl Keep {
+    /// Another stack's, or made by hand: teardown never touches it.
+    pub fn not_ours(what: impl Into<String>) -> Self {
+        Keep {
+            why: Kept::NotOurs,
+            what: what.into(),
+            because: "not created by this stack".into(),
+        }
+    }
+
+    /// Something outside the stack still uses it.
+    pub fn in_use(what: impl Into<String>, because: impl Into<String>) -> Self {
+        Keep {
+            why: Kept::InUse,
+            what: what.into(),
+            because: because.into(),
+        }
+    }
+
+    /// Kept unless asked.
+    pub fn by_default(what: impl Into<String>, because: impl Into<String>) -> Self {
+        Keep {
+            why: Kept::ByDefault,
+            what: what.into(),
+            because: because.into(),
+        }
+    }
+
+    /// What teardown did: kept it.
+    pub fn done(&self) -> Done {
+        let (what, because) = (&self.what, &self.because);
+        Done::Kept(
+            self.why,
+            match self.why {
+                Kept::NotOurs => format!("left {what} alone ({because})"),
+                Kept::InUse => format!("kept {what}: {because}"),
+                Kept::ByDefault => format!("kept {what} ({because})"),
+            },
+        )
+    }
+}
+
+impl fmt::Display for Keep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, because) = (&self.what, &self.because);
+        match self.why {
+            Kept::NotOurs => write!(f, "leave {what} alone ({because})"),
+            Kept::InUse => write!(f, "keep {what}: {because}"),
+            Kept::ByDefault => write!(f, "keep {what} ({because})"),
+        }
+    }
+}

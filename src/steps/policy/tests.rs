@@ -1,0 +1,204 @@
+//! The access policy's diff and removal, case by case.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::steps::managed::Entities;
+use crate::steps::own::Tagging;
+use crate::steps::test_support::{self, account, desired, observed, view, Expect};
+use crate::steps::{role, Observed};
+
+const TABLE_ARN: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/demo-profiles";
+
+fn desired_doc(d: &Desired) -> Value {
+    policy_doc::access_policy(TABLE_ARN, &d.actions, d.per_user_isolation)
+}
+
+fn policy(d: &Desired, document: Value, tags: &[(&str, &str)]) -> Live {
+    test_support::policy(d.policy_arn(&account()), document, tags)
+}
+
+fn role_with(d: &Desired, attached: bool, tags: &[(&str, &str)]) -> role::Live {
+    let mut r = test_support::role(d, Value::Null, tags);
+    if attached {
+        r.attached
+            .push((d.policy_name.clone(), d.policy_arn(&account())));
+    }
+    r
+}
+
+const OURS: &[(&str, &str)] = &[("setup:stack", "demo"), ("team", "mobile")];
+
+#[test]
+fn diff_cases() {
+    let d = desired("");
+    let good = desired_doc(&d);
+    let wide = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]});
+    let to_role = Principal::Role(d.role_name.clone());
+    let new_version = Action::NewVersion(good.clone());
+    let tag = |tags: &[(&str, &str)], adopt| {
+        Action::Tag(Tagging {
+            kind: "policy",
+            name: d.policy_name.clone(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            adopt,
+        })
+    };
+    let attached = role_with(&d, true, OURS);
+    let detached = role_with(&d, false, OURS);
+    let doc_fields = ["document.Statement.Action", "document.Statement.Resource"];
+    let attach = "attached to role demo-cognito-authenticated";
+    let cases = vec![
+        (
+            "missing",
+            None,
+            &detached,
+            Expect::new(
+                State::Missing,
+                vec![
+                    Action::Create(New {
+                        name: d.policy_name.clone(),
+                        description: description(&d),
+                        document: good.clone(),
+                        grants: format!("{} on {TABLE_ARN}", d.actions.join(", ")),
+                    }),
+                    Action::Attach(to_role.clone()),
+                ],
+            ),
+        ),
+        (
+            "in sync",
+            Some(policy(&d, good.clone(), OURS)),
+            &attached,
+            Expect::new(State::InSync, vec![]).fields(&[]),
+        ),
+        (
+            "another document",
+            Some(policy(&d, wide.clone(), OURS)),
+            &attached,
+            Expect::new(State::Drifted, vec![new_version.clone()]).fields(&doc_fields),
+        ),
+        (
+            "detached",
+            Some(policy(&d, good.clone(), OURS)),
+            &detached,
+            Expect::new(State::Drifted, vec![Action::Attach(to_role.clone())]).fields(&[attach]),
+        ),
+        (
+            "a missing tag",
+            Some(policy(&d, good.clone(), &[("setup:stack", "demo")])),
+            &attached,
+            Expect::new(State::Drifted, vec![tag(&[("team", "mobile")], false)])
+                .fields(&["tags.team"]),
+        ),
+        (
+            "made by hand: adoptable",
+            Some(policy(&d, wide.clone(), &[])),
+            &detached,
+            Expect::new(
+                State::NotOwned,
+                vec![tag(OURS, true), new_version, Action::Attach(to_role)],
+            )
+            .fields(&[
+                doc_fields[0],
+                doc_fields[1],
+                attach,
+                "tags.setup:stack",
+                "tags.team",
+            ])
+            .adoptable(),
+        ),
+        (
+            "another stack's",
+            Some(policy(&d, good.clone(), &[("setup:stack", "other")])),
+            &attached,
+            Expect::new(State::NotOwned, vec![])
+                .fields(&["tags.setup:stack", "tags.team"])
+                .blocked(),
+        ),
+    ];
+    for (what, live, role, expect) in cases {
+        let mut o = observed();
+        (o.policy, o.role) = (live, Some(role.clone()));
+        expect.check(what, &AccessPolicy.diff(&view(&d, &o)));
+    }
+}
+
+#[test]
+fn a_document_iam_would_refuse_is_blocked_even_for_adopt() {
+    let mut d = desired("");
+    d.actions = (0..400).map(|i| format!("dynamodb:Action{i:03}")).collect();
+    let untagged = policy(&d, Value::Null, &[]);
+    for live in [None, Some(untagged)] {
+        let mut o = observed();
+        o.policy = live;
+        let r = AccessPolicy.diff(&view(&d, &o));
+        assert!(
+            r.blocked
+                .as_deref()
+                .is_some_and(|b| b.contains("over IAM's limit")),
+            "{:?}",
+            r.blocked
+        );
+        assert!(!r.adoptable);
+    }
+}
+
+#[test]
+fn removal_cases() {
+    let d = desired("");
+    let plan = |o: &Observed| AccessPolicy.removal(&view(&d, o));
+    let mut o = observed();
+    assert_eq!(plan(&o).state, State::Missing);
+    let with = |roles: &[&str], users: &[&str], old: &[&str]| {
+        let mut p = policy(&d, Value::Null, OURS);
+        p.entities = Some(Entities {
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            users: users.iter().map(|u| u.to_string()).collect(),
+            groups: vec![],
+        });
+        p.old_versions = Some(old.iter().map(|v| v.to_string()).collect());
+        p
+    };
+    let role = d.role_name.as_str();
+    o.role = Some(role_with(&d, true, OURS));
+    o.policy = Some(with(&[role], &[], &["v1", "v2"]));
+    let delete = Action::Delete(d.policy_name.clone(), None);
+    assert_eq!(
+        plan(&o).actions,
+        [
+            Action::DeleteVersions(d.policy_name.clone(), vec!["v1".into(), "v2".into()]),
+            delete.clone()
+        ],
+        "the role step detaches it from the stack's role"
+    );
+    o.policy = Some(with(&[role], &["someone"], &[]));
+    assert_eq!(
+        plan(&o).actions,
+        [Action::Keep(Keep::in_use(
+            format!("policy {}", d.policy_name),
+            "still attached to user someone (not managed by this stack)"
+        ))]
+    );
+    // A role of the same name that is not the stack's keeps its policy (and the policy stays).
+    o.role = Some(role_with(&d, true, &[]));
+    o.policy = Some(with(&[role], &[], &[]));
+    let Action::Keep(k) = &plan(&o).actions[0] else {
+        panic!("kept")
+    };
+    assert_eq!(
+        k.because,
+        format!("still attached to role {role} (not managed by this stack)")
+    );
+    o.policy = Some(policy(&d, Value::Null, &[]));
+    assert_eq!(
+        plan(&o).actions,
+        [Action::Keep(Keep::not_ours(format!(
+            "policy {}",
+            d.policy_name
+        )))]
+    );
+}

@@ -1,0 +1,124 @@
+//! Carrying out a plan, for `apply` and `teardown` alike: every step's actions in order, all
+//! steps at once, each action as soon as the steps it [`Need`]s have ended. Only the planned
+//! actions run; the report's `actions` become the ones that ran.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::{step, Ctx, Need, Observed};
+use crate::plan::{StepId, StepReport};
+
+/// What actions run with: the context, what was observed, and what earlier steps handed on
+/// (the id of a pool created just now, the role as it is after its step).
+pub struct Run<'a> {
+    pub ctx: &'a Ctx,
+    pub o: &'a Observed,
+    handed: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(ctx: &'a Ctx, o: &'a Observed) -> Self {
+        Run {
+            ctx,
+            o,
+            handed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Hands a value on to the steps that need this one. Each step hands on its own type.
+    pub fn hand_on<T: Any + Send + Sync>(&self, value: T) {
+        self.handed
+            .lock()
+            .expect("not poisoned")
+            .insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    /// What a step handed on, if it did.
+    pub fn handed<T: Any + Send + Sync + Clone>(&self) -> Option<T> {
+        let handed = self.handed.lock().expect("not poisoned");
+        handed
+            .get(&TypeId::of::<T>())
+            .and_then(|v| v.downcast_ref::<T>())
+            .cloned()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// Runs the planned actions of `steps` and returns the reports with what each step did: its
+/// `done`, its `error` (or `skipped: …` when a step it needs failed), how long it worked, and
+/// the actions that ran. `command` is `apply` or `teardown` (for the progress lines).
+pub async fn execute(run: &Run<'_>, command: &str, steps: Vec<StepReport>) -> Vec<StepReport> {
+    let board: HashMap<StepId, watch::Sender<Status>> = steps
+        .iter()
+        .map(|s| (s.step, watch::channel(Status::Running).0))
+        .collect();
+    let work = steps
+        .into_iter()
+        .map(|report| run_step(run, &board, command, report));
+    futures::future::join_all(work).await
+}
+
+async fn run_step(
+    run: &Run<'_>,
+    board: &HashMap<StepId, watch::Sender<Status>>,
+    command: &str,
+    mut report: StepReport,
+) -> StepReport {
+    let s = step(report.step);
+    let planned = std::mem::take(&mut report.actions);
+    let mut worked = Duration::ZERO;
+    'actions: for action in planned {
+        for need in s.needs(&action) {
+            if ended(board, need.step()).await == Status::Failed && matches!(need, Need::Done(_)) {
+                report.error = Some(format!("skipped: the {} step failed", need.step()));
+                break 'actions;
+            }
+        }
+        let started = Instant::now();
+        let result = s.apply(run, &action).await;
+        worked += started.elapsed();
+        report.actions.push(action);
+        match result {
+            Ok(done) => report.done.extend(done),
+            Err(e) => {
+                report.error = Some(format!("{e:#}"));
+                break;
+            }
+        }
+    }
+    // A step skipped before it did anything did not work at all.
+    let skipped = report.actions.is_empty() && report.error.is_some();
+    report.duration_ms = (!skipped).then_some(worked.as_millis() as u64);
+    let status = if report.error.is_none() {
+        Status::Succeeded
+    } else {
+        Status::Failed
+    };
+    board[&report.step].send_replace(status);
+    run.ctx.progress.ended(command, &report);
+    report
+}
+
+/// Waits until step `id` has ended (a step that is not part of the plan has nothing to do).
+async fn ended(board: &HashMap<StepId, watch::Sender<Status>>, id: StepId) -> Status {
+    let Some(tx) = board.get(&id) else {
+        return Status::Succeeded;
+    };
+    let mut rx = tx.subscribe();
+    let status = rx
+        .wait_for(|s| *s != Status::Running)
+        .await
+        .map(|s| *s)
+        .unwrap_or(Status::Failed);
+    status
+}

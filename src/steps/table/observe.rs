@@ -1,0 +1,174 @@
+//! Reading the table: its description, tags and point-in-time recovery status.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+use aws_sdk_dynamodb::types::{
+    BillingMode, KeyType as DdbKeyType, PointInTimeRecoveryStatus, ScalarAttributeType, TableStatus,
+};
+
+use super::Live;
+use crate::aws::{Clients, Explain, Found};
+use crate::config::{Billing, Desired, KeyAttr, KeyType};
+use crate::wait::{Poll, Waiter};
+
+/// How long after its creation a table with no tags is read again before it is called "not
+/// owned": DynamoDB's tag listing is eventually consistent, and right after CreateTable it may
+/// return no tags at all.
+pub const TAG_SETTLE_AGE: Duration = Duration::from_secs(120);
+/// How long to keep reading the tags of such a table.
+pub const TAG_SETTLE_WAIT: Duration = Duration::from_secs(10);
+
+/// Reads the table, its tags and (with `with_pitr`) its point-in-time recovery status.
+pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Option<Live>> {
+    let name = &d.table.name;
+    let Some(out) = aws
+        .dynamodb
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .found(format!("reading table {name}"))?
+    else {
+        return Ok(None);
+    };
+    let Some(t) = out.table() else {
+        return Ok(None);
+    };
+    let arn = t.table_arn().unwrap_or_default().to_string();
+    let deleting = t.table_status() == Some(&TableStatus::Deleting);
+    let pitr = async {
+        if with_pitr && !deleting {
+            let res = aws
+                .dynamodb
+                .describe_continuous_backups()
+                .table_name(name)
+                .send()
+                .await;
+            res.found(format!("reading backups of table {name}"))
+        } else {
+            Ok(None)
+        }
+    };
+    let recent = t.creation_date_time().is_some_and(|c| {
+        let created = UNIX_EPOCH + Duration::from_secs(c.secs().max(0) as u64);
+        // A clock behind AWS's makes `created` lie in the future: that is recent too.
+        SystemTime::now()
+            .duration_since(created)
+            .map_or(true, |age| age < TAG_SETTLE_AGE)
+    });
+    let tags = async {
+        if deleting {
+            return Ok(BTreeMap::new());
+        }
+        settled_tags(aws, &arn, recent).await
+    };
+    let (pitr, tags) = futures::join!(pitr, tags);
+    let pitr_status = pitr?.and_then(|o| {
+        o.continuous_backups_description()
+            .and_then(|c| c.point_in_time_recovery_description())
+            .and_then(|p| p.point_in_time_recovery_status())
+            .cloned()
+    });
+    let pitr_transition = match &pitr_status {
+        Some(PointInTimeRecoveryStatus::Enabled | PointInTimeRecoveryStatus::Disabled) | None => {
+            None
+        }
+        Some(other) => Some(other.as_str().to_string()),
+    };
+    // The SDK knows ENABLED and DISABLED; ENABLING arrives as an unknown value.
+    let pitr = pitr_status
+        .as_ref()
+        .is_some_and(|s| matches!(s.as_str(), "ENABLED" | "ENABLING"));
+
+    let attr_type = |attr: &str| -> KeyType {
+        let kind = t
+            .attribute_definitions()
+            .iter()
+            .find(|a| a.attribute_name() == attr)
+            .map(|a| a.attribute_type().clone());
+        match kind {
+            Some(ScalarAttributeType::N) => KeyType::N,
+            Some(ScalarAttributeType::B) => KeyType::B,
+            _ => KeyType::S,
+        }
+    };
+    let key = |kt: DdbKeyType| {
+        t.key_schema()
+            .iter()
+            .find(|k| *k.key_type() == kt)
+            .map(|k| KeyAttr {
+                name: k.attribute_name().to_string(),
+                kind: attr_type(k.attribute_name()),
+            })
+    };
+    let on_demand = t
+        .billing_mode_summary()
+        .and_then(|b| b.billing_mode())
+        .is_some_and(|m| *m == BillingMode::PayPerRequest);
+    let billing = if on_demand {
+        Billing::OnDemand
+    } else {
+        let p = t.provisioned_throughput();
+        Billing::Provisioned {
+            read: p.and_then(|p| p.read_capacity_units()).unwrap_or(0),
+            write: p.and_then(|p| p.write_capacity_units()).unwrap_or(0),
+        }
+    };
+    Ok(Some(Live {
+        status: t
+            .table_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        partition_key: key(DdbKeyType::Hash),
+        sort_key: key(DdbKeyType::Range),
+        billing,
+        deletion_protection: t.deletion_protection_enabled().unwrap_or(false),
+        point_in_time_recovery: pitr,
+        pitr_transition,
+        tags: tags?,
+        arn,
+    }))
+}
+
+/// The table's tags. For a table created moments ago that shows none, reads them again for a
+/// while: the tag listing lags behind CreateTable, and ownership comes from the tags.
+async fn settled_tags(aws: &Clients, arn: &str, recent: bool) -> Result<BTreeMap<String, String>> {
+    if !recent {
+        return list_tags(aws, arn).await;
+    }
+    let tags = Waiter::new(format!("the tags of {arn} did not appear"), TAG_SETTLE_WAIT)
+        .within(|| async {
+            let tags = list_tags(aws, arn).await?;
+            Ok(if tags.is_empty() {
+                Poll::Pending("no tags yet".into())
+            } else {
+                Poll::Ready(tags)
+            })
+        })
+        .await?;
+    Ok(tags.unwrap_or_default())
+}
+
+async fn list_tags(aws: &Clients, arn: &str) -> Result<BTreeMap<String, String>> {
+    let mut tags = BTreeMap::new();
+    let mut token = None;
+    loop {
+        let out = aws
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(arn)
+            .set_next_token(token)
+            .send()
+            .await
+            .explain(format!("reading the tags of {arn}"))?;
+        for t in out.tags() {
+            tags.insert(t.key().to_string(), t.value().to_string());
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(tags);
+        }
+    }
+}
