@@ -1,13 +1,20 @@
 //! Static diagnosis of the policy documents people get wrong by hand: the role's trust policy
 //! and the table access policy. Pure functions of the documents (no AWS calls), so every finding
 //! is unit-tested here; `status` shows them as step notes and `verify` uses them to explain an
-//! `InvalidIdentityPoolConfigurationException`.
+//! `InvalidIdentityPoolConfigurationException`. The submodules explain `verify`'s failures the
+//! same way, as pure functions of what it observed: [`sign_in`] (the user pool),
+//! [`identity_pool`] (the token exchange and the role wiring), [`access`] (the table calls).
 
 use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::policy_eval::statements;
+
+pub mod access;
+pub mod identity_pool;
 mod isolation;
+pub mod sign_in;
 
 pub use isolation::{is_keyed, isolation_hole, isolation_refusal, KEYED_ACTIONS, LEADING_KEYS};
 
@@ -68,14 +75,6 @@ fn strings(v: Option<&Value>) -> Vec<String> {
             .iter()
             .filter_map(|i| i.as_str().map(str::to_string))
             .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn statements(doc: &Value) -> Vec<&Map<String, Value>> {
-    match doc.get("Statement") {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
-        Some(Value::Object(one)) => vec![one],
         _ => Vec::new(),
     }
 }

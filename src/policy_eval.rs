@@ -127,7 +127,8 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-fn statements(doc: &Value) -> Vec<&Map<String, Value>> {
+/// The statements of a policy document (one, or a list).
+pub(crate) fn statements(doc: &Value) -> Vec<&Map<String, Value>> {
     match doc.get("Statement") {
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
         Some(Value::Object(one)) => vec![one],

@@ -22,18 +22,23 @@
 //! propagates the change. When verify's own diagnosis finds the wiring right, it retries up to
 //! `--propagation-timeout` instead of reporting a misconfiguration that is not there.
 
-mod explain;
+mod hop;
 mod login;
 mod table;
 mod test_user;
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use secrecy::SecretString;
 use serde::Serialize;
+
+use hop::{Done, Failure};
+pub use hop::{Hop, HopReport, HopStatus, Signer};
 
 use super::Session;
 use crate::aws::Clients;
@@ -41,29 +46,14 @@ use crate::config::{Desired, KeyAttr};
 use crate::progress::Progress;
 use crate::steps::{user_pool, Observed};
 
-/// A password: never printed, never logged (`Debug` is redacted).
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: String) -> Self {
-        Secret(s)
-    }
-    fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// Who signs in: an existing user (with a password from the environment or stdin) or a
-/// temporary user created for this run.
+/// Who signs in: an existing user (with a password from the environment or stdin, never
+/// printed or logged) or a temporary user created for this run.
 #[derive(Debug)]
 pub enum Login {
-    User { username: String, password: Secret },
+    User {
+        username: String,
+        password: SecretString,
+    },
     TestUser,
 }
 
@@ -75,41 +65,6 @@ pub struct VerifyOptions {
     /// How long to retry `GetCredentialsForIdentity` while the wiring is right but Cognito
     /// still refuses the role (IAM propagation).
     pub propagation_timeout: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HopStatus {
-    Ok,
-    Failed,
-    Skipped,
-}
-
-/// Whose credentials a hop used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Signer {
-    /// The operator's (the credentials `setup` runs with).
-    Operator,
-    /// None: an unsigned request, as an app sends it before it has credentials.
-    Unsigned,
-    /// The identity pool's temporary credentials for the signed-in user.
-    Identity,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Hop {
-    pub hop: &'static str,
-    pub status: HopStatus,
-    pub signer: Signer,
-    /// Wall time of the hop's API call(s), in milliseconds.
-    pub duration_ms: f64,
-    /// What the hop did (or, when skipped, why not).
-    pub detail: String,
-    /// The AWS error (code: message) when the hop failed.
-    pub error: Option<String>,
-    /// Why it failed, in terms of the setup, and what to do.
-    pub cause: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,26 +83,10 @@ pub struct VerifyReport {
     /// The signed-in user's identity id (set once `get-id` succeeded).
     pub identity_id: Option<String>,
     pub ok: bool,
-    pub hops: Vec<Hop>,
+    pub hops: Vec<HopReport>,
     pub summary: String,
     pub exit_code: u8,
 }
-
-/// Every hop, in order.
-/// Every hop, in order.
-pub const HOPS: [&str; 11] = [
-    "create-test-user",
-    "sign-in",
-    "get-id",
-    "get-credentials",
-    "put-item",
-    "get-item",
-    "update-item",
-    "query",
-    "isolation",
-    "delete-item",
-    "delete-test-user",
-];
 
 const MARKER_ATTR: &str = "setupVerify";
 
@@ -157,34 +96,22 @@ fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 10_000.0).round() / 10.0
-}
-
-fn code_and_message<E: ProvideErrorMetadata>(e: &E) -> (String, String) {
-    (
-        e.code().unwrap_or("error").to_string(),
-        e.message().unwrap_or_default().to_string(),
-    )
-}
-
-/// The AWS error of a failed call, as `Code: message`, and its code.
+/// The AWS error of a failed call, as its code and `Code: message` (for an error without a
+/// code, such as a connection failure: an empty code and the whole error chain).
 fn sdk_error<E, R>(e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> (String, String)
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let (code, message) = code_and_message(e);
-    if e.code().is_none() {
+    let Some(code) = e.code() else {
         let chain = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
         return (String::new(), chain);
-    }
-    let text = if message.is_empty() {
-        code.clone()
-    } else {
-        format!("{code}: {message}")
     };
-    (code, text)
+    let text = match e.message() {
+        Some(m) if !m.is_empty() => format!("{code}: {m}"),
+        _ => code.to_string(),
+    };
+    (code.to_string(), text)
 }
 
 /// Everything the hops need, fixed before they start.
@@ -202,7 +129,7 @@ struct Run<'a> {
     sort_key: Option<KeyAttr>,
     role_arn: String,
     table_arn: String,
-    hops: Mutex<Vec<Hop>>,
+    hops: Mutex<Vec<HopReport>>,
     /// What must be undone: a test user, a test item (key + marker).
     created_user: Mutex<Option<String>>,
     created_item: Mutex<Option<Item>>,
@@ -218,48 +145,29 @@ struct Item {
 }
 
 impl Run<'_> {
-    fn push(&self, hop: Hop) {
-        self.hops.lock().expect("not poisoned").push(hop);
-    }
-    fn ok(&self, hop: &'static str, signer: Signer, t: Instant, detail: impl Into<String>) {
-        self.push(Hop {
-            hop,
-            status: HopStatus::Ok,
-            signer,
-            duration_ms: ms(t.elapsed()),
-            detail: detail.into(),
-            error: None,
-            cause: None,
-        });
-    }
-    fn fail(
+    /// Runs one hop: times it and records its signer and outcome. The value it hands on when
+    /// it succeeded, `None` when it failed.
+    async fn run_hop<T>(
         &self,
-        hop: &'static str,
-        signer: Signer,
-        t: Instant,
-        error: impl Into<String>,
-        cause: impl Into<String>,
-    ) {
-        self.push(Hop {
-            hop,
-            status: HopStatus::Failed,
-            signer,
-            duration_ms: ms(t.elapsed()),
-            detail: String::new(),
-            error: Some(error.into()),
-            cause: Some(cause.into()),
-        });
+        hop: Hop,
+        work: impl Future<Output = Result<Done<T>, Failure>>,
+    ) -> Option<T> {
+        let t = Instant::now();
+        let outcome = work.await;
+        let took = t.elapsed();
+        let (value, outcome) = match outcome {
+            Ok(d) => (Some(d.value), Ok(d.detail)),
+            Err(f) => (None, Err(f)),
+        };
+        self.record(HopReport::ran(hop, took, outcome));
+        value
     }
-    fn skip(&self, hop: &'static str, signer: Signer, why: impl Into<String>) {
-        self.push(Hop {
-            hop,
-            status: HopStatus::Skipped,
-            signer,
-            duration_ms: 0.0,
-            detail: why.into(),
-            error: None,
-            cause: None,
-        });
+    /// Records a hop that does not run, and why.
+    fn skip(&self, hop: Hop, why: impl Into<String>) {
+        self.record(HopReport::skipped(hop, why));
+    }
+    fn record(&self, report: HopReport) {
+        self.hops.lock().expect("not poisoned").push(report);
     }
     fn policy_name(&self) -> &str {
         &self.d.policy_name
@@ -345,62 +253,12 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
     };
     table::cleanup(&run).await;
 
-    let mut hops = run.hops.into_inner().expect("not poisoned");
-    let first_failure = hops
-        .iter()
-        .find(|h| h.status == HopStatus::Failed)
-        .map(|h| h.hop);
-    for name in HOPS {
-        if hops.iter().any(|h| h.hop == name) {
-            continue;
-        }
-        let why = match (name, test_user) {
-            ("create-test-user" | "delete-test-user", false) => {
-                "signed in as an existing user (--username)".to_string()
-            }
-            _ if interrupted => "interrupted".to_string(),
-            _ => match first_failure {
-                Some(f) => format!("not run: {f} failed"),
-                None => "not run".to_string(),
-            },
-        };
-        let signer = match name {
-            "sign-in" | "get-id" | "get-credentials" => Signer::Unsigned,
-            "put-item" | "get-item" | "update-item" | "query" | "isolation" => Signer::Identity,
-            _ => Signer::Operator,
-        };
-        hops.push(Hop {
-            hop: name,
-            status: HopStatus::Skipped,
-            signer,
-            duration_ms: 0.0,
-            detail: why,
-            error: None,
-            cause: None,
-        });
-    }
-    hops.sort_by_key(|h| HOPS.iter().position(|n| *n == h.hop));
-    let failed: Vec<&Hop> = hops
-        .iter()
-        .filter(|h| h.status == HopStatus::Failed)
-        .collect();
-    let ok = failed.is_empty() && !interrupted;
-    let ran = hops.iter().filter(|h| h.status == HopStatus::Ok).count();
-    let summary = if interrupted {
-        "Verify was interrupted; what it created was removed.".to_string()
-    } else if ok {
-        format!(
-            "Verified: {ran} hops succeeded; a signed-in user of app client {client_id} can use table {} with the identity pool's credentials.",
-            d.table.name
-        )
-    } else {
-        let f = failed[0];
-        format!(
-            "Verify failed at {}: {}",
-            f.hop,
-            f.cause.as_deref().unwrap_or("see the error")
-        )
-    };
+    let hops = all_hops(
+        run.hops.into_inner().expect("not poisoned"),
+        test_user,
+        interrupted,
+    );
+    let (ok, summary) = summary(&hops, interrupted, &client_id, &d.table.name);
     let identity_id = run.identity_id.into_inner().expect("not poisoned");
     Ok(VerifyReport {
         command: "verify",
@@ -422,9 +280,53 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
     })
 }
 
+/// The report's hops: those that ran, and every other one as skipped (with why), in order.
+fn all_hops(mut hops: Vec<HopReport>, test_user: bool, interrupted: bool) -> Vec<HopReport> {
+    let first_failure = hops
+        .iter()
+        .find(|h| h.status == HopStatus::Failed)
+        .map(|h| h.hop);
+    for hop in Hop::ALL {
+        if hops.iter().any(|h| h.hop == hop) {
+            continue;
+        }
+        let why = if hop.for_test_user() && !test_user {
+            "signed in as an existing user (--username)".to_string()
+        } else if interrupted {
+            "interrupted".to_string()
+        } else {
+            match first_failure {
+                Some(f) => format!("not run: {f} failed"),
+                None => "not run".to_string(),
+            }
+        };
+        hops.push(HopReport::skipped(hop, why));
+    }
+    hops.sort_by_key(|h| h.hop);
+    hops
+}
+
+/// Whether verify succeeded, and the sentence that says so (or where and why it failed).
+fn summary(hops: &[HopReport], interrupted: bool, client_id: &str, table: &str) -> (bool, String) {
+    let failed = hops.iter().find(|h| h.status == HopStatus::Failed);
+    let summary = match failed {
+        _ if interrupted => "Verify was interrupted; what it created was removed.".to_string(),
+        None => format!(
+            "Verified: {} hops succeeded; a signed-in user of app client {client_id} can use table {table} with the identity pool's credentials.",
+            hops.iter().filter(|h| h.status == HopStatus::Ok).count()
+        ),
+        Some(f) => format!(
+            "Verify failed at {}: {}",
+            f.hop,
+            f.cause.as_deref().unwrap_or("see the error")
+        ),
+    };
+    (failed.is_none() && !interrupted, summary)
+}
+
 /// The existing user's password, or the test user to create (and the pool's password rules).
 enum Password {
-    Given(Secret),
+    Given(SecretString),
     Create(test_user::TestUser, test_user::PasswordRules),
 }
 
@@ -432,20 +334,25 @@ enum Password {
 async fn flow(r: &Run<'_>, username: &str, password: Password) {
     let password = match password {
         Password::Given(p) => p,
-        Password::Create(user, rules) => match login::create_test_user(r, &user, &rules).await {
-            Some(p) => p,
-            None => return,
-        },
+        Password::Create(user, rules) => {
+            let created = login::create_test_user(r, &user, &rules);
+            match r.run_hop(Hop::CreateTestUser, created).await {
+                Some(p) => p,
+                None => return,
+            }
+        }
     };
-    let Some(id_token) = login::sign_in(r, username, &password).await else {
+    let signed_in = login::sign_in(r, username, &password);
+    let Some(id_token) = r.run_hop(Hop::SignIn, signed_in).await else {
         return;
     };
     drop(password);
-    let Some(identity_id) = login::get_id(r, &id_token).await else {
+    let Some(identity_id) = r.run_hop(Hop::GetId, login::get_id(r, &id_token)).await else {
         return;
     };
     *r.identity_id.lock().expect("not poisoned") = Some(identity_id.clone());
-    let Some(creds) = login::get_credentials(r, &identity_id, &id_token).await else {
+    let credentials = login::get_credentials(r, &identity_id, &id_token);
+    let Some(creds) = r.run_hop(Hop::GetCredentials, credentials).await else {
         return;
     };
     table::table_hops(r, &identity_id, creds).await;
@@ -453,10 +360,10 @@ async fn flow(r: &Run<'_>, username: &str, password: Password) {
 
 /// Reads the password for `--username`: `SETUP_VERIFY_PASSWORD`, else a line from stdin
 /// (without echo on a terminal). Never from the command line.
-pub fn read_password(env: Option<String>) -> Result<Secret> {
+pub fn read_password(env: Option<String>) -> Result<SecretString> {
     use std::io::{BufRead, IsTerminal};
     if let Some(p) = env.filter(|p| !p.is_empty()) {
-        return Ok(Secret(p));
+        return Ok(p.into());
     }
     let stdin = std::io::stdin();
     let line = if stdin.is_terminal() {
@@ -475,5 +382,102 @@ pub fn read_password(env: Option<String>) -> Result<Secret> {
     if line.is_empty() {
         bail!("no password: set SETUP_VERIFY_PASSWORD or pipe it on stdin (never on the command line), or use --create-test-user");
     }
-    Ok(Secret(line))
+    Ok(line.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hop::failure;
+    use super::*;
+
+    fn ran(hop: Hop) -> HopReport {
+        HopReport::ran(hop, Duration::from_millis(5), Ok(format!("{hop} done")))
+    }
+
+    #[test]
+    fn hops_that_did_not_run_are_reported_as_skipped_with_why() {
+        let failed = HopReport::ran(
+            Hop::GetCredentials,
+            Duration::from_millis(5),
+            Err(failure(
+                "InvalidIdentityPoolConfigurationException",
+                "no role",
+            )),
+        );
+        // Recorded out of order (clean-up last): the report follows the flow.
+        let hops = all_hops(
+            vec![
+                ran(Hop::SignIn),
+                ran(Hop::DeleteItem),
+                ran(Hop::GetId),
+                failed,
+            ],
+            false,
+            false,
+        );
+        let names: Vec<&str> = hops.iter().map(|h| h.hop.name()).collect();
+        assert_eq!(names, Hop::ALL.map(Hop::name));
+        let why = |hop: Hop| {
+            let h = hops.iter().find(|h| h.hop == hop).unwrap();
+            assert_eq!(h.signer, hop.signer(), "{hop}");
+            (h.status, h.detail.as_str())
+        };
+        assert_eq!(
+            why(Hop::CreateTestUser),
+            (
+                HopStatus::Skipped,
+                "signed in as an existing user (--username)"
+            )
+        );
+        assert_eq!(
+            why(Hop::PutItem),
+            (HopStatus::Skipped, "not run: get-credentials failed")
+        );
+        assert_eq!(why(Hop::DeleteItem), (HopStatus::Ok, "delete-item done"));
+        assert_eq!(
+            summary(&hops, false, "c1", "t"),
+            (
+                false,
+                "Verify failed at get-credentials: no role".to_string()
+            )
+        );
+
+        let stopped = all_hops(vec![ran(Hop::CreateTestUser)], true, true);
+        assert_eq!(
+            stopped
+                .iter()
+                .find(|h| h.hop == Hop::SignIn)
+                .unwrap()
+                .detail,
+            "interrupted"
+        );
+        assert_eq!(
+            summary(&stopped, true, "c1", "t"),
+            (
+                false,
+                "Verify was interrupted; what it created was removed.".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn a_run_without_failures_is_verified() {
+        let hops = all_hops(
+            Hop::ALL
+                .into_iter()
+                .filter(|h| *h != Hop::Query)
+                .map(ran)
+                .collect(),
+            true,
+            false,
+        );
+        assert_eq!(
+            hops.iter().find(|h| h.hop == Hop::Query).unwrap().detail,
+            "not run"
+        );
+        assert_eq!(
+            summary(&hops, false, "c1", "t"),
+            (true, "Verified: 10 hops succeeded; a signed-in user of app client c1 can use table t with the identity pool's credentials.".to_string())
+        );
+    }
 }

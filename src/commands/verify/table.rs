@@ -1,18 +1,20 @@
 //! The table hops, signed with the identity's temporary credentials: put, get, update and
 //! (when granted) query one test item; with `per_user_isolation`, the `isolation` hop; and the
-//! clean-up with the operator's credentials.
+//! clean-up with the operator's credentials. Why a call failed is explained by
+//! [`crate::diagnose::access`] from the live policy.
 
 use std::collections::HashMap;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
-use super::explain::{explain_breach, explain_decision, Breach, Call};
-use super::{random_hex, sdk_error, Item, Run, Signer, MARKER_ATTR};
+use super::hop::{done, failure, Done, Failure};
+use super::{random_hex, sdk_error, Hop, Item, Run, MARKER_ATTR};
 use crate::aws::Found;
 use crate::config::{KeyAttr, KeyType};
+use crate::diagnose::access::{self, Breach, Call, LivePolicy};
 use crate::policy_eval::{self, Decision};
 
 fn key_value(k: &KeyAttr, text: &str) -> AttributeValue {
@@ -60,61 +62,78 @@ fn attached_policy<'a>(r: &Run<'a>) -> Option<&'a Value> {
     attached.then_some(&p.document)
 }
 
-/// Why a table call with the identity's credentials was denied, from the live policy.
-fn explain_denied(r: &Run<'_>, action: &str, identity_id: &str, pk_text: &str) -> String {
-    let name = r.policy_name();
-    let role = &r.d.role_name;
-    if r.o.policy.is_none() {
-        return format!(
-            "policy {name} does not exist, so role {role} grants nothing on table {}; run `setup apply`",
-            r.table
-        );
+/// The stack's access policy as the role has it.
+fn live_policy<'a>(r: &Run<'a>) -> LivePolicy<'a> {
+    match (&r.o.policy, attached_policy(r)) {
+        (None, _) => LivePolicy::Missing,
+        (Some(_), None) => LivePolicy::NotAttached,
+        (Some(_), Some(doc)) => LivePolicy::Attached(doc),
     }
-    let Some(doc) = attached_policy(r) else {
-        return format!("policy {name} is not attached to role {role}; run `setup apply`");
-    };
-    explain_decision(
-        doc,
-        &eval_context(r, identity_id, Some(pk_text)),
-        &Call {
-            action,
-            policy: name,
-            role,
-            table: &r.table,
-            table_arn: &r.table_arn,
-            pk_text,
-            identity_id,
-        },
-    )
 }
 
-/// Explains a failed table call.
-fn explain_table_error(
+/// A failed table call of the identity on partition key `pk_text`, with its cause.
+fn call_failed<E, R>(
     r: &Run<'_>,
-    code: &str,
-    message: &str,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
     action: &str,
     identity_id: &str,
     pk_text: &str,
-) -> String {
-    match code {
-        "AccessDeniedException" | "AccessDenied" => explain_denied(r, action, identity_id, pk_text),
-        "ResourceNotFoundException" => format!("table {} does not exist (deleted?); run `setup apply`", r.table),
-        "UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException" => format!(
-            "DynamoDB did not accept the identity pool's temporary credentials ({code})"
-        ),
-        "ValidationException" => format!("DynamoDB rejected the test item for table {} ({message}); does the live key schema match the config?", r.table),
-        "" => format!("could not reach DynamoDB: {message}"),
-        _ => format!("{action} on table {} failed", r.table),
+) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let (code, text) = sdk_error(e);
+    let call = Call {
+        action,
+        policy: r.policy_name(),
+        role: &r.d.role_name,
+        table: &r.table,
+        table_arn: &r.table_arn,
+        pk_text,
+        identity_id,
+    };
+    let cause = access::table_call_failed(
+        &code,
+        e.message().unwrap_or_default(),
+        live_policy(r),
+        &eval_context(r, identity_id, Some(pk_text)),
+        &call,
+    );
+    failure(text, cause)
+}
+
+/// The test item, and the identity that writes it.
+struct TestItem<'a> {
+    ddb: aws_sdk_dynamodb::Client,
+    identity_id: &'a str,
+    item: Item,
+}
+
+impl TestItem<'_> {
+    fn key(&self) -> HashMap<String, AttributeValue> {
+        self.item.key.clone()
+    }
+    fn failed<E, R>(
+        &self,
+        r: &Run<'_>,
+        e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+        action: &str,
+    ) -> Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug,
+    {
+        call_failed(r, e, action, self.identity_id, &self.item.pk_text)
     }
 }
 
+/// The hops on the test item, in order; each runs only when the one before succeeded.
 pub(super) async fn table_hops(
     r: &Run<'_>,
     identity_id: &str,
     creds: aws_sdk_dynamodb::config::Credentials,
 ) {
-    let ddb = r.aws.dynamodb_with(creds);
     let marker = format!("setup-verify-{}", random_hex(8));
     let pk_text = if r.d.per_user_isolation {
         identity_id.to_string()
@@ -134,23 +153,57 @@ pub(super) async fn table_hops(
             key_value(sk, &format!("setup-verify-{now}")),
         );
     }
-    let item = Item {
-        key: key.clone(),
-        marker: marker.clone(),
-        pk_text: pk_text.clone(),
+    let t = TestItem {
+        ddb: r.aws.dynamodb_with(creds),
+        identity_id,
+        item: Item {
+            key,
+            marker,
+            pk_text,
+        },
     };
-    let fail = |hop: &'static str, t: Instant, action: &str, e: (String, String), msg: &str| {
-        let cause = explain_table_error(r, &e.0, msg, action, identity_id, &pk_text);
-        r.fail(hop, Signer::Identity, t, e.1, cause);
-    };
+    if r.run_hop(Hop::PutItem, put_item(r, &t)).await.is_none()
+        || r.run_hop(Hop::GetItem, get_item(r, &t)).await.is_none()
+        || r.run_hop(Hop::UpdateItem, update_item(r, &t))
+            .await
+            .is_none()
+    {
+        return;
+    }
+    if query_granted(r, identity_id, &t.item.pk_text) {
+        if r.run_hop(Hop::Query, query(r, &t)).await.is_none() {
+            return;
+        }
+    } else {
+        r.skip(
+            Hop::Query,
+            format!(
+                "dynamodb:Query is not granted by policy {} (add it to [policy] actions to test it)",
+                r.policy_name()
+            ),
+        );
+    }
+    if r.d.per_user_isolation {
+        r.run_hop(Hop::Isolation, isolation(r, &t.ddb, identity_id))
+            .await;
+    } else {
+        r.skip(
+            Hop::Isolation,
+            "per_user_isolation is off: every signed-in user may use every item the policy's actions allow",
+        );
+    }
+}
 
-    // put-item: never overwrites an existing item.
-    let t = Instant::now();
-    let mut put = ddb
+/// put-item: writes the test item, never over an existing one.
+async fn put_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
+    let pk = &r.partition_key;
+    let pk_text = &t.item.pk_text;
+    let mut put = t
+        .ddb
         .put_item()
         .table_name(&r.table)
-        .set_item(Some(key.clone()))
-        .item(MARKER_ATTR, AttributeValue::S(marker.clone()))
+        .set_item(Some(t.key()))
+        .item(MARKER_ATTR, AttributeValue::S(t.item.marker.clone()))
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", &pk.name);
     if r.d.per_user_isolation {
@@ -161,11 +214,9 @@ pub(super) async fn table_hops(
     }
     match put.send().await {
         Ok(_) => {
-            *r.created_item.lock().expect("not poisoned") = Some(item.clone());
-            r.ok(
-                "put-item",
-                Signer::Identity,
-                t,
+            *r.created_item.lock().expect("not poisoned") = Some(t.item.clone());
+            Ok(done(
+                (),
                 format!(
                     "wrote test item {}={pk_text:?}{}",
                     pk.name,
@@ -175,103 +226,75 @@ pub(super) async fn table_hops(
                         ""
                     }
                 ),
-            );
+            ))
         }
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Err(failure(
+            sdk_error(&e).1,
+            format!("an item with key {}={pk_text:?} already exists in table {}; verify never overwrites data: use --create-test-user", pk.name, r.table),
+        )),
         Err(e) => {
-            let err = sdk_error(&e);
-            if err.0 == "ConditionalCheckFailedException" {
-                r.fail(
-                    "put-item",
-                    Signer::Identity,
-                    t,
-                    err.1,
-                    format!("an item with key {}={pk_text:?} already exists in table {}; verify never overwrites data: use --create-test-user", pk.name, r.table),
-                );
-            } else {
-                let msg = e.message().unwrap_or_default().to_string();
-                // A timeout may still have written the item: let cleanup look for it.
-                *r.created_item.lock().expect("not poisoned") = Some(item.clone());
-                fail("put-item", t, "dynamodb:PutItem", err, &msg);
-            }
-            return;
+            // A timeout may still have written the item: let cleanup look for it.
+            *r.created_item.lock().expect("not poisoned") = Some(t.item.clone());
+            Err(t.failed(r, &e, "dynamodb:PutItem"))
         }
     }
+}
 
-    // get-item: reads it back.
-    let t = Instant::now();
-    match ddb
+/// get-item: reads the test item back.
+async fn get_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
+    let out = t
+        .ddb
         .get_item()
         .table_name(&r.table)
-        .set_key(Some(key.clone()))
+        .set_key(Some(t.key()))
         .consistent_read(true)
         .send()
         .await
-    {
-        Ok(out) => {
-            let found = out
-                .item()
-                .and_then(|i| i.get(MARKER_ATTR))
-                .and_then(|v| v.as_s().ok())
-                == Some(&marker);
-            if found {
-                r.ok("get-item", Signer::Identity, t, "read the test item back");
-            } else {
-                r.fail(
-                    "get-item",
-                    Signer::Identity,
-                    t,
-                    "GetItem did not return the item just written",
-                    format!(
-                        "table {} did not return the test item right after PutItem",
-                        r.table
-                    ),
-                );
-                return;
-            }
-        }
-        Err(e) => {
-            let msg = e.message().unwrap_or_default().to_string();
-            fail("get-item", t, "dynamodb:GetItem", sdk_error(&e), &msg);
-            return;
-        }
+        .map_err(|e| t.failed(r, &e, "dynamodb:GetItem"))?;
+    let found = out
+        .item()
+        .and_then(|i| i.get(MARKER_ATTR))
+        .and_then(|v| v.as_s().ok())
+        == Some(&t.item.marker);
+    if !found {
+        return Err(failure(
+            "GetItem did not return the item just written",
+            format!(
+                "table {} did not return the test item right after PutItem",
+                r.table
+            ),
+        ));
     }
+    Ok(done((), "read the test item back"))
+}
 
-    // update-item: changes one attribute, only on the existing item.
-    let t = Instant::now();
+/// update-item: changes one attribute, only on the test item.
+async fn update_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs()
         .to_string();
-    match ddb
+    t.ddb
         .update_item()
         .table_name(&r.table)
-        .set_key(Some(key.clone()))
+        .set_key(Some(t.key()))
         .update_expression("SET #v = :now")
         .condition_expression("#m = :marker")
         .expression_attribute_names("#v", "setupVerifiedAt")
         .expression_attribute_names("#m", MARKER_ATTR)
         .expression_attribute_values(":now", AttributeValue::N(now))
-        .expression_attribute_values(":marker", AttributeValue::S(marker.clone()))
+        .expression_attribute_values(":marker", AttributeValue::S(t.item.marker.clone()))
         .send()
         .await
-    {
-        Ok(_) => r.ok(
-            "update-item",
-            Signer::Identity,
-            t,
-            "updated attribute setupVerifiedAt",
-        ),
-        Err(e) => {
-            let msg = e.message().unwrap_or_default().to_string();
-            fail("update-item", t, "dynamodb:UpdateItem", sdk_error(&e), &msg);
-            return;
-        }
-    }
+        .map_err(|e| t.failed(r, &e, "dynamodb:UpdateItem"))?;
+    Ok(done((), "updated attribute setupVerifiedAt"))
+}
 
-    // query: only when the policy grants it.
-    let ctx = eval_context(r, identity_id, Some(&pk_text));
-    let granted = attached_policy(r).is_some_and(|doc| {
+/// Whether the live policy lets the identity Query its partition.
+fn query_granted(r: &Run<'_>, identity_id: &str, pk_text: &str) -> bool {
+    let ctx = eval_context(r, identity_id, Some(pk_text));
+    attached_policy(r).is_some_and(|doc| {
         policy_eval::evaluate(
             &[doc],
             &policy_eval::Request {
@@ -280,56 +303,37 @@ pub(super) async fn table_hops(
                 context: &ctx,
             },
         ) == Decision::Allow
-    });
-    if granted {
-        let t = Instant::now();
-        match ddb
-            .query()
-            .table_name(&r.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", &pk.name)
-            .expression_attribute_values(":pk", key_value(pk, &pk_text))
-            .consistent_read(true)
-            .send()
-            .await
-        {
-            Ok(out) if !out.items().is_empty() => r.ok(
-                "query",
-                Signer::Identity,
-                t,
-                format!(
-                    "queried partition {pk_text:?}: {} item(s)",
-                    out.items().len()
-                ),
-            ),
-            Ok(_) => {
-                r.fail(
-                    "query",
-                    Signer::Identity,
-                    t,
-                    "Query returned no items",
-                    format!("Query on partition {pk_text:?} did not find the test item"),
-                );
-                return;
-            }
-            Err(e) => {
-                let msg = e.message().unwrap_or_default().to_string();
-                fail("query", t, "dynamodb:Query", sdk_error(&e), &msg);
-                return;
-            }
-        }
-    } else {
-        r.skip(
-            "query",
-            Signer::Identity,
-            format!(
-                "dynamodb:Query is not granted by policy {} (add it to [policy] actions to test it)",
-                r.policy_name()
-            ),
-        );
-    }
+    })
+}
 
-    isolation_hop(r, &ddb, identity_id).await;
+/// query: reads the test item's partition.
+async fn query(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
+    let pk = &r.partition_key;
+    let pk_text = &t.item.pk_text;
+    let out = t
+        .ddb
+        .query()
+        .table_name(&r.table)
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", &pk.name)
+        .expression_attribute_values(":pk", key_value(pk, pk_text))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| t.failed(r, &e, "dynamodb:Query"))?;
+    if out.items().is_empty() {
+        return Err(failure(
+            "Query returned no items",
+            format!("Query on partition {pk_text:?} did not find the test item"),
+        ));
+    }
+    Ok(done(
+        (),
+        format!(
+            "queried partition {pk_text:?}: {} item(s)",
+            out.items().len()
+        ),
+    ))
 }
 
 fn is_denied(code: Option<&str>) -> bool {
@@ -352,16 +356,11 @@ fn other_identity_id(identity_id: &str) -> String {
 
 /// isolation: with `per_user_isolation`, a read outside the caller's partition must be denied:
 /// a GetItem on another identity's partition key, and a Scan (which names no partition key).
-async fn isolation_hop(r: &Run<'_>, ddb: &aws_sdk_dynamodb::Client, identity_id: &str) {
-    if !r.d.per_user_isolation {
-        r.skip(
-            "isolation",
-            Signer::Identity,
-            "per_user_isolation is off: every signed-in user may use every item the policy's actions allow",
-        );
-        return;
-    }
-    let t = Instant::now();
+async fn isolation(
+    r: &Run<'_>,
+    ddb: &aws_sdk_dynamodb::Client,
+    identity_id: &str,
+) -> Result<Done<()>, Failure> {
     let other = other_identity_id(identity_id);
     let pk = &r.partition_key;
     let mut key = HashMap::new();
@@ -377,60 +376,44 @@ async fn isolation_hop(r: &Run<'_>, ddb: &aws_sdk_dynamodb::Client, identity_id:
         .await;
     match got {
         Ok(_) => {
-            return breach(
+            return Err(breach(
                 r,
-                t,
                 identity_id,
                 "dynamodb:GetItem",
                 Some(&other),
                 format!("GetItem on another identity's partition key {other:?} was allowed; expected AccessDeniedException"),
-            )
+            ))
         }
         Err(e) if is_denied(e.code()) => {}
-        Err(e) => {
-            let (code, text) = sdk_error(&e);
-            let msg = e.message().unwrap_or_default().to_string();
-            let cause = explain_table_error(r, &code, &msg, "dynamodb:GetItem", identity_id, &other);
-            return r.fail("isolation", Signer::Identity, t, text, cause);
-        }
+        Err(e) => return Err(call_failed(r, &e, "dynamodb:GetItem", identity_id, &other)),
     }
     match ddb.scan().table_name(&r.table).limit(1).send().await {
-        Ok(_) => breach(
+        Ok(_) => Err(breach(
             r,
-            t,
             identity_id,
             "dynamodb:Scan",
             None,
             "Scan (no partition key) was allowed; expected AccessDeniedException".to_string(),
-        ),
-        Err(e) if is_denied(e.code()) => r.ok(
-            "isolation",
-            Signer::Identity,
-            t,
+        )),
+        Err(e) if is_denied(e.code()) => Ok(done(
+            (),
             format!("GetItem on another identity's partition key ({other}) and Scan were both denied: the caller reaches only items keyed by its own identity id"),
-        ),
-        Err(e) => {
-            let (_, text) = sdk_error(&e);
-            r.fail(
-                "isolation",
-                Signer::Identity,
-                t,
-                text,
-                format!("Scan on table {} failed, so verify could not show that it is denied", r.table),
-            );
-        }
+        )),
+        Err(e) => Err(failure(
+            sdk_error(&e).1,
+            format!("Scan on table {} failed, so verify could not show that it is denied", r.table),
+        )),
     }
 }
 
-/// Records a failed `isolation` hop: a request outside the caller's partition was allowed.
+/// A request outside the caller's partition was allowed: why.
 fn breach(
     r: &Run<'_>,
-    t: Instant,
     identity_id: &str,
     action: &str,
     other_key: Option<&str>,
     error: String,
-) {
+) -> Failure {
     let stack_policy = r.o.policy.as_ref().map(|p| p.arn.as_str());
     let other_policies =
         r.o.role
@@ -444,7 +427,7 @@ fn breach(
                     .collect()
             })
             .unwrap_or_default();
-    let cause = explain_breach(
+    let cause = access::explain_breach(
         attached_policy(r),
         &eval_context(r, identity_id, other_key),
         &Breach {
@@ -457,85 +440,74 @@ fn breach(
             other_policies,
         },
     );
-    r.fail("isolation", Signer::Identity, t, error, cause);
+    failure(error, cause)
 }
 
 /// Removes the test item (operator credentials) and the test user, whatever happened before.
 pub(super) async fn cleanup(r: &Run<'_>) {
     let item = r.created_item.lock().expect("not poisoned").clone();
     if let Some(item) = item {
-        let t = Instant::now();
-        let out = r
-            .aws
-            .dynamodb
-            .delete_item()
-            .table_name(&r.table)
-            .set_key(Some(item.key.clone()))
-            .condition_expression("#m = :marker")
-            .expression_attribute_names("#m", MARKER_ATTR)
-            .expression_attribute_values(":marker", AttributeValue::S(item.marker.clone()))
-            .send()
-            .await;
-        match out {
-            Ok(_) => r.ok(
-                "delete-item",
-                Signer::Operator,
-                t,
-                format!(
-                    "deleted the test item ({}) with the operator's credentials",
-                    item.pk_text
-                ),
-            ),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => r.ok(
-                "delete-item",
-                Signer::Operator,
-                t,
-                "no test item was left to delete",
-            ),
-            Err(e) => {
-                let (_, text) = sdk_error(&e);
-                r.fail(
-                    "delete-item",
-                    Signer::Operator,
-                    t,
-                    text,
-                    format!(
-                        "could not delete the test item {:?} from table {}; delete it by hand (attribute {MARKER_ATTR} = {:?})",
-                        item.pk_text, r.table, item.marker
-                    ),
-                );
-            }
-        }
+        r.run_hop(Hop::DeleteItem, delete_item(r, &item)).await;
     }
     let user = r.created_user.lock().expect("not poisoned").clone();
     if let Some(user) = user {
-        let t = Instant::now();
-        let out = r
-            .aws
-            .idp
-            .admin_delete_user()
-            .user_pool_id(&r.d.user_pool.id)
-            .username(&user)
-            .send()
-            .await
-            .found(format!("deleting test user {user}"));
-        match out {
-            Ok(_) => r.ok(
-                "delete-test-user",
-                Signer::Operator,
-                t,
-                format!("deleted test user {user}"),
+        r.run_hop(Hop::DeleteTestUser, delete_test_user(r, &user))
+            .await;
+    }
+}
+
+/// delete-item: only the item verify wrote (its marker), with the operator's credentials.
+async fn delete_item(r: &Run<'_>, item: &Item) -> Result<Done<()>, Failure> {
+    let out = r
+        .aws
+        .dynamodb
+        .delete_item()
+        .table_name(&r.table)
+        .set_key(Some(item.key.clone()))
+        .condition_expression("#m = :marker")
+        .expression_attribute_names("#m", MARKER_ATTR)
+        .expression_attribute_values(":marker", AttributeValue::S(item.marker.clone()))
+        .send()
+        .await;
+    match out {
+        Ok(_) => Ok(done(
+            (),
+            format!(
+                "deleted the test item ({}) with the operator's credentials",
+                item.pk_text
             ),
-            Err(e) => r.fail(
-                "delete-test-user",
-                Signer::Operator,
-                t,
+        )),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+            Ok(done((), "no test item was left to delete"))
+        }
+        Err(e) => Err(failure(
+            sdk_error(&e).1,
+            format!(
+                "could not delete the test item {:?} from table {}; delete it by hand (attribute {MARKER_ATTR} = {:?})",
+                item.pk_text, r.table, item.marker
+            ),
+        )),
+    }
+}
+
+/// delete-test-user: the user verify created.
+async fn delete_test_user(r: &Run<'_>, user: &str) -> Result<Done<()>, Failure> {
+    let pool = &r.d.user_pool.id;
+    r.aws
+        .idp
+        .admin_delete_user()
+        .user_pool_id(pool)
+        .username(user)
+        .send()
+        .await
+        .found(format!("deleting test user {user}"))
+        .map_err(|e| {
+            failure(
                 format!("{e:#}"),
                 format!(
-                    "test user {user} is left in user pool {}; delete it with `aws cognito-idp admin-delete-user --user-pool-id {} --username {user}`",
-                    r.d.user_pool.id, r.d.user_pool.id
+                    "test user {user} is left in user pool {pool}; delete it with `aws cognito-idp admin-delete-user --user-pool-id {pool} --username {user}`"
                 ),
-            ),
-        }
-    }
+            )
+        })?;
+    Ok(done((), format!("deleted test user {user}")))
 }

@@ -13,7 +13,7 @@
 
 use aws_sdk_cognitoidentityprovider::types::{AttributeDataType, UserPoolType};
 
-use super::Secret;
+use secrecy::SecretString;
 
 /// A schema attribute's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,7 +285,7 @@ pub const DEFAULT_PASSWORD_LENGTH: usize = 28;
 
 /// A random password with every character class Cognito knows (so it meets any policy's class
 /// rules) and at least `rules.min_length` characters. Symbols are from Cognito's list.
-pub fn password(rules: &PasswordRules) -> Secret {
+pub fn password(rules: &PasswordRules) -> SecretString {
     const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
     const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
     const DIGITS: &[u8] = b"23456789";
@@ -304,7 +304,7 @@ pub fn password(rules: &PasswordRules) -> Secret {
     .collect();
     let all: Vec<u8> = [UPPER, LOWER, DIGITS].concat();
     out.extend(buf[4..].iter().map(|b| pick(&all, *b)));
-    Secret::new(out)
+    out.into()
 }
 
 #[cfg(test)]
@@ -314,6 +314,7 @@ mod tests {
         NumberAttributeConstraintsType, PasswordPolicyType, SchemaAttributeType,
         StringAttributeConstraintsType, UserPoolPolicyType, UsernameAttributeType,
     };
+    use secrecy::ExposeSecret;
 
     fn value<'a>(u: &'a TestUser, name: &str) -> Option<&'a str> {
         u.attributes
@@ -536,7 +537,7 @@ mod tests {
                 ..PasswordRules::default()
             };
             let a = password(&rules);
-            let p = a.expose();
+            let p = a.expose_secret();
             assert!(
                 p.len() >= min_length.min(256) && p.len() >= DEFAULT_PASSWORD_LENGTH,
                 "{min_length}: {}",
@@ -550,8 +551,13 @@ mod tests {
                 .chars()
                 .any(|c| "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-".contains(c)));
             assert!(!p.starts_with(' ') && !p.ends_with(' '));
-            assert_ne!(p, password(&rules).expose());
-            assert_eq!(format!("{a:?}"), "Secret(***)");
+            assert_ne!(p, password(&rules).expose_secret());
+            // Never printed: `Debug` (what logs and panics show) is redacted.
+            let shown = format!("{a:?}");
+            assert!(
+                shown.contains("[REDACTED]") && !shown.contains(p),
+                "{shown}"
+            );
         }
         let strict = fit(
             &Shape {

@@ -1,79 +1,27 @@
-//! Why a hop failed, in the setup's terms: pure functions of what `verify` observed (pool
-//! roles, trust policy, the access policy document), unit-tested here.
-
-use std::time::Duration;
+//! Why a table call with the identity's credentials was denied, or why a call that per-user
+//! isolation must deny was allowed: IAM's evaluation of the stack's access policy with the
+//! request's context, in the setup's terms. Pure functions of the live policy, used by
+//! `verify`, unit-tested here.
 
 use serde_json::Value;
 
-use crate::diagnose::{self, Severity};
+use super::{isolation_hole, LEADING_KEYS};
 use crate::policy_doc;
 use crate::policy_eval::{self, Context, Decision};
-use crate::steps::{pool_roles, role};
 
-const APPLY: &str = "run `setup apply` to fix it (`setup status` shows the same)";
-
-/// What is wrong in the wiring behind `InvalidIdentityPoolConfigurationException`: no
-/// authenticated role, another role, a missing role, or a trust policy that does not allow this
-/// pool. `None` when the wiring looks right (then the refusal is IAM propagation).
-pub(super) fn pool_configuration_problem(
-    pool_id: &str,
-    roles: Option<&pool_roles::Live>,
-    role: Option<&role::Live>,
-    role_name: &str,
-    role_arn: &str,
-) -> Option<String> {
-    match roles.and_then(pool_roles::Live::authenticated) {
-        None => {
-            return Some(format!(
-                "identity pool {pool_id} has no authenticated role (its roles were cleared or never set), so Cognito has no role to hand to signed-in users; {APPLY}"
-            ))
-        }
-        Some(arn) if arn != role_arn => {
-            return Some(format!(
-                "identity pool {pool_id}'s authenticated role is {arn}, not the stack's role {role_arn}, and Cognito cannot use it; {APPLY}"
-            ))
-        }
-        Some(_) => {}
-    }
-    let Some(role) = role else {
-        return Some(format!(
-            "the pool's authenticated role {role_name} does not exist; {APPLY}"
-        ));
-    };
-    let blocking: Vec<String> = diagnose::trust_policy(&role.trust, Some(pool_id))
-        .iter()
-        .filter(|f| f.severity == Severity::Finding || f.message.contains(diagnose::AUD_KEY))
-        .map(|f| f.message.clone())
-        .collect();
-    if blocking.is_empty() {
-        return None;
-    }
-    Some(format!(
-        "role {role_name}'s trust policy does not let identity pool {pool_id}'s signed-in users assume it: {}; {APPLY}",
-        blocking.join("; ")
-    ))
-}
-
-/// Cognito still refuses a wiring that looks right after `waited` (`None`: not retried).
-pub(super) fn propagation_timed_out(
-    pool_id: &str,
-    role_name: &str,
-    waited: Option<Duration>,
-) -> String {
-    let after = match waited {
-        Some(w) => format!(
-            " after waiting {} (--propagation-timeout)",
-            humantime::format_duration(w)
-        ),
-        None => String::new(),
-    };
-    format!(
-        "Cognito still refuses identity pool {pool_id}'s role configuration{after}, although its authenticated role {role_name} exists and trusts the pool: IAM may still be propagating the role or its trust policy to Cognito (usually seconds, at times a minute or more); run verify again, or with a longer --propagation-timeout (e.g. 3m). If it keeps failing, check the pool's role mappings and that the role is in the pool's account"
-    )
+/// The stack's access policy as the role has it.
+#[derive(Debug, Clone, Copy)]
+pub enum LivePolicy<'a> {
+    /// The policy does not exist.
+    Missing,
+    /// It exists, but is not attached to the role.
+    NotAttached,
+    /// Attached to the role: its document.
+    Attached(&'a Value),
 }
 
 /// A table call of the identity that was denied, and the names to explain it with.
-pub(super) struct Call<'a> {
+pub struct Call<'a> {
     pub action: &'a str,
     pub policy: &'a str,
     pub role: &'a str,
@@ -86,7 +34,7 @@ pub(super) struct Call<'a> {
 
 /// Why the stack's access policy `doc` (attached to the role) denies the call, from IAM's
 /// evaluation of it with the request's context.
-pub(super) fn explain_decision(doc: &Value, ctx: &Context, c: &Call) -> String {
+pub fn explain_decision(doc: &Value, ctx: &Context, c: &Call) -> String {
     let (action, policy, role, table) = (c.action, c.policy, c.role, c.table);
     let req = policy_eval::Request {
         action,
@@ -131,7 +79,7 @@ pub(super) fn explain_decision(doc: &Value, ctx: &Context, c: &Call) -> String {
 }
 
 /// A request outside the caller's partition that was allowed (the `isolation` hop failed).
-pub(super) struct Breach<'a> {
+pub struct Breach<'a> {
     pub action: &'a str,
     /// The partition key read (another identity's id); `None` for a request with none (Scan).
     pub other_key: Option<&'a str>,
@@ -145,7 +93,7 @@ pub(super) struct Breach<'a> {
 
 /// Why a request that per-user isolation must deny was allowed: the stack's policy (`doc`,
 /// `None` when it is missing or not attached) grants it, or something else does.
-pub(super) fn explain_breach(doc: Option<&Value>, ctx: &Context, b: &Breach) -> String {
+pub fn explain_breach(doc: Option<&Value>, ctx: &Context, b: &Breach) -> String {
     let (action, policy, role, table) = (b.action, b.policy, b.role, b.table);
     let req = policy_eval::Request {
         action,
@@ -158,8 +106,8 @@ pub(super) fn explain_breach(doc: Option<&Value>, ctx: &Context, b: &Breach) -> 
     };
     match doc {
         Some(doc) if policy_eval::evaluate(&[doc], &req) == Decision::Allow => {
-            let conditioned = policy_doc::to_json(doc).contains(diagnose::LEADING_KEYS);
-            if let (None, Some(hole)) = (b.other_key, diagnose::isolation_hole(doc)) {
+            let conditioned = policy_doc::to_json(doc).contains(LEADING_KEYS);
+            if let (None, Some(hole)) = (b.other_key, isolation_hole(doc)) {
                 format!(
                     "policy {policy} lets {}; run `setup apply` to write the policy with that guard (`--adopt` for a policy this stack does not own)",
                     hole.message.replacen("any signed-in user can ", "any signed-in user ", 1)
@@ -167,12 +115,12 @@ pub(super) fn explain_breach(doc: Option<&Value>, ctx: &Context, b: &Breach) -> 
             } else if !conditioned {
                 format!(
                     "policy {policy} has no {} condition, so every signed-in user may use every item of table {table} ({action} {whose} was allowed); run `setup apply` to restore the per-user policy",
-                    diagnose::LEADING_KEYS
+                    LEADING_KEYS
                 )
             } else {
                 format!(
                     "policy {policy} allowed {action} {whose}: its {} condition does not limit requests to the caller's identity id ({}); run `setup apply` to restore the per-user policy",
-                    diagnose::LEADING_KEYS,
+                    LEADING_KEYS,
                     policy_doc::IDENTITY_ID_VARIABLE
                 )
             }
@@ -193,68 +141,53 @@ pub(super) fn explain_breach(doc: Option<&Value>, ctx: &Context, b: &Breach) -> 
     }
 }
 
+/// Why a table call with the identity's credentials failed with the AWS error `code`.
+pub fn table_call_failed(
+    code: &str,
+    message: &str,
+    live: LivePolicy,
+    ctx: &Context,
+    c: &Call,
+) -> String {
+    let (action, table) = (c.action, c.table);
+    match code {
+        "AccessDeniedException" | "AccessDenied" => denied(live, ctx, c),
+        "ResourceNotFoundException" => {
+            format!("table {table} does not exist (deleted?); run `setup apply`")
+        }
+        "UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException" => {
+            format!("DynamoDB did not accept the identity pool's temporary credentials ({code})")
+        }
+        "ValidationException" => format!(
+            "DynamoDB rejected the test item for table {table} ({message}); does the live key schema match the config?"
+        ),
+        "" => format!("could not reach DynamoDB: {message}"),
+        _ => format!("{action} on table {table} failed"),
+    }
+}
+
+/// Why a table call was denied, from the live policy.
+pub fn denied(live: LivePolicy, ctx: &Context, c: &Call) -> String {
+    let (policy, role) = (c.policy, c.role);
+    match live {
+        LivePolicy::Missing => format!(
+            "policy {policy} does not exist, so role {role} grants nothing on table {}; run `setup apply`",
+            c.table
+        ),
+        LivePolicy::NotAttached => {
+            format!("policy {policy} is not attached to role {role}; run `setup apply`")
+        }
+        LivePolicy::Attached(doc) => explain_decision(doc, ctx, c),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::collections::HashMap;
 
-    const POOL: &str = "us-east-1:11111111-2222-3333-4444-555555555555";
-    const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/demo-role";
     const TABLE: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/t";
     const ID: &str = "us-east-1:aaaa";
-
-    fn role_with(trust: Value) -> role::Live {
-        role::Live {
-            arn: ROLE_ARN.into(),
-            trust,
-            tags: Default::default(),
-            attached: vec![],
-            inline: vec![],
-        }
-    }
-
-    fn roles(auth: Option<&str>) -> pool_roles::Live {
-        let mut roles = HashMap::new();
-        if let Some(a) = auth {
-            roles.insert("authenticated".to_string(), a.to_string());
-        }
-        pool_roles::Live {
-            roles,
-            role_mappings: None,
-        }
-    }
-
-    #[test]
-    fn pool_configuration_causes_are_named_and_a_right_wiring_is_none() {
-        let good = role_with(policy_doc::trust_policy(POOL));
-        let problem = |r: Option<&str>, role: Option<&role::Live>| {
-            pool_configuration_problem(POOL, Some(&roles(r)), role, "demo-role", ROLE_ARN)
-        };
-        let cleared = problem(None, Some(&good)).unwrap();
-        assert!(cleared.contains("has no authenticated role"), "{cleared}");
-        let other = problem(Some("arn:aws:iam::123456789012:role/x"), Some(&good)).unwrap();
-        assert!(other.contains("role/x, not the stack's role"), "{other}");
-        let gone = problem(Some(ROLE_ARN), None).unwrap();
-        assert!(gone.contains("does not exist"), "{gone}");
-        let wrong_aud = role_with(policy_doc::trust_policy(
-            "us-east-1:00000000-0000-0000-0000-000000000000",
-        ));
-        let aud = problem(Some(ROLE_ARN), Some(&wrong_aud)).unwrap();
-        assert!(
-            aud.contains("trust policy does not let")
-                && aud.contains("aud is \"us-east-1:00000000"),
-            "{aud}"
-        );
-        // A right wiring is no misconfiguration: the refusal is propagation.
-        assert_eq!(problem(Some(ROLE_ARN), Some(&good)), None);
-        let slow = propagation_timed_out(POOL, "demo-role", Some(Duration::from_secs(60)));
-        assert!(
-            slow.starts_with(&format!("Cognito still refuses identity pool {POOL}'s role configuration after waiting 1m (--propagation-timeout), although its authenticated role demo-role exists and trusts the pool: IAM may still be propagating")),
-            "{slow}"
-        );
-        assert!(slow.contains("role mappings"), "{slow}");
-    }
 
     fn call<'a>(action: &'a str, pk_text: &'a str) -> Call<'a> {
         Call {
@@ -353,6 +286,34 @@ mod tests {
         for (what, doc, b, want) in cases {
             let got = explain_breach(doc, &ctx(b.other_key), &b);
             assert!(got.starts_with(want), "{what}: {got}");
+        }
+    }
+
+    #[test]
+    fn failed_table_calls_are_explained() {
+        let actions = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let shared = policy_doc::access_policy(TABLE, &actions(&["dynamodb:GetItem"]), false);
+        let c = call("dynamodb:PutItem", ID);
+        let fail = |code: &str, message: &str, live| {
+            table_call_failed(code, message, live, &ctx(Some(ID)), &c)
+        };
+        // (code, message, the policy as the role has it, the cause's start)
+        let cases = [
+            ("AccessDeniedException", "", LivePolicy::Missing,
+             "policy p does not exist, so role r grants nothing on table t; run `setup apply`"),
+            ("AccessDenied", "", LivePolicy::NotAttached, "policy p is not attached to role r; run `setup apply`"),
+            ("AccessDeniedException", "", LivePolicy::Attached(&shared), "missing action: policy p does not allow dynamodb:PutItem"),
+            ("ResourceNotFoundException", "", LivePolicy::Attached(&shared), "table t does not exist (deleted?)"),
+            ("ExpiredTokenException", "", LivePolicy::Attached(&shared),
+             "DynamoDB did not accept the identity pool's temporary credentials (ExpiredTokenException)"),
+            ("ValidationException", "key mismatch", LivePolicy::Attached(&shared),
+             "DynamoDB rejected the test item for table t (key mismatch); does the live key schema match"),
+            ("", "timed out", LivePolicy::Attached(&shared), "could not reach DynamoDB: timed out"),
+            ("InternalServerError", "", LivePolicy::Attached(&shared), "dynamodb:PutItem on table t failed"),
+        ];
+        for (code, message, live, want) in cases {
+            let got = fail(code, message, live);
+            assert!(got.starts_with(want), "{code} {live:?}: {got}");
         }
     }
 }

@@ -1,0 +1,267 @@
+//! The hops of `verify` and how each is recorded: [`Hop`] names a hop and knows whose
+//! credentials sign it; [`Run::run_hop`](super::Run::run_hop) times one, and records its signer
+//! and outcome as a [`HopReport`].
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+/// A hop of the flow. The order of the variants is the order of the flow and of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hop {
+    CreateTestUser,
+    SignIn,
+    GetId,
+    GetCredentials,
+    PutItem,
+    GetItem,
+    UpdateItem,
+    Query,
+    Isolation,
+    DeleteItem,
+    DeleteTestUser,
+}
+
+impl Hop {
+    /// Every hop, in order.
+    pub const ALL: [Hop; 11] = [
+        Hop::CreateTestUser,
+        Hop::SignIn,
+        Hop::GetId,
+        Hop::GetCredentials,
+        Hop::PutItem,
+        Hop::GetItem,
+        Hop::UpdateItem,
+        Hop::Query,
+        Hop::Isolation,
+        Hop::DeleteItem,
+        Hop::DeleteTestUser,
+    ];
+
+    /// The name in reports (`hops[].hop` in JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            Hop::CreateTestUser => "create-test-user",
+            Hop::SignIn => "sign-in",
+            Hop::GetId => "get-id",
+            Hop::GetCredentials => "get-credentials",
+            Hop::PutItem => "put-item",
+            Hop::GetItem => "get-item",
+            Hop::UpdateItem => "update-item",
+            Hop::Query => "query",
+            Hop::Isolation => "isolation",
+            Hop::DeleteItem => "delete-item",
+            Hop::DeleteTestUser => "delete-test-user",
+        }
+    }
+
+    /// Whose credentials the hop's calls use: the app's calls before it has credentials go
+    /// unsigned, the table calls use the identity's, the set-up and clean-up the operator's.
+    pub fn signer(self) -> Signer {
+        match self {
+            Hop::SignIn | Hop::GetId | Hop::GetCredentials => Signer::Unsigned,
+            Hop::PutItem | Hop::GetItem | Hop::UpdateItem | Hop::Query | Hop::Isolation => {
+                Signer::Identity
+            }
+            Hop::CreateTestUser | Hop::DeleteItem | Hop::DeleteTestUser => Signer::Operator,
+        }
+    }
+
+    /// Whether the hop only runs with a test user (`--create-test-user`).
+    pub fn for_test_user(self) -> bool {
+        matches!(self, Hop::CreateTestUser | Hop::DeleteTestUser)
+    }
+}
+
+impl fmt::Display for Hop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl Serialize for Hop {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HopStatus {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+/// Whose credentials a hop used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signer {
+    /// The operator's (the credentials `setup` runs with).
+    Operator,
+    /// None: an unsigned request, as an app sends it before it has credentials.
+    Unsigned,
+    /// The identity pool's temporary credentials for the signed-in user.
+    Identity,
+}
+
+/// One hop in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct HopReport {
+    pub hop: Hop,
+    pub status: HopStatus,
+    pub signer: Signer,
+    /// Wall time of the hop's API call(s), in milliseconds.
+    pub duration_ms: f64,
+    /// What the hop did (or, when skipped, why not).
+    pub detail: String,
+    /// The AWS error (code: message) when the hop failed.
+    pub error: Option<String>,
+    /// Why it failed, in terms of the setup, and what to do.
+    pub cause: Option<String>,
+}
+
+impl HopReport {
+    /// The report of a hop that succeeded (`Ok`) or failed (`Err`) after `took`.
+    pub(super) fn ran(hop: Hop, took: Duration, outcome: Result<String, Failure>) -> Self {
+        let (status, detail, error, cause) = match outcome {
+            Ok(detail) => (HopStatus::Ok, detail, None, None),
+            Err(f) => (
+                HopStatus::Failed,
+                String::new(),
+                Some(f.error),
+                Some(f.cause),
+            ),
+        };
+        HopReport {
+            hop,
+            status,
+            signer: hop.signer(),
+            duration_ms: (took.as_secs_f64() * 10_000.0).round() / 10.0,
+            detail,
+            error,
+            cause,
+        }
+    }
+
+    /// The report of a hop that did not run, and why.
+    pub(super) fn skipped(hop: Hop, why: impl Into<String>) -> Self {
+        HopReport {
+            hop,
+            status: HopStatus::Skipped,
+            signer: hop.signer(),
+            duration_ms: 0.0,
+            detail: why.into(),
+            error: None,
+            cause: None,
+        }
+    }
+}
+
+/// What a hop that succeeded hands on, and what it did (the report's `detail`).
+pub(super) struct Done<T> {
+    pub value: T,
+    pub detail: String,
+}
+
+pub(super) fn done<T>(value: T, detail: impl Into<String>) -> Done<T> {
+    Done {
+        value,
+        detail: detail.into(),
+    }
+}
+
+/// A failed hop: the AWS error (or what was wrong with the answer), and why in the setup's
+/// terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Failure {
+    pub error: String,
+    pub cause: String,
+}
+
+pub(super) fn failure(error: impl Into<String>, cause: impl Into<String>) -> Failure {
+    Failure {
+        error: error.into(),
+        cause: cause.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hops_keep_their_names_order_and_signers() {
+        let names: Vec<String> = Hop::ALL
+            .iter()
+            .map(|h| {
+                serde_json::to_value(h)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        // The JSON report's names (tests/fixtures and the e2e tests read them).
+        assert_eq!(
+            names.join(" "),
+            "create-test-user sign-in get-id get-credentials put-item get-item update-item query isolation delete-item delete-test-user"
+        );
+        assert!(Hop::ALL.iter().all(|h| h.to_string() == h.name()));
+        let mut sorted = Hop::ALL;
+        sorted.sort();
+        assert_eq!(sorted, Hop::ALL, "the report is sorted by the enum's order");
+        let signer = |s| {
+            Hop::ALL
+                .iter()
+                .filter(|h| h.signer() == s)
+                .map(|h| h.name())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            signer(Signer::Unsigned),
+            ["sign-in", "get-id", "get-credentials"]
+        );
+        assert_eq!(
+            signer(Signer::Identity),
+            ["put-item", "get-item", "update-item", "query", "isolation"]
+        );
+        assert_eq!(
+            signer(Signer::Operator),
+            ["create-test-user", "delete-item", "delete-test-user"]
+        );
+        // Padding works as for the plain name (the human report aligns on it).
+        assert_eq!(format!("{:<10}|", Hop::GetId), "get-id    |");
+    }
+
+    #[test]
+    fn a_report_records_the_signer_outcome_and_time() {
+        let ok = HopReport::ran(
+            Hop::PutItem,
+            Duration::from_micros(1_234_567),
+            Ok("wrote".into()),
+        );
+        let j = serde_json::to_value(&ok).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"hop": "put-item", "status": "ok", "signer": "identity",
+                "duration_ms": 1234.6, "detail": "wrote", "error": null, "cause": null})
+        );
+        let failed = HopReport::ran(
+            Hop::SignIn,
+            Duration::from_millis(3),
+            Err(failure("NotAuthorizedException: x", "wrong password")),
+        );
+        assert_eq!(failed.status, HopStatus::Failed);
+        assert_eq!(failed.signer, Signer::Unsigned);
+        assert_eq!(failed.error.as_deref(), Some("NotAuthorizedException: x"));
+        assert_eq!(failed.cause.as_deref(), Some("wrong password"));
+        assert_eq!(failed.detail, "");
+        let skipped = HopReport::skipped(Hop::DeleteTestUser, "not run");
+        assert_eq!(
+            (skipped.status, skipped.signer, skipped.duration_ms),
+            (HopStatus::Skipped, Signer::Operator, 0.0)
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! The file's shape, as serde reads it: every table refuses unknown keys (the error lists the
+//! keys it accepts, which the docs test reads), every value has its checked type from
+//! [`super::fields`], and what a cross-field rule may point at keeps its position.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::fields::{
+    Actions, BillingMode, ClientIds, IamName, KeyName, PoolName, TableName, Tags, UserPoolId,
+};
+use super::KeyType;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Checked once `--stack` is applied.
+    pub stack: Option<Spanned<String>>,
+    /// Checked once `--region` is applied.
+    pub region: Option<Spanned<String>>,
+    pub tags: Option<Spanned<Tags>>,
+    pub table: Option<Spanned<Table>>,
+    pub user_pool: Option<UserPool>,
+    #[serde(default)]
+    pub identity_pool: IdentityPool,
+    #[serde(default)]
+    pub role: Role,
+    #[serde(default)]
+    pub policy: Policy,
+    pub backend: Option<Spanned<Backend>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    pub name: Option<TableName>,
+    pub partition_key: Option<Key>,
+    pub sort_key: Option<Key>,
+    pub billing_mode: Option<BillingMode>,
+    pub read_capacity: Option<Spanned<i64>>,
+    pub write_capacity: Option<Spanned<i64>>,
+    pub point_in_time_recovery: Option<bool>,
+    pub deletion_protection: Option<bool>,
+    /// Deprecated: the top-level `tags` (they go on every resource, not only the table).
+    pub tags: Option<Spanned<Tags>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Key {
+    pub name: Spanned<KeyName>,
+    #[serde(rename = "type")]
+    pub kind: KeyType,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPool {
+    pub id: UserPoolId,
+    pub client_ids: ClientIds,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityPool {
+    pub name: Option<PoolName>,
+    pub allow_unauthenticated: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub name: Option<IamName<64>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub name: Option<IamName<128>>,
+    pub actions: Option<Actions>,
+    pub per_user_isolation: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    pub role: Option<Spanned<IamName<64>>>,
+    pub user: Option<Spanned<IamName<64>>>,
+    pub policy_name: Option<Spanned<IamName<128>>>,
+    pub actions: Option<Actions>,
+}
