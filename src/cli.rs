@@ -126,7 +126,7 @@ and says so on stderr."
     Export(ExportArgs),
     /// Write a commented setup.toml to start from (asks for the user pool on a terminal)
     #[command(
-        after_help = "Examples:\n  setup init                                    ask for the user pool and app client\n  setup init --user-pool-id us-east-1_AbCdEf123 --client-id 1example23456789 \\\n             --stack myapp-dev --region us-east-1 --table user-profiles\n  setup init --config envs/prod.toml --force    overwrite an existing file"
+        after_help = "Examples:\n  setup init                                    ask for the user pool and app client\n  setup init --user-pool-id us-east-1_AbCdEf123 --client-id 1example23456789 \\\n             --stack myapp-dev --region us-east-1 --table user-profiles\n  setup init --config envs/prod.toml --force    overwrite an existing file\n  setup init --from-identity-pool us-east-1:1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d\n                                                describe what you built by hand, then `setup apply --adopt`"
     )]
     Init(InitArgs),
     /// Print a shell completion script to stdout
@@ -261,6 +261,10 @@ pub struct InitArgs {
     /// The DynamoDB table name (default user-profiles)
     #[arg(long, value_name = "NAME")]
     pub table: Option<String>,
+    /// Describe a setup made by hand: read this identity pool, its authenticated role, the
+    /// role's table policy and the table (read calls only) and write the config that matches them
+    #[arg(long, value_name = "ID", conflicts_with_all = ["user_pool_id", "client_ids", "table"])]
+    pub from_identity_pool: Option<String>,
     /// Overwrite the config file if it exists
     #[arg(long)]
     pub force: bool,

@@ -13,9 +13,13 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
-use crate::aws::{self, AwsOptions, Explain};
+use crate::aws::Explain;
 use crate::cli::{Global, InitArgs};
 use crate::config::{self, ConfigError, Desired, Overrides, DEFAULT_TABLE};
+
+mod from_pool;
+mod generate;
+mod wiring;
 
 /// What `init` wrote.
 #[derive(Debug, Clone, Serialize)]
@@ -79,6 +83,9 @@ stack = {stack}
 # The region of the table, identity pool, role and policy (--region overrides it).
 region = {region}
 
+# Extra tags for every resource (setup:stack is added by setup itself):
+# tags = {{ team = "mobile" }}
+
 [table]
 # 3-255 characters of A-Z a-z 0-9 _ . -
 name = {table}
@@ -93,10 +100,6 @@ sort_key = {{ name = "createdAt", type = "S" }}
 billing_mode = "PAY_PER_REQUEST"
 point_in_time_recovery = true   # continuous backups: restore to any second of the last 35 days
 deletion_protection = true      # DeleteTable fails until this is turned off
-
-# Extra tags for every resource (setup:stack is added by setup itself):
-# [table.tags]
-# team = "mobile"
 
 [user_pool]
 # Your existing Cognito user pool ("<region>_<id>") and the app clients whose signed-in
@@ -158,6 +161,9 @@ pub async fn init(global: &Global, args: &InitArgs) -> Result<Initialized> {
             "{} already exists, and init never overwrites a config: pass --force to replace it, or --config OTHER.toml to write another file",
             path.display()
         );
+    }
+    if let Some(pool_id) = &args.from_identity_pool {
+        return from_pool::init(global, pool_id).await;
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let mut notes = Vec::new();
@@ -417,17 +423,7 @@ async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Resul
 }
 
 async fn idp(global: &Global, region: &str) -> Result<aws_sdk_cognitoidentityprovider::Client> {
-    let clients = aws::connect(
-        &AwsOptions {
-            profile: global.profile.clone(),
-            region: Some(region.to_string()),
-            endpoint_url: global.endpoint_url.clone(),
-            request_timeout: global.request_timeout,
-        },
-        region,
-    )
-    .await?;
-    Ok(clients.idp)
+    Ok(from_pool::clients(global, region).await?.idp)
 }
 
 const LIST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -521,6 +517,17 @@ mod tests {
         assert!(!d.allow_unauthenticated);
         let text = render(&answers());
         assert!(text.lines().filter(|l| l.starts_with('#')).count() > 10);
+        // The commented tags line is the current key: uncommented, it tags every resource
+        // without a deprecation warning.
+        let tagged = text.replacen("# tags = ", "tags = ", 1);
+        let p =
+            config::parse_with_warnings(&tagged, Path::new("setup.toml"), &Overrides::default())
+                .unwrap();
+        assert_eq!(
+            p.desired.tags.get("team").map(String::as_str),
+            Some("mobile")
+        );
+        assert_eq!(p.warnings, []);
     }
 
     #[test]
