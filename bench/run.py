@@ -47,11 +47,11 @@ def ensure_emulator_tools():
 
 
 class Emulator:
-    def __init__(self, delay_ms: int):
+    def __init__(self, delay_ms: int, extra_args=()):
         ensure_emulator_tools()
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "tests", "emulator.py"), "--port", "0",
-             "--delay-ms", str(delay_ms)],
+             "--delay-ms", str(delay_ms), *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("READY "):

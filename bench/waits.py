@@ -16,8 +16,6 @@ import argparse
 import importlib.util
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,19 +30,10 @@ WINDOWS = {
 }
 
 
-class RealisticEmulator(bench.Emulator):
-    def __init__(self):
-        bench.ensure_emulator_tools()
-        spec = ",".join(f"{k}={v}" for k, v in WINDOWS.items())
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests", "emulator.py"), "--port", "0",
-             "--realistic", spec],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("READY "):
-            raise SystemExit(f"emulator did not start: {line!r}")
-        self.port = int(line.split()[1])
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+def realistic_emulator():
+    """The emulator in realistic mode with the windows above."""
+    spec = ",".join(f"{k}={v}" for k, v in WINDOWS.items())
+    return bench.Emulator(0, ["--realistic", spec])
 
 
 def first(calls, op, after=None):
@@ -98,7 +87,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "waits.md"))
     args = ap.parse_args()
     args.binary = os.path.abspath(args.binary)
-    emu = RealisticEmulator()
+    emu = realistic_emulator()
     try:
         pool, client = bench.user_pool(emu)
         rows = {}

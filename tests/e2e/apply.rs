@@ -35,7 +35,7 @@ fn expected_access(table: &str, actions: &[&str]) -> Value {
 fn fresh_apply_creates_every_piece_with_the_expected_documents_and_tags() {
     let s = Stack::new("fresh-apply", "");
     let r = s.ok(&["apply"]);
-    assert!(r.stdout.contains("Applied:"), "{}", r.all());
+    r.stdout_has("Applied:");
     let pool_id = s.pool_id();
     let sdk = sdk();
     let want_tags = tag_map([
@@ -44,14 +44,7 @@ fn fresh_apply_creates_every_piece_with_the_expected_documents_and_tags() {
     ]);
     block_on(async {
         // 1. table: keys, on-demand, deletion protection, PITR, tags
-        let t = sdk
-            .dynamodb
-            .describe_table()
-            .table_name(s.table())
-            .send()
-            .await
-            .unwrap();
-        let t = t.table().unwrap();
+        let t = sdk.table(&s.table()).await;
         let keys: Vec<(String, String)> = t
             .key_schema()
             .iter()
@@ -96,23 +89,10 @@ fn fresh_apply_creates_every_piece_with_the_expected_documents_and_tags() {
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            tag_map(
-                tags.tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-            ),
-            want_tags
-        );
+        assert_eq!(tag_map(tags.tags()), want_tags);
 
         // 2. identity pool: authenticated only, linked to the user pool's client, tagged
-        let p = sdk
-            .identity
-            .describe_identity_pool()
-            .identity_pool_id(&pool_id)
-            .send()
-            .await
-            .unwrap();
+        let p = sdk.identity_pool(&pool_id).await;
         assert!(!p.allow_unauthenticated_identities());
         let providers: Vec<(String, String)> = p
             .cognito_identity_providers()
@@ -145,14 +125,7 @@ fn fresh_apply_creates_every_piece_with_the_expected_documents_and_tags() {
         let role = role.role().unwrap();
         let trust = parse(role.assume_role_policy_document().unwrap()).unwrap();
         assert!(equivalent(&trust, &expected_trust(&pool_id)), "{trust}");
-        assert_eq!(
-            tag_map(
-                role.tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-            ),
-            want_tags
-        );
+        assert_eq!(tag_map(role.tags()), want_tags);
         let roles = sdk
             .identity
             .get_identity_pool_roles()
@@ -178,23 +151,8 @@ fn fresh_apply_creates_every_piece_with_the_expected_documents_and_tags() {
             .await
             .unwrap();
         let pol = pol.policy().unwrap();
-        assert_eq!(
-            tag_map(
-                pol.tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-            ),
-            want_tags
-        );
-        let v = sdk
-            .iam
-            .get_policy_version()
-            .policy_arn(s.policy_arn())
-            .version_id(pol.default_version_id().unwrap())
-            .send()
-            .await
-            .unwrap();
-        let doc = parse(v.policy_version().unwrap().document().unwrap()).unwrap();
+        assert_eq!(tag_map(pol.tags()), want_tags);
+        let doc = sdk.default_document(&s.policy_arn()).await;
         assert!(
             equivalent(
                 &doc,
@@ -209,19 +167,7 @@ fn fresh_apply_creates_every_piece_with_the_expected_documents_and_tags() {
             ),
             "{doc}"
         );
-        let attached = sdk
-            .iam
-            .list_attached_role_policies()
-            .role_name(s.role())
-            .send()
-            .await
-            .unwrap();
-        let arns: Vec<&str> = attached
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn())
-            .collect();
-        assert_eq!(arns, [s.policy_arn().as_str()]);
+        assert_eq!(sdk.attached_policy_arns(&s.role()).await, [s.policy_arn()]);
     });
 }
 
@@ -231,7 +177,7 @@ fn second_apply_makes_zero_writes() {
     s.ok(&["apply"]);
     let r = s.ok(&["apply"]);
     assert_eq!(r.writes(), Vec::<String>::new(), "{}", r.all());
-    assert!(r.stdout.contains("No changes"), "{}", r.all());
+    r.stdout_has("No changes");
     // A converged apply is a read-only pass: at most 15 calls.
     assert!(r.ops.len() <= 15, "{} calls: {:?}", r.ops.len(), r.ops);
     let j = s.ok(&["apply", "--output", "json"]).json();
@@ -247,14 +193,7 @@ fn status_exits_0_when_in_sync_and_reports_every_step() {
     let s = Stack::new("status-in-sync", "");
     s.ok(&["apply"]);
     let r = s.ok(&["status"]);
-    for step in [
-        "table",
-        "identity-pool",
-        "role",
-        "trust-policy",
-        "access-policy",
-        "pool-roles",
-    ] {
+    for step in STEPS {
         let line = r
             .stdout
             .lines()
@@ -274,8 +213,7 @@ fn status_exits_0_when_in_sync_and_reports_every_step() {
 #[test]
 fn status_of_a_new_stack_exits_2_with_everything_missing() {
     let s = Stack::new("status-missing", "");
-    let r = s.run(&["status", "--output", "json"]);
-    assert_eq!(r.code, 2, "{}", r.all());
+    let r = s.run(&["status", "--output", "json"]).exits(2);
     let j = r.json();
     assert_eq!(j["ok"], false);
     for step in j["steps"].as_array().unwrap() {
@@ -290,15 +228,15 @@ fn plan_and_dry_run_make_no_writes() {
     for args in [&["plan"][..], &["apply", "--dry-run"][..]] {
         let r = s.ok(args);
         assert_eq!(r.writes(), Vec::<String>::new(), "{}", r.all());
-        assert!(r.stdout.contains("will: create table"), "{}", r.all());
-        assert!(r.stdout.contains("would change"), "{}", r.all());
+        r.stdout_has("will: create table");
+        r.stdout_has("would change");
     }
     assert!(s.pool_ids().is_empty());
     // On a drifted stack too.
     s.ok(&["apply"]);
-    s.write_config(&format!(
-        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\n\n[policy]\nactions = [\"dynamodb:GetItem\", \"dynamodb:Query\"]\n",
-        s.table()
+    s.write_config(&s.table_config(
+        "",
+        "[policy]\nactions = [\"dynamodb:GetItem\", \"dynamodb:Query\"]\n",
     ));
     let r = s.ok(&["plan", "-o", "json"]);
     assert_eq!(r.writes(), Vec::<String>::new());
@@ -322,19 +260,7 @@ fn provisioned_billing_without_sort_key_then_switch_to_on_demand() {
     ));
     s.ok(&["apply"]);
     let sdk = sdk();
-    let describe = || {
-        block_on(async {
-            let t = sdk
-                .dynamodb
-                .describe_table()
-                .table_name(s.table())
-                .send()
-                .await
-                .unwrap();
-            t.table().unwrap().clone()
-        })
-    };
-    let t = describe();
+    let t = block_on(sdk.table(&s.table()));
     assert_eq!(t.key_schema().len(), 1);
     assert_eq!(t.attribute_definitions()[0].attribute_type().as_str(), "N");
     let p = t.provisioned_throughput().unwrap();
@@ -346,8 +272,7 @@ fn provisioned_billing_without_sort_key_then_switch_to_on_demand() {
     s.ok(&["status"]);
 
     s.write_config(&table("billing_mode = \"PAY_PER_REQUEST\""));
-    let r = s.run(&["status", "-o", "json"]);
-    assert_eq!(r.code, 2, "{}", r.all());
+    let r = s.run(&["status", "-o", "json"]).exits(2);
     let j = r.json();
     assert_eq!(r.step(&j, "table")["changes"][0]["field"], "billing_mode");
     let r = s.ok(&["apply"]);
@@ -374,10 +299,7 @@ fn changed_actions_become_new_default_versions_within_the_five_version_limit() {
             .map(|a| format!("\"{a}\""))
             .collect::<Vec<_>>()
             .join(", ");
-        s.write_config(&format!(
-            "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\n\n[policy]\nactions = [{list}]\n",
-            s.table()
-        ));
+        s.write_config(&s.table_config("", &format!("[policy]\nactions = [{list}]\n")));
         let r = s.ok(&["apply"]);
         assert!(
             r.writes().contains(&"CreatePolicyVersion".to_string()),
@@ -386,29 +308,9 @@ fn changed_actions_become_new_default_versions_within_the_five_version_limit() {
         );
         s.ok(&["status"]);
         let (count, doc) = block_on(async {
-            let v = sdk
-                .iam
-                .list_policy_versions()
-                .policy_arn(s.policy_arn())
-                .send()
-                .await
-                .unwrap();
-            let default = v
-                .versions()
-                .iter()
-                .find(|v| v.is_default_version())
-                .unwrap();
-            let d = sdk
-                .iam
-                .get_policy_version()
-                .policy_arn(s.policy_arn())
-                .version_id(default.version_id().unwrap())
-                .send()
-                .await
-                .unwrap();
             (
-                v.versions().len(),
-                parse(d.policy_version().unwrap().document().unwrap()).unwrap(),
+                sdk.policy_versions(&s.policy_arn()).await.len(),
+                sdk.default_document(&s.policy_arn()).await,
             )
         });
         assert!(count <= 5, "{count} versions");

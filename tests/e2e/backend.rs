@@ -7,18 +7,8 @@ use setup::policy_doc::equivalent;
 
 use crate::harness::*;
 
-const TRUST_ECS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-
 fn create_role(name: &str) {
-    let sdk = sdk();
-    block_on(
-        sdk.iam
-            .create_role()
-            .role_name(name)
-            .assume_role_policy_document(TRUST_ECS)
-            .send(),
-    )
-    .unwrap();
+    block_on(sdk().create_role(name, ECS_TASKS_TRUST));
 }
 
 fn backend_policy_arn(s: &Stack) -> String {
@@ -26,13 +16,7 @@ fn backend_policy_arn(s: &Stack) -> String {
 }
 
 fn attached_to_role(role: &str) -> Vec<String> {
-    let sdk = sdk();
-    block_on(sdk.iam.list_attached_role_policies().role_name(role).send())
-        .unwrap()
-        .attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn().map(str::to_string))
-        .collect()
+    block_on(sdk().attached_policy_arns(role))
 }
 
 fn policy_document(arn: &str) -> serde_json::Value {
@@ -40,10 +24,7 @@ fn policy_document(arn: &str) -> serde_json::Value {
 }
 
 fn config(s: &Stack, backend: &str) -> String {
-    format!(
-        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\n\n[backend]\n{backend}",
-        s.table()
-    )
+    s.table_config("", &format!("[backend]\n{backend}"))
 }
 
 #[test]
@@ -79,63 +60,34 @@ fn backend_role_policy_apply_status_idempotence_and_teardown() {
     );
     let sdk = sdk();
     let tags = block_on(sdk.iam.get_policy().policy_arn(&arn).send()).unwrap();
-    let tags = tag_map(
-        tags.policy()
-            .unwrap()
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string())),
-    );
+    let tags = tag_map(tags.policy().unwrap().tags());
     assert_eq!(tags.get("setup:stack"), Some(&s.name));
 
     let st = s.ok(&["status", "-o", "json"]);
     let j = st.json();
     assert_eq!(st.step(&j, "backend-policy")["state"], "in_sync");
     assert_eq!(j["steps"].as_array().unwrap().len(), 7);
-    let again = s.ok(&["apply"]);
-    assert!(
-        again.writes().is_empty(),
-        "second apply wrote: {:?}",
-        again.writes()
-    );
+    s.ok(&["apply"]).no_writes();
 
-    let down = s.ok(&["teardown"]);
+    s.ok(&["teardown"]).stdout_has(&format!(
+        "detached from role {api} (the role itself is kept)"
+    ));
+    assert!(!block_on(sdk.policy_exists(&arn)), "policy deleted");
     assert!(
-        down.stdout.contains(&format!(
-            "detached from role {api} (the role itself is kept)"
-        )),
-        "{}",
-        down.all()
-    );
-    assert!(
-        block_on(sdk.iam.get_policy().policy_arn(&arn).send()).is_err(),
-        "policy deleted"
-    );
-    assert!(
-        block_on(sdk.iam.get_role().role_name(&api).send()).is_ok(),
+        block_on(sdk.role_exists(&api)),
         "the backend role is never deleted"
     );
     assert!(attached_to_role(&api).is_empty());
-    let twice = s.ok(&["teardown"]);
-    assert!(twice.writes().is_empty());
+    s.ok(&["teardown"]).no_writes();
 }
 
 #[test]
 fn a_missing_backend_principal_is_a_clear_error_before_any_write() {
     let s = Stack::new("backend-missing", "");
     s.write_config(&config(&s, "role = \"no-such-backend-role\"\n"));
-    let r = s.run(&["apply"]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr
-            .contains("backend role no-such-backend-role does not exist"),
-        "{}",
-        r.all()
-    );
-    assert!(
-        r.writes().is_empty(),
-        "apply wrote before refusing: {:?}",
-        r.writes()
+    s.refuses(
+        &["apply"],
+        "backend role no-such-backend-role does not exist",
     );
     let st = s.run(&["status", "-o", "json"]);
     let j = st.json();
@@ -159,16 +111,8 @@ fn backend_policy_drift_is_detected_and_repaired() {
     let sdk = sdk();
 
     // Detached by hand.
-    block_on(
-        sdk.iam
-            .detach_role_policy()
-            .role_name(&api)
-            .policy_arn(&arn)
-            .send(),
-    )
-    .unwrap();
-    let r = s.run(&["status", "-o", "json"]);
-    assert_eq!(r.code, 2, "{}", r.all());
+    block_on(sdk.detach_policy(&api, &arn));
+    let r = s.expect(2, &["status", "-o", "json"]);
     let j = r.json();
     let st = r.step(&j, "backend-policy");
     assert_eq!(st["state"], "drifted");
@@ -178,17 +122,8 @@ fn backend_policy_drift_is_detected_and_repaired() {
 
     // Widened by hand: the drift and the security findings are both reported.
     let wide = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}]}"#;
-    block_on(
-        sdk.iam
-            .create_policy_version()
-            .policy_arn(&arn)
-            .policy_document(wide)
-            .set_as_default(true)
-            .send(),
-    )
-    .unwrap();
-    let r = s.run(&["status", "-o", "json"]);
-    assert_eq!(r.code, 2);
+    block_on(sdk.set_policy_document(&arn, wide));
+    let r = s.expect(2, &["status", "-o", "json"]);
     let j = r.json();
     let st = r.step(&j, "backend-policy");
     let fields = st["changes"].to_string();
@@ -222,13 +157,8 @@ fn moving_the_backend_to_a_user_detaches_the_old_role_and_removing_the_section_r
     let arn = backend_policy_arn(&s);
 
     s.write_config(&config(&s, &format!("user = \"{user}\"\n")));
-    let plan = s.ok(&["plan"]);
-    assert!(
-        plan.stdout
-            .contains(&format!("will: detach it from role {api}")),
-        "{}",
-        plan.all()
-    );
+    s.ok(&["plan"])
+        .stdout_has(&format!("will: detach it from role {api}"));
     let r = s.ok(&["apply"]);
     assert!(
         r.ops.contains(&"AttachUserPolicy".to_string())
@@ -251,18 +181,14 @@ fn moving_the_backend_to_a_user_detaches_the_old_role_and_removing_the_section_r
     s.ok(&["status"]);
 
     // Without [backend], the stack's leftover policy shows up and apply removes it.
-    s.write_config(&format!(
-        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\n",
-        s.table()
-    ));
-    let st = s.run(&["status", "-o", "json"]);
-    assert_eq!(st.code, 2, "{}", st.all());
+    s.write_config(&s.table_config("", ""));
+    let st = s.expect(2, &["status", "-o", "json"]);
     let j = st.json();
     assert!(st.step(&j, "backend-policy")["actions"]
         .to_string()
         .contains("the config has no [backend] section"));
     s.ok(&["apply"]);
-    assert!(block_on(sdk.iam.get_policy().policy_arn(&arn).send()).is_err());
+    assert!(!block_on(sdk.policy_exists(&arn)));
     assert!(
         block_on(sdk.iam.get_user().user_name(&user).send()).is_ok(),
         "the user is kept"

@@ -359,14 +359,66 @@ fn an_access_policy_over_iams_size_limit_is_refused_before_any_write() {
     let plan = s.run(&["plan"]);
     assert_eq!(plan.code, 1, "{}", plan.all());
     assert!(
-        plan.stdout.contains(&format!(
-            "policy {} would be",
-            s.policy()
-        )) && plan.stdout.contains("over IAM's limit of 6144 for a managed policy"),
+        plan.stdout
+            .contains(&format!("policy {} would be", s.policy()))
+            && plan
+                .stdout
+                .contains("over IAM's limit of 6144 for a managed policy"),
         "{}",
         plan.all()
     );
     let r = s.run(&["apply"]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert_eq!(r.writes(), Vec::<String>::new(), "{}", r.all());
+}
+
+/// `table.tags` is the old name of the top-level `tags` (they go on every resource): still
+/// applied, with one warning on stderr that names the file and line; the new key gets none, and
+/// both at once is an error before any call.
+#[test]
+fn table_tags_still_work_with_one_warning_that_names_the_line() {
+    let s = Stack::new("deprecated-tags", "");
+    let old = format!(
+        "{}\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\n",
+        s.base_config(),
+        s.table()
+    );
+    std::fs::write(s.config_path(), &old).unwrap();
+    let line = old.lines().position(|l| l.starts_with("tags")).unwrap() + 1;
+    let expected = format!(
+        "warning: setup.toml:{line}: table.tags: deprecated: these tags go on every resource, not only the table; move them to the top-level `tags`"
+    );
+    for args in [&["plan"][..], &["plan", "-o", "json"]] {
+        let r = s.run(args);
+        assert_eq!(r.code, 0, "{}", r.all());
+        let warnings: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("warning:"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{}", r.all());
+        assert!(warnings[0].starts_with(&expected), "{}", r.all());
+        assert!(!r.stdout.contains("warning"), "{}", r.all());
+    }
+    let plan = s.run(&["plan", "-o", "json"]).json();
+    let current = format!(
+        "{}\n[tags]\nteam = \"mobile\"\n\n[table]\nname = \"{}\"\n",
+        s.base_config(),
+        s.table()
+    );
+    std::fs::write(s.config_path(), &current).unwrap();
+    let r = s.run(&["plan", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(!r.stderr.contains("warning"), "{}", r.all());
+    // The same desired state, tags included.
+    assert_eq!(r.json()["steps"], plan["steps"]);
+
+    rejects(
+        "bad-tags-twice",
+        &format!(
+            "stack = \"bad\"\ntags = {{ a = \"1\" }}\n{POOL}[table]\ntags = {{ b = \"2\" }}\n"
+        ),
+        "setup.toml:7: table.tags",
+        "is the old name of the top-level `tags`; keep one",
+    );
 }

@@ -3,29 +3,12 @@
 
 use crate::harness::*;
 
-/// The trust-policy and access-policy notes `status` reports.
 fn notes(s: &Stack, step: &str) -> Vec<String> {
-    let r = s.run(&["status", "-o", "json"]);
-    assert!(r.code == 0 || r.code == 2, "{}", r.all());
-    let j = r.json();
-    r.step(&j, step)["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap().to_string())
-        .collect()
+    s.status_notes(step)
 }
 
 fn set_trust(s: &Stack, doc: &str) {
-    let sdk = sdk();
-    block_on(
-        sdk.iam
-            .update_assume_role_policy()
-            .role_name(s.role())
-            .policy_document(doc)
-            .send(),
-    )
-    .unwrap();
+    block_on(sdk().set_trust_policy(&s.role(), doc));
 }
 
 /// A trust policy like the desired one with `edit` applied to its statement.
@@ -123,17 +106,8 @@ fn a_wide_access_policy_is_a_security_finding() {
     let s = Stack::new("diag-access", "");
     s.ok(&["apply"]);
     assert!(notes(&s, "access-policy").is_empty());
-    let sdk = sdk();
     let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:*"],"Resource":"*"}]}"#;
-    block_on(
-        sdk.iam
-            .create_policy_version()
-            .policy_arn(s.policy_arn())
-            .policy_document(doc)
-            .set_as_default(true)
-            .send(),
-    )
-    .unwrap();
+    block_on(sdk().set_policy_document(&s.policy_arn(), doc));
     let n = notes(&s, "access-policy");
     assert!(has(&n, "security: ", "Resource \"*\""), "{n:#?}");
     assert!(

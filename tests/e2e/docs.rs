@@ -9,10 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::ci_examples::{
-    build_release, fake_tools, publish, write_executable, ACTION_PLACEHOLDER, RELEASE_TARGETS,
-};
 use crate::harness::*;
+use crate::release::{published, write_executable, ACTION_PLACEHOLDER, RELEASE_TARGETS};
 
 /// The Markdown files whose links are checked, relative to the repository root.
 fn markdown_files() -> Vec<String> {
@@ -530,11 +528,8 @@ fn run_install(
 
 #[test]
 fn the_install_instructions_install_the_release_binary_and_refuse_a_bad_checksum() {
-    let tmp = tempfile::tempdir().unwrap();
-    let fakes = fake_tools(tmp.path());
-    let dist = build_release(tmp.path(), &fakes);
-    let releases = tmp.path().join("releases");
-    publish(&dist, &releases, ACTION_PLACEHOLDER, "v0.1.0");
+    let rel = published();
+    let (tmp, fakes, releases) = (&rel.tmp, &rel.fakes, &rel.releases);
     let run_it = |prefix: &Path, target: &str| -> String {
         let out = Command::new(prefix.join("usr/local/bin/setup"))
             .output()
@@ -546,7 +541,7 @@ fn the_install_instructions_install_the_release_binary_and_refuse_a_bad_checksum
 
     // The README's snippet, as written (Linux x86_64).
     let readme = shell_block("README.md", "sha256sum -c");
-    let r = run_install(tmp.path(), &fakes, &releases, &readme, ("Linux", "x86_64"));
+    let r = run_install(tmp.path(), fakes, releases, &readme, ("Linux", "x86_64"));
     assert!(r.ok, "{}", r.log);
     assert!(
         r.log.contains("setup-x86_64-unknown-linux-musl.tar.gz: OK"),
@@ -565,7 +560,7 @@ fn the_install_instructions_install_the_release_binary_and_refuse_a_bad_checksum
         (("Darwin", "arm64"), "aarch64-apple-darwin"),
     ] {
         assert!(RELEASE_TARGETS.iter().any(|t| t.0 == target));
-        let r = run_install(tmp.path(), &fakes, &releases, &docs, uname);
+        let r = run_install(tmp.path(), fakes, releases, &docs, uname);
         assert!(r.ok, "{uname:?}: {}", r.log);
         assert!(
             r.log.contains(&format!("setup 0.1.0 ({target})")),
@@ -584,7 +579,7 @@ fn the_install_instructions_install_the_release_binary_and_refuse_a_bad_checksum
     bytes.push(0);
     std::fs::write(&archive, bytes).unwrap();
     for snippet in [&readme, &docs] {
-        let r = run_install(tmp.path(), &fakes, &releases, snippet, ("Linux", "x86_64"));
+        let r = run_install(tmp.path(), fakes, releases, snippet, ("Linux", "x86_64"));
         assert!(!r.ok, "{}", r.log);
         assert!(
             r.log

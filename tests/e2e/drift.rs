@@ -18,8 +18,7 @@ fn drift_case(
     let sdk = sdk();
     break_it(&s, &sdk);
 
-    let r = s.run(&["status", "--output", "json"]);
-    assert_eq!(r.code, 2, "status should report drift:\n{}", r.all());
+    let r = s.expect(2, &["status", "--output", "json"]);
     let j = r.json();
     let st = r.step(&j, step);
     assert_eq!(st["state"], state, "{st}");
@@ -39,7 +38,7 @@ fn drift_case(
     let text = s.run(&["status"]);
     assert_eq!(text.code, 2);
     if !field.is_empty() {
-        assert!(text.stdout.contains(field), "{}", text.all());
+        text.stdout_has(field);
     }
 
     let fix = s.ok(&["apply"]);
@@ -48,8 +47,7 @@ fn drift_case(
         "apply should repair:\n{}",
         fix.all()
     );
-    let after = s.run(&["status"]);
-    assert_eq!(after.code, 0, "still drifted after apply:\n{}", after.all());
+    s.ok(&["status"]);
     assert_eq!(s.pool_ids().len(), 1, "exactly one identity pool");
     s
 }
@@ -61,14 +59,7 @@ fn trust_policy_for_another_pool_is_detected_and_rewritten() {
     let s = drift_case(
         "drift-trust-aud",
         |s, sdk| {
-            block_on(
-                sdk.iam
-                    .update_assume_role_policy()
-                    .role_name(s.role())
-                    .policy_document(CONSOLE_DEFAULT_TRUST)
-                    .send(),
-            )
-            .unwrap();
+            block_on(sdk.set_trust_policy(&s.role(), CONSOLE_DEFAULT_TRUST));
         },
         "trust-policy",
         "drifted",
@@ -87,14 +78,7 @@ fn trust_policy_with_wrong_action_is_detected_and_rewritten() {
             let doc = CONSOLE_DEFAULT_TRUST
                 .replace("us-east-1:00000000-0000-0000-0000-000000000000", &pool)
                 .replace("sts:AssumeRoleWithWebIdentity", "sts:AssumeRole");
-            block_on(
-                sdk.iam
-                    .update_assume_role_policy()
-                    .role_name(s.role())
-                    .policy_document(doc)
-                    .send(),
-            )
-            .unwrap();
+            block_on(sdk.set_trust_policy(&s.role(), &doc));
         },
         "trust-policy",
         "drifted",
@@ -107,14 +91,7 @@ fn detached_policy_is_detected_and_reattached() {
     drift_case(
         "drift-detached",
         |s, sdk| {
-            block_on(
-                sdk.iam
-                    .detach_role_policy()
-                    .role_name(s.role())
-                    .policy_arn(s.policy_arn())
-                    .send(),
-            )
-            .unwrap();
+            block_on(sdk.detach_policy(&s.role(), &s.policy_arn()));
         },
         "access-policy",
         "drifted",
@@ -128,15 +105,7 @@ fn changed_policy_document_is_detected_and_replaced_by_a_new_version() {
         "drift-policy-doc",
         |s, sdk| {
             let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]});
-            block_on(
-                sdk.iam
-                    .create_policy_version()
-                    .policy_arn(s.policy_arn())
-                    .policy_document(doc.to_string())
-                    .set_as_default(true)
-                    .send(),
-            )
-            .unwrap();
+            block_on(sdk.set_policy_document(&s.policy_arn(), &doc.to_string()));
         },
         "access-policy",
         "drifted",
@@ -149,14 +118,7 @@ fn cleared_pool_roles_are_detected_and_set_again() {
     drift_case(
         "drift-pool-roles",
         |s, sdk| {
-            block_on(
-                sdk.identity
-                    .set_identity_pool_roles()
-                    .identity_pool_id(s.pool_id())
-                    .set_roles(Some(Default::default()))
-                    .send(),
-            )
-            .unwrap();
+            block_on(sdk.clear_pool_roles(&s.pool_id()));
         },
         "pool-roles",
         "missing",
@@ -193,14 +155,7 @@ fn deletion_protection_turned_off_is_detected_and_turned_on() {
     drift_case(
         "drift-protection",
         |s, sdk| {
-            block_on(
-                sdk.dynamodb
-                    .update_table()
-                    .table_name(s.table())
-                    .deletion_protection_enabled(false)
-                    .send(),
-            )
-            .unwrap();
+            block_on(sdk.set_deletion_protection(&s.table(), false));
         },
         "table",
         "drifted",
@@ -214,19 +169,8 @@ fn deleted_table_is_detected_and_recreated() {
         "drift-table-deleted",
         |s, sdk| {
             block_on(async {
-                sdk.dynamodb
-                    .update_table()
-                    .table_name(s.table())
-                    .deletion_protection_enabled(false)
-                    .send()
-                    .await
-                    .unwrap();
-                sdk.dynamodb
-                    .delete_table()
-                    .table_name(s.table())
-                    .send()
-                    .await
-                    .unwrap();
+                sdk.set_deletion_protection(&s.table(), false).await;
+                sdk.delete_table(&s.table()).await;
             });
         },
         "table",
@@ -259,11 +203,7 @@ fn deleted_pool_is_detected_and_recreated_with_the_trust_policy_following() {
     // The role now trusts the new pool, and the new pool uses the role.
     let j = s.ok(&["status", "-o", "json"]).json();
     assert_eq!(j["ok"], true);
-    let sdk = sdk();
-    let role = block_on(sdk.iam.get_role().role_name(s.role()).send()).unwrap();
-    let trust =
-        setup::policy_doc::parse(role.role().unwrap().assume_role_policy_document().unwrap())
-            .unwrap();
+    let trust = block_on(sdk().trust_policy(&s.role()));
     assert!(trust.to_string().contains(&new), "{trust}");
 }
 
@@ -272,25 +212,9 @@ fn unauthenticated_access_enabled_by_hand_is_detected_and_turned_off() {
     drift_case(
         "drift-unauth",
         |s, sdk| {
-            let id = s.pool_id();
-            block_on(async {
-                let p = sdk
-                    .identity
-                    .describe_identity_pool()
-                    .identity_pool_id(&id)
-                    .send()
-                    .await
-                    .unwrap();
-                sdk.identity
-                    .update_identity_pool()
-                    .identity_pool_id(&id)
-                    .identity_pool_name(p.identity_pool_name())
-                    .allow_unauthenticated_identities(true)
-                    .set_cognito_identity_providers(Some(p.cognito_identity_providers().to_vec()))
-                    .send()
-                    .await
-                    .unwrap();
-            });
+            block_on(sdk.update_identity_pool(&s.pool_id(), |update, _| {
+                update.allow_unauthenticated_identities(true)
+            }));
         },
         "identity-pool",
         "drifted",

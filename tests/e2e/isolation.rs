@@ -25,29 +25,6 @@ fn stack(name: &str, policy: &str) -> Stack {
     s
 }
 
-fn hop<'a>(j: &'a Value, name: &str) -> &'a Value {
-    j["hops"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["hop"] == name)
-        .unwrap_or_else(|| panic!("no hop {name} in {j}"))
-}
-
-/// The first failed hop's name and cause.
-fn first_failure(j: &Value) -> (String, String) {
-    let h = j["hops"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["status"] == "failed")
-        .unwrap_or_else(|| panic!("no failed hop in {j}"));
-    (
-        h["hop"].as_str().unwrap().to_string(),
-        h["cause"].as_str().unwrap().to_string(),
-    )
-}
-
 fn verify_json(s: &Stack) -> Value {
     let r = s.run(&["verify", "--create-test-user", "-o", "json"]);
     assert!(r.code == 0 || r.code == 1, "{}", r.all());
@@ -56,16 +33,7 @@ fn verify_json(s: &Stack) -> Value {
 
 /// Makes `doc` the default version of the stack's access policy (a change by hand).
 fn set_policy(s: &Stack, doc: &Value) {
-    block_on(
-        sdk()
-            .iam
-            .create_policy_version()
-            .policy_arn(s.policy_arn())
-            .policy_document(doc.to_string())
-            .set_as_default(true)
-            .send(),
-    )
-    .unwrap();
+    block_on(sdk().set_policy_document(&s.policy_arn(), &doc.to_string()));
 }
 
 /// The stack's policy as the tool writes it, with `edit` applied.
@@ -225,7 +193,7 @@ fn config_refuses_actions_without_a_partition_key_under_isolation() {
             "{action}: {}",
             r.all()
         );
-        assert!(r.stderr.contains("would always be denied"), "{}", r.all());
+        r.stderr_has("would always be denied");
         assert!(r.ops.is_empty(), "refused before any AWS call: {:?}", r.ops);
     }
 }
@@ -240,10 +208,7 @@ fn the_generated_isolated_policy_guards_requests_without_leading_keys() {
     let h = hop(&j, "isolation");
     assert_eq!(h["status"], "ok", "{h}");
     assert!(
-        h["detail"]
-            .as_str()
-            .unwrap()
-            .contains("and Scan were both denied"),
+        field(h, "detail").contains("and Scan were both denied"),
         "{h}"
     );
     // An app's own calls: its identity id as key works, anything else is denied.
@@ -299,7 +264,7 @@ fn a_hand_written_isolated_policy_without_the_guard_is_flagged_and_caught_by_ver
         notes(&s)
     );
     let plan = s.run(&["plan"]);
-    assert!(plan.stdout.contains(want), "{}", plan.all());
+    plan.stdout_has(want);
 
     // The emulator's own evaluator agrees: a Scan with the identity's credentials succeeds.
     let alice = sign_in(&s, &format!("iso-hole-alice-{}", std::process::id()));
@@ -408,15 +373,7 @@ fn each_policy_mistake_fails_at_its_hop_in_verify_and_in_an_app() {
     s.ok(&["apply"]);
     let app = sign_in(&s, &format!("iso-detached-{pid}"));
     assert_eq!(app.put(&s.table(), &app.id), None);
-    block_on(
-        sdk()
-            .iam
-            .detach_role_policy()
-            .role_name(s.role())
-            .policy_arn(s.policy_arn())
-            .send(),
-    )
-    .unwrap();
+    block_on(sdk().detach_policy(&s.role(), &s.policy_arn()));
     let j = verify_json(&s);
     let (failed, cause) = first_failure(&j);
     assert_eq!(failed, "put-item", "{j}");
@@ -488,13 +445,5 @@ fn a_not_owned_policy_with_the_hole_is_flagged_before_adoption() {
 
 /// The access-policy notes of `status`.
 fn notes(s: &Stack) -> Vec<String> {
-    let r = s.run(&["status", "-o", "json"]);
-    assert!(r.code == 0 || r.code == 2, "{}", r.all());
-    let j = r.json();
-    r.step(&j, "access-policy")["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap().to_string())
-        .collect()
+    s.status_notes("access-policy")
 }

@@ -5,13 +5,12 @@
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use setup::policy_doc::parse;
 
 use crate::harness::*;
 
 /// parliament's findings for an identity policy (community auditors included).
 fn parliament(doc: &Value) -> Vec<String> {
-    let python = std::env::var("SETUP_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let python = python();
     let script = r#"
 import json, sys
 from parliament import analyze_policy_string
@@ -64,16 +63,7 @@ fn no_wildcards(doc: &Value) {
 fn generated_policies_pass_parliament_and_the_trust_diagnosis() {
     let sdk = sdk();
     let backend_role = "least-privilege-backend";
-    block_on(
-        sdk.iam
-            .create_role()
-            .role_name(backend_role)
-            .assume_role_policy_document(
-                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-            )
-            .send(),
-    )
-    .unwrap();
+    block_on(sdk.create_role(backend_role, ECS_TASKS_TRUST));
     for (i, policy) in [
         "",
         "[policy]\nactions = [\"dynamodb:GetItem\", \"dynamodb:Query\", \"dynamodb:BatchGetItem\"]\n",
@@ -89,6 +79,13 @@ fn generated_policies_pass_parliament_and_the_trust_diagnosis() {
             s.name
         ));
         s.ok(&["apply"]);
+        // The shared backend role carries this stack's grant and no other: the previous stack's
+        // teardown took its own away, and apply attached nothing more.
+        assert_eq!(
+            block_on(sdk.attached_policy_arns(backend_role)),
+            [format!("arn:aws:iam::{ACCOUNT}:policy/{}-backend", s.name)],
+            "on {backend_role}"
+        );
 
         let access = block_on(sdk.default_document(&s.policy_arn()));
         assert_eq!(parliament(&access), Vec::<String>::new(), "{access}");
@@ -103,8 +100,7 @@ fn generated_policies_pass_parliament_and_the_trust_diagnosis() {
 
         // parliament lints identity policies only; the trust policy (a resource policy) is
         // checked by the same diagnosis `status` runs.
-        let role = block_on(sdk.iam.get_role().role_name(s.role()).send()).unwrap();
-        let trust = parse(role.role().unwrap().assume_role_policy_document().unwrap()).unwrap();
+        let trust = block_on(sdk.trust_policy(&s.role()));
         let pool = s.pool_id();
         assert!(
             setup::diagnose::trust_policy(&trust, Some(&pool)).is_empty(),
@@ -118,8 +114,7 @@ fn generated_policies_pass_parliament_and_the_trust_diagnosis() {
         );
         no_wildcards(&trust);
 
-        let r = s.ok(&["teardown", "--delete-table", "--yes"]);
-        assert!(r.code == 0);
+        s.ok(&["teardown", "--delete-table", "--yes"]);
     }
 }
 
@@ -256,7 +251,6 @@ fn operator_policy_is_sufficient_with_iam_enforcement_on() {
         ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
     ];
     // The operator's key signs every run, so the call log accumulates over them: count.
-    let count = |r: &Run, op: &str| r.ops.iter().filter(|o| *o == op).count();
     let mut listed = None;
     for args in [
         &["apply"][..],
@@ -270,10 +264,10 @@ fn operator_policy_is_sufficient_with_iam_enforcement_on() {
         // The policy grants tag:GetResources, so once the pool exists it is found by its tag,
         // never by listing every pool (the silent fallback would hide a missing grant).
         match (args[0], listed) {
-            ("apply", None) => listed = Some(count(&r, "ListIdentityPools")),
+            ("apply", None) => listed = Some(r.count("ListIdentityPools")),
             ("status" | "outputs", Some(n)) => {
                 assert_eq!(
-                    count(&r, "ListIdentityPools"),
+                    r.count("ListIdentityPools"),
                     n,
                     "{args:?} listed pools: {:?}",
                     r.ops
@@ -284,14 +278,15 @@ fn operator_policy_is_sufficient_with_iam_enforcement_on() {
     }
 
     let s = Stack::on(emu, "enforced-limited", "");
-    let r = s.run_env(
-        &["apply"],
-        &[
-            ("AWS_ACCESS_KEY_ID", lkey.as_str()),
-            ("AWS_SECRET_ACCESS_KEY", lsecret.as_str()),
-        ],
-    );
-    assert_eq!(r.code, 1, "{}", r.all());
+    let r = s
+        .run_env(
+            &["apply"],
+            &[
+                ("AWS_ACCESS_KEY_ID", lkey.as_str()),
+                ("AWS_SECRET_ACCESS_KEY", lsecret.as_str()),
+            ],
+        )
+        .exits(1);
     assert!(
         r.stderr.contains("creating role")
             && r.stderr.contains("access denied")

@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod action;
 mod apply;
 mod backend;
 mod bad_input;
@@ -12,18 +13,26 @@ mod ci_examples;
 mod diagnostics;
 mod docs;
 mod drift;
+mod emulator_selftests;
 mod export;
+mod export_backend;
+mod export_terraform;
+mod init_from;
 mod isolation;
 mod json_fields;
 mod least_privilege;
+mod live;
 mod outputs;
 mod ownership;
 mod partition;
 mod perf;
+mod plan_apply;
 mod realistic;
+mod release;
 mod reliability;
 mod scale;
 mod teardown;
 mod user_pools;
 mod ux;
 mod verify;
+mod workflows;

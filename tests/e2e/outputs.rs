@@ -6,14 +6,9 @@ use crate::harness::*;
 #[test]
 fn outputs_fail_clearly_when_the_stack_is_not_applied() {
     let s = Stack::new("outputs-none", "");
-    let r = s.run(&["outputs"]);
-    assert_eq!(r.code, 1, "{}", r.all());
+    let r = s.run(&["outputs"]).exits(1);
     assert!(r.stdout.is_empty(), "{}", r.all());
-    assert!(
-        r.stderr.contains("is not applied (table outputs-none-profiles, identity pool outputs_none_identities, role outputs-none-cognito-authenticated missing)"),
-        "{}",
-        r.all()
-    );
+    r.stderr_has("is not applied (table outputs-none-profiles, identity pool outputs_none_identities, role outputs-none-cognito-authenticated missing)");
     let file = s.dir.path().join("app.properties");
     let w = s.run(&["outputs", "--write", file.to_str().unwrap()]);
     assert_eq!(w.code, 1);
@@ -88,13 +83,8 @@ fn write_updates_only_its_keys_and_keeps_every_other_byte() {
     let file = s.dir.path().join("application.properties");
     let before = "# Spring settings\r\nserver.port = 8080\r\n\r\n# AWS\r\naws.region: eu-west-1\r\n  aws.cognito.client-id=stale\r\n! legacy comment with aws.cognito.user-pool-id=x\r\nspring.datasource.url=jdbc:h2:mem:test\r\nlogging.level.root=INFO";
     std::fs::write(&file, before).unwrap();
-    let r = s.ok(&["outputs", "--write", file.to_str().unwrap()]);
-    assert!(
-        r.stdout
-            .contains("updated aws.region, aws.cognito.client-id"),
-        "{}",
-        r.all()
-    );
+    s.ok(&["outputs", "--write", file.to_str().unwrap()])
+        .stdout_has("updated aws.region, aws.cognito.client-id");
     let after = std::fs::read_to_string(&file).unwrap();
     let expected = format!(
         "# Spring settings\r\nserver.port = 8080\r\n\r\n# AWS\r\naws.region: {REGION}\r\n  aws.cognito.client-id={client}\r\n! legacy comment with aws.cognito.user-pool-id=x\r\nspring.datasource.url=jdbc:h2:mem:test\r\nlogging.level.root=INFO\r\naws.cognito.user-pool-id={up}\r\naws.cognito.identity-pool-id={pool}\r\naws.cognito.authenticated-role-arn={role}\r\naws.dynamodb.user-profile-table={table}\r\naws.dynamodb.user-profile-table-arn=arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}\r\n",
@@ -145,19 +135,16 @@ fn write_updates_only_its_keys_and_keeps_every_other_byte() {
         s.ok(&["outputs", "--format", "env"]).stdout
     );
     // JSON cannot be merged into a file.
-    let bad = s.run(&[
-        "outputs",
-        "--format",
-        "json",
-        "--write",
-        new.to_str().unwrap(),
-    ]);
-    assert_eq!(bad.code, 1);
-    assert!(
-        bad.stderr
-            .contains("--write updates a .properties or .env file"),
-        "{}",
-        bad.all()
+    let bad = s.expect(
+        1,
+        &[
+            "outputs",
+            "--format",
+            "json",
+            "--write",
+            new.to_str().unwrap(),
+        ],
     );
+    bad.stderr_has("--write updates a .properties or .env file");
     assert!(bad.ops.is_empty());
 }

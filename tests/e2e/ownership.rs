@@ -64,29 +64,9 @@ fn build_by_hand(s: &Stack, sdk: &Sdk) -> String {
     block_on(async {
         create_table(sdk, &s.table(), "userId", Some("createdAt"), &[]).await;
         let pool = sdk
-            .identity
-            .create_identity_pool()
-            .identity_pool_name(s.pool_name())
-            .allow_unauthenticated_identities(false)
-            .cognito_identity_providers(
-                aws_sdk_cognitoidentity::types::CognitoIdentityProvider::builder()
-                    .provider_name(format!(
-                        "cognito-idp.{REGION}.amazonaws.com/{}",
-                        s.user_pool_id
-                    ))
-                    .client_id(&s.client_id)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        sdk.iam
-            .create_role()
-            .role_name(s.role())
-            .assume_role_policy_document(CONSOLE_TRUST)
-            .send()
-            .await
-            .unwrap();
+            .create_identity_pool(&s.pool_name(), Some((&s.user_pool_id, &s.client_id)), &[])
+            .await;
+        sdk.create_role(&s.role(), CONSOLE_TRUST).await;
         let doc = format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["dynamodb:GetItem"],"Resource":"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}"}}]}}"#,
             s.table()
@@ -98,7 +78,7 @@ fn build_by_hand(s: &Stack, sdk: &Sdk) -> String {
             .send()
             .await
             .unwrap();
-        pool.identity_pool_id().to_string()
+        pool
     })
 }
 
@@ -108,8 +88,7 @@ fn resources_made_by_hand_are_not_owned_until_adopted() {
     let sdk = sdk();
     let pool_id = build_by_hand(&s, &sdk);
 
-    let r = s.run(&["status", "-o", "json"]);
-    assert_eq!(r.code, 2, "{}", r.all());
+    let r = s.expect(2, &["status", "-o", "json"]);
     let j = r.json();
     for step in ["table", "identity-pool", "role", "access-policy"] {
         assert_eq!(
@@ -121,45 +100,33 @@ fn resources_made_by_hand_are_not_owned_until_adopted() {
     }
 
     // Without --adopt, apply changes nothing and says how to proceed.
-    let r = s.run(&["apply"]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stderr.contains("--adopt"), "{}", r.all());
-    assert_eq!(r.writes(), Vec::<String>::new());
+    s.refuses(&["apply"], "--adopt");
 
     // plan says apply would refuse (exit 1), and why.
-    let r = s.run(&["plan"]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stdout.contains("would refuse"), "{}", r.all());
-    assert_eq!(r.writes(), Vec::<String>::new());
+    s.expect(1, &["plan"])
+        .stdout_has("would refuse")
+        .no_writes();
 
     // plan --adopt shows the takeover and still writes nothing.
-    let r = s.ok(&["plan", "--adopt"]);
-    assert!(r.stdout.contains("with --adopt: tag table"), "{}", r.all());
-    assert_eq!(r.writes(), Vec::<String>::new());
+    s.ok(&["plan", "--adopt"])
+        .stdout_has("with --adopt: tag table")
+        .no_writes();
 
-    let r = s.ok(&["apply", "--adopt"]);
-    assert!(r.stdout.contains("adopted table"), "{}", r.all());
-    assert!(r.stdout.contains("adopted identity pool"), "{}", r.all());
-    assert!(r.stdout.contains("adopted role"), "{}", r.all());
-    assert!(r.stdout.contains("adopted policy"), "{}", r.all());
+    s.ok(&["apply", "--adopt"])
+        .stdout_has("adopted table")
+        .stdout_has("adopted identity pool")
+        .stdout_has("adopted role")
+        .stdout_has("adopted policy");
     s.ok(&["status"]);
     // The pool made by hand was adopted, not duplicated; the trust policy now names it.
     assert_eq!(s.pool_ids(), std::slice::from_ref(&pool_id));
-    let role = block_on(sdk.iam.get_role().role_name(s.role()).send()).unwrap();
-    let trust = role
-        .role()
-        .unwrap()
-        .assume_role_policy_document()
-        .unwrap()
-        .to_string();
-    let trust = setup::policy_doc::parse(&trust).unwrap().to_string();
+    let trust = block_on(sdk.trust_policy(&s.role())).to_string();
     assert!(
         trust.contains(&pool_id) && trust.contains("authenticated"),
         "{trust}"
     );
     // Adopted resources now belong to the stack: apply again is a no-op.
-    let r = s.ok(&["apply"]);
-    assert_eq!(r.writes(), Vec::<String>::new());
+    s.ok(&["apply"]).no_writes();
 }
 
 #[test]
@@ -173,14 +140,7 @@ fn a_table_of_another_stack_is_never_adopted() {
         Some("createdAt"),
         &[("setup:stack", "someone-else")],
     ));
-    let r = s.run(&["apply", "--adopt"]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr.contains("belongs to stack \"someone-else\""),
-        "{}",
-        r.all()
-    );
-    assert_eq!(r.writes(), Vec::<String>::new());
+    s.refuses(&["apply", "--adopt"], "belongs to stack \"someone-else\"");
 }
 
 #[test]
@@ -189,26 +149,10 @@ fn two_pools_tagged_for_the_stack_stop_with_both_ids() {
     s.ok(&["apply"]);
     let first = s.pool_id();
     let sdk = sdk();
-    let second = block_on(
-        sdk.identity
-            .create_identity_pool()
-            .identity_pool_name(s.pool_name())
-            .allow_unauthenticated_identities(false)
-            .identity_pool_tags("setup:stack", &s.name)
-            .send(),
-    )
-    .unwrap()
-    .identity_pool_id()
-    .to_string();
+    let second =
+        block_on(sdk.create_identity_pool(&s.pool_name(), None, &[("setup:stack", &s.name)]));
     for cmd in ["status", "apply"] {
-        let r = s.run(&[cmd]);
-        assert_eq!(r.code, 1, "{}", r.all());
-        assert!(
-            r.stderr.contains(&first) && r.stderr.contains(&second),
-            "{}",
-            r.all()
-        );
-        assert_eq!(r.writes(), Vec::<String>::new());
+        s.refuses(&[cmd], &first).stderr_has(&second);
     }
 }
 
@@ -223,8 +167,7 @@ fn a_table_with_other_keys_needs_replacement_and_is_never_touched() {
         None,
         &[("setup:stack", &s.name)],
     ));
-    let r = s.run(&["status", "-o", "json"]);
-    assert_eq!(r.code, 2);
+    let r = s.expect(2, &["status", "-o", "json"]);
     let j = r.json();
     let t = r.step(&j, "table");
     assert_eq!(t["state"], "drifted");
@@ -235,10 +178,7 @@ fn a_table_with_other_keys_needs_replacement_and_is_never_touched() {
             .contains("replacement required"),
         "{t}"
     );
-    let r = s.run(&["apply"]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stderr.contains("replacement required"), "{}", r.all());
-    assert_eq!(r.writes(), Vec::<String>::new());
+    s.refuses(&["apply"], "replacement required");
 }
 
 #[test]
@@ -246,15 +186,7 @@ fn a_pool_with_an_extra_provider_keeps_it_and_reports_it() {
     let s = Stack::new("extra-provider", "");
     s.ok(&["apply"]);
     let sdk = sdk();
-    let id = s.pool_id();
-    block_on(async {
-        let p = sdk
-            .identity
-            .describe_identity_pool()
-            .identity_pool_id(&id)
-            .send()
-            .await
-            .unwrap();
+    block_on(sdk.update_identity_pool(&s.pool_id(), |update, p| {
         let mut providers = p.cognito_identity_providers().to_vec();
         providers.push(
             aws_sdk_cognitoidentity::types::CognitoIdentityProvider::builder()
@@ -262,23 +194,11 @@ fn a_pool_with_an_extra_provider_keeps_it_and_reports_it() {
                 .client_id("otherclient")
                 .build(),
         );
-        sdk.identity
-            .update_identity_pool()
-            .identity_pool_id(&id)
-            .identity_pool_name(p.identity_pool_name())
+        update
             .allow_unauthenticated_identities(false)
             .set_cognito_identity_providers(Some(providers))
-            .send()
-            .await
-            .unwrap();
-    });
+    }));
     let r = s.ok(&["status"]);
-    assert!(
-        r.stdout
-            .contains("also trusts provider cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"),
-        "{}",
-        r.all()
-    );
-    let r = s.ok(&["apply"]);
-    assert_eq!(r.writes(), Vec::<String>::new());
+    r.stdout_has("also trusts provider cognito-idp.us-east-1.amazonaws.com/us-east-1_Other");
+    s.ok(&["apply"]).no_writes();
 }

@@ -65,6 +65,7 @@ fn round_trip_counter_counts_chains_not_calls() {
         operation: "o".into(),
         t,
         t_end: Some(end),
+        held: None,
     };
     // Three overlapping calls, then one after them, then one after that: depth 3.
     let calls = [

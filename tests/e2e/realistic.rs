@@ -15,10 +15,6 @@ fn stack(name: &str, extra: &str) -> Stack {
     Stack::on(realistic_emulator(), name, extra)
 }
 
-fn ops_named(r: &Run, op: &str) -> usize {
-    r.ops.iter().filter(|o| *o == op).count()
-}
-
 /// The state of one step in `status --output json`.
 fn state_of(s: &Stack, step: &str) -> (i32, serde_json::Value) {
     let r = s.run(&["status", "--output", "json"]);
@@ -34,26 +30,23 @@ fn a_first_session_against_realistic_aws_succeeds_end_to_end() {
     let first = s.ok(&["apply"]);
     // Rows 1 and 2: the table was invisible, then CREATING, and apply waited it out.
     assert!(
-        ops_named(&first, "DescribeTable") >= 2,
+        first.count("DescribeTable") >= 2,
         "apply should have waited for the new table: {:?}",
         first.ops
     );
 
     // Row 5: right after apply, status is in sync although the tag listing lags.
-    let st = s.run(&["status"]);
-    assert_eq!(st.code, 0, "status right after apply:\n{}", st.all());
+    s.ok(&["status"]);
 
     // Row 8: verify right after apply, while IAM is still propagating to Cognito.
-    let v = s.run(&["verify", "--create-test-user"]);
-    assert_eq!(v.code, 0, "verify right after apply:\n{}", v.all());
+    s.ok(&["verify", "--create-test-user"]);
 
-    let again = s.ok(&["apply"]);
-    assert_eq!(again.writes(), Vec::<String>::new(), "{}", again.all());
+    s.ok(&["apply"]).no_writes();
 
     // Rows 2, 4 and 6: deletion protection off (UPDATING), delete, wait until gone; the role and
     // policy deletes right after their detach.
-    let down = s.ok(&["teardown", "--delete-table", "--yes"]);
-    assert!(down.stdout.contains("deleted table"), "{}", down.all());
+    s.ok(&["teardown", "--delete-table", "--yes"])
+        .stdout_has("deleted table");
 
     // Row 4: the table may still be DELETING: apply waits it out, then creates it.
     s.ok(&["apply"]);
@@ -68,9 +61,8 @@ fn a_first_session_against_realistic_aws_succeeds_end_to_end() {
 #[test]
 fn apply_waits_for_a_new_table_that_is_invisible_then_creating() {
     let s = stack("real-create", "");
-    let r = s.run(&["apply"]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    let describes = ops_named(&r, "DescribeTable");
+    let r = s.ok(&["apply"]);
+    let describes = r.count("DescribeTable");
     assert!(describes >= 3, "expected polling, got {:?}", r.ops);
     // The progress line names the state it waited in.
     let log = format!("{}{}", r.stdout, r.stderr);
@@ -86,22 +78,13 @@ fn apply_waits_for_a_new_table_that_is_invisible_then_creating() {
 fn successive_table_updates_wait_for_active_in_between() {
     let s = stack("real-updates", "");
     s.ok(&["apply"]);
-    s.write_config(&format!(
-        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\nbilling_mode = \"PROVISIONED\"\nread_capacity = 2\nwrite_capacity = 2\ndeletion_protection = false\n",
-        s.table()
+    s.write_config(&s.table_config(
+        "billing_mode = \"PROVISIONED\"\nread_capacity = 2\nwrite_capacity = 2\ndeletion_protection = false\n",
+        "",
     ));
     let r = s.ok(&["apply"]);
-    assert_eq!(ops_named(&r, "UpdateTable"), 2, "{:?}", r.ops);
-    let t = block_on(
-        s.emu
-            .sdk()
-            .dynamodb
-            .describe_table()
-            .table_name(s.table())
-            .send(),
-    )
-    .unwrap();
-    let t = t.table().unwrap();
+    assert_eq!(r.count("UpdateTable"), 2, "{:?}", r.ops);
+    let t = block_on(s.emu.sdk().table(&s.table()));
     assert_eq!(t.deletion_protection_enabled(), Some(false));
     assert_eq!(
         t.provisioned_throughput().unwrap().read_capacity_units(),
@@ -116,7 +99,7 @@ fn pitr_right_after_creation_is_retried_and_enabling_is_not_drift() {
     let s = stack("real-pitr", "");
     let r = s.ok(&["apply"]);
     assert!(
-        ops_named(&r, "UpdateContinuousBackups") >= 2,
+        r.count("UpdateContinuousBackups") >= 2,
         "the first enable should have been refused and retried: {:?}",
         r.ops
     );
@@ -140,23 +123,12 @@ fn apply_right_after_deleting_the_table_waits_then_creates() {
     realistic_emulator().set_realistic(json!({"table_deleting": 3.0}));
     // Delete by hand, so the table is DELETING when apply starts.
     let sdk = s.emu.sdk();
-    block_on(
-        sdk.dynamodb
-            .update_table()
-            .table_name(s.table())
-            .deletion_protection_enabled(false)
-            .send(),
-    )
-    .unwrap();
+    block_on(sdk.set_deletion_protection(&s.table(), false));
     // UpdateTable leaves the table UPDATING for a moment.
     std::thread::sleep(std::time::Duration::from_millis(1800));
-    block_on(sdk.dynamodb.delete_table().table_name(s.table()).send()).unwrap();
+    block_on(sdk.delete_table(&s.table()));
     let plan = s.run(&["plan"]);
-    assert!(
-        plan.stdout.contains("is being deleted (DELETING)"),
-        "{}",
-        plan.all()
-    );
+    plan.stdout_has("is being deleted (DELETING)");
     let r = s.run(&["apply"]);
     realistic_emulator().set_realistic(json!({"table_deleting": 2.0}));
     assert_eq!(r.code, 0, "{}", r.all());
@@ -179,7 +151,7 @@ fn status_right_after_apply_is_in_sync_although_tags_lag() {
     let j = st.json();
     assert_eq!(st.step(&j, "table")["state"], "in_sync");
     assert!(
-        ops_named(&st, "ListTagsOfResource") >= 2,
+        st.count("ListTagsOfResource") >= 2,
         "tags should have been read again: {:?}",
         st.ops
     );
@@ -193,12 +165,11 @@ fn teardown_right_after_detach_retries_delete_conflict() {
     s.ok(&["apply"]);
     let r = s.ok(&["teardown"]);
     assert!(
-        ops_named(&r, "DeleteRole") >= 2 || ops_named(&r, "DeletePolicy") >= 2,
+        r.count("DeleteRole") >= 2 || r.count("DeletePolicy") >= 2,
         "expected a DeleteConflict retry: {:?}",
         r.ops
     );
-    let again = s.ok(&["teardown"]);
-    assert_eq!(again.writes(), Vec::<String>::new(), "{}", again.all());
+    s.ok(&["teardown"]).no_writes();
 }
 
 /// Row 9: ConcurrentModification (409) on the first change of a new role is retried.
@@ -207,7 +178,7 @@ fn concurrent_modification_on_a_new_role_is_retried() {
     let s = stack("real-concurrent", "");
     let r = s.ok(&["apply"]);
     assert!(
-        ops_named(&r, "AttachRolePolicy") >= 2,
+        r.count("AttachRolePolicy") >= 2,
         "the attach should have met ConcurrentModification and been retried: {:?}",
         r.ops
     );
@@ -221,9 +192,9 @@ fn billing_mode_quota_is_one_sentence_without_retries() {
     realistic_emulator().set_realistic(json!({"billing_switches": 1}));
     let s = stack("real-quota", "");
     s.ok(&["apply"]);
-    let provisioned = format!(
-        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\nbilling_mode = \"PROVISIONED\"\nread_capacity = 1\nwrite_capacity = 1\n",
-        s.table()
+    let provisioned = s.table_config(
+        "billing_mode = \"PROVISIONED\"\nread_capacity = 1\nwrite_capacity = 1\n",
+        "",
     );
     // On-demand → provisioned → on-demand (the one switch to on-demand allowed here) →
     // provisioned → on-demand again: over the quota.
@@ -239,14 +210,8 @@ fn billing_mode_quota_is_one_sentence_without_retries() {
         assert_eq!(r.code, 0, "{}", r.all());
     }
     assert_eq!(second.code, 1, "{}", second.all());
-    assert_eq!(ops_named(&second, "UpdateTable"), 1, "{:?}", second.ops);
-    assert!(
-        second
-            .stderr
-            .contains("an AWS quota was reached, which retrying now cannot fix"),
-        "{}",
-        second.all()
-    );
+    assert_eq!(second.count("UpdateTable"), 1, "{:?}", second.ops);
+    second.stderr_has("an AWS quota was reached, which retrying now cannot fix");
 }
 
 /// Row 12: tags on an existing identity pool are changed with cognito-identity TagResource,
@@ -256,7 +221,7 @@ fn identity_pool_tag_drift_is_fixed_with_tag_resource() {
     let s = stack("real-pool-tags", "");
     s.ok(&["apply"]);
     s.write_config(&format!(
-        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\", cost = \"42\" }}\n",
+        "\n[tags]\nteam = \"mobile\"\ncost = \"42\"\n\n[table]\nname = \"{}\"\n",
         s.table()
     ));
     let r = s.ok(&["apply"]);
@@ -291,26 +256,22 @@ fn a_burst_of_throttling_is_outlasted_but_other_errors_keep_five_attempts() {
     let s = Stack::new("throttle-burst", "");
     s.ok(&["apply"]);
     // Eight throttles in a row on one call: more than the old five attempts.
-    s.control(
-        "faults",
+    let r = s.run_with_faults(
         json!({"rate": 1.0, "kinds": ["throttle"], "ops": ["DeleteRole"], "max": 8, "seed": 1}),
+        &["teardown"],
     );
-    let r = s.run(&["teardown"]);
-    s.control("faults", json!({"rate": 0.0}));
     assert_eq!(r.code, 0, "{}", r.all());
-    assert_eq!(ops_named(&r, "DeleteRole"), 9, "{:?}", r.ops);
+    assert_eq!(r.count("DeleteRole"), 9, "{:?}", r.ops);
 
     // A server error, by contrast, is tried five times and then reported.
     let s = Stack::new("errors-budget", "");
     s.ok(&["apply"]);
-    s.control(
-        "faults",
+    let r = s.run_with_faults(
         json!({"rate": 1.0, "kinds": ["500"], "ops": ["DeleteRole"], "max": 20, "seed": 1}),
+        &["teardown"],
     );
-    let r = s.run(&["teardown"]);
-    s.control("faults", json!({"rate": 0.0}));
     assert_eq!(r.code, 1, "{}", r.all());
-    assert_eq!(ops_named(&r, "DeleteRole"), 5, "{:?}", r.ops);
+    assert_eq!(r.count("DeleteRole"), 5, "{:?}", r.ops);
 }
 
 /// Row 13: teardown under a 35% throttling rate, twice in a row, succeeds.
@@ -319,12 +280,10 @@ fn teardown_under_heavy_throttling_succeeds() {
     for seed in [3, 4] {
         let s = Stack::new(&format!("throttle-heavy-{seed}"), "");
         s.ok(&["apply"]);
-        s.control(
-            "faults",
+        let r = s.run_with_faults(
             json!({"rate": 0.35, "kinds": ["throttle"], "seed": seed}),
+            &["teardown", "--delete-table", "--yes"],
         );
-        let r = s.run(&["teardown", "--delete-table", "--yes"]);
-        s.control("faults", json!({"rate": 0.0}));
         assert_eq!(r.code, 0, "seed {seed}:\n{}", r.all());
         assert!(s.pool_ids().is_empty());
     }

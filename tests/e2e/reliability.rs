@@ -15,33 +15,10 @@ fn assert_exactly_one_of_each(s: &Stack) {
     assert_eq!(s.pool_ids().len(), 1, "identity pools: {:?}", s.pool_ids());
     let sdk = s.emu.sdk();
     block_on(async {
-        let versions = sdk
-            .iam
-            .list_policy_versions()
-            .policy_arn(s.policy_arn())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            versions.versions().len(),
-            1,
-            "orphaned policy versions: {:?}",
-            versions.versions()
-        );
-        let attached = sdk
-            .iam
-            .list_attached_role_policies()
-            .role_name(s.role())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(attached.attached_policies().len(), 1);
-        sdk.dynamodb
-            .describe_table()
-            .table_name(s.table())
-            .send()
-            .await
-            .unwrap();
+        let versions = sdk.policy_versions(&s.policy_arn()).await;
+        assert_eq!(versions.len(), 1, "orphaned policy versions: {versions:?}");
+        assert_eq!(sdk.attached_policy_arns(&s.role()).await.len(), 1);
+        assert!(sdk.table_exists(&s.table()).await);
     });
 }
 
@@ -49,18 +26,16 @@ fn assert_exactly_one_of_each(s: &Stack) {
 fn wait_held(s: &Stack, key: &str, op: &str, when: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let body = http_get(s.emu.port, &format!("/_setup/calls?key={key}"));
-        let calls: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let held =
-            calls.as_array().unwrap().iter().any(|c| {
-                c["operation"] == op && c.get("held").and_then(|h| h.as_str()) == Some(when)
-            });
+        let calls = s.emu.calls(key);
+        let held = calls
+            .iter()
+            .any(|c| c.operation == op && c.held.as_deref() == Some(when));
         if held {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{op} was never held {when}: {calls}"
+            "{op} was never held {when}: {calls:?}"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -124,22 +99,13 @@ crash_cases! {
 fn kill_during_a_policy_update_leaves_no_orphaned_version() {
     let s = Stack::new("kill-policy-version", "");
     s.ok(&["apply"]);
-    s.write_config(&format!(
-        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\n[policy]\nactions = [\"dynamodb:GetItem\"]\n",
-        s.table()
-    ));
+    s.write_config(&s.table_config("", "[policy]\nactions = [\"dynamodb:GetItem\"]\n"));
     kill_at(&s, &["apply"], "CreatePolicyVersion", "after");
     s.ok(&["apply"]);
     let sdk = s.emu.sdk();
-    let versions = block_on(
-        sdk.iam
-            .list_policy_versions()
-            .policy_arn(s.policy_arn())
-            .send(),
-    )
-    .unwrap();
+    let versions = block_on(sdk.policy_versions(&s.policy_arn()));
     // v1 (old document) and v2 (new, default): nothing written twice.
-    assert_eq!(versions.versions().len(), 2, "{:?}", versions.versions());
+    assert_eq!(versions.len(), 2, "{versions:?}");
     s.ok(&["status"]);
 }
 
@@ -157,26 +123,16 @@ fn interrupted_teardown_finishes_when_run_again() {
         let s = Stack::new(&format!("kill-teardown-{i}"), "");
         s.ok(&["apply"]);
         kill_at(&s, &["teardown", "--delete-table", "--yes"], op, when);
-        let r = s.ok(&["teardown", "--delete-table", "--yes"]);
-        assert!(r.code == 0, "{}", r.all());
+        s.ok(&["teardown", "--delete-table", "--yes"]);
         assert!(s.pool_ids().is_empty(), "{op}: pools left");
         let sdk = s.emu.sdk();
         block_on(async {
-            assert!(sdk.iam.get_role().role_name(s.role()).send().await.is_err());
-            assert!(sdk
-                .iam
-                .get_policy()
-                .policy_arn(s.policy_arn())
-                .send()
-                .await
-                .is_err());
-            assert!(sdk
-                .dynamodb
-                .describe_table()
-                .table_name(s.table())
-                .send()
-                .await
-                .is_err());
+            assert!(!sdk.role_exists(&s.role()).await, "{op}: role left");
+            assert!(
+                !sdk.policy_exists(&s.policy_arn()).await,
+                "{op}: policy left"
+            );
+            assert!(!sdk.table_exists(&s.table()).await, "{op}: table left");
         });
         let r = s.ok(&["teardown", "--delete-table", "--yes"]);
         assert_eq!(r.writes(), Vec::<String>::new(), "{}", r.all());
@@ -253,7 +209,7 @@ fn under_faults(name: &str, rate: f64, seed: u64) -> bool {
     assert!(!r.stderr.contains("panicked"), "{}", r.all());
     if r.code == 1 {
         // A clear sentence, not a stack trace.
-        assert!(r.stderr.contains("error: "), "{}", r.all());
+        r.stderr_has("error: ");
     }
     assert!(
         !injected["injected"].as_array().unwrap().is_empty(),
@@ -314,8 +270,7 @@ fn not_yet_visible_resources_are_retried_and_validation_errors_are_not() {
         "faults",
         json!({"rate": 1.0, "kinds": ["validation"], "ops": ["CreateTable"]}),
     );
-    let r = s.run(&["apply"]);
-    assert_eq!(r.code, 1, "{}", r.all());
+    let r = s.run(&["apply"]).exits(1);
     assert_eq!(
         r.ops.iter().filter(|o| *o == "CreateTable").count(),
         1,

@@ -11,7 +11,6 @@
 
 use std::sync::OnceLock;
 
-use aws_config::Region;
 use serde_json::json;
 
 use crate::harness::*;
@@ -49,41 +48,14 @@ fn stack(name: &str) -> Stack {
     s
 }
 
-fn identity() -> aws_sdk_cognitoidentity::Client {
-    let conf = block_on(sdk_config(emu(), &fresh_key()));
-    aws_sdk_cognitoidentity::Client::from_conf(
-        aws_sdk_cognitoidentity::config::Builder::from(&conf)
-            .region(Region::new(SCALE_REGION))
-            .build(),
-    )
+/// SDK clients in the scale region.
+fn sdk() -> Sdk {
+    emu().sdk_in(SCALE_REGION)
 }
 
 /// The ids of the pools named like the stack's, over every page.
 fn pool_ids(s: &Stack) -> Vec<String> {
-    let client = identity();
-    block_on(async {
-        let mut ids = Vec::new();
-        let mut token = None;
-        loop {
-            let out = client
-                .list_identity_pools()
-                .max_results(60)
-                .set_next_token(token)
-                .send()
-                .await
-                .unwrap();
-            ids.extend(
-                out.identity_pools()
-                    .iter()
-                    .filter(|p| p.identity_pool_name() == Some(s.pool_name().as_str()))
-                    .map(|p| p.identity_pool_id().unwrap().to_string()),
-            );
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                return ids;
-            }
-        }
-    })
+    block_on(sdk().identity_pool_ids_named(&s.pool_name()))
 }
 
 fn only_pool(s: &Stack) -> String {
@@ -93,20 +65,13 @@ fn only_pool(s: &Stack) -> String {
 }
 
 fn create_pool(s: &Stack, tags: &[(&str, &str)]) -> String {
-    let client = identity();
-    let mut req = client
-        .create_identity_pool()
-        .identity_pool_name(s.pool_name())
-        .allow_unauthenticated_identities(false);
-    for (k, v) in tags {
-        req = req.identity_pool_tags(*k, *v);
-    }
-    block_on(req.send()).unwrap().identity_pool_id().to_string()
+    block_on(sdk().create_identity_pool(&s.pool_name(), None, tags))
 }
 
 fn delete_pool(id: &str) {
     block_on(
-        identity()
+        sdk()
+            .identity
             .delete_identity_pool()
             .identity_pool_id(id)
             .send(),
@@ -114,15 +79,8 @@ fn delete_pool(id: &str) {
     .unwrap();
 }
 
-fn count(r: &Run, op: &str) -> usize {
-    r.ops.iter().filter(|o| *o == op).count()
-}
-
 fn trusted_pool(s: &Stack) -> String {
-    let role = block_on(emu().sdk().iam.get_role().role_name(s.role()).send()).unwrap();
-    let trust =
-        setup::policy_doc::parse(role.role().unwrap().assume_role_policy_document().unwrap())
-            .unwrap();
+    let trust = block_on(sdk().trust_policy(&s.role()));
     trust["Statement"][0]["Condition"]["StringEquals"]["cognito-identity.amazonaws.com:aud"]
         .as_str()
         .unwrap_or_default()
@@ -139,8 +97,8 @@ fn assert_found_by_tag(s: &Stack, args: &[&str]) -> Run {
         let r = s.run(args);
         let what = args.join(" ");
         assert_eq!(r.code, 0, "{what}:\n{}", r.all());
-        assert_eq!(count(&r, "GetResources"), 1, "{what}: {:?}", r.ops);
-        assert_eq!(count(&r, "ListIdentityPools"), 0, "{what}: {:?}", r.ops);
+        assert_eq!(r.count("GetResources"), 1, "{what}: {:?}", r.ops);
+        assert_eq!(r.count("ListIdentityPools"), 0, "{what}: {:?}", r.ops);
         assert!(
             r.ops.len() <= 15,
             "{what}: {} calls: {:?}",
@@ -166,11 +124,11 @@ fn a_converged_stack_is_found_without_listing_the_other_pools() {
     // A fresh apply may create a pool, so it lists every pool first: all pages of them.
     let r = s.ok(&["apply"]);
     assert!(
-        count(&r, "ListIdentityPools") > OTHERS / PAGE,
+        r.count("ListIdentityPools") > OTHERS / PAGE,
         "a fresh apply lists every page: {:?}",
         r.ops
     );
-    assert_eq!(count(&r, "CreateIdentityPool"), 1, "{:?}", r.ops);
+    assert_eq!(r.count("CreateIdentityPool"), 1, "{:?}", r.ops);
     let id = only_pool(&s);
 
     let r = assert_found_by_tag(&s, &["status", "-o", "json"]);
@@ -193,16 +151,10 @@ fn two_tagged_pools_in_a_large_account_stop_with_both_ids() {
     let second = create_pool(&s, &[("setup:stack", &s.name)]);
     s.control("tagging", json!({"page_size": 1}));
     for cmd in ["status", "apply"] {
-        let r = s.run(&[cmd]);
-        assert_eq!(r.code, 1, "{}", r.all());
-        assert!(
-            r.stderr.contains(&first) && r.stderr.contains(&second),
-            "{}",
-            r.all()
-        );
-        assert_eq!(r.writes(), Vec::<String>::new());
-        assert_eq!(count(&r, "GetResources"), 2, "two pages: {:?}", r.ops);
-        assert_eq!(count(&r, "ListIdentityPools"), 0, "{:?}", r.ops);
+        let r = s.refuses(&[cmd], &first);
+        r.stderr_has(&second);
+        assert_eq!(r.count("GetResources"), 2, "two pages: {:?}", r.ops);
+        assert_eq!(r.count("ListIdentityPools"), 0, "{:?}", r.ops);
     }
 }
 
@@ -230,12 +182,12 @@ fn a_pool_recreated_by_hand_is_found_while_the_tag_index_lags() {
     assert_eq!(step["state"], "drifted", "{step}");
     assert!(step.to_string().contains(&new), "{step}");
     assert!(
-        count(&r, "ListIdentityPools") > OTHERS / PAGE,
+        r.count("ListIdentityPools") > OTHERS / PAGE,
         "fell back to listing: {:?}",
         r.ops
     );
     let r = s.ok(&["apply"]);
-    assert_eq!(count(&r, "CreateIdentityPool"), 0, "{:?}", r.ops);
+    assert_eq!(r.count("CreateIdentityPool"), 0, "{:?}", r.ops);
     assert_eq!(pool_ids(&s), vec![new.clone()]);
     assert_eq!(trusted_pool(&s), new);
 
@@ -252,17 +204,12 @@ fn an_untagged_pool_recreated_by_hand_is_found_by_the_listing_and_adopted() {
     s.ok(&["apply"]);
     delete_pool(&only_pool(&s));
     let new = create_pool(&s, &[]);
-    let r = s.run(&["status", "-o", "json"]);
-    assert_eq!(r.code, 2, "{}", r.all());
+    let r = s.expect(2, &["status", "-o", "json"]);
     let j = r.json();
     assert_eq!(r.step(&j, "identity-pool")["state"], "not_owned", "{j}");
-    assert!(
-        count(&r, "ListIdentityPools") > OTHERS / PAGE,
-        "{:?}",
-        r.ops
-    );
+    assert!(r.count("ListIdentityPools") > OTHERS / PAGE, "{:?}", r.ops);
     let r = s.ok(&["apply", "--adopt"]);
-    assert_eq!(count(&r, "CreateIdentityPool"), 0, "{:?}", r.ops);
+    assert_eq!(r.count("CreateIdentityPool"), 0, "{:?}", r.ops);
     assert_eq!(pool_ids(&s), vec![new.clone()]);
     assert_eq!(trusted_pool(&s), new);
     assert_found_by_tag(&s, &["status"]);
@@ -279,33 +226,25 @@ fn without_permission_for_the_tagging_api_the_listing_finds_the_pool() {
         "faults",
         json!({"rate": 1.0, "kinds": ["denied"], "ops": ["GetResources"]}),
     );
-    let r = s.run(&["status", "-o", "json"]);
-    assert_eq!(r.code, 0, "{}", r.all());
+    let r = s.ok(&["status", "-o", "json"]);
     let j = r.json();
     assert_eq!(r.step(&j, "identity-pool")["state"], "in_sync", "{j}");
     assert!(j.to_string().contains(&id), "{j}");
     assert_eq!(
-        count(&r, "GetResources"),
+        r.count("GetResources"),
         1,
         "AccessDenied is not retried: {:?}",
         r.ops
     );
-    assert!(
-        count(&r, "ListIdentityPools") > OTHERS / PAGE,
-        "{:?}",
-        r.ops
-    );
+    assert!(r.count("ListIdentityPools") > OTHERS / PAGE, "{:?}", r.ops);
     assert!(
         !r.stderr.to_lowercase().contains("denied"),
         "the fallback is silent:\n{}",
         r.all()
     );
     // ... except in the debug log.
-    let r = s.run(&["status", "-v"]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    assert!(r.stderr.contains("tag:GetResources"), "{}", r.all());
+    s.ok(&["status", "-v"]).stderr_has("tag:GetResources");
     // A no-op apply writes nothing and creates no second pool.
-    let r = s.ok(&["apply"]);
-    assert_eq!(r.writes(), Vec::<String>::new());
+    s.ok(&["apply"]).no_writes();
     assert_eq!(only_pool(&s), id);
 }

@@ -20,18 +20,12 @@ fn teardown_removes_everything_but_the_table_and_its_data() {
     .unwrap();
 
     let r = s.ok(&["teardown"]);
-    assert!(r.stdout.contains("kept table"), "{}", r.all());
-    assert!(r.stdout.contains("--delete-table"), "{}", r.all());
+    r.stdout_has("kept table");
+    r.stdout_has("--delete-table");
     assert!(s.pool_ids().is_empty());
     block_on(async {
-        assert!(sdk.iam.get_role().role_name(s.role()).send().await.is_err());
-        assert!(sdk
-            .iam
-            .get_policy()
-            .policy_arn(s.policy_arn())
-            .send()
-            .await
-            .is_err());
+        assert!(!sdk.role_exists(&s.role()).await);
+        assert!(!sdk.policy_exists(&s.policy_arn()).await);
         let items = sdk
             .dynamodb
             .scan()
@@ -59,7 +53,7 @@ fn teardown_removes_everything_but_the_table_and_its_data() {
 
     // Again: nothing to do, no writes.
     let r = s.ok(&["teardown"]);
-    assert!(r.stdout.contains("Nothing to do"), "{}", r.all());
+    r.stdout_has("Nothing to do");
     assert_eq!(r.writes(), Vec::<String>::new());
 
     // Apply after teardown reuses the kept table.
@@ -72,9 +66,8 @@ fn teardown_removes_everything_but_the_table_and_its_data() {
 fn delete_table_needs_yes_without_a_terminal_and_then_removes_the_table() {
     let s = Stack::new("teardown-delete-table", "");
     s.ok(&["apply"]);
-    let r = s.run(&["teardown", "--delete-table"]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stderr.contains("--yes"), "{}", r.all());
+    let r = s.run(&["teardown", "--delete-table"]).exits(1);
+    r.stderr_has("--yes");
     assert_eq!(
         r.writes(),
         Vec::<String>::new(),
@@ -88,8 +81,7 @@ fn delete_table_needs_yes_without_a_terminal_and_then_removes_the_table() {
         done.contains("turned deletion protection off") && done.contains("deleted table"),
         "{done}"
     );
-    let sdk = sdk();
-    assert!(block_on(sdk.dynamodb.describe_table().table_name(s.table()).send()).is_err());
+    assert!(!block_on(sdk().table_exists(&s.table())));
     let r = s.run(&["status"]);
     assert_eq!(r.code, 2);
 }
@@ -125,34 +117,14 @@ fn teardown_leaves_untagged_resources_and_foreign_attachments_alone() {
             .unwrap();
     });
     let r = s.ok(&["status"]);
-    assert!(
-        r.stdout.contains("inline policy \"hand-made\""),
-        "{}",
-        r.all()
-    );
+    r.stdout_has("inline policy \"hand-made\"");
     let r = s.ok(&["teardown"]);
-    assert!(
-        r.stdout
-            .contains(&format!("still attached to user {}-user", s.name)),
-        "{}",
-        r.all()
-    );
-    assert!(r.stdout.contains("kept role"), "{}", r.all());
-    assert!(
-        r.stdout
-            .contains("finished, but kept what others still use"),
-        "{}",
-        r.all()
-    );
+    r.stdout_has(&format!("still attached to user {}-user", s.name));
+    r.stdout_has("kept role");
+    r.stdout_has("finished, but kept what others still use");
     block_on(async {
-        assert!(sdk
-            .iam
-            .get_policy()
-            .policy_arn(s.policy_arn())
-            .send()
-            .await
-            .is_ok());
-        assert!(sdk.iam.get_role().role_name(s.role()).send().await.is_ok());
+        assert!(sdk.policy_exists(&s.policy_arn()).await);
+        assert!(sdk.role_exists(&s.role()).await);
     });
     assert!(!r
         .ops
@@ -161,16 +133,9 @@ fn teardown_leaves_untagged_resources_and_foreign_attachments_alone() {
 
     // Untagged look-alikes of another "stack" are never touched.
     let other = Stack::new("teardown-foreign-untagged", "");
-    block_on(
-        sdk.iam
-            .create_role()
-            .role_name(other.role())
-            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
-            .send(),
-    )
-    .unwrap();
+    block_on(sdk.create_role(&other.role(), r#"{"Version":"2012-10-17","Statement":[]}"#));
     let r = other.ok(&["teardown"]);
-    assert!(r.stdout.contains("left role"), "{}", r.all());
+    r.stdout_has("left role");
     assert_eq!(r.writes(), Vec::<String>::new());
 }
 
@@ -198,19 +163,10 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
     let api = format!("{}-api", s.name);
     let svc = format!("{}-svc", s.name);
     block_on(async {
-        sdk.iam
-            .create_role()
-            .role_name(&api)
-            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
-            .send()
-            .await
-            .unwrap();
+        sdk.create_role(&api, ECS_TASKS_TRUST).await;
         sdk.iam.create_user().user_name(&svc).send().await.unwrap();
     });
-    s.write_config(&format!(
-        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\n[backend]\nrole = \"{api}\"\n",
-        s.table()
-    ));
+    s.write_config(&s.table_config("", &format!("[backend]\nrole = \"{api}\"\n")));
     let mut used = std::collections::BTreeSet::new();
     let mut run = |args: &[&str]| {
         let r = s.run(args);
@@ -224,13 +180,7 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
     run(&["outputs"]);
     // Drift in every step, so the update paths run too.
     block_on(async {
-        sdk.iam
-            .update_assume_role_policy()
-            .role_name(s.role())
-            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
-            .send()
-            .await
-            .unwrap();
+        sdk.set_trust_policy(&s.role(), r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#).await;
         sdk.iam
             .detach_role_policy()
             .role_name(s.role())
@@ -238,28 +188,14 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
             .send()
             .await
             .unwrap();
-        sdk.dynamodb
-            .update_table()
-            .table_name(s.table())
-            .deletion_protection_enabled(false)
-            .send()
-            .await
-            .unwrap();
+        sdk.set_deletion_protection(&s.table(), false).await;
     });
     s.write_config(&format!(
-        "\n[table]\nname = \"{}\"\ntags = {{ team = \"web\" }}\npoint_in_time_recovery = false\n[identity_pool]\nallow_unauthenticated = true\n[policy]\nactions = [\"dynamodb:Query\"]\n[backend]\nuser = \"{svc}\"\nactions = [\"dynamodb:GetItem\"]\n",
+        "\n[tags]\nteam = \"web\"\n\n[table]\nname = \"{}\"\npoint_in_time_recovery = false\n[identity_pool]\nallow_unauthenticated = true\n[policy]\nactions = [\"dynamodb:Query\"]\n[backend]\nuser = \"{svc}\"\nactions = [\"dynamodb:GetItem\"]\n",
         s.table()
     ));
     run(&["apply"]);
-    let id = s.pool_id();
-    block_on(
-        sdk.identity
-            .set_identity_pool_roles()
-            .identity_pool_id(&id)
-            .set_roles(Some(Default::default()))
-            .send(),
-    )
-    .unwrap();
+    block_on(sdk.clear_pool_roles(&s.pool_id()));
     run(&["apply"]);
     run(&["teardown", "--delete-table", "--yes"]);
 

@@ -20,35 +20,11 @@ fn pool_stack(
     name: &str,
     configure: impl FnOnce(CreateUserPoolFluentBuilder) -> CreateUserPoolFluentBuilder,
 ) -> Stack {
-    let mut s = Stack::new(name, "");
-    let idp = sdk().idp;
-    let (pool, client) = block_on(async {
-        let pool = configure(idp.create_user_pool().pool_name(name))
-            .send()
-            .await
-            .unwrap();
-        let id = pool.user_pool().unwrap().id().unwrap().to_string();
-        let client = idp
-            .create_user_pool_client()
-            .user_pool_id(&id)
-            .client_name("app")
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-            .send()
-            .await
-            .unwrap();
-        let cid = client
-            .user_pool_client()
-            .unwrap()
-            .client_id()
-            .unwrap()
-            .to_string();
-        (id, cid)
-    });
-    s.user_pool_id = pool;
-    s.client_id = client;
-    s.write_config("");
-    s
+    let sdk = sdk();
+    let pool = block_on(
+        sdk.user_pool_with_app_client(configure(sdk.idp.create_user_pool().pool_name(name))),
+    );
+    Stack::on_user_pool(emulator(), name, pool, "")
 }
 
 fn users_in(pool: &str) -> usize {
@@ -62,18 +38,10 @@ fn users_in(pool: &str) -> usize {
 /// test user is gone; returns the report.
 fn verify_passes(s: &Stack) -> Value {
     s.ok(&["apply"]);
-    let r = s.run(&["verify", "--create-test-user", "-o", "json"]);
-    assert_eq!(r.code, 0, "{}", r.all());
+    let r = s
+        .run(&["verify", "--create-test-user", "-o", "json"])
+        .exits(0);
     let j = r.json();
-    let hop = |name: &str| {
-        j["hops"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|h| h["hop"] == name)
-            .unwrap()
-            .clone()
-    };
     for name in [
         "create-test-user",
         "sign-in",
@@ -81,7 +49,7 @@ fn verify_passes(s: &Stack) -> Value {
         "put-item",
         "delete-test-user",
     ] {
-        assert_eq!(hop(name)["status"], "ok", "{name}: {j}");
+        assert_eq!(hop(&j, name)["status"], "ok", "{name}: {j}");
     }
     assert_eq!(users_in(&s.user_pool_id), 0, "the test user was deleted");
     // No message is ever sent to the placeholder address or number.
@@ -89,16 +57,8 @@ fn verify_passes(s: &Stack) -> Value {
     j
 }
 
-fn detail(j: &Value, hop: &str) -> String {
-    j["hops"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["hop"] == hop)
-        .unwrap()["detail"]
-        .as_str()
-        .unwrap()
-        .to_string()
+fn detail(j: &Value, name: &str) -> String {
+    hop(j, name)["detail"].as_str().unwrap().to_string()
 }
 
 fn required(name: &str, t: AttributeDataType) -> SchemaAttributeType {
@@ -117,7 +77,7 @@ fn email_as_user_name() {
             .auto_verified_attributes(VerifiedAttributeType::Email)
     });
     let j = verify_passes(&s);
-    let user = j["username"].as_str().unwrap();
+    let user = field(&j, "username");
     assert!(
         user.starts_with("setup-verify-") && user.ends_with("@example.invalid"),
         "{user}"
@@ -134,7 +94,7 @@ fn phone_number_as_user_name() {
         p.username_attributes(UsernameAttributeType::PhoneNumber)
     });
     let j = verify_passes(&s);
-    let user = j["username"].as_str().unwrap();
+    let user = field(&j, "username");
     assert!(
         user.starts_with("+1555") && user[1..].chars().all(|c| c.is_ascii_digit()),
         "{user}"
@@ -151,8 +111,7 @@ fn email_as_alias_with_a_required_email() {
     let j = verify_passes(&s);
     // Signs in with a plain user name; the required email is a verified placeholder.
     assert!(
-        j["username"].as_str().unwrap().starts_with("setup-verify-")
-            && !j["username"].as_str().unwrap().contains('@'),
+        field(&j, "username").starts_with("setup-verify-") && !field(&j, "username").contains('@'),
         "{j}"
     );
     assert!(
@@ -229,10 +188,7 @@ fn custom_attributes_with_constraints() {
         .username_attributes(UsernameAttributeType::Email)
     });
     let j = verify_passes(&s);
-    assert!(j["username"]
-        .as_str()
-        .unwrap()
-        .ends_with("@example.invalid"));
+    assert!(field(&j, "username").ends_with("@example.invalid"));
 }
 
 #[test]

@@ -41,63 +41,88 @@ fn completions_generate_for_every_shell() {
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
-    let r = plain(&["completions", "tcsh"]);
-    assert_eq!(r.code, 2, "{}", r.all());
+    plain(&["completions", "tcsh"]).exits(2);
+}
+
+/// Every command of `setup`, as `setup --help` lists them (checked against the CLI itself).
+const COMMANDS: &[&str] = &[
+    "apply",
+    "plan",
+    "status",
+    "teardown",
+    "export",
+    "init",
+    "completions",
+    "man",
+    "verify",
+    "outputs",
+];
+
+#[test]
+fn the_command_list_is_complete() {
+    use clap::CommandFactory;
+    let cli = setup::cli::Cli::command();
+    let mut actual: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+    actual.sort_unstable();
+    let mut listed = COMMANDS.to_vec();
+    listed.sort_unstable();
+    assert_eq!(
+        actual, listed,
+        "add the new command to COMMANDS in tests/e2e/ux.rs"
+    );
 }
 
 #[test]
 fn man_page_lists_every_command() {
-    let r = plain(&["man"]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stdout.starts_with(".ie") || r.stdout.contains(".TH setup 1"),
-        "{}",
-        r.stdout
-    );
-    for cmd in [
-        "apply",
-        "plan",
-        "status",
-        "teardown",
-        "export",
-        "init",
-        "completions",
-        "man",
-    ] {
-        assert!(r.stdout.contains(cmd), "man page lacks {cmd}");
+    let r = plain(&["man"]).exits(0);
+    assert!(r.stdout.contains(".TH setup 1"), "{}", r.stdout);
+    // clap_mangen lists each command as a `setup-NAME(1)` entry of the SUBCOMMANDS section.
+    let commands = r
+        .stdout
+        .split_once(".SH SUBCOMMANDS")
+        .and_then(|(_, rest)| rest.split("\n.SH ").next())
+        .unwrap_or_else(|| panic!("no SUBCOMMANDS section:\n{}", r.stdout));
+    for cmd in COMMANDS {
+        assert!(
+            commands.lines().any(|l| l == format!("setup\\-{cmd}(1)")),
+            "the man page lacks an entry for {cmd}:\n{commands}"
+        );
+        let r = plain(&["man", cmd]).exits(0);
+        assert!(
+            r.stdout.contains(&format!(".TH setup-{cmd} 1")),
+            "`setup man {cmd}`:\n{}",
+            r.stdout
+        );
     }
     let r = plain(&["man", "export"]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    assert!(r.stdout.contains(".TH setup-export 1"), "{}", r.stdout);
     assert!(r.stdout.contains("cloudformation") && r.stdout.contains("wait\\-timeout"));
     let r = plain(&["man", "nope"]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains("man pages exist for: apply"),
-        "{}",
-        r.all()
-    );
+    r.stderr_has("man pages exist for: apply");
+}
+
+/// The lines of the examples block of a --help text (after `Examples:`, `Example:` or
+/// `Example (what for):`).
+fn examples(help: &str) -> Vec<&str> {
+    help.lines()
+        .skip_while(|l| !(l.starts_with("Example") && l.trim_end().ends_with(':')))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect()
 }
 
 #[test]
 fn every_command_help_has_an_example() {
     let top = plain(&["--help"]);
-    assert!(top.stdout.contains("Examples:"), "{}", top.stdout);
-    for cmd in [
-        "apply",
-        "plan",
-        "status",
-        "teardown",
-        "export",
-        "init",
-        "completions",
-        "man",
-    ] {
-        let r = plain(&[cmd, "--help"]);
-        assert_eq!(r.code, 0, "{}", r.all());
+    let listed = examples(&top.stdout);
+    assert!(!listed.is_empty(), "no examples in --help:\n{}", top.stdout);
+    for cmd in COMMANDS {
+        let r = plain(&[cmd, "--help"]).exits(0);
+        let own = format!("setup {cmd}");
         assert!(
-            r.stdout.contains("Example") && r.stdout.contains(&format!("setup {cmd}")),
-            "`setup {cmd} --help` has no example:\n{}",
+            examples(&r.stdout).iter().any(|e| e.starts_with(&own)),
+            "`setup {cmd} --help` has no example that runs {own}:\n{}",
             r.stdout
         );
     }
@@ -121,18 +146,16 @@ fn piped_output_has_no_colour_or_symbols_even_without_no_color() {
     let s = Stack::new("piped-output", "");
     // NO_COLOR unset: only the missing terminal keeps the output plain.
     let env = [("NO_COLOR", "")];
-    let r = s.run_env(&["apply"], &env);
-    assert_eq!(r.code, 0, "{}", r.all());
+    let r = s.run_env(&["apply"], &env).exits(0);
     assert_plain_text(&r);
     assert!(
         r.stderr.contains("table: creating table"),
         "plain progress lines: {}",
         r.all()
     );
-    assert!(r.stdout.contains("ok table"), "{}", r.all());
+    r.stdout_has("ok table");
     for args in [&["status"][..], &["plan"], &["teardown"]] {
-        let r = s.run_env(args, &env);
-        assert_eq!(r.code, 0, "{}", r.all());
+        let r = s.run_env(args, &env).exits(0);
         assert_plain_text(&r);
     }
     let r = s.run_env(&["status", "--config", "missing.toml"], &env);
@@ -149,11 +172,9 @@ fn a_terminal_gets_symbols_and_colour_unless_no_color() {
         // SGR foreground colours (ESC [ 3x m), as console writes green/red/yellow/cyan.
         text.contains("\u{1b}[32m") || text.contains("\u{1b}[36m") || text.contains("\u{1b}[31m")
     };
-    let r = run_tty(s.dir.path(), &["apply"], &[("NO_COLOR", "")]);
-    assert_eq!(r.code, 0, "{}", r.all());
+    let r = run_tty(s.dir.path(), &["apply"], &[("NO_COLOR", "")]).exits(0);
     assert!(r.stdout.contains('✓') && coloured(&r.stdout), "{}", r.all());
-    let r = run_tty(s.dir.path(), &["status"], &[("NO_COLOR", "1")]);
-    assert_eq!(r.code, 0, "{}", r.all());
+    let r = run_tty(s.dir.path(), &["status"], &[("NO_COLOR", "1")]).exits(0);
     assert!(r.stdout.contains('✓'), "{}", r.all());
     assert!(
         !coloured(&r.stdout),
@@ -164,8 +185,8 @@ fn a_terminal_gets_symbols_and_colour_unless_no_color() {
         s.dir.path(),
         &["teardown", "--delete-table", "--yes"],
         &[("NO_COLOR", "1")],
-    );
-    assert_eq!(r.code, 0, "{}", r.all());
+    )
+    .exits(0);
     assert!(
         r.stdout.contains('✓') && !coloured(&r.stdout),
         "{:?}",
@@ -178,7 +199,7 @@ fn no_progress_silences_progress_and_keeps_the_report() {
     let s = Stack::new("no-progress", "");
     let r = s.ok(&["apply", "--no-progress"]);
     assert!(r.stderr.is_empty(), "{}", r.all());
-    assert!(r.stdout.contains("Applied:"), "{}", r.all());
+    r.stdout_has("Applied:");
 }
 
 /// Lines like `  ok table  created table x (0.3s)` for every step that ran.
@@ -192,14 +213,7 @@ fn apply_and_teardown_show_each_steps_duration() {
                 .rsplit_once('(')
                 .is_some_and(|(_, t)| t.trim_end_matches("s)").parse::<f64>().is_ok())
     };
-    for step in [
-        "table",
-        "identity-pool",
-        "role",
-        "trust-policy",
-        "access-policy",
-        "pool-roles",
-    ] {
+    for step in STEPS {
         let line = r
             .stdout
             .lines()
@@ -229,10 +243,7 @@ fn wait_timeout_bounds_the_table_wait_with_a_clear_error() {
     let s = Stack::new("wait-timeout", "");
     s.ok(&["apply"]);
     // A table AWS is still working on, and a change that needs it ACTIVE.
-    s.write_config(&format!(
-        "\n[table]\nname = \"{}\"\ntags = {{ team = \"mobile\" }}\npoint_in_time_recovery = false\n",
-        s.table()
-    ));
+    s.write_config(&s.table_config("point_in_time_recovery = false\n", ""));
     set_table_status(&s.table(), "UPDATING");
     let started = Instant::now();
     let r = s.run(&["apply", "--wait-timeout", "2s"]);
@@ -254,19 +265,10 @@ fn wait_timeout_bounds_the_table_wait_with_a_clear_error() {
     assert!(!r.writes().contains(&"UpdateContinuousBackups".to_string()));
     // Once ACTIVE, the same apply goes through.
     let r = s.ok(&["apply", "--wait-timeout", "2s"]);
-    assert!(
-        r.stdout.contains("point-in-time recovery off"),
-        "{}",
-        r.all()
-    );
+    r.stdout_has("point-in-time recovery off");
     // Durations are checked before anything runs.
-    let r = s.run(&["apply", "--wait-timeout", "soon"]);
-    assert_eq!(r.code, 2, "{}", r.all());
-    assert!(
-        r.stderr.contains("write it like 90s, 10m or 1h30m"),
-        "{}",
-        r.all()
-    );
+    let r = s.run(&["apply", "--wait-timeout", "soon"]).exits(2);
+    r.stderr_has("write it like 90s, 10m or 1h30m");
     assert!(r.ops.is_empty(), "{:?}", r.ops);
 }
 
@@ -276,13 +278,8 @@ fn init_without_a_terminal_writes_a_config_that_plan_accepts_and_apply_converges
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| run_in(emulator(), dir.path(), args, &[]);
     // Without the user pool, it says which flags to pass.
-    let r = run(&["init"]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr.contains("--user-pool-id ID and --client-id ID"),
-        "{}",
-        r.all()
-    );
+    let r = run(&["init"]).exits(1);
+    r.stderr_has("--user-pool-id ID and --client-id ID");
     assert!(!dir.path().join("setup.toml").exists());
 
     let r = run(&[
@@ -295,19 +292,16 @@ fn init_without_a_terminal_writes_a_config_that_plan_accepts_and_apply_converges
         "init-e2e",
         "--table",
         "init-e2e-profiles",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stdout.contains("Wrote setup.toml for stack init-e2e"),
-        "{}",
-        r.all()
-    );
+    ])
+    .exits(0);
+    r.stdout_has("Wrote setup.toml for stack init-e2e");
     assert!(
         r.ops.is_empty(),
         "init without a terminal calls nothing: {:?}",
         r.ops
     );
-    let text = std::fs::read_to_string(dir.path().join("setup.toml")).unwrap();
+    let written = || std::fs::read_to_string(dir.path().join("setup.toml")).unwrap();
+    let text = written();
     assert!(text.contains(&format!("id = \"{pool}\"")), "{text}");
     assert!(text.contains("region = \"us-east-1\""), "{text}");
     assert!(
@@ -317,18 +311,12 @@ fn init_without_a_terminal_writes_a_config_that_plan_accepts_and_apply_converges
             > 10
     );
 
-    let r = run(&["plan"]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stdout.contains("create table init-e2e-profiles"),
-        "{}",
-        r.all()
-    );
-    assert!(r.writes().is_empty());
-    let r = run(&["apply"]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    let r = run(&["status"]);
-    assert_eq!(r.code, 0, "{}", r.all());
+    run(&["plan"])
+        .exits(0)
+        .stdout_has("create table init-e2e-profiles")
+        .no_writes();
+    run(&["apply"]).exits(0);
+    run(&["status"]).exits(0);
     let r = run(&["apply"]);
     assert!(
         r.writes().is_empty() && r.stdout.contains("No changes"),
@@ -337,13 +325,9 @@ fn init_without_a_terminal_writes_a_config_that_plan_accepts_and_apply_converges
     );
 
     // An existing file is never overwritten without --force.
-    let r = run(&["init", "--user-pool-id", &pool, "--client-id", "other"]);
-    assert_eq!(r.code, 1, "{}", r.all());
+    let r = run(&["init", "--user-pool-id", &pool, "--client-id", "other"]).exits(1);
     assert!(r.stderr.contains("already exists") && r.stderr.contains("--force"));
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("setup.toml")).unwrap(),
-        text
-    );
+    assert_eq!(written(), text);
     // Bad values are refused before anything is written, naming the field.
     let r = run(&[
         "init",
@@ -352,13 +336,10 @@ fn init_without_a_terminal_writes_a_config_that_plan_accepts_and_apply_converges
         "nope",
         "--client-id",
         &client,
-    ]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stderr.contains("user_pool.id"), "{}", r.all());
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("setup.toml")).unwrap(),
-        text
-    );
+    ])
+    .exits(1);
+    r.stderr_has("user_pool.id");
+    assert_eq!(written(), text);
     let r = run(&[
         "init",
         "--force",
@@ -372,13 +353,12 @@ fn init_without_a_terminal_writes_a_config_that_plan_accepts_and_apply_converges
         "init-e2e-2",
         "--output",
         "json",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.all());
+    ])
+    .exits(0);
     let j = r.json();
     assert_eq!(j["config"], "other.toml");
     assert_eq!(j["client_ids"], serde_json::json!([client]));
-    let r = run(&["teardown", "--delete-table", "--yes"]);
-    assert_eq!(r.code, 0, "{}", r.all());
+    run(&["teardown", "--delete-table", "--yes"]).exits(0);
 }
 
 /// On a terminal, init lists the user pools and their app clients to choose from
@@ -400,14 +380,10 @@ fn init_on_a_terminal_offers_the_existing_user_pools() {
         ],
         &[],
         &["\r", "\r"],
-    );
-    assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stdout.contains(&format!("setup-tests ({pool})")),
-        "{}",
-        r.all()
-    );
-    assert!(r.stdout.contains(&format!("app ({client})")), "{}", r.all());
+    )
+    .exits(0);
+    r.stdout_has(&format!("setup-tests ({pool})"));
+    r.stdout_has(&format!("app ({client})"));
     assert_eq!(r.ops, ["ListUserPools", "ListUserPoolClients"]);
     let text = std::fs::read_to_string(dir.path().join("setup.toml")).unwrap();
     assert!(text.contains(&format!("id = \"{pool}\"")), "{text}");
@@ -415,6 +391,5 @@ fn init_on_a_terminal_offers_the_existing_user_pools() {
         text.contains(&format!("client_ids = [\"{client}\"]")),
         "{text}"
     );
-    let r = run_in(emulator(), dir.path(), &["plan"], &[]);
-    assert_eq!(r.code, 0, "{}", r.all());
+    run_in(emulator(), dir.path(), &["plan"], &[]).exits(0);
 }

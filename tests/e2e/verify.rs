@@ -6,16 +6,6 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-/// The hop named `name` of a verify JSON report.
-fn hop<'a>(j: &'a Value, name: &str) -> &'a Value {
-    j["hops"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["hop"] == name)
-        .unwrap_or_else(|| panic!("no hop {name} in {j}"))
-}
-
 fn status_of(j: &Value, name: &str) -> String {
     hop(j, name)["status"].as_str().unwrap().to_string()
 }
@@ -41,7 +31,7 @@ fn verify_succeeds_on_a_fresh_stack_and_removes_the_test_user_and_item() {
     assert_eq!(j["ok"], true);
     assert_eq!(j["exit_code"], 0);
     assert_eq!(j["test_user"], true);
-    let user = j["username"].as_str().unwrap().to_string();
+    let user = field(&j, "username").to_string();
     for name in [
         "create-test-user",
         "sign-in",
@@ -143,11 +133,9 @@ fn per_user_isolation_uses_the_identity_id_as_partition_key_and_queries_when_gra
         "{doc}"
     );
 
-    let r = s.run(&["verify", "--create-test-user", "-o", "json"]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    let j = r.json();
+    let j = s.verify(0, &[]).json();
     assert_eq!(j["per_user_isolation"], true);
-    let identity = j["identity_id"].as_str().unwrap();
+    let identity = field(&j, "identity_id");
     assert!(identity.starts_with("us-east-1:"), "{identity}");
     assert!(
         hop(&j, "put-item")["detail"]
@@ -168,36 +156,20 @@ fn per_user_isolation_uses_the_identity_id_as_partition_key_and_queries_when_gra
 fn cleared_pool_roles_fail_at_get_credentials_with_the_named_cause() {
     let s = Stack::new("verify-no-roles", "");
     s.ok(&["apply"]);
-    let sdk = sdk();
-    block_on(
-        sdk.identity
-            .set_identity_pool_roles()
-            .identity_pool_id(s.pool_id())
-            .set_roles(Some(Default::default()))
-            .send(),
-    )
-    .unwrap();
-    let r = s.run(&["verify", "--create-test-user", "-o", "json"]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    let j = r.json();
+    block_on(sdk().clear_pool_roles(&s.pool_id()));
+    let j = s.verify(1, &[]).json();
     assert_eq!(j["ok"], false);
     let h = hop(&j, "get-credentials");
     assert_eq!(h["status"], "failed");
     assert!(
-        h["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("InvalidIdentityPoolConfigurationException"),
+        field(h, "error").starts_with("InvalidIdentityPoolConfigurationException"),
         "{h}"
     );
     assert!(
-        h["cause"]
-            .as_str()
-            .unwrap()
-            .contains("has no authenticated role"),
+        field(h, "cause").contains("has no authenticated role"),
         "{h}"
     );
-    assert!(h["cause"].as_str().unwrap().contains("setup apply"), "{h}");
+    assert!(field(h, "cause").contains("setup apply"), "{h}");
     for later in [
         "put-item",
         "get-item",
@@ -210,7 +182,7 @@ fn cleared_pool_roles_fail_at_get_credentials_with_the_named_cause() {
     }
     // The test user is deleted even though a hop failed.
     assert_eq!(status_of(&j, "delete-test-user"), "ok");
-    assert!(!user_names().contains(&j["username"].as_str().unwrap().to_string()));
+    assert!(!user_names().contains(&field(&j, "username").to_string()));
     // Text mode says it too, on stdout and in the error line.
     let text = s.run(&["verify", "--create-test-user"]);
     assert_eq!(text.code, 1);
@@ -235,19 +207,9 @@ fn a_trust_policy_for_another_pool_is_named_at_get_credentials() {
     let s = Stack::new("verify-bad-trust", "");
     s.ok(&["apply"]);
     let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":"us-east-1:00000000-0000-0000-0000-000000000000"},"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}}]}"#;
-    let sdk = sdk();
-    block_on(
-        sdk.iam
-            .update_assume_role_policy()
-            .role_name(s.role())
-            .policy_document(doc)
-            .send(),
-    )
-    .unwrap();
-    let r = s.run(&["verify", "--create-test-user", "-o", "json"]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    let h = hop(&r.json(), "get-credentials").clone();
-    let cause = h["cause"].as_str().unwrap();
+    block_on(sdk().set_trust_policy(&s.role(), doc));
+    let h = hop(&s.verify(1, &[]).json(), "get-credentials").clone();
+    let cause = field(&h, "cause");
     assert!(cause.contains("trust policy does not let"), "{cause}");
     assert!(
         cause.contains("aud is \"us-east-1:00000000-0000-0000-0000-000000000000\""),
@@ -260,22 +222,13 @@ fn a_trust_policy_for_another_pool_is_named_at_get_credentials() {
 fn a_wrong_client_id_fails_at_sign_in_and_says_so() {
     let s = Stack::new("verify-bad-client", "");
     s.ok(&["apply"]);
-    let r = s.run(&[
-        "verify",
-        "--create-test-user",
-        "--client-id",
-        "1nosuchclient234567890",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    let j = r.json();
+    let j = s
+        .verify(1, &["--client-id", "1nosuchclient234567890"])
+        .json();
     let h = hop(&j, "sign-in");
     assert_eq!(h["status"], "failed");
     assert!(
-        h["cause"]
-            .as_str()
-            .unwrap()
+        field(h, "cause")
             .starts_with("wrong client id: app client 1nosuchclient234567890 does not exist"),
         "{h}"
     );
@@ -287,35 +240,17 @@ fn a_client_without_user_password_auth_is_named() {
     let s = Stack::new("verify-no-flow", "");
     s.ok(&["apply"]);
     let srp_only = extra_client("srp-only", &[ExplicitAuthFlowsType::AllowUserSrpAuth]);
-    let r = s.run(&[
-        "verify",
-        "--create-test-user",
-        "--client-id",
-        &srp_only,
-        "-o",
-        "json",
-    ]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    let h = hop(&r.json(), "sign-in").clone();
+    let h = hop(&s.verify(1, &["--client-id", &srp_only]).json(), "sign-in").clone();
     assert!(
-        h["error"]
-            .as_str()
-            .unwrap()
-            .contains("USER_PASSWORD_AUTH flow not enabled"),
+        field(&h, "error").contains("USER_PASSWORD_AUTH flow not enabled"),
         "{h}"
     );
     assert!(
-        h["cause"]
-            .as_str()
-            .unwrap()
-            .starts_with("auth flow not enabled: app client"),
+        field(&h, "cause").starts_with("auth flow not enabled: app client"),
         "{h}"
     );
     assert!(
-        h["cause"]
-            .as_str()
-            .unwrap()
-            .contains("ALLOW_USER_PASSWORD_AUTH"),
+        field(&h, "cause").contains("ALLOW_USER_PASSWORD_AUTH"),
         "{h}"
     );
 }
@@ -325,26 +260,14 @@ fn a_client_the_identity_pool_does_not_trust_fails_at_get_id() {
     let s = Stack::new("verify-unlinked", "");
     s.ok(&["apply"]);
     let other = extra_client("unlinked", &[ExplicitAuthFlowsType::AllowUserPasswordAuth]);
-    let r = s.run(&[
-        "verify",
-        "--create-test-user",
-        "--client-id",
-        &other,
-        "-o",
-        "json",
-    ]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    let j = r.json();
+    let j = s.verify(1, &["--client-id", &other]).json();
     assert_eq!(status_of(&j, "sign-in"), "ok");
     let h = hop(&j, "get-id");
     assert!(
-        h["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("NotAuthorizedException"),
+        field(h, "error").starts_with("NotAuthorizedException"),
         "{h}"
     );
-    let cause = h["cause"].as_str().unwrap();
+    let cause = field(h, "cause");
     assert!(
         cause.contains(&format!("does not trust app client {other}")),
         "{cause}"
@@ -369,17 +292,11 @@ fn a_wrong_password_is_named_and_no_password_is_ever_printed() {
     let j = r.json();
     let h = hop(&j, "sign-in");
     assert!(
-        h["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("NotAuthorizedException"),
+        field(h, "error").starts_with("NotAuthorizedException"),
         "{h}"
     );
     assert!(
-        h["cause"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("wrong password for user {user}")),
+        field(h, "cause").starts_with(&format!("wrong password for user {user}")),
         "{h}"
     );
     assert_eq!(status_of(&j, "create-test-user"), "skipped");
@@ -485,13 +402,10 @@ fn a_propagation_timeout_too_short_says_it_may_still_be_propagating() {
     let h = hop(&j, "get-credentials");
     assert_eq!(h["status"], "failed", "{h}");
     assert!(
-        h["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("InvalidIdentityPoolConfigurationException"),
+        field(h, "error").starts_with("InvalidIdentityPoolConfigurationException"),
         "{h}"
     );
-    let cause = h["cause"].as_str().unwrap();
+    let cause = field(h, "cause");
     assert!(
         cause.starts_with(&format!(
             "Cognito still refuses identity pool {}'s role configuration after waiting 2s (--propagation-timeout), although its authenticated role {} exists and trusts the pool: IAM may still be propagating",
@@ -515,10 +429,7 @@ fn a_propagation_timeout_too_short_says_it_may_still_be_propagating() {
     let r = s.run(&["verify", "--create-test-user", "-o", "json"]);
     let h = hop(&r.json(), "get-credentials").clone();
     assert!(
-        h["cause"]
-            .as_str()
-            .unwrap()
-            .contains("has no authenticated role"),
+        field(&h, "cause").contains("has no authenticated role"),
         "{h}"
     );
     assert!(h["duration_ms"].as_f64().unwrap() < 2000.0, "{h}");

@@ -17,8 +17,8 @@ import re
 
 from moto.cognitoidentity.exceptions import ResourceNotFoundError
 from moto.cognitoidentity.responses import CognitoIdentityResponse
-from moto.core.exceptions import JsonRESTError
 
+from emu.errors import InvalidParameterError
 from emu.partition import partition_of
 from emu.realistic import LOCK
 
@@ -26,11 +26,6 @@ POOL_ARN_RE = re.compile(
     r"^arn:(aws[\w-]*):cognito-identity:([\w-]+):(\d{12}):identitypool/([\w-]+:[0-9a-f-]+)$")
 MAX_TAGS = 50
 JSON_HEADERS = {"Content-Type": "application/x-amz-json-1.1"}
-
-
-class InvalidParameterError(JsonRESTError):
-    def __init__(self, message: str):
-        super().__init__(error_type="InvalidParameterException", message=message)
 
 
 def _pool(resp: CognitoIdentityResponse):

@@ -41,7 +41,7 @@ import itertools
 import json
 import threading
 
-from moto.core.exceptions import JsonRESTError
+from .errors import InvalidParameterError
 
 PAGE_CAP: int | None = None
 _seq = itertools.count(1)
@@ -93,11 +93,6 @@ def _as_tuple(k):
 # cognito-identity
 # --------------------------------------------------------------------------
 
-class CognitoInvalidParameter(JsonRESTError):
-    def __init__(self, message: str):
-        super().__init__(error_type="InvalidParameterException", message=message)
-
-
 def _range_error(value, field: str, low: int, high: int) -> str | None:
     if value is None:
         return None
@@ -125,19 +120,19 @@ def _pool_seq(pool) -> int:
 def list_identity_pools(self):
     max_results = self._get_param("MaxResults")
     if max_results is None:
-        raise CognitoInvalidParameter(
+        raise InvalidParameterError(
             "1 validation error detected: Value null at 'maxResults' failed to satisfy "
             "constraint: Member must not be null")
     problem = _range_error(max_results, "maxResults", 1, 60)
     if problem:
-        raise CognitoInvalidParameter(problem)
+        raise InvalidParameterError(problem)
     token = self._get_param("NextToken")
     try:
         pools, next_token = page(list(self.backend.identity_pools.values()),
                                  lambda p: [_pool_seq(p), p.identity_pool_id],
                                  token, int(max_results))
     except ValueError:
-        raise CognitoInvalidParameter("Invalid NextToken.")
+        raise InvalidParameterError("Invalid NextToken.")
     out = {"IdentityPools": [{"IdentityPoolId": p.identity_pool_id,
                               "IdentityPoolName": p.identity_pool_name} for p in pools]}
     if next_token:

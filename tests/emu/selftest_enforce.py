@@ -9,58 +9,22 @@ Run: python3 tests/emu/selftest_enforce.py   (exit 1 on any failure; about 20 s)
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
 import traceback
-import urllib.error
-import urllib.request
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LAUNCHER = os.path.join(os.path.dirname(HERE), "emulator.py")
+from selftest_support import REGION, Launcher
+
 ACCOUNT = "123456789012"
-REGION = "us-east-1"
 OPERATOR = ("AKIDOPERATOR0000", "secret")
 
 
-class Emulator:
+class Emulator(Launcher):
     def __init__(self, *args: str, env: dict | None = None, stderr=None):
-        self.proc = subprocess.Popen([sys.executable, LAUNCHER, "--port", "0", *args],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                                     env=dict(os.environ, **(env or {})))
-
-    def wait_ready(self):
-        line = self.proc.stdout.readline().decode()
-        if not line.startswith("READY "):
-            raise RuntimeError(f"launcher did not start: {line!r}")
-        self.endpoint = f"http://127.0.0.1:{int(line.split()[1])}"
-        return self
-
-    def client(self, service, creds=OPERATOR, validate=True, region=REGION):
-        key, secret, *token = creds
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
-                            aws_access_key_id=key, aws_secret_access_key=secret,
-                            aws_session_token=token[0] if token else None,
-                            config=Config(retries={"total_max_attempts": 1},
-                                          parameter_validation=validate))
-
-    def request(self, method, path, body=None):
-        req = urllib.request.Request(self.endpoint + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read())
-
-    def stop(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
+        super().__init__(*args, creds=OPERATOR, env=env, stderr=stderr)
 
 
 def error_of(fn, *args, **kwargs):
@@ -170,7 +134,7 @@ def test_enforcement(emu: Emulator):
     st.policy([{"Effect": "Allow", "Action": actions, "Resource": resources, "Condition": own}])
     alice, alice_creds = st.sign_in("alice")
     bob, _ = st.sign_in("bob")
-    ddb = emu.client("dynamodb", alice_creds)
+    ddb = emu.client("dynamodb", creds=alice_creds)
     st.ddb.put_item(TableName=st.table, Item=item(bob, owner=bob))  # operator: not enforced
 
     # the own partition works; another user's is refused, with DynamoDB's wording
@@ -243,10 +207,10 @@ def test_enforcement(emu: Emulator):
     ddb.get_item(TableName=st.table, Key=item(alice))
 
     # other services: IAM answers AccessDenied (403); GetCallerIdentity needs no permission
-    code, message, status = error_of(emu.client("iam", alice_creds).list_roles)
+    code, message, status = error_of(emu.client("iam", creds=alice_creds).list_roles)
     eq((code, status), ("AccessDenied", 403), "iam:ListRoles")
     eq(message, denied_message(st, "iam:ListRoles", "*"), "iam:ListRoles message")
-    emu.client("sts", alice_creds).get_caller_identity()
+    emu.client("sts", creds=alice_creds).get_caller_identity()
     # the operator's own credentials are not enforced
     st.ddb.scan(TableName=st.table)
 

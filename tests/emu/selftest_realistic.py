@@ -10,7 +10,6 @@ that could not run inside its window fails saying the machine was too slow.
 """
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -18,12 +17,10 @@ import time
 import traceback
 import urllib.request
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LAUNCHER = os.path.join(os.path.dirname(HERE), "emulator.py")
+from selftest_support import LAUNCHER, Launcher
+
 ACCOUNT = "123456789012"
 
 # Realistic windows for this test (seconds; billing_switches is a count).
@@ -47,36 +44,18 @@ POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}]})
 
 
-class Emulator:
+class Emulator(Launcher):
     def __init__(self, *args: str):
-        self.proc = subprocess.Popen([sys.executable, LAUNCHER, "--port", "0", *args],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode()
-        if not line.startswith("READY "):
-            raise RuntimeError(f"launcher did not start: {line!r}")
-        self.endpoint = f"http://127.0.0.1:{int(line.split()[1])}"
-
-    def client(self, service: str, region: str = "us-east-1"):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
-                            aws_access_key_id="AKIDSELFTEST", aws_secret_access_key="secret",
-                            config=Config(retries={"total_max_attempts": 1}))
+        super().__init__(*args)
+        self.wait_ready()
 
     def get(self, path: str):
-        with urllib.request.urlopen(self.endpoint + path, timeout=10) as r:
-            return json.loads(r.read())
+        status, body = self.request("GET", path)
+        eq(status, 200, f"GET {path}")
+        return body
 
     def post(self, path: str, body: dict):
-        req = urllib.request.Request(self.endpoint + path, data=json.dumps(body).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read())
-
-    def stop(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
+        return self.request("POST", path, body)
 
 
 # -- assertions ----------------------------------------------------------------
@@ -368,7 +347,7 @@ def test_iam_realistic(emu: Emulator):
 
 
 def make_user_token(emu: Emulator, region: str):
-    idp = emu.client("cognito-idp", region)
+    idp = emu.client("cognito-idp", region=region)
     pool = idp.create_user_pool(PoolName="users")["UserPool"]
     client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="app",
                                          ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH",
@@ -395,8 +374,8 @@ def trust_for(pool_id: str) -> str:
 def sign_in_setup(emu: Emulator, region: str, role_name: str):
     """User pool + identity pool + authenticated role; returns (ci, iam, pool_id, identity_id, logins, role_arn)."""
     provider, client_id, token = make_user_token(emu, region)
-    ci = emu.client("cognito-identity", region)
-    iam = emu.client("iam", region)
+    ci = emu.client("cognito-identity", region=region)
+    iam = emu.client("iam", region=region)
     pool_id = ci.create_identity_pool(
         IdentityPoolName="ids", AllowUnauthenticatedIdentities=False,
         CognitoIdentityProviders=[{"ProviderName": provider, "ClientId": client_id}])["IdentityPoolId"]
@@ -533,12 +512,12 @@ def test_identity_tags(emu: Emulator):
 
 def test_partitions(emu: Emulator):
     for region, partition in (("us-gov-west-1", "aws-us-gov"), ("cn-north-1", "aws-cn")):
-        sts = emu.client("sts", region)
+        sts = emu.client("sts", region=region)
         eq(sts.get_caller_identity()["Arn"].split(":")[1], partition, f"{region} caller ARN")
-        iam = emu.client("iam", region)
+        iam = emu.client("iam", region=region)
         role = iam.create_role(RoleName=f"part-{partition}", AssumeRolePolicyDocument=TRUST_EC2)["Role"]["Arn"]
         eq(role.split(":")[1], partition, f"{region} role ARN")
-        table_arn = emu.client("dynamodb", region).create_table(
+        table_arn = emu.client("dynamodb", region=region).create_table(
             **table_args(f"part-{partition}"))["TableDescription"]["TableArn"]
         eq(table_arn.split(":")[1], partition, f"{region} table ARN")
         doc = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -546,7 +525,7 @@ def test_partitions(emu: Emulator):
         policy = iam.create_policy(PolicyName=f"part-{partition}", PolicyDocument=doc)["Policy"]["Arn"]
         eq(policy.split(":")[1], partition, f"{region} policy ARN")
         iam.attach_role_policy(RoleName=f"part-{partition}", PolicyArn=policy)
-        ci = emu.client("cognito-identity", region)
+        ci = emu.client("cognito-identity", region=region)
         pool_id = ci.create_identity_pool(IdentityPoolName="p", AllowUnauthenticatedIdentities=False,
                                           IdentityPoolTags={"x": "y"})["IdentityPoolId"]
         pool_arn = f"arn:{partition}:cognito-identity:{region}:{ACCOUNT}:identitypool/{pool_id}"

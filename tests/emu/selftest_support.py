@@ -1,0 +1,60 @@
+"""What the emulator's self-tests share: a launcher on loopback and boto3 clients for it.
+
+Imported by tests/emu/selftest_*.py, which run as scripts (their directory is on sys.path).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import boto3
+from botocore.config import Config
+
+LAUNCHER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "emulator.py")
+REGION = "us-east-1"
+
+
+class Launcher:
+    """python3 tests/emulator.py --port 0 ARGS, stopped by closing its stdin."""
+
+    def __init__(self, *args: str, creds=("AKIDSELFTEST", "secret"), env: dict | None = None,
+                 stderr=None):
+        self.creds = creds
+        self.proc = subprocess.Popen([sys.executable, LAUNCHER, "--port", "0", *args],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                     env=dict(os.environ, **(env or {})))
+
+    def wait_ready(self):
+        """Waits for "READY <port>"; returns self."""
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("READY "):
+            raise RuntimeError(f"launcher did not start: {line!r}")
+        self.endpoint = f"http://127.0.0.1:{int(line.split()[1])}"
+        return self
+
+    def client(self, service: str, *, region: str = REGION, creds=None, validate: bool = True):
+        """A boto3 client that tries once, signing with `creds` (key, secret[, token])."""
+        key, secret, *token = creds or self.creds
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
+                            aws_access_key_id=key, aws_secret_access_key=secret,
+                            aws_session_token=token[0] if token else None,
+                            config=Config(retries={"total_max_attempts": 1},
+                                          parameter_validation=validate))
+
+    def request(self, method: str, path: str, body=None):
+        """One of the emulator's own endpoints: (HTTP status, JSON answer)."""
+        req = urllib.request.Request(self.endpoint + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)

@@ -1,0 +1,298 @@
+"""Faithful sign-in: InitiateAuth auth flows, GetId, GetCredentialsForIdentity.
+
+moto hands out fixed credentials to anyone who asks. AWS does not, and the
+failures are what `setup verify` must explain, so this module makes the
+sign-in path behave like the real services (all state lives in moto's own
+backends, read in-process):
+
+  * cognito-idp InitiateAuth USER_PASSWORD_AUTH needs ALLOW_USER_PASSWORD_AUTH
+    (or the legacy USER_PASSWORD_AUTH) in the app client's ExplicitAuthFlows;
+    otherwise InvalidParameterException, as AWS answers.
+  * cognito-identity GetId / GetCredentialsForIdentity check the Logins map:
+    every token must be an unexpired ID token issued by a user pool and app
+    client the identity pool lists (else NotAuthorizedException). Without
+    Logins, GetId needs AllowUnauthenticatedIdentities. The identity id is
+    stable per (identity pool, user).
+  * GetCredentialsForIdentity answers InvalidIdentityPoolConfigurationException
+    when the pool has no authenticated role, the role does not exist, or its
+    trust policy does not let this pool's authenticated identities assume it:
+    an Allow statement for principal Federated cognito-identity.amazonaws.com
+    and action sts:AssumeRoleWithWebIdentity whose conditions hold for
+    aud = <pool id>, amr = [authenticated, <provider>, <provider>:CognitoSignIn:<sub>]
+    (and no matching Deny). Like Cognito's enhanced flow, a trust policy
+    without an `aud` condition is refused too.
+  * Each call gets fresh credentials (ASIA… key, secret, session token), so
+    the call log tells their requests apart from the operator's.
+
+IAM policies on those credentials are enforced by tests/emu/iam_enforce.py.
+Not emulated: role mappings, unauthenticated roles, developer/OIDC/SAML logins.
+"""
+
+import base64
+import json
+import re
+import secrets
+import string
+import sys
+import threading
+import time
+
+from joserfc import jwt as jose_jwt
+from moto.cognitoidentity.exceptions import ResourceNotFoundError
+from moto.cognitoidentity.responses import CognitoIdentityResponse
+from moto.cognitoidp.models import CognitoIdpBackend, cognitoidp_backends
+from moto.core.exceptions import JsonRESTError
+
+from . import partition, realistic
+from .errors import InvalidParameterError
+from .pool_roles import JSON_HEADERS
+
+COGNITO_IDENTITY = "cognito-identity.amazonaws.com"
+ISSUER_RE = re.compile(r"^https://(cognito-idp\.([\w-]+)\.amazonaws\.com/([\w-]+_[0-9a-zA-Z]+))$")
+INVALID_POOL_CONFIG = "Invalid identity pool configuration. Check assigned IAM roles for this pool."
+
+
+class NotAuthorizedError(JsonRESTError):
+    def __init__(self, message: str):
+        super().__init__(error_type="NotAuthorizedException", message=message)
+
+
+class InvalidIdentityPoolConfigurationError(JsonRESTError):
+    def __init__(self, reason: str):
+        # The reason goes to the emulator's stderr only: AWS does not say which check failed.
+        sys.stderr.write(f"emulator: InvalidIdentityPoolConfigurationException: {reason}\n")
+        super().__init__(error_type="InvalidIdentityPoolConfigurationException",
+                         message=INVALID_POOL_CONFIG)
+
+
+_sign_in_lock = threading.Lock()
+# (identity pool id, provider, sub) -> identity id; identity id -> its record
+_identity_ids: dict[tuple, str] = {}
+_identities: dict[str, dict] = {}
+# access key id -> what the credentials were issued for (kept for inspection/debugging)
+ISSUED_CREDENTIALS: dict[str, dict] = {}
+
+
+def _user_password_auth_allowed(client) -> bool:
+    flows = client.extended_config.get("ExplicitAuthFlows") or []
+    return "ALLOW_USER_PASSWORD_AUTH" in flows or "USER_PASSWORD_AUTH" in flows
+
+
+def patch_initiate_auth() -> None:
+    original = CognitoIdpBackend.initiate_auth
+
+    def initiate_auth(self, client_id, auth_flow, auth_parameters):
+        if auth_flow == "USER_PASSWORD_AUTH":
+            for pool in self.user_pools.values():
+                client = pool.clients.get(client_id)
+                if client is not None and not _user_password_auth_allowed(client):
+                    raise InvalidParameterError("USER_PASSWORD_AUTH flow not enabled for this client")
+        return original(self, client_id, auth_flow, auth_parameters)
+
+    CognitoIdpBackend.initiate_auth = initiate_auth
+
+
+def _check_login(account_id: str, pool, provider: str, token) -> str:
+    """Validates one Logins entry against the identity pool; returns the user's sub."""
+    unsupported = "Invalid login token. Token is not from a supported provider of identities."
+    trusted = {(p.get("ProviderName"), p.get("ClientId")) for p in pool.cognito_identity_providers}
+    if not isinstance(token, str) or provider not in {name for name, _ in trusted}:
+        raise NotAuthorizedError(unsupported)
+    match = re.match(r"^cognito-idp\.([\w-]+)\.amazonaws\.com/([\w-]+_[0-9a-zA-Z]+)$", provider)
+    if not match:
+        raise NotAuthorizedError(unsupported)
+    region, user_pool_id = match.groups()
+    user_pool = cognitoidp_backends[account_id][region].user_pools.get(user_pool_id)
+    if user_pool is None or token not in user_pool.id_tokens:
+        raise NotAuthorizedError("Invalid login token. Not a valid OpenId Connect identity token.")
+    claims = jose_jwt.decode(token, user_pool.json_web_key).claims
+    if claims.get("iss") != f"https://{provider}":
+        raise NotAuthorizedError("Invalid login token. Issuer doesn't match providerName")
+    if claims.get("token_use") != "id":
+        raise NotAuthorizedError("Invalid login token. Not a valid OpenId Connect identity token.")
+    if (provider, claims.get("aud")) not in trusted:
+        raise NotAuthorizedError(unsupported)
+    if int(claims.get("exp", 0)) < time.time():
+        raise NotAuthorizedError("Invalid login token. Token expired.")
+    return claims["sub"]
+
+
+def _identity_pool(resp, pool_id):
+    from moto.cognitoidentity.models import cognitoidentity_backends
+
+    if not isinstance(pool_id, str) or ":" not in pool_id:
+        raise InvalidParameterError("IdentityPoolId is required.")
+    region = pool_id.split(":", 1)[0]
+    backend = cognitoidentity_backends[resp.current_account].get(region)
+    pool = backend.identity_pools.get(pool_id) if backend else None
+    if pool is None:
+        raise ResourceNotFoundError(f"IdentityPool '{pool_id}' not found.")
+    return backend, pool
+
+
+def _checked_logins(account_id: str, pool, logins) -> dict:
+    if not logins:
+        if not pool.allow_unauthenticated_identities:
+            raise NotAuthorizedError("Unauthenticated access is not supported for this identity pool.")
+        return {}
+    if not isinstance(logins, dict):
+        raise InvalidParameterError("Logins must be a map.")
+    return {provider: _check_login(account_id, pool, provider, token) for provider, token in logins.items()}
+
+
+def get_id_faithful(self):
+    pool_id = self._get_param("IdentityPoolId")
+    backend, pool = _identity_pool(self, pool_id)
+    subs = _checked_logins(self.current_account, pool, self._get_param("Logins"))
+    key = (pool_id, tuple(sorted(subs.items()))) if subs else None
+    with _sign_in_lock:
+        identity_id = _identity_ids.get(key) if key else None
+        if identity_id is None:
+            identity_id = f"{pool_id.split(':', 1)[0]}:{uuid_like()}"
+            if key:
+                _identity_ids[key] = identity_id
+            _identities[identity_id] = {"pool_id": pool_id, "logins": subs}
+            backend.pools_identities.setdefault(pool_id, {"IdentityPoolId": pool_id, "Identities": []})
+            backend.pools_identities[pool_id]["Identities"].append(
+                {"IdentityId": identity_id, "Logins": sorted(subs)})
+    return json.dumps({"IdentityId": identity_id}), dict(JSON_HEADERS)
+
+
+def uuid_like() -> str:
+    h = secrets.token_hex(16)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# -- a small IAM condition evaluator, just enough for trust policies --------
+
+def _as_list(v) -> list:
+    if v is None:
+        return []
+    return v if isinstance(v, list) else [v]
+
+
+def _glob(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
+
+
+def _condition_holds(operator: str, key: str, expected, context: dict) -> bool:
+    qualifier, _, op = operator.rpartition(":")
+    if_exists = op.endswith("IfExists")
+    op = op[: -len("IfExists")] if if_exists else op
+    actual = context.get(key.lower())
+    expected = [str(e) for e in _as_list(expected)]
+    tests = {
+        "StringEquals": lambda a, e: a == e,
+        "StringLike": lambda a, e: _glob(e, a),
+        "StringEqualsIgnoreCase": lambda a, e: a.lower() == e.lower(),
+    }
+    negated = {"StringNotEquals": "StringEquals", "StringNotLike": "StringLike",
+               "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase"}
+    base = negated.get(op, op)
+    if base not in tests:
+        return False  # an operator this evaluator does not know never grants anything
+    if actual is None:
+        if qualifier == "ForAllValues" or if_exists:
+            return True
+        return op in negated
+    values = _as_list(actual)
+
+    def one(a):
+        hit = any(tests[base](a, e) for e in expected)
+        return not hit if op in negated else hit
+
+    if qualifier == "ForAllValues":
+        return all(one(a) for a in values)
+    return any(one(a) for a in values)
+
+
+def trust_allows(document: dict, pool_id: str, context: dict) -> tuple[bool, str]:
+    """Whether `document` lets cognito-identity assume the role for `context`."""
+    statements = _as_list(document.get("Statement"))
+    allowed, reason = False, "no statement allows sts:AssumeRoleWithWebIdentity for cognito-identity.amazonaws.com"
+    for st in statements:
+        if not isinstance(st, dict):
+            continue
+        principal = st.get("Principal") or {}
+        federated = _as_list(principal.get("Federated")) if isinstance(principal, dict) else []
+        if principal != "*" and COGNITO_IDENTITY not in federated:
+            continue
+        if not any(_glob(a, "sts:AssumeRoleWithWebIdentity", ignore_case=True) for a in _as_list(st.get("Action"))):
+            continue
+        conditions = st.get("Condition") or {}
+        holds = all(_condition_holds(op, key, expected, context)
+                    for op, keys in conditions.items() if isinstance(keys, dict)
+                    for key, expected in keys.items())
+        if not holds:
+            continue
+        if st.get("Effect") == "Deny":
+            return False, "a Deny statement matches"
+        if st.get("Effect") == "Allow":
+            has_aud = any(key.lower() == f"{COGNITO_IDENTITY}:aud"
+                          for keys in conditions.values() if isinstance(keys, dict) for key in keys)
+            if has_aud:
+                allowed = True
+            else:
+                reason = "the allowing statement has no cognito-identity.amazonaws.com:aud condition"
+    return allowed, ("" if allowed else reason)
+
+
+def get_credentials_for_identity_faithful(self):
+    identity_id = self._get_param("IdentityId")
+    with _sign_in_lock:
+        record = _identities.get(identity_id)
+    if record is None:
+        raise ResourceNotFoundError(f"Identity '{identity_id}' not found.")
+    backend, pool = _identity_pool(self, record["pool_id"])
+    subs = _checked_logins(self.current_account, pool, self._get_param("Logins"))
+    if record["logins"] and subs != record["logins"]:
+        raise NotAuthorizedError("Logins don't match. Please include at least one valid login for this identity or identity pool.")
+    if not subs:
+        raise InvalidIdentityPoolConfigurationError("unauthenticated roles are not emulated")
+    role_arn = (getattr(pool, "roles", {}) or {}).get("authenticated")
+    if not role_arn:
+        raise InvalidIdentityPoolConfigurationError(f"identity pool {record['pool_id']} has no authenticated role")
+    iam = partition.iam_backend(self.current_account, record["pool_id"].split(":", 1)[0])
+    try:
+        role = iam.get_role_by_arn(role_arn)
+    except Exception:
+        raise InvalidIdentityPoolConfigurationError(f"role {role_arn} does not exist")
+    try:
+        document = json.loads(role.assume_role_policy_document)
+    except (TypeError, ValueError):
+        from urllib.parse import unquote
+        document = json.loads(unquote(role.assume_role_policy_document))
+    amr = ["authenticated"]
+    for provider, sub in subs.items():
+        amr += [provider, f"{provider}:CognitoSignIn:{sub}"]
+    context = {
+        f"{COGNITO_IDENTITY}:aud": [record["pool_id"]],
+        f"{COGNITO_IDENTITY}:amr": amr,
+        f"{COGNITO_IDENTITY}:sub": [identity_id],
+    }
+    ok, reason = trust_allows(document, record["pool_id"], context)
+    if not ok:
+        raise InvalidIdentityPoolConfigurationError(f"trust policy of {role_arn}: {reason}")
+    pending = realistic.propagation_pending(role_arn)  # realistic mode: IAM -> Cognito delay
+    if pending:
+        raise InvalidIdentityPoolConfigurationError(pending)
+    alphabet = string.ascii_uppercase + string.digits
+    access_key = "ASIA" + "".join(secrets.choice(alphabet) for _ in range(16))
+    secret_key = base64.b64encode(secrets.token_bytes(30)).decode()
+    session_token = base64.b64encode(secrets.token_bytes(96)).decode()
+    expiration = time.time() + 3600
+    with _sign_in_lock:
+        ISSUED_CREDENTIALS[access_key] = {"identity_id": identity_id, "role_arn": role_arn,
+                                          "pool_id": record["pool_id"], "expiration": expiration,
+                                          "amr": amr}
+    body = {"IdentityId": identity_id, "Credentials": {
+        "AccessKeyId": access_key, "SecretKey": secret_key,
+        "SessionToken": session_token, "Expiration": expiration}}
+    return json.dumps(body), dict(JSON_HEADERS)
+
+
+def patch() -> None:
+    patch_initiate_auth()
+    CognitoIdentityResponse.get_id = get_id_faithful
+    CognitoIdentityResponse.get_credentials_for_identity = get_credentials_for_identity_faithful
