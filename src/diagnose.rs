@@ -503,4 +503,70 @@ mod tests {
         let pattern = json!({"Statement": {"Effect": "Allow", "Action": ["dynamodb:Get*"], "Resource": "arn:aws:dynamodb:*:*:table/*"}});
         assert_eq!(access_policy(&pattern).len(), 2);
     }
+
+    #[test]
+    fn only_near_misses_of_the_cognito_principal_are_called_misspelled() {
+        for near in ["cognito.amazonaws.com", "identity.amazonaws.com"] {
+            let doc = trust_with(|s| s["Principal"] = json!({"Federated": near}));
+            let f = messages(&trust_policy(&doc, Some(POOL)));
+            assert!(
+                f.contains(&format!("principal Federated {near:?} is misspelled")),
+                "{near}: {f}"
+            );
+        }
+        let doc = trust_with(|s| s["Principal"] = json!({"Federated": "accounts.google.com"}));
+        let f = messages(&trust_policy(&doc, Some(POOL)));
+        assert!(
+            f.contains("principal is Federated accounts.google.com, not Federated \"cognito-identity.amazonaws.com\""),
+            "{f}"
+        );
+        assert!(!f.contains("misspelled"), "{f}");
+    }
+
+    #[test]
+    fn a_named_aws_principal_is_not_the_wildcard() {
+        let doc = trust_with(|s| s["Principal"] = json!({"AWS": "arn:aws:iam::123456789012:root"}));
+        let f = trust_policy(&doc, Some(POOL));
+        assert_eq!(f.len(), 1, "{}", messages(&f));
+        assert_eq!(f[0].severity, Severity::Finding);
+        assert!(
+            f[0].message
+                .starts_with("principal is AWS arn:aws:iam::123456789012:root, not Federated"),
+            "{}",
+            f[0]
+        );
+    }
+
+    #[test]
+    fn a_principal_written_as_a_plain_string_is_not_the_wildcard() {
+        let doc = trust_with(|s| s["Principal"] = json!("cognito-identity.amazonaws.com"));
+        let f = trust_policy(&doc, Some(POOL));
+        assert_eq!(f.len(), 1, "{}", messages(&f));
+        assert_eq!(f[0].severity, Severity::Finding);
+        assert!(!f[0].message.contains("Principal \"*\""), "{}", f[0]);
+    }
+
+    #[test]
+    fn a_wildcard_action_that_does_not_cover_web_identity_is_the_wrong_action() {
+        let doc = trust_with(|s| s["Action"] = json!("s3:*"));
+        let f = messages(&trust_policy(&doc, Some(POOL)));
+        assert!(
+            f.contains("action is [\"s3:*\"] instead of \"sts:AssumeRoleWithWebIdentity\""),
+            "{f}"
+        );
+        assert!(!f.contains("is a wildcard"), "{f}");
+        let doc = trust_with(|s| s["Action"] = json!("sts:*"));
+        let f = messages(&trust_policy(&doc, Some(POOL)));
+        assert!(f.contains("action \"sts:*\" is a wildcard"), "{f}");
+    }
+
+    #[test]
+    fn string_like_on_the_exact_pool_id_is_no_pattern() {
+        let doc = trust_with(|s| {
+            let c = s["Condition"].as_object_mut().unwrap();
+            let equals = c.remove("StringEquals").unwrap();
+            c.insert("StringLike".into(), equals);
+        });
+        assert_eq!(trust_policy(&doc, Some(POOL)), []);
+    }
 }

@@ -316,4 +316,22 @@ mod tests {
             assert!(got.starts_with(want), "{code} {live:?}: {got}");
         }
     }
+
+    #[test]
+    fn a_condition_of_a_shared_policy_is_not_blamed_on_the_partition_key() {
+        // Not per-user isolation: a condition of the policy's own that the request does not meet.
+        let doc = json!({"Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem",
+            "Resource": TABLE, "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-1"}}}]});
+        let got = explain_decision(
+            &doc,
+            &ctx(Some("user-pool-sub")),
+            &call("dynamodb:PutItem", "user-pool-sub"),
+        );
+        assert!(
+            got.starts_with(
+                "policy p allows dynamodb:PutItem only under conditions this request does not meet"
+            ),
+            "{got}"
+        );
+    }
 }

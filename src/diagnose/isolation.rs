@@ -370,4 +370,36 @@ mod tests {
             assert!(msg.contains("per_user_isolation = false"), "{msg}");
         }
     }
+
+    #[test]
+    fn every_leaking_action_is_named_once() {
+        let doc = isolated(
+            &[
+                "dynamodb:Scan",
+                "dynamodb:PartiQLSelect",
+                "dynamodb:PartiQLDelete",
+            ],
+            for_all("ForAllValues:StringEquals"),
+        );
+        let f = isolation_hole(&doc).unwrap().message;
+        assert!(
+            f.starts_with("any signed-in user can read every user's items with dynamodb:Scan, dynamodb:PartiQLSelect and write, change or delete every user's items with dynamodb:PartiQLDelete, because"),
+            "{f}"
+        );
+        // The same hole in two statements: each action still once.
+        let mut twice = doc.clone();
+        let st = twice["Statement"][0].clone();
+        twice["Statement"].as_array_mut().unwrap().push(st);
+        assert_eq!(isolation_hole(&twice).unwrap().message, f);
+    }
+
+    #[test]
+    fn a_statement_without_resource_reaches_every_table() {
+        let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": ["dynamodb:Scan"],
+            "NotResource": "arn:aws:dynamodb:us-east-1:123456789012:table/other",
+            "Condition": for_all("ForAllValues:StringEquals")}]});
+        let f = isolation_hole(&doc).expect("a hole on every other table");
+        assert!(f.message.contains("with dynamodb:Scan"), "{}", f.message);
+    }
 }
