@@ -110,7 +110,6 @@ def run(emu: Emulator, argv: list, env_extra: dict, cwd: str) -> dict:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate()
     wall = time.monotonic() - start
-    # communicate() reaped the child; its own peak RSS comes from the rusage of that wait.
     calls = emu.calls(key)
     first = min((c["t"] for c in calls), default=None)
     return {
@@ -127,10 +126,18 @@ def run(emu: Emulator, argv: list, env_extra: dict, cwd: str) -> dict:
 
 
 def peak_rss_mb(argv: list, env: dict, cwd: str) -> float:
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, _, usage = os.wait4(proc.pid, 0)
-    return usage.ru_maxrss / 1024.0  # KiB on Linux
+    """The peak memory (max RSS) of one run of `argv`, measured by GNU time.
+
+    Not by this script's own rusage: a child forked from Python keeps, across exec, the peak of
+    the Python process it was forked from (Linux carries ru_maxrss over exec), so every command
+    would seem to need the ~47 MB this script holds with boto3 loaded.
+    """
+    if not os.path.exists("/usr/bin/time"):
+        raise SystemExit("measuring memory needs GNU time (/usr/bin/time; Debian/Ubuntu: apt install time)")
+    out = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, cwd=cwd, env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    return int(out.stderr.strip().splitlines()[-1]) / 1024.0  # KiB
 
 
 def user_pool(emu: Emulator):

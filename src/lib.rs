@@ -52,45 +52,29 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Verify(_) => "verify",
         Command::Outputs(_) => "outputs",
     };
-    // Commands that do not work on a stack.
+    // Commands that do not work on a stack: success, or the error and exit status 1.
+    let finish = |result: anyhow::Result<()>| match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            render::error(style, name, &format!("{e:#}"));
+            ExitCode::from(1)
+        }
+    };
     match &cli.command {
         Command::Completions(c) => {
             let mut cmd = Cli::command();
             clap_complete::generate(c.shell, &mut cmd, "setup", &mut std::io::stdout());
             return ExitCode::SUCCESS;
         }
-        Command::Man(m) => {
-            return match render::man(m.command.as_deref()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    render::error(style, name, &format!("{e:#}"));
-                    ExitCode::from(1)
-                }
-            };
-        }
+        Command::Man(m) => return finish(render::man(m.command.as_deref())),
         Command::Init(args) => {
-            return match init::init(&cli.global, args).await {
-                Ok(done) => {
-                    render::initialized(style, &done);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    render::error(style, name, &format!("{e:#}"));
-                    ExitCode::from(1)
-                }
-            };
+            let done = init::init(&cli.global, args).await;
+            return finish(done.map(|done| render::initialized(style, &done)));
         }
         Command::Export(args) => {
-            return match export_cmd::export(&cli.global, args).await {
-                Ok(exported) => {
-                    render::exported(style, args.output_file.is_some(), &exported);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    render::error(style, name, &format!("{e:#}"));
-                    ExitCode::from(1)
-                }
-            };
+            let exported = export_cmd::export(&cli.global, args).await;
+            let to_file = args.output_file.is_some();
+            return finish(exported.map(|e| render::exported(style, to_file, &e)));
         }
         _ => {}
     }
@@ -259,10 +243,16 @@ fn init_logging(verbose: u8, color: bool) {
         1 => "setup=debug",
         _ => "setup=debug,aws_config=debug,aws_smithy_runtime=debug",
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let targets: tracing_subscriber::filter::Targets =
+        filter.parse().expect("the verbosity filters are valid");
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(color)
-        .without_time()
+        .without_time();
+    let _ = tracing_subscriber::registry()
+        .with(fmt)
+        .with(targets)
         .try_init();
 }

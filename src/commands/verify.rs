@@ -92,7 +92,7 @@ const MARKER_ATTR: &str = "setupVerify";
 
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    getrandom::getrandom(&mut buf).expect("the OS random source works");
+    getrandom::fill(&mut buf).expect("the OS random source works");
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 

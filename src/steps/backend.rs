@@ -63,7 +63,7 @@ pub async fn observe(aws: &Clients, d: &Desired, account: &Account) -> Result<Op
             None => Ok::<_, anyhow::Error>(None),
         }
     };
-    let (principal_exists, policy) = futures::join!(principal, policy);
+    let (principal_exists, policy) = tokio::join!(principal, policy);
     let (principal_exists, policy) = (principal_exists?, policy?);
     if d.backend.is_none() && policy.is_none() {
         return Ok(None);

@@ -103,7 +103,7 @@ pub async fn observe(aws: &Clients, arn: &str, with_document: bool) -> Result<Op
 /// The policy (without its document) with its attachments and old versions, all read at once
 /// (a policy that does not exist answers "not found" to each): what teardown plans from.
 pub async fn observe_all(aws: &Clients, arn: &str) -> Result<Option<Live>> {
-    let (policy, entities, versions) = futures::join!(
+    let (policy, entities, versions) = tokio::join!(
         observe(aws, arn, false),
         entities(aws, arn),
         old_versions(aws, arn)
@@ -118,8 +118,7 @@ pub async fn observe_all(aws: &Clients, arn: &str) -> Result<Option<Live>> {
 
 /// Adds the attachments and old versions to a policy read by [`observe`].
 pub async fn with_attachments(aws: &Clients, mut live: Live) -> Result<Live> {
-    let (entities, versions) =
-        futures::join!(entities(aws, &live.arn), old_versions(aws, &live.arn));
+    let (entities, versions) = tokio::join!(entities(aws, &live.arn), old_versions(aws, &live.arn));
     live.entities = Some(entities?.unwrap_or_default());
     live.old_versions = Some(versions?.unwrap_or_default());
     Ok(live)
@@ -454,7 +453,7 @@ async fn new_default_version(ctx: &Ctx, t: &Target<'_>, desired: &Value) -> Resu
 
 /// Deletes these versions of a (detached) policy, all at once.
 async fn delete_versions(ctx: &Ctx, t: &Target<'_>, ids: &[String]) -> Result<()> {
-    let results = futures::future::join_all(ids.iter().map(|id| async move {
+    let results = futures_util::future::join_all(ids.iter().map(|id| async move {
         ctx.aws
             .iam
             .delete_policy_version()

@@ -38,7 +38,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use futures::future::LocalBoxFuture;
+use futures_util::future::LocalBoxFuture;
 
 use crate::aws::{Account, Clients};
 use crate::config::Desired;

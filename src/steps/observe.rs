@@ -77,7 +77,7 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
                 managed::observe_all(aws, &policy_arn).await
             }
         };
-        let (policy, backend) = futures::join!(policy, backend::observe(aws, d, &account));
+        let (policy, backend) = tokio::join!(policy, backend::observe(aws, d, &account));
         Ok::<_, anyhow::Error>((account, policy?, backend?))
     };
     let table = table::observe(aws, d, full);
@@ -90,7 +90,7 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
         Ok::<_, anyhow::Error>((pool, roles))
     };
     let role = role::observe(aws, d);
-    let (pre, account_policies, table, pool_roles, role) = futures::join!(
+    let (pre, account_policies, table, pool_roles, role) = tokio::join!(
         preflight,
         account_then_policies,
         table,

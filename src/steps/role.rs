@@ -34,7 +34,7 @@ pub struct Live {
 
 pub async fn observe(aws: &Clients, d: &Desired) -> Result<Option<Live>> {
     let name = &d.role_name;
-    let (role, attached, inline) = futures::join!(
+    let (role, attached, inline) = tokio::join!(
         aws.iam.get_role().role_name(name).send(),
         aws.iam
             .list_attached_role_policies()

@@ -65,7 +65,7 @@ pub async fn execute(run: &Run<'_>, command: &str, steps: Vec<StepReport>) -> Ve
     let work = steps
         .into_iter()
         .map(|report| run_step(run, &board, command, report));
-    futures::future::join_all(work).await
+    futures_util::future::join_all(work).await
 }
 
 async fn run_step(

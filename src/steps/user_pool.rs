@@ -44,14 +44,14 @@ pub async fn describe(aws: &Clients, id: &str) -> Result<UserPoolType> {
 pub async fn check(aws: &Clients, d: &Desired) -> Result<()> {
     let up = &d.user_pool;
     let pool = aws.idp.describe_user_pool().user_pool_id(&up.id).send();
-    let clients = futures::future::join_all(up.client_ids.iter().map(|c| {
+    let clients = futures_util::future::join_all(up.client_ids.iter().map(|c| {
         aws.idp
             .describe_user_pool_client()
             .user_pool_id(&up.id)
             .client_id(c)
             .send()
     }));
-    let (pool, clients) = futures::join!(pool, clients);
+    let (pool, clients) = tokio::join!(pool, clients);
     match pool {
         Err(e) if is_not_found(&e) => bail!(
             "user pool {} does not exist in {} (user_pool.id); check the id in the Cognito console or `aws cognito-idp list-user-pools --max-results 60`",

@@ -91,7 +91,7 @@ pub async fn init(global: &Global, pool_id: &str) -> Result<Initialized> {
         bail!("identity pool {pool_id} is in region {region} (the prefix of its id), not {r}: leave --region out or pass --region {region}");
     }
     let aws = clients(global, region).await?;
-    let (who, pool, roles) = futures::join!(
+    let (who, pool, roles) = tokio::join!(
         aws.sts.get_caller_identity().send(),
         aws.identity
             .describe_identity_pool()
@@ -202,7 +202,7 @@ async fn read_tables(
     let mut names: Vec<&str> = grants.iter().map(|g| g.table.as_str()).collect();
     names.sort();
     names.dedup();
-    let reads = futures::future::join_all(names.iter().map(|t| async {
+    let reads = futures_util::future::join_all(names.iter().map(|t| async {
         let d = probe(user_pool_id, role_name, t)?;
         table::observe(aws, &d, true).await
     }))
@@ -310,7 +310,7 @@ async fn read_policies(
     role_name: &str,
     place: &Place,
 ) -> Result<(Vec<TableGrant>, Vec<String>)> {
-    let docs = futures::future::join_all(
+    let docs = futures_util::future::join_all(
         live_role
             .attached
             .iter()

@@ -292,7 +292,7 @@ pub fn password(rules: &PasswordRules) -> SecretString {
     const SYMBOLS: &[u8] = b"!#%+-=_.^";
     let len = rules.min_length.clamp(DEFAULT_PASSWORD_LENGTH, 256);
     let mut buf = vec![0u8; len];
-    getrandom::getrandom(&mut buf).expect("the OS random source works");
+    getrandom::fill(&mut buf).expect("the OS random source works");
     let pick = |set: &[u8], b: u8| set[b as usize % set.len()] as char;
     let mut out: String = [
         pick(UPPER, buf[0]),

@@ -121,7 +121,7 @@ pub async fn list_named(aws: &Clients, name: &str) -> Result<Vec<String>> {
 
 /// Describes the pools (concurrently); one deleted in the meantime is left out.
 pub async fn describe_all(aws: &Clients, ids: &[String]) -> Result<Vec<Live>> {
-    let described = futures::future::join_all(ids.iter().map(|id| {
+    let described = futures_util::future::join_all(ids.iter().map(|id| {
         aws.identity
             .describe_identity_pool()
             .identity_pool_id(id)

@@ -64,7 +64,7 @@ pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Opti
         }
         settled_tags(aws, &arn, recent).await
     };
-    let (pitr, tags) = futures::join!(pitr, tags);
+    let (pitr, tags) = tokio::join!(pitr, tags);
     let pitr_status = pitr?.and_then(|o| {
         o.continuous_backups_description()
             .and_then(|c| c.point_in_time_recovery_description())
