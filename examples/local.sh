@@ -27,51 +27,10 @@ if [ ! -x "$bin" ]; then
 fi
 
 # --- 2. the emulator, on a free port, tied to this script ---------------------------------
-work=$(mktemp -d)
-emu_pid=
-cleanup() {
-    exec 3>&-                                # EOF on the emulator's stdin: it exits
-    if [ -n "$emu_pid" ]; then
-        kill "$emu_pid" 2>/dev/null || true
-        wait "$emu_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-mkfifo "$work/emulator.stdin"
-python3 tests/emulator.py --port 0 <"$work/emulator.stdin" >"$work/emulator.out" 2>"$work/emulator.log" &
-emu_pid=$!
-exec 3>"$work/emulator.stdin"                # held open until the script exits
-
-port=
-for _ in $(seq 1 300); do
-    if read -r word value <"$work/emulator.out" && [ "$word" = READY ]; then
-        port=$value
-        break
-    fi
-    if ! kill -0 "$emu_pid" 2>/dev/null; then
-        break
-    fi
-    sleep 0.1
-done
-if [ -z "$port" ]; then
-    echo "local.sh: the emulator did not start; its log:" >&2
-    cat "$work/emulator.log" >&2
-    exit 1
-fi
-step "emulator listening on 127.0.0.1:$port"
-
 # Every AWS call goes to the emulator with dummy credentials; nothing from ~/.aws is used.
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-export AWS_REGION=us-east-1
-export AWS_ACCESS_KEY_ID=testing
-export AWS_SECRET_ACCESS_KEY=testing
-unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-for var in $(compgen -e | grep '^AWS_ENDPOINT_URL_' || true); do unset "$var"; done
+. examples/emulator.sh
+start_emulator local.sh
+step "emulator listening on 127.0.0.1:$port"
 
 # --- 3. a demo user pool and app client (they exist before setup runs, as in real life) ----
 read -r pool_id client_id < <(python3 - <<'PY'

@@ -22,33 +22,8 @@ tests/install-tools.sh   # the emulator and its IAM simulator, when missing
 [ -x "$bin" ] || cargo build
 bin=$(realpath "$bin")
 
-work=$(mktemp -d)
-emu_pid=
-cleanup() {
-    exec 3>&- || true
-    if [ -n "$emu_pid" ]; then kill "$emu_pid" 2>/dev/null || true; wait "$emu_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-mkfifo "$work/emulator.stdin"
-python3 tests/emulator.py --port 0 <"$work/emulator.stdin" >"$work/emulator.out" 2>"$work/emulator.log" &
-emu_pid=$!
-exec 3>"$work/emulator.stdin"
-port=
-for _ in $(seq 1 300); do
-    if read -r word value <"$work/emulator.out" && [ "$word" = READY ]; then port=$value; break; fi
-    kill -0 "$emu_pid" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "walkthrough.sh: the emulator did not start:" >&2; cat "$work/emulator.log" >&2; exit 1; }
-
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+. examples/emulator.sh
+start_emulator walkthrough.sh
 
 read -r pool_id client_id < <(python3 - <<'PY'
 import os, boto3

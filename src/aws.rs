@@ -1,29 +1,20 @@
 //! SDK clients from `aws-config` (credential chain, profile, region, endpoint) and the mapping
-//! of SDK errors to sentences about the setup.
+//! of SDK errors to sentences about the setup. How the clients retry is in `retry.rs`.
+
+mod retry;
+
+pub use retry::*;
 
 use std::fmt::Debug;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef, InterceptorContext,
-};
-use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_runtime_api::client::retries::classifiers::{
-    ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
-};
-use aws_smithy_runtime_api::client::retries::RequestAttempts;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use aws_smithy_types::retry::ErrorKind;
 
 /// The account the credentials belong to, and its partition (`aws`, `aws-us-gov`, `aws-cn`),
 /// both from `sts:GetCallerIdentity`. Every ARN the tool builds uses this partition.
@@ -130,26 +121,6 @@ impl Clients {
     }
 }
 
-/// Attempts for an error that is not throttling (5xx, timeouts, dropped connections, IAM
-/// `ConcurrentModification`): the SDK's standard budget.
-pub const OTHER_ATTEMPTS: u32 = 5;
-/// Attempts for throttling: IAM and Cognito have low control-plane rates and throttle in bursts
-/// (Terraform's AWS provider retries throttling up to 25 times).
-pub const THROTTLE_ATTEMPTS: u32 = 25;
-/// ... and for at most this long per call, whatever the count.
-pub const THROTTLE_TIME: Duration = Duration::from_secs(90);
-/// The longest pause between two attempts (jittered exponential backoff up to this).
-pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
-
-/// The retry settings of every client: throttling gets [`THROTTLE_ATTEMPTS`]; [`RetryBudget`]
-/// stops other errors after [`OTHER_ATTEMPTS`] and throttling after [`THROTTLE_TIME`].
-fn retry_config() -> RetryConfig {
-    RetryConfig::standard()
-        .with_max_attempts(THROTTLE_ATTEMPTS)
-        .with_initial_backoff(Duration::from_millis(200))
-        .with_max_backoff(MAX_BACKOFF)
-}
-
 /// Loads the SDK config the way every AWS tool does, then builds the clients.
 pub async fn connect(opts: &AwsOptions, user_pool_region: &str) -> Result<Clients> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -176,302 +147,54 @@ pub async fn connect(opts: &AwsOptions, user_pool_region: &str) -> Result<Client
     })
 }
 
+/// A client of `$service` with this tool's retry rules ([`RetryBudget`], [`ErrorCodes`]),
+/// optionally in another region than the SDK config's.
+macro_rules! client {
+    ($service:ident, $sdk:expr $(, $region:expr)?) => {{
+        let conf = $service::config::Builder::from($sdk)$(.region($region))?;
+        $service::Client::from_conf(
+            conf.interceptor(RetryBudget)
+                .retry_classifier(ErrorCodes)
+                .build(),
+        )
+    }};
+}
+
 fn clients(sdk: &SdkConfig, user_pool_region: &str) -> Result<Clients> {
     let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
         anyhow!(
             "no AWS region is set: add `region = \"...\"` to the config, pass --region, or set AWS_REGION (or a region in your AWS profile)"
         )
     })?;
-    let idp_conf = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk)
-        .region(Region::new(user_pool_region.to_string()))
-        .build();
-    let idp_conf = idp_conf
-        .to_builder()
-        .interceptor(RetryBudget)
-        .retry_classifier(ErrorCodes)
-        .build();
     Ok(Clients {
         region,
-        dynamodb: aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(sdk)
-                .interceptor(RetryBudget)
-                .retry_classifier(ErrorCodes)
-                .build(),
+        dynamodb: client!(aws_sdk_dynamodb, sdk),
+        iam: client!(aws_sdk_iam, sdk),
+        sts: client!(aws_sdk_sts, sdk),
+        identity: client!(aws_sdk_cognitoidentity, sdk),
+        tagging: client!(aws_sdk_resourcegroupstagging, sdk),
+        idp: client!(
+            aws_sdk_cognitoidentityprovider,
+            sdk,
+            Region::new(user_pool_region.to_string())
         ),
-        iam: aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(sdk)
-                .interceptor(RetryBudget)
-                .retry_classifier(ErrorCodes)
-                .build(),
-        ),
-        sts: aws_sdk_sts::Client::from_conf(
-            aws_sdk_sts::config::Builder::from(sdk)
-                .interceptor(RetryBudget)
-                .retry_classifier(ErrorCodes)
-                .build(),
-        ),
-        identity: aws_sdk_cognitoidentity::Client::from_conf(
-            aws_sdk_cognitoidentity::config::Builder::from(sdk)
-                .interceptor(RetryBudget)
-                .retry_classifier(ErrorCodes)
-                .build(),
-        ),
-        tagging: aws_sdk_resourcegroupstagging::Client::from_conf(
-            aws_sdk_resourcegroupstagging::config::Builder::from(sdk)
-                .interceptor(RetryBudget)
-                .retry_classifier(ErrorCodes)
-                .build(),
-        ),
-        idp: aws_sdk_cognitoidentityprovider::Client::from_conf(idp_conf),
         endpoint: sdk.endpoint_url().map(str::to_string),
         sdk: sdk.clone(),
         user_pool_region: user_pool_region.to_string(),
     })
 }
 
-/// Error codes the SDK classifies wrongly for this tool, by the code in the answer:
-/// * `LimitExceededException` (DynamoDB, Cognito) and IAM `LimitExceeded` are quotas (throughput
-///   decreases per day, billing-mode switches, policy size, policy versions), not throttling:
-///   another try cannot succeed, so none is made (the SDK would retry them as throttling);
-/// * IAM `ConcurrentModification` (HTTP 409) is transient: retried like a 5xx.
-#[derive(Debug, Clone, Copy)]
-pub struct ErrorCodes;
-
-/// The error code of an answer: the `x-amzn-ErrorType` header (JSON protocols), else the
-/// `__type` of a JSON body or the `<Code>` of an XML one.
-fn answer_code(response: &HttpResponse) -> Option<String> {
-    if let Some(t) = response.headers().get("x-amzn-ErrorType") {
-        let t = t.split(':').next().unwrap_or(t);
-        return Some(t.rsplit('#').next().unwrap_or(t).to_string());
-    }
-    let body = String::from_utf8_lossy(response.body().bytes()?);
-    if let Some(start) = body.find("<Code>") {
-        let rest = &body[start + "<Code>".len()..];
-        return rest.find("</Code>").map(|end| rest[..end].to_string());
-    }
-    let json: serde_json::Value = serde_json::from_str(&body).ok()?;
-    let t = json.get("__type").or_else(|| json.get("code"))?.as_str()?;
-    Some(t.rsplit('#').next().unwrap_or(t).to_string())
-}
-
-/// Quota errors: never worth another try.
-pub const QUOTA_CODES: &[&str] = &["LimitExceededException", "LimitExceeded"];
-
-impl ClassifyRetry for ErrorCodes {
-    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        if !matches!(ctx.output_or_error(), Some(Err(_))) {
-            return RetryAction::NoActionIndicated;
-        }
-        match ctx.response().and_then(answer_code).as_deref() {
-            Some(c) if QUOTA_CODES.contains(&c) => RetryAction::RetryForbidden,
-            Some("ConcurrentModification" | "ConcurrentModificationException") => {
-                RetryAction::transient_error()
-            }
-            _ => RetryAction::NoActionIndicated,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "setup error codes"
-    }
-
-    fn priority(&self) -> RetryClassifierPriority {
-        // After the SDK's own classifiers, so that these codes get the last word.
-        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
-    }
-}
-
-/// Per-call retry bookkeeping (see [`RetryBudget`]).
-#[derive(Debug, Clone)]
-struct Spent {
-    started: std::time::Instant,
-    other_failures: u32,
-}
-
-impl Storable for Spent {
-    type Storer = StoreReplace<Self>;
-}
-
-/// Gives throttling its own, larger budget than other errors. The SDK counts every failed
-/// attempt against one `max_attempts` ([`THROTTLE_ATTEMPTS`]); after each attempt this
-/// interceptor counts the failures that are not throttling and ends the retries (by lowering
-/// `max_attempts` for this call) after [`OTHER_ATTEMPTS`] of them, or once the call has been
-/// retrying throttling for [`THROTTLE_TIME`].
-#[derive(Debug, Clone, Copy)]
-pub struct RetryBudget;
-
-impl Intercept for RetryBudget {
-    fn name(&self) -> &'static str {
-        "setup retry budget"
-    }
-
-    fn read_before_execution(
-        &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        cfg.interceptor_state().store_put(Spent {
-            started: std::time::Instant::now(),
-            other_failures: 0,
-        });
-        Ok(())
-    }
-
-    fn read_after_attempt(
-        &self,
-        context: &FinalizerInterceptorContextRef<'_>,
-        runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let ctx = context.inner();
-        if !matches!(ctx.output_or_error(), Some(Err(_))) {
-            return Ok(());
-        }
-        let mut action = RetryAction::NoActionIndicated;
-        for classifier in runtime_components.retry_classifiers() {
-            let next = classifier.classify_retry_v2(ctx, &action);
-            if next != RetryAction::NoActionIndicated {
-                action = next;
-            }
-            if action == RetryAction::RetryForbidden {
-                break;
-            }
-        }
-        let RetryAction::RetryIndicated(RetryReason::RetryableError { kind, .. }) = action else {
-            return Ok(());
-        };
-        let mut spent = cfg.load::<Spent>().cloned().unwrap_or(Spent {
-            started: std::time::Instant::now(),
-            other_failures: 0,
-        });
-        let out_of_budget = if kind == ErrorKind::ThrottlingError {
-            spent.started.elapsed() >= THROTTLE_TIME
-        } else {
-            spent.other_failures += 1;
-            spent.other_failures >= OTHER_ATTEMPTS
-        };
-        if out_of_budget {
-            let attempts = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
-            if let Some(rc) = cfg.load::<RetryConfig>().cloned() {
-                let max = rc.max_attempts().min(attempts).max(1);
-                cfg.interceptor_state().store_put(rc.with_max_attempts(max));
-            }
-        }
-        cfg.interceptor_state().store_put(spent);
-        Ok(())
-    }
-}
-
-/// Throttling error codes (what the SDK's standard retry treats as throttling).
-const THROTTLING: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-];
-
-/// Errors after which a request may or may not have taken effect, and that are worth another
-/// try: throttling, 5xx, timeouts, connection failures and lost answers.
-pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
-    match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(s) => {
-            s.raw().status().as_u16() >= 500 || err.code().is_some_and(|c| THROTTLING.contains(&c))
-        }
-        _ => false,
-    }
-}
-
-/// A jittered exponential backoff: `base * 2^attempt`, capped, with half of it random.
-pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
-    let full = base.saturating_mul(1 << attempt.min(10)).min(cap);
-    let half = full / 2;
-    half + Duration::from_millis(fastrand::u64(0..=half.as_millis() as u64))
-}
-
-/// "Not visible yet" right after a create: IAM and Cognito are eventually consistent.
-pub const NOT_YET: &[&str] = &[
-    "NoSuchEntity",
-    "NoSuchEntityException",
-    "ResourceNotFoundException",
-];
-
-/// Calls `call` again while it fails with one of `codes` (and only those), with bounded,
-/// jittered backoff (about 8 s in all); returns the last result. For calls that use a resource
-/// created, detached or changed moments ago.
-pub async fn retry_on<T, E, F, Fut>(
-    codes: &[&str],
-    mut call: F,
-) -> std::result::Result<T, SdkError<E, HttpResponse>>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
-    E: ProvideErrorMetadata,
-{
-    const ATTEMPTS: u32 = 7;
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Err(e) if attempt + 1 < ATTEMPTS && e.code().is_some_and(|c| codes.contains(&c)) => {
-                tracing::debug!(code = ?e.code(), attempt, "not consistent yet; retrying");
-                let pause = backoff(attempt, Duration::from_millis(150), Duration::from_secs(3));
-                tokio::time::sleep(pause).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// How long IAM may keep answering `DeleteConflict` for a role or policy detached moments ago
-/// (Terraform waits 2 minutes).
-pub const DELETE_CONFLICT_TIME: Duration = Duration::from_secs(120);
-
-/// Calls `call` again while it fails with one of `codes`, for at most `budget` in all, polling
-/// like [`crate::wait`] (200 ms backing off to 1 s, so it ends about a second after the
-/// conflict clears); returns the last result. For answers that mean "not
-/// yet" for longer than [`retry_on`] waits (IAM's `DeleteConflict` after a detach).
-pub async fn retry_for<T, E, F, Fut>(
-    codes: &[&str],
-    budget: Duration,
-    mut call: F,
-) -> std::result::Result<T, SdkError<E, HttpResponse>>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
-    E: ProvideErrorMetadata,
-{
-    let started = std::time::Instant::now();
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Err(e)
-                if started.elapsed() < budget && e.code().is_some_and(|c| codes.contains(&c)) =>
-            {
-                tracing::debug!(code = ?e.code(), attempt, waited = ?started.elapsed(), "not yet; retrying");
-                let pause =
-                    crate::wait::delay(attempt).min(budget.saturating_sub(started.elapsed()));
-                tokio::time::sleep(pause).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// [`retry_on`] the "not visible yet" codes, with the error explained.
+/// Calls `call` again while it answers one of the "not visible yet" codes ([`NOT_YET`]), for
+/// about 8 s ([`until_visible`]); the last error explained.
 pub async fn eventually<T, E, F, Fut>(what: &str, call: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    retry_on(NOT_YET, call).await.explain(what)
+    retry_while(NOT_YET, call, until_visible)
+        .await
+        .explain(what)
 }
 
 /// The error code of a service error (`NoSuchEntity`, `ResourceNotFoundException`…).

@@ -23,40 +23,34 @@ pub struct Outputs {
 }
 
 /// The documented keys: (properties key, env name, value).
-pub fn keys(o: &Outputs) -> Vec<(&'static str, &'static str, String)> {
-    vec![
-        ("aws.region", "AWS_REGION", o.region.clone()),
-        (
-            "aws.cognito.user-pool-id",
-            "COGNITO_USER_POOL_ID",
-            o.user_pool_id.clone(),
-        ),
-        (
-            "aws.cognito.client-id",
-            "COGNITO_CLIENT_ID",
-            o.client_id.clone(),
-        ),
-        (
-            "aws.cognito.identity-pool-id",
-            "COGNITO_IDENTITY_POOL_ID",
-            o.identity_pool_id.clone(),
-        ),
+pub fn keys(o: &Outputs) -> Vec<(&'static str, String, String)> {
+    [
+        ("aws.region", &o.region),
+        ("aws.cognito.user-pool-id", &o.user_pool_id),
+        ("aws.cognito.client-id", &o.client_id),
+        ("aws.cognito.identity-pool-id", &o.identity_pool_id),
         (
             "aws.cognito.authenticated-role-arn",
-            "COGNITO_AUTHENTICATED_ROLE_ARN",
-            o.authenticated_role_arn.clone(),
+            &o.authenticated_role_arn,
         ),
-        (
-            "aws.dynamodb.user-profile-table",
-            "DYNAMODB_USER_PROFILE_TABLE",
-            o.table.clone(),
-        ),
-        (
-            "aws.dynamodb.user-profile-table-arn",
-            "DYNAMODB_USER_PROFILE_TABLE_ARN",
-            o.table_arn.clone(),
-        ),
+        ("aws.dynamodb.user-profile-table", &o.table),
+        ("aws.dynamodb.user-profile-table-arn", &o.table_arn),
     ]
+    .into_iter()
+    .map(|(key, value)| (key, env_name(key), value.clone()))
+    .collect()
+}
+
+/// A key's environment variable: without `aws.`, upper case, `.` and `-` as `_`
+/// (`COGNITO_USER_POOL_ID`); the region keeps the name every AWS SDK reads, `AWS_REGION`.
+fn env_name(key: &str) -> String {
+    match key {
+        "aws.region" => "AWS_REGION".into(),
+        _ => key
+            .trim_start_matches("aws.")
+            .to_uppercase()
+            .replace(['.', '-'], "_"),
+    }
 }
 
 /// The (key, value) pairs of a file format.
@@ -65,10 +59,10 @@ pub fn pairs(o: &Outputs, format: Format) -> Vec<(String, String)> {
         .into_iter()
         .map(|(p, e, v)| {
             let k = match format {
-                Format::Properties => p,
+                Format::Properties => p.to_string(),
                 Format::Env => e,
             };
-            (k.to_string(), v)
+            (k, v)
         })
         .collect()
 }

@@ -117,15 +117,19 @@ def _pool_seq(pool) -> int:
     return seq
 
 
-def list_identity_pools(self):
-    max_results = self._get_param("MaxResults")
-    if max_results is None:
-        raise InvalidParameterError(
-            "1 validation error detected: Value null at 'maxResults' failed to satisfy "
-            "constraint: Member must not be null")
+def _check_max_results(max_results, required: bool, error) -> None:
+    """Cognito's validation of maxResults: 1 to 60, and required where the API says so."""
+    if max_results is None and required:
+        raise error("1 validation error detected: Value null at 'maxResults' failed to satisfy "
+                    "constraint: Member must not be null")
     problem = _range_error(max_results, "maxResults", 1, 60)
     if problem:
-        raise InvalidParameterError(problem)
+        raise error(problem)
+
+
+def list_identity_pools(self):
+    max_results = self._get_param("MaxResults")
+    _check_max_results(max_results, True, InvalidParameterError)
     token = self._get_param("NextToken")
     try:
         pools, next_token = page(list(self.backend.identity_pools.values()),
@@ -287,13 +291,7 @@ def _cap_idp(original, required: bool):
         from moto.cognitoidp.exceptions import InvalidParameterException
 
         max_results = kwargs.get("max_results")
-        if max_results is None and required:
-            raise InvalidParameterException(
-                "1 validation error detected: Value null at 'maxResults' failed to satisfy "
-                "constraint: Member must not be null")
-        problem = _range_error(max_results, "maxResults", 1, 60)
-        if problem:
-            raise InvalidParameterException(problem)
+        _check_max_results(max_results, required, InvalidParameterException)
         kwargs["max_results"] = capped(int(max_results) if max_results is not None else 60)
         return original(self, *args, **kwargs)
 
