@@ -16,10 +16,7 @@ impl Format {
     /// The format a file name suggests: `.env`, `*.env` and `.env.*` are env files, anything
     /// else is a properties file.
     pub fn for_path(path: &std::path::Path) -> Format {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_lowercase())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
         if name == ".env" || name.ends_with(".env") || name.starts_with(".env.") {
             Format::Env
         } else {
@@ -59,9 +56,7 @@ pub fn escape_property_value(value: &str) -> String {
 /// quotes (a `'` becomes `'\''`).
 pub fn shell_quote(value: &str) -> String {
     let safe = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
     if safe {
         value.to_string()
     } else {
@@ -79,10 +74,7 @@ pub fn line(format: Format, key: &str, value: &str) -> String {
 
 /// The whole file for `pairs`, one line each.
 pub fn render(format: Format, pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| line(format, k, v) + "\n")
-        .collect()
+    pairs.iter().map(|(k, v)| line(format, k, v) + "\n").collect()
 }
 
 /// What [`merge`] did.
@@ -137,12 +129,7 @@ fn properties_assignment(line: &str) -> Option<Assignment<'_>> {
         .map(|r| r.trim_start_matches([' ', '\t', '\u{c}']))
         .unwrap_or(after_ws);
     let separator = &rest[..rest.len() - after_sep.len()];
-    Some(Assignment {
-        prefix,
-        key,
-        separator,
-        value: after_sep,
-    })
+    Some(Assignment { prefix, key, separator, value: after_sep })
 }
 
 fn env_assignment(line: &str) -> Option<Assignment<'_>> {
@@ -161,12 +148,7 @@ fn env_assignment(line: &str) -> Option<Assignment<'_>> {
     if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return None;
     }
-    Some(Assignment {
-        prefix,
-        key,
-        separator: "=",
-        value: &after_export[eq + 1..],
-    })
+    Some(Assignment { prefix, key, separator: "=", value: &after_export[eq + 1..] })
 }
 
 /// A properties line continues on the next one when it ends in an odd number of backslashes.
@@ -262,16 +244,10 @@ pub fn merge(existing: &str, format: Format, pairs: &[(String, String)]) -> Merg
         out.push_str(comment);
         out.push_str(last_ending);
     }
-    let missing: Vec<&(String, String)> = pairs
-        .iter()
-        .filter(|(k, _)| !seen.contains(&k.as_str()))
-        .collect();
+    let missing: Vec<&(String, String)> =
+        pairs.iter().filter(|(k, _)| !seen.contains(&k.as_str())).collect();
     if !missing.is_empty() {
-        let eol = if existing.contains("\r\n") {
-            "\r\n"
-        } else {
-            "\n"
-        };
+        let eol = if existing.contains("\r\n") { "\r\n" } else { "\n" };
         if !out.is_empty() && !out.ends_with('\n') {
             out.push_str(eol);
         }
@@ -284,11 +260,8 @@ pub fn merge(existing: &str, format: Format, pairs: &[(String, String)]) -> Merg
             out.push_str(eol);
         }
     }
-    let mut unchanged: Vec<String> = seen
-        .iter()
-        .filter(|k| !changed.contains(k))
-        .map(|k| k.to_string())
-        .collect();
+    let mut unchanged: Vec<String> =
+        seen.iter().filter(|k| !changed.contains(k)).map(|k| k.to_string()).collect();
     unchanged.dedup();
     let mut updated: Vec<String> = changed.iter().map(|k| k.to_string()).collect();
     updated.dedup();
@@ -305,18 +278,13 @@ mod tests {
     use super::*;
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn quoting() {
         assert_eq!(shell_quote("us-east-1:abc-123"), "us-east-1:abc-123");
-        assert_eq!(
-            shell_quote("arn:aws:iam::1:role/x"),
-            "arn:aws:iam::1:role/x"
-        );
+        assert_eq!(shell_quote("arn:aws:iam::1:role/x"), "arn:aws:iam::1:role/x");
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote(""), "''");
@@ -364,11 +332,7 @@ mod tests {
 
     #[test]
     fn continued_values_are_replaced_whole() {
-        let m = merge(
-            "a=1,\\\n  2,\\\n  3\nb=x\n",
-            Format::Properties,
-            &pairs(&[("a", "9")]),
-        );
+        let m = merge("a=1,\\\n  2,\\\n  3\nb=x\n", Format::Properties, &pairs(&[("a", "9")]));
         assert_eq!(m.text, "a=9\nb=x\n");
     }
 
@@ -393,15 +357,8 @@ mod tests {
             "# local settings\nDATABASE_URL=postgres://x\nAWS_REGION=us-east-1 # comment\nCOGNITO_CLIENT_ID=abc\n"
         );
         let existing = "export A=1\n  export AWS_REGION='old value'\n";
-        let m = merge(
-            existing,
-            Format::Env,
-            &pairs(&[("AWS_REGION", "us-east-1"), ("B", "x y")]),
-        );
-        assert_eq!(
-            m.text,
-            "export A=1\n  export AWS_REGION=us-east-1\nexport B='x y'\n"
-        );
+        let m = merge(existing, Format::Env, &pairs(&[("AWS_REGION", "us-east-1"), ("B", "x y")]));
+        assert_eq!(m.text, "export A=1\n  export AWS_REGION=us-east-1\nexport B='x y'\n");
         // An empty (or new) file gets export lines.
         let m = merge("", Format::Env, &pairs(&[("A", "1")]));
         assert_eq!(m.text, "export A=1\n");
@@ -413,9 +370,6 @@ mod tests {
         assert_eq!(Format::for_path(Path::new(".env")), Format::Env);
         assert_eq!(Format::for_path(Path::new("dir/prod.env")), Format::Env);
         assert_eq!(Format::for_path(Path::new(".env.local")), Format::Env);
-        assert_eq!(
-            Format::for_path(Path::new("application.properties")),
-            Format::Properties
-        );
+        assert_eq!(Format::for_path(Path::new("application.properties")), Format::Properties);
     }
 }

@@ -45,12 +45,7 @@ where
 {
     pairs
         .into_iter()
-        .map(|(k, v)| {
-            (
-                k.to_ascii_lowercase(),
-                v.into_iter().map(Into::into).collect(),
-            )
-        })
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_iter().map(Into::into).collect()))
         .collect()
 }
 
@@ -210,9 +205,7 @@ fn conditions_hold(st: &Map<String, Value>, ctx: &Context) -> bool {
         return false;
     };
     ops.iter().all(|(op, keys)| match keys.as_object() {
-        Some(keys) => keys
-            .iter()
-            .all(|(k, v)| condition_holds(op, k, &strings(Some(v)), ctx)),
+        Some(keys) => keys.iter().all(|(k, v)| condition_holds(op, k, &strings(Some(v)), ctx)),
         None => false,
     })
 }
@@ -220,14 +213,7 @@ fn conditions_hold(st: &Map<String, Value>, ctx: &Context) -> bool {
 /// Whether a statement applies to the request (action, resource and conditions all match).
 fn statement_applies(st: &Map<String, Value>, req: &Request) -> bool {
     element_matches(st, "Action", "NotAction", req.action, req.context, true)
-        && element_matches(
-            st,
-            "Resource",
-            "NotResource",
-            req.resource,
-            req.context,
-            false,
-        )
+        && element_matches(st, "Resource", "NotResource", req.resource, req.context, false)
         && conditions_hold(st, req.context)
 }
 
@@ -323,11 +309,7 @@ mod tests {
     const ID: &str = "us-east-1:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 
     fn req<'a>(action: &'a str, ctx: &'a Context) -> Request<'a> {
-        Request {
-            action,
-            resource: TABLE,
-            context: ctx,
-        }
+        Request { action, resource: TABLE, context: ctx }
     }
 
     #[test]
@@ -338,16 +320,8 @@ mod tests {
         assert!(glob_matches("a?c", "abc", false));
         assert!(!glob_matches("a?c", "ac", false));
         assert!(glob_matches("*", "", false));
-        assert!(glob_matches(
-            "arn:*:table/*",
-            "arn:aws:dynamodb:x:1:table/t",
-            false
-        ));
-        assert!(!glob_matches(
-            "arn:*:table/u*",
-            "arn:aws:dynamodb:x:1:table/t",
-            false
-        ));
+        assert!(glob_matches("arn:*:table/*", "arn:aws:dynamodb:x:1:table/t", false));
+        assert!(!glob_matches("arn:*:table/u*", "arn:aws:dynamodb:x:1:table/t", false));
         assert!(glob_matches("*a*b", "xxaxxab", false));
         // A `*` in the value is an ordinary character; a `*` in the pattern is still a wildcard.
         assert!(glob_matches("table/t*", "table/t*/stream/1", false));
@@ -362,34 +336,17 @@ mod tests {
             false,
         );
         let ctx = Context::new();
-        assert_eq!(
-            evaluate(&[&doc], &req("dynamodb:GetItem", &ctx)),
-            Decision::Allow
-        );
-        assert_eq!(
-            evaluate(&[&doc], &req("dynamodb:getitem", &ctx)),
-            Decision::Allow
-        );
-        assert_eq!(
-            evaluate(&[&doc], &req("dynamodb:UpdateItem", &ctx)),
-            Decision::ImplicitDeny
-        );
+        assert_eq!(evaluate(&[&doc], &req("dynamodb:GetItem", &ctx)), Decision::Allow);
+        assert_eq!(evaluate(&[&doc], &req("dynamodb:getitem", &ctx)), Decision::Allow);
+        assert_eq!(evaluate(&[&doc], &req("dynamodb:UpdateItem", &ctx)), Decision::ImplicitDeny);
         let other = Request {
             action: "dynamodb:GetItem",
             resource: "arn:aws:dynamodb:us-east-1:123456789012:table/other",
             context: &ctx,
         };
         assert_eq!(evaluate(&[&doc], &other), Decision::ImplicitDeny);
-        assert!(!allowed_ignoring_conditions(
-            &[&doc],
-            "dynamodb:Query",
-            TABLE
-        ));
-        assert!(allowed_ignoring_conditions(
-            &[&doc],
-            "dynamodb:PutItem",
-            TABLE
-        ));
+        assert!(!allowed_ignoring_conditions(&[&doc], "dynamodb:Query", TABLE));
+        assert!(allowed_ignoring_conditions(&[&doc], "dynamodb:PutItem", TABLE));
     }
 
     #[test]
@@ -399,50 +356,25 @@ mod tests {
             ("dynamodb:LeadingKeys", vec![ID]),
             ("cognito-identity.amazonaws.com:sub", vec![ID]),
         ]);
-        assert_eq!(
-            evaluate(&[&doc], &req("dynamodb:PutItem", &own)),
-            Decision::Allow
-        );
+        assert_eq!(evaluate(&[&doc], &req("dynamodb:PutItem", &own)), Decision::Allow);
         // The user pool `sub` is not the identity id: denied.
         let pool_sub = context([
-            (
-                "dynamodb:LeadingKeys",
-                vec!["0f4e2c1a-1111-2222-3333-444444444444"],
-            ),
+            ("dynamodb:LeadingKeys", vec!["0f4e2c1a-1111-2222-3333-444444444444"]),
             ("cognito-identity.amazonaws.com:sub", vec![ID]),
         ]);
-        assert_eq!(
-            evaluate(&[&doc], &req("dynamodb:PutItem", &pool_sub)),
-            Decision::ImplicitDeny
-        );
+        assert_eq!(evaluate(&[&doc], &req("dynamodb:PutItem", &pool_sub)), Decision::ImplicitDeny);
         // Conditions aside, the action is in the policy.
-        assert!(allowed_ignoring_conditions(
-            &[&doc],
-            "dynamodb:PutItem",
-            TABLE
-        ));
+        assert!(allowed_ignoring_conditions(&[&doc], "dynamodb:PutItem", TABLE));
         // Without credentials from an identity pool the variable has no value: denied.
         let no_sub = context([("dynamodb:LeadingKeys", vec![ID])]);
-        assert_eq!(
-            evaluate(&[&doc], &req("dynamodb:PutItem", &no_sub)),
-            Decision::ImplicitDeny
-        );
+        assert_eq!(evaluate(&[&doc], &req("dynamodb:PutItem", &no_sub)), Decision::ImplicitDeny);
         // A request with no leading keys at all (a Scan): the Null guard denies it.
         let scan = context([("cognito-identity.amazonaws.com:sub", vec![ID])]);
-        assert_eq!(
-            evaluate(&[&doc], &req("dynamodb:PutItem", &scan)),
-            Decision::ImplicitDeny
-        );
+        assert_eq!(evaluate(&[&doc], &req("dynamodb:PutItem", &scan)), Decision::ImplicitDeny);
         // Without the guard, ForAllValues over no values is vacuously true: IAM's pitfall.
         let mut unguarded = doc.clone();
-        unguarded["Statement"][0]["Condition"]
-            .as_object_mut()
-            .unwrap()
-            .remove("Null");
-        assert_eq!(
-            evaluate(&[&unguarded], &req("dynamodb:PutItem", &scan)),
-            Decision::Allow
-        );
+        unguarded["Statement"][0]["Condition"].as_object_mut().unwrap().remove("Null");
+        assert_eq!(evaluate(&[&unguarded], &req("dynamodb:PutItem", &scan)), Decision::Allow);
     }
 
     #[test]
@@ -455,24 +387,15 @@ mod tests {
             evaluate(&[&allow, &deny], &req("dynamodb:DeleteItem", &ctx)),
             Decision::ExplicitDeny
         );
-        assert_eq!(
-            evaluate(&[&allow, &deny], &req("dynamodb:GetItem", &ctx)),
-            Decision::Allow
-        );
+        assert_eq!(evaluate(&[&allow, &deny], &req("dynamodb:GetItem", &ctx)), Decision::Allow);
     }
 
     #[test]
     fn not_action_and_not_resource() {
         let doc = json!({"Statement": [{"Effect": "Allow", "NotAction": "dynamodb:Delete*", "NotResource": "arn:aws:dynamodb:*:*:table/secret"}]});
         let ctx = Context::new();
-        assert_eq!(
-            evaluate(&[&doc], &req("dynamodb:GetItem", &ctx)),
-            Decision::Allow
-        );
-        assert_eq!(
-            evaluate(&[&doc], &req("dynamodb:DeleteItem", &ctx)),
-            Decision::ImplicitDeny
-        );
+        assert_eq!(evaluate(&[&doc], &req("dynamodb:GetItem", &ctx)), Decision::Allow);
+        assert_eq!(evaluate(&[&doc], &req("dynamodb:DeleteItem", &ctx)), Decision::ImplicitDeny);
         let secret = Request {
             action: "dynamodb:GetItem",
             resource: "arn:aws:dynamodb:us-east-1:1:table/secret",
@@ -483,18 +406,10 @@ mod tests {
 
     #[test]
     fn condition_operators() {
-        let ctx = context([
-            ("k", vec!["a", "b"]),
-            ("single", vec!["Value"]),
-            ("flag", vec!["true"]),
-        ]);
+        let ctx =
+            context([("k", vec!["a", "b"]), ("single", vec!["Value"]), ("flag", vec!["true"])]);
         let holds = |op: &str, key: &str, exp: &[&str]| {
-            condition_holds(
-                op,
-                key,
-                &exp.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-                &ctx,
-            )
+            condition_holds(op, key, &exp.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &ctx)
         };
         assert!(holds("ForAnyValue:StringEquals", "k", &["b"]));
         assert!(!holds("ForAllValues:StringEquals", "k", &["b"]));
@@ -512,10 +427,7 @@ mod tests {
         assert!(holds("Bool", "flag", &["true"]));
         assert!(holds("Null", "missing", &["true"]));
         assert!(holds("Null", "single", &["false"]));
-        assert!(
-            !holds("NumericLessThan", "single", &["1"]),
-            "unknown operators never hold"
-        );
+        assert!(!holds("NumericLessThan", "single", &["1"]), "unknown operators never hold");
     }
 
     #[test]
@@ -523,14 +435,8 @@ mod tests {
         let doc = json!({"Statement": {"Effect": "Allow", "Action": "dynamodb:GetItem",
             "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/${aws:username}"}});
         let ctx = context([("aws:username", vec!["user-profiles"])]);
-        assert_eq!(
-            evaluate(&[&doc], &req("dynamodb:GetItem", &ctx)),
-            Decision::Allow
-        );
+        assert_eq!(evaluate(&[&doc], &req("dynamodb:GetItem", &ctx)), Decision::Allow);
         let empty = Context::new();
-        assert_eq!(
-            evaluate(&[&doc], &req("dynamodb:GetItem", &empty)),
-            Decision::ImplicitDeny
-        );
+        assert_eq!(evaluate(&[&doc], &req("dynamodb:GetItem", &empty)), Decision::ImplicitDeny);
     }
 }

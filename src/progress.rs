@@ -65,10 +65,7 @@ pub struct Journal {
 
 impl Journal {
     pub fn new(inner: std::sync::Arc<dyn Progress>) -> Self {
-        Journal {
-            inner,
-            entries: std::sync::Mutex::new(Vec::new()),
-        }
+        Journal { inner, entries: std::sync::Mutex::new(Vec::new()) }
     }
 
     fn with_entry(&self, step: StepId, f: impl FnOnce(&mut Entry)) {
@@ -76,11 +73,7 @@ impl Journal {
         let index = match entries.iter().position(|e| e.step == step) {
             Some(i) => i,
             None => {
-                entries.push(Entry {
-                    step,
-                    current: String::new(),
-                    finished: None,
-                });
+                entries.push(Entry { step, current: String::new(), finished: None });
                 entries.len() - 1
             }
         };
@@ -109,10 +102,7 @@ impl Journal {
             format!("Finished: {}.", done.join("; "))
         };
         if !in_flight.is_empty() {
-            out.push_str(&format!(
-                " In flight (abandoned): {}.",
-                in_flight.join("; ")
-            ));
+            out.push_str(&format!(" In flight (abandoned): {}.", in_flight.join("; ")));
         }
         out
     }
@@ -124,9 +114,7 @@ impl Progress for Journal {
     }
     fn ended(&self, command: &str, report: &StepReport) {
         let message = message(command, report);
-        self.with_entry(report.step, |e| {
-            e.finished = Some((report.error.is_none(), message))
-        });
+        self.with_entry(report.step, |e| e.finished = Some((report.error.is_none(), message)));
         self.inner.ended(command, report);
     }
     fn start(&self, step: StepId, message: &str) {

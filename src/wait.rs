@@ -28,9 +28,7 @@ pub const MAX_DELAY: Duration = Duration::from_secs(1);
 
 /// The pause before refresh number `attempt` (0-based): 200 ms, 400 ms, 800 ms, then 1 s.
 pub fn delay(attempt: u32) -> Duration {
-    FIRST_DELAY
-        .saturating_mul(1 << attempt.min(8))
-        .min(MAX_DELAY)
+    FIRST_DELAY.saturating_mul(1 << attempt.min(8)).min(MAX_DELAY)
 }
 
 /// Told before each pause: the pending state and the time waited so far.

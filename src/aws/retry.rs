@@ -121,10 +121,8 @@ impl Intercept for RetryBudget {
         _context: &BeforeSerializationInterceptorContextRef<'_>,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        cfg.interceptor_state().store_put(Spent {
-            started: std::time::Instant::now(),
-            other_failures: 0,
-        });
+        cfg.interceptor_state()
+            .store_put(Spent { started: std::time::Instant::now(), other_failures: 0 });
         Ok(())
     }
 
@@ -151,10 +149,10 @@ impl Intercept for RetryBudget {
         let RetryAction::RetryIndicated(RetryReason::RetryableError { kind, .. }) = action else {
             return Ok(());
         };
-        let mut spent = cfg.load::<Spent>().cloned().unwrap_or(Spent {
-            started: std::time::Instant::now(),
-            other_failures: 0,
-        });
+        let mut spent = cfg
+            .load::<Spent>()
+            .cloned()
+            .unwrap_or(Spent { started: std::time::Instant::now(), other_failures: 0 });
         let out_of_budget = if kind == ErrorKind::ThrottlingError {
             spent.started.elapsed() >= THROTTLE_TIME
         } else {
@@ -206,11 +204,8 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
 }
 
 /// "Not visible yet" right after a create: IAM and Cognito are eventually consistent.
-pub const NOT_YET: &[&str] = &[
-    "NoSuchEntity",
-    "NoSuchEntityException",
-    "ResourceNotFoundException",
-];
+pub const NOT_YET: &[&str] =
+    &["NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException"];
 
 /// How [`super::eventually`] waits for a resource created, detached or changed moments ago to
 /// become visible: 7 attempts, jittered backoff from 150 ms to 3 s (about 8 s in all).

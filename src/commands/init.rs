@@ -56,16 +56,9 @@ fn quoted(s: &str) -> String {
 
 /// The commented starter config.
 pub fn render(a: &Answers) -> String {
-    let clients = a
-        .client_ids
-        .iter()
-        .map(|c| quoted(c))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let actions = config::DEFAULT_ACTIONS
-        .iter()
-        .map(|c| format!("  {},\n", quoted(c)))
-        .collect::<String>();
+    let clients = a.client_ids.iter().map(|c| quoted(c)).collect::<Vec<_>>().join(", ");
+    let actions =
+        config::DEFAULT_ACTIONS.iter().map(|c| format!("  {},\n", quoted(c))).collect::<String>();
     format!(
         r#"# setup.toml, written by `setup init`. Every key is described in the config reference
 # (docs/config.md); the values below are the defaults unless you gave others.
@@ -135,13 +128,7 @@ fn stack_from_dir() -> Option<String> {
     let name = dir.file_name()?.to_str()?.to_ascii_lowercase();
     let cleaned: String = name
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
         .collect();
     let cleaned = cleaned.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     let cleaned: String = cleaned.chars().take(28).collect();
@@ -167,11 +154,8 @@ pub async fn init(global: &Global, args: &InitArgs) -> Result<Initialized> {
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let mut notes = Vec::new();
-    let answers = if interactive {
-        ask(global, args, &mut notes).await?
-    } else {
-        from_flags(global, args)?
-    };
+    let answers =
+        if interactive { ask(global, args, &mut notes).await? } else { from_flags(global, args)? };
     validate(&answers, path).map_err(|e| {
         anyhow!(
             "the values given would not make a valid config ({}: {}); nothing was written",
@@ -221,11 +205,7 @@ fn from_flags(global: &Global, args: &InitArgs) -> Result<Answers> {
         .or_else(env_region)
         .unwrap_or_else(|| pool.split('_').next().unwrap_or_default().to_string());
     Ok(Answers {
-        stack: global
-            .stack
-            .clone()
-            .or_else(stack_from_dir)
-            .unwrap_or_else(|| "myapp-dev".into()),
+        stack: global.stack.clone().or_else(stack_from_dir).unwrap_or_else(|| "myapp-dev".into()),
         region,
         table: args.table.clone().unwrap_or_else(|| DEFAULT_TABLE.into()),
         user_pool_id: pool,
@@ -262,13 +242,7 @@ async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Resul
                 .with_prompt("Stack name (names and tags every resource)")
                 .default(default)
                 .validate_with(|s: &String| {
-                    check(
-                        "stack",
-                        Answers {
-                            stack: s.clone(),
-                            ..sample.clone()
-                        },
-                    )
+                    check("stack", Answers { stack: s.clone(), ..sample.clone() })
                 })
                 .interact_text()
                 .map_err(prompt_err)?
@@ -283,13 +257,7 @@ async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Resul
             }
             input
                 .validate_with(|s: &String| {
-                    check(
-                        "region",
-                        Answers {
-                            region: s.clone(),
-                            ..sample.clone()
-                        },
-                    )
+                    check("region", Answers { region: s.clone(), ..sample.clone() })
                 })
                 .interact_text()
                 .map_err(prompt_err)?
@@ -301,29 +269,18 @@ async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Resul
         None => match list_user_pools(global, &region).await {
             Ok(p) => p,
             Err(e) => {
-                notes.push(format!(
-                    "could not list user pools ({e:#}); type the id instead"
-                ));
+                notes.push(format!("could not list user pools ({e:#}); type the id instead"));
                 Vec::new()
             }
         },
     };
-    let check_pool = |s: &String| {
-        check(
-            "user_pool.id",
-            Answers {
-                user_pool_id: s.clone(),
-                ..sample.clone()
-            },
-        )
-    };
+    let check_pool =
+        |s: &String| check("user_pool.id", Answers { user_pool_id: s.clone(), ..sample.clone() });
     let user_pool_id = match &args.user_pool_id {
         Some(id) => id.clone(),
         None if !pools.is_empty() => {
-            let mut items: Vec<String> = pools
-                .iter()
-                .map(|(id, name)| format!("{name} ({id})"))
-                .collect();
+            let mut items: Vec<String> =
+                pools.iter().map(|(id, name)| format!("{name} ({id})")).collect();
             items.push("another user pool (type its id)".into());
             let chosen = Select::new()
                 .with_prompt("User pool whose signed-in users get access")
@@ -360,13 +317,7 @@ async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Resul
             }
         };
         let check_client = |s: &String| {
-            check(
-                "user_pool.client_ids",
-                Answers {
-                    client_ids: vec![s.clone()],
-                    ..sample.clone()
-                },
-            )
+            check("user_pool.client_ids", Answers { client_ids: vec![s.clone()], ..sample.clone() })
         };
         let typed = || {
             Input::<String>::new()
@@ -378,10 +329,8 @@ async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Resul
         if clients.is_empty() {
             vec![typed()?]
         } else {
-            let mut items: Vec<String> = clients
-                .iter()
-                .map(|(id, name)| format!("{name} ({id})"))
-                .collect();
+            let mut items: Vec<String> =
+                clients.iter().map(|(id, name)| format!("{name} ({id})")).collect();
             items.push("another app client (type its id)".into());
             let chosen = Select::new()
                 .with_prompt("App client (add more to client_ids in the file later)")
@@ -402,24 +351,12 @@ async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Resul
             .with_prompt("DynamoDB table name")
             .default(DEFAULT_TABLE.into())
             .validate_with(|s: &String| {
-                check(
-                    "table.name",
-                    Answers {
-                        table: s.clone(),
-                        ..sample.clone()
-                    },
-                )
+                check("table.name", Answers { table: s.clone(), ..sample.clone() })
             })
             .interact_text()
             .map_err(prompt_err)?,
     };
-    Ok(Answers {
-        stack,
-        region,
-        table,
-        user_pool_id,
-        client_ids,
-    })
+    Ok(Answers { stack, region, table, user_pool_id, client_ids })
 }
 
 async fn idp(global: &Global, region: &str) -> Result<aws_sdk_cognitoidentityprovider::Client> {
@@ -474,10 +411,7 @@ async fn list_clients(global: &Global, pool: &str) -> Result<Vec<(String, String
                 .await
                 .explain(format!("listing the app clients of {pool}"))?;
             clients.extend(out.user_pool_clients().iter().filter_map(|c| {
-                Some((
-                    c.client_id()?.to_string(),
-                    c.client_name().unwrap_or("").to_string(),
-                ))
+                Some((c.client_id()?.to_string(), c.client_name().unwrap_or("").to_string()))
             }));
             token = out.next_token().map(str::to_string);
             if token.is_none() {
@@ -523,32 +457,20 @@ mod tests {
         let p =
             config::parse_with_warnings(&tagged, Path::new("setup.toml"), &Overrides::default())
                 .unwrap();
-        assert_eq!(
-            p.desired.tags.get("team").map(String::as_str),
-            Some("mobile")
-        );
+        assert_eq!(p.desired.tags.get("team").map(String::as_str), Some("mobile"));
         assert_eq!(p.warnings, []);
     }
 
     #[test]
     fn bad_answers_are_rejected_with_the_field() {
-        let e = validate(
-            &Answers {
-                user_pool_id: "nope".into(),
-                ..answers()
-            },
-            Path::new("x"),
-        )
-        .unwrap_err();
+        let e = validate(&Answers { user_pool_id: "nope".into(), ..answers() }, Path::new("x"))
+            .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("user_pool.id"));
     }
 
     #[test]
     fn values_are_quoted_safely() {
-        let a = Answers {
-            table: "a\"b".into(),
-            ..answers()
-        };
+        let a = Answers { table: "a\"b".into(), ..answers() };
         // A quote cannot break out of the string: the value reaches validation intact.
         let e = validate(&a, Path::new("x")).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("table.name"), "{e}");

@@ -83,10 +83,7 @@ pub struct Session {
 pub fn load_desired(global: &Global) -> Result<Desired, ConfigError> {
     config::load(
         &global.config,
-        &Overrides {
-            stack: global.stack.clone(),
-            region: global.region.clone(),
-        },
+        &Overrides { stack: global.stack.clone(), region: global.region.clone() },
     )
 }
 
@@ -113,12 +110,7 @@ impl Session {
         )
         .await?;
         tracing::debug!(stack = %desired.stack, region = %aws.region, endpoint = ?aws.endpoint, "session opened");
-        Ok(Session {
-            desired,
-            aws,
-            progress,
-            wait_timeout: global.wait_timeout,
-        })
+        Ok(Session { desired, aws, progress, wait_timeout: global.wait_timeout })
     }
 
     pub async fn observe(&self, scope: steps::Scope) -> Result<Observed> {
@@ -159,13 +151,7 @@ impl Session {
         account: &crate::aws::Account,
         plan: Plan,
     ) -> Report {
-        Report::new(
-            command,
-            &self.desired.stack,
-            &self.aws.region,
-            &account.id,
-            plan,
-        )
+        Report::new(command, &self.desired.stack, &self.aws.region, &account.id, plan)
     }
 
     /// Carries out `plan` (`apply` or `teardown`): a progress line per step, every step's

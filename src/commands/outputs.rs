@@ -29,10 +29,7 @@ pub fn keys(o: &Outputs) -> Vec<(&'static str, String, String)> {
         ("aws.cognito.user-pool-id", &o.user_pool_id),
         ("aws.cognito.client-id", &o.client_id),
         ("aws.cognito.identity-pool-id", &o.identity_pool_id),
-        (
-            "aws.cognito.authenticated-role-arn",
-            &o.authenticated_role_arn,
-        ),
+        ("aws.cognito.authenticated-role-arn", &o.authenticated_role_arn),
         ("aws.dynamodb.user-profile-table", &o.table),
         ("aws.dynamodb.user-profile-table-arn", &o.table_arn),
     ]
@@ -46,10 +43,7 @@ pub fn keys(o: &Outputs) -> Vec<(&'static str, String, String)> {
 fn env_name(key: &str) -> String {
     match key {
         "aws.region" => "AWS_REGION".into(),
-        _ => key
-            .trim_start_matches("aws.")
-            .to_uppercase()
-            .replace(['.', '-'], "_"),
+        _ => key.trim_start_matches("aws.").to_uppercase().replace(['.', '-'], "_"),
     }
 }
 
@@ -120,10 +114,7 @@ pub fn write(path: &Path, format: Format, pairs: &[(String, String)]) -> Result<
     let (existing, created) = match std::fs::read(path) {
         Ok(bytes) => (
             String::from_utf8(bytes).map_err(|_| {
-                anyhow!(
-                    "{} is not a UTF-8 text file; refusing to rewrite it",
-                    path.display()
-                )
+                anyhow!("{} is not a UTF-8 text file; refusing to rewrite it", path.display())
             })?,
             false,
         ),
@@ -132,13 +123,9 @@ pub fn write(path: &Path, format: Format, pairs: &[(String, String)]) -> Result<
     };
     let merged = keyfile::merge(&existing, format, pairs);
     if created || merged.text != existing {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .ok_or_else(|| anyhow!("{} is not a file name", path.display()))?;
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name =
+            path.file_name().ok_or_else(|| anyhow!("{} is not a file name", path.display()))?;
         let tmp = dir.join(format!(".{}.setup-tmp", name.to_string_lossy()));
         std::fs::write(&tmp, merged.text.as_bytes())
             .with_context(|| format!("cannot write {}", tmp.display()))?;

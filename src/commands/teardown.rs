@@ -44,10 +44,8 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
     let removed = done().filter(|d| matches!(d, Done::Removed(_))).count();
     // Kept on purpose because something outside the stack uses it (the table is kept by
     // default, and its own line says how to remove it).
-    let kept: Vec<String> = done()
-        .filter(|d| matches!(d, Done::Kept(Kept::InUse, _)))
-        .map(|d| d.to_string())
-        .collect();
+    let kept: Vec<String> =
+        done().filter(|d| matches!(d, Done::Kept(Kept::InUse, _))).map(|d| d.to_string()).collect();
     r.summary = if !r.ok {
         "Teardown did not finish; fix the cause and run `setup teardown` again (it picks up where it stopped).".into()
     } else if !kept.is_empty() {
@@ -57,10 +55,7 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
             kept.join("; ")
         )
     } else if removed == 0 {
-        format!(
-            "Nothing to do: stack {} has nothing left to remove.",
-            d.stack
-        )
+        format!("Nothing to do: stack {} has nothing left to remove.", d.stack)
     } else {
         format!("Teardown of stack {} finished.", d.stack)
     };

@@ -36,11 +36,7 @@ pub struct Call<'a> {
 /// evaluation of it with the request's context.
 pub fn explain_decision(doc: &Value, ctx: &Context, c: &Call) -> String {
     let (action, policy, role, table) = (c.action, c.policy, c.role, c.table);
-    let req = policy_eval::Request {
-        action,
-        resource: c.table_arn,
-        context: ctx,
-    };
+    let req = policy_eval::Request { action, resource: c.table_arn, context: ctx };
     match policy_eval::evaluate(&[doc], &req) {
         Decision::ExplicitDeny => {
             format!("a Deny statement in policy {policy} blocks {action}; run `setup apply` to restore the policy")
@@ -95,11 +91,7 @@ pub struct Breach<'a> {
 /// `None` when it is missing or not attached) grants it, or something else does.
 pub fn explain_breach(doc: Option<&Value>, ctx: &Context, b: &Breach) -> String {
     let (action, policy, role, table) = (b.action, b.policy, b.role, b.table);
-    let req = policy_eval::Request {
-        action,
-        resource: b.table_arn,
-        context: ctx,
-    };
+    let req = policy_eval::Request { action, resource: b.table_arn, context: ctx };
     let whose = match b.other_key {
         Some(k) => format!("on another user's partition key {k:?}"),
         None => "with no partition key".to_string(),
@@ -129,10 +121,7 @@ pub fn explain_breach(doc: Option<&Value>, ctx: &Context, b: &Breach) -> String 
             let who = if b.other_policies.is_empty() {
                 format!("something outside role {role}'s policies grants it (a resource-based policy on table {table}?)")
             } else {
-                format!(
-                    "another policy of role {role} grants it ({})",
-                    b.other_policies.join(", ")
-                )
+                format!("another policy of role {role} grants it ({})", b.other_policies.join(", "))
             };
             format!(
                 "{action} {whose} was allowed although policy {policy} does not allow it: {who}; per-user isolation holds only when nothing else grants access to the table, so remove that grant"
@@ -254,10 +243,7 @@ mod tests {
             &actions(&["dynamodb:GetItem", "dynamodb:Scan"]),
             true,
         );
-        hole["Statement"][0]["Condition"]
-            .as_object_mut()
-            .unwrap()
-            .remove("Null");
+        hole["Statement"][0]["Condition"].as_object_mut().unwrap().remove("Null");
         let wrong_var = json!({"Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE,
             "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["us-east-1:*"]}}}]});
         let breach = |action, other_key, others: &[&str]| Breach {

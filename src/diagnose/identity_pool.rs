@@ -34,9 +34,7 @@ pub fn pool_configuration_problem(
         Some(_) => {}
     }
     let Some(role) = role else {
-        return Some(format!(
-            "the pool's authenticated role {role_name} does not exist; {APPLY}"
-        ));
+        return Some(format!("the pool's authenticated role {role_name} does not exist; {APPLY}"));
     };
     let blocking: Vec<String> = trust_policy(&role.trust, Some(pool_id))
         .iter()
@@ -55,10 +53,9 @@ pub fn pool_configuration_problem(
 /// Cognito still refuses a wiring that looks right after `waited` (`None`: not retried).
 pub fn propagation_timed_out(pool_id: &str, role_name: &str, waited: Option<Duration>) -> String {
     let after = match waited {
-        Some(w) => format!(
-            " after waiting {} (--propagation-timeout)",
-            humantime::format_duration(w)
-        ),
+        Some(w) => {
+            format!(" after waiting {} (--propagation-timeout)", humantime::format_duration(w))
+        }
         None => String::new(),
     };
     format!(
@@ -84,16 +81,10 @@ pub fn token_refused(code: &str, message: &str, x: &Exchange, wiring: Option<Str
     let pool_id = x.pool_id;
     match code {
         "NotAuthorizedException" => {
-            let listed = x
-                .trusted
-                .iter()
-                .any(|(p, c)| p == x.provider && c == x.client_id);
+            let listed = x.trusted.iter().any(|(p, c)| p == x.provider && c == x.client_id);
             if !listed {
-                let list: Vec<String> = x
-                    .trusted
-                    .iter()
-                    .map(|(p, c)| format!("{p} client {c}"))
-                    .collect();
+                let list: Vec<String> =
+                    x.trusted.iter().map(|(p, c)| format!("{p} client {c}")).collect();
                 format!(
                     "identity pool {pool_id} does not trust app client {} of user pool {} (it lists: {}); add the client to user_pool.client_ids and run `setup apply`",
                     x.client_id,
@@ -142,10 +133,7 @@ mod tests {
         if let Some(a) = auth {
             roles.insert("authenticated".to_string(), a.to_string());
         }
-        pool_roles::Live {
-            roles,
-            role_mappings: None,
-        }
+        pool_roles::Live { roles, role_mappings: None }
     }
 
     #[test]
@@ -160,9 +148,8 @@ mod tests {
         assert!(other.contains("role/x, not the stack's role"), "{other}");
         let gone = problem(Some(ROLE_ARN), None).unwrap();
         assert!(gone.contains("does not exist"), "{gone}");
-        let wrong_aud = role_with(policy_doc::trust_policy(
-            "us-east-1:00000000-0000-0000-0000-000000000000",
-        ));
+        let wrong_aud =
+            role_with(policy_doc::trust_policy("us-east-1:00000000-0000-0000-0000-000000000000"));
         let aud = problem(Some(ROLE_ARN), Some(&wrong_aud)).unwrap();
         assert!(
             aud.contains("trust policy does not let")
@@ -193,13 +180,7 @@ mod tests {
         };
         let listed = vec![(provider.to_string(), "client1".to_string())];
         // (code, message, the pool's providers, the wiring's problem, the cause's start)
-        type Case<'a> = (
-            &'a str,
-            &'a str,
-            &'a [(String, String)],
-            Option<&'a str>,
-            String,
-        );
+        type Case<'a> = (&'a str, &'a str, &'a [(String, String)], Option<&'a str>, String);
         let cases: Vec<Case> = vec![
             ("NotAuthorizedException", "Invalid login token.", &trusted, None,
              format!("identity pool {POOL} does not trust app client client1 of user pool us-east-1_abc (it lists: {provider} client other)")),

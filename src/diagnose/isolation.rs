@@ -36,10 +36,7 @@ pub fn isolation_refusal(action: &str) -> Option<String> {
     if is_keyed(action) {
         return None;
     }
-    let name = action
-        .strip_prefix("dynamodb:")
-        .unwrap_or(action)
-        .to_ascii_lowercase();
+    let name = action.strip_prefix("dynamodb:").unwrap_or(action).to_ascii_lowercase();
     let what = match name.as_str() {
         "scan" => "reads the whole table: a Scan names no partition key",
         n if n.starts_with("partiql") => {
@@ -114,16 +111,12 @@ pub fn isolation_hole(doc: &Value) -> Option<Finding> {
     for st in statements(doc).into_iter().filter(|s| is_allow(s)) {
         let conds = condition(st, LEADING_KEYS);
         if conds.is_empty()
-            || !conds
-                .iter()
-                .all(|(op, values)| condition_holds(op, LEADING_KEYS, values, &no_key))
+            || !conds.iter().all(|(op, values)| condition_holds(op, LEADING_KEYS, values, &no_key))
         {
             continue;
         }
         let one = Value::Object(
-            [("Statement".to_string(), Value::Object(st.clone()))]
-                .into_iter()
-                .collect(),
+            [("Statement".to_string(), Value::Object(st.clone()))].into_iter().collect(),
         );
         let resources = match strings(st.get("Resource")) {
             r if r.is_empty() => vec!["*".to_string()],
@@ -138,11 +131,7 @@ pub fn isolation_hole(doc: &Value) -> Option<Finding> {
                 } else {
                     r.clone()
                 };
-                let req = Request {
-                    action,
-                    resource: &resource,
-                    context: &ctx,
-                };
+                let req = Request { action, resource: &resource, context: &ctx };
                 evaluate(&[&one], &req) == Decision::Allow
                     && evaluate(&[doc], &req) == Decision::Allow
             });
@@ -163,11 +152,7 @@ pub fn isolation_hole(doc: &Value) -> Option<Finding> {
         return None;
     }
     let list = |reach: Reach| -> Option<String> {
-        let names: Vec<&str> = leaks
-            .iter()
-            .filter(|(_, r)| *r == reach)
-            .map(|(a, _)| *a)
-            .collect();
+        let names: Vec<&str> = leaks.iter().filter(|(_, r)| *r == reach).map(|(a, _)| *a).collect();
         (!names.is_empty()).then(|| names.join(", "))
     };
     let mut can = Vec::new();
@@ -175,22 +160,15 @@ pub fn isolation_hole(doc: &Value) -> Option<Finding> {
         can.push(format!("read every user's items with {a}"));
     }
     if let Some(a) = list(Reach::Write) {
-        can.push(format!(
-            "write, change or delete every user's items with {a}"
-        ));
+        can.push(format!("write, change or delete every user's items with {a}"));
     }
     if let Some(a) = list(Reach::Export) {
         can.push(format!("export the whole table to S3 with {a}"));
     }
     if let Some(a) = list(Reach::Stream) {
-        can.push(format!(
-            "read every user's changes from the table's stream with {a}"
-        ));
+        can.push(format!("read every user's changes from the table's stream with {a}"));
     }
-    let op = ops
-        .first()
-        .map(String::as_str)
-        .unwrap_or("ForAllValues:StringEquals");
+    let op = ops.first().map(String::as_str).unwrap_or("ForAllValues:StringEquals");
     Some(Finding::security(format!(
         "any signed-in user can {}, because {} (condition {op} on {LEADING_KEYS}); add \"Null\": {{\"{LEADING_KEYS}\": \"false\"}} to the statement's Condition, or remove those actions",
         join_and(&can),
@@ -325,10 +303,7 @@ mod tests {
                     assert!(text.starts_with(start), "{what}: {text}");
                     assert!(text.contains(also), "{what}: {text}");
                     // status shows it among the access policy's notes.
-                    assert!(
-                        access_policy(&doc).iter().any(|f| f.to_string() == text),
-                        "{what}"
-                    );
+                    assert!(access_policy(&doc).iter().any(|f| f.to_string() == text), "{what}");
                 }
                 (want, got) => panic!("{what}: expected {want:?}, got {got:?}"),
             }
@@ -343,18 +318,9 @@ mod tests {
         }
         let cases = [
             ("dynamodb:Scan", "dynamodb:Scan reads the whole table"),
-            (
-                "dynamodb:PartiQLSelect",
-                "dynamodb:PartiQLSelect runs PartiQL statements",
-            ),
-            (
-                "dynamodb:PartiQLInsert",
-                "dynamodb:PartiQLInsert runs PartiQL statements",
-            ),
-            (
-                "dynamodb:ExportTableToPointInTime",
-                "copies the whole table to S3",
-            ),
+            ("dynamodb:PartiQLSelect", "dynamodb:PartiQLSelect runs PartiQL statements"),
+            ("dynamodb:PartiQLInsert", "dynamodb:PartiQLInsert runs PartiQL statements"),
+            ("dynamodb:ExportTableToPointInTime", "copies the whole table to S3"),
             ("dynamodb:GetRecords", "reads the table's stream"),
             ("dynamodb:GetShardIterator", "reads the table's stream"),
             ("dynamodb:DescribeStream", "reads the table's stream"),
@@ -374,11 +340,7 @@ mod tests {
     #[test]
     fn every_leaking_action_is_named_once() {
         let doc = isolated(
-            &[
-                "dynamodb:Scan",
-                "dynamodb:PartiQLSelect",
-                "dynamodb:PartiQLDelete",
-            ],
+            &["dynamodb:Scan", "dynamodb:PartiQLSelect", "dynamodb:PartiQLDelete"],
             for_all("ForAllValues:StringEquals"),
         );
         let f = isolation_hole(&doc).unwrap().message;

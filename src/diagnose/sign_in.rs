@@ -155,26 +155,10 @@ mod tests {
                 "Password attempts exceeded",
                 "too many failed sign-ins for user alice",
             ),
-            (
-                "UserNotFoundException",
-                "",
-                "user alice does not exist in user pool us-east-1_abc",
-            ),
-            (
-                "UserNotConfirmedException",
-                "",
-                "user alice has not confirmed the sign-up yet",
-            ),
-            (
-                "PasswordResetRequiredException",
-                "",
-                "user alice must reset the password first",
-            ),
-            (
-                "",
-                "dns error",
-                "could not reach cognito-idp in us-east-1: dns error",
-            ),
+            ("UserNotFoundException", "", "user alice does not exist in user pool us-east-1_abc"),
+            ("UserNotConfirmedException", "", "user alice has not confirmed the sign-up yet"),
+            ("PasswordResetRequiredException", "", "user alice must reset the password first"),
+            ("", "dns error", "could not reach cognito-idp in us-east-1: dns error"),
             (
                 "InternalErrorException",
                 "",
@@ -188,11 +172,7 @@ mod tests {
         // Another InvalidParameterException is not about the auth flow.
         assert!(cause("InvalidParameterException", "x").starts_with("sign-in to user pool"));
         assert_eq!(
-            refused(
-                "NotAuthorizedException",
-                "Incorrect username or password.",
-                &WHO
-            ),
+            refused("NotAuthorizedException", "Incorrect username or password.", &WHO),
             Refusal::PasswordOrAuthFlow
         );
     }
@@ -210,27 +190,18 @@ mod tests {
             assert!(got.starts_with("wrong password for user alice"), "{got}");
         }
         let unknown = password_or_auth_flow(&WHO, None);
-        assert!(
-            unknown.starts_with("wrong password for user alice"),
-            "{unknown}"
-        );
+        assert!(unknown.starts_with("wrong password for user alice"), "{unknown}");
     }
 
     #[test]
     fn challenges_and_test_user_refusals_are_named() {
         for (c, want) in [
-            (
-                "NEW_PASSWORD_REQUIRED",
-                "user alice must set a new password",
-            ),
+            ("NEW_PASSWORD_REQUIRED", "user alice must set a new password"),
             (
                 "SOFTWARE_TOKEN_MFA",
                 "user alice has multi-factor authentication (SOFTWARE_TOKEN_MFA)",
             ),
-            (
-                "CUSTOM_CHALLENGE",
-                "the user pool asks for the CUSTOM_CHALLENGE challenge",
-            ),
+            ("CUSTOM_CHALLENGE", "the user pool asks for the CUSTOM_CHALLENGE challenge"),
         ] {
             assert!(challenge(c, "alice").starts_with(want), "{c}");
         }
@@ -243,23 +214,15 @@ mod tests {
                 "UserLambdaValidationException",
                 "a Lambda trigger of user pool p refused the test user (email)",
             ),
-            (
-                "AccessDeniedException",
-                "the operator credentials may not create users",
-            ),
-            (
-                "InternalErrorException",
-                "could not create a test user in user pool p",
-            ),
+            ("AccessDeniedException", "the operator credentials may not create users"),
+            ("InternalErrorException", "could not create a test user in user pool p"),
         ] {
             let got = test_user_refused(code, "p", " (email)");
             assert!(got.starts_with(want), "{code}: {got}");
         }
-        assert!(
-            test_password_refused("InvalidPasswordException", "p", 28).starts_with(
-                "user pool p's password policy refused a generated password of 28 characters"
-            )
-        );
+        assert!(test_password_refused("InvalidPasswordException", "p", 28).starts_with(
+            "user pool p's password policy refused a generated password of 28 characters"
+        ));
         assert_eq!(
             test_password_refused("TooManyRequestsException", "p", 28),
             "could not set the test user's password in user pool p"

@@ -13,10 +13,7 @@ fn templates_render_without_leftover_placeholders() {
         "arn:aws:dynamodb:us-east-1:123456789012:table/t",
         &["dynamodb:Query".into()],
     ));
-    assert!(
-        !t.contains("${") && !a.contains("${") && !b.contains("${"),
-        "{t} {a} {b}"
-    );
+    assert!(!t.contains("${") && !a.contains("${") && !b.contains("${"), "{t} {a} {b}");
     assert!(t.contains("\"us-east-1:1111\""));
     assert!(a.contains("[\"dynamodb:GetItem\"]"));
     assert!(b.contains("[\"dynamodb:Query\"]") && b.contains("table/t"));
@@ -33,10 +30,7 @@ fn isolated_access_policy_keeps_the_identity_id_variable() {
     // Only the IAM policy variable is left as `${...}`.
     let text = to_json(&doc);
     assert_eq!(text.matches("${").count(), 1, "{text}");
-    assert!(!equivalent(
-        &doc,
-        &access_policy("arn:t", &["dynamodb:GetItem".into()], false)
-    ));
+    assert!(!equivalent(&doc, &access_policy("arn:t", &["dynamodb:GetItem".into()], false)));
 }
 
 #[test]
@@ -54,10 +48,7 @@ fn order_string_vs_list_sid_and_case_do_not_matter() {
 #[test]
 fn url_encoded_documents_parse() {
     let raw = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
-    assert_eq!(
-        parse(raw).unwrap(),
-        json!({"Version":"2012-10-17","Statement":[]})
-    );
+    assert_eq!(parse(raw).unwrap(), json!({"Version":"2012-10-17","Statement":[]}));
     assert_eq!(parse("{\"a\":1}").unwrap(), json!({"a":1}));
 }
 
@@ -78,11 +69,8 @@ fn diff_names_the_field_that_differs() {
 #[test]
 fn diff_of_extra_action_lists_both_sets() {
     let live = access_policy("arn:t", &["dynamodb:GetItem".into()], false);
-    let desired = access_policy(
-        "arn:t",
-        &["dynamodb:GetItem".into(), "dynamodb:Query".into()],
-        false,
-    );
+    let desired =
+        access_policy("arn:t", &["dynamodb:GetItem".into(), "dynamodb:Query".into()], false);
     let changes = diff(&live, &desired);
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].field, "Statement.Action");
@@ -145,10 +133,7 @@ fn a_principal_as_a_string_or_a_one_element_list_is_the_same() {
         with(json!({"Service": ["lambda.amazonaws.com", "ecs-tasks.amazonaws.com"]}));
     assert!(equivalent(&two, &two_reversed));
     assert!(!equivalent(&string, &two));
-    assert!(!equivalent(
-        &string,
-        &with(json!({"Service": "lambda.amazonaws.com"}))
-    ));
+    assert!(!equivalent(&string, &with(json!({"Service": "lambda.amazonaws.com"}))));
     // NotPrincipal is read the same way.
     let not = |principal: Value| {
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
@@ -225,19 +210,12 @@ fn an_unwanted_statement_in_a_multi_statement_document_is_named_alone() {
 
 #[test]
 fn a_diff_shows_one_element_lists_as_their_element() {
-    let live = access_policy(
-        "arn:t",
-        &["dynamodb:GetItem".into(), "dynamodb:Query".into()],
-        false,
-    );
+    let live = access_policy("arn:t", &["dynamodb:GetItem".into(), "dynamodb:Query".into()], false);
     let desired = access_policy("arn:t", &["dynamodb:GetItem".into()], false);
     let changes = diff(&live, &desired);
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0].field, "Statement.Action");
-    assert_eq!(
-        changes[0].live,
-        json!(["dynamodb:getitem", "dynamodb:query"])
-    );
+    assert_eq!(changes[0].live, json!(["dynamodb:getitem", "dynamodb:query"]));
     assert_eq!(changes[0].desired, json!("dynamodb:getitem"));
     // Both ways round, and a field present on one side only.
     let changes = diff(&desired, &live);
@@ -271,22 +249,12 @@ fn size_counts_non_whitespace_and_limits_at_6144() {
     let compact = to_json(&doc).chars().filter(|c| !c.is_whitespace()).count();
     assert_eq!(iam_size(&doc), compact);
     // "a b" keeps its space in the text but IAM does not count it.
-    assert_eq!(
-        iam_size(&doc),
-        r#"{"Version":"2012-10-17","Statement":[{"Sid":"ab"}]}"#.len()
-    );
+    assert_eq!(iam_size(&doc), r#"{"Version":"2012-10-17","Statement":[{"Sid":"ab"}]}"#.len());
     let actions: Vec<String> = (0..400).map(|i| format!("dynamodb:Action{i:04}")).collect();
     let big = access_policy("arn:aws:dynamodb:us-east-1:1:table/t", &actions, false);
     assert!(iam_size(&big) > MANAGED_POLICY_MAX);
     let why = too_large("p", &big).unwrap();
-    assert!(
-        why.starts_with(&format!("policy p would be {} characters", iam_size(&big))),
-        "{why}"
-    );
-    let small = access_policy(
-        "arn:aws:dynamodb:us-east-1:1:table/t",
-        &actions[..10],
-        false,
-    );
+    assert!(why.starts_with(&format!("policy p would be {} characters", iam_size(&big))), "{why}");
+    let small = access_policy("arn:aws:dynamodb:us-east-1:1:table/t", &actions[..10], false);
     assert_eq!(too_large("p", &small), None);
 }

@@ -51,13 +51,7 @@ fn mark(command: &str, s: &StepReport, tty: bool) -> String {
 
 fn details(out: &mut String, s: &StepReport) {
     for c in &s.changes {
-        let _ = writeln!(
-            out,
-            "      {}: {} → {}",
-            c.field,
-            value(&c.live),
-            value(&c.desired)
-        );
+        let _ = writeln!(out, "      {}: {} → {}", c.field, value(&c.live), value(&c.desired));
     }
     if let Some(b) = &s.blocked {
         let _ = writeln!(out, "      blocked: {b}");
@@ -93,20 +87,11 @@ pub fn step_line(command: &str, s: &StepReport) -> String {
 
 pub fn report(r: &Report, tty: bool) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}",
-        header(r.command, &r.stack, &r.region, &r.account)
-    );
+    let _ = writeln!(out, "{}", header(r.command, &r.stack, &r.region, &r.account));
     for s in &r.steps {
         let line = match r.command {
             "apply" | "teardown" => step_line(r.command, s),
-            _ => format!(
-                "{:<14} {:<10} {}",
-                s.step.name(),
-                s.state.label(),
-                s.resource
-            ),
+            _ => format!("{:<14} {:<10} {}", s.step.name(), s.state.label(), s.resource),
         };
         let _ = writeln!(out, "  {} {line}", mark(r.command, s, tty));
         match r.command {
@@ -148,11 +133,7 @@ pub fn verify_report(r: &VerifyReport, tty: bool) -> String {
         out,
         "  as {}{}; access mode: {}",
         r.username,
-        if r.test_user {
-            " (temporary test user)"
-        } else {
-            ""
-        },
+        if r.test_user { " (temporary test user)" } else { "" },
         if r.per_user_isolation {
             "per-user isolation (partition key = identity id)"
         } else {
@@ -210,10 +191,7 @@ mod tests {
             "sts:AssumeRoleWithWebIdentity",
         ));
         let plan = Plan {
-            steps: vec![
-                StepReport::new(StepId::Table, "user-profiles", State::InSync),
-                drifted,
-            ],
+            steps: vec![StepReport::new(StepId::Table, "user-profiles", State::InSync), drifted],
         };
         let mut r = Report::new(command, "demo", "us-east-1", "123456789012", plan);
         r.summary = "1 drifted; run `setup apply` to converge.".into();
@@ -223,14 +201,8 @@ mod tests {
     #[test]
     fn status_lists_each_step_with_the_diff_and_no_symbols_off_terminal() {
         let text = report(&sample("status"), false);
-        assert!(
-            text.contains("ok table          in sync    user-profiles"),
-            "{text}"
-        );
-        assert!(
-            text.contains("!! trust-policy   drifted    demo-role"),
-            "{text}"
-        );
+        assert!(text.contains("ok table          in sync    user-profiles"), "{text}");
+        assert!(text.contains("!! trust-policy   drifted    demo-role"), "{text}");
         assert!(
             text.contains(
                 "Statement.Action: \"sts:AssumeRole\" → \"sts:AssumeRoleWithWebIdentity\""
@@ -243,16 +215,11 @@ mod tests {
     #[test]
     fn apply_lines_show_each_step_duration() {
         let mut r = sample("apply");
-        r.steps[0].done.push(crate::plan::Done::Created(
-            "created table user-profiles".into(),
-        ));
+        r.steps[0].done.push(crate::plan::Done::Created("created table user-profiles".into()));
         r.steps[0].duration_ms = Some(1234);
         r.steps[1].duration_ms = Some(125_000);
         let text = report(&r, false);
-        assert!(
-            text.contains("ok table          created table user-profiles (1.2s)"),
-            "{text}"
-        );
+        assert!(text.contains("ok table          created table user-profiles (1.2s)"), "{text}");
         assert!(text.contains("unchanged (demo-role) (2m05s)"), "{text}");
     }
 
@@ -277,15 +244,7 @@ mod tests {
         assert_eq!(step["step"], "trust-policy");
         assert_eq!(step["state"], "drifted");
         assert_eq!(step["changes"][0]["field"], "Statement.Action");
-        for key in [
-            "resource",
-            "actions",
-            "done",
-            "notes",
-            "blocked",
-            "error",
-            "duration_ms",
-        ] {
+        for key in ["resource", "actions", "done", "notes", "blocked", "error", "duration_ms"] {
             assert!(step.get(key).is_some(), "missing steps[].{key}");
         }
     }

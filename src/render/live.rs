@@ -48,9 +48,8 @@ impl Progress for Plain {
     fn update(&self, step: StepId, message: &str) {
         let state = without_elapsed(message);
         let mut last = self.last_update.lock().expect("not poisoned");
-        let quiet = last
-            .get(&step)
-            .is_some_and(|(s, at)| s == state && at.elapsed() < PLAIN_REPEAT);
+        let quiet =
+            last.get(&step).is_some_and(|(s, at)| s == state && at.elapsed() < PLAIN_REPEAT);
         if !quiet {
             last.insert(step, (state.to_string(), std::time::Instant::now()));
             eprintln!("{step}: {message}");
@@ -166,19 +165,11 @@ impl Progress for Terminal {
         let bar = self.bars.lock().expect("not poisoned").get(&step).cloned();
         if let Some(bar) = bar {
             let secs = bar.elapsed().as_secs_f64();
-            self.end(
-                step,
-                ok,
-                &format!("{:<14} {message} ({secs:.1}s)", step.name()),
-            );
+            self.end(step, ok, &format!("{:<14} {message} ({secs:.1}s)", step.name()));
         }
     }
     fn ended(&self, command: &str, report: &StepReport) {
-        self.end(
-            report.step,
-            report.error.is_none(),
-            &super::human::step_line(command, report),
-        );
+        self.end(report.step, report.error.is_none(), &super::human::step_line(command, report));
     }
 }
 
@@ -190,10 +181,7 @@ mod tests {
     fn elapsed_time_is_not_part_of_the_state() {
         assert_eq!(without_elapsed("table t CREATING 4s"), "table t CREATING");
         assert_eq!(without_elapsed("table t CREATING 12s"), "table t CREATING");
-        assert_eq!(
-            without_elapsed("waiting for IAM to propagate"),
-            "waiting for IAM to propagate"
-        );
+        assert_eq!(without_elapsed("waiting for IAM to propagate"), "waiting for IAM to propagate");
         assert_eq!(without_elapsed("tags s"), "tags s");
     }
 }

@@ -129,10 +129,9 @@ pub fn initialized(style: Style, done: &Initialized) {
         style.note(n);
     }
     match style.output {
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(done).expect("always serializes")
-        ),
+        Output::Json => {
+            println!("{}", serde_json::to_string_pretty(done).expect("always serializes"))
+        }
         Output::Text if style.quiet => {}
         Output::Text => println!("{}", done.summary),
     }
@@ -156,16 +155,11 @@ pub fn man(command: Option<&str>) -> Result<()> {
         Some(name) => {
             let Some(sub) = cmd.find_subcommand(name) else {
                 let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
-                bail!(
-                    "no command {name:?}; man pages exist for: {}",
-                    names.join(", ")
-                );
+                bail!("no command {name:?}; man pages exist for: {}", names.join(", "));
             };
             // The page of `setup NAME` carries the full name and the global options.
-            let mut sub = sub
-                .clone()
-                .display_name(format!("setup-{name}"))
-                .bin_name(format!("setup {name}"));
+            let mut sub =
+                sub.clone().display_name(format!("setup-{name}")).bin_name(format!("setup {name}"));
             for arg in cmd.get_arguments().filter(|a| a.is_global_set()) {
                 sub = sub.arg(arg.clone());
             }

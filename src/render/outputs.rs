@@ -30,11 +30,9 @@ pub fn render(shape: Shape, o: &Outputs) -> String {
 
 pub fn written(w: &Written) -> String {
     let mut parts = Vec::new();
-    for (label, keys) in [
-        ("updated", &w.updated),
-        ("added", &w.added),
-        ("already current", &w.unchanged),
-    ] {
+    for (label, keys) in
+        [("updated", &w.updated), ("added", &w.added), ("already current", &w.unchanged)]
+    {
         if !keys.is_empty() {
             parts.push(format!("{label} {}", keys.join(", ")));
         }

@@ -46,19 +46,14 @@ impl Entities {
     /// The roles and users it is attached to (groups are never setup's).
     pub fn principals(&self) -> Vec<Principal> {
         let roles = self.roles.iter().cloned().map(Principal::Role);
-        roles
-            .chain(self.users.iter().cloned().map(Principal::User))
-            .collect()
+        roles.chain(self.users.iter().cloned().map(Principal::User)).collect()
     }
 }
 
 /// Reads the policy, its tags and (with `with_document`) its default version's document.
 pub async fn observe(aws: &Clients, arn: &str, with_document: bool) -> Result<Option<Live>> {
     let request = aws.iam.get_policy().policy_arn(arn);
-    let out = request
-        .send()
-        .await
-        .found(format!("reading policy {arn}"))?;
+    let out = request.send().await.found(format!("reading policy {arn}"))?;
     let Some(p) = out.as_ref().and_then(|o| o.policy()) else {
         return Ok(None);
     };
@@ -70,11 +65,7 @@ pub async fn observe(aws: &Clients, arn: &str, with_document: bool) -> Result<Op
         arn: arn.to_string(),
         default_version: version,
         document: Value::Null,
-        tags: p
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags: p.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
         entities: None,
         old_versions: None,
     };
@@ -86,14 +77,8 @@ pub async fn observe(aws: &Clients, arn: &str, with_document: bool) -> Result<Op
             .version_id(&live.default_version)
             .send()
             .await
-            .explain(format!(
-                "reading policy {arn} version {}",
-                live.default_version
-            ))?;
-        let raw = v
-            .policy_version()
-            .and_then(|v| v.document())
-            .unwrap_or("{}");
+            .explain(format!("reading policy {arn} version {}", live.default_version))?;
+        let raw = v.policy_version().and_then(|v| v.document()).unwrap_or("{}");
         live.document = policy_doc::parse(raw)
             .map_err(|e| anyhow!("policy {arn} has an unreadable document: {e}"))?;
     }
@@ -103,11 +88,8 @@ pub async fn observe(aws: &Clients, arn: &str, with_document: bool) -> Result<Op
 /// The policy (without its document) with its attachments and old versions, all read at once
 /// (a policy that does not exist answers "not found" to each): what teardown plans from.
 pub async fn observe_all(aws: &Clients, arn: &str) -> Result<Option<Live>> {
-    let (policy, entities, versions) = tokio::join!(
-        observe(aws, arn, false),
-        entities(aws, arn),
-        old_versions(aws, arn)
-    );
+    let (policy, entities, versions) =
+        tokio::join!(observe(aws, arn, false), entities(aws, arn), old_versions(aws, arn));
     let Some(mut live) = policy? else {
         return Ok(None);
     };
@@ -132,23 +114,12 @@ async fn entities(aws: &Clients, arn: &str) -> Result<Option<Entities>> {
     Ok(pages.map(|pages| {
         let mut e = Entities::default();
         for p in pages {
-            e.roles.extend(
-                p.policy_roles()
-                    .iter()
-                    .filter_map(|r| r.role_name())
-                    .map(str::to_string),
-            );
-            e.users.extend(
-                p.policy_users()
-                    .iter()
-                    .filter_map(|u| u.user_name())
-                    .map(str::to_string),
-            );
+            e.roles
+                .extend(p.policy_roles().iter().filter_map(|r| r.role_name()).map(str::to_string));
+            e.users
+                .extend(p.policy_users().iter().filter_map(|u| u.user_name()).map(str::to_string));
             e.groups.extend(
-                p.policy_groups()
-                    .iter()
-                    .filter_map(|g| g.group_name())
-                    .map(str::to_string),
+                p.policy_groups().iter().filter_map(|g| g.group_name()).map(str::to_string),
             );
         }
         e
@@ -161,9 +132,7 @@ pub async fn versions(aws: &Clients, arn: &str) -> Result<Option<Vec<PolicyVersi
     let pages = request.into_paginator().send().try_collect().await;
     let pages = pages.found(format!("listing versions of policy {arn}"))?;
     Ok(pages.map(|pages| {
-        let all = pages
-            .into_iter()
-            .flat_map(|p| p.versions.unwrap_or_default());
+        let all = pages.into_iter().flat_map(|p| p.versions.unwrap_or_default());
         all.collect()
     }))
 }
@@ -181,10 +150,7 @@ async fn old_versions(aws: &Clients, arn: &str) -> Result<Option<Vec<String>>> {
 pub fn document_changes(live: &Value, desired: &Value) -> Vec<Change> {
     policy_doc::diff(live, desired)
         .into_iter()
-        .map(|c| Change {
-            field: format!("document.{}", c.field),
-            ..c
-        })
+        .map(|c| Change { field: format!("document.{}", c.field), ..c })
         .collect()
 }
 
@@ -205,26 +171,14 @@ pub fn compare(
     }
     changes.extend(attachment.0);
     fixes.extend(attachment.1);
-    let named = Named {
-        step,
-        kind: "policy",
-        name,
-        resource: live.arn.clone(),
-        tags: &live.tags,
-    };
+    let named = Named { step, kind: "policy", name, resource: live.arn.clone(), tags: &live.tags };
     let mut r = existing(d, named, changes, fixes, Action::Tag);
-    r.notes.extend(
-        diagnose::access_policy(&live.document)
-            .iter()
-            .map(ToString::to_string),
-    );
+    r.notes.extend(diagnose::access_policy(&live.document).iter().map(ToString::to_string));
     r
 }
 
 pub fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
-    map.iter()
-        .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
-        .collect()
+    map.iter().map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?)).collect()
 }
 
 /// A policy to create.
@@ -274,11 +228,7 @@ impl fmt::Display for Action {
             Action::Attach(who) => write!(f, "attach it to {who}"),
             Action::Detach(who, _) => write!(f, "detach it from {who}"),
             Action::DeleteVersions(name, ids) => {
-                write!(
-                    f,
-                    "delete the old versions {} of policy {name}",
-                    ids.join(", ")
-                )
+                write!(f, "delete the old versions {} of policy {name}", ids.join(", "))
             }
             Action::Delete(name, None) => write!(f, "delete policy {name}"),
             Action::Delete(name, Some(why)) => write!(f, "delete policy {name} ({why})"),
@@ -307,14 +257,12 @@ pub async fn apply(ctx: &Ctx, t: &Target<'_>, action: &Action) -> Result<Vec<Don
         }
         Action::NewVersion(document) => new_default_version(ctx, t, document).await,
         Action::Attach(who) => {
-            ctx.progress
-                .start(t.step, &format!("attaching policy {name} to {who}"));
+            ctx.progress.start(t.step, &format!("attaching policy {name} to {who}"));
             attach(ctx, who, t.arn).await?;
             Ok(vec![Done::Updated(format!("attached to {who}"))])
         }
         Action::Detach(who, why) => {
-            ctx.progress
-                .start(t.step, &format!("detaching policy {name} from {who}"));
+            ctx.progress.start(t.step, &format!("detaching policy {name} from {who}"));
             detach(ctx, who, t.arn).await?;
             Ok(vec![Done::Removed(match why {
                 Why::Moved => format!("detached from {who} (no longer backend.{})", who.kind()),
@@ -322,20 +270,16 @@ pub async fn apply(ctx: &Ctx, t: &Target<'_>, action: &Action) -> Result<Vec<Don
             })])
         }
         Action::DeleteVersions(_, ids) => {
-            ctx.progress
-                .start(t.step, &format!("removing policy {name}"));
+            ctx.progress.start(t.step, &format!("removing policy {name}"));
             delete_versions(ctx, t, ids).await?;
             Ok(vec![])
         }
         Action::Delete(..) => {
-            ctx.progress
-                .start(t.step, &format!("removing policy {name}"));
+            ctx.progress.start(t.step, &format!("removing policy {name}"));
             // Right after a detach, IAM can still count the attachment for a while.
-            crate::aws::retry_for(
-                &["DeleteConflict"],
-                crate::aws::DELETE_CONFLICT_TIME,
-                || iam.delete_policy().policy_arn(t.arn).send(),
-            )
+            crate::aws::retry_for(&["DeleteConflict"], crate::aws::DELETE_CONFLICT_TIME, || {
+                iam.delete_policy().policy_arn(t.arn).send()
+            })
             .await
             .found(format!("deleting policy {name}"))?;
             Ok(vec![Done::Removed(format!("deleted policy {name}"))])
@@ -349,8 +293,7 @@ pub async fn apply(ctx: &Ctx, t: &Target<'_>, action: &Action) -> Result<Vec<Don
 /// policy of the stack.
 async fn create(ctx: &Ctx, t: &Target<'_>, new: &New) -> Result<Vec<Done>> {
     let name = t.name;
-    ctx.progress
-        .start(t.step, &format!("creating policy {name}"));
+    ctx.progress.start(t.step, &format!("creating policy {name}"));
     let res = ctx
         .aws
         .iam
@@ -367,13 +310,8 @@ async fn create(ctx: &Ctx, t: &Target<'_>, new: &New) -> Result<Vec<Done>> {
             let live = observe(&ctx.aws, t.arn, true)
                 .await?
                 .ok_or_else(|| anyhow!("policy {name} exists but cannot be read"))?;
-            let diff = compare(
-                &ctx.desired,
-                (t.step, name),
-                &live,
-                &new.document,
-                (vec![], vec![]),
-            );
+            let diff =
+                compare(&ctx.desired, (t.step, name), &live, &new.document, (vec![], vec![]));
             if let Some(why) = diff.blocked.filter(|_| !(ctx.adopt && diff.adoptable)) {
                 bail!(why);
             }
@@ -393,8 +331,7 @@ async fn create(ctx: &Ctx, t: &Target<'_>, new: &New) -> Result<Vec<Done>> {
 async fn new_default_version(ctx: &Ctx, t: &Target<'_>, desired: &Value) -> Result<Vec<Done>> {
     let iam = &ctx.aws.iam;
     let (arn, name) = (t.arn, t.name);
-    ctx.progress
-        .start(t.step, &format!("writing a new version of policy {name}"));
+    ctx.progress.start(t.step, &format!("writing a new version of policy {name}"));
     let no_retry = aws_sdk_iam::config::Builder::default()
         .retry_config(aws_config::retry::RetryConfig::disabled());
     let done = std::sync::Mutex::new(Vec::new());
@@ -413,11 +350,9 @@ async fn new_default_version(ctx: &Ctx, t: &Target<'_>, desired: &Value) -> Resu
                         .send()
                         .await
                         .found(format!("deleting version {oldest} of policy {name}"))?;
-                    done.lock()
-                        .expect("not poisoned")
-                        .push(Done::Updated(format!(
-                            "deleted oldest version {oldest} (5-version limit)"
-                        )));
+                    done.lock().expect("not poisoned").push(Done::Updated(format!(
+                        "deleted oldest version {oldest} (5-version limit)"
+                    )));
                 }
             }
             let sent = iam
@@ -438,16 +373,12 @@ async fn new_default_version(ctx: &Ctx, t: &Target<'_>, desired: &Value) -> Resu
         },
         || async {
             let now = observe(&ctx.aws, arn, true).await?;
-            Ok(now
-                .filter(|l| policy_doc::equivalent(&l.document, desired))
-                .map(|_| String::new()))
+            Ok(now.filter(|l| policy_doc::equivalent(&l.document, desired)).map(|_| String::new()))
         },
     )
     .await?;
     let mut done = done.into_inner().expect("not poisoned");
-    done.push(Done::Updated(format!(
-        "document updated (new default version{version})"
-    )));
+    done.push(Done::Updated(format!("document updated (new default version{version})")));
     Ok(done)
 }
 

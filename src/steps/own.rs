@@ -58,10 +58,7 @@ pub fn tag_changes(
         if live.get(k) != Some(v) {
             changes.push(Change::new(
                 format!("tags.{k}"),
-                live.get(k)
-                    .cloned()
-                    .map(serde_json::Value::from)
-                    .unwrap_or_default(),
+                live.get(k).cloned().map(serde_json::Value::from).unwrap_or_default(),
                 v.clone(),
             ));
             to_set.insert(k.clone(), v.clone());
@@ -110,10 +107,7 @@ impl Tagging {
         ctx.progress.start(step, &what);
         tag.await.explain(what)?;
         Ok(vec![if self.adopt {
-            Done::Adopted(format!(
-                "adopted {} {} (tagged for this stack)",
-                self.kind, self.name
-            ))
+            Done::Adopted(format!("adopted {} {} (tagged for this stack)", self.kind, self.name))
         } else {
             Done::Updated(format!("updated tags ({})", self.keys()))
         }])
@@ -145,18 +139,10 @@ pub fn existing<A>(
     fixes: Vec<A>,
     tag: impl FnOnce(Tagging) -> A,
 ) -> Diff<A> {
-    let Named {
-        step,
-        kind,
-        name,
-        resource,
-        tags,
-    } = it;
+    let Named { step, kind, name, resource, tags } = it;
     let own = owner(tags, &d.stack);
     let (tag_diff, to_set) = tag_changes(tags, &d.tags);
-    let mut diff = Diff::new(step, resource, State::InSync)
-        .changed(changes)
-        .changed(tag_diff);
+    let mut diff = Diff::new(step, resource, State::InSync).changed(changes).changed(tag_diff);
     if own != Owner::ThisStack {
         diff.state = State::NotOwned;
         diff.blocked = Some(not_owned_reason(kind, name, &own));
@@ -191,29 +177,17 @@ pub struct Keep {
 impl Keep {
     /// Another stack's, or made by hand: teardown never touches it.
     pub fn not_ours(what: impl Into<String>) -> Self {
-        Keep {
-            why: Kept::NotOurs,
-            what: what.into(),
-            because: "not created by this stack".into(),
-        }
+        Keep { why: Kept::NotOurs, what: what.into(), because: "not created by this stack".into() }
     }
 
     /// Something outside the stack still uses it.
     pub fn in_use(what: impl Into<String>, because: impl Into<String>) -> Self {
-        Keep {
-            why: Kept::InUse,
-            what: what.into(),
-            because: because.into(),
-        }
+        Keep { why: Kept::InUse, what: what.into(), because: because.into() }
     }
 
     /// Kept unless asked.
     pub fn by_default(what: impl Into<String>, because: impl Into<String>) -> Self {
-        Keep {
-            why: Kept::ByDefault,
-            what: what.into(),
-            because: because.into(),
-        }
+        Keep { why: Kept::ByDefault, what: what.into(), because: because.into() }
     }
 
     /// What teardown did: kept it.

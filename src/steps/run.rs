@@ -22,28 +22,18 @@ pub struct Run<'a> {
 
 impl<'a> Run<'a> {
     pub fn new(ctx: &'a Ctx, o: &'a Observed) -> Self {
-        Run {
-            ctx,
-            o,
-            handed: Mutex::new(HashMap::new()),
-        }
+        Run { ctx, o, handed: Mutex::new(HashMap::new()) }
     }
 
     /// Hands a value on to the steps that need this one. Each step hands on its own type.
     pub fn hand_on<T: Any + Send + Sync>(&self, value: T) {
-        self.handed
-            .lock()
-            .expect("not poisoned")
-            .insert(TypeId::of::<T>(), Arc::new(value));
+        self.handed.lock().expect("not poisoned").insert(TypeId::of::<T>(), Arc::new(value));
     }
 
     /// What a step handed on, if it did.
     pub fn handed<T: Any + Send + Sync + Clone>(&self) -> Option<T> {
         let handed = self.handed.lock().expect("not poisoned");
-        handed
-            .get(&TypeId::of::<T>())
-            .and_then(|v| v.downcast_ref::<T>())
-            .cloned()
+        handed.get(&TypeId::of::<T>()).and_then(|v| v.downcast_ref::<T>()).cloned()
     }
 }
 
@@ -58,13 +48,9 @@ enum Status {
 /// `done`, its `error` (or `skipped: …` when a step it needs failed), how long it worked, and
 /// the actions that ran. `command` is `apply` or `teardown` (for the progress lines).
 pub async fn execute(run: &Run<'_>, command: &str, steps: Vec<StepReport>) -> Vec<StepReport> {
-    let board: HashMap<StepId, watch::Sender<Status>> = steps
-        .iter()
-        .map(|s| (s.step, watch::channel(Status::Running).0))
-        .collect();
-    let work = steps
-        .into_iter()
-        .map(|report| run_step(run, &board, command, report));
+    let board: HashMap<StepId, watch::Sender<Status>> =
+        steps.iter().map(|s| (s.step, watch::channel(Status::Running).0)).collect();
+    let work = steps.into_iter().map(|report| run_step(run, &board, command, report));
     futures_util::future::join_all(work).await
 }
 
@@ -99,11 +85,7 @@ async fn run_step(
     // A step skipped before it did anything did not work at all.
     let skipped = report.actions.is_empty() && report.error.is_some();
     report.duration_ms = (!skipped).then_some(worked.as_millis() as u64);
-    let status = if report.error.is_none() {
-        Status::Succeeded
-    } else {
-        Status::Failed
-    };
+    let status = if report.error.is_none() { Status::Succeeded } else { Status::Failed };
     board[&report.step].send_replace(status);
     run.ctx.progress.ended(command, &report);
     report
@@ -115,10 +97,6 @@ async fn ended(board: &HashMap<StepId, watch::Sender<Status>>, id: StepId) -> St
         return Status::Succeeded;
     };
     let mut rx = tx.subscribe();
-    let status = rx
-        .wait_for(|s| *s != Status::Running)
-        .await
-        .map(|s| *s)
-        .unwrap_or(Status::Failed);
+    let status = rx.wait_for(|s| *s != Status::Running).await.map(|s| *s).unwrap_or(Status::Failed);
     status
 }

@@ -30,27 +30,19 @@ pub async fn describe(aws: &Clients, id: &str) -> Result<UserPoolType> {
     let request = aws.idp.describe_user_pool().user_pool_id(id);
     let out = request.send().await;
     let out = out.explain(format!("describing user pool {id}"))?;
-    let pool = out
-        .user_pool()
-        .cloned()
-        .unwrap_or_else(|| UserPoolType::builder().id(id).build());
-    seen()
-        .lock()
-        .expect("not poisoned")
-        .insert(id.to_string(), pool.clone());
+    let pool = out.user_pool().cloned().unwrap_or_else(|| UserPoolType::builder().id(id).build());
+    seen().lock().expect("not poisoned").insert(id.to_string(), pool.clone());
     Ok(pool)
 }
 
 pub async fn check(aws: &Clients, d: &Desired) -> Result<()> {
     let up = &d.user_pool;
     let pool = aws.idp.describe_user_pool().user_pool_id(&up.id).send();
-    let clients = futures_util::future::join_all(up.client_ids.iter().map(|c| {
-        aws.idp
-            .describe_user_pool_client()
-            .user_pool_id(&up.id)
-            .client_id(c)
-            .send()
-    }));
+    let clients = futures_util::future::join_all(
+        up.client_ids
+            .iter()
+            .map(|c| aws.idp.describe_user_pool_client().user_pool_id(&up.id).client_id(c).send()),
+    );
     let (pool, clients) = tokio::join!(pool, clients);
     match pool {
         Err(e) if is_not_found(&e) => bail!(

@@ -12,14 +12,7 @@ use crate::release::*;
 impl Published {
     /// Runs action.yml (see [`run_action`]) against these releases.
     fn action(&self, latest: &str, runner: (&str, &str), with: &[(&str, &str)]) -> ActionRun {
-        run_action(
-            self.tmp.path(),
-            &self.fakes,
-            &self.releases,
-            latest,
-            runner,
-            with,
-        )
+        run_action(self.tmp.path(), &self.fakes, &self.releases, latest, runner, with)
     }
 }
 
@@ -70,12 +63,7 @@ fn run_action(
     let mut log = String::new();
     let mut ok = true;
     let mut step_outputs: BTreeMap<String, String> = BTreeMap::new();
-    for (i, step) in action["runs"]["steps"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
+    for (i, step) in action["runs"]["steps"].as_sequence().unwrap().iter().enumerate() {
         assert!(step["if"].is_null(), "the test does not evaluate `if:`");
         let output_file = root.join(format!("github_output_{i}"));
         std::fs::write(&output_file, "").unwrap();
@@ -83,10 +71,7 @@ fn run_action(
             ("RUNNER_OS".to_string(), runner.0.to_string()),
             ("RUNNER_ARCH".to_string(), runner.1.to_string()),
             ("RUNNER_TEMP".to_string(), runner_temp.display().to_string()),
-            (
-                "GITHUB_ACTION_PATH".into(),
-                action_path.display().to_string(),
-            ),
+            ("GITHUB_ACTION_PATH".into(), action_path.display().to_string()),
             ("GITHUB_REPOSITORY".into(), "someone/app".into()),
             ("GITHUB_PATH".into(), github_path.display().to_string()),
             ("GITHUB_OUTPUT".into(), output_file.display().to_string()),
@@ -119,19 +104,9 @@ fn run_action(
         }
     }
     let lines = |p: &Path| -> Vec<String> {
-        std::fs::read_to_string(p)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect()
+        std::fs::read_to_string(p).unwrap().lines().map(str::to_string).collect()
     };
-    ActionRun {
-        ok,
-        log,
-        urls: lines(&curl_log),
-        path: lines(&github_path),
-        outputs,
-    }
+    ActionRun { ok, log, urls: lines(&curl_log), path: lines(&github_path), outputs }
 }
 
 fn release_url(repo: &str, tag: &str, file: &str) -> String {
@@ -152,11 +127,7 @@ fn binstall(target: &str) -> (String, String, String) {
             .to_string()
     };
     let version = manifest["package"]["version"].as_str().unwrap();
-    let ext = if target.contains("windows") {
-        ".exe"
-    } else {
-        ""
-    };
+    let ext = if target.contains("windows") { ".exe" } else { "" };
     let fill = |t: String| {
         t.replace("{ version }", version)
             .replace("{ target }", target)
@@ -181,9 +152,7 @@ fn release_archives_install_through_the_action_on_every_runner() {
         let archive = archive_name(target);
         assert_eq!(archive_entries(&dist.join(&archive)), [exe_name(target)]);
         assert_eq!(
-            sums.lines()
-                .filter(|l| l.ends_with(&format!("  {archive}")))
-                .count(),
+            sums.lines().filter(|l| l.ends_with(&format!("  {archive}"))).count(),
             1,
             "{sums}"
         );
@@ -195,31 +164,21 @@ fn release_archives_install_through_the_action_on_every_runner() {
         let archive_url = release_url(ACTION_PLACEHOLDER, "v0.1.0", &archive_name(target));
         assert_eq!(
             r.urls,
-            [
-                archive_url.clone(),
-                release_url(ACTION_PLACEHOLDER, "v0.1.0", "SHA256SUMS")
-            ],
+            [archive_url.clone(), release_url(ACTION_PLACEHOLDER, "v0.1.0", "SHA256SUMS")],
             "{os} {arch}"
         );
         // On PATH for the next steps, and it is this target's binary.
         assert_eq!(r.path.len(), 1, "{:?}", r.path);
         let installed = Path::new(&r.path[0]).join(exe_name(target));
         let out = Command::new(&installed).output().unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout).trim(),
-            format!("setup 0.1.0 ({target})")
-        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("setup 0.1.0 ({target})"));
         assert_eq!(r.outputs["version"], "v0.1.0");
         assert_eq!(Path::new(&r.outputs["path"]), installed);
         // `cargo binstall` asks for the same file, and finds the binary where it is.
         let (pkg_url, bin_dir, pkg_fmt) = binstall(target);
         assert_eq!(pkg_url, archive_url, "binstall pkg-url for {target}");
         assert_eq!(bin_dir, exe_name(target), "binstall bin-dir for {target}");
-        let fmt = if target.contains("windows") {
-            "zip"
-        } else {
-            "tgz"
-        };
+        let fmt = if target.contains("windows") { "zip" } else { "tgz" };
         assert_eq!(pkg_fmt, fmt, "binstall pkg-fmt for {target}");
     }
 }
@@ -248,15 +207,10 @@ fn the_action_installs_nothing_that_does_not_match_sha256sums() {
 
     // A SHA256SUMS without a line for the archive.
     let sums = std::fs::read_to_string(rel.join("SHA256SUMS")).unwrap();
-    let without: String = sums
-        .lines()
-        .filter(|l| !l.ends_with(linux))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let without: String =
+        sums.lines().filter(|l| !l.ends_with(linux)).map(|l| format!("{l}\n")).collect();
     std::fs::write(rel.join("SHA256SUMS"), without).unwrap();
-    refused(&format!(
-        "SHA256SUMS of v0.1.0 has no single line for {linux}"
-    ));
+    refused(&format!("SHA256SUMS of v0.1.0 has no single line for {linux}"));
 }
 
 #[test]
@@ -279,11 +233,7 @@ fn the_action_resolves_latest_and_refuses_what_is_not_a_release() {
     assert_eq!(r.outputs["version"], "v0.1.0");
 
     // A version without the v; another repository's releases.
-    let r = rel.action(
-        "",
-        linux,
-        &[("version", "0.1.0"), ("repository", "a-fork/setup")],
-    );
+    let r = rel.action("", linux, &[("version", "0.1.0"), ("repository", "a-fork/setup")]);
     assert!(r.ok, "{}", r.log);
     assert_eq!(r.urls[0], release_url("a-fork/setup", "v0.1.0", &archive));
 
@@ -291,8 +241,7 @@ fn the_action_resolves_latest_and_refuses_what_is_not_a_release() {
         let r = rel.action(latest, runner, with);
         assert!(!r.ok, "{with:?} succeeded: {}", r.log);
         assert!(
-            r.log
-                .contains(&format!("::error title=Install setup::{message}")),
+            r.log.contains(&format!("::error title=Install setup::{message}")),
             "{with:?}: {}",
             r.log
         );
@@ -315,12 +264,7 @@ fn the_action_resolves_latest_and_refuses_what_is_not_a_release() {
         "version \"1.0; touch pwned\" is not a release version like v0.1.0 or 0.1.0 (or latest)",
     );
     assert!(r.urls.is_empty(), "{:?}", r.urls);
-    fails(
-        "",
-        linux,
-        &[],
-        &format!("{ACTION_PLACEHOLDER} has no published release"),
-    );
+    fails("", linux, &[], &format!("{ACTION_PLACEHOLDER} has no published release"));
     fails(
         "v0.1.0",
         linux,

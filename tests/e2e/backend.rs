@@ -38,12 +38,7 @@ fn backend_role_policy_apply_status_idempotence_and_teardown() {
     let j = plan.json();
     let st = plan.step(&j, "backend-policy");
     assert_eq!(st["state"], "missing");
-    assert!(
-        st["actions"]
-            .to_string()
-            .contains(&format!("attach it to role {api}")),
-        "{st}"
-    );
+    assert!(st["actions"].to_string().contains(&format!("attach it to role {api}")), "{st}");
     assert!(plan.writes().is_empty());
 
     s.ok(&["apply"]);
@@ -53,11 +48,7 @@ fn backend_role_policy_apply_status_idempotence_and_teardown() {
     let want = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Action": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchGetItem"],
         "Resource": table_arn}]});
-    assert!(
-        equivalent(&policy_document(&arn), &want),
-        "{}",
-        policy_document(&arn)
-    );
+    assert!(equivalent(&policy_document(&arn), &want), "{}", policy_document(&arn));
     let sdk = sdk();
     let tags = block_on(sdk.iam.get_policy().policy_arn(&arn).send()).unwrap();
     let tags = tag_map(tags.policy().unwrap().tags());
@@ -69,14 +60,9 @@ fn backend_role_policy_apply_status_idempotence_and_teardown() {
     assert_eq!(j["steps"].as_array().unwrap().len(), 7);
     s.ok(&["apply"]).no_writes();
 
-    s.ok(&["teardown"]).stdout_has(&format!(
-        "detached from role {api} (the role itself is kept)"
-    ));
+    s.ok(&["teardown"]).stdout_has(&format!("detached from role {api} (the role itself is kept)"));
     assert!(!block_on(sdk.policy_exists(&arn)), "policy deleted");
-    assert!(
-        block_on(sdk.role_exists(&api)),
-        "the backend role is never deleted"
-    );
+    assert!(block_on(sdk.role_exists(&api)), "the backend role is never deleted");
     assert!(attached_to_role(&api).is_empty());
     s.ok(&["teardown"]).no_writes();
 }
@@ -85,16 +71,10 @@ fn backend_role_policy_apply_status_idempotence_and_teardown() {
 fn a_missing_backend_principal_is_a_clear_error_before_any_write() {
     let s = Stack::new("backend-missing", "");
     s.write_config(&config(&s, "role = \"no-such-backend-role\"\n"));
-    s.refuses(
-        &["apply"],
-        "backend role no-such-backend-role does not exist",
-    );
+    s.refuses(&["apply"], "backend role no-such-backend-role does not exist");
     let st = s.run(&["status", "-o", "json"]);
     let j = st.json();
-    assert!(st.step(&j, "backend-policy")["blocked"]
-        .as_str()
-        .unwrap()
-        .contains("create it first"));
+    assert!(st.step(&j, "backend-policy")["blocked"].as_str().unwrap().contains("create it first"));
 }
 
 #[test]
@@ -134,10 +114,7 @@ fn backend_policy_drift_is_detected_and_repaired() {
     );
     let notes = st["notes"].to_string();
     assert!(notes.contains("security: Resource \\\"*\\\""), "{notes}");
-    assert!(
-        notes.contains("security: wildcard action \\\"dynamodb:*\\\""),
-        "{notes}"
-    );
+    assert!(notes.contains("security: wildcard action \\\"dynamodb:*\\\""), "{notes}");
     let fix = s.ok(&["apply"]);
     assert!(fix.ops.contains(&"CreatePolicyVersion".to_string()));
     s.ok(&["status"]);
@@ -157,8 +134,7 @@ fn moving_the_backend_to_a_user_detaches_the_old_role_and_removing_the_section_r
     let arn = backend_policy_arn(&s);
 
     s.write_config(&config(&s, &format!("user = \"{user}\"\n")));
-    s.ok(&["plan"])
-        .stdout_has(&format!("will: detach it from role {api}"));
+    s.ok(&["plan"]).stdout_has(&format!("will: detach it from role {api}"));
     let r = s.ok(&["apply"]);
     assert!(
         r.ops.contains(&"AttachUserPolicy".to_string())
@@ -167,17 +143,8 @@ fn moving_the_backend_to_a_user_detaches_the_old_role_and_removing_the_section_r
         r.ops
     );
     assert!(attached_to_role(&api).is_empty());
-    let users = block_on(
-        sdk.iam
-            .list_attached_user_policies()
-            .user_name(&user)
-            .send(),
-    )
-    .unwrap();
-    assert_eq!(
-        users.attached_policies()[0].policy_arn(),
-        Some(arn.as_str())
-    );
+    let users = block_on(sdk.iam.list_attached_user_policies().user_name(&user).send()).unwrap();
+    assert_eq!(users.attached_policies()[0].policy_arn(), Some(arn.as_str()));
     s.ok(&["status"]);
 
     // Without [backend], the stack's leftover policy shows up and apply removes it.
@@ -189,10 +156,7 @@ fn moving_the_backend_to_a_user_detaches_the_old_role_and_removing_the_section_r
         .contains("the config has no [backend] section"));
     s.ok(&["apply"]);
     assert!(!block_on(sdk.policy_exists(&arn)));
-    assert!(
-        block_on(sdk.iam.get_user().user_name(&user).send()).is_ok(),
-        "the user is kept"
-    );
+    assert!(block_on(sdk.iam.get_user().user_name(&user).send()).is_ok(), "the user is kept");
     let st = s.ok(&["status", "-o", "json"]);
     assert_eq!(st.json()["steps"].as_array().unwrap().len(), 6);
 }

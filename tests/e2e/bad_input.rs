@@ -10,16 +10,8 @@ fn rejects(name: &str, config: &str, field: &str, message: &str) {
     std::fs::write(s.config_path(), config).unwrap();
     let r = s.run(&["apply"]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr.contains(field),
-        "expected field {field}:\n{}",
-        r.all()
-    );
-    assert!(
-        r.stderr.contains(message),
-        "expected {message:?}:\n{}",
-        r.all()
-    );
+    assert!(r.stderr.contains(field), "expected field {field}:\n{}", r.all());
+    assert!(r.stderr.contains(message), "expected {message:?}:\n{}", r.all());
     assert!(r.ops.is_empty(), "AWS calls before validation: {:?}", r.ops);
     // JSON mode reports the same error as a document.
     let r = s.run(&["apply", "-o", "json"]);
@@ -41,23 +33,14 @@ fn missing_config_file() {
     std::fs::remove_file(s.config_path()).unwrap();
     let r = s.run(&["status"]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains("setup.toml: config file not found"),
-        "{}",
-        r.all()
-    );
+    assert!(r.stderr.contains("setup.toml: config file not found"), "{}", r.all());
     assert!(r.stderr.contains("--config"), "{}", r.all());
     assert!(r.ops.is_empty());
 }
 
 #[test]
 fn malformed_toml_names_the_line() {
-    rejects(
-        "bad-toml",
-        "stack = \"bad\"\n[user_pool\n",
-        "setup.toml:2",
-        "",
-    );
+    rejects("bad-toml", "stack = \"bad\"\n[user_pool\n", "setup.toml:2", "");
 }
 
 #[test]
@@ -73,12 +56,7 @@ fn unknown_key_names_the_line() {
 #[test]
 fn missing_stack_and_user_pool() {
     rejects("bad-no-stack", POOL, "stack", "missing");
-    rejects(
-        "bad-no-pool",
-        "stack = \"bad\"\n",
-        "user_pool",
-        "missing section",
-    );
+    rejects("bad-no-pool", "stack = \"bad\"\n", "user_pool", "missing section");
 }
 
 #[test]
@@ -214,27 +192,18 @@ fn capacity_rules() {
 fn unknown_user_pool_or_client_is_an_error_before_any_write() {
     let s = Stack::new("bad-user-pool", "");
     let cfg = std::fs::read_to_string(s.config_path()).unwrap();
-    std::fs::write(
-        s.config_path(),
-        cfg.replace(&s.user_pool_id, "us-east-1_doesnotexist"),
-    )
-    .unwrap();
+    std::fs::write(s.config_path(), cfg.replace(&s.user_pool_id, "us-east-1_doesnotexist"))
+        .unwrap();
     let r = s.run(&["apply"]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr
-            .contains("user pool us-east-1_doesnotexist does not exist"),
-        "{}",
-        r.all()
-    );
+    assert!(r.stderr.contains("user pool us-east-1_doesnotexist does not exist"), "{}", r.all());
     assert_eq!(r.writes(), Vec::<String>::new());
 
     std::fs::write(s.config_path(), cfg.replace(&s.client_id, "wrongclient123")).unwrap();
     let r = s.run(&["apply"]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(
-        r.stderr
-            .contains("app client wrongclient123 is not a client of user pool"),
+        r.stderr.contains("app client wrongclient123 is not a client of user pool"),
         "{}",
         r.all()
     );
@@ -249,31 +218,16 @@ fn missing_region_and_missing_credentials_are_one_clear_sentence() {
     assert!(r.stderr.contains("no AWS region is set"), "{}", r.all());
     assert!(r.ops.is_empty());
 
-    let r = s.run_env(
-        &["status"],
-        &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
-    );
+    let r = s.run_env(&["status"], &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr.contains("no AWS credentials were found"),
-        "{}",
-        r.all()
-    );
+    assert!(r.stderr.contains("no AWS credentials were found"), "{}", r.all());
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.all());
 }
 
 #[test]
 fn region_flag_and_stack_flag_override_the_file() {
     let s = Stack::new("flag-overrides", "");
-    let r = s.ok(&[
-        "plan",
-        "--stack",
-        "flag-overrides-2",
-        "--region",
-        "us-east-1",
-        "-o",
-        "json",
-    ]);
+    let r = s.ok(&["plan", "--stack", "flag-overrides-2", "--region", "us-east-1", "-o", "json"]);
     let j = r.json();
     assert_eq!(j["stack"], "flag-overrides-2");
     assert_eq!(j["region"], "us-east-1");
@@ -349,21 +303,15 @@ fn tags_aws_would_refuse_are_rejected_before_any_call() {
 /// halfway through.
 #[test]
 fn an_access_policy_over_iams_size_limit_is_refused_before_any_write() {
-    let actions: Vec<String> = (0..260)
-        .map(|i| format!("\"dynamodb:SomeVeryLongActionNameNumber{i:04}\""))
-        .collect();
-    let s = Stack::new(
-        "bad-policy-size",
-        &format!("[policy]\nactions = [{}]\n", actions.join(", ")),
-    );
+    let actions: Vec<String> =
+        (0..260).map(|i| format!("\"dynamodb:SomeVeryLongActionNameNumber{i:04}\"")).collect();
+    let s =
+        Stack::new("bad-policy-size", &format!("[policy]\nactions = [{}]\n", actions.join(", ")));
     let plan = s.run(&["plan"]);
     assert_eq!(plan.code, 1, "{}", plan.all());
     assert!(
-        plan.stdout
-            .contains(&format!("policy {} would be", s.policy()))
-            && plan
-                .stdout
-                .contains("over IAM's limit of 6144 for a managed policy"),
+        plan.stdout.contains(&format!("policy {} would be", s.policy()))
+            && plan.stdout.contains("over IAM's limit of 6144 for a managed policy"),
         "{}",
         plan.all()
     );
@@ -391,11 +339,7 @@ fn table_tags_still_work_with_one_warning_that_names_the_line() {
     for args in [&["plan"][..], &["plan", "-o", "json"]] {
         let r = s.run(args);
         assert_eq!(r.code, 0, "{}", r.all());
-        let warnings: Vec<&str> = r
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("warning:"))
-            .collect();
+        let warnings: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("warning:")).collect();
         assert_eq!(warnings.len(), 1, "{}", r.all());
         assert!(warnings[0].starts_with(&expected), "{}", r.all());
         assert!(!r.stdout.contains("warning"), "{}", r.all());

@@ -98,11 +98,7 @@ fn check_commands_parse(w: &Value) -> Vec<Vec<String>> {
         match Cli::try_parse_from(c) {
             Ok(_) => {}
             Err(e) if ADDED_ELSEWHERE.contains(&c[1].as_str()) => {
-                assert_eq!(
-                    e.kind(),
-                    clap::error::ErrorKind::InvalidSubcommand,
-                    "{c:?}: {e}"
-                );
+                assert_eq!(e.kind(), clap::error::ErrorKind::InvalidSubcommand, "{c:?}: {e}");
             }
             Err(e) => panic!("{c:?} is not a valid setup command: {e}"),
         }
@@ -112,11 +108,7 @@ fn check_commands_parse(w: &Value) -> Vec<Vec<String>> {
 
 fn check_oidc(name: &str, w: &Value) {
     // Nothing at the workflow level; the one job asks for the OIDC token and read access.
-    assert_eq!(
-        w["permissions"],
-        Value::Mapping(Default::default()),
-        "{name}"
-    );
+    assert_eq!(w["permissions"], Value::Mapping(Default::default()), "{name}");
     let jobs = w["jobs"].as_mapping().unwrap();
     assert_eq!(jobs.len(), 1, "{name}");
     let job = jobs.values().next().unwrap();
@@ -133,11 +125,7 @@ fn check_oidc(name: &str, w: &Value) {
     assert!(!text(&with["aws-region"]).is_empty(), "{name}");
     let raw =
         std::fs::read_to_string(repo_root().join("examples/github-actions").join(name)).unwrap();
-    for key in [
-        "aws-access-key-id",
-        "aws-secret-access-key",
-        "AWS_SECRET_ACCESS_KEY",
-    ] {
+    for key in ["aws-access-key-id", "aws-secret-access-key", "AWS_SECRET_ACCESS_KEY"] {
         assert!(!raw.contains(key), "{name} uses long-lived keys ({key})");
     }
     check_installs_with_the_action(name, w);
@@ -151,14 +139,8 @@ fn check_installs_with_the_action(name: &str, w: &Value) {
         .iter()
         .position(|s| text(&s["uses"]).starts_with(&format!("{ACTION_PLACEHOLDER}@")))
         .unwrap_or_else(|| panic!("{name} does not install setup with {ACTION_PLACEHOLDER}"));
-    let first_command = all
-        .iter()
-        .position(|s| text(&s["run"]).contains("setup "))
-        .unwrap();
-    assert!(
-        install < first_command,
-        "{name}: setup is used before it is installed"
-    );
+    let first_command = all.iter().position(|s| text(&s["run"]).contains("setup ")).unwrap();
+    assert!(install < first_command, "{name}: setup is used before it is installed");
     let inputs = yaml("action.yml");
     for key in all[install]["with"].as_mapping().unwrap().keys() {
         let key = key.as_str().unwrap();
@@ -168,19 +150,13 @@ fn check_installs_with_the_action(name: &str, w: &Value) {
         );
     }
     let raw = read(&format!("examples/github-actions/{name}"));
-    assert!(
-        !raw.contains("cargo install"),
-        "{name} still compiles setup"
-    );
+    assert!(!raw.contains("cargo install"), "{name} still compiles setup");
 }
 
 #[test]
 fn pr_workflow_applies_verifies_and_always_tears_down() {
     let w = workflow("pr-stack.yml");
-    assert!(
-        w["on"]["pull_request"].is_mapping(),
-        "runs on pull requests"
-    );
+    assert!(w["on"]["pull_request"].is_mapping(), "runs on pull requests");
     check_oidc("pr-stack.yml", &w);
     let commands = check_commands_parse(&w);
     let names: Vec<&str> = commands.iter().map(|c| c[1].as_str()).collect();
@@ -192,10 +168,7 @@ fn pr_workflow_applies_verifies_and_always_tears_down() {
     }
     // The teardown step runs whatever happened before it.
     let all = steps(&w);
-    let step = all
-        .iter()
-        .find(|s| text(&s["run"]).contains("setup teardown"))
-        .unwrap();
+    let step = all.iter().find(|s| text(&s["run"]).contains("setup teardown")).unwrap();
     assert!(text(&step["if"]).contains("always()"), "{step:?}");
     // Every command uses the per-PR config, so PRs never share a stack.
     for c in &commands {
@@ -215,17 +188,12 @@ fn drift_check_fails_on_exit_2_and_uploads_the_report() {
     assert_eq!(commands[0][1], "status");
     let all = steps(&w);
     // The status step's exit code is the job's: no `|| true`, no continue-on-error.
-    let status = all
-        .iter()
-        .find(|s| text(&s["run"]).contains("setup status"))
-        .unwrap();
+    let status = all.iter().find(|s| text(&s["run"]).contains("setup status")).unwrap();
     let run = text(&status["run"]);
     assert!(run.contains("--output json > drift.json"), "{run}");
     assert!(!run.contains("||") && status["continue-on-error"].is_null());
-    let upload = all
-        .iter()
-        .find(|s| text(&s["uses"]).starts_with("actions/upload-artifact@"))
-        .unwrap();
+    let upload =
+        all.iter().find(|s| text(&s["uses"]).starts_with("actions/upload-artifact@")).unwrap();
     assert!(text(&upload["if"]).contains("always()"));
     assert_eq!(text(&upload["with"]["path"]), "drift.json");
 }
@@ -256,10 +224,7 @@ fn drift_check_policy_is_the_read_only_part_of_the_operator_policy() {
     let drift = actions(&read("examples/github-actions/drift-check-policy.json"));
     let not_in_operator: Vec<_> = drift.difference(&operator).collect();
     assert!(not_in_operator.is_empty(), "{not_in_operator:?}");
-    let writes: Vec<_> = drift
-        .iter()
-        .filter(|a| is_write(a.split(':').nth(1).unwrap()))
-        .collect();
+    let writes: Vec<_> = drift.iter().filter(|a| is_write(a.split(':').nth(1).unwrap())).collect();
     assert!(writes.is_empty(), "drift check grants writes: {writes:?}");
     let _: serde_json::Value = read("examples/github-actions/github-oidc-trust.json");
 
@@ -281,10 +246,7 @@ fn drift_check_policy_is_the_read_only_part_of_the_operator_policy() {
         })
         .collect();
     let missing: Vec<_> = used.difference(&drift).collect();
-    assert!(
-        missing.is_empty(),
-        "status calls not in drift-check-policy.json: {missing:?}"
-    );
+    assert!(missing.is_empty(), "status calls not in drift-check-policy.json: {missing:?}");
 }
 
 pub(crate) fn read(rel: &str) -> String {

@@ -19,9 +19,7 @@ fn trust(pool: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
 }
 
 fn has(notes: &[String], prefix: &str, text: &str) -> bool {
-    notes
-        .iter()
-        .any(|n| n.starts_with(prefix) && n.contains(text))
+    notes.iter().any(|n| n.starts_with(prefix) && n.contains(text))
 }
 
 #[test]
@@ -29,10 +27,7 @@ fn each_trust_policy_mistake_is_named_by_status() {
     let s = Stack::new("diag-trust", "");
     s.ok(&["apply"]);
     let pool = s.pool_id();
-    assert!(
-        notes(&s, "trust-policy").is_empty(),
-        "a converged trust policy has no findings"
-    );
+    assert!(notes(&s, "trust-policy").is_empty(), "a converged trust policy has no findings");
 
     let cases: Vec<(&str, String, &str, &str)> = vec![
         (
@@ -71,17 +66,10 @@ fn each_trust_policy_mistake_is_named_by_status() {
     for (what, doc, prefix, text) in cases {
         set_trust(&s, &doc);
         let n = notes(&s, "trust-policy");
-        assert!(
-            has(&n, prefix, text),
-            "{what}: expected {prefix}{text} in {n:#?}"
-        );
+        assert!(has(&n, prefix, text), "{what}: expected {prefix}{text} in {n:#?}");
         // The text report shows the finding as its own line.
         let t = s.run(&["status"]);
-        assert!(
-            t.stdout.contains(&format!("      {prefix}")),
-            "{what}: {}",
-            t.all()
-        );
+        assert!(t.stdout.contains(&format!("      {prefix}")), "{what}: {}", t.all());
     }
     // The amr case also says signed-in users are locked out.
     set_trust(
@@ -110,10 +98,7 @@ fn a_wide_access_policy_is_a_security_finding() {
     block_on(sdk().set_policy_document(&s.policy_arn(), doc));
     let n = notes(&s, "access-policy");
     assert!(has(&n, "security: ", "Resource \"*\""), "{n:#?}");
-    assert!(
-        has(&n, "security: ", "wildcard action \"dynamodb:*\""),
-        "{n:#?}"
-    );
+    assert!(has(&n, "security: ", "wildcard action \"dynamodb:*\""), "{n:#?}");
     s.ok(&["apply"]);
     assert!(notes(&s, "access-policy").is_empty());
 }

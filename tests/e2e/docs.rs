@@ -42,10 +42,7 @@ fn prose_lines(text: &str) -> Vec<(usize, String)> {
     let mut fence: Option<String> = None;
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
-        let marker: String = trimmed
-            .chars()
-            .take_while(|&c| c == '`' || c == '~')
-            .collect();
+        let marker: String = trimmed.chars().take_while(|&c| c == '`' || c == '~').collect();
         if marker.len() >= 3 && marker.chars().all(|c| c == marker.chars().next().unwrap()) {
             match &fence {
                 None => fence = Some(marker),
@@ -128,11 +125,7 @@ fn anchors(text: &str) -> BTreeSet<String> {
         if (1..=6).contains(&hashes) && raw[hashes..].starts_with(' ') {
             let base = slug(raw[hashes..].trim().trim_end_matches('#').trim());
             let count = seen.entry(base.clone()).or_insert(0);
-            out.insert(if *count == 0 {
-                base.clone()
-            } else {
-                format!("{base}-{count}")
-            });
+            out.insert(if *count == 0 { base.clone() } else { format!("{base}-{count}") });
             *count += 1;
         }
         for attr in ["id=\"", "name=\""] {
@@ -218,9 +211,7 @@ fn every_relative_link_in_the_readme_and_docs_resolves() {
                 continue;
             };
             if !dest.starts_with(&root) {
-                broken.push(format!(
-                    "{file}:{line}: {target} points outside the repository"
-                ));
+                broken.push(format!("{file}:{line}: {target} points outside the repository"));
                 continue;
             }
             let Some(anchor) = anchor else { continue };
@@ -247,10 +238,7 @@ fn every_relative_link_in_the_readme_and_docs_resolves() {
 fn github_slugs_are_computed_as_github_does() {
     // The link check above is only as good as its slugs; these are GitHub's for these headings.
     for (heading, want) in [
-        (
-            "Starting a config: `setup init`",
-            "starting-a-config-setup-init",
-        ),
+        ("Starting a config: `setup init`", "starting-a-config-setup-init"),
         (
             "Walk-through: apply → outputs → verify → teardown",
             "walk-through-apply--outputs--verify--teardown",
@@ -266,10 +254,7 @@ fn github_slugs_are_computed_as_github_does() {
         assert_eq!(slug(heading), want, "{heading}");
     }
     let text = "# A\n## A\n```\n# not a heading\n```\n### A\n";
-    assert_eq!(
-        anchors(text),
-        ["a", "a-1", "a-2"].map(String::from).into_iter().collect()
-    );
+    assert_eq!(anchors(text), ["a", "a-1", "a-2"].map(String::from).into_iter().collect());
 }
 
 /// The dotted keys the config parser accepts, asked from the parser: every table is declared with
@@ -277,11 +262,8 @@ fn github_slugs_are_computed_as_github_does() {
 /// key whose value is not such a table (a string, a list, the free-form `tags`) is a leaf.
 fn schema_keys() -> BTreeSet<String> {
     fn fields_of(path: &[String]) -> Option<Vec<String>> {
-        let header = if path.is_empty() {
-            String::new()
-        } else {
-            format!("[{}]\n", path.join("."))
-        };
+        let header =
+            if path.is_empty() { String::new() } else { format!("[{}]\n", path.join(".")) };
         let text = format!("{header}zz_probe = 1\n");
         let err = setup::config::parse(
             &text,
@@ -297,21 +279,11 @@ fn schema_keys() -> BTreeSet<String> {
         let expected = rest
             .strip_prefix("expected ")
             .unwrap_or_else(|| panic!("unexpected parser message: {message}"));
-        Some(
-            expected
-                .split('`')
-                .skip(1)
-                .step_by(2)
-                .map(str::to_string)
-                .collect(),
-        )
+        Some(expected.split('`').skip(1).step_by(2).map(str::to_string).collect())
     }
     fn walk(path: &mut Vec<String>, out: &mut BTreeSet<String>) {
         let fields = fields_of(path).unwrap_or_else(|| {
-            panic!(
-                "the top level of the config refuses no unknown key: {:?}",
-                path
-            )
+            panic!("the top level of the config refuses no unknown key: {:?}", path)
         });
         for field in fields {
             path.push(field);
@@ -354,18 +326,14 @@ fn documented_keys() -> BTreeSet<String> {
         }
         let Some(prefix) = &section else { continue };
         let cells: Vec<&str> = line.split(" | ").map(str::trim).collect();
-        let Some(key) = cells
-            .first()
-            .and_then(|c| c.strip_prefix("| `"))
-            .and_then(|c| c.strip_suffix('`'))
+        let Some(key) =
+            cells.first().and_then(|c| c.strip_prefix("| `")).and_then(|c| c.strip_suffix('`'))
         else {
             continue;
         };
         out.insert(format!("{prefix}{key}"));
-        if let Some(fields) = cells
-            .get(1)
-            .and_then(|t| t.split("`{").nth(1))
-            .and_then(|t| t.split("}`").next())
+        if let Some(fields) =
+            cells.get(1).and_then(|t| t.split("`{").nth(1)).and_then(|t| t.split("}`").next())
         {
             for field in fields.split(',') {
                 out.insert(format!("{prefix}{key}.{}", field.trim()));
@@ -409,20 +377,9 @@ fn the_config_reference_documents_exactly_the_keys_the_parser_accepts() {
     }
     assert!(used.len() > 10, "{used:?}");
     let missing: Vec<_> = used.difference(&schema).collect();
-    assert!(
-        missing.is_empty(),
-        "examples use keys outside the schema: {missing:?}"
-    );
-    for key in [
-        "stack",
-        "table.partition_key.type",
-        "backend.role",
-        "table.tags",
-    ] {
-        assert!(
-            schema.contains(key),
-            "{key} not found by the probe: {schema:?}"
-        );
+    assert!(missing.is_empty(), "examples use keys outside the schema: {missing:?}");
+    for key in ["stack", "table.partition_key.type", "backend.role", "table.tags"] {
+        assert!(schema.contains(key), "{key} not found by the probe: {schema:?}");
     }
 }
 
@@ -531,9 +488,7 @@ fn the_install_instructions_install_the_release_binary_and_refuse_a_bad_checksum
     let rel = published();
     let (tmp, fakes, releases) = (&rel.tmp, &rel.fakes, &rel.releases);
     let run_it = |prefix: &Path, target: &str| -> String {
-        let out = Command::new(prefix.join("usr/local/bin/setup"))
-            .output()
-            .unwrap();
+        let out = Command::new(prefix.join("usr/local/bin/setup")).output().unwrap();
         let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
         assert_eq!(printed, format!("setup 0.1.0 ({target})"));
         printed
@@ -543,11 +498,7 @@ fn the_install_instructions_install_the_release_binary_and_refuse_a_bad_checksum
     let readme = shell_block("README.md", "sha256sum -c");
     let r = run_install(tmp.path(), fakes, releases, &readme, ("Linux", "x86_64"));
     assert!(r.ok, "{}", r.log);
-    assert!(
-        r.log.contains("setup-x86_64-unknown-linux-musl.tar.gz: OK"),
-        "{}",
-        r.log
-    );
+    assert!(r.log.contains("setup-x86_64-unknown-linux-musl.tar.gz: OK"), "{}", r.log);
     assert_eq!(r.installed, ["setup"]);
     run_it(&r.prefix, "x86_64-unknown-linux-musl");
 
@@ -562,31 +513,21 @@ fn the_install_instructions_install_the_release_binary_and_refuse_a_bad_checksum
         assert!(RELEASE_TARGETS.iter().any(|t| t.0 == target));
         let r = run_install(tmp.path(), fakes, releases, &docs, uname);
         assert!(r.ok, "{uname:?}: {}", r.log);
-        assert!(
-            r.log.contains(&format!("setup 0.1.0 ({target})")),
-            "{}",
-            r.log
-        );
+        assert!(r.log.contains(&format!("setup 0.1.0 ({target})")), "{}", r.log);
         assert_eq!(r.installed, ["setup"]);
         run_it(&r.prefix, target);
     }
 
     // A download that does not match SHA256SUMS is not unpacked or installed.
-    let archive = releases
-        .join(ACTION_PLACEHOLDER)
-        .join("v0.1.0/setup-x86_64-unknown-linux-musl.tar.gz");
+    let archive =
+        releases.join(ACTION_PLACEHOLDER).join("v0.1.0/setup-x86_64-unknown-linux-musl.tar.gz");
     let mut bytes = std::fs::read(&archive).unwrap();
     bytes.push(0);
     std::fs::write(&archive, bytes).unwrap();
     for snippet in [&readme, &docs] {
         let r = run_install(tmp.path(), fakes, releases, snippet, ("Linux", "x86_64"));
         assert!(!r.ok, "{}", r.log);
-        assert!(
-            r.log
-                .contains("setup-x86_64-unknown-linux-musl.tar.gz: FAILED"),
-            "{}",
-            r.log
-        );
+        assert!(r.log.contains("setup-x86_64-unknown-linux-musl.tar.gz: FAILED"), "{}", r.log);
         assert!(r.installed.is_empty(), "{:?}", r.installed);
     }
 }
@@ -599,8 +540,5 @@ fn the_readme_gives_the_test_command_ci_runs() {
         "the README's Tests section gives `tests/run.sh`"
     );
     let ci = std::fs::read_to_string(repo_root().join(".ci/run")).unwrap();
-    assert!(
-        ci.lines().any(|l| l.trim() == "tests/run.sh"),
-        ".ci/run runs tests/run.sh:\n{ci}"
-    );
+    assert!(ci.lines().any(|l| l.trim() == "tests/run.sh"), ".ci/run runs tests/run.sh:\n{ci}");
 }

@@ -29,10 +29,7 @@ fn drift_case(
             .iter()
             .map(|c| c["field"].as_str().unwrap())
             .collect();
-        assert!(
-            fields.iter().any(|f| f.contains(field)),
-            "no change on {field}: {fields:?}"
-        );
+        assert!(fields.iter().any(|f| f.contains(field)), "no change on {field}: {fields:?}");
     }
     // The text report names the field too.
     let text = s.run(&["status"]);
@@ -42,11 +39,7 @@ fn drift_case(
     }
 
     let fix = s.ok(&["apply"]);
-    assert!(
-        !fix.writes().is_empty(),
-        "apply should repair:\n{}",
-        fix.all()
-    );
+    assert!(!fix.writes().is_empty(), "apply should repair:\n{}", fix.all());
     s.ok(&["status"]);
     assert_eq!(s.pool_ids().len(), 1, "exactly one identity pool");
     s
@@ -186,13 +179,7 @@ fn deleted_pool_is_detected_and_recreated_with_the_trust_policy_following() {
         "drift-pool-deleted",
         |s, sdk| {
             old = s.pool_id();
-            block_on(
-                sdk.identity
-                    .delete_identity_pool()
-                    .identity_pool_id(&old)
-                    .send(),
-            )
-            .unwrap();
+            block_on(sdk.identity.delete_identity_pool().identity_pool_id(&old).send()).unwrap();
         },
         "identity-pool",
         "missing",

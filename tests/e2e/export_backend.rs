@@ -52,16 +52,11 @@ fn both_exports_carry_the_backend_policy_of_a_role_and_import_what_apply_made() 
     let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", s.table());
 
     // CloudFormation: the policy, attached by name to the existing role; the same document.
-    let t = s
-        .ok(&["export", "--format", "cloudformation", "--json"])
-        .json();
+    let t = s.ok(&["export", "--format", "cloudformation", "--json"]).json();
     let p = &t["Resources"]["BackendPolicy"];
     assert_eq!(p["Type"], "AWS::IAM::ManagedPolicy", "{t}");
     assert_eq!(p["Properties"]["Roles"], json!([api]));
-    assert_eq!(
-        p["Properties"]["ManagedPolicyName"],
-        format!("{}-backend-access", s.name)
-    );
+    assert_eq!(p["Properties"]["ManagedPolicyName"], format!("{}-backend-access", s.name));
     assert!(
         setup::policy_doc::equivalent(
             &resolved(&p["Properties"]["PolicyDocument"], &table_arn),
@@ -78,21 +73,14 @@ fn both_exports_carry_the_backend_policy_of_a_role_and_import_what_apply_made() 
     let addresses = resources(&body);
     assert_eq!(
         addresses[6..],
-        [
-            "aws_iam_policy.backend",
-            "aws_iam_role_policy_attachment.backend"
-        ]
+        ["aws_iam_policy.backend", "aws_iam_role_policy_attachment.backend"]
     );
     assert_eq!(
         attribute(&body, "aws_iam_role_policy_attachment.backend", "role"),
         format!("\"{api}\"")
     );
     assert_eq!(
-        attribute(
-            &body,
-            "aws_iam_role_policy_attachment.backend",
-            "policy_arn"
-        ),
+        attribute(&body, "aws_iam_role_policy_attachment.backend", "policy_arn"),
         "aws_iam_policy.backend.arn"
     );
     assert_eq!(
@@ -116,26 +104,15 @@ fn both_exports_carry_the_backend_policy_of_a_role_and_import_what_apply_made() 
         .blocks()
         .filter(|b| b.identifier() == "import")
         .map(|b| {
-            let get = |k: &str| {
-                b.body()
-                    .attributes()
-                    .find(|a| a.key() == k)
-                    .unwrap()
-                    .expr()
-                    .to_string()
-            };
+            let get =
+                |k: &str| b.body().attributes().find(|a| a.key() == k).unwrap().expr().to_string();
             (get("to"), get("id").trim_matches('"').to_string())
         })
         .collect();
+    assert!(imports.contains(&("aws_iam_policy.backend".into(), arn.clone())), "{imports:?}");
     assert!(
-        imports.contains(&("aws_iam_policy.backend".into(), arn.clone())),
-        "{imports:?}"
-    );
-    assert!(
-        imports.contains(&(
-            "aws_iam_role_policy_attachment.backend".into(),
-            format!("{api}/{arn}")
-        )),
+        imports
+            .contains(&("aws_iam_role_policy_attachment.backend".into(), format!("{api}/{arn}"))),
         "{imports:?}"
     );
     s.ok(&["teardown", "--delete-table", "--yes"]);
@@ -151,12 +128,7 @@ fn a_backend_user_is_attached_through_users_and_the_template_passes_cfn_lint() {
     )
     .unwrap();
     let export = |args: &[&str]| {
-        let mut all = vec![
-            "export",
-            "--config",
-            config.to_str().unwrap(),
-            "--no-import",
-        ];
+        let mut all = vec!["export", "--config", config.to_str().unwrap(), "--no-import"];
         all.extend_from_slice(args);
         let r = run_plain(dir.path(), &all, &[]);
         assert_eq!(r.code, 0, "{}", r.all());

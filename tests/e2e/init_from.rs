@@ -19,20 +19,12 @@ const OTHER_POOL: &str = "us-east-1:99999999-8888-7777-6666-555555555555";
 /// An identity pool id that exists nowhere.
 const POOL: &str = "us-east-1:00000000-1111-2222-3333-444444444444";
 
-const CRUD: [&str; 4] = [
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-];
+const CRUD: [&str; 4] =
+    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"];
 
 #[test]
 fn a_role_copied_from_another_pool_is_described_and_its_aud_fixed() {
-    let table = Table {
-        pitr: true,
-        protection: true,
-        ..Table::on_demand()
-    };
+    let table = Table { pitr: true, protection: true, ..Table::on_demand() };
     let c = case(
         "init-wrong-aud",
         &table,
@@ -52,8 +44,7 @@ fn a_role_copied_from_another_pool_is_described_and_its_aud_fixed() {
     assert!(plan.contains(&format!("aud is \"{OTHER_POOL}\"")), "{plan}");
     let drifted = format!("trust-policy {}: drifted", c.hand.role);
     assert!(plan.contains(&drifted), "{plan}");
-    c.init
-        .stdout_has("Next: `setup status`, then `setup apply --adopt`");
+    c.init.stdout_has("Next: `setup status`, then `setup apply --adopt`");
     adopt_and_verify(&c.s, |r, j| {
         let notes = notes_of(r, j, "trust-policy");
         let finding = format!(
@@ -76,10 +67,7 @@ fn a_trust_policy_without_amr_is_a_finding_until_adopted() {
     check_on_demand_table(&c.file);
     check_policy(&c.file, &c.hand.policy, &CRUD, false);
     let plan = plan_part(&c.text);
-    assert!(
-        plan.contains("unauthenticated (guest) identities"),
-        "{plan}"
-    );
+    assert!(plan.contains("unauthenticated (guest) identities"), "{plan}");
     adopt_and_verify(&c.s, |r, j| {
         let notes = notes_of(r, j, "trust-policy");
         let amr = "security: no \\\"cognito-identity.amazonaws.com:amr\\\" condition";
@@ -124,18 +112,11 @@ fn extra_actions_and_index_grants_are_copied_or_named() {
     check_policy(&c.file, &c.hand.policy, &ACTIONS, false);
     let index = format!("{}/index/*", c.hand.table_arn());
     let said = format!("on {index}");
-    assert!(
-        comment_above(&c.text, "[policy]").contains(&said),
-        "{}",
-        c.text
-    );
+    assert!(comment_above(&c.text, "[policy]").contains(&said), "{}", c.text);
     c.init.stderr_has(&said);
     let v = adopt_and_verify(&c.s, |r, j| {
         let changes = r.step(j, "access-policy")["changes"].to_string();
-        assert!(
-            changes.contains(&index),
-            "the index grant is named: {changes}"
-        );
+        assert!(changes.contains(&index), "the index grant is named: {changes}");
     });
     // Query is granted, so verify ran it.
     assert_eq!(hop(&v, "query")["status"], "ok", "{v}");
@@ -143,12 +124,8 @@ fn extra_actions_and_index_grants_are_copied_or_named() {
 
 #[test]
 fn of_two_candidate_policies_one_is_chosen_and_the_other_named() {
-    const ACTIONS: [&str; 4] = [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:Query",
-    ];
+    const ACTIONS: [&str; 4] =
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"];
     let reader = "dynamo-read-init-two-policies".to_string();
     let c = case(
         "init-two-policies",
@@ -156,10 +133,7 @@ fn of_two_candidate_policies_one_is_chosen_and_the_other_named() {
         right_trust,
         |h| {
             vec![
-                (
-                    reader.clone(),
-                    grant(&["dynamodb:GetItem"], &[h.table_arn()]),
-                ),
+                (reader.clone(), grant(&["dynamodb:GetItem"], &[h.table_arn()])),
                 (h.policy.clone(), grant(&ACTIONS, &[h.table_arn()])),
             ]
         },
@@ -176,10 +150,7 @@ fn of_two_candidate_policies_one_is_chosen_and_the_other_named() {
     c.init.stderr_has(&why).stderr_has(&other);
     adopt_and_verify(&c.s, |r, j| {
         let notes = notes_of(r, j, "role");
-        assert!(
-            notes.contains(&reader),
-            "status names the other policy: {notes}"
-        );
+        assert!(notes.contains(&reader), "status names the other policy: {notes}");
     });
     // The other policy is left as it was: still attached, never tagged.
     let sdk = sdk();
@@ -198,21 +169,11 @@ fn an_aws_managed_full_access_policy_is_a_finding_and_stays_attached() {
         there.is_ok(),
         "the emulator has no AWS managed policies: its launcher must set MOTO_IAM_LOAD_MANAGED_POLICIES=true"
     );
-    let c = case(
-        "init-full-access",
-        &Table::on_demand(),
-        right_trust,
-        table_grant(&CRUD),
-        &[full],
-    );
+    let c = case("init-full-access", &Table::on_demand(), right_trust, table_grant(&CRUD), &[full]);
     check_on_demand_table(&c.file);
     check_policy(&c.file, &c.hand.policy, &CRUD, false);
     let said = "policy AmazonDynamoDBFullAccess (AWS managed), attached to role";
-    assert!(
-        comment_above(&c.text, "[policy]").contains(said),
-        "{}",
-        c.text
-    );
+    assert!(comment_above(&c.text, "[policy]").contains(said), "{}", c.text);
     c.init.stderr_has(said).stderr_has("dynamodb:* on *");
     adopt_and_verify(&c.s, |r, j| {
         let notes = notes_of(r, j, "role");
@@ -252,18 +213,11 @@ fn isolation_without_the_null_guard_is_described_and_closed_on_adopt() {
     check_policy(&c.file, &c.hand.policy, &LIVE[..4], true);
     let above = comment_above(&c.text, "[policy]");
     let scan = "grants dynamodb:Scan under the LeadingKeys condition";
-    assert!(
-        above.contains(scan) && above.contains("not the guard"),
-        "{}",
-        c.text
-    );
+    assert!(above.contains(scan) && above.contains("not the guard"), "{}", c.text);
     c.init.stderr_has(scan);
     let v = adopt_and_verify(&c.s, |r, j| {
         let notes = notes_of(r, j, "access-policy");
-        assert!(
-            notes.contains("security:") && notes.contains("Scan"),
-            "{notes}"
-        );
+        assert!(notes.contains("security:") && notes.contains("Scan"), "{notes}");
     });
     assert_eq!(hop(&v, "isolation")["status"], "ok", "{v}");
     let doc = block_on(sdk().default_document(&c.hand.policy_arn(&c.hand.policy)));
@@ -277,17 +231,11 @@ fn init_refuses_an_existing_file_and_makes_no_call() {
     let before = std::fs::read_to_string(s.config_path()).unwrap();
     let r = s.run(&["init", "--from-identity-pool", POOL]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stderr.contains("already exists") && r.stderr.contains("--force"),
-        "{}",
-        r.all()
-    );
+    assert!(r.stderr.contains("already exists") && r.stderr.contains("--force"), "{}", r.all());
     assert_eq!(r.ops, Vec::<String>::new());
     assert_eq!(std::fs::read_to_string(s.config_path()).unwrap(), before);
     // --force goes past the check to the reads (this pool does not exist).
-    let r = s
-        .run(&["init", "--force", "--from-identity-pool", POOL])
-        .exits(1);
+    let r = s.run(&["init", "--force", "--from-identity-pool", POOL]).exits(1);
     r.stderr_has(&format!("identity pool {POOL} does not exist"));
     assert!(!r.ops.is_empty() && r.writes().is_empty(), "{:?}", r.ops);
     assert_eq!(std::fs::read_to_string(s.config_path()).unwrap(), before);
@@ -307,11 +255,7 @@ fn refused(s: &Stack, pool_id: &str, sentence: &str) -> Run {
 fn init_refuses_a_pool_that_does_not_exist() {
     let s = Stack::new("init-no-pool", "");
     let id = POOL;
-    refused(
-        &s,
-        id,
-        &format!("identity pool {id} does not exist in region {REGION}"),
-    );
+    refused(&s, id, &format!("identity pool {id} does not exist in region {REGION}"));
     assert!(!s.config_path().exists());
 }
 
@@ -331,10 +275,7 @@ fn init_refuses_a_pool_without_an_authenticated_role() {
     refused(
         &s,
         id,
-        &format!(
-            "identity pool {id} ({} identities) has no authenticated role",
-            s.name
-        ),
+        &format!("identity pool {id} ({} identities) has no authenticated role", s.name),
     );
     assert!(!s.config_path().exists());
 }
@@ -348,10 +289,7 @@ fn a_role_without_a_table_policy_still_gets_a_config_with_placeholders() {
         |pool| console_trust(pool, true),
         &[(
             format!("files-{}", s.name),
-            grant(
-                &["s3:GetObject"],
-                &["arn:aws:s3:::notes-files/*".to_string()],
-            ),
+            grant(&["s3:GetObject"], &["arn:aws:s3:::notes-files/*".to_string()]),
         )],
         &[],
     );
@@ -363,16 +301,10 @@ fn a_role_without_a_table_policy_still_gets_a_config_with_placeholders() {
     let text = std::fs::read_to_string(s.config_path()).unwrap();
     let file: toml::Table = toml::from_str(&text).unwrap();
     assert_eq!(file["role"]["name"].as_str(), Some(hand.role.as_str()));
-    assert_eq!(
-        file["identity_pool"]["name"].as_str(),
-        Some(hand.pool_name.as_str())
-    );
+    assert_eq!(file["identity_pool"]["name"].as_str(), Some(hand.pool_name.as_str()));
     assert!(file["table"].get("name").is_none(), "{text}");
     assert!(file["policy"].get("name").is_none(), "{text}");
-    assert!(
-        comment_above(&text, "[table]").contains("placeholder"),
-        "{text}"
-    );
+    assert!(comment_above(&text, "[table]").contains("placeholder"), "{text}");
     // The tool reads it like any config: status compares it with the live resources.
     let r = s.run(&["status"]);
     assert_eq!(r.code, 2, "{}", r.all());

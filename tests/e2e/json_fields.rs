@@ -16,11 +16,7 @@ fn paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(map) => {
             for (k, v) in map {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 out.insert(p.clone());
                 if !OPAQUE.iter().any(|o| p.ends_with(o)) {
                     paths(v, &p, out);
@@ -74,30 +70,14 @@ fn json_fields_match_the_fixture() {
     record(&mut found, "plan", &run(&["plan"], 0));
     record(&mut found, "apply", &run(&["apply"], 0));
     drift(&s);
-    record(
-        &mut found,
-        "teardown",
-        &run(&["teardown", "--delete-table", "--yes"], 0),
-    );
-    record(
-        &mut found,
-        "error",
-        &run(&["status", "--config", "missing.toml"], 1),
-    );
+    record(&mut found, "teardown", &run(&["teardown", "--delete-table", "--yes"], 0));
+    record(&mut found, "error", &run(&["status", "--config", "missing.toml"], 1));
     let (pool, client) = user_pool().clone();
     record(
         &mut found,
         "init",
         &run(
-            &[
-                "init",
-                "--config",
-                "init.toml",
-                "--user-pool-id",
-                &pool,
-                "--client-id",
-                &client,
-            ],
+            &["init", "--config", "init.toml", "--user-pool-id", &pool, "--client-id", &client],
             0,
         ),
     );

@@ -25,12 +25,7 @@ print(json.dumps([f"{f.issue}: {f.detail} {f.location}" for f in policy.findings
         .spawn()
         .expect("python runs");
     use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(doc.to_string().as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(doc.to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -125,10 +120,7 @@ fn secrets_never_appear_in_output_or_logs() {
     let s = Stack::new("no-secrets", "");
     let secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYSECRETKEY1";
     let token = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN9876";
-    let env = [
-        ("AWS_SECRET_ACCESS_KEY", secret),
-        ("AWS_SESSION_TOKEN", token),
-    ];
+    let env = [("AWS_SECRET_ACCESS_KEY", secret), ("AWS_SESSION_TOKEN", token)];
     let mut runs = vec![
         s.run_env(&["apply", "-vv"], &env),
         s.run_env(&["status", "-vv", "-o", "json"], &env),
@@ -146,10 +138,7 @@ fn secrets_never_appear_in_output_or_logs() {
         assert!(!all.contains(secret), "secret key leaked:\n{all}");
         assert!(!all.contains(token), "session token leaked:\n{all}");
         // Not even a recognisable part of them.
-        assert!(
-            !all.contains(&secret[..16]) && !all.contains(&token[..16]),
-            "{all}"
-        );
+        assert!(!all.contains(&secret[..16]) && !all.contains(&token[..16]), "{all}");
     }
     assert_eq!(runs[3].code, 1);
 }
@@ -183,13 +172,7 @@ fn create_user(sdk: &Sdk, name: &str, policy: &Value, managed: bool) -> (String,
                 .arn()
                 .unwrap()
                 .to_string();
-            sdk.iam
-                .attach_user_policy()
-                .user_name(name)
-                .policy_arn(arn)
-                .send()
-                .await
-                .unwrap();
+            sdk.iam.attach_user_policy().user_name(name).policy_arn(arn).send().await.unwrap();
         } else {
             sdk.iam
                 .put_user_policy()
@@ -200,18 +183,9 @@ fn create_user(sdk: &Sdk, name: &str, policy: &Value, managed: bool) -> (String,
                 .await
                 .unwrap();
         }
-        let key = sdk
-            .iam
-            .create_access_key()
-            .user_name(name)
-            .send()
-            .await
-            .unwrap();
+        let key = sdk.iam.create_access_key().user_name(name).send().await.unwrap();
         let k = key.access_key().unwrap();
-        (
-            k.access_key_id().to_string(),
-            k.secret_access_key().to_string(),
-        )
+        (k.access_key_id().to_string(), k.secret_access_key().to_string())
     })
 }
 
@@ -242,14 +216,9 @@ fn operator_policy_is_sufficient_with_iam_enforcement_on() {
     assert!(denied.is_err(), "the emulator does not enforce IAM");
 
     let s = Stack::on(emu, "enforced", "");
-    assert_eq!(
-        (s.user_pool_id.as_str(), s.client_id.as_str()),
-        (pool.as_str(), client.as_str())
-    );
-    let as_operator = [
-        ("AWS_ACCESS_KEY_ID", key.as_str()),
-        ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
-    ];
+    assert_eq!((s.user_pool_id.as_str(), s.client_id.as_str()), (pool.as_str(), client.as_str()));
+    let as_operator =
+        [("AWS_ACCESS_KEY_ID", key.as_str()), ("AWS_SECRET_ACCESS_KEY", secret.as_str())];
     // The operator's key signs every run, so the call log accumulates over them: count.
     let mut listed = None;
     for args in [
@@ -266,12 +235,7 @@ fn operator_policy_is_sufficient_with_iam_enforcement_on() {
         match (args[0], listed) {
             ("apply", None) => listed = Some(r.count("ListIdentityPools")),
             ("status" | "outputs", Some(n)) => {
-                assert_eq!(
-                    r.count("ListIdentityPools"),
-                    n,
-                    "{args:?} listed pools: {:?}",
-                    r.ops
-                )
+                assert_eq!(r.count("ListIdentityPools"), n, "{args:?} listed pools: {:?}", r.ops)
             }
             _ => {}
         }
@@ -281,10 +245,7 @@ fn operator_policy_is_sufficient_with_iam_enforcement_on() {
     let r = s
         .run_env(
             &["apply"],
-            &[
-                ("AWS_ACCESS_KEY_ID", lkey.as_str()),
-                ("AWS_SECRET_ACCESS_KEY", lsecret.as_str()),
-            ],
+            &[("AWS_ACCESS_KEY_ID", lkey.as_str()), ("AWS_SECRET_ACCESS_KEY", lsecret.as_str())],
         )
         .exits(1);
     assert!(

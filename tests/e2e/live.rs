@@ -80,13 +80,9 @@ fn screen(output: &str, width: usize) -> Vec<String> {
 
 /// `(0.4s)`, `(12.3s)`, `(2m05s)` at the end of a line.
 fn ends_with_duration(text: &str) -> bool {
-    text.strip_suffix("s)")
-        .and_then(|t| t.rsplit_once('('))
-        .is_some_and(|(_, d)| {
-            !d.is_empty()
-                && d.chars()
-                    .all(|c| c.is_ascii_digit() || c == '.' || c == 'm')
-        })
+    text.strip_suffix("s)").and_then(|t| t.rsplit_once('(')).is_some_and(|(_, d)| {
+        !d.is_empty() && d.chars().all(|c| c.is_ascii_digit() || c == '.' || c == 'm')
+    })
 }
 
 /// The finished step lines on the screen, `(step, text)` for every `✓ step text (1.2s)`; a
@@ -114,25 +110,12 @@ fn step_lines(screen: &[String]) -> Vec<(String, String)> {
 fn assert_one_line_per_step(what: &str, screen: &[String]) {
     let lines = step_lines(screen);
     let steps: Vec<&str> = lines.iter().map(|(s, _)| s.as_str()).collect();
-    assert_eq!(
-        steps,
-        STEPS,
-        "{what}: each step once, in order:\n{}",
-        screen.join("\n")
-    );
+    assert_eq!(steps, STEPS, "{what}: each step once, in order:\n{}", screen.join("\n"));
     for (step, text) in &lines {
-        assert!(
-            ends_with_duration(text),
-            "{what}: {step} has no duration: {text:?}"
-        );
+        assert!(ends_with_duration(text), "{what}: {step} has no duration: {text:?}");
     }
     let marks = screen.iter().map(|r| r.matches('✓').count()).sum::<usize>();
-    assert_eq!(
-        marks,
-        STEPS.len(),
-        "{what}: steps listed again:\n{}",
-        screen.join("\n")
-    );
+    assert_eq!(marks, STEPS.len(), "{what}: steps listed again:\n{}", screen.join("\n"));
 }
 
 #[test]
@@ -143,20 +126,10 @@ fn on_a_terminal_each_step_is_one_line_that_ends_as_its_report_line() {
     assert_eq!(r.code, 0, "{}", r.all());
     let shown = screen(&r.stdout, WIDTH);
     let head = format!("apply stack {} in {REGION}", s.name);
-    assert_eq!(
-        shown.iter().filter(|l| l.starts_with(&head)).count(),
-        1,
-        "{}",
-        shown.join("\n")
-    );
+    assert_eq!(shown.iter().filter(|l| l.starts_with(&head)).count(), 1, "{}", shown.join("\n"));
     assert_one_line_per_step("apply", &shown);
     let lines = step_lines(&shown);
-    assert!(
-        lines[0]
-            .1
-            .starts_with(&format!("created table {}", s.table())),
-        "{lines:?}"
-    );
+    assert!(lines[0].1.starts_with(&format!("created table {}", s.table())), "{lines:?}");
     // The trust policy has a line too, though it was set with the role.
     assert!(lines[3].1.starts_with("set with the role"), "{lines:?}");
     assert_eq!(
@@ -169,9 +142,7 @@ fn on_a_terminal_each_step_is_one_line_that_ends_as_its_report_line() {
     let shown = screen(&r.stdout, WIDTH);
     assert_one_line_per_step("teardown", &shown);
     assert!(
-        shown
-            .last()
-            .is_some_and(|l| l.starts_with("Teardown of stack")),
+        shown.last().is_some_and(|l| l.starts_with("Teardown of stack")),
         "{}",
         shown.join("\n")
     );
@@ -186,8 +157,5 @@ fn the_screen_model_replays_redraws_and_wraps() {
                ✓ a done (0.1s)     \r\nsummary\r\n";
     let rows = screen(out, 10);
     assert_eq!(rows, ["head", "✓ a done (", "0.1s)", "summary"]);
-    assert_eq!(
-        step_lines(&rows),
-        [("a".to_string(), "done (0.1s)".to_string())]
-    );
+    assert_eq!(step_lines(&rows), [("a".to_string(), "done (0.1s)".to_string())]);
 }

@@ -12,10 +12,7 @@ fn outputs_fail_clearly_when_the_stack_is_not_applied() {
     let file = s.dir.path().join("app.properties");
     let w = s.run(&["outputs", "--write", file.to_str().unwrap()]);
     assert_eq!(w.code, 1);
-    assert!(
-        !file.exists(),
-        "no file is written for a stack that is not applied"
-    );
+    assert!(!file.exists(), "no file is written for a stack that is not applied");
     assert!(r.writes().is_empty() && w.writes().is_empty());
 }
 
@@ -36,28 +33,18 @@ fn outputs_in_all_three_formats_come_from_the_live_stack() {
     );
     assert_eq!(props.stdout, expected, "{}", props.all());
     assert!(props.writes().is_empty());
-    assert_eq!(
-        s.ok(&["outputs", "--format", "properties"]).stdout,
-        expected
-    );
+    assert_eq!(s.ok(&["outputs", "--format", "properties"]).stdout, expected);
 
     let env = s.ok(&["outputs", "--format", "env"]);
     let lines: Vec<&str> = env.stdout.lines().collect();
     assert_eq!(lines.len(), 7, "{}", env.stdout);
-    assert!(
-        lines.iter().all(|l| l.starts_with("export ")),
-        "{}",
-        env.stdout
-    );
+    assert!(lines.iter().all(|l| l.starts_with("export ")), "{}", env.stdout);
     assert!(lines.contains(&format!("export COGNITO_IDENTITY_POOL_ID={pool}").as_str()));
     assert!(lines.contains(&format!("export DYNAMODB_USER_PROFILE_TABLE_ARN={table_arn}").as_str()));
     // The env lines are valid shell: sourcing them sets the variables.
     let sh = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!(
-            "{}\nprintf %s \"$COGNITO_IDENTITY_POOL_ID\"",
-            env.stdout
-        ))
+        .arg(format!("{}\nprintf %s \"$COGNITO_IDENTITY_POOL_ID\"", env.stdout))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&sh.stdout), pool);
@@ -66,10 +53,7 @@ fn outputs_in_all_three_formats_come_from_the_live_stack() {
     assert_eq!(json["identity_pool_id"], pool.as_str());
     assert_eq!(json["table_arn"], table_arn.as_str());
     assert_eq!(json["authenticated_role_arn"], s.role_arn().as_str());
-    assert_eq!(
-        json["properties"]["aws.cognito.user-pool-id"],
-        s.user_pool_id.as_str()
-    );
+    assert_eq!(json["properties"]["aws.cognito.user-pool-id"], s.user_pool_id.as_str());
     assert_eq!(json["env"]["COGNITO_CLIENT_ID"], s.client_id.as_str());
     // --output json alone means the JSON shape too.
     assert_eq!(s.ok(&["outputs", "-o", "json"]).json(), json);
@@ -97,9 +81,7 @@ fn write_updates_only_its_keys_and_keeps_every_other_byte() {
     // A second write changes nothing, not even the file's modification time.
     let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let again = s
-        .ok(&["outputs", "--write", file.to_str().unwrap(), "-o", "json"])
-        .json();
+    let again = s.ok(&["outputs", "--write", file.to_str().unwrap(), "-o", "json"]).json();
     assert_eq!(again["updated"], serde_json::json!([]));
     assert_eq!(again["added"], serde_json::json!([]));
     assert_eq!(again["unchanged"].as_array().unwrap().len(), 7);
@@ -116,35 +98,17 @@ fn write_updates_only_its_keys_and_keeps_every_other_byte() {
     s.ok(&["outputs", "--write", env.to_str().unwrap()]);
     let text = std::fs::read_to_string(&env).unwrap();
     assert!(text.starts_with(&format!("# local\nDATABASE_URL=postgres://localhost/app\nAWS_REGION={REGION} # set by hand\nCOGNITO_USER_POOL_ID=")), "{text}");
-    assert!(
-        text.contains(&format!("\nCOGNITO_IDENTITY_POOL_ID={pool}\n")),
-        "{text}"
-    );
+    assert!(text.contains(&format!("\nCOGNITO_IDENTITY_POOL_ID={pool}\n")), "{text}");
 
     // Absent files are created, in the requested format.
     let new = s.dir.path().join("fresh.txt");
-    s.ok(&[
-        "outputs",
-        "--format",
-        "env",
-        "--write",
-        new.to_str().unwrap(),
-    ]);
+    s.ok(&["outputs", "--format", "env", "--write", new.to_str().unwrap()]);
     assert_eq!(
         std::fs::read_to_string(&new).unwrap(),
         s.ok(&["outputs", "--format", "env"]).stdout
     );
     // JSON cannot be merged into a file.
-    let bad = s.expect(
-        1,
-        &[
-            "outputs",
-            "--format",
-            "json",
-            "--write",
-            new.to_str().unwrap(),
-        ],
-    );
+    let bad = s.expect(1, &["outputs", "--format", "json", "--write", new.to_str().unwrap()]);
     bad.stderr_has("--write updates a .properties or .env file");
     assert!(bad.ops.is_empty());
 }

@@ -16,11 +16,7 @@ async fn create_table(sdk: &Sdk, name: &str, pk: &str, sk: Option<&str>, tags: &
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(pk)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
+            KeySchemaElement::builder().attribute_name(pk).key_type(KeyType::Hash).build().unwrap(),
         )
         .attribute_definitions(
             AttributeDefinition::builder()
@@ -47,13 +43,7 @@ async fn create_table(sdk: &Sdk, name: &str, pk: &str, sk: Option<&str>, tags: &
             );
     }
     for (k, v) in tags {
-        req = req.tags(
-            aws_sdk_dynamodb::types::Tag::builder()
-                .key(*k)
-                .value(*v)
-                .build()
-                .unwrap(),
-        );
+        req = req.tags(aws_sdk_dynamodb::types::Tag::builder().key(*k).value(*v).build().unwrap());
     }
     req.send().await.unwrap();
 }
@@ -71,13 +61,7 @@ fn build_by_hand(s: &Stack, sdk: &Sdk) -> String {
             r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["dynamodb:GetItem"],"Resource":"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}"}}]}}"#,
             s.table()
         );
-        sdk.iam
-            .create_policy()
-            .policy_name(s.policy())
-            .policy_document(doc)
-            .send()
-            .await
-            .unwrap();
+        sdk.iam.create_policy().policy_name(s.policy()).policy_document(doc).send().await.unwrap();
         pool
     })
 }
@@ -91,26 +75,17 @@ fn resources_made_by_hand_are_not_owned_until_adopted() {
     let r = s.expect(2, &["status", "-o", "json"]);
     let j = r.json();
     for step in ["table", "identity-pool", "role", "access-policy"] {
-        assert_eq!(
-            r.step(&j, step)["state"],
-            "not_owned",
-            "{step}: {}",
-            r.stdout
-        );
+        assert_eq!(r.step(&j, step)["state"], "not_owned", "{step}: {}", r.stdout);
     }
 
     // Without --adopt, apply changes nothing and says how to proceed.
     s.refuses(&["apply"], "--adopt");
 
     // plan says apply would refuse (exit 1), and why.
-    s.expect(1, &["plan"])
-        .stdout_has("would refuse")
-        .no_writes();
+    s.expect(1, &["plan"]).stdout_has("would refuse").no_writes();
 
     // plan --adopt shows the takeover and still writes nothing.
-    s.ok(&["plan", "--adopt"])
-        .stdout_has("with --adopt: tag table")
-        .no_writes();
+    s.ok(&["plan", "--adopt"]).stdout_has("with --adopt: tag table").no_writes();
 
     s.ok(&["apply", "--adopt"])
         .stdout_has("adopted table")
@@ -121,10 +96,7 @@ fn resources_made_by_hand_are_not_owned_until_adopted() {
     // The pool made by hand was adopted, not duplicated; the trust policy now names it.
     assert_eq!(s.pool_ids(), std::slice::from_ref(&pool_id));
     let trust = block_on(sdk.trust_policy(&s.role())).to_string();
-    assert!(
-        trust.contains(&pool_id) && trust.contains("authenticated"),
-        "{trust}"
-    );
+    assert!(trust.contains(&pool_id) && trust.contains("authenticated"), "{trust}");
     // Adopted resources now belong to the stack: apply again is a no-op.
     s.ok(&["apply"]).no_writes();
 }
@@ -160,24 +132,12 @@ fn two_pools_tagged_for_the_stack_stop_with_both_ids() {
 fn a_table_with_other_keys_needs_replacement_and_is_never_touched() {
     let s = Stack::new("keys-differ", "");
     let sdk = sdk();
-    block_on(create_table(
-        &sdk,
-        &s.table(),
-        "id",
-        None,
-        &[("setup:stack", &s.name)],
-    ));
+    block_on(create_table(&sdk, &s.table(), "id", None, &[("setup:stack", &s.name)]));
     let r = s.expect(2, &["status", "-o", "json"]);
     let j = r.json();
     let t = r.step(&j, "table");
     assert_eq!(t["state"], "drifted");
-    assert!(
-        t["blocked"]
-            .as_str()
-            .unwrap()
-            .contains("replacement required"),
-        "{t}"
-    );
+    assert!(t["blocked"].as_str().unwrap().contains("replacement required"), "{t}");
     s.refuses(&["apply"], "replacement required");
 }
 

@@ -27,29 +27,16 @@ fn govcloud_stack_uses_the_aws_us_gov_partition_throughout() {
     let out = run(&["outputs", "--format", "json"]);
     let outputs = out.json();
     let text = outputs.to_string();
-    assert!(
-        !text.contains("arn:aws:"),
-        "a commercial ARN in GovCloud outputs: {text}"
-    );
+    assert!(!text.contains("arn:aws:"), "a commercial ARN in GovCloud outputs: {text}");
     let policy_arn = format!("arn:aws-us-gov:iam::{ACCOUNT}:policy/{}", s.policy());
     let doc = block_on(sdk.default_document(&policy_arn));
     let resources = doc["Statement"].to_string();
     assert!(
-        resources.contains(&format!(
-            "arn:aws-us-gov:dynamodb:{GOV}:{ACCOUNT}:table/{}",
-            s.table()
-        )),
+        resources.contains(&format!("arn:aws-us-gov:dynamodb:{GOV}:{ACCOUNT}:table/{}", s.table())),
         "{doc}"
     );
     run(&["verify", "--create-test-user"]);
     let down = run(&["teardown", "--delete-table", "--yes"]);
-    assert!(
-        down.ops.contains(&"DeleteRole".to_string()),
-        "{:?}",
-        down.ops
-    );
-    assert_eq!(
-        run(&["teardown", "--delete-table", "--yes"]).writes(),
-        Vec::<String>::new()
-    );
+    assert!(down.ops.contains(&"DeleteRole".to_string()), "{:?}", down.ops);
+    assert_eq!(run(&["teardown", "--delete-table", "--yes"]).writes(), Vec::<String>::new());
 }

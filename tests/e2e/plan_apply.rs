@@ -26,11 +26,7 @@ pub fn drift_cases() -> Vec<(&'static str, Break, &'static [&'static str])> {
         ("pitr", turn_off_pitr, &["table"]),
         ("protection", turn_off_deletion_protection, &["table"]),
         ("table-deleted", delete_table, &["table"]),
-        (
-            "pool-deleted",
-            delete_pool,
-            &["identity-pool", "pool-roles", "trust-policy"],
-        ),
+        ("pool-deleted", delete_pool, &["identity-pool", "pool-roles", "trust-policy"]),
         ("unauth", allow_guests, &["identity-pool"]),
     ]
 }
@@ -41,10 +37,7 @@ pub fn trust_for_another_pool(s: &Stack, sdk: &Sdk) {
 
 pub fn trust_with_wrong_action(s: &Stack, sdk: &Sdk) {
     let doc = CONSOLE_DEFAULT_TRUST
-        .replace(
-            "us-east-1:00000000-0000-0000-0000-000000000000",
-            &s.pool_id(),
-        )
+        .replace("us-east-1:00000000-0000-0000-0000-000000000000", &s.pool_id())
         .replace("sts:AssumeRoleWithWebIdentity", "sts:AssumeRole");
     block_on(sdk.set_trust_policy(&s.role(), &doc));
 }
@@ -86,13 +79,7 @@ pub fn delete_table(s: &Stack, sdk: &Sdk) {
 
 pub fn delete_pool(s: &Stack, sdk: &Sdk) {
     let id = s.pool_id();
-    block_on(
-        sdk.identity
-            .delete_identity_pool()
-            .identity_pool_id(id)
-            .send(),
-    )
-    .unwrap();
+    block_on(sdk.identity.delete_identity_pool().identity_pool_id(id).send()).unwrap();
 }
 
 pub fn allow_guests(s: &Stack, sdk: &Sdk) {
@@ -111,9 +98,7 @@ fn actions(j: &Value) -> BTreeMap<String, Vec<String>> {
             let list = st["actions"].as_array().unwrap();
             (
                 st["step"].as_str().unwrap().to_string(),
-                list.iter()
-                    .map(|a| a.as_str().unwrap().to_string())
-                    .collect(),
+                list.iter().map(|a| a.as_str().unwrap().to_string()).collect(),
             )
         })
         .collect()
@@ -130,12 +115,7 @@ fn plan_then_apply(s: &Stack, flags: &[&str]) -> BTreeMap<String, Vec<String>> {
     let planned = actions(&s.ok(&with("plan")).json());
     let applied = s.ok(&with("apply"));
     let done = actions(&applied.json());
-    assert_eq!(
-        done,
-        planned,
-        "apply did other than plan printed:\n{}",
-        applied.all()
-    );
+    assert_eq!(done, planned, "apply did other than plan printed:\n{}", applied.all());
     assert!(
         planned.values().any(|a| !a.is_empty()) && !applied.writes().is_empty(),
         "a drift with nothing to do:\n{}",
@@ -154,11 +134,8 @@ fn for_every_drift_apply_carries_out_exactly_the_planned_actions() {
         break_it(&s, &sdk());
         let done = plan_then_apply(&s, &[]);
         // Only the broken part is touched.
-        let touched: Vec<&str> = done
-            .iter()
-            .filter(|(_, a)| !a.is_empty())
-            .map(|(step, _)| step.as_str())
-            .collect();
+        let touched: Vec<&str> =
+            done.iter().filter(|(_, a)| !a.is_empty()).map(|(step, _)| step.as_str()).collect();
         assert_eq!(touched, acting, "{name}: {done:?}");
     }
 }
@@ -168,17 +145,8 @@ fn a_takeover_with_adopt_carries_out_the_planned_adoption() {
     let s = Stack::new("plan-apply-adopt", "");
     block_on(sdk().create_role(&s.role(), CONSOLE_DEFAULT_TRUST));
     let done = plan_then_apply(&s, &["--adopt"]);
-    assert_eq!(
-        done["role"],
-        [format!(
-            "with --adopt: tag role {} for this stack",
-            s.role()
-        )]
-    );
-    assert_eq!(
-        done["trust-policy"],
-        [format!("rewrite the trust policy of role {}", s.role())]
-    );
+    assert_eq!(done["role"], [format!("with --adopt: tag role {} for this stack", s.role())]);
+    assert_eq!(done["trust-policy"], [format!("rewrite the trust policy of role {}", s.role())]);
 }
 
 #[test]
@@ -197,10 +165,7 @@ fn teardown_lists_the_removal_it_carried_out() {
                 s.table()
             )],
         ),
-        (
-            "identity-pool",
-            vec![format!("delete identity pool {pool}")],
-        ),
+        ("identity-pool", vec![format!("delete identity pool {pool}")]),
         (
             "role",
             vec![
@@ -209,14 +174,8 @@ fn teardown_lists_the_removal_it_carried_out() {
             ],
         ),
         ("trust-policy", vec!["remove with the role".to_string()]),
-        (
-            "access-policy",
-            vec![format!("delete policy {}", s.policy())],
-        ),
-        (
-            "pool-roles",
-            vec!["remove with the identity pool".to_string()],
-        ),
+        ("access-policy", vec![format!("delete policy {}", s.policy())]),
+        ("pool-roles", vec!["remove with the identity pool".to_string()]),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -226,12 +185,7 @@ fn teardown_lists_the_removal_it_carried_out() {
     writes.sort();
     assert_eq!(
         writes,
-        [
-            "DeleteIdentityPool",
-            "DeletePolicy",
-            "DeleteRole",
-            "DetachRolePolicy"
-        ],
+        ["DeleteIdentityPool", "DeletePolicy", "DeleteRole", "DetachRolePolicy"],
         "{}",
         r.all()
     );

@@ -45,8 +45,7 @@ fn a_first_session_against_realistic_aws_succeeds_end_to_end() {
 
     // Rows 2, 4 and 6: deletion protection off (UPDATING), delete, wait until gone; the role and
     // policy deletes right after their detach.
-    s.ok(&["teardown", "--delete-table", "--yes"])
-        .stdout_has("deleted table");
+    s.ok(&["teardown", "--delete-table", "--yes"]).stdout_has("deleted table");
 
     // Row 4: the table may still be DELETING: apply waits it out, then creates it.
     s.ok(&["apply"]);
@@ -66,10 +65,7 @@ fn apply_waits_for_a_new_table_that_is_invisible_then_creating() {
     assert!(describes >= 3, "expected polling, got {:?}", r.ops);
     // The progress line names the state it waited in.
     let log = format!("{}{}", r.stdout, r.stderr);
-    assert!(
-        log.contains(&format!("table {} CREATING", s.table())),
-        "no waiting line:\n{log}"
-    );
+    assert!(log.contains(&format!("table {} CREATING", s.table())), "no waiting line:\n{log}");
 }
 
 /// Row 2: two UpdateTable calls in one apply (billing, then deletion protection): the second
@@ -86,10 +82,7 @@ fn successive_table_updates_wait_for_active_in_between() {
     assert_eq!(r.count("UpdateTable"), 2, "{:?}", r.ops);
     let t = block_on(s.emu.sdk().table(&s.table()));
     assert_eq!(t.deletion_protection_enabled(), Some(false));
-    assert_eq!(
-        t.provisioned_throughput().unwrap().read_capacity_units(),
-        Some(2)
-    );
+    assert_eq!(t.provisioned_throughput().unwrap().read_capacity_units(), Some(2));
 }
 
 /// Row 3: backups are unavailable right after creation (ContinuousBackupsUnavailableException)
@@ -150,11 +143,7 @@ fn status_right_after_apply_is_in_sync_although_tags_lag() {
     assert_eq!(st.code, 0, "{}", st.all());
     let j = st.json();
     assert_eq!(st.step(&j, "table")["state"], "in_sync");
-    assert!(
-        st.count("ListTagsOfResource") >= 2,
-        "tags should have been read again: {:?}",
-        st.ops
-    );
+    assert!(st.count("ListTagsOfResource") >= 2, "tags should have been read again: {:?}", st.ops);
 }
 
 /// Rows 6 and 7: DeleteRole / DeletePolicy right after DetachRolePolicy answer DeleteConflict
@@ -226,28 +215,11 @@ fn identity_pool_tag_drift_is_fixed_with_tag_resource() {
     ));
     let r = s.ok(&["apply"]);
     assert!(r.ops.contains(&"TagResource".to_string()), "{:?}", r.ops);
-    assert!(
-        !r.ops.contains(&"UpdateIdentityPool".to_string()),
-        "{:?}",
-        r.ops
-    );
-    let arn = format!(
-        "arn:aws:cognito-identity:{REGION}:{ACCOUNT}:identitypool/{}",
-        s.pool_id()
-    );
-    let tags = block_on(
-        s.emu
-            .sdk()
-            .identity
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send(),
-    )
-    .unwrap();
-    assert_eq!(
-        tags.tags().and_then(|t| t.get("cost")).map(String::as_str),
-        Some("42")
-    );
+    assert!(!r.ops.contains(&"UpdateIdentityPool".to_string()), "{:?}", r.ops);
+    let arn = format!("arn:aws:cognito-identity:{REGION}:{ACCOUNT}:identitypool/{}", s.pool_id());
+    let tags =
+        block_on(s.emu.sdk().identity.list_tags_for_resource().resource_arn(arn).send()).unwrap();
+    assert_eq!(tags.tags().and_then(|t| t.get("cost")).map(String::as_str), Some("42"));
 }
 
 /// Row 13: throttling comes in bursts; it has its own, larger budget than other errors.

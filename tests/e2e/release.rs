@@ -101,10 +101,7 @@ pub(crate) fn run_bash_step(
         .arg(&file)
         .current_dir(dir)
         .env_clear()
-        .env(
-            "PATH",
-            format!("{}:{}", fakes.display(), std::env::var("PATH").unwrap()),
-        )
+        .env("PATH", format!("{}:{}", fakes.display(), std::env::var("PATH").unwrap()))
         .env("HOME", fakes.parent().unwrap())
         .env("LC_ALL", "C")
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -199,10 +196,7 @@ pub(crate) fn build_release(tmp: &Path, fakes: &Path) -> PathBuf {
     let build = &release["jobs"]["build"];
     let package = step_named(build, "Package");
     let work = tmp.join("checkout");
-    for entry in build["strategy"]["matrix"]["include"]
-        .as_sequence()
-        .unwrap()
-    {
+    for entry in build["strategy"]["matrix"]["include"].as_sequence().unwrap() {
         let target = text(&entry["target"]);
         let vars: BTreeMap<String, String> = entry
             .as_mapping()
@@ -235,19 +229,12 @@ pub(crate) fn build_release(tmp: &Path, fakes: &Path) -> PathBuf {
     let publish = &release["jobs"]["publish"];
     let sums = step_named(publish, "SHA256SUMS");
     let out = run_bash_step(sums, shell, &[], &work, fakes);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     work.join("dist")
 }
 
 pub(crate) fn list_dir(dir: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect()
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect()
 }
 
 /// Publishes `dist` as release `tag` of `repo` for the fake curl.
@@ -274,12 +261,7 @@ pub(crate) fn published() -> Published {
     let dist = build_release(tmp.path(), &fakes);
     let releases = tmp.path().join("releases");
     publish(&dist, &releases, ACTION_PLACEHOLDER, "v0.1.0");
-    Published {
-        tmp,
-        fakes,
-        dist,
-        releases,
-    }
+    Published { tmp, fakes, dist, releases }
 }
 
 /// The names inside an archive.
@@ -290,26 +272,14 @@ pub(crate) fn archive_entries(archive: &Path) -> Vec<String> {
         Command::new("tar").arg("-tzf").arg(archive).output()
     }
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
 }
 
 #[test]
 fn release_workflow_builds_every_target_then_publishes_and_pushes_the_image() {
     let w = yaml(".github/workflows/release.yml");
-    let tags: Vec<&str> = w["on"]["push"]["tags"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(text)
-        .collect();
+    let tags: Vec<&str> = w["on"]["push"]["tags"].as_sequence().unwrap().iter().map(text).collect();
     assert_eq!(tags, ["v*"]);
     let jobs = w["jobs"].as_mapping().unwrap();
     let names: Vec<&str> = jobs.keys().map(|k| k.as_str().unwrap()).collect();
@@ -338,8 +308,5 @@ fn release_workflow_builds_every_target_then_publishes_and_pushes_the_image() {
     assert_eq!(perms("image"), "contents: read\npackages: write\n");
     assert_eq!(perms("image-manifest"), "packages: write\n");
     let create = text(&step_named(&w["jobs"]["publish"], "Create the release")["run"]);
-    assert!(
-        create.contains("gh release create \"$GITHUB_REF_NAME\" dist/*"),
-        "{create}"
-    );
+    assert!(create.contains("gh release create \"$GITHUB_REF_NAME\" dist/*"), "{create}");
 }

@@ -27,16 +27,11 @@ fn wait_held(s: &Stack, key: &str, op: &str, when: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let calls = s.emu.calls(key);
-        let held = calls
-            .iter()
-            .any(|c| c.operation == op && c.held.as_deref() == Some(when));
+        let held = calls.iter().any(|c| c.operation == op && c.held.as_deref() == Some(when));
         if held {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{op} was never held {when}: {calls:?}"
-        );
+        assert!(Instant::now() < deadline, "{op} was never held {when}: {calls:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -56,12 +51,7 @@ fn crash_case(name: &str, op: &str, when: &str) {
     let s = Stack::new(name, "");
     kill_at(&s, &["apply"], op, when);
     let r = s.run(&["apply"]);
-    assert_eq!(
-        r.code,
-        0,
-        "apply after a kill at {op} ({when}):\n{}",
-        r.all()
-    );
+    assert_eq!(r.code, 0, "apply after a kill at {op} ({when}):\n{}", r.all());
     assert_exactly_one_of_each(&s);
     let r = s.run(&["apply"]);
     assert_eq!(r.writes(), Vec::<String>::new(), "{}", r.all());
@@ -128,10 +118,7 @@ fn interrupted_teardown_finishes_when_run_again() {
         let sdk = s.emu.sdk();
         block_on(async {
             assert!(!sdk.role_exists(&s.role()).await, "{op}: role left");
-            assert!(
-                !sdk.policy_exists(&s.policy_arn()).await,
-                "{op}: policy left"
-            );
+            assert!(!sdk.policy_exists(&s.policy_arn()).await, "{op}: policy left");
             assert!(!sdk.table_exists(&s.table()).await, "{op}: table left");
         });
         let r = s.ok(&["teardown", "--delete-table", "--yes"]);
@@ -156,10 +143,7 @@ fn ctrl_c_says_what_was_done_and_exits_130() {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(stderr.contains("Finished: "), "{stderr}");
-    assert!(
-        stderr.contains("identity-pool (created identity pool"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("identity-pool (created identity pool"), "{stderr}");
     assert!(stderr.contains("In flight (abandoned): "), "{stderr}");
     assert!(stderr.contains("role (creating role"), "{stderr}");
     assert!(stderr.contains("Run `setup apply` again"), "{stderr}");
@@ -175,12 +159,7 @@ fn two_applies_of_one_stack_at_once_end_with_one_of_each() {
         let (b, _) = s.spawn(&["apply"]);
         let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
         for out in [&a, &b] {
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         }
         assert_exactly_one_of_each(&s);
     }
@@ -200,12 +179,7 @@ fn under_faults(name: &str, rate: f64, seed: u64) -> bool {
     );
     let r = s.run(&["apply", "--request-timeout", "1"]);
     let injected = s.control("faults/injected", json!({}));
-    assert!(
-        r.code == 0 || r.code == 1,
-        "seed {seed}: exit {}\n{}",
-        r.code,
-        r.all()
-    );
+    assert!(r.code == 0 || r.code == 1, "seed {seed}: exit {}\n{}", r.code, r.all());
     assert!(!r.stderr.contains("panicked"), "{}", r.all());
     if r.code == 1 {
         // A clear sentence, not a stack trace.
@@ -231,14 +205,10 @@ fn under_faults(name: &str, rate: f64, seed: u64) -> bool {
 
 #[test]
 fn apply_at_10_percent_faults_converges() {
-    let converged = (1..=6)
-        .filter(|seed| under_faults(&format!("faults-10-{seed}"), 0.10, *seed))
-        .count();
+    let converged =
+        (1..=6).filter(|seed| under_faults(&format!("faults-10-{seed}"), 0.10, *seed)).count();
     // With retries, a 10% fault rate rarely gets through all attempts.
-    assert!(
-        converged >= 4,
-        "only {converged}/6 runs converged on their own"
-    );
+    assert!(converged >= 4, "only {converged}/6 runs converged on their own");
 }
 
 #[test]
@@ -258,25 +228,13 @@ fn not_yet_visible_resources_are_retried_and_validation_errors_are_not() {
     );
     let r = s.ok(&["apply"]);
     let count = |op: &str| r.ops.iter().filter(|o| *o == op).count();
-    assert!(
-        count("AttachRolePolicy") + count("SetIdentityPoolRoles") >= 6,
-        "{:?}",
-        r.ops
-    );
+    assert!(count("AttachRolePolicy") + count("SetIdentityPoolRoles") >= 6, "{:?}", r.ops);
     assert_exactly_one_of_each(&s);
 
     let s = Stack::new("validation-not-retried", "");
-    s.control(
-        "faults",
-        json!({"rate": 1.0, "kinds": ["validation"], "ops": ["CreateTable"]}),
-    );
+    s.control("faults", json!({"rate": 1.0, "kinds": ["validation"], "ops": ["CreateTable"]}));
     let r = s.run(&["apply"]).exits(1);
-    assert_eq!(
-        r.ops.iter().filter(|o| *o == "CreateTable").count(),
-        1,
-        "{:?}",
-        r.ops
-    );
+    assert_eq!(r.ops.iter().filter(|o| *o == "CreateTable").count(), 1, "{:?}", r.ops);
     assert!(
         r.stderr.contains("creating table") && r.stderr.contains("ValidationException"),
         "{}",

@@ -28,27 +28,16 @@ fn pool_stack(
 }
 
 fn users_in(pool: &str) -> usize {
-    block_on(sdk().idp.list_users().user_pool_id(pool).send())
-        .unwrap()
-        .users()
-        .len()
+    block_on(sdk().idp.list_users().user_pool_id(pool).send()).unwrap().users().len()
 }
 
 /// Applies, runs `verify --create-test-user`, and checks that every hop passed and that the
 /// test user is gone; returns the report.
 fn verify_passes(s: &Stack) -> Value {
     s.ok(&["apply"]);
-    let r = s
-        .run(&["verify", "--create-test-user", "-o", "json"])
-        .exits(0);
+    let r = s.run(&["verify", "--create-test-user", "-o", "json"]).exits(0);
     let j = r.json();
-    for name in [
-        "create-test-user",
-        "sign-in",
-        "get-credentials",
-        "put-item",
-        "delete-test-user",
-    ] {
+    for name in ["create-test-user", "sign-in", "get-credentials", "put-item", "delete-test-user"] {
         assert_eq!(hop(&j, name)["status"], "ok", "{name}: {j}");
     }
     assert_eq!(users_in(&s.user_pool_id), 0, "the test user was deleted");
@@ -78,14 +67,8 @@ fn email_as_user_name() {
     });
     let j = verify_passes(&s);
     let user = field(&j, "username");
-    assert!(
-        user.starts_with("setup-verify-") && user.ends_with("@example.invalid"),
-        "{user}"
-    );
-    assert!(
-        detail(&j, "create-test-user").contains("(an email address as user name)"),
-        "{j}"
-    );
+    assert!(user.starts_with("setup-verify-") && user.ends_with("@example.invalid"), "{user}");
+    assert!(detail(&j, "create-test-user").contains("(an email address as user name)"), "{j}");
 }
 
 #[test]
@@ -95,10 +78,7 @@ fn phone_number_as_user_name() {
     });
     let j = verify_passes(&s);
     let user = field(&j, "username");
-    assert!(
-        user.starts_with("+1555") && user[1..].chars().all(|c| c.is_ascii_digit()),
-        "{user}"
-    );
+    assert!(user.starts_with("+1555") && user[1..].chars().all(|c| c.is_ascii_digit()), "{user}");
     assert!(detail(&j, "create-test-user").contains("a phone number as user name"));
 }
 
@@ -114,10 +94,7 @@ fn email_as_alias_with_a_required_email() {
         field(&j, "username").starts_with("setup-verify-") && !field(&j, "username").contains('@'),
         "{j}"
     );
-    assert!(
-        detail(&j, "create-test-user").contains("required email"),
-        "{j}"
-    );
+    assert!(detail(&j, "create-test-user").contains("required email"), "{j}");
 }
 
 #[test]
@@ -149,11 +126,7 @@ fn required_standard_attributes() {
         .unwrap_or_else(|| panic!("no required attributes named in {d:?}"));
     let mut names: Vec<&str> = filled.split(", ").collect();
     names.sort();
-    assert_eq!(
-        names,
-        ["birthdate", "given_name", "name", "updated_at"],
-        "{d}"
-    );
+    assert_eq!(names, ["birthdate", "given_name", "name", "updated_at"], "{d}");
 }
 
 #[test]
@@ -178,10 +151,7 @@ fn custom_attributes_with_constraints() {
                 .name("level")
                 .attribute_data_type(AttributeDataType::Number)
                 .number_attribute_constraints(
-                    NumberAttributeConstraintsType::builder()
-                        .min_value("1")
-                        .max_value("5")
-                        .build(),
+                    NumberAttributeConstraintsType::builder().min_value("1").max_value("5").build(),
                 )
                 .build(),
         )
@@ -209,8 +179,5 @@ fn a_strict_password_policy() {
         )
     });
     let j = verify_passes(&s);
-    assert!(
-        detail(&j, "create-test-user").contains("a 64-character password"),
-        "{j}"
-    );
+    assert!(detail(&j, "create-test-user").contains("a 64-character password"), "{j}");
 }

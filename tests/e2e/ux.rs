@@ -31,16 +31,9 @@ fn completions_generate_for_every_shell() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("setup.bash");
     std::fs::write(&path, &r.stdout).unwrap();
-    let check = std::process::Command::new("bash")
-        .arg("-n")
-        .arg(&path)
-        .output()
-        .expect("bash runs");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    let check =
+        std::process::Command::new("bash").arg("-n").arg(&path).output().expect("bash runs");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
     plain(&["completions", "tcsh"]).exits(2);
 }
 
@@ -66,10 +59,7 @@ fn the_command_list_is_complete() {
     actual.sort_unstable();
     let mut listed = COMMANDS.to_vec();
     listed.sort_unstable();
-    assert_eq!(
-        actual, listed,
-        "add the new command to COMMANDS in tests/e2e/ux.rs"
-    );
+    assert_eq!(actual, listed, "add the new command to COMMANDS in tests/e2e/ux.rs");
 }
 
 #[test]
@@ -130,11 +120,7 @@ fn every_command_help_has_an_example() {
 
 fn assert_plain_text(r: &Run) {
     for (name, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
-        assert!(
-            !text.contains('\u{1b}'),
-            "ANSI escape in {name}:\n{}",
-            r.all()
-        );
+        assert!(!text.contains('\u{1b}'), "ANSI escape in {name}:\n{}", r.all());
         for symbol in ['✓', '✗', '⠋'] {
             assert!(!text.contains(symbol), "{symbol} in {name}:\n{}", r.all());
         }
@@ -148,11 +134,7 @@ fn piped_output_has_no_colour_or_symbols_even_without_no_color() {
     let env = [("NO_COLOR", "")];
     let r = s.run_env(&["apply"], &env).exits(0);
     assert_plain_text(&r);
-    assert!(
-        r.stderr.contains("table: creating table"),
-        "plain progress lines: {}",
-        r.all()
-    );
+    assert!(r.stderr.contains("table: creating table"), "plain progress lines: {}", r.all());
     r.stdout_has("ok table");
     for args in [&["status"][..], &["plan"], &["teardown"]] {
         let r = s.run_env(args, &env).exits(0);
@@ -176,22 +158,10 @@ fn a_terminal_gets_symbols_and_colour_unless_no_color() {
     assert!(r.stdout.contains('✓') && coloured(&r.stdout), "{}", r.all());
     let r = run_tty(s.dir.path(), &["status"], &[("NO_COLOR", "1")]).exits(0);
     assert!(r.stdout.contains('✓'), "{}", r.all());
-    assert!(
-        !coloured(&r.stdout),
-        "colour despite NO_COLOR: {:?}",
-        r.stdout
-    );
-    let r = run_tty(
-        s.dir.path(),
-        &["teardown", "--delete-table", "--yes"],
-        &[("NO_COLOR", "1")],
-    )
-    .exits(0);
-    assert!(
-        r.stdout.contains('✓') && !coloured(&r.stdout),
-        "{:?}",
-        r.stdout
-    );
+    assert!(!coloured(&r.stdout), "colour despite NO_COLOR: {:?}", r.stdout);
+    let r = run_tty(s.dir.path(), &["teardown", "--delete-table", "--yes"], &[("NO_COLOR", "1")])
+        .exits(0);
+    assert!(r.stdout.contains('✓') && !coloured(&r.stdout), "{:?}", r.stdout);
 }
 
 #[test]
@@ -258,10 +228,7 @@ fn wait_timeout_bounds_the_table_wait_with_a_clear_error() {
         "{}",
         r.all()
     );
-    assert!(
-        took >= Duration::from_secs(2) && took < Duration::from_secs(30),
-        "{took:?}"
-    );
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(30), "{took:?}");
     assert!(!r.writes().contains(&"UpdateContinuousBackups".to_string()));
     // Once ACTIVE, the same apply goes through.
     let r = s.ok(&["apply", "--wait-timeout", "2s"]);
@@ -295,49 +262,25 @@ fn init_without_a_terminal_writes_a_config_that_plan_accepts_and_apply_converges
     ])
     .exits(0);
     r.stdout_has("Wrote setup.toml for stack init-e2e");
-    assert!(
-        r.ops.is_empty(),
-        "init without a terminal calls nothing: {:?}",
-        r.ops
-    );
+    assert!(r.ops.is_empty(), "init without a terminal calls nothing: {:?}", r.ops);
     let written = || std::fs::read_to_string(dir.path().join("setup.toml")).unwrap();
     let text = written();
     assert!(text.contains(&format!("id = \"{pool}\"")), "{text}");
     assert!(text.contains("region = \"us-east-1\""), "{text}");
-    assert!(
-        text.lines()
-            .filter(|l| l.trim_start().starts_with('#'))
-            .count()
-            > 10
-    );
+    assert!(text.lines().filter(|l| l.trim_start().starts_with('#')).count() > 10);
 
-    run(&["plan"])
-        .exits(0)
-        .stdout_has("create table init-e2e-profiles")
-        .no_writes();
+    run(&["plan"]).exits(0).stdout_has("create table init-e2e-profiles").no_writes();
     run(&["apply"]).exits(0);
     run(&["status"]).exits(0);
     let r = run(&["apply"]);
-    assert!(
-        r.writes().is_empty() && r.stdout.contains("No changes"),
-        "{}",
-        r.all()
-    );
+    assert!(r.writes().is_empty() && r.stdout.contains("No changes"), "{}", r.all());
 
     // An existing file is never overwritten without --force.
     let r = run(&["init", "--user-pool-id", &pool, "--client-id", "other"]).exits(1);
     assert!(r.stderr.contains("already exists") && r.stderr.contains("--force"));
     assert_eq!(written(), text);
     // Bad values are refused before anything is written, naming the field.
-    let r = run(&[
-        "init",
-        "--force",
-        "--user-pool-id",
-        "nope",
-        "--client-id",
-        &client,
-    ])
-    .exits(1);
+    let r = run(&["init", "--force", "--user-pool-id", "nope", "--client-id", &client]).exits(1);
     r.stderr_has("user_pool.id");
     assert_eq!(written(), text);
     let r = run(&[
@@ -369,15 +312,7 @@ fn init_on_a_terminal_offers_the_existing_user_pools() {
     let dir = tempfile::tempdir().unwrap();
     let r = run_tty_typing(
         dir.path(),
-        &[
-            "init",
-            "--stack",
-            "init-tty",
-            "--region",
-            REGION,
-            "--table",
-            "init-tty-profiles",
-        ],
+        &["init", "--stack", "init-tty", "--region", REGION, "--table", "init-tty-profiles"],
         &[],
         &["\r", "\r"],
     )
@@ -387,9 +322,6 @@ fn init_on_a_terminal_offers_the_existing_user_pools() {
     assert_eq!(r.ops, ["ListUserPools", "ListUserPoolClients"]);
     let text = std::fs::read_to_string(dir.path().join("setup.toml")).unwrap();
     assert!(text.contains(&format!("id = \"{pool}\"")), "{text}");
-    assert!(
-        text.contains(&format!("client_ids = [\"{client}\"]")),
-        "{text}"
-    );
+    assert!(text.contains(&format!("client_ids = [\"{client}\"]")), "{text}");
     run_in(emulator(), dir.path(), &["plan"], &[]).exits(0);
 }

@@ -15,10 +15,7 @@ fn items(
     s: &Stack,
 ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
     let sdk = sdk();
-    block_on(sdk.dynamodb.scan().table_name(s.table()).send())
-        .unwrap()
-        .items()
-        .to_vec()
+    block_on(sdk.dynamodb.scan().table_name(s.table()).send()).unwrap().items().to_vec()
 }
 
 #[test]
@@ -44,17 +41,11 @@ fn verify_succeeds_on_a_fresh_stack_and_removes_the_test_user_and_item() {
         "delete-test-user",
     ] {
         assert_eq!(status_of(&j, name), "ok", "{name}: {}", hop(&j, name));
-        assert!(
-            hop(&j, name)["duration_ms"].as_f64().unwrap() > 0.0,
-            "{name} has a duration"
-        );
+        assert!(hop(&j, name)["duration_ms"].as_f64().unwrap() > 0.0, "{name} has a duration");
     }
     // The default actions do not include Query: not run, and not a failure.
     assert_eq!(status_of(&j, "query"), "skipped");
-    assert!(hop(&j, "query")["detail"]
-        .as_str()
-        .unwrap()
-        .contains("dynamodb:Query is not granted"));
+    assert!(hop(&j, "query")["detail"].as_str().unwrap().contains("dynamodb:Query is not granted"));
     // Shared access: nothing to isolate.
     assert_eq!(status_of(&j, "isolation"), "skipped");
     assert!(hop(&j, "isolation")["detail"]
@@ -66,44 +57,26 @@ fn verify_succeeds_on_a_fresh_stack_and_removes_the_test_user_and_item() {
     assert_eq!(hop(&j, "sign-in")["signer"], "unsigned");
     assert_eq!(hop(&j, "put-item")["signer"], "identity");
     assert_eq!(hop(&j, "delete-item")["signer"], "operator");
-    for op in [
-        "PutItem",
-        "GetItem",
-        "UpdateItem",
-        "InitiateAuth",
-        "GetId",
-        "GetCredentialsForIdentity",
-    ] {
+    for op in
+        ["PutItem", "GetItem", "UpdateItem", "InitiateAuth", "GetId", "GetCredentialsForIdentity"]
+    {
         assert!(
             !r.ops.contains(&op.to_string()),
             "{op} was signed with the operator's key: {:?}",
             r.ops
         );
     }
-    for op in [
-        "AdminCreateUser",
-        "AdminSetUserPassword",
-        "DeleteItem",
-        "AdminDeleteUser",
-    ] {
+    for op in ["AdminCreateUser", "AdminSetUserPassword", "DeleteItem", "AdminDeleteUser"] {
         assert!(r.ops.contains(&op.to_string()), "{op} missing: {:?}", r.ops);
     }
     // Nothing is left behind.
-    assert!(
-        !user_names().contains(&user),
-        "test user {user} was not deleted"
-    );
+    assert!(!user_names().contains(&user), "test user {user} was not deleted");
     assert!(items(&s).is_empty(), "test item left in the table");
     // The stack is untouched: status still in sync, and verify wrote nothing but its own user/item.
     let writes: Vec<String> = r.writes();
     assert_eq!(
         writes,
-        [
-            "AdminCreateUser",
-            "AdminSetUserPassword",
-            "DeleteItem",
-            "AdminDeleteUser"
-        ],
+        ["AdminCreateUser", "AdminSetUserPassword", "DeleteItem", "AdminDeleteUser"],
         "{:?}",
         r.ops
     );
@@ -138,10 +111,7 @@ fn per_user_isolation_uses_the_identity_id_as_partition_key_and_queries_when_gra
     let identity = field(&j, "identity_id");
     assert!(identity.starts_with("us-east-1:"), "{identity}");
     assert!(
-        hop(&j, "put-item")["detail"]
-            .as_str()
-            .unwrap()
-            .contains(identity),
+        hop(&j, "put-item")["detail"].as_str().unwrap().contains(identity),
         "the partition key is the identity id: {}",
         hop(&j, "put-item")
     );
@@ -161,23 +131,10 @@ fn cleared_pool_roles_fail_at_get_credentials_with_the_named_cause() {
     assert_eq!(j["ok"], false);
     let h = hop(&j, "get-credentials");
     assert_eq!(h["status"], "failed");
-    assert!(
-        field(h, "error").starts_with("InvalidIdentityPoolConfigurationException"),
-        "{h}"
-    );
-    assert!(
-        field(h, "cause").contains("has no authenticated role"),
-        "{h}"
-    );
+    assert!(field(h, "error").starts_with("InvalidIdentityPoolConfigurationException"), "{h}");
+    assert!(field(h, "cause").contains("has no authenticated role"), "{h}");
     assert!(field(h, "cause").contains("setup apply"), "{h}");
-    for later in [
-        "put-item",
-        "get-item",
-        "update-item",
-        "query",
-        "isolation",
-        "delete-item",
-    ] {
+    for later in ["put-item", "get-item", "update-item", "query", "isolation", "delete-item"] {
         assert_eq!(status_of(&j, later), "skipped");
     }
     // The test user is deleted even though a hop failed.
@@ -186,17 +143,8 @@ fn cleared_pool_roles_fail_at_get_credentials_with_the_named_cause() {
     // Text mode says it too, on stdout and in the error line.
     let text = s.run(&["verify", "--create-test-user"]);
     assert_eq!(text.code, 1);
-    assert!(
-        text.stdout.contains("cause: identity pool"),
-        "{}",
-        text.all()
-    );
-    assert!(
-        text.stderr
-            .contains("error: Verify failed at get-credentials"),
-        "{}",
-        text.all()
-    );
+    assert!(text.stdout.contains("cause: identity pool"), "{}", text.all());
+    assert!(text.stderr.contains("error: Verify failed at get-credentials"), "{}", text.all());
     // apply repairs it, and verify then passes.
     s.ok(&["apply"]);
     s.ok(&["verify", "--create-test-user"]);
@@ -211,10 +159,7 @@ fn a_trust_policy_for_another_pool_is_named_at_get_credentials() {
     let h = hop(&s.verify(1, &[]).json(), "get-credentials").clone();
     let cause = field(&h, "cause");
     assert!(cause.contains("trust policy does not let"), "{cause}");
-    assert!(
-        cause.contains("aud is \"us-east-1:00000000-0000-0000-0000-000000000000\""),
-        "{cause}"
-    );
+    assert!(cause.contains("aud is \"us-east-1:00000000-0000-0000-0000-000000000000\""), "{cause}");
     assert!(cause.contains(&s.pool_id()), "{cause}");
 }
 
@@ -222,9 +167,7 @@ fn a_trust_policy_for_another_pool_is_named_at_get_credentials() {
 fn a_wrong_client_id_fails_at_sign_in_and_says_so() {
     let s = Stack::new("verify-bad-client", "");
     s.ok(&["apply"]);
-    let j = s
-        .verify(1, &["--client-id", "1nosuchclient234567890"])
-        .json();
+    let j = s.verify(1, &["--client-id", "1nosuchclient234567890"]).json();
     let h = hop(&j, "sign-in");
     assert_eq!(h["status"], "failed");
     assert!(
@@ -241,18 +184,9 @@ fn a_client_without_user_password_auth_is_named() {
     s.ok(&["apply"]);
     let srp_only = extra_client("srp-only", &[ExplicitAuthFlowsType::AllowUserSrpAuth]);
     let h = hop(&s.verify(1, &["--client-id", &srp_only]).json(), "sign-in").clone();
-    assert!(
-        field(&h, "error").contains("USER_PASSWORD_AUTH flow not enabled"),
-        "{h}"
-    );
-    assert!(
-        field(&h, "cause").starts_with("auth flow not enabled: app client"),
-        "{h}"
-    );
-    assert!(
-        field(&h, "cause").contains("ALLOW_USER_PASSWORD_AUTH"),
-        "{h}"
-    );
+    assert!(field(&h, "error").contains("USER_PASSWORD_AUTH flow not enabled"), "{h}");
+    assert!(field(&h, "cause").starts_with("auth flow not enabled: app client"), "{h}");
+    assert!(field(&h, "cause").contains("ALLOW_USER_PASSWORD_AUTH"), "{h}");
 }
 
 #[test]
@@ -263,15 +197,9 @@ fn a_client_the_identity_pool_does_not_trust_fails_at_get_id() {
     let j = s.verify(1, &["--client-id", &other]).json();
     assert_eq!(status_of(&j, "sign-in"), "ok");
     let h = hop(&j, "get-id");
-    assert!(
-        field(h, "error").starts_with("NotAuthorizedException"),
-        "{h}"
-    );
+    assert!(field(h, "error").starts_with("NotAuthorizedException"), "{h}");
     let cause = field(h, "cause");
-    assert!(
-        cause.contains(&format!("does not trust app client {other}")),
-        "{cause}"
-    );
+    assert!(cause.contains(&format!("does not trust app client {other}")), "{cause}");
     assert!(cause.contains("user_pool.client_ids"), "{cause}");
 }
 
@@ -291,14 +219,8 @@ fn a_wrong_password_is_named_and_no_password_is_ever_printed() {
     assert_eq!(r.code, 1, "{}", r.all());
     let j = r.json();
     let h = hop(&j, "sign-in");
-    assert!(
-        field(h, "error").starts_with("NotAuthorizedException"),
-        "{h}"
-    );
-    assert!(
-        field(h, "cause").starts_with(&format!("wrong password for user {user}")),
-        "{h}"
-    );
+    assert!(field(h, "error").starts_with("NotAuthorizedException"), "{h}");
+    assert!(field(h, "cause").starts_with(&format!("wrong password for user {user}")), "{h}");
     assert_eq!(status_of(&j, "create-test-user"), "skipped");
     assert!(!r.stdout.contains(wrong) && !r.stderr.contains(wrong));
 
@@ -306,20 +228,13 @@ fn a_wrong_password_is_named_and_no_password_is_ever_printed() {
     let ok = s.run_stdin(&["verify", "--username", &user], &format!("{password}\n"));
     assert_eq!(ok.code, 0, "{}", ok.all());
     assert!(!ok.stdout.contains(password) && !ok.stderr.contains(password));
-    assert!(
-        user_names().contains(&user),
-        "an existing user is never deleted"
-    );
+    assert!(user_names().contains(&user), "an existing user is never deleted");
     assert!(items(&s).is_empty());
 
     // No password at all: a clear error before any sign-in.
     let none = s.run(&["verify", "--username", &user]);
     assert_eq!(none.code, 1);
-    assert!(
-        none.stderr.contains("SETUP_VERIFY_PASSWORD"),
-        "{}",
-        none.all()
-    );
+    assert!(none.stderr.contains("SETUP_VERIFY_PASSWORD"), "{}", none.all());
     assert!(!none.ops.iter().any(|o| o == "InitiateAuth"));
 }
 
@@ -348,24 +263,12 @@ fn verify_right_after_apply_waits_for_iam_to_propagate() {
     // Text mode: the progress line says what it waits for; the hop says how long it took.
     let r = s.run(&["verify", "--create-test-user"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stderr.contains("waiting for IAM to propagate role"),
-        "{}",
-        r.all()
-    );
-    assert!(
-        r.stdout
-            .contains("for IAM to propagate the role to Cognito)"),
-        "{}",
-        r.all()
-    );
+    assert!(r.stderr.contains("waiting for IAM to propagate role"), "{}", r.all());
+    assert!(r.stdout.contains("for IAM to propagate the role to Cognito)"), "{}", r.all());
     // Once propagated, verify does not wait.
     let again = s.run(&["verify", "--create-test-user", "-o", "json"]);
     assert_eq!(again.code, 0, "{}", again.all());
-    let d = hop(&again.json(), "get-credentials")["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let d = hop(&again.json(), "get-credentials")["detail"].as_str().unwrap().to_string();
     assert!(!d.contains("waiting"), "{d}");
 }
 
@@ -380,31 +283,15 @@ fn a_propagation_timeout_too_short_says_it_may_still_be_propagating() {
     emu.set_realistic(serde_json::json!({"iam_propagation": 10.0}));
     let sdk = emu.sdk();
     let doc = setup::policy_doc::trust_policy(&s.pool_id()).to_string();
-    block_on(
-        sdk.iam
-            .update_assume_role_policy()
-            .role_name(s.role())
-            .policy_document(doc)
-            .send(),
-    )
-    .unwrap();
-    let r = s.run(&[
-        "verify",
-        "--create-test-user",
-        "--propagation-timeout",
-        "2s",
-        "-o",
-        "json",
-    ]);
+    block_on(sdk.iam.update_assume_role_policy().role_name(s.role()).policy_document(doc).send())
+        .unwrap();
+    let r = s.run(&["verify", "--create-test-user", "--propagation-timeout", "2s", "-o", "json"]);
     emu.set_realistic(serde_json::json!({ "iam_propagation": window }));
     assert_eq!(r.code, 1, "{}", r.all());
     let j = r.json();
     let h = hop(&j, "get-credentials");
     assert_eq!(h["status"], "failed", "{h}");
-    assert!(
-        field(h, "error").starts_with("InvalidIdentityPoolConfigurationException"),
-        "{h}"
-    );
+    assert!(field(h, "error").starts_with("InvalidIdentityPoolConfigurationException"), "{h}");
     let cause = field(h, "cause");
     assert!(
         cause.starts_with(&format!(
@@ -428,9 +315,6 @@ fn a_propagation_timeout_too_short_says_it_may_still_be_propagating() {
     .unwrap();
     let r = s.run(&["verify", "--create-test-user", "-o", "json"]);
     let h = hop(&r.json(), "get-credentials").clone();
-    assert!(
-        field(&h, "cause").contains("has no authenticated role"),
-        "{h}"
-    );
+    assert!(field(&h, "cause").contains("has no authenticated role"), "{h}");
     assert!(h["duration_ms"].as_f64().unwrap() < 2000.0, "{h}");
 }

@@ -52,10 +52,7 @@ fn zizmor() -> PathBuf {
     let python = std::env::var("SETUP_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let mut candidates = Vec::new();
     if let Ok(out) = Command::new(&python)
-        .args([
-            "-c",
-            "import sysconfig; print(sysconfig.get_path('scripts'))",
-        ])
+        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
         .output()
     {
         let scripts = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
@@ -83,14 +80,7 @@ fn zizmor() -> PathBuf {
 /// configuration file, on every workflow and action.yml.
 fn zizmor_findings(extra: &[&str]) -> (std::process::Output, Vec<serde_json::Value>) {
     let out = Command::new(zizmor())
-        .args([
-            "--offline",
-            "--no-config",
-            "--persona",
-            "pedantic",
-            "--format",
-            "json",
-        ])
+        .args(["--offline", "--no-config", "--persona", "pedantic", "--format", "json"])
         .args(extra)
         .args(actions_files())
         .current_dir(repo_root())
@@ -110,12 +100,8 @@ fn zizmor_findings(extra: &[&str]) -> (std::process::Output, Vec<serde_json::Val
 /// `path:line: ident (severity): description — annotation`, and the source line.
 fn describe_finding(f: &serde_json::Value) -> (String, String) {
     let loc = &f["locations"][0];
-    let path = loc["symbolic"]["key"]["Local"]["verbatim_path"]
-        .as_str()
-        .unwrap_or("?");
-    let row = loc["concrete"]["location"]["start_point"]["row"]
-        .as_u64()
-        .unwrap_or(0) as usize;
+    let path = loc["symbolic"]["key"]["Local"]["verbatim_path"].as_str().unwrap_or("?");
+    let row = loc["concrete"]["location"]["start_point"]["row"].as_u64().unwrap_or(0) as usize;
     let line = std::fs::read_to_string(repo_root().join(path))
         .ok()
         .and_then(|t| t.lines().nth(row).map(|l| l.trim().to_string()))
@@ -143,11 +129,7 @@ fn workflows_and_the_action_have_no_zizmor_findings() {
         list.len(),
         list.join("\n")
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // No `# zizmor: ignore[...]` hides anything but the one reviewed exception (action.yml
     // explains it): its GITHUB_PATH write is the runner's temp directory plus a constant.
@@ -159,16 +141,9 @@ fn workflows_and_the_action_have_no_zizmor_findings() {
             (place, line)
         })
         .collect();
-    assert_eq!(
-        ignored.len(),
-        1,
-        "zizmor findings hidden by ignore comments: {ignored:#?}"
-    );
+    assert_eq!(ignored.len(), 1, "zizmor findings hidden by ignore comments: {ignored:#?}");
     let (place, line) = &ignored[0];
-    assert!(
-        place.starts_with("action.yml:") && place.contains(": github-env ("),
-        "{place}"
-    );
+    assert!(place.starts_with("action.yml:") && place.contains(": github-env ("), "{place}");
     assert_eq!(
         line,
         r#"run: echo "$RUNNER_TEMP/setup-action/bin" >> "$GITHUB_PATH" # zizmor: ignore[github-env]"#
@@ -210,11 +185,7 @@ fn every_action_is_pinned_to_a_commit_sha_with_its_release_in_a_comment() {
                 continue;
             };
             let (reference, comment) = rest.trim().split_once(" # ").unwrap_or_else(|| {
-                panic!(
-                    "{file}:{}: `{}` has no `# vX.Y.Z` comment",
-                    i + 1,
-                    line.trim()
-                )
+                panic!("{file}:{}: `{}` has no `# vX.Y.Z` comment", i + 1, line.trim())
             });
             let (action, sha) = reference
                 .split_once('@')
@@ -233,9 +204,7 @@ fn every_action_is_pinned_to_a_commit_sha_with_its_release_in_a_comment() {
                 "{file}:{}: the comment `# {comment}` is not the release (vX.Y.Z) of {action}",
                 i + 1
             );
-            pins.entry(action.to_string())
-                .or_default()
-                .insert(format!("{sha} # {version}"));
+            pins.entry(action.to_string()).or_default().insert(format!("{sha} # {version}"));
             on_lines.push(reference.to_string());
         }
         // Every `uses` the YAML parser sees was on a line checked above.
@@ -246,11 +215,7 @@ fn every_action_is_pinned_to_a_commit_sha_with_its_release_in_a_comment() {
     }
     // One action, one pin: updating a pin in one file but not another shows up here.
     for (action, versions) in &pins {
-        assert_eq!(
-            versions.len(),
-            1,
-            "{action} is pinned differently: {versions:?}"
-        );
+        assert_eq!(versions.len(), 1, "{action} is pinned differently: {versions:?}");
     }
     assert!(pins.contains_key("actions/checkout"), "{pins:?}");
 }
@@ -260,18 +225,13 @@ fn ci_runs_ci_run_with_a_dependency_cache_on_every_push_and_pull_request() {
     let w = yaml(".github/workflows/ci.yml");
     let push = &w["on"]["push"];
     assert!(
-        push["branches"]
-            .as_sequence()
-            .map(|b| b.iter().map(text).collect::<Vec<_>>())
+        push["branches"].as_sequence().map(|b| b.iter().map(text).collect::<Vec<_>>())
             == Some(vec!["**"]),
         "every branch: {push:?}"
     );
     assert!(push["paths"].is_null() && push["paths-ignore"].is_null());
     let pr = &w["on"]["pull_request"];
-    assert!(
-        pr.is_null() || pr.as_mapping().is_some_and(|m| m.is_empty()),
-        "{pr:?}"
-    );
+    assert!(pr.is_null() || pr.as_mapping().is_some_and(|m| m.is_empty()), "{pr:?}");
     assert!(w["on"].as_mapping().unwrap().contains_key("pull_request"));
     let jobs = w["jobs"].as_mapping().unwrap();
     let names: Vec<&str> = jobs.keys().map(|k| k.as_str().unwrap()).collect();
@@ -367,10 +327,7 @@ fn the_image_builds_from_a_context_with_every_source_file_and_runs_as_non_root()
     let stages: Vec<&str> = dockerfile.split("\nFROM ").skip(1).collect();
     assert_eq!(stages.len(), 2, "a build stage and the runtime stage");
     let (build, runtime) = (stages[0], stages[1]);
-    assert!(
-        build.starts_with("rust:${RUST_VERSION}-alpine AS build"),
-        "{build}"
-    );
+    assert!(build.starts_with("rust:${RUST_VERSION}-alpine AS build"), "{build}");
     assert!(build.contains("cargo build --release --locked --bin setup"));
 
     // Every file the crate compiles from is in the build context and copied into the stage.
@@ -395,10 +352,7 @@ fn the_image_builds_from_a_context_with_every_source_file_and_runs_as_non_root()
             needed.push(path.strip_prefix(&root).unwrap().display().to_string());
         }
     }
-    assert!(
-        needed.iter().any(|n| n.starts_with("policies/")),
-        "{needed:?}"
-    );
+    assert!(needed.iter().any(|n| n.starts_with("policies/")), "{needed:?}");
     for path in &needed {
         assert!(
             docker_context_has(&ignore, path),
@@ -411,39 +365,19 @@ fn the_image_builds_from_a_context_with_every_source_file_and_runs_as_non_root()
             "the Dockerfile does not COPY {path} (copies {copied:?})"
         );
     }
-    for private in [
-        "target/debug/setup",
-        ".git/config",
-        "setup.toml",
-        ".env",
-        "tests/e2e/main.rs",
-    ] {
-        assert!(
-            !docker_context_has(&ignore, private),
-            "{private} is in the build context"
-        );
+    for private in ["target/debug/setup", ".git/config", "setup.toml", ".env", "tests/e2e/main.rs"]
+    {
+        assert!(!docker_context_has(&ignore, private), "{private} is in the build context");
     }
 
     // The runtime stage: the binary alone on a minimal base, a non-root user, setup as the
     // entrypoint.
     assert!(runtime.starts_with("gcr.io/distroless/static"), "{runtime}");
-    let user = runtime
-        .lines()
-        .find_map(|l| l.strip_prefix("USER "))
-        .expect("a USER");
+    let user = runtime.lines().find_map(|l| l.strip_prefix("USER ")).expect("a USER");
     let name = user.split(':').next().unwrap();
     assert!(name != "root" && name != "0", "runs as {user}");
-    let entry = runtime
-        .lines()
-        .find_map(|l| l.strip_prefix("ENTRYPOINT "))
-        .expect("an ENTRYPOINT");
-    assert_eq!(
-        serde_json::from_str::<Vec<String>>(entry).unwrap(),
-        ["setup"]
-    );
+    let entry = runtime.lines().find_map(|l| l.strip_prefix("ENTRYPOINT ")).expect("an ENTRYPOINT");
+    assert_eq!(serde_json::from_str::<Vec<String>>(entry).unwrap(), ["setup"]);
     let copies: Vec<&str> = runtime.lines().filter(|l| l.starts_with("COPY")).collect();
-    assert_eq!(
-        copies,
-        ["COPY --from=build /usr/local/bin/setup /usr/local/bin/setup"]
-    );
+    assert_eq!(copies, ["COPY --from=build /usr/local/bin/setup /usr/local/bin/setup"]);
 }

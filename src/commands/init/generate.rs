@@ -73,11 +73,7 @@ fn list(items: &[String]) -> String {
 }
 
 fn key(k: &KeyAttr) -> String {
-    format!(
-        "{{ name = {}, type = {} }}",
-        quoted(&k.name),
-        quoted(k.kind.as_str())
-    )
+    format!("{{ name = {}, type = {} }}", quoted(&k.name), quoted(k.kind.as_str()))
 }
 
 /// `text` as `# ` comment lines of at most about 96 characters.
@@ -224,9 +220,7 @@ impl Draft {
         }
         t.push_str(&format!("billing_mode = {}\n", quoted(live.billing.mode())));
         if let Billing::Provisioned { read, write } = live.billing {
-            t.push_str(&format!(
-                "read_capacity = {read}\nwrite_capacity = {write}\n"
-            ));
+            t.push_str(&format!("read_capacity = {read}\nwrite_capacity = {write}\n"));
         }
         t.push_str(&format!(
             "point_in_time_recovery = {}\ndeletion_protection = {}\n",
@@ -247,11 +241,7 @@ impl Draft {
             t.push_str("[policy]\n");
             return;
         };
-        let table = self
-            .table
-            .as_ref()
-            .map(|(n, _)| n.as_str())
-            .unwrap_or_default();
+        let table = self.table.as_ref().map(|(n, _)| n.as_str()).unwrap_or_default();
         t.push_str(&self.above(
             Section::Policy,
             &format!(
@@ -275,12 +265,7 @@ pub fn plan_comment(report: &Report) -> String {
         "\n# What `setup apply --adopt` would change: its plan against this file when it was\n# written (`setup plan --adopt` shows the current one).\n",
     );
     for st in &report.steps {
-        t.push_str(&format!(
-            "#   {} {}: {}\n",
-            st.step,
-            st.resource,
-            st.state.label()
-        ));
+        t.push_str(&format!("#   {} {}: {}\n", st.step, st.resource, st.state.label()));
         for a in &st.actions {
             t.push_str(&hanging(&format!("- {a}"), "     ", "       "));
         }
@@ -327,14 +312,8 @@ mod tests {
                 "notes".into(),
                 Some(LiveTable {
                     arn: "arn:aws:dynamodb:us-east-1:123456789012:table/notes".into(),
-                    partition_key: Some(KeyAttr {
-                        name: "owner id".into(),
-                        kind: KeyType::S,
-                    }),
-                    sort_key: Some(KeyAttr {
-                        name: "n".into(),
-                        kind: KeyType::N,
-                    }),
+                    partition_key: Some(KeyAttr { name: "owner id".into(), kind: KeyType::S }),
+                    sort_key: Some(KeyAttr { name: "n".into(), kind: KeyType::N }),
                     billing: Billing::Provisioned { read: 3, write: 4 },
                     point_in_time_recovery: true,
                     deletion_protection: false,
@@ -359,13 +338,7 @@ mod tests {
         assert_eq!(d.stack, "my-app");
         assert_eq!(d.region.as_deref(), Some("us-east-1"));
         assert_eq!(d.table.name, "notes");
-        assert_eq!(
-            d.table.partition_key,
-            KeyAttr {
-                name: "owner id".into(),
-                kind: KeyType::S
-            }
-        );
+        assert_eq!(d.table.partition_key, KeyAttr { name: "owner id".into(), kind: KeyType::S });
         assert_eq!(d.table.sort_key.as_ref().unwrap().kind, KeyType::N);
         assert_eq!(d.table.billing, Billing::Provisioned { read: 3, write: 4 });
         assert!(d.table.point_in_time_recovery && !d.table.deletion_protection);

@@ -80,17 +80,11 @@ fn statements(doc: &Value) -> Vec<&Value> {
 
 /// `arn:aws:iam::aws:policy/…`: a policy AWS maintains (it cannot be adopted or changed).
 pub fn is_aws_managed(policy_arn: &str) -> bool {
-    policy_arn
-        .split(':')
-        .nth(4)
-        .is_some_and(|account| account == "aws")
+    policy_arn.split(':').nth(4).is_some_and(|account| account == "aws")
 }
 
 fn is_dynamodb(action: &str) -> bool {
-    action.len() > 9
-        && action
-            .get(..9)
-            .is_some_and(|p| p.eq_ignore_ascii_case("dynamodb:"))
+    action.len() > 9 && action.get(..9).is_some_and(|p| p.eq_ignore_ascii_case("dynamodb:"))
 }
 
 fn has_wildcard(s: &str) -> bool {
@@ -100,14 +94,8 @@ fn has_wildcard(s: &str) -> bool {
 /// A DynamoDB resource ARN: (partition, region, account, table, what follows the table).
 fn dynamodb_arn(arn: &str) -> Option<(&str, &str, &str, &str, &str)> {
     let mut parts = arn.splitn(6, ':');
-    let (arn_, partition, service, region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    let (arn_, partition, service, region, account, resource) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     if arn_ != "arn" || service != "dynamodb" {
         return None;
     }
@@ -167,13 +155,9 @@ pub fn read_policy(name: &str, arn: &str, doc: &Value, at: &Place) -> Reading {
         let everything = other.iter().any(|a| a == "*");
         let resources = strings(st.get("Resource"));
         let conds = conditions(st);
-        let keyed_cond: Vec<&(String, String, Vec<String>)> = conds
-            .iter()
-            .filter(|(op, k, _)| *k == leading && op != "Null")
-            .collect();
-        let guard = conds
-            .iter()
-            .any(|(op, k, v)| op == "Null" && *k == leading && v == &["false"]);
+        let keyed_cond: Vec<&(String, String, Vec<String>)> =
+            conds.iter().filter(|(op, k, _)| *k == leading && op != "Null").collect();
+        let guard = conds.iter().any(|(op, k, v)| op == "Null" && *k == leading && v == &["false"]);
         let other_conds: Vec<String> = conds
             .iter()
             .filter(|(_, k, _)| *k != leading)
@@ -186,11 +170,7 @@ pub fn read_policy(name: &str, arn: &str, doc: &Value, at: &Place) -> Reading {
         if dynamo.is_empty() && !everything {
             continue;
         }
-        let granted: Vec<String> = if everything {
-            vec!["*".to_string()]
-        } else {
-            dynamo
-        };
+        let granted: Vec<String> = if everything { vec!["*".to_string()] } else { dynamo };
         for r in &resources {
             let Some((p, reg, acct, table, sub)) = dynamodb_arn(r) else {
                 if r == "*" || has_wildcard(r) {
@@ -247,10 +227,8 @@ pub fn read_policy(name: &str, arn: &str, doc: &Value, at: &Place) -> Reading {
             if !keyed_cond.is_empty() {
                 let values: Vec<String> =
                     keyed_cond.iter().flat_map(|(_, _, v)| v.clone()).collect();
-                let iso = grant.isolation.get_or_insert(Isolation {
-                    guard: true,
-                    values: Vec::new(),
-                });
+                let iso =
+                    grant.isolation.get_or_insert(Isolation { guard: true, values: Vec::new() });
                 iso.guard &= guard;
                 for v in values {
                     if !iso.values.contains(&v) {
@@ -282,9 +260,7 @@ pub fn grants_dynamodb(doc: &Value) -> bool {
     statements(doc).into_iter().any(|st| {
         st.get("Effect").and_then(Value::as_str) == Some("Allow")
             && (st.get("NotAction").is_some()
-                || strings(st.get("Action"))
-                    .iter()
-                    .any(|a| a == "*" || is_dynamodb(a)))
+                || strings(st.get("Action")).iter().any(|a| a == "*" || is_dynamodb(a)))
     })
 }
 
@@ -406,11 +382,7 @@ pub fn copyable_tag(key: &str) -> bool {
 
 /// The sentence for a policy that is not a candidate but lets the role use DynamoDB.
 pub fn broad_note(policy: &str, arn: &str, what: &str, role: &str) -> String {
-    let kind = if is_aws_managed(arn) {
-        " (AWS managed)"
-    } else {
-        ""
-    };
+    let kind = if is_aws_managed(arn) { " (AWS managed)" } else { "" };
     format!(
         "policy {policy}{kind}, attached to role {role}, grants {what}: more than one table (every signed-in user gets it); setup does not manage it and apply --adopt leaves it attached: once the stack's policy works, detach it (aws iam detach-role-policy --role-name {role} --policy-arn {arn})"
     )

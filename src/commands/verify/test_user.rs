@@ -63,13 +63,7 @@ pub struct PasswordRules {
 impl Default for PasswordRules {
     /// Cognito's default policy.
     fn default() -> Self {
-        PasswordRules {
-            min_length: 8,
-            upper: true,
-            lower: true,
-            digits: true,
-            symbols: true,
-        }
+        PasswordRules { min_length: 8, upper: true, lower: true, digits: true, symbols: true }
     }
 }
 
@@ -164,9 +158,7 @@ fn email(id: &str) -> String {
 
 /// A placeholder phone number in E.164 form, +1 555 and seven digits taken from `id`.
 fn phone(id: &str) -> String {
-    let n = id
-        .bytes()
-        .fold(0u64, |acc, b| (acc * 31 + b as u64) % 10_000_000);
+    let n = id.bytes().fold(0u64, |acc, b| (acc * 31 + b as u64) % 10_000_000);
     format!("+1555{n:07}")
 }
 
@@ -259,25 +251,15 @@ pub fn fit(shape: &Shape, id: &str) -> TestUser {
     }
     // A placeholder address is marked verified: nothing is sent to confirm it, and an alias
     // needs it verified.
-    for (attr, flag) in [
-        ("email", "email_verified"),
-        ("phone_number", "phone_number_verified"),
-    ] {
+    for (attr, flag) in [("email", "email_verified"), ("phone_number", "phone_number_verified")] {
         if attributes.iter().any(|(n, _)| n == attr) {
             set(&mut attributes, flag, "true".to_string());
         }
     }
     if shape.password.min_length > DEFAULT_PASSWORD_LENGTH {
-        fitted.push(format!(
-            "a {}-character password",
-            shape.password.min_length
-        ));
+        fitted.push(format!("a {}-character password", shape.password.min_length));
     }
-    TestUser {
-        username,
-        attributes,
-        fitted,
-    }
+    TestUser { username, attributes, fitted }
 }
 
 /// The length of a generated password, unless the policy asks for more.
@@ -294,14 +276,10 @@ pub fn password(rules: &PasswordRules) -> SecretString {
     let mut buf = vec![0u8; len];
     getrandom::fill(&mut buf).expect("the OS random source works");
     let pick = |set: &[u8], b: u8| set[b as usize % set.len()] as char;
-    let mut out: String = [
-        pick(UPPER, buf[0]),
-        pick(LOWER, buf[1]),
-        pick(DIGITS, buf[2]),
-        pick(SYMBOLS, buf[3]),
-    ]
-    .into_iter()
-    .collect();
+    let mut out: String =
+        [pick(UPPER, buf[0]), pick(LOWER, buf[1]), pick(DIGITS, buf[2]), pick(SYMBOLS, buf[3])]
+            .into_iter()
+            .collect();
     let all: Vec<u8> = [UPPER, LOWER, DIGITS].concat();
     out.extend(buf[4..].iter().map(|b| pick(&all, *b)));
     out.into()
@@ -317,21 +295,14 @@ mod tests {
     use secrecy::ExposeSecret;
 
     fn value<'a>(u: &'a TestUser, name: &str) -> Option<&'a str> {
-        u.attributes
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        u.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     #[test]
     fn user_names_and_verified_attributes_follow_username_attributes() {
         // (UsernameAttributes, user name, the attribute set to it, the flag set to true)
-        type Case = (
-            &'static [&'static str],
-            &'static str,
-            Option<&'static str>,
-            Option<&'static str>,
-        );
+        type Case =
+            (&'static [&'static str], &'static str, Option<&'static str>, Option<&'static str>);
         let cases: [Case; 4] = [
             (&[], "setup-verify-abc123", None, None),
             (
@@ -340,12 +311,7 @@ mod tests {
                 Some("email"),
                 Some("email_verified"),
             ),
-            (
-                &["phone_number"],
-                "+1555",
-                Some("phone_number"),
-                Some("phone_number_verified"),
-            ),
+            (&["phone_number"], "+1555", Some("phone_number"), Some("phone_number_verified")),
             (
                 &["phone_number", "email"],
                 "setup-verify-abc123@example.invalid",
@@ -369,10 +335,7 @@ mod tests {
             }
         }
         let p = fit(
-            &Shape {
-                username_attributes: vec!["phone_number".into()],
-                ..Shape::default()
-            },
+            &Shape { username_attributes: vec!["phone_number".into()], ..Shape::default() },
             "abc123",
         );
         assert_eq!(p.username.len(), 12, "{p:?}");
@@ -380,10 +343,7 @@ mod tests {
         assert_ne!(
             p.username,
             fit(
-                &Shape {
-                    username_attributes: vec!["phone_number".into()],
-                    ..Shape::default()
-                },
+                &Shape { username_attributes: vec!["phone_number".into()], ..Shape::default() },
                 "def456"
             )
             .username
@@ -425,18 +385,12 @@ mod tests {
                 long,
                 n,
                 negative,
-                Attr {
-                    kind: Kind::Number,
-                    ..Attr::string("updated_at")
-                },
+                Attr { kind: Kind::Number, ..Attr::string("updated_at") },
             ],
             ..Shape::default()
         };
         let u = fit(&shape, "abc123");
-        assert_eq!(
-            u.username, "setup-verify-abc123",
-            "email is an alias, not the user name"
-        );
+        assert_eq!(u.username, "setup-verify-abc123", "email is an alias, not the user name");
         let expect = [
             ("name", "Setup Verify"),
             ("birthdate", "1970-01-01"),
@@ -453,10 +407,7 @@ mod tests {
             assert_eq!(value(&u, name), Some(v), "{name}: {u:?}");
         }
         let nick = value(&u, "nickname").unwrap();
-        assert!(
-            nick.starts_with("setup-verify-abc123x") && nick.len() == 40,
-            "{nick}"
-        );
+        assert!(nick.starts_with("setup-verify-abc123x") && nick.len() == 40, "{nick}");
         assert_eq!(
             u.fitted,
             ["required name, birthdate, email, zoneinfo, website, custom:code, nickname, custom:age, custom:offset, updated_at"]
@@ -466,10 +417,7 @@ mod tests {
     #[test]
     fn the_description_of_a_pool_becomes_its_shape() {
         let attr = |name: &str, t: AttributeDataType, required: bool| {
-            SchemaAttributeType::builder()
-                .name(name)
-                .attribute_data_type(t)
-                .required(required)
+            SchemaAttributeType::builder().name(name).attribute_data_type(t).required(required)
         };
         let pool = UserPoolType::builder()
             .username_attributes(UsernameAttributeType::Email)
@@ -488,9 +436,7 @@ mod tests {
             .schema_attributes(
                 attr("custom:level", AttributeDataType::Number, true)
                     .number_attribute_constraints(
-                        NumberAttributeConstraintsType::builder()
-                            .min_value("5")
-                            .build(),
+                        NumberAttributeConstraintsType::builder().min_value("5").build(),
                     )
                     .build(),
             )
@@ -509,18 +455,11 @@ mod tests {
         let shape = Shape::from_pool(&pool);
         assert_eq!(shape.username_attributes, ["email"]);
         assert_eq!(
-            shape
-                .required
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>(),
+            shape.required.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
             ["name", "custom:level"],
             "sub is Cognito's, optional attributes are left out"
         );
-        assert_eq!(
-            (shape.required[0].min_len, shape.required[0].max_len),
-            (Some(3), Some(20))
-        );
+        assert_eq!((shape.required[0].min_len, shape.required[0].max_len), (Some(3), Some(20)));
         assert_eq!(shape.required[1].min_value, Some(5));
         assert_eq!(shape.password.min_length, 64);
         assert!(shape.password.digits && !shape.password.symbols);
@@ -532,10 +471,7 @@ mod tests {
     #[test]
     fn passwords_meet_every_policy_and_differ() {
         for min_length in [6, 8, 20, 64, 99, 300] {
-            let rules = PasswordRules {
-                min_length,
-                ..PasswordRules::default()
-            };
+            let rules = PasswordRules { min_length, ..PasswordRules::default() };
             let a = password(&rules);
             let p = a.expose_secret();
             assert!(
@@ -547,24 +483,16 @@ mod tests {
             assert!(p.chars().any(|c| c.is_ascii_uppercase()));
             assert!(p.chars().any(|c| c.is_ascii_lowercase()));
             assert!(p.chars().any(|c| c.is_ascii_digit()));
-            assert!(p
-                .chars()
-                .any(|c| "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-".contains(c)));
+            assert!(p.chars().any(|c| "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+-".contains(c)));
             assert!(!p.starts_with(' ') && !p.ends_with(' '));
             assert_ne!(p, password(&rules).expose_secret());
             // Never printed: `Debug` (what logs and panics show) is redacted.
             let shown = format!("{a:?}");
-            assert!(
-                shown.contains("[REDACTED]") && !shown.contains(p),
-                "{shown}"
-            );
+            assert!(shown.contains("[REDACTED]") && !shown.contains(p), "{shown}");
         }
         let strict = fit(
             &Shape {
-                password: PasswordRules {
-                    min_length: 64,
-                    ..PasswordRules::default()
-                },
+                password: PasswordRules { min_length: 64, ..PasswordRules::default() },
                 ..Shape::default()
             },
             "x",

@@ -37,14 +37,10 @@ pub async fn apply(run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
         }
         Action::Update(id, fields) => {
             update(ctx, pool(run)?).await?;
-            Ok(vec![Done::Updated(format!(
-                "updated identity pool {id} ({})",
-                fields.join(", ")
-            ))])
+            Ok(vec![Done::Updated(format!("updated identity pool {id} ({})", fields.join(", ")))])
         }
         Action::Delete(id) => {
-            ctx.progress
-                .start(STEP, &format!("deleting identity pool {id}"));
+            ctx.progress.start(STEP, &format!("deleting identity pool {id}"));
             delete(ctx, id, "deleting").await?;
             Ok(vec![Done::Removed(format!("deleted identity pool {id}"))])
         }
@@ -54,10 +50,7 @@ pub async fn apply(run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
 
 /// The live pool an update or tag is for (the owned one, or the one being adopted).
 fn pool<'a>(run: &'a Run<'_>) -> Result<&'a Live> {
-    run.o
-        .pool
-        .live()
-        .ok_or_else(|| anyhow::anyhow!("internal: no identity pool to change"))
+    run.o.pool.live().ok_or_else(|| anyhow::anyhow!("internal: no identity pool to change"))
 }
 
 fn providers(d: &Desired) -> Vec<CognitoIdentityProvider> {
@@ -79,8 +72,7 @@ fn providers(d: &Desired) -> Vec<CognitoIdentityProvider> {
 /// an update never rewrites the pool's tag set.
 async fn update(ctx: &Ctx, live: &Live) -> Result<()> {
     let d = &ctx.desired;
-    ctx.progress
-        .start(STEP, &format!("updating identity pool {}", live.id));
+    ctx.progress.start(STEP, &format!("updating identity pool {}", live.id));
     let provider = d.user_pool.provider_name();
     let mut all_providers: Vec<CognitoIdentityProvider> = live
         .providers
@@ -111,10 +103,7 @@ async fn update(ctx: &Ctx, live: &Live) -> Result<()> {
 async fn delete(ctx: &Ctx, id: &str, what: &str) -> Result<()> {
     let identity = &ctx.aws.identity;
     let request = identity.delete_identity_pool().identity_pool_id(id);
-    request
-        .send()
-        .await
-        .found(format!("{what} identity pool {id}"))?;
+    request.send().await.found(format!("{what} identity pool {id}"))?;
     Ok(())
 }
 
@@ -133,8 +122,7 @@ fn created_ms(p: &Live) -> u128 {
 async fn create(ctx: &Ctx) -> Result<(String, Vec<Done>)> {
     let d = &ctx.desired;
     let name = &d.identity_pool_name;
-    ctx.progress
-        .start(STEP, &format!("creating identity pool {name}"));
+    ctx.progress.start(STEP, &format!("creating identity pool {name}"));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

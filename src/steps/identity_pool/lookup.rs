@@ -62,10 +62,7 @@ async fn tagged_for_stack(aws: &Clients, stack: &str) -> Option<Vec<String>> {
         let out = match res {
             Ok(out) => out,
             Err(e) => {
-                if matches!(
-                    crate::aws::code(&e),
-                    Some("AccessDenied" | "AccessDeniedException")
-                ) {
+                if matches!(crate::aws::code(&e), Some("AccessDenied" | "AccessDeniedException")) {
                     tracing::debug!(
                         "no permission for tag:GetResources; listing every identity pool instead"
                     );
@@ -121,12 +118,9 @@ pub async fn list_named(aws: &Clients, name: &str) -> Result<Vec<String>> {
 
 /// Describes the pools (concurrently); one deleted in the meantime is left out.
 pub async fn describe_all(aws: &Clients, ids: &[String]) -> Result<Vec<Live>> {
-    let described = futures_util::future::join_all(ids.iter().map(|id| {
-        aws.identity
-            .describe_identity_pool()
-            .identity_pool_id(id)
-            .send()
-    }))
+    let described = futures_util::future::join_all(
+        ids.iter().map(|id| aws.identity.describe_identity_pool().identity_pool_id(id).send()),
+    )
     .await;
     let mut pools = Vec::new();
     for (id, res) in ids.iter().zip(described) {
@@ -148,9 +142,8 @@ pub async fn describe_all(aws: &Clients, ids: &[String]) -> Result<Vec<Live>> {
 }
 
 fn classify(d: &Desired, pools: Vec<Live>) -> Result<Lookup> {
-    let (mut owned, others): (Vec<Live>, Vec<Live>) = pools
-        .into_iter()
-        .partition(|p| owner(&p.tags, &d.stack) == Owner::ThisStack);
+    let (mut owned, others): (Vec<Live>, Vec<Live>) =
+        pools.into_iter().partition(|p| owner(&p.tags, &d.stack) == Owner::ThisStack);
     match owned.len() {
         0 if others.is_empty() => Ok(Lookup::None),
         0 => Ok(Lookup::NotOwned(others)),

@@ -58,13 +58,7 @@ pub const AUTH_SETUP_CALLS: u32 = 9;
 pub fn enforcing_emulator() -> &'static Emulator {
     static EMU: OnceLock<Emulator> = OnceLock::new();
     EMU.get_or_init(|| {
-        start_emulator_with(
-            0,
-            &[(
-                "INITIAL_NO_AUTH_ACTION_COUNT",
-                &AUTH_SETUP_CALLS.to_string(),
-            )],
-        )
+        start_emulator_with(0, &[("INITIAL_NO_AUTH_ACTION_COUNT", &AUTH_SETUP_CALLS.to_string())])
     })
 }
 
@@ -81,10 +75,7 @@ impl Emulator {
     /// Changes realistic-mode windows at run time, e.g. `{"iam_propagation": 2.0}`.
     pub fn set_realistic(&self, windows: serde_json::Value) {
         let body = http_post(self.port, "/_setup/realistic", &windows.to_string());
-        assert!(
-            body.contains("\"ok\""),
-            "the emulator refused {windows}: {body}"
-        );
+        assert!(body.contains("\"ok\""), "the emulator refused {windows}: {body}");
     }
 
     /// The realistic-mode windows in force.
@@ -106,14 +97,7 @@ fn start_emulator_args(delay_ms: u32, env: &[(&str, &str)], extra: &[&str]) -> E
     let mut child = Command::new(&python)
         .envs(env.iter().copied())
         .arg(repo_root().join("tests/emulator.py"))
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--delay-ms",
-            &delay_ms.to_string(),
-        ])
+        .args(["--host", "127.0.0.1", "--port", "0", "--delay-ms", &delay_ms.to_string()])
         .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -142,11 +126,7 @@ fn start_emulator_args(delay_ms: u32, env: &[(&str, &str)], extra: &[&str]) -> E
                     "the emulator did not start (got {line:?}); is moto[server]==5.2.5 installed? Run tests/run.sh"
                 )
             });
-    Emulator {
-        port,
-        _child: child,
-        user_pool: OnceLock::new(),
-    }
+    Emulator { port, _child: child, user_pool: OnceLock::new() }
 }
 
 /// A plain HTTP POST with a JSON body against the emulator's own endpoints.
@@ -160,9 +140,7 @@ pub fn http_post(port: u16, path: &str, body: &str) -> String {
     .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
-    out.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
+    out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
 }
 
 /// A plain HTTP GET against the emulator's own endpoints.
@@ -171,9 +149,7 @@ pub fn http_get(port: u16, path: &str) -> String {
     write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
     let mut body = String::new();
     s.read_to_string(&mut body).unwrap();
-    body.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
+    body.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
 }
 
 /// One API call as the emulator saw it (monotonic seconds at arrival and at answer).
@@ -205,9 +181,7 @@ pub fn round_trips(calls: &[Call]) -> usize {
 
 /// Makes the emulator report `status` for table `name` (empty: back to ACTIVE).
 pub fn set_table_status(name: &str, status: &str) {
-    let body = http_get(
-        emulator().port,
-        &format!("/_setup/table-status?name={name}&status={status}"),
-    );
+    let body =
+        http_get(emulator().port, &format!("/_setup/table-status?name={name}&status={status}"));
     assert_eq!(body, "ok", "the emulator did not take the table status");
 }

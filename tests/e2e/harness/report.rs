@@ -26,15 +26,10 @@ pub fn first_failure(j: &Value) -> (String, String) {
         .iter()
         .find(|h| h["status"] == "failed")
         .unwrap_or_else(|| panic!("no failed hop in {j}"));
-    (
-        h["hop"].as_str().unwrap().to_string(),
-        h["cause"].as_str().unwrap().to_string(),
-    )
+    (h["hop"].as_str().unwrap().to_string(), h["cause"].as_str().unwrap().to_string())
 }
 
 /// The string `v[key]`, e.g. a hop's `cause`.
 pub fn field<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("no string {key} in {v}"))
+    v[key].as_str().unwrap_or_else(|| panic!("no string {key} in {v}"))
 }

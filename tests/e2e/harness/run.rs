@@ -25,22 +25,12 @@ pub(super) static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A fresh access key; the emulator logs calls per key.
 pub fn fresh_key() -> String {
-    format!(
-        "AKIDTEST{}X{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    )
+    format!("AKIDTEST{}X{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
 }
 
 /// The steps of a stack without `[backend]`, in the order `setup` runs them.
-pub const STEPS: &[&str] = &[
-    "table",
-    "identity-pool",
-    "role",
-    "trust-policy",
-    "access-policy",
-    "pool-roles",
-];
+pub const STEPS: &[&str] =
+    &["table", "identity-pool", "role", "trust-policy", "access-policy", "pool-roles"];
 
 /// The result of one run of the binary, with the API calls it made.
 pub struct Run {
@@ -70,11 +60,7 @@ impl Run {
         self.has("stderr", &self.stderr, text)
     }
     fn has(&self, name: &str, stream: &str, text: &str) -> &Run {
-        assert!(
-            stream.contains(text),
-            "no {text:?} in {name}:\n{}",
-            self.all()
-        );
+        assert!(stream.contains(text), "no {text:?} in {name}:\n{}", self.all());
         self
     }
     /// How many calls of `op` the run made.
@@ -98,10 +84,7 @@ impl Run {
     }
     /// Both streams, for assertion messages.
     pub fn all(&self) -> String {
-        format!(
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
+        format!("exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
     }
 }
 
@@ -162,10 +145,7 @@ pub(super) fn prepare(
         .env("AWS_ENDPOINT_URL", emu.endpoint())
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            dir.join("no-aws-credentials"),
-        )
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
     for (k, v) in env {
@@ -187,15 +167,10 @@ pub(super) fn run_command_typing(
 ) -> Run {
     let key = prepare(emu, &mut cmd, dir, env);
     let out: Output = if keys.is_empty() {
-        cmd.output()
-            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+        cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
     } else {
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
         let mut stdin = child.stdin.take().expect("piped stdin");
         std::thread::spawn(move || {
             for k in keys {
@@ -216,10 +191,7 @@ pub(super) fn run_command_typing(
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         ops: calls.iter().map(|c| c.operation.clone()).collect(),
-        actions: calls
-            .iter()
-            .map(|c| format!("{}:{}", c.service, c.operation))
-            .collect(),
+        actions: calls.iter().map(|c| format!("{}:{}", c.service, c.operation)).collect(),
         calls,
     }
 }
@@ -235,10 +207,7 @@ pub fn run_plain(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .env("HOME", dir)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            dir.join("no-aws-credentials"),
-        )
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
         .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);

@@ -74,44 +74,22 @@ impl Sdk {
             .send()
             .await
             .unwrap();
-        let cid = client
-            .user_pool_client()
-            .unwrap()
-            .client_id()
-            .unwrap()
-            .to_string();
+        let cid = client.user_pool_client().unwrap().client_id().unwrap().to_string();
         (id, cid)
     }
 
     /// The document of a managed policy's default version, parsed.
     pub async fn default_document(&self, arn: &str) -> serde_json::Value {
         let p = self.iam.get_policy().policy_arn(arn).send().await.unwrap();
-        let version = p
-            .policy()
-            .unwrap()
-            .default_version_id()
-            .unwrap()
-            .to_string();
-        let v = self
-            .iam
-            .get_policy_version()
-            .policy_arn(arn)
-            .version_id(version)
-            .send()
-            .await
-            .unwrap();
+        let version = p.policy().unwrap().default_version_id().unwrap().to_string();
+        let v =
+            self.iam.get_policy_version().policy_arn(arn).version_id(version).send().await.unwrap();
         setup::policy_doc::parse(v.policy_version().unwrap().document().unwrap()).unwrap()
     }
 
     /// The versions of a managed policy.
     pub async fn policy_versions(&self, arn: &str) -> Vec<PolicyVersion> {
-        let out = self
-            .iam
-            .list_policy_versions()
-            .policy_arn(arn)
-            .send()
-            .await
-            .unwrap();
+        let out = self.iam.list_policy_versions().policy_arn(arn).send().await.unwrap();
         out.versions().to_vec()
     }
 
@@ -129,17 +107,8 @@ impl Sdk {
 
     /// The ARNs of the managed policies attached to a role.
     pub async fn attached_policy_arns(&self, role: &str) -> Vec<String> {
-        let out = self
-            .iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .send()
-            .await
-            .unwrap();
-        out.attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn().map(str::to_string))
-            .collect()
+        let out = self.iam.list_attached_role_policies().role_name(role).send().await.unwrap();
+        out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect()
     }
 
     /// Creates a role that trusts what `trust` (a JSON document) names.
@@ -173,13 +142,7 @@ impl Sdk {
 
     /// Detaches a managed policy from a role (a change by hand).
     pub async fn detach_policy(&self, role: &str, arn: &str) {
-        self.iam
-            .detach_role_policy()
-            .role_name(role)
-            .policy_arn(arn)
-            .send()
-            .await
-            .unwrap();
+        self.iam.detach_role_policy().role_name(role).policy_arn(arn).send().await.unwrap();
     }
 
     pub async fn role_exists(&self, name: &str) -> bool {
@@ -192,23 +155,12 @@ impl Sdk {
 
     /// The table's description.
     pub async fn table(&self, name: &str) -> TableDescription {
-        let out = self
-            .dynamodb
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .unwrap();
+        let out = self.dynamodb.describe_table().table_name(name).send().await.unwrap();
         out.table().unwrap().clone()
     }
 
     pub async fn table_exists(&self, name: &str) -> bool {
-        self.dynamodb
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .is_ok()
+        self.dynamodb.describe_table().table_name(name).send().await.is_ok()
     }
 
     /// Turns a table's deletion protection on or off (a change by hand).
@@ -223,12 +175,7 @@ impl Sdk {
     }
 
     pub async fn delete_table(&self, name: &str) {
-        self.dynamodb
-            .delete_table()
-            .table_name(name)
-            .send()
-            .await
-            .unwrap();
+        self.dynamodb.delete_table().table_name(name).send().await.unwrap();
     }
 
     /// Creates an identity pool by hand (authenticated identities only), trusting
@@ -261,12 +208,7 @@ impl Sdk {
 
     /// The identity pool's description.
     pub async fn identity_pool(&self, id: &str) -> DescribeIdentityPoolOutput {
-        self.identity
-            .describe_identity_pool()
-            .identity_pool_id(id)
-            .send()
-            .await
-            .unwrap()
+        self.identity.describe_identity_pool().identity_pool_id(id).send().await.unwrap()
     }
 
     /// Changes an identity pool by hand: `edit` gets UpdateIdentityPool with the pool's current
@@ -357,11 +299,7 @@ pub fn extra_client(name: &str, flows: &[ExplicitAuthFlowsType]) -> String {
             .send()
             .await
             .unwrap();
-        out.user_pool_client()
-            .unwrap()
-            .client_id()
-            .unwrap()
-            .to_string()
+        out.user_pool_client().unwrap().client_id().unwrap().to_string()
     })
 }
 
@@ -396,10 +334,7 @@ pub fn user_names() -> Vec<String> {
     let s = sdk();
     block_on(async {
         let out = s.idp.list_users().user_pool_id(pool).send().await.unwrap();
-        out.users()
-            .iter()
-            .filter_map(|u| u.username().map(str::to_string))
-            .collect()
+        out.users().iter().filter_map(|u| u.username().map(str::to_string)).collect()
     })
 }
 

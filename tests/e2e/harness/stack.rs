@@ -117,31 +117,18 @@ impl Stack {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_setup"));
         cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
         let key = self.key();
-        prepare(
-            self.emu,
-            &mut cmd,
-            self.dir.path(),
-            &[("AWS_ACCESS_KEY_ID", &key)],
-        );
+        prepare(self.emu, &mut cmd, self.dir.path(), &[("AWS_ACCESS_KEY_ID", &key)]);
         (cmd.spawn().expect("the setup binary starts"), key)
     }
 
     /// The access-key prefix of this stack's runs.
     pub fn key_prefix(&self) -> String {
-        let name: String = self
-            .name
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect();
+        let name: String = self.name.chars().filter(char::is_ascii_alphanumeric).collect();
         format!("AKID{}Z", name.to_uppercase())
     }
 
     fn key(&self) -> String {
-        format!(
-            "{}{}",
-            self.key_prefix(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        )
+        format!("{}{}", self.key_prefix(), COUNTER.fetch_add(1, Ordering::SeqCst))
     }
 
     /// Posts a control request to the emulator for this stack (`faults`, `hold`, `release`).

@@ -19,10 +19,7 @@ pub fn repo_root() -> PathBuf {
 pub fn cfn_lint(templates: &[&Path]) -> Output {
     let python = python();
     let out = Command::new(&python)
-        .args([
-            "-c",
-            "import sys; from cfnlint.runner import main; sys.exit(main())",
-        ])
+        .args(["-c", "import sys; from cfnlint.runner import main; sys.exit(main())"])
         .args(templates)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));

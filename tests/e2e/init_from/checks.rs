@@ -22,11 +22,7 @@ pub(super) fn init(s: &Stack, pool_id: &str) -> (Run, String, toml::Table) {
         "GetPolicyVersion",
         "DescribeTable",
     ] {
-        assert!(
-            r.ops.iter().any(|o| o == op),
-            "{op} not called: {:?}",
-            r.ops
-        );
+        assert!(r.ops.iter().any(|o| o == op), "{op} not called: {:?}", r.ops);
     }
     let text = std::fs::read_to_string(s.config_path()).unwrap();
     let file: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -35,11 +31,7 @@ pub(super) fn init(s: &Stack, pool_id: &str) -> (Run, String, toml::Table) {
 
 /// Comment lines as one line of text (the generator wraps them at about 96 characters).
 pub(super) fn flat(lines: &[&str]) -> String {
-    lines
-        .iter()
-        .map(|l| l.trim_start_matches('#').trim())
-        .collect::<Vec<_>>()
-        .join(" ")
+    lines.iter().map(|l| l.trim_start_matches('#').trim()).collect::<Vec<_>>().join(" ")
 }
 
 /// The comment right above the line `header` (a section), as one line of text.
@@ -49,12 +41,8 @@ pub(super) fn comment_above(text: &str, header: &str) -> String {
         .iter()
         .position(|l| *l == header)
         .unwrap_or_else(|| panic!("no line {header:?} in\n{text}"));
-    let mut block: Vec<&str> = lines[..at]
-        .iter()
-        .rev()
-        .take_while(|l| l.starts_with('#'))
-        .copied()
-        .collect();
+    let mut block: Vec<&str> =
+        lines[..at].iter().rev().take_while(|l| l.starts_with('#')).copied().collect();
     block.reverse();
     flat(&block)
 }
@@ -85,50 +73,20 @@ pub(super) fn check_common(s: &Stack, hand: &ByHand, text: &str, file: &toml::Ta
         )),
         "{text}"
     );
-    assert!(
-        text.contains(&format!("account {ACCOUNT}, region {REGION}")),
-        "{text}"
-    );
-    assert_eq!(
-        file["stack"].as_str(),
-        Some(s.name.as_str()),
-        "from the pool name"
-    );
+    assert!(text.contains(&format!("account {ACCOUNT}, region {REGION}")), "{text}");
+    assert_eq!(file["stack"].as_str(), Some(s.name.as_str()), "from the pool name");
     assert_eq!(file["region"].as_str(), Some(REGION));
-    assert_eq!(
-        file["user_pool"]["id"].as_str(),
-        Some(s.user_pool_id.as_str())
-    );
-    assert_eq!(
-        strs(&file["user_pool"]["client_ids"]),
-        std::slice::from_ref(&s.client_id)
-    );
-    assert_eq!(
-        file["identity_pool"]["name"].as_str(),
-        Some(hand.pool_name.as_str())
-    );
-    assert_eq!(
-        file["identity_pool"]["allow_unauthenticated"].as_bool(),
-        Some(false)
-    );
+    assert_eq!(file["user_pool"]["id"].as_str(), Some(s.user_pool_id.as_str()));
+    assert_eq!(strs(&file["user_pool"]["client_ids"]), std::slice::from_ref(&s.client_id));
+    assert_eq!(file["identity_pool"]["name"].as_str(), Some(hand.pool_name.as_str()));
+    assert_eq!(file["identity_pool"]["allow_unauthenticated"].as_bool(), Some(false));
     assert_eq!(file["role"]["name"].as_str(), Some(hand.role.as_str()));
     assert_eq!(file["table"]["name"].as_str(), Some(hand.table.as_str()));
-    assert!(
-        comment_above(text, "[identity_pool]").contains(&hand.pool_id),
-        "{text}"
-    );
-    assert!(
-        comment_above(text, "[role]").contains(&hand.role_arn()),
-        "{text}"
-    );
-    assert!(
-        comment_above(text, "[table]").contains(&hand.table_arn()),
-        "{text}"
-    );
-    assert!(comment_above(text, "[user_pool]").contains(&format!(
-        "cognito-idp.{REGION}.amazonaws.com/{}",
-        s.user_pool_id
-    )));
+    assert!(comment_above(text, "[identity_pool]").contains(&hand.pool_id), "{text}");
+    assert!(comment_above(text, "[role]").contains(&hand.role_arn()), "{text}");
+    assert!(comment_above(text, "[table]").contains(&hand.table_arn()), "{text}");
+    assert!(comment_above(text, "[user_pool]")
+        .contains(&format!("cognito-idp.{REGION}.amazonaws.com/{}", s.user_pool_id)));
 }
 
 /// The table of `Table::on_demand()`, field by field.
@@ -141,11 +99,7 @@ pub(super) fn check_on_demand_table(file: &toml::Table) {
     assert!(t.get("read_capacity").is_none());
     assert_eq!(t["point_in_time_recovery"].as_bool(), Some(false));
     assert_eq!(t["deletion_protection"].as_bool(), Some(false));
-    assert_eq!(
-        file["tags"]["app"].as_str(),
-        Some("notes"),
-        "top-level: on every resource"
-    );
+    assert_eq!(file["tags"]["app"].as_str(), Some("notes"), "top-level: on every resource");
 }
 
 pub(super) fn check_policy(file: &toml::Table, name: &str, actions: &[&str], isolation: bool) {
@@ -201,11 +155,5 @@ pub(super) fn case(
     let hand = build(&s, table, trust, &policies, managed);
     let (init, text, file) = init(&s, &hand.pool_id);
     check_common(&s, &hand, &text, &file);
-    Case {
-        s,
-        hand,
-        init,
-        text,
-        file,
-    }
+    Case { s, hand, init, text, file }
 }

@@ -119,15 +119,13 @@ pub(super) fn build(
                 );
         }
         t = match table.provisioned {
-            Some((r, w)) => t
-                .billing_mode(BillingMode::Provisioned)
-                .provisioned_throughput(
-                    ProvisionedThroughput::builder()
-                        .read_capacity_units(r)
-                        .write_capacity_units(w)
-                        .build()
-                        .unwrap(),
-                ),
+            Some((r, w)) => t.billing_mode(BillingMode::Provisioned).provisioned_throughput(
+                ProvisionedThroughput::builder()
+                    .read_capacity_units(r)
+                    .write_capacity_units(w)
+                    .build()
+                    .unwrap(),
+            ),
             None => t.billing_mode(BillingMode::PayPerRequest),
         };
         let tags = table.tags.iter().map(|(k, v)| {
@@ -156,10 +154,7 @@ pub(super) fn build(
             .allow_unauthenticated_identities(false)
             .cognito_identity_providers(
                 aws_sdk_cognitoidentity::types::CognitoIdentityProvider::builder()
-                    .provider_name(format!(
-                        "cognito-idp.{REGION}.amazonaws.com/{}",
-                        s.user_pool_id
-                    ))
+                    .provider_name(format!("cognito-idp.{REGION}.amazonaws.com/{}", s.user_pool_id))
                     .client_id(&s.client_id)
                     .build(),
             )
@@ -167,8 +162,7 @@ pub(super) fn build(
             .await
             .unwrap();
         hand.pool_id = pool.identity_pool_id().to_string();
-        sdk.create_role(&hand.role, &trust(&hand.pool_id).to_string())
-            .await;
+        sdk.create_role(&hand.role, &trust(&hand.pool_id).to_string()).await;
         let mut arns: Vec<String> = managed.iter().map(|a| a.to_string()).collect();
         for (name, doc) in policies {
             let p = sdk

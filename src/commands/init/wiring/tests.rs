@@ -2,21 +2,12 @@ use super::*;
 use serde_json::json;
 
 fn at() -> Place {
-    Place {
-        partition: "aws".into(),
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
-    }
+    Place { partition: "aws".into(), region: "us-east-1".into(), account: "123456789012".into() }
 }
 const T: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/notes";
 
 fn read(doc: Value) -> Reading {
-    read_policy(
-        "dynamo-access",
-        "arn:aws:iam::123456789012:policy/dynamo-access",
-        &doc,
-        &at(),
-    )
+    read_policy("dynamo-access", "arn:aws:iam::123456789012:policy/dynamo-access", &doc, &at())
 }
 
 #[test]
@@ -65,10 +56,7 @@ fn wildcard_resources_and_other_regions_are_not_candidates() {
     assert!(r.grants.is_empty());
     assert_eq!(
         r.broad,
-        [
-            "dynamodb:* on *",
-            "dynamodb:GetItem on arn:aws:dynamodb:us-east-1:123456789012:table/*"
-        ]
+        ["dynamodb:* on *", "dynamodb:GetItem on arn:aws:dynamodb:us-east-1:123456789012:table/*"]
     );
     assert_eq!(
         r.elsewhere,
@@ -96,11 +84,10 @@ fn isolation_with_and_without_the_guard() {
         read(json!({"Statement": [{"Effect": "Allow",
             "Action": ["dynamodb:GetItem", "dynamodb:Scan"], "Resource": T, "Condition": cond}]}))
     };
-    let boolean = read(
-        json!({"Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": T,
+    let boolean =
+        read(json!({"Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": T,
         "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": IDENTITY_ID_VARIABLE},
-                      "Null": {"dynamodb:LeadingKeys": false}}}]}),
-    );
+                      "Null": {"dynamodb:LeadingKeys": false}}}]}));
     assert!(boolean.grants[0].isolation.as_ref().unwrap().guard);
     let with = isolated(true);
     let iso = with.grants[0].isolation.clone().unwrap();
@@ -115,10 +102,7 @@ fn isolation_with_and_without_the_guard() {
     // Scan names no partition key: left out of the config's actions, with the reason.
     let a = config_actions(&without.grants[0], &["dynamodb:GetItem"]);
     assert_eq!(a.actions, ["dynamodb:GetItem"]);
-    assert!(
-        a.notes[0].contains("dynamodb:Scan under the LeadingKeys condition"),
-        "{a:?}"
-    );
+    assert!(a.notes[0].contains("dynamodb:Scan under the LeadingKeys condition"), "{a:?}");
 }
 
 #[test]
@@ -159,12 +143,7 @@ fn the_choice_prefers_an_existing_table_then_more_actions_then_the_name() {
         isolation: None,
         dropped: vec![],
     };
-    let grants = [
-        g("b", "gone", 9),
-        g("c", "notes", 2),
-        g("a", "notes", 2),
-        g("d", "notes", 3),
-    ];
+    let grants = [g("b", "gone", 9), g("c", "notes", 2), g("a", "notes", 2), g("d", "notes", 3)];
     assert_eq!(choose(&grants, |t| t == "notes"), Some(3));
     assert_eq!(choose(&grants[1..3], |_| true), Some(1));
     assert_eq!(choose(&[], |_| true), None);
@@ -183,12 +162,8 @@ fn stack_names_from_pool_names() {
 
 #[test]
 fn aws_managed_arns_and_copyable_tags() {
-    assert!(is_aws_managed(
-        "arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess"
-    ));
-    assert!(!is_aws_managed(
-        "arn:aws:iam::123456789012:policy/dynamo-access"
-    ));
+    assert!(is_aws_managed("arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess"));
+    assert!(!is_aws_managed("arn:aws:iam::123456789012:policy/dynamo-access"));
     assert!(copyable_tag("team"));
     assert!(!copyable_tag("aws:cloudformation:stack-name"));
     assert!(!copyable_tag("setup:stack"));
