@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from moto.iam.exceptions import DeleteConflictException, IAMException
 from moto.iam.models import IAMBackend
 
-from emu import iam_fidelity
+from emu import iam_fidelity, override
 from emu.realistic import LOCK, now, window
 
 ROLE_DETACHED = "Cannot delete entity, must detach all policies first."
@@ -143,10 +143,5 @@ def install() -> None:
             _policy_detached.pop(policy.arn, None)
         return result
 
-    IAMBackend.create_role = create_role
-    IAMBackend.delete_role = delete_role
-    IAMBackend.update_assume_role_policy = update_assume_role_policy
-    IAMBackend.attach_role_policy = attach_role_policy
-    IAMBackend.detach_role_policy = detach_role_policy
-    IAMBackend.tag_role = tag_role
-    IAMBackend.delete_policy = delete_policy
+    override.methods(
+        IAMBackend, create_role, delete_role, update_assume_role_policy, attach_role_policy, detach_role_policy, tag_role, delete_policy)

@@ -41,6 +41,7 @@ import itertools
 import json
 import threading
 
+from . import override
 from .errors import InvalidParameterError
 
 PAGE_CAP: int | None = None
@@ -316,10 +317,8 @@ def patch() -> None:
         _pool_seq(self)
 
     CognitoIdentityPool.__init__ = init
-    IamResponse.list_policy_versions = list_policy_versions
-    IamResponse.list_attached_role_policies = list_attached_role_policies
-    IamResponse.list_role_policies = list_role_policies
-    IamResponse.list_entities_for_policy = list_entities_for_policy
+    override.methods(
+        IamResponse, list_policy_versions, list_attached_role_policies, list_role_policies, list_entities_for_policy)
     DynamoHandler.list_tags_of_resource = list_tags_of_resource
     CognitoIdpBackend.list_user_pools = _cap_idp(CognitoIdpBackend.list_user_pools, True)
     CognitoIdpBackend.list_user_pool_clients = _cap_idp(CognitoIdpBackend.list_user_pool_clients, False)

@@ -47,6 +47,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
+from emu import override
 from emu.paging import dynamodb_tags_page
 from emu.realistic import LOCK, now, window
 
@@ -227,11 +228,8 @@ def _patch_model() -> None:
         _record_tags(self, arn)
         return result
 
-    DynamoDBBackend.create_table = create_table
-    DynamoDBBackend.delete_table = delete_table
-    DynamoDBBackend.update_table = update_table
-    DynamoDBBackend.tag_resource = tag_resource
-    DynamoDBBackend.untag_resource = untag_resource
+    override.methods(
+        DynamoDBBackend, create_table, delete_table, update_table, tag_resource, untag_resource)
 
 
 def _patch_handler() -> None:
@@ -337,13 +335,8 @@ def _patch_handler() -> None:
                     state.pitr_enabled = None
             return ActionResult({"ContinuousBackupsDescription": _pitr_view(state, description)})
 
-    DynamoHandler.describe_table = describe_table
-    DynamoHandler.create_table = create_table
-    DynamoHandler.update_table = update_table
-    DynamoHandler.delete_table = delete_table
-    DynamoHandler.list_tags_of_resource = list_tags_of_resource
-    DynamoHandler.describe_continuous_backups = describe_continuous_backups
-    DynamoHandler.update_continuous_backups = update_continuous_backups
+    override.methods(
+        DynamoHandler, describe_table, create_table, update_table, delete_table, list_tags_of_resource, describe_continuous_backups, update_continuous_backups)
 
 
 def install() -> None:
