@@ -42,7 +42,7 @@ def ensure_emulator_tools():
     """Installs the emulator and its IAM simulator when missing (tests/install-tools.sh), once."""
     global _tools_checked
     if not _tools_checked:
-        subprocess.check_call(["bash", os.path.join(ROOT, "tests", "install-tools.sh")])
+        subprocess.check_call(["bash", os.path.join(ROOT, "tests", "install-tools.sh"), "--emulator"])
         _tools_checked = True
 
 

@@ -20,7 +20,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # --- 1. prerequisites ---------------------------------------------------------------------
 command -v python3 >/dev/null || { echo "local.sh: python3 is required" >&2; exit 1; }
-tests/install-tools.sh   # the emulator and its IAM simulator, when missing
+tests/install-tools.sh --emulator   # the emulator and its IAM simulator, when missing
 if [ ! -x "$bin" ]; then
     step "building setup"
     cargo build

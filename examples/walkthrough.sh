@@ -18,7 +18,7 @@ trap 'echo "walkthrough.sh: failed (line $LINENO, exit $?)" >&2' ERR
 step() { printf '\n$ %s\n' "$*"; }
 
 command -v python3 >/dev/null || { echo "walkthrough.sh: python3 is required" >&2; exit 1; }
-tests/install-tools.sh   # the emulator and its IAM simulator, when missing
+tests/install-tools.sh --emulator   # the emulator and its IAM simulator, when missing
 [ -x "$bin" ] || cargo build
 bin=$(realpath "$bin")
 

@@ -33,18 +33,12 @@ impl Account {
             .and_then(|a| a.split(':').next())
             .filter(|p| !p.is_empty())
             .unwrap_or("aws");
-        Account {
-            id: id.to_string(),
-            partition: partition.to_string(),
-        }
+        Account { id: id.to_string(), partition: partition.to_string() }
     }
 
     /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` (region empty for IAM).
     pub fn arn(&self, service: &str, region: &str, resource: &str) -> String {
-        format!(
-            "arn:{}:{service}:{region}:{}:{resource}",
-            self.partition, self.id
-        )
+        format!("arn:{}:{service}:{region}:{}:{resource}", self.partition, self.id)
     }
 }
 
@@ -78,6 +72,8 @@ pub struct Clients {
     pub identity: aws_sdk_cognitoidentity::Client,
     /// The Resource Groups Tagging API: finds the stack's identity pool by its tag.
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// KMS: the customer managed key of a table (`table.encryption = "customer-managed"`).
+    pub kms: aws_sdk_kms::Client,
     /// cognito-idp, in the user pool's own region.
     pub idp: aws_sdk_cognitoidentityprovider::Client,
     pub endpoint: Option<String>,
@@ -173,6 +169,7 @@ fn clients(sdk: &SdkConfig, user_pool_region: &str) -> Result<Clients> {
         sts: client!(aws_sdk_sts, sdk),
         identity: client!(aws_sdk_cognitoidentity, sdk),
         tagging: client!(aws_sdk_resourcegroupstagging, sdk),
+        kms: client!(aws_sdk_kms, sdk),
         idp: client!(
             aws_sdk_cognitoidentityprovider,
             sdk,
@@ -192,9 +189,7 @@ where
     Fut: std::future::Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    retry_while(NOT_YET, call, until_visible)
-        .await
-        .explain(what)
+    retry_while(NOT_YET, call, until_visible).await.explain(what)
 }
 
 /// The error code of a service error (`NoSuchEntity`, `ResourceNotFoundException`…).
@@ -248,10 +243,8 @@ where
     if code.is_none() {
         let raw = err.raw_response();
         let status = raw.map(|r| r.status().as_u16());
-        let body_message = raw
-            .and_then(|r| r.body().bytes())
-            .map(String::from_utf8_lossy)
-            .and_then(|b| {
+        let body_message =
+            raw.and_then(|r| r.body().bytes()).map(String::from_utf8_lossy).and_then(|b| {
                 let start = b.find("<Message>")? + "<Message>".len();
                 let end = b[start..].find("</Message>")? + start;
                 Some(b[start..end].to_string())

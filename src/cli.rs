@@ -27,13 +27,7 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// Config file
-    #[arg(
-        long,
-        short = 'c',
-        global = true,
-        default_value = "setup.toml",
-        env = "SETUP_CONFIG"
-    )]
+    #[arg(long, short = 'c', global = true, default_value = "setup.toml", env = "SETUP_CONFIG")]
     pub config: PathBuf,
     /// Stack name (overrides `stack` in the config): names the resources and tags them
     #[arg(long, global = true)]
@@ -79,10 +73,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
-    let secs: f64 = s
-        .trim_end_matches('s')
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    let secs: f64 =
+        s.trim_end_matches('s').parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !(0.05..=3600.0).contains(&secs) {
         return Err("must be between 0.05 and 3600 seconds".into());
     }
@@ -145,10 +137,11 @@ and says so on stderr."
         long_about = "Sign in as a user and use the table with the identity pool's credentials, hop by hop. Exit 0 when every hop worked, 1 otherwise.\n\n\
                       Runs the flow a client app runs, against the applied stack, and reports each hop with its duration: sign in to the user pool (InitiateAuth, USER_PASSWORD_AUTH), exchange the ID token at the identity pool (GetId, GetCredentialsForIdentity), then PutItem, GetItem, UpdateItem (and Query when granted) on one test item with those temporary credentials, and delete the item with the operator's credentials.\n\n\
                       With per_user_isolation the test item's partition key is the caller's identity id, and the isolation hop checks that a GetItem on another identity's partition key and a Scan are both denied. A failing hop is explained in terms of the setup (trust policy, pool roles, app client, policy actions).\n\n\
+                      --guest runs the flow of an app before anyone signs in (needs identity_pool.allow_unauthenticated = true): GetId and GetCredentialsForIdentity without a login, then a table call that [guest] actions grants and one it does not, which must be denied. No call changes data.\n\n\
                       --create-test-user fits the user pool: an email address (at example.invalid) or a phone number as user name when the pool signs in with one, every required attribute filled, a password that meets the pool's policy; nothing is sent to the user.\n\n\
                       Right after apply, IAM may take seconds (at times a minute) to let Cognito use a new role: when the wiring is right, verify waits for it (--propagation-timeout) instead of reporting a misconfiguration.",
         after_help = "The password of --username comes from SETUP_VERIFY_PASSWORD or stdin, never from the command line.\n\n\
-                      Examples:\n  setup verify --create-test-user\n  SETUP_VERIFY_PASSWORD=... setup verify --username alice\n  setup verify --create-test-user --output json"
+                      Examples:\n  setup verify --create-test-user\n  SETUP_VERIFY_PASSWORD=... setup verify --username alice\n  setup verify --create-test-user --output json\n  setup verify --guest"
     )]
     Verify(VerifyArgs),
     /// Print what an app needs (pool ids, client id, role and table ARNs) from the live stack
@@ -160,7 +153,7 @@ and says so on stderr."
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("who").required(true).args(["username", "create_test_user"])))]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["username", "create_test_user", "guest"])))]
 pub struct VerifyArgs {
     /// Sign in as this existing user (password from SETUP_VERIFY_PASSWORD or stdin)
     #[arg(long, short = 'u', value_name = "NAME")]
@@ -168,6 +161,10 @@ pub struct VerifyArgs {
     /// Create a temporary confirmed user (admin API) and delete it afterwards, even on failure
     #[arg(long)]
     pub create_test_user: bool,
+    /// Run the flow of a guest instead (no sign-in): an unauthenticated identity, the guest
+    /// role's credentials, one call [guest] actions grants and one it does not (must be denied)
+    #[arg(long)]
+    pub guest: bool,
     /// App client to sign in with (default: the first of user_pool.client_ids)
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
@@ -205,6 +202,10 @@ pub struct ApplyArgs {
     /// Take over resources that have the configured names but were not created by this stack
     #[arg(long)]
     pub adopt: bool,
+    /// Replace global secondary indexes whose keys or projection changed in the config (each is
+    /// deleted and created again; queries on it fail until it is ACTIVE again)
+    #[arg(long)]
+    pub allow_index_replace: bool,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +213,10 @@ pub struct PlanArgs {
     /// Plan as if `apply --adopt` were run
     #[arg(long)]
     pub adopt: bool,
+    /// Plan as if `apply --allow-index-replace` were run (without it, an index to replace makes
+    /// the plan a refusal)
+    #[arg(long)]
+    pub allow_index_replace: bool,
 }
 
 #[derive(Debug, Args)]

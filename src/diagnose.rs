@@ -30,6 +30,9 @@ pub enum Severity {
     Finding,
     /// Works, but lets in more than it should.
     Security,
+    /// Breaks guest access: the guest role's trust policy does not let this pool's
+    /// unauthenticated identities assume it.
+    GuestFinding,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,21 +43,21 @@ pub struct Finding {
 
 impl Finding {
     fn broken(message: impl Into<String>) -> Self {
-        Finding {
-            severity: Severity::Finding,
-            message: message.into(),
-        }
+        Finding { severity: Severity::Finding, message: message.into() }
     }
     fn security(message: impl Into<String>) -> Self {
-        Finding {
-            severity: Severity::Security,
-            message: message.into(),
-        }
+        Finding { severity: Severity::Security, message: message.into() }
+    }
+    fn guest(message: impl Into<String>) -> Self {
+        Finding { severity: Severity::GuestFinding, message: message.into() }
     }
 }
 
 /// What a broken trust policy does to the app.
 pub const SIGN_IN_FAILS: &str = "sign-in fails with InvalidIdentityPoolConfigurationException";
+/// What a broken guest trust policy does to the app.
+pub const GUEST_ACCESS_FAILS: &str =
+    "guests get no credentials: GetCredentialsForIdentity fails with InvalidIdentityPoolConfigurationException";
 
 /// `finding: …` or `security: …`, the form used in step notes. Trust policy findings (which
 /// all break sign-in) say so.
@@ -63,6 +66,7 @@ impl fmt::Display for Finding {
         match self.severity {
             Severity::Finding => write!(f, "finding: {} ({SIGN_IN_FAILS})", self.message),
             Severity::Security => write!(f, "security: {}", self.message),
+            Severity::GuestFinding => write!(f, "finding: {} ({GUEST_ACCESS_FAILS})", self.message),
         }
     }
 }
@@ -71,10 +75,9 @@ impl fmt::Display for Finding {
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_string))
-            .collect(),
+        Some(Value::Array(items)) => {
+            items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -112,10 +115,7 @@ fn looks_like_cognito(p: &str) -> bool {
 /// (`None` while the pool does not exist yet: the `aud` value is then not compared).
 pub fn trust_policy(doc: &Value, pool_id: Option<&str>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let allows: Vec<_> = statements(doc)
-        .into_iter()
-        .filter(|s| is_allow(s))
-        .collect();
+    let allows: Vec<_> = statements(doc).into_iter().filter(|s| is_allow(s)).collect();
     if allows.is_empty() {
         out.push(Finding::broken(
             "the trust policy has no Allow statement, so nobody can assume the role",
@@ -170,10 +170,7 @@ fn principal_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
 
 fn action_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
     let actions = strings(st.get("Action"));
-    if actions
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(WEB_IDENTITY_ACTION))
-    {
+    if actions.iter().any(|a| a.eq_ignore_ascii_case(WEB_IDENTITY_ACTION)) {
         return;
     }
     if let Some(w) = actions
@@ -185,10 +182,7 @@ fn action_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
         )));
         return;
     }
-    if actions
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case("sts:AssumeRole"))
-    {
+    if actions.iter().any(|a| a.eq_ignore_ascii_case("sts:AssumeRole")) {
         out.push(Finding::broken(format!(
             "action is \"sts:AssumeRole\" instead of \"{WEB_IDENTITY_ACTION}\": identity pools assume the role with a web identity token"
         )));
@@ -252,22 +246,72 @@ fn amr_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
     let values: Vec<String> = amr.iter().flat_map(|(_, v)| v.clone()).collect();
     let negated = amr.iter().any(|(op, _)| op.contains("Not"));
     if !negated
-        && values
-            .iter()
-            .any(|v| crate::policy_eval::glob_matches(v, "unauthenticated", false))
+        && values.iter().any(|v| crate::policy_eval::glob_matches(v, "unauthenticated", false))
     {
         out.push(Finding::security(format!(
             "amr allows \"unauthenticated\" ({values:?}): guests who never signed in get this role's access"
         )));
     }
     if negated
-        || !values
-            .iter()
-            .any(|v| crate::policy_eval::glob_matches(v, "authenticated", false))
+        || !values.iter().any(|v| crate::policy_eval::glob_matches(v, "authenticated", false))
     {
         out.push(Finding::broken(format!(
             "amr is {values:?}, not \"authenticated\": signed-in users cannot assume the role"
         )));
+    }
+}
+
+/// What is wrong with the guest role's trust policy for the unauthenticated identities of
+/// `pool_id` (`None` while the pool does not exist yet). The same checks as [`trust_policy`],
+/// with `amr` the other way round: it must be `unauthenticated`. `authenticated` there instead
+/// is the named mix-up finding.
+pub fn guest_trust_policy(doc: &Value, pool_id: Option<&str>) -> Vec<Finding> {
+    let allows: Vec<_> = statements(doc).into_iter().filter(|s| is_allow(s)).collect();
+    if allows.is_empty() {
+        return vec![Finding::guest(
+            "the guest role's trust policy has no Allow statement, so no guest can assume it",
+        )];
+    }
+    let mut out = Vec::new();
+    for st in allows {
+        let mut shared = Vec::new();
+        principal_findings(st, &mut shared);
+        action_findings(st, &mut shared);
+        aud_findings(st, pool_id, &mut shared);
+        out.extend(shared.into_iter().map(|f| match f.severity {
+            Severity::Finding => Finding::guest(f.message),
+            _ => f,
+        }));
+        guest_amr_findings(st, &mut out);
+    }
+    out.dedup();
+    out
+}
+
+fn guest_amr_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
+    let amr = condition(st, AMR_KEY);
+    if amr.is_empty() {
+        out.push(Finding::security(format!(
+            "no \"{AMR_KEY}\" condition on the guest role: signed-in identities of the pool could assume it too; add ForAnyValue:StringLike {AMR_KEY} = \"unauthenticated\""
+        )));
+        return;
+    }
+    let values: Vec<String> = amr.iter().flat_map(|(_, v)| v.clone()).collect();
+    let negated = amr.iter().any(|(op, _)| op.contains("Not"));
+    let matches = |what: &str| {
+        !negated && values.iter().any(|v| crate::policy_eval::glob_matches(v, what, false))
+    };
+    match (matches("unauthenticated"), matches("authenticated")) {
+        (false, true) => out.push(Finding::guest(format!(
+            "amr mix-up: the guest role trusts amr {values:?}, the value of signed-in users, instead of \"unauthenticated\": guests cannot assume it, and signed-in users can"
+        ))),
+        (false, false) => out.push(Finding::guest(format!(
+            "amr is {values:?}, not \"unauthenticated\": guests cannot assume the guest role"
+        ))),
+        (true, true) => out.push(Finding::security(format!(
+            "amr of the guest role also allows \"authenticated\" ({values:?}): signed-in users can assume the guest role too"
+        ))),
+        (true, false) => {}
     }
 }
 
@@ -325,18 +369,12 @@ mod tests {
     }
 
     fn messages(f: &[Finding]) -> String {
-        f.iter()
-            .map(|f| f.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
+        f.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n")
     }
 
     #[test]
     fn the_desired_trust_policy_has_no_findings() {
-        assert_eq!(
-            trust_policy(&policy_doc::trust_policy(POOL), Some(POOL)),
-            []
-        );
+        assert_eq!(trust_policy(&policy_doc::trust_policy(POOL), Some(POOL)), []);
         assert_eq!(trust_policy(&policy_doc::trust_policy(POOL), None), []);
     }
 
@@ -349,11 +387,7 @@ mod tests {
         let f = trust_policy(&doc, Some(POOL));
         assert_eq!(f.len(), 1, "{}", messages(&f));
         assert_eq!(f[0].severity, Severity::Finding);
-        assert!(
-            f[0].message.contains("aud is \"us-east-1:00000000"),
-            "{}",
-            f[0]
-        );
+        assert!(f[0].message.contains("aud is \"us-east-1:00000000"), "{}", f[0]);
         assert!(f[0].message.contains(POOL));
         // Without a pool to compare with, the value is not judged.
         assert_eq!(trust_policy(&doc, None), []);
@@ -362,10 +396,7 @@ mod tests {
     #[test]
     fn missing_aud_is_a_security_finding() {
         let doc = trust_with(|s| {
-            s["Condition"]
-                .as_object_mut()
-                .unwrap()
-                .remove("StringEquals");
+            s["Condition"].as_object_mut().unwrap().remove("StringEquals");
         });
         let f = trust_policy(&doc, Some(POOL));
         assert_eq!(f.len(), 1, "{}", messages(&f));
@@ -381,10 +412,7 @@ mod tests {
         let f = trust_policy(&doc, Some(POOL));
         let text = messages(&f);
         assert_eq!(f.len(), 2, "{text}");
-        assert!(
-            text.contains("security: amr allows \"unauthenticated\""),
-            "{text}"
-        );
+        assert!(text.contains("security: amr allows \"unauthenticated\""), "{text}");
         assert!(
             text.contains("finding: amr is [\"unauthenticated\"], not \"authenticated\""),
             "{text}"
@@ -393,10 +421,7 @@ mod tests {
 
     #[test]
     fn amr_both_or_wildcard_lets_guests_in() {
-        for v in [
-            json!(["authenticated", "unauthenticated"]),
-            json!("*authenticated"),
-        ] {
+        for v in [json!(["authenticated", "unauthenticated"]), json!("*authenticated")] {
             let doc = trust_with(|s| s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = v.clone());
             let f = trust_policy(&doc, Some(POOL));
             assert_eq!(f.len(), 1, "{v}: {}", messages(&f));
@@ -407,10 +432,7 @@ mod tests {
     #[test]
     fn missing_amr_is_a_security_finding() {
         let doc = trust_with(|s| {
-            s["Condition"]
-                .as_object_mut()
-                .unwrap()
-                .remove("ForAnyValue:StringLike");
+            s["Condition"].as_object_mut().unwrap().remove("ForAnyValue:StringLike");
         });
         let f = trust_policy(&doc, Some(POOL));
         assert_eq!(f.len(), 1);
@@ -426,10 +448,7 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert!(f[0].to_string().starts_with("finding: action is \"sts:AssumeRole\" instead of \"sts:AssumeRoleWithWebIdentity\""), "{}", f[0]);
         let doc = trust_with(|s| s["Action"] = json!("sts:*"));
-        assert_eq!(
-            trust_policy(&doc, Some(POOL))[0].severity,
-            Severity::Security
-        );
+        assert_eq!(trust_policy(&doc, Some(POOL))[0].severity, Severity::Security);
     }
 
     #[test]
@@ -450,10 +469,7 @@ mod tests {
             .message
             .contains("principal is Service lambda.amazonaws.com"));
         let doc = trust_with(|s| s["Principal"] = json!("*"));
-        assert_eq!(
-            trust_policy(&doc, Some(POOL))[0].severity,
-            Severity::Security
-        );
+        assert_eq!(trust_policy(&doc, Some(POOL))[0].severity, Severity::Security);
     }
 
     #[test]
@@ -476,9 +492,7 @@ mod tests {
     #[test]
     fn no_allow_statement() {
         let doc = json!({"Version": "2012-10-17", "Statement": []});
-        assert!(trust_policy(&doc, Some(POOL))[0]
-            .message
-            .contains("no Allow statement"));
+        assert!(trust_policy(&doc, Some(POOL))[0].message.contains("no Allow statement"));
     }
 
     #[test]
@@ -496,10 +510,7 @@ mod tests {
         let text = messages(&f);
         assert_eq!(f.len(), 2, "{text}");
         assert!(text.contains("security: Resource \"*\""), "{text}");
-        assert!(
-            text.contains("security: wildcard action \"dynamodb:*\""),
-            "{text}"
-        );
+        assert!(text.contains("security: wildcard action \"dynamodb:*\""), "{text}");
         let pattern = json!({"Statement": {"Effect": "Allow", "Action": ["dynamodb:Get*"], "Resource": "arn:aws:dynamodb:*:*:table/*"}});
         assert_eq!(access_policy(&pattern).len(), 2);
     }
@@ -558,6 +569,99 @@ mod tests {
         let doc = trust_with(|s| s["Action"] = json!("sts:*"));
         let f = messages(&trust_policy(&doc, Some(POOL)));
         assert!(f.contains("action \"sts:*\" is a wildcard"), "{f}");
+    }
+
+    fn guest_trust_with(edit: impl FnOnce(&mut Value)) -> Value {
+        let mut doc = crate::steps::guest::trust_policy(POOL);
+        edit(&mut doc["Statement"][0]);
+        doc
+    }
+
+    #[test]
+    fn the_desired_guest_trust_policy_has_no_findings() {
+        assert_eq!(guest_trust_policy(&guest_trust_with(|_| {}), Some(POOL)), []);
+        assert_eq!(guest_trust_policy(&guest_trust_with(|_| {}), None), []);
+    }
+
+    #[test]
+    fn guest_amr_mix_up_is_a_named_finding() {
+        let doc = guest_trust_with(|s| {
+            s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = json!("authenticated")
+        });
+        let f = guest_trust_policy(&doc, Some(POOL));
+        assert_eq!(f.len(), 1, "{}", messages(&f));
+        assert_eq!(f[0].severity, Severity::GuestFinding);
+        assert_eq!(
+            f[0].to_string(),
+            "finding: amr mix-up: the guest role trusts amr [\"authenticated\"], the value of signed-in users, instead of \"unauthenticated\": guests cannot assume it, and signed-in users can (guests get no credentials: GetCredentialsForIdentity fails with InvalidIdentityPoolConfigurationException)"
+        );
+        // The authenticated role's own check calls the same document a guest hole.
+        let as_role = trust_policy(&guest_trust_with(|_| {}), Some(POOL));
+        assert!(
+            messages(&as_role).contains("security: amr allows \"unauthenticated\""),
+            "{}",
+            messages(&as_role)
+        );
+    }
+
+    #[test]
+    fn guest_amr_other_values_both_or_none() {
+        let with = |v: Value| {
+            guest_trust_policy(
+                &guest_trust_with(|s| s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = v),
+                Some(POOL),
+            )
+        };
+        let f = with(json!("graph.facebook.com"));
+        assert_eq!(f.len(), 1, "{}", messages(&f));
+        assert_eq!(
+            f[0].message,
+            "amr is [\"graph.facebook.com\"], not \"unauthenticated\": guests cannot assume the guest role"
+        );
+        let f = with(json!(["authenticated", "unauthenticated"]));
+        assert_eq!(f.len(), 1, "{}", messages(&f));
+        assert_eq!(f[0].severity, Severity::Security);
+        assert!(f[0].message.contains("signed-in users can assume the guest role too"));
+        let doc = guest_trust_with(|s| {
+            s["Condition"].as_object_mut().unwrap().remove("ForAnyValue:StringLike");
+        });
+        let f = guest_trust_policy(&doc, Some(POOL));
+        assert_eq!(f.len(), 1, "{}", messages(&f));
+        assert!(
+            f[0].to_string().starts_with(
+                "security: no \"cognito-identity.amazonaws.com:amr\" condition on the guest role"
+            ),
+            "{}",
+            f[0]
+        );
+        let negated = guest_trust_policy(
+            &guest_trust_with(|s| {
+                let c = s["Condition"].as_object_mut().unwrap();
+                let like = c.remove("ForAnyValue:StringLike").unwrap();
+                c.insert("ForAnyValue:StringNotLike".into(), like);
+            }),
+            Some(POOL),
+        );
+        assert_eq!(negated[0].severity, Severity::GuestFinding, "{}", messages(&negated));
+    }
+
+    #[test]
+    fn guest_trust_shares_the_principal_action_and_aud_checks_as_guest_findings() {
+        let doc = guest_trust_with(|s| {
+            s["Condition"]["StringEquals"][AUD_KEY] = json!("us-east-1:other")
+        });
+        let f = guest_trust_policy(&doc, Some(POOL));
+        assert_eq!(f.len(), 1, "{}", messages(&f));
+        assert_eq!(f[0].severity, Severity::GuestFinding);
+        assert!(f[0].message.starts_with("aud is \"us-east-1:other\""), "{}", f[0]);
+        let doc = guest_trust_with(|s| s["Action"] = json!("sts:AssumeRole"));
+        assert_eq!(guest_trust_policy(&doc, Some(POOL))[0].severity, Severity::GuestFinding);
+        let doc = guest_trust_with(|s| s["Action"] = json!("sts:*"));
+        assert_eq!(guest_trust_policy(&doc, Some(POOL))[0].severity, Severity::Security);
+        let none = json!({"Version": "2012-10-17", "Statement": []});
+        assert!(guest_trust_policy(&none, Some(POOL))[0]
+            .to_string()
+            .contains("no guest can assume it"));
     }
 
     #[test]

@@ -80,30 +80,25 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
     let journal = Arc::new(Journal::new(render::progress(style)));
     let work = async {
-        let session = Session::open(&cli.global, journal.clone())
-            .await
-            .map_err(|e| e.to_string())?;
+        let session =
+            Session::open(&cli.global, journal.clone()).await.map_err(|e| e.to_string())?;
         // These two render their own reports.
         match &cli.command {
             Command::Verify(v) => return Ok(Finished::Exit(run_verify(style, &session, v).await)),
             Command::Outputs(o) => {
-                return Ok(Finished::Exit(
-                    run_outputs(style, &session, o, cli.global.output).await,
-                ))
+                return Ok(Finished::Exit(run_outputs(style, &session, o, cli.global.output).await))
             }
             _ => {}
         }
         let result = match &cli.command {
-            Command::Apply(a) if a.dry_run => status::plan(&session, a.adopt).await,
-            Command::Apply(a) => apply::apply(&session, a.adopt).await,
-            Command::Plan(p) => status::plan(&session, p.adopt).await,
+            Command::Apply(a) if a.dry_run => {
+                status::plan(&session, a.adopt, a.allow_index_replace).await
+            }
+            Command::Apply(a) => apply::apply(&session, a.adopt, a.allow_index_replace).await,
+            Command::Plan(p) => status::plan(&session, p.adopt, p.allow_index_replace).await,
             Command::Status => status::status(&session).await,
             Command::Teardown(t) => {
-                let confirm = if t.yes {
-                    teardown::Confirm::Yes
-                } else {
-                    teardown::Confirm::Ask
-                };
+                let confirm = if t.yes { teardown::Confirm::Yes } else { teardown::Confirm::Ask };
                 teardown::teardown(&session, t.delete_table, confirm).await
             }
             Command::Export(_)
@@ -144,16 +139,14 @@ async fn run_verify(style: render::Style, session: &Session, v: &cli::VerifyArgs
     let login = match &v.username {
         Some(username) if !v.create_test_user => {
             match verify::read_password(std::env::var("SETUP_VERIFY_PASSWORD").ok()) {
-                Ok(password) => Login::User {
-                    username: username.clone(),
-                    password,
-                },
+                Ok(password) => Login::User { username: username.clone(), password },
                 Err(e) => {
                     render::error(style, "verify", &format!("{e:#}"));
                     return ExitCode::from(1);
                 }
             }
         }
+        None if v.guest => Login::Guest,
         _ => Login::TestUser,
     };
     let opts = VerifyOptions {
@@ -251,8 +244,5 @@ fn init_logging(verbose: u8, color: bool) {
         .with_writer(std::io::stderr)
         .with_ansi(color)
         .without_time();
-    let _ = tracing_subscriber::registry()
-        .with(fmt)
-        .with(targets)
-        .try_init();
+    let _ = tracing_subscriber::registry().with(fmt).with(targets).try_init();
 }

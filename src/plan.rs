@@ -21,6 +21,9 @@ pub enum StepId {
     Role,
     TrustPolicy,
     AccessPolicy,
+    /// Only with guests allowed (or a leftover guest role or policy of this stack).
+    GuestRole,
+    GuestPolicy,
     PoolRoles,
     /// Only with a `[backend]` section (or a leftover backend policy of this stack).
     BackendPolicy,
@@ -34,6 +37,8 @@ impl StepId {
             StepId::Role => "role",
             StepId::TrustPolicy => "trust-policy",
             StepId::AccessPolicy => "access-policy",
+            StepId::GuestRole => "guest-role",
+            StepId::GuestPolicy => "guest-policy",
             StepId::PoolRoles => "pool-roles",
             StepId::BackendPolicy => "backend-policy",
         }
@@ -86,11 +91,7 @@ impl Change {
         live: impl Into<Value>,
         desired: impl Into<Value>,
     ) -> Self {
-        Change {
-            field: field.into(),
-            live: live.into(),
-            desired: desired.into(),
-        }
+        Change { field: field.into(), live: live.into(), desired: desired.into() }
     }
 }
 
@@ -105,10 +106,7 @@ pub struct Action {
 
 impl Action {
     pub fn new<A: fmt::Display + Send + Sync + 'static>(action: A) -> Self {
-        Action {
-            text: action.to_string(),
-            typed: Arc::new(action),
-        }
+        Action { text: action.to_string(), typed: Arc::new(action) }
     }
 
     /// Shown as `with --adopt: …`: an action only `apply --adopt` takes.
@@ -273,11 +271,7 @@ impl<A> StepReport<A> {
         if let Some(e) = &self.error {
             format!("failed: {e}")
         } else if !self.done.is_empty() {
-            self.done
-                .iter()
-                .map(Done::text)
-                .collect::<Vec<_>>()
-                .join("; ")
+            self.done.iter().map(Done::text).collect::<Vec<_>>().join("; ")
         } else if removal {
             "nothing to remove".to_string()
         } else {
@@ -327,10 +321,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn get(&self, id: StepId) -> &StepReport {
-        self.steps
-            .iter()
-            .find(|s| s.step == id)
-            .expect("every step has a report")
+        self.steps.iter().find(|s| s.step == id).expect("every step has a report")
     }
 
     pub fn has(&self, id: StepId) -> bool {
@@ -377,12 +368,8 @@ mod tests {
         assert_eq!(r.outcome(false), "unchanged (t)");
         assert_eq!(r.outcome(true), "nothing to remove");
         r.done.push(Done::Created("created table t".into()));
-        r.done
-            .push(Done::Updated("enabled point-in-time recovery".into()));
-        assert_eq!(
-            r.outcome(false),
-            "created table t; enabled point-in-time recovery"
-        );
+        r.done.push(Done::Updated("enabled point-in-time recovery".into()));
+        assert_eq!(r.outcome(false), "created table t; enabled point-in-time recovery");
         assert_eq!(
             serde_json::to_value(&r.done).unwrap(),
             serde_json::json!(["created table t", "enabled point-in-time recovery"])

@@ -67,40 +67,68 @@ pub fn trust_policy_with(identity_pool_id: Value) -> Value {
 /// The access policy granting `actions` on `table_arn`; with `per_user_isolation` only on
 /// items whose partition key is the caller's identity id.
 pub fn access_policy(table_arn: &str, actions: &[String], per_user_isolation: bool) -> Value {
-    access_policy_with(
-        Value::String(table_arn.to_string()),
-        actions,
-        per_user_isolation,
-    )
+    access_policy_with(Value::String(table_arn.to_string()), actions, per_user_isolation)
 }
 
 /// The access policy with the table ARN given as any JSON value (see [`trust_policy_with`]).
 pub fn access_policy_with(table_arn: Value, actions: &[String], per_user_isolation: bool) -> Value {
-    let template = if per_user_isolation {
-        ACCESS_ISOLATED_TEMPLATE
-    } else {
-        ACCESS_TEMPLATE
-    };
+    let template = if per_user_isolation { ACCESS_ISOLATED_TEMPLATE } else { ACCESS_TEMPLATE };
     table_policy(template, table_arn, actions)
 }
 
 /// The backend principal's policy granting `actions` on `table_arn`.
+/// What a Query or Scan that names a global secondary index is authorized on: the table's
+/// indexes, `<table ARN>/index/*` (not the table's own ARN).
+pub fn index_arn(table_arn: &str) -> String {
+    format!("{table_arn}/index/*")
+}
+
+/// `doc` with every statement on exactly `table_arn` covering `index_arn` too: for a table with
+/// global secondary indexes, so that queries on them are allowed like queries on the table
+/// (under per-user isolation only where the index's partition key is the identity id).
+pub fn with_indexes(mut doc: Value, table_arn: &Value, index_arn: Value) -> Value {
+    let statements = doc.get_mut("Statement").and_then(Value::as_array_mut);
+    for s in statements.into_iter().flatten() {
+        if s.get("Resource") == Some(table_arn) {
+            s["Resource"] = Value::Array(vec![table_arn.clone(), index_arn.clone()]);
+        }
+    }
+    doc
+}
+
 pub fn backend_policy(table_arn: &str, actions: &[String]) -> Value {
-    table_policy(
-        BACKEND_TEMPLATE,
-        Value::String(table_arn.to_string()),
-        actions,
-    )
+    table_policy(BACKEND_TEMPLATE, Value::String(table_arn.to_string()), actions)
 }
 
 fn table_policy(template: &str, table_arn: Value, actions: &[String]) -> Value {
-    render(
-        template,
-        &[
-            ("actions", Value::from(actions.to_vec())),
-            ("table_arn", table_arn),
-        ],
-    )
+    render(template, &[("actions", Value::from(actions.to_vec())), ("table_arn", table_arn)])
+}
+
+/// The statement that lets a policy's principal use a customer-managed table's KMS key
+/// (`policies/kms.json`).
+pub const KMS_TEMPLATE: &str = include_str!("../policies/kms.json");
+
+/// The KMS actions a principal needs on a customer-managed table's key.
+pub const KMS_ACTIONS: [&str; 2] = ["kms:Decrypt", "kms:GenerateDataKey"];
+
+/// The statement granting [`KMS_ACTIONS`] on the key `key_arn` (its ARN, never an alias), only
+/// through DynamoDB in `region` (`kms:ViaService`). For every policy that works on a
+/// customer-managed table: the access policy, the guest policy.
+pub fn kms_statement(key_arn: &str, region: &str) -> Value {
+    kms_statement_with(Value::from(key_arn), Value::from(region))
+}
+
+/// [`kms_statement`] with the key ARN and region as any JSON value (exports pass references).
+pub fn kms_statement_with(key_arn: Value, region: Value) -> Value {
+    render(KMS_TEMPLATE, &[("key_arn", key_arn), ("region", region)])
+}
+
+/// `doc` with `statement` added to its statements.
+pub fn with_statement(mut doc: Value, statement: Value) -> Value {
+    if let Some(list) = doc.get_mut("Statement").and_then(Value::as_array_mut) {
+        list.push(statement);
+    }
+    doc
 }
 
 /// Parses a document as IAM returns it: JSON, possibly URL-encoded.
@@ -157,9 +185,7 @@ fn normalize_statement(stmt: &Value) -> Value {
         } else if key == "Principal" || key == "NotPrincipal" {
             match v {
                 Value::Object(p) => Value::Object(
-                    p.iter()
-                        .map(|(pk, pv)| (pk.clone(), string_set(pv, false)))
-                        .collect(),
+                    p.iter().map(|(pk, pv)| (pk.clone(), string_set(pv, false))).collect(),
                 ),
                 other => other.clone(),
             }
@@ -286,11 +312,7 @@ fn diff_values(path: &str, live: &Value, desired: &Value, out: &mut Vec<Change>)
                 }
             }
         }
-        _ => out.push(Change::new(
-            path.to_string(),
-            unwrap_single(live),
-            unwrap_single(desired),
-        )),
+        _ => out.push(Change::new(path.to_string(), unwrap_single(live), unwrap_single(desired))),
     }
 }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the emulator and the tests need, when it is missing or not the pinned version:
-# the emulator (moto[server]), cfn-lint, parliament and zizmor from tests/requirements.txt, and
+# the emulator (moto[server]), cfn-lint, parliament and zizmor from tests/requirements.txt,
+# checkov (tests/requirements-checkov.txt, in its own virtual environment target/checkov-venv) and
 # the emulator's IAM simulator (tests/iam-sim, a Node sidecar, `npm ci`). Idempotent and quiet
-# when everything is in place. Used by tests/run.sh, examples/*.sh and bench/*.py.
+# when everything is in place. Used by tests/run.sh; examples/*.sh and bench/*.py pass
+# `--emulator`, which leaves out checkov (a one-time 45 s and 290 MB only the export tests need).
 # SETUP_TEST_PYTHON picks the Python to install into (default python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +29,18 @@ want_zizmor=$(sed -n 's/^zizmor==//p' tests/requirements.txt)
 if [ "$("$PYTHON" -c 'from importlib.metadata import version; print(version("zizmor"))' 2>/dev/null)" != "$want_zizmor" ]; then
   echo "tests/run.sh: installing zizmor==$want_zizmor"
   "$PYTHON" -m pip install --quiet --disable-pip-version-check "zizmor==$want_zizmor"
+fi
+
+# checkov (the IaC security scanner the export tests run; tests/requirements-checkov.txt): in its
+# own virtual environment, target/checkov-venv, because its many pinned dependencies would clash
+# with the tools above. Checked by version; a fresh machine (or `cargo clean`) installs it again.
+want_checkov=$(sed -n 's/^checkov==//p' tests/requirements-checkov.txt)
+checkov_venv=target/checkov-venv
+if [ "${1:-}" != --emulator ] && [ "$("$checkov_venv/bin/python" -c 'from importlib.metadata import version; print(version("checkov"))' 2>/dev/null)" != "$want_checkov" ]; then
+  echo "tests/run.sh: installing checkov==$want_checkov into $checkov_venv"
+  rm -rf "$checkov_venv"
+  "$PYTHON" -m venv "$checkov_venv"
+  "$checkov_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements-checkov.txt
 fi
 
 # The emulator's IAM simulator (tests/iam-sim, a Node sidecar): reinstalled when the lock changes.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the emulator and the test tools when they
-# are missing (tests/install-tools.sh: moto, cfn-lint, parliament, zizmor, the IAM simulator), then
+# are missing (tests/install-tools.sh: moto, cfn-lint, parliament, zizmor, checkov, the IAM simulator), then
 # `cargo test`. The end-to-end tests start the emulator themselves on a free loopback port and
 # fail (never skip) when it cannot start.
 set -euo pipefail

@@ -13,29 +13,33 @@
 use anyhow::{anyhow, Result};
 
 use super::{Report, Session};
-use crate::plan::StepReport;
+use crate::plan::Plan;
 use crate::steps::Scope;
 
-/// Why apply would refuse to start, one sentence per step (empty when it can run).
-pub fn refusals(steps: &[StepReport], adopt: bool) -> Vec<String> {
-    steps
+/// Why apply would refuse to start, one sentence per step (empty when it can run): a resource
+/// that is not ours (unless adopted), or indexes to replace without `--allow-index-replace`.
+pub fn refusals(plan: &Plan, adopt: bool, allow_index_replace: bool) -> Vec<String> {
+    let mut refused: Vec<String> = plan
+        .steps
         .iter()
         .filter_map(|s| match &s.blocked {
             Some(reason) if !(adopt && s.adoptable) => Some(format!("{}: {reason}", s.step)),
             _ => None,
         })
-        .collect()
+        .collect();
+    let replace = crate::steps::table::index_replace_refusal(plan);
+    if let Some(why) = replace.filter(|_| !allow_index_replace) {
+        refused.push(format!("table: {why}"));
+    }
+    refused
 }
 
-pub async fn apply(s: &Session, adopt: bool) -> Result<Report> {
+pub async fn apply(s: &Session, adopt: bool, allow_index_replace: bool) -> Result<Report> {
     let o = s.observe(Scope::Full).await?;
     let plan = s.diff(&o);
-    let refused = refusals(&plan.steps, adopt);
+    let refused = refusals(&plan, adopt, allow_index_replace);
     if !refused.is_empty() {
-        return Err(anyhow!(
-            "nothing was changed, because {}",
-            refused.join("; ")
-        ));
+        return Err(anyhow!("nothing was changed, because {}", refused.join("; ")));
     }
     let mut r = s.execute("apply", &o, plan, adopt).await;
     let changed = r.steps.iter().filter(|st| !st.done.is_empty()).count();

@@ -39,16 +39,12 @@ pub async fn status(s: &Session) -> Result<Report> {
 }
 
 /// `plan` (and `apply --dry-run`): what apply would do.
-pub async fn plan(s: &Session, adopt: bool) -> Result<Report> {
+pub async fn plan(s: &Session, adopt: bool, allow_index_replace: bool) -> Result<Report> {
     let o = s.observe(crate::steps::Scope::Full).await?;
     let plan = s.diff(&o);
+    let refusals = super::apply::refusals(&plan, adopt, allow_index_replace);
     let mut r = s.report("plan", &o.account, plan);
-    let refusals = super::apply::refusals(&r.steps, adopt);
-    let changing = r
-        .steps
-        .iter()
-        .filter(|st| !st.actions.is_empty() && !st.in_sync())
-        .count();
+    let changing = r.steps.iter().filter(|st| !st.actions.is_empty() && !st.in_sync()).count();
     if !refusals.is_empty() {
         r.ok = false;
         r.exit_code = 1;

@@ -17,11 +17,19 @@
 //! (shaped after the user pool: [`test_user`]) is deleted even when a hop fails or the run is
 //! interrupted.
 //!
+//! `verify --guest` runs the flow of an app before anyone signs in instead ([`guest`]):
+//!
+//! ```text
+//! get-id → get-credentials (no Logins: the pool's unauthenticated role, the stack's guest role)
+//!   → guest-allowed (a call guest.actions grants) → guest-denied (one it does not: AccessDenied)
+//! ```
+//!
 //! `GetCredentialsForIdentity` answers `InvalidIdentityPoolConfigurationException` both for a
 //! broken wiring and, for a while after the role or its trust policy changed, while IAM
 //! propagates the change. When verify's own diagnosis finds the wiring right, it retries up to
 //! `--propagation-timeout` instead of reporting a misconfiguration that is not there.
 
+mod guest;
 mod hop;
 mod login;
 mod table;
@@ -55,6 +63,8 @@ pub enum Login {
         password: SecretString,
     },
     TestUser,
+    /// No sign-in: an unauthenticated (guest) identity (`--guest`).
+    Guest,
 }
 
 #[derive(Debug)]
@@ -80,6 +90,8 @@ pub struct VerifyReport {
     pub username: String,
     pub test_user: bool,
     pub per_user_isolation: bool,
+    /// `--guest`: the flow ran as an unauthenticated identity.
+    pub guest: bool,
     /// The signed-in user's identity id (set once `get-id` succeeded).
     pub identity_id: Option<String>,
     pub ok: bool,
@@ -191,23 +203,25 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
             d.table.name
         );
     };
-    let client_id = opts
-        .client_id
-        .clone()
-        .unwrap_or_else(|| d.user_pool.client_ids[0].clone());
+    let guest = matches!(opts.login, Login::Guest);
+    if guest && d.guest().is_none() {
+        bail!(
+            "guest access is off for stack {} (identity_pool.allow_unauthenticated = false): set it to true, run `setup apply`, then `setup verify --guest`",
+            d.stack
+        );
+    }
+    let client_id = opts.client_id.clone().unwrap_or_else(|| d.user_pool.client_ids[0].clone());
     // A test user fits the user pool the pre-flight check described (asked again only if
     // that answer is missing).
     let (username, new_user) = match &opts.login {
         Login::User { username, .. } => (username.clone(), None),
+        Login::Guest => ("(guest)".to_string(), None),
         Login::TestUser => {
             let pool = match user_pool::described(&d.user_pool.id) {
                 Some(p) => Some(p),
                 None => user_pool::describe(&s.aws, &d.user_pool.id).await.ok(),
             };
-            let shape = pool
-                .as_ref()
-                .map(test_user::Shape::from_pool)
-                .unwrap_or_default();
+            let shape = pool.as_ref().map(test_user::Shape::from_pool).unwrap_or_default();
             let user = test_user::fit(&shape, &random_hex(6));
             (user.username.clone(), Some((user, shape.password)))
         }
@@ -223,10 +237,7 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         client_id: client_id.clone(),
         provider: d.user_pool.provider_name(),
         table: d.table.name.clone(),
-        partition_key: table
-            .partition_key
-            .clone()
-            .unwrap_or_else(|| d.table.partition_key.clone()),
+        partition_key: table.partition_key.clone().unwrap_or_else(|| d.table.partition_key.clone()),
         sort_key: if table.partition_key.is_some() {
             table.sort_key.clone()
         } else {
@@ -241,24 +252,35 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
     };
 
     let password = match opts.login {
-        Login::User { password, .. } => Password::Given(password),
+        Login::User { password, .. } => Some(Password::Given(password)),
         Login::TestUser => {
             let (user, rules) = new_user.expect("a test user was planned");
-            Password::Create(user, rules)
+            Some(Password::Create(user, rules))
         }
+        Login::Guest => None,
     };
     let interrupted = tokio::select! {
-        _ = flow(&run, &username, password) => false,
+        _ = async {
+            match password {
+                Some(password) => flow(&run, &username, password).await,
+                None => guest::flow(&run).await,
+            }
+        } => false,
         _ = tokio::signal::ctrl_c() => true,
     };
     table::cleanup(&run).await;
 
     let hops = all_hops(
         run.hops.into_inner().expect("not poisoned"),
+        if guest { &Hop::GUEST } else { &Hop::ALL },
         test_user,
         interrupted,
     );
-    let (ok, summary) = summary(&hops, interrupted, &client_id, &d.table.name);
+    let (ok, summary) = if guest {
+        guest_summary(&hops, interrupted, &run.pool_id, &d.table.name)
+    } else {
+        summary(&hops, interrupted, &client_id, &d.table.name)
+    };
     let identity_id = run.identity_id.into_inner().expect("not poisoned");
     Ok(VerifyReport {
         command: "verify",
@@ -272,6 +294,7 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         username,
         test_user,
         per_user_isolation: d.per_user_isolation,
+        guest,
         identity_id,
         ok,
         hops,
@@ -280,13 +303,16 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
     })
 }
 
-/// The report's hops: those that ran, and every other one as skipped (with why), in order.
-fn all_hops(mut hops: Vec<HopReport>, test_user: bool, interrupted: bool) -> Vec<HopReport> {
-    let first_failure = hops
-        .iter()
-        .find(|h| h.status == HopStatus::Failed)
-        .map(|h| h.hop);
-    for hop in Hop::ALL {
+/// The report's hops: those that ran, and every other one of the flow's `list` as skipped (with
+/// why), in order.
+fn all_hops(
+    mut hops: Vec<HopReport>,
+    list: &[Hop],
+    test_user: bool,
+    interrupted: bool,
+) -> Vec<HopReport> {
+    let first_failure = hops.iter().find(|h| h.status == HopStatus::Failed).map(|h| h.hop);
+    for &hop in list {
         if hops.iter().any(|h| h.hop == hop) {
             continue;
         }
@@ -322,6 +348,24 @@ fn summary(hops: &[HopReport], interrupted: bool, client_id: &str, table: &str) 
         ),
     };
     (failed.is_none() && !interrupted, summary)
+}
+
+/// [`summary`] for `verify --guest`.
+fn guest_summary(
+    hops: &[HopReport],
+    interrupted: bool,
+    pool_id: &str,
+    table: &str,
+) -> (bool, String) {
+    let (ok, text) = summary(hops, interrupted, "", table);
+    if !ok || interrupted {
+        return (ok, text);
+    }
+    let ran = hops.iter().filter(|h| h.status == HopStatus::Ok).count();
+    (
+        true,
+        format!("Verified: {ran} hops succeeded; a guest (an unauthenticated identity of identity pool {pool_id}) gets the guest role's access to table {table} and nothing more."),
+    )
 }
 
 /// The existing user's password, or the test user to create (and the pool's password rules).
@@ -399,19 +443,12 @@ mod tests {
         let failed = HopReport::ran(
             Hop::GetCredentials,
             Duration::from_millis(5),
-            Err(failure(
-                "InvalidIdentityPoolConfigurationException",
-                "no role",
-            )),
+            Err(failure("InvalidIdentityPoolConfigurationException", "no role")),
         );
         // Recorded out of order (clean-up last): the report follows the flow.
         let hops = all_hops(
-            vec![
-                ran(Hop::SignIn),
-                ran(Hop::DeleteItem),
-                ran(Hop::GetId),
-                failed,
-            ],
+            vec![ran(Hop::SignIn), ran(Hop::DeleteItem), ran(Hop::GetId), failed],
+            &Hop::ALL,
             false,
             false,
         );
@@ -424,60 +461,67 @@ mod tests {
         };
         assert_eq!(
             why(Hop::CreateTestUser),
-            (
-                HopStatus::Skipped,
-                "signed in as an existing user (--username)"
-            )
+            (HopStatus::Skipped, "signed in as an existing user (--username)")
         );
-        assert_eq!(
-            why(Hop::PutItem),
-            (HopStatus::Skipped, "not run: get-credentials failed")
-        );
+        assert_eq!(why(Hop::PutItem), (HopStatus::Skipped, "not run: get-credentials failed"));
         assert_eq!(why(Hop::DeleteItem), (HopStatus::Ok, "delete-item done"));
         assert_eq!(
             summary(&hops, false, "c1", "t"),
-            (
-                false,
-                "Verify failed at get-credentials: no role".to_string()
-            )
+            (false, "Verify failed at get-credentials: no role".to_string())
         );
 
-        let stopped = all_hops(vec![ran(Hop::CreateTestUser)], true, true);
-        assert_eq!(
-            stopped
-                .iter()
-                .find(|h| h.hop == Hop::SignIn)
-                .unwrap()
-                .detail,
-            "interrupted"
-        );
+        let stopped = all_hops(vec![ran(Hop::CreateTestUser)], &Hop::ALL, true, true);
+        assert_eq!(stopped.iter().find(|h| h.hop == Hop::SignIn).unwrap().detail, "interrupted");
         assert_eq!(
             summary(&stopped, true, "c1", "t"),
-            (
-                false,
-                "Verify was interrupted; what it created was removed.".to_string()
-            )
+            (false, "Verify was interrupted; what it created was removed.".to_string())
         );
     }
 
     #[test]
     fn a_run_without_failures_is_verified() {
         let hops = all_hops(
-            Hop::ALL
-                .into_iter()
-                .filter(|h| *h != Hop::Query)
-                .map(ran)
-                .collect(),
+            Hop::ALL.into_iter().filter(|h| *h != Hop::Query).map(ran).collect(),
+            &Hop::ALL,
             true,
             false,
         );
-        assert_eq!(
-            hops.iter().find(|h| h.hop == Hop::Query).unwrap().detail,
-            "not run"
-        );
+        assert_eq!(hops.iter().find(|h| h.hop == Hop::Query).unwrap().detail, "not run");
         assert_eq!(
             summary(&hops, false, "c1", "t"),
             (true, "Verified: 10 hops succeeded; a signed-in user of app client c1 can use table t with the identity pool's credentials.".to_string())
+        );
+    }
+
+    #[test]
+    fn a_guest_run_reports_its_own_hops() {
+        let hops =
+            all_hops(vec![ran(Hop::GetId), ran(Hop::GetCredentials)], &Hop::GUEST, false, false);
+        let names: Vec<&str> = hops.iter().map(|h| h.hop.name()).collect();
+        assert_eq!(names, ["get-id", "get-credentials", "guest-allowed", "guest-denied"]);
+        assert_eq!(hops[2].detail, "not run");
+        let all = all_hops(Hop::GUEST.into_iter().map(ran).collect(), &Hop::GUEST, false, false);
+        assert_eq!(
+            guest_summary(&all, false, "us-east-1:p", "t"),
+            (true, "Verified: 4 hops succeeded; a guest (an unauthenticated identity of identity pool us-east-1:p) gets the guest role's access to table t and nothing more.".to_string())
+        );
+        let failed = HopReport::ran(
+            Hop::GuestDenied,
+            Duration::from_millis(5),
+            Err(failure("allowed", "guests may call dynamodb:DeleteItem")),
+        );
+        let hops = all_hops(
+            vec![ran(Hop::GetId), ran(Hop::GetCredentials), ran(Hop::GuestAllowed), failed],
+            &Hop::GUEST,
+            false,
+            false,
+        );
+        assert_eq!(
+            guest_summary(&hops, false, "p", "t"),
+            (
+                false,
+                "Verify failed at guest-denied: guests may call dynamodb:DeleteItem".to_string()
+            )
         );
     }
 }

@@ -10,7 +10,7 @@ use serde::de::{self, value, Deserializer, IntoDeserializer};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{KeyType, MAX_TAGS, STACK_TAG};
+use super::{KeyType, TableClass, MAX_TAGS, STACK_TAG};
 
 /// A newtype over a `$from` (a string unless said) whose values satisfy `$ok`; serde reads it
 /// through the rule, and any other value is refused with `$why`.
@@ -113,15 +113,11 @@ impl<const MAX: usize> TryFrom<String> for IamName<MAX> {
     type Error = String;
     fn try_from(name: String) -> Result<Self, String> {
         let ok = (1..=MAX).contains(&name.len())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
         if ok {
             Ok(IamName(name))
         } else {
-            Err(format!(
-                "{name:?} must be 1-{MAX} characters of letters, digits and _ + = , . @ -"
-            ))
+            Err(format!("{name:?} must be 1-{MAX} characters of letters, digits and _ + = , . @ -"))
         }
     }
 }
@@ -264,16 +260,141 @@ macro_rules! choice {
     };
 }
 
+choice!(BillingMode, "a billing mode", "use \"PAY_PER_REQUEST\" or \"PROVISIONED\"");
+choice!(KeyType, "a key type", "use \"S\" (string), \"N\" (number) or \"B\" (binary)");
+
+choice!(TableClass, "a table class", "use \"STANDARD\" or \"STANDARD_INFREQUENT_ACCESS\"");
+
+/// `table.encryption` as written; with `table.kms_key` it becomes a [`super::Encryption`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(remote = "Self", rename_all = "kebab-case")]
+pub enum EncryptionKind {
+    AwsOwned,
+    AwsManaged,
+    CustomerManaged,
+}
+
 choice!(
-    BillingMode,
-    "a billing mode",
-    "use \"PAY_PER_REQUEST\" or \"PROVISIONED\""
+    EncryptionKind,
+    "an encryption setting",
+    "use \"aws-owned\" (the default), \"aws-managed\" or \"customer-managed\" (with kms_key)"
 );
-choice!(
-    KeyType,
-    "a key type",
-    "use \"S\" (string), \"N\" (number) or \"B\" (binary)"
+
+rule!(
+    /// The `name` of a global secondary index (DynamoDB's rule for index names).
+    IndexName,
+    |n| (3..=255).contains(&n.len())
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)),
+    format!("{n:?} must be 3-255 characters of A-Z a-z 0-9 _ . -")
 );
+
+/// `table.kms_key`: a key ARN, an alias ARN or `alias/<name>` of a customer managed key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct KmsKey(pub String);
+
+impl TryFrom<String> for KmsKey {
+    type Error = String;
+    fn try_from(k: String) -> Result<Self, String> {
+        kms_key_problem(&k).map_or(Ok(KmsKey(k)), Err)
+    }
+}
+
+/// Why `k` is not a usable `kms_key`, if it is not.
+fn kms_key_problem(k: &str) -> Option<String> {
+    let alias_name = |name: &str| {
+        (1..=250).contains(&name.len())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+    };
+    let aws_managed = |name: &str| name.starts_with("aws/");
+    let what = "is not a KMS key; write the key ARN (\"arn:aws:kms:<region>:<account>:key/<key id>\"), an alias ARN (\"arn:aws:kms:<region>:<account>:alias/<name>\") or \"alias/<name>\"";
+    let name = if let Some(name) = k.strip_prefix("alias/") {
+        if !alias_name(name) {
+            return Some(format!("{k:?} {what}"));
+        }
+        name
+    } else if let Some(rest) = k.strip_prefix("arn:") {
+        // arn:<partition>:kms:<region>:<account>:key/<id> or …:alias/<name>
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        let [partition, service, region, account, resource] = parts[..] else {
+            return Some(format!("{k:?} {what}"));
+        };
+        let ok = partition.starts_with("aws")
+            && service == "kms"
+            && is_region(region)
+            && account.len() == 12
+            && account.chars().all(|c| c.is_ascii_digit());
+        match resource.split_once('/') {
+            Some(("key", id))
+                if ok
+                    && !id.is_empty()
+                    && id.len() <= 128
+                    && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+            {
+                return None
+            }
+            Some(("alias", name)) if ok && alias_name(name) => name,
+            _ => return Some(format!("{k:?} {what}")),
+        }
+    } else {
+        return Some(format!("{k:?} {what}"));
+    };
+    aws_managed(name).then(|| {
+        format!(
+            "{k:?} is a key AWS manages, not a customer managed key; for the AWS managed DynamoDB key write encryption = \"aws-managed\" without kms_key"
+        )
+    })
+}
+
+/// `projection` of an index as written: `"ALL"`, `"KEYS_ONLY"` or `{ include = [...] }` (the
+/// attribute names are checked after reading, with their positions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawProjection {
+    All,
+    KeysOnly,
+    Include(Entries),
+}
+
+const PROJECTION_HINT: &str = "use \"ALL\", \"KEYS_ONLY\" or { include = [\"attribute\", ...] }";
+
+impl<'de> Deserialize<'de> for RawProjection {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = RawProjection;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "a projection; {PROJECTION_HINT}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawProjection, E> {
+                match s {
+                    "ALL" => Ok(RawProjection::All),
+                    "KEYS_ONLY" => Ok(RawProjection::KeysOnly),
+                    "INCLUDE" => Err(E::custom(
+                        "write an INCLUDE projection as { include = [\"attribute\", ...] }, naming the attributes it holds",
+                    )),
+                    _ => Err(E::custom(format!(
+                        "{s:?} is not a projection; {PROJECTION_HINT}"
+                    ))),
+                }
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawProjection, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Include {
+                    include: Entries,
+                }
+                let i = Include::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                if i.include.is_empty() {
+                    return Err(de::Error::custom(
+                        "include needs at least one attribute; for the keys alone write projection = \"KEYS_ONLY\"",
+                    ));
+                }
+                Ok(RawProjection::Include(i.include))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
 
 /// An AWS region name such as `us-east-1`, `ap-south-1`, `us-gov-west-1`, `eu-central-2`.
 pub fn is_region(r: &str) -> bool {
@@ -377,10 +498,7 @@ mod tests {
             ClientIds::try_from(vec![]).unwrap_err(),
             "needs at least one app client id of the user pool"
         );
-        assert_eq!(
-            Actions::try_from(vec![]).unwrap_err(),
-            "needs at least one dynamodb: action"
-        );
+        assert_eq!(Actions::try_from(vec![]).unwrap_err(), "needs at least one dynamodb: action");
         assert_eq!(
             dedup(["dynamodb:GetItem", "dynamodb:PutItem", "DynamoDB:getitem"].map(String::from)),
             ["dynamodb:GetItem", "dynamodb:PutItem"]
@@ -392,10 +510,7 @@ mod tests {
             .collect();
         let (i, span, why) = checked_entries::<Action>(&entries).unwrap_err();
         assert_eq!((i, span), (1, 10..15));
-        assert!(
-            why.starts_with("\"dynamodb:*\" is not a DynamoDB action"),
-            "{why}"
-        );
+        assert!(why.starts_with("\"dynamodb:*\" is not a DynamoDB action"), "{why}");
         let ok = checked_entries::<Action>(&entries[..1]).unwrap();
         assert_eq!(ok, [Action("dynamodb:GetItem".into())]);
     }
@@ -443,14 +558,8 @@ mod tests {
                 .map(|d| (d.mode, d.kind))
                 .map_err(|e| e.message().to_string())
         };
-        assert_eq!(
-            read("PAY_PER_REQUEST", "S"),
-            Ok((BillingMode::PayPerRequest, KeyType::S))
-        );
-        assert_eq!(
-            read("PROVISIONED", "B"),
-            Ok((BillingMode::Provisioned, KeyType::B))
-        );
+        assert_eq!(read("PAY_PER_REQUEST", "S"), Ok((BillingMode::PayPerRequest, KeyType::S)));
+        assert_eq!(read("PROVISIONED", "B"), Ok((BillingMode::Provisioned, KeyType::B)));
         assert_eq!(
             read("FREE", "S").unwrap_err(),
             "\"FREE\" is not a billing mode; use \"PAY_PER_REQUEST\" or \"PROVISIONED\""

@@ -5,7 +5,7 @@ use super::fields::is_user_pool_id;
 use super::*;
 use proptest::prelude::*;
 
-const VALID: &str = "stack = \"demo\"\nregion = \"us-east-1\"\n\n[table]\nname = \"user-profiles\"\npartition_key = { name = \"userId\", type = \"S\" }\nsort_key = { name = \"createdAt\", type = \"S\" }\nbilling_mode = \"PROVISIONED\"\nread_capacity = 5\nwrite_capacity = 5\npoint_in_time_recovery = true\ndeletion_protection = true\ntags = { team = \"mobile\" }\n\n[user_pool]\nid = \"us-east-1_AbCdEf123\"\nclient_ids = [\"1example23456789\"]\n\n[identity_pool]\nname = \"demo_identities\"\nallow_unauthenticated = false\n\n[role]\nname = \"demo-role\"\n\n[policy]\nname = \"demo-policy\"\nactions = [\"dynamodb:GetItem\", \"dynamodb:Query\"]\n";
+const VALID: &str = "stack = \"demo\"\nregion = \"us-east-1\"\n\n[table]\nname = \"user-profiles\"\npartition_key = { name = \"userId\", type = \"S\" }\nsort_key = { name = \"createdAt\", type = \"S\" }\nbilling_mode = \"PROVISIONED\"\nread_capacity = 5\nwrite_capacity = 5\npoint_in_time_recovery = true\ndeletion_protection = true\ntags = { team = \"mobile\" }\nencryption = \"customer-managed\"\nkms_key = \"alias/profiles\"\nttl_attribute = \"expiresAt\"\ntable_class = \"STANDARD\"\n\n[[table.global_secondary_indexes]]\nname = \"byEmail\"\npartition_key = { name = \"email\", type = \"S\" }\nprojection = { include = [\"displayName\"] }\nread_capacity = 1\nwrite_capacity = 1\n\n[user_pool]\nid = \"us-east-1_AbCdEf123\"\nclient_ids = [\"1example23456789\"]\n\n[identity_pool]\nname = \"demo_identities\"\nallow_unauthenticated = false\n\n[role]\nname = \"demo-role\"\n\n[policy]\nname = \"demo-policy\"\nactions = [\"dynamodb:GetItem\", \"dynamodb:Query\"]\n";
 
 /// Parses and checks the contract: no panic (the caller's proptest catches one), and an
 /// error is a one-line sentence that names a field or a line.
@@ -92,7 +92,8 @@ proptest! {
     fn any_value_in_any_field_is_checked(
         field in prop::sample::select(vec![
             "stack", "region", "table.name", "user_pool.id", "role.name", "policy.name",
-            "identity_pool.name", "table.billing_mode",
+            "identity_pool.name", "table.billing_mode", "table.encryption", "table.kms_key",
+            "table.ttl_attribute", "table.table_class",
         ]),
         value in any::<String>(),
     ) {
@@ -117,6 +118,14 @@ proptest! {
     }
 }
 
+/// The base of the mutations is itself valid, table options included.
+#[test]
+fn the_base_config_is_valid() {
+    let d = parse(VALID, Path::new("setup.toml"), &Overrides::default()).unwrap();
+    assert_eq!(d.table.encryption.kms_key(), Some("alias/profiles"));
+    assert_eq!(d.table.global_secondary_indexes.len(), 1);
+}
+
 #[test]
 fn huge_values_are_errors_with_the_field() {
     let long = "x".repeat(1_000_000);
@@ -124,15 +133,9 @@ fn huge_values_are_errors_with_the_field() {
     let e = parse(&text, Path::new("setup.toml"), &Overrides::default()).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("table.name"));
     // Long inputs are not echoed back whole.
-    let many = (0..20_000)
-        .map(|i| format!("\"c{i}\""))
-        .collect::<Vec<_>>()
-        .join(",");
+    let many = (0..20_000).map(|i| format!("\"c{i}\"")).collect::<Vec<_>>().join(",");
     check(&VALID.replace("[\"1example23456789\"]", &format!("[{many}]")));
-    let tags = (0..5_000)
-        .map(|i| format!("t{i} = \"v\""))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let tags = (0..5_000).map(|i| format!("t{i} = \"v\"")).collect::<Vec<_>>().join(", ");
     check(&VALID.replace("{ team = \"mobile\" }", &format!("{{ {tags} }}")));
     check(&format!("{VALID}\n# {}\n", "é".repeat(500_000)));
 }
@@ -145,11 +148,7 @@ fn tag_keys_and_values_follow_aws_rules() {
         ("{ \"AWS:x\" = \"v\" }", "table.tags", "reserved by AWS"),
         ("{ \"a#b\" = \"v\" }", "table.tags", "the character '#'"),
         ("{ \"k\" = \"v;\" }", "table.tags.k", "the character ';'"),
-        (
-            "{ \"k\" = \"a\\tb\" }",
-            "table.tags.k",
-            "the character '\\t'",
-        ),
+        ("{ \"k\" = \"a\\tb\" }", "table.tags.k", "the character '\\t'"),
     ] {
         let e = parse(&with(tags), Path::new("setup.toml"), &Overrides::default()).unwrap_err();
         assert_eq!(e.field.as_deref(), Some(field), "{tags}: {e}");
@@ -163,18 +162,8 @@ fn tag_keys_and_values_follow_aws_rules() {
         let inner: Vec<String> = (0..n).map(|i| format!("t{i} = \"v\"")).collect();
         format!("{{ {} }}", inner.join(", "))
     };
-    assert!(parse(
-        &with(&tags(49)),
-        Path::new("setup.toml"),
-        &Overrides::default()
-    )
-    .is_ok());
-    let e = parse(
-        &with(&tags(50)),
-        Path::new("setup.toml"),
-        &Overrides::default(),
-    )
-    .unwrap_err();
+    assert!(parse(&with(&tags(49)), Path::new("setup.toml"), &Overrides::default()).is_ok());
+    let e = parse(&with(&tags(50)), Path::new("setup.toml"), &Overrides::default()).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("table.tags"));
     assert!(e.message.starts_with("50 tags given; AWS allows 50"), "{e}");
 }
@@ -184,11 +173,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
     for depth in [100usize, 10_000, 200_000] {
         let arrays = format!("{VALID}\nx = {}{}\n", "[".repeat(depth), "]".repeat(depth));
         check(&arrays);
-        let tables = format!(
-            "{VALID}\ny = {}1{}\n",
-            "{ a = ".repeat(depth),
-            " }".repeat(depth)
-        );
+        let tables = format!("{VALID}\ny = {}1{}\n", "{ a = ".repeat(depth), " }".repeat(depth));
         check(&tables);
         let dotted = format!("{VALID}\n[{}]\n", vec!["a"; depth.min(20_000)].join("."));
         check(&dotted);
@@ -197,13 +182,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
 
 #[test]
 fn control_characters_and_unicode_in_values_are_rejected_cleanly() {
-    for bad in [
-        "user\u{0}profiles",
-        "prof\u{202e}iles",
-        "用户资料",
-        "tab\tle",
-        "line\nbreak",
-    ] {
+    for bad in ["user\u{0}profiles", "prof\u{202e}iles", "用户资料", "tab\tle", "line\nbreak"] {
         let text = VALID.replace("user-profiles", &bad.escape_default().to_string());
         check(&text);
     }

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
 use serde_path_to_error::Segment;
 
 use crate::aws::Account;
@@ -26,6 +27,7 @@ use crate::aws::Account;
 mod fields;
 #[cfg(test)]
 mod fuzz;
+mod guest_rules;
 mod raw;
 mod rules;
 #[cfg(test)]
@@ -37,11 +39,8 @@ pub use fields::{is_region, tag_char};
 pub const STACK_TAG: &str = "setup:stack";
 
 pub const DEFAULT_TABLE: &str = "user-profiles";
-pub const DEFAULT_ACTIONS: [&str; 3] = [
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-];
+pub const DEFAULT_ACTIONS: [&str; 3] =
+    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"];
 /// What a backend usually needs on a user-profiles table.
 pub const DEFAULT_BACKEND_ACTIONS: [&str; 5] = [
     "dynamodb:PutItem",
@@ -94,6 +93,110 @@ impl Billing {
     }
 }
 
+/// `table.encryption` (with `table.kms_key`): which KMS key encrypts the table at rest.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Encryption {
+    /// `"aws-owned"` (the default): a key DynamoDB owns; no KMS key in the account, no KMS cost.
+    #[default]
+    AwsOwned,
+    /// `"aws-managed"`: the account's AWS managed key `alias/aws/dynamodb`.
+    AwsManaged,
+    /// `"customer-managed"`: the key `table.kms_key` names, as written (a key ARN, an alias
+    /// ARN or `alias/<name>`); `apply` resolves it to the key's ARN with KMS DescribeKey.
+    CustomerManaged(String),
+}
+
+impl Encryption {
+    /// The config value: `aws-owned`, `aws-managed` or `customer-managed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Encryption::AwsOwned => "aws-owned",
+            Encryption::AwsManaged => "aws-managed",
+            Encryption::CustomerManaged(_) => "customer-managed",
+        }
+    }
+
+    /// The customer managed key, as written in the config.
+    pub fn kms_key(&self) -> Option<&str> {
+        match self {
+            Encryption::CustomerManaged(k) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+/// The alias of the account's AWS managed key for DynamoDB (`encryption = "aws-managed"`).
+pub const AWS_MANAGED_DYNAMODB_KEY: &str = "alias/aws/dynamodb";
+
+/// `table.table_class`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(remote = "Self", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TableClass {
+    #[default]
+    Standard,
+    StandardInfrequentAccess,
+}
+
+impl TableClass {
+    /// DynamoDB's name: `STANDARD` or `STANDARD_INFREQUENT_ACCESS`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableClass::Standard => "STANDARD",
+            TableClass::StandardInfrequentAccess => "STANDARD_INFREQUENT_ACCESS",
+        }
+    }
+}
+
+/// Which attributes a global secondary index holds besides the keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Projection {
+    /// `"ALL"`: every attribute.
+    All,
+    /// `"KEYS_ONLY"`: the table's and the index's keys.
+    KeysOnly,
+    /// `{ include = [...] }`: the keys and these attributes (DynamoDB's `INCLUDE`).
+    Include(Vec<String>),
+}
+
+impl Projection {
+    /// DynamoDB's `ProjectionType`: `ALL`, `KEYS_ONLY` or `INCLUDE`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Projection::All => "ALL",
+            Projection::KeysOnly => "KEYS_ONLY",
+            Projection::Include(_) => "INCLUDE",
+        }
+    }
+
+    /// The projected non-key attributes (`INCLUDE` only).
+    pub fn non_key_attributes(&self) -> &[String] {
+        match self {
+            Projection::Include(a) => a,
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for Projection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Projection::Include(a) => write!(f, "INCLUDE [{}]", a.join(", ")),
+            other => f.write_str(other.kind()),
+        }
+    }
+}
+
+/// One `[[table.global_secondary_indexes]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gsi {
+    pub name: String,
+    pub partition_key: KeyAttr,
+    pub sort_key: Option<KeyAttr>,
+    pub projection: Projection,
+    /// `(read_capacity, write_capacity)`: set exactly when the table is `PROVISIONED`.
+    pub capacity: Option<(i64, i64)>,
+}
+
 #[derive(Debug, Clone)]
 pub struct TableSpec {
     pub name: String,
@@ -102,6 +205,34 @@ pub struct TableSpec {
     pub billing: Billing,
     pub point_in_time_recovery: bool,
     pub deletion_protection: bool,
+    pub encryption: Encryption,
+    /// `table.ttl_attribute`: Time to Live on this attribute; `None` = TTL disabled.
+    pub ttl_attribute: Option<String>,
+    pub table_class: TableClass,
+    pub global_secondary_indexes: Vec<Gsi>,
+}
+
+impl TableSpec {
+    /// DynamoDB's `AttributeDefinitions`: every key attribute in use, the table's keys first,
+    /// then the indexes' in order, each once (the config checks that one attribute has one
+    /// type wherever it is a key).
+    pub fn attribute_definitions(&self) -> Vec<KeyAttr> {
+        let keys = [Some(&self.partition_key), self.sort_key.as_ref()]
+            .into_iter()
+            .chain(
+                self.global_secondary_indexes
+                    .iter()
+                    .flat_map(|g| [Some(&g.partition_key), g.sort_key.as_ref()]),
+            )
+            .flatten();
+        let mut out: Vec<KeyAttr> = Vec::new();
+        for k in keys {
+            if !out.iter().any(|o| o.name == k.name) {
+                out.push(k.clone());
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +298,27 @@ pub fn default_backend_policy_name(stack: &str) -> String {
     format!("{stack}-backend-access")
 }
 
+/// The `[guest]` section: the role the identity pool gives unauthenticated (guest) identities
+/// and its policy. In force only with `identity_pool.allow_unauthenticated = true`
+/// ([`Desired::guest`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestSpec {
+    /// `guest.role`, default `<stack>-cognito-guest`.
+    pub role_name: String,
+    /// `guest.policy_name`, default `<stack>-guest-access`.
+    pub policy_name: String,
+    /// `guest.actions`, default none: the guest role then has no table access and no policy.
+    pub actions: Vec<String>,
+}
+
+pub fn default_guest_role_name(stack: &str) -> String {
+    format!("{stack}-cognito-guest")
+}
+
+pub fn default_guest_policy_name(stack: &str) -> String {
+    format!("{stack}-guest-access")
+}
+
 /// Everything the config asks for, validated. The one place the desired state comes from.
 #[derive(Debug, Clone)]
 pub struct Desired {
@@ -184,6 +336,10 @@ pub struct Desired {
     /// is its own identity id (`dynamodb:LeadingKeys` = `${cognito-identity.amazonaws.com:sub}`).
     pub per_user_isolation: bool,
     pub backend: Option<BackendSpec>,
+    /// `[guest]` with its defaults, read whether or not guests are allowed: with
+    /// `allow_unauthenticated = false` its names find the guest role and policy to remove. Use
+    /// [`Desired::guest`] for what is in force.
+    pub guest_spec: GuestSpec,
     /// Tags for every resource: the config's `tags` (formerly `table.tags`) plus the ownership
     /// tag.
     pub tags: BTreeMap<String, String>,
@@ -192,6 +348,20 @@ pub struct Desired {
 impl Desired {
     pub fn table_arn(&self, region: &str, account: &Account) -> String {
         account.arn("dynamodb", region, &format!("table/{}", self.table.name))
+    }
+    /// A table policy (access, guest, backend) for this table: on its indexes too when it has
+    /// global secondary indexes ([`crate::policy_doc::with_indexes`]); `table_arn` and `index_arn`
+    /// as references (exports).
+    pub fn on_indexes(&self, doc: Value, table_arn: &Value, index_arn: Value) -> Value {
+        match self.table.global_secondary_indexes.is_empty() {
+            true => doc,
+            false => crate::policy_doc::with_indexes(doc, table_arn, index_arn),
+        }
+    }
+    /// [`Desired::on_indexes`] for the table's own ARN.
+    pub fn on_indexes_of(&self, doc: Value, table_arn: &str) -> Value {
+        let index_arn = Value::from(crate::policy_doc::index_arn(table_arn));
+        self.on_indexes(doc, &Value::from(table_arn), index_arn)
     }
     pub fn role_arn(&self, account: &Account) -> String {
         account.arn("iam", "", &format!("role/{}", self.role_name))
@@ -208,6 +378,16 @@ impl Desired {
     }
     pub fn backend_policy_arn(&self, account: &Account) -> String {
         account.arn("iam", "", &format!("policy/{}", self.backend_policy_name()))
+    }
+    /// Guest access: `Some` exactly when `identity_pool.allow_unauthenticated = true`.
+    pub fn guest(&self) -> Option<&GuestSpec> {
+        self.allow_unauthenticated.then_some(&self.guest_spec)
+    }
+    pub fn guest_role_arn(&self, account: &Account) -> String {
+        account.arn("iam", "", &format!("role/{}", self.guest_spec.role_name))
+    }
+    pub fn guest_policy_arn(&self, account: &Account) -> String {
+        account.arn("iam", "", &format!("policy/{}", self.guest_spec.policy_name))
     }
 }
 
@@ -309,10 +489,7 @@ struct Locator<'a> {
 
 impl Locator<'_> {
     fn line(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())]
-            .matches('\n')
-            .count()
-            + 1
+        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
     }
 
     /// An error about `field`, at the line of `span` (the field's value) when known.
@@ -337,18 +514,10 @@ impl Locator<'_> {
             // The parser gives no position for its nesting limit: point at the most nested line.
             None => (
                 self.most_nested_line(),
-                format!(
-                    "{} (tables or arrays are nested too deeply)",
-                    e.message().trim()
-                ),
+                format!("{} (tables or arrays are nested too deeply)", e.message().trim()),
             ),
         };
-        ConfigError {
-            file: self.path.to_path_buf(),
-            field: None,
-            line: Some(line),
-            message,
-        }
+        ConfigError { file: self.path.to_path_buf(), field: None, line: Some(line), message }
     }
 
     /// A value serde refused: an unknown key, a wrong type, or a per-field rule. The field is

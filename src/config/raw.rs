@@ -6,9 +6,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::fields::{
-    Actions, BillingMode, ClientIds, IamName, KeyName, PoolName, TableName, Tags, UserPoolId,
+    Actions, BillingMode, ClientIds, EncryptionKind, IamName, IndexName, KeyName, KmsKey, PoolName,
+    RawProjection, TableName, Tags, UserPoolId,
 };
-use super::KeyType;
+use super::{KeyType, TableClass};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +28,7 @@ pub struct Config {
     #[serde(default)]
     pub policy: Policy,
     pub backend: Option<Spanned<Backend>>,
+    pub guest: Option<Spanned<Guest>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -42,6 +44,23 @@ pub struct Table {
     pub deletion_protection: Option<bool>,
     /// Deprecated: the top-level `tags` (they go on every resource, not only the table).
     pub tags: Option<Spanned<Tags>>,
+    pub encryption: Option<Spanned<EncryptionKind>>,
+    pub kms_key: Option<Spanned<KmsKey>>,
+    pub ttl_attribute: Option<KeyName>,
+    pub table_class: Option<TableClass>,
+    pub global_secondary_indexes: Option<Vec<Spanned<Index>>>,
+}
+
+/// One `[[table.global_secondary_indexes]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Index {
+    pub name: Spanned<IndexName>,
+    pub partition_key: Key,
+    pub sort_key: Option<Key>,
+    pub projection: Option<Spanned<RawProjection>>,
+    pub read_capacity: Option<Spanned<i64>>,
+    pub write_capacity: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,4 +106,13 @@ pub struct Backend {
     pub user: Option<Spanned<IamName<64>>>,
     pub policy_name: Option<Spanned<IamName<128>>>,
     pub actions: Option<Actions>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Guest {
+    pub role: Option<Spanned<IamName<64>>>,
+    pub policy_name: Option<Spanned<IamName<128>>>,
+    /// May be empty (no table access), unlike the other action lists.
+    pub actions: Option<super::fields::Entries>,
 }

@@ -8,13 +8,14 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::fields::{
-    checked_entries, dedup, Action, BillingMode, ClientId, Region, StackName, Tags,
+    checked_entries, dedup, Action, BillingMode, ClientId, EncryptionKind, KeyName, RawProjection,
+    Region, StackName, Tags,
 };
 use super::raw;
 use super::{
     default_backend_policy_name, BackendSpec, Billing, ConfigError, ConfigWarning, Desired,
-    KeyAttr, KeyType, Locator, Overrides, Parsed, Principal, TableSpec, UserPoolSpec,
-    DEFAULT_ACTIONS, DEFAULT_BACKEND_ACTIONS, DEFAULT_TABLE, STACK_TAG,
+    Encryption, Gsi, KeyAttr, KeyType, Locator, Overrides, Parsed, Principal, Projection,
+    TableSpec, UserPoolSpec, DEFAULT_ACTIONS, DEFAULT_BACKEND_ACTIONS, DEFAULT_TABLE, STACK_TAG,
 };
 
 pub(super) fn desired(
@@ -49,20 +50,30 @@ pub(super) fn desired(
     };
     let client_ids = entries::<ClientId>("user_pool.client_ids", &up.client_ids.0, at)?;
     let actions = match &raw.policy.actions {
-        Some(list) => dedup(
-            entries::<Action>("policy.actions", &list.0, at)?
-                .into_iter()
-                .map(|a| a.0),
-        ),
+        Some(list) => {
+            dedup(entries::<Action>("policy.actions", &list.0, at)?.into_iter().map(|a| a.0))
+        }
         None => DEFAULT_ACTIONS.map(String::from).to_vec(),
     };
-    let backend = raw
-        .backend
-        .map(|b| backend(b, &stack, &role_name, &policy_name, at))
-        .transpose()?;
+    let backend =
+        raw.backend.map(|b| backend(b, &stack, &role_name, &policy_name, at)).transpose()?;
 
     let per_user_isolation = isolation(&raw.policy, &table.partition_key, at)?;
-    let (tags, warnings) = tags(raw.tags, table_tags, &stack, at)?;
+    let (tags, mut warnings) = tags(raw.tags, table_tags, &stack, at)?;
+    let allow_unauthenticated = raw.identity_pool.allow_unauthenticated.unwrap_or(false);
+    let guest_spec = super::guest_rules::guest(
+        raw.guest,
+        super::guest_rules::Context {
+            stack: &stack,
+            role_name: &role_name,
+            policy_name: &policy_name,
+            backend: backend.as_ref(),
+            per_user_isolation,
+            allow_unauthenticated,
+        },
+        at,
+        &mut warnings,
+    )?;
 
     let desired = Desired {
         stack,
@@ -73,12 +84,13 @@ pub(super) fn desired(
             client_ids: client_ids.into_iter().map(|c| c.0).collect(),
         },
         identity_pool_name,
-        allow_unauthenticated: raw.identity_pool.allow_unauthenticated.unwrap_or(false),
+        allow_unauthenticated,
         role_name,
         policy_name,
         actions,
         per_user_isolation,
         backend,
+        guest_spec,
         tags,
     };
     Ok(Parsed { desired, warnings })
@@ -150,20 +162,14 @@ fn stack(
     at: &Locator,
 ) -> Result<String, ConfigError> {
     let span = file.as_ref().map(Spanned::span);
-    let Some(stack) = overrides
-        .stack
-        .clone()
-        .or_else(|| file.map(Spanned::into_inner))
-    else {
+    let Some(stack) = overrides.stack.clone().or_else(|| file.map(Spanned::into_inner)) else {
         return Err(at.err(
             "stack",
             None,
             "missing: set `stack = \"myapp-dev\"` in the config or pass --stack",
         ));
     };
-    StackName::try_from(stack)
-        .map(|s| s.0)
-        .map_err(|m| at.err("stack", span, m))
+    StackName::try_from(stack).map(|s| s.0).map_err(|m| at.err("stack", span, m))
 }
 
 /// `--region`, else `region`, else none (the AWS SDK's own sources decide).
@@ -185,9 +191,7 @@ fn region(
     }
     file.map(|r| {
         let span = r.span();
-        Region::try_from(r.into_inner())
-            .map(|r| r.0)
-            .map_err(|m| at.err("region", Some(span), m))
+        Region::try_from(r.into_inner()).map(|r| r.0).map_err(|m| at.err("region", Some(span), m))
     })
     .transpose()
 }
@@ -202,27 +206,20 @@ fn entries<T: TryFrom<String, Error = String>>(
     checked_entries(list).map_err(|(i, span, why)| at.err(&format!("{field}.{i}"), Some(span), why))
 }
 
-fn key(k: raw::Key) -> KeyAttr {
-    KeyAttr {
-        name: k.name.into_inner().0,
-        kind: k.kind,
-    }
+pub(super) fn key(k: raw::Key) -> KeyAttr {
+    KeyAttr { name: k.name.into_inner().0, kind: k.kind }
 }
 
 fn table(t: Option<Spanned<raw::Table>>, at: &Locator) -> Result<TableSpec, ConfigError> {
     let span = t.as_ref().map(Spanned::span);
     let t = t.map(Spanned::into_inner).unwrap_or_default();
     let sort_key_name = t.sort_key.as_ref().map(|k| k.name.clone());
-    let default_key = |name: &str| KeyAttr {
-        name: name.into(),
-        kind: KeyType::S,
-    };
+    let default_key = |name: &str| KeyAttr { name: name.into(), kind: KeyType::S };
     // With no partition key given, both keys default to the user-profiles layout.
     let (partition_key, sort_key) = match t.partition_key {
-        None => (
-            default_key("userId"),
-            Some(t.sort_key.map_or_else(|| default_key("createdAt"), key)),
-        ),
+        None => {
+            (default_key("userId"), Some(t.sort_key.map_or_else(|| default_key("createdAt"), key)))
+        }
         Some(pk) => (key(pk), t.sort_key.map(key)),
     };
     if let (Some(sk), Some(written)) = (&sort_key, sort_key_name) {
@@ -237,22 +234,52 @@ fn table(t: Option<Spanned<raw::Table>>, at: &Locator) -> Result<TableSpec, Conf
             ));
         }
     }
+    let billing = billing(
+        t.billing_mode,
+        [("read_capacity", t.read_capacity), ("write_capacity", t.write_capacity)],
+        span,
+        at,
+    )?;
+    let listed = t.global_secondary_indexes.unwrap_or_default();
+    let global_secondary_indexes = indexes(listed, &partition_key, &sort_key, &billing, at)?;
     Ok(TableSpec {
         name: t.name.map_or_else(|| DEFAULT_TABLE.to_string(), |n| n.0),
         partition_key,
         sort_key,
-        billing: billing(
-            t.billing_mode,
-            [
-                ("read_capacity", t.read_capacity),
-                ("write_capacity", t.write_capacity),
-            ],
-            span,
-            at,
-        )?,
+        billing,
         point_in_time_recovery: t.point_in_time_recovery.unwrap_or(true),
         deletion_protection: t.deletion_protection.unwrap_or(true),
+        encryption: encryption(t.encryption, t.kms_key, at)?,
+        ttl_attribute: t.ttl_attribute.map(|a| a.0),
+        table_class: t.table_class.unwrap_or_default(),
+        global_secondary_indexes,
     })
+}
+
+/// `encryption` and `kms_key`: the key goes with `"customer-managed"`, and only with it.
+fn encryption(
+    kind: Option<Spanned<EncryptionKind>>,
+    key: Option<Spanned<super::fields::KmsKey>>,
+    at: &Locator,
+) -> Result<Encryption, ConfigError> {
+    let customer = kind.as_ref().filter(|k| *k.get_ref() == EncryptionKind::CustomerManaged);
+    match (customer, key) {
+        (Some(_), Some(key)) => Ok(Encryption::CustomerManaged(key.into_inner().0)),
+        (Some(k), None) => Err(at.err(
+            "table.encryption",
+            Some(k.span()),
+            "\"customer-managed\" needs table.kms_key: the key ARN, alias ARN or \"alias/<name>\" of your KMS key",
+        )),
+        (None, Some(key)) => Err(at.err(
+            "table.kms_key",
+            Some(key.span()),
+            "only applies with encryption = \"customer-managed\"; set that too, or remove kms_key",
+        )),
+        (None, None) => Ok(match kind.map(Spanned::into_inner) {
+            Some(EncryptionKind::AwsManaged) => Encryption::AwsManaged,
+            _ => Encryption::AwsOwned,
+        }),
+    }
 }
 
 /// Capacity units go with `PROVISIONED` (both, at least 1) and only with it.
@@ -262,36 +289,164 @@ fn billing(
     table: Option<Range<usize>>,
     at: &Locator,
 ) -> Result<Billing, ConfigError> {
-    if mode.unwrap_or(BillingMode::PayPerRequest) == BillingMode::PayPerRequest {
+    let provisioned = mode.unwrap_or(BillingMode::PayPerRequest) == BillingMode::Provisioned;
+    let capacities = capacities.map(|(field, v)| (format!("table.{field}"), v));
+    Ok(match capacity(provisioned, capacities, table, at)? {
+        Some((read, write)) => Billing::Provisioned { read, write },
+        None => Billing::OnDemand,
+    })
+}
+
+/// The `(read, write)` capacity units of the table or of an index: both required (at least 1)
+/// when `provisioned`, an error otherwise. `within` is the table or index they belong in.
+fn capacity(
+    provisioned: bool,
+    capacities: [(String, Option<Spanned<i64>>); 2],
+    within: Option<Range<usize>>,
+    at: &Locator,
+) -> Result<Option<(i64, i64)>, ConfigError> {
+    if !provisioned {
         if let Some((field, Some(v))) = capacities.iter().find(|(_, v)| v.is_some()) {
             return Err(at.err(
-                &format!("table.{field}"),
+                field,
                 Some(v.span()),
                 "only applies with billing_mode = \"PROVISIONED\"",
             ));
         }
-        return Ok(Billing::OnDemand);
+        return Ok(None);
     }
     let [read, write] = capacities.map(|(field, v)| match v {
         None => Err(at.err(
-            &format!("table.{field}"),
-            table.clone(),
+            &field,
+            within.clone(),
             "required with billing_mode = \"PROVISIONED\" (capacity units, at least 1)",
         )),
         Some(n) if *n.get_ref() < 1 => Err(at.err(
-            &format!("table.{field}"),
+            &field,
             Some(n.span()),
-            format!(
-                "{} is too small; provisioned units must be at least 1",
-                n.get_ref()
-            ),
+            format!("{} is too small; provisioned units must be at least 1", n.get_ref()),
         )),
         Some(n) => Ok(n.into_inner()),
     });
-    Ok(Billing::Provisioned {
-        read: read?,
-        write: write?,
-    })
+    Ok(Some((read?, write?)))
+}
+
+/// AWS's limit on the non-key attributes projected with `INCLUDE`, summed over the indexes.
+pub const MAX_PROJECTED_ATTRIBUTES: usize = 100;
+
+/// `[[table.global_secondary_indexes]]`: unique names, two different keys, one type per
+/// attribute wherever it is a key, `include` lists of non-key attributes, and capacity units
+/// exactly when the table is `PROVISIONED`.
+fn indexes(
+    list: Vec<Spanned<raw::Index>>,
+    pk: &KeyAttr,
+    sk: &Option<KeyAttr>,
+    billing: &Billing,
+    at: &Locator,
+) -> Result<Vec<Gsi>, ConfigError> {
+    let mut out: Vec<Gsi> = Vec::new();
+    // Every key attribute so far, and the field that made it one.
+    let mut keys: Vec<(KeyAttr, String)> = vec![(pk.clone(), "table.partition_key".into())];
+    keys.extend(sk.iter().map(|k| (k.clone(), "table.sort_key".into())));
+    let mut projected = 0;
+    for (i, ix) in list.into_iter().enumerate() {
+        let field = format!("table.global_secondary_indexes.{i}");
+        let span = ix.span();
+        let ix = ix.into_inner();
+        let name_span = ix.name.span();
+        let name = ix.name.into_inner().0;
+        if let Some(j) = out.iter().position(|g| g.name == name) {
+            return Err(at.err(
+                &format!("{field}.name"),
+                Some(name_span),
+                format!("{name:?} is also the name of index {j}; index names must be unique within the table"),
+            ));
+        }
+        let written = [
+            Some(("partition_key", ix.partition_key.name.span())),
+            ix.sort_key.as_ref().map(|k| ("sort_key", k.name.span())),
+        ];
+        let partition_key = key(ix.partition_key);
+        let sort_key = ix.sort_key.map(key);
+        let index_keys = [Some(&partition_key), sort_key.as_ref()];
+        if let (Some(sk), Some((_, sk_span))) = (&sort_key, &written[1]) {
+            if sk.name == partition_key.name {
+                return Err(at.err(
+                    &format!("{field}.sort_key.name"),
+                    Some(sk_span.clone()),
+                    format!("{:?} is also the index's partition key; the sort key must be a different attribute", sk.name),
+                ));
+            }
+        }
+        for (k, w) in index_keys.iter().zip(&written) {
+            let (Some(k), Some((which, kspan))) = (k, w) else {
+                continue;
+            };
+            let here = format!("{field}.{which}");
+            match keys.iter().find(|(o, _)| o.name == k.name) {
+                Some((other, there)) if other.kind != k.kind => {
+                    return Err(at.err(
+                        &here,
+                        Some(kspan.clone()),
+                        format!(
+                            "{:?} has type {} here but {} in {there}; an attribute has one type wherever it is a key",
+                            k.name,
+                            k.kind.as_str(),
+                            other.kind.as_str()
+                        ),
+                    ))
+                }
+                Some(_) => {}
+                None => keys.push(((*k).clone(), here)),
+            }
+        }
+        let projection = match ix.projection.map(Spanned::into_inner) {
+            None | Some(RawProjection::All) => Projection::All,
+            Some(RawProjection::KeysOnly) => Projection::KeysOnly,
+            Some(RawProjection::Include(list)) => {
+                let list_field = format!("{field}.projection.include");
+                let names = entries::<KeyName>(&list_field, &list, at)?;
+                let mut attrs: Vec<String> = Vec::new();
+                for (j, (n, entry)) in names.into_iter().zip(&list).enumerate() {
+                    let n = n.0;
+                    let is_key = [Some(pk), sk.as_ref()]
+                        .into_iter()
+                        .chain(index_keys)
+                        .flatten()
+                        .any(|k| k.name == n);
+                    let why = if is_key {
+                        format!("{n:?} is a key attribute, and keys are always projected; list only other attributes")
+                    } else if attrs.contains(&n) {
+                        format!("{n:?} is listed twice")
+                    } else {
+                        attrs.push(n);
+                        continue;
+                    };
+                    return Err(at.err(&format!("{list_field}.{j}"), Some(entry.span()), why));
+                }
+                projected += attrs.len();
+                if projected > MAX_PROJECTED_ATTRIBUTES {
+                    return Err(at.err(
+                        &list_field,
+                        list.first().map(Spanned::span),
+                        format!("the indexes project {projected} attributes with include; AWS allows at most {MAX_PROJECTED_ATTRIBUTES} summed over all indexes (project \"ALL\" instead)"),
+                    ));
+                }
+                Projection::Include(attrs)
+            }
+        };
+        let capacity = capacity(
+            matches!(billing, Billing::Provisioned { .. }),
+            [
+                (format!("{field}.read_capacity"), ix.read_capacity),
+                (format!("{field}.write_capacity"), ix.write_capacity),
+            ],
+            Some(span),
+            at,
+        )?;
+        out.push(Gsi { name, partition_key, sort_key, projection, capacity });
+    }
+    Ok(out)
 }
 
 fn backend(
@@ -341,16 +496,10 @@ fn backend(
         ));
     }
     let actions = match b.actions {
-        Some(list) => dedup(
-            entries::<Action>("backend.actions", &list.0, at)?
-                .into_iter()
-                .map(|a| a.0),
-        ),
+        Some(list) => {
+            dedup(entries::<Action>("backend.actions", &list.0, at)?.into_iter().map(|a| a.0))
+        }
         None => DEFAULT_BACKEND_ACTIONS.map(String::from).to_vec(),
     };
-    Ok(BackendSpec {
-        principal,
-        policy_name: policy,
-        actions,
-    })
+    Ok(BackendSpec { principal, policy_name: policy, actions })
 }

@@ -10,7 +10,10 @@
 pub mod cloudformation;
 pub mod terraform;
 
+use serde_json::Value;
+
 use crate::config::Desired;
+use crate::policy_doc;
 
 /// The resources an export describes, in dependency order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -25,7 +28,15 @@ pub enum Resource {
     AccessPolicy,
     /// The access policy attached to the role.
     PolicyAttachment,
-    /// The pool's `authenticated` role set to the role.
+    /// Guests allowed: the IAM role for the pool's unauthenticated identities, trusting only
+    /// that pool.
+    GuestRole,
+    /// Guests allowed with `[guest] actions`: the guest role's customer-managed policy.
+    GuestPolicy,
+    /// The guest policy attached to the guest role.
+    GuestPolicyAttachment,
+    /// The pool's `authenticated` role set to the role (and `unauthenticated` to the guest role
+    /// when guests are allowed).
     PoolRoles,
     /// `[backend]`: the customer-managed policy for the backend's principal.
     BackendPolicy,
@@ -42,6 +53,9 @@ impl Resource {
             Resource::Role => "role",
             Resource::AccessPolicy => "access policy",
             Resource::PolicyAttachment => "policy attachment",
+            Resource::GuestRole => "guest role",
+            Resource::GuestPolicy => "guest policy",
+            Resource::GuestPolicyAttachment => "guest policy attachment",
             Resource::PoolRoles => "identity pool roles",
             Resource::BackendPolicy => "backend policy",
             Resource::BackendAttachment => "backend policy attachment",
@@ -52,10 +66,7 @@ impl Resource {
 /// The resources the config asks for, in the order they are written: each step's, in the
 /// registry's order.
 pub fn resources(d: &Desired) -> Vec<Resource> {
-    crate::steps::STEPS
-        .iter()
-        .flat_map(|s| s.export(d))
-        .collect()
+    crate::steps::STEPS.iter().flat_map(|s| s.export(d)).collect()
 }
 
 /// The first line of every export: what made it, from what.
@@ -65,4 +76,74 @@ pub fn provenance(d: &Desired) -> String {
         env!("CARGO_PKG_VERSION"),
         d.stack
     )
+}
+
+/// The key ARN in a `table.kms_key` written as one (`arn:…:kms:…:key/<id>`); `None` for an
+/// alias (`alias/<name>` or an alias ARN), which only KMS can resolve.
+pub fn key_arn(kms_key: &str) -> Option<&str> {
+    (kms_key.starts_with("arn:") && kms_key.contains(":key/")).then_some(kms_key)
+}
+
+/// The customer managed key in an exported document: its ARN as the exporter's reference, and
+/// how the exporter writes a string that names the stack's region (the KMS grant's
+/// `kms:ViaService`), given that string with [`REGION`] where the region goes.
+pub struct KeyRefs {
+    pub arn: Value,
+    pub regional: fn(&str) -> Value,
+}
+
+/// Stands for the stack's region in a rendered document until the exporter writes its own
+/// reference (see [`KeyRefs::regional`]).
+pub const REGION: &str = "\u{0}region\u{0}";
+
+/// The access policy's document as apply writes it, with `table_arn` as the exporter's
+/// reference, and the KMS grant of a customer-managed table (`key`).
+pub fn access_document(d: &Desired, table: &TableRefs, key: Option<KeyRefs>) -> Value {
+    let doc = policy_doc::access_policy_with(table.arn.clone(), &d.actions, d.per_user_isolation);
+    with_key_grant(table.on_indexes(d, doc), key)
+}
+
+/// The guests' policy document as apply writes it (see [`access_document`]).
+pub fn guest_document(d: &Desired, table: &TableRefs, key: Option<KeyRefs>) -> Value {
+    let actions = &d.guest_spec.actions;
+    let doc = policy_doc::access_policy_with(table.arn.clone(), actions, d.per_user_isolation);
+    with_key_grant(table.on_indexes(d, doc), key)
+}
+
+/// The backend policy's document as apply writes it (see [`access_document`]).
+pub fn backend_document(d: &Desired, table: &TableRefs, key: Option<KeyRefs>) -> Option<Value> {
+    let b = d.backend.as_ref()?;
+    let vars = [("actions", Value::from(b.actions.clone())), ("table_arn", table.arn.clone())];
+    let doc = policy_doc::render(policy_doc::BACKEND_TEMPLATE, &vars);
+    Some(with_key_grant(table.on_indexes(d, doc), key))
+}
+
+/// The table in an exported policy: its ARN and its indexes' (`<ARN>/index/*`) as the
+/// exporter's references.
+pub struct TableRefs {
+    pub arn: Value,
+    pub index_arn: Value,
+}
+
+impl TableRefs {
+    fn on_indexes(&self, d: &Desired, doc: Value) -> Value {
+        d.on_indexes(doc, &self.arn, self.index_arn.clone())
+    }
+}
+
+fn with_key_grant(doc: Value, key: Option<KeyRefs>) -> Value {
+    let Some(key) = key else { return doc };
+    let mut statement = policy_doc::kms_statement_with(key.arn, Value::from(REGION));
+    regional(&mut statement, key.regional);
+    policy_doc::with_statement(doc, statement)
+}
+
+/// Every string holding [`REGION`] replaced by the exporter's expression for it.
+fn regional(v: &mut Value, write: fn(&str) -> Value) {
+    match v {
+        Value::String(s) if s.contains(REGION) => *v = write(s),
+        Value::Array(items) => items.iter_mut().for_each(|i| regional(i, write)),
+        Value::Object(map) => map.values_mut().for_each(|i| regional(i, write)),
+        _ => {}
+    }
 }

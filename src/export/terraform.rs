@@ -6,10 +6,10 @@ use hcl::expr::{FuncCall, TemplateExpr};
 use hcl::{Block, Body, Expression, Identifier, Object, ObjectKey};
 use serde_json::{json, Value};
 
-use super::{provenance, resources, Resource};
-use crate::config::{Billing, Desired, Principal};
+use super::{provenance, resources, KeyRefs, Resource, TableRefs, REGION};
+use crate::config::{Billing, Desired, Encryption, Gsi, Principal, Projection};
 use crate::policy_doc;
-use crate::steps::{backend, identity_pool, owner, policy, role, Observed, Owner};
+use crate::steps::{backend, guest, identity_pool, owner, policy, role, Observed, Owner};
 
 /// Resource addresses (`type.name`).
 pub const TABLE: &str = "aws_dynamodb_table.table";
@@ -17,10 +17,16 @@ pub const IDENTITY_POOL: &str = "aws_cognito_identity_pool.pool";
 pub const ROLE: &str = "aws_iam_role.authenticated";
 pub const ACCESS_POLICY: &str = "aws_iam_policy.access";
 pub const POLICY_ATTACHMENT: &str = "aws_iam_role_policy_attachment.access";
+pub const GUEST_ROLE: &str = "aws_iam_role.guest";
+pub const GUEST_POLICY: &str = "aws_iam_policy.guest";
+pub const GUEST_POLICY_ATTACHMENT: &str = "aws_iam_role_policy_attachment.guest";
 pub const POOL_ROLES: &str = "aws_cognito_identity_pool_roles_attachment.pool";
 pub const BACKEND_POLICY: &str = "aws_iam_policy.backend";
 pub const BACKEND_ROLE_ATTACHMENT: &str = "aws_iam_role_policy_attachment.backend";
 pub const BACKEND_USER_ATTACHMENT: &str = "aws_iam_user_policy_attachment.backend";
+/// With `encryption = "customer-managed"`: the data source that resolves `table.kms_key` (a key
+/// ARN, an alias ARN or `alias/<name>`) to the key's ARN, as apply does with DescribeKey.
+pub const KMS_KEY: &str = "data.aws_kms_key.table";
 
 /// The Terraform address of a resource (the backend attachment's type follows the principal).
 pub fn address(r: Resource, d: &Desired) -> &'static str {
@@ -30,6 +36,9 @@ pub fn address(r: Resource, d: &Desired) -> &'static str {
         Resource::Role => ROLE,
         Resource::AccessPolicy => ACCESS_POLICY,
         Resource::PolicyAttachment => POLICY_ATTACHMENT,
+        Resource::GuestRole => GUEST_ROLE,
+        Resource::GuestPolicy => GUEST_POLICY,
+        Resource::GuestPolicyAttachment => GUEST_POLICY_ATTACHMENT,
         Resource::PoolRoles => POOL_ROLES,
         Resource::BackendPolicy => BACKEND_POLICY,
         Resource::BackendAttachment => match d.backend.as_ref().map(|b| &b.principal) {
@@ -60,30 +69,26 @@ pub fn imports(d: &Desired, o: &Observed) -> (Vec<Import>, Vec<String>) {
         }
         mine
     };
-    let table = o
-        .table
-        .as_ref()
-        .filter(|t| ours("table", &d.table.name, &t.tags));
+    let table = o.table.as_ref().filter(|t| ours("table", &d.table.name, &t.tags));
     let pool = match &o.pool {
         identity_pool::Lookup::Owned(p) => Some(p.as_ref()),
         // Never this stack's: the check only notes why there is no import block.
-        identity_pool::Lookup::NotOwned(c) => c
-            .first()
-            .filter(|p| ours("identity pool", &d.identity_pool_name, &p.tags)),
+        identity_pool::Lookup::NotOwned(c) => {
+            c.first().filter(|p| ours("identity pool", &d.identity_pool_name, &p.tags))
+        }
         identity_pool::Lookup::None => None,
     };
-    let role: Option<&role::Live> = o
-        .role
-        .as_ref()
-        .filter(|r| ours("role", &d.role_name, &r.tags));
-    let policy: Option<&policy::Live> = o
-        .policy
-        .as_ref()
-        .filter(|p| ours("policy", &d.policy_name, &p.tags));
+    let role: Option<&role::Live> = o.role.as_ref().filter(|r| ours("role", &d.role_name, &r.tags));
+    let policy: Option<&policy::Live> =
+        o.policy.as_ref().filter(|p| ours("policy", &d.policy_name, &p.tags));
     let backend: Option<(&backend::Live, &policy::Live)> = o.backend.as_ref().and_then(|b| {
         let p = b.policy.as_ref()?;
         ours("policy", &d.backend_policy_name(), &p.tags).then_some((b, p))
     });
+    let guest_role: Option<&role::Live> =
+        o.guest.role.as_ref().filter(|r| ours("role", &d.guest_spec.role_name, &r.tags));
+    let guest_policy: Option<&policy::Live> =
+        o.guest.policy.as_ref().filter(|p| ours("policy", &d.guest_spec.policy_name, &p.tags));
     let mut found = Vec::new();
     for r in resources(d) {
         let id = match r {
@@ -94,6 +99,14 @@ pub fn imports(d: &Desired, o: &Observed) -> (Vec<Import>, Vec<String>) {
             Resource::PolicyAttachment => match (role, policy) {
                 (Some(r), Some(p)) if r.attached.iter().any(|(_, arn)| *arn == p.arn) => {
                     Some(format!("{}/{}", d.role_name, p.arn))
+                }
+                _ => None,
+            },
+            Resource::GuestRole => guest_role.map(|_| d.guest_spec.role_name.clone()),
+            Resource::GuestPolicy => guest_policy.map(|p| p.arn.clone()),
+            Resource::GuestPolicyAttachment => match (guest_role, guest_policy) {
+                (Some(r), Some(p)) if r.attached.iter().any(|(_, arn)| *arn == p.arn) => {
+                    Some(format!("{}/{}", d.guest_spec.role_name, p.arn))
                 }
                 _ => None,
             },
@@ -121,8 +134,7 @@ pub fn imports(d: &Desired, o: &Observed) -> (Vec<Import>, Vec<String>) {
 
 /// A fixed expression written in this file (never user input).
 fn expr(text: &str) -> Expression {
-    text.parse()
-        .unwrap_or_else(|e| panic!("invalid built-in HCL expression {text:?}: {e}"))
+    text.parse().unwrap_or_else(|e| panic!("invalid built-in HCL expression {text:?}: {e}"))
 }
 
 /// `address.attribute`, e.g. `aws_iam_role.authenticated.arn`.
@@ -143,9 +155,7 @@ fn hcl_ref(expression: &str) -> Value {
 
 fn is_identifier(key: &str) -> bool {
     let mut chars = key.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
@@ -183,9 +193,7 @@ fn from_json(v: &Value) -> Expression {
 
 /// `jsonencode(<reference>)`.
 fn jsonencode(reference: &str) -> Expression {
-    Expression::FuncCall(Box::new(
-        FuncCall::builder("jsonencode").arg(expr(reference)).build(),
-    ))
+    Expression::FuncCall(Box::new(FuncCall::builder("jsonencode").arg(expr(reference)).build()))
 }
 
 fn tags(d: &Desired) -> Expression {
@@ -199,6 +207,15 @@ fn tags(d: &Desired) -> Expression {
 fn resource(address: &str) -> hcl::structure::BlockBuilder {
     let (kind, name) = address.split_once('.').expect("addresses are type.name");
     Block::builder("resource").add_label(kind).add_label(name)
+}
+
+/// A data source block for `data.type.name`.
+fn data(address: &str) -> hcl::structure::BlockBuilder {
+    let (kind, name) = address
+        .strip_prefix("data.")
+        .and_then(|a| a.split_once('.'))
+        .expect("data addresses are data.type.name");
+    Block::builder("data").add_label(kind).add_label(name)
 }
 
 /// The configuration. `region` goes into the provider block when known; `imports` become
@@ -222,10 +239,7 @@ pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> S
     );
     if let Some(region) = region {
         body = body.add_block(
-            Block::builder("provider")
-                .add_label("aws")
-                .add_attribute(("region", region))
-                .build(),
+            Block::builder("provider").add_label("aws").add_attribute(("region", region)).build(),
         );
     }
     body = body
@@ -259,25 +273,35 @@ pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> S
         )
         .add_block(locals(d));
     for r in resources(d) {
-        body = body.add_block(match r {
-            Resource::BackendPolicy => backend_policy(d),
-            Resource::BackendAttachment => backend_attachment(d),
-            Resource::Table => table(d),
-            Resource::IdentityPool => identity_pool(d),
-            Resource::Role => authenticated_role(d),
-            Resource::AccessPolicy => access_policy(d),
-            Resource::PolicyAttachment => resource(POLICY_ATTACHMENT)
+        let blocks = match r {
+            Resource::BackendPolicy => vec![backend_policy(d)],
+            Resource::BackendAttachment => vec![backend_attachment(d)],
+            Resource::Table => {
+                let key = d
+                    .table
+                    .encryption
+                    .kms_key()
+                    .map(|k| data(KMS_KEY).add_attribute(("key_id", k)).build());
+                key.into_iter().chain([table(d)]).collect()
+            }
+            Resource::IdentityPool => vec![identity_pool(d)],
+            Resource::Role => vec![authenticated_role(d)],
+            Resource::AccessPolicy => vec![access_policy(d)],
+            Resource::PolicyAttachment => vec![resource(POLICY_ATTACHMENT)
                 .add_attribute(("role", attr(ROLE, "name")))
                 .add_attribute(("policy_arn", attr(ACCESS_POLICY, "arn")))
-                .build(),
-            Resource::PoolRoles => resource(POOL_ROLES)
-                .add_attribute(("identity_pool_id", attr(IDENTITY_POOL, "id")))
-                .add_attribute((
-                    "roles",
-                    Expression::Object(Object::from([(key("authenticated"), attr(ROLE, "arn"))])),
-                ))
-                .build(),
-        });
+                .build()],
+            Resource::GuestRole => vec![guest_role(d)],
+            Resource::GuestPolicy => vec![guest_policy(d)],
+            Resource::GuestPolicyAttachment => vec![resource(GUEST_POLICY_ATTACHMENT)
+                .add_attribute(("role", attr(GUEST_ROLE, "name")))
+                .add_attribute(("policy_arn", attr(GUEST_POLICY, "arn")))
+                .build()],
+            Resource::PoolRoles => vec![pool_roles(d)],
+        };
+        for b in blocks {
+            body = body.add_block(b);
+        }
     }
     for i in imports {
         body = body.add_block(
@@ -288,53 +312,46 @@ pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> S
         );
     }
     let text = hcl::to_string(&body.build()).expect("the configuration always serializes");
-    format!(
-        "# {}\n# `terraform fmt` aligns it.\n\n{text}",
-        provenance(d)
-    )
+    format!("# {}\n# `terraform fmt` aligns it.\n\n{text}", provenance(d))
 }
 
 /// Tags, the user pool's provider name, and the policy documents (rendered from the same
 /// templates as apply's, with references where apply writes ids).
 fn locals(d: &Desired) -> Block {
-    let mut b = Block::builder("locals")
-        .add_attribute(("tags", tags(d)))
-        .add_attribute((
-            "user_pool_provider",
-            expr(r#""cognito-idp.${split("_", var.user_pool_id)[0]}.amazonaws.com/${var.user_pool_id}""#),
-        ));
+    let mut b = Block::builder("locals").add_attribute(("tags", tags(d))).add_attribute((
+        "user_pool_provider",
+        expr(
+            r#""cognito-idp.${split("_", var.user_pool_id)[0]}.amazonaws.com/${var.user_pool_id}""#,
+        ),
+    ));
     for r in resources(d) {
         b = match r {
             Resource::Role => b.add_attribute((
                 TRUST_POLICY,
-                from_json(&policy_doc::trust_policy_with(hcl_ref(&format!(
-                    "{IDENTITY_POOL}.id"
-                )))),
+                from_json(&policy_doc::trust_policy_with(hcl_ref(&format!("{IDENTITY_POOL}.id")))),
             )),
             Resource::AccessPolicy => b.add_attribute((
                 ACCESS_POLICY_DOC,
-                from_json(&policy_doc::access_policy_with(
-                    hcl_ref(&format!("{TABLE}.arn")),
-                    &d.actions,
-                    d.per_user_isolation,
-                )),
+                from_json(&super::access_document(d, &table_refs(), key_arn(d))),
             )),
-            Resource::BackendPolicy => match &d.backend {
-                Some(backend) => b.add_attribute((
-                    BACKEND_POLICY_DOC,
-                    from_json(&policy_doc::render(
-                        policy_doc::BACKEND_TEMPLATE,
-                        &[
-                            ("actions", Value::from(backend.actions.clone())),
-                            ("table_arn", hcl_ref(&format!("{TABLE}.arn"))),
-                        ],
-                    )),
-                )),
-                None => b,
-            },
+            Resource::GuestRole => b.add_attribute((
+                GUEST_TRUST_POLICY,
+                from_json(&guest::trust_policy_with(hcl_ref(&format!("{IDENTITY_POOL}.id")))),
+            )),
+            Resource::GuestPolicy => b.add_attribute((
+                GUEST_POLICY_DOC,
+                from_json(&super::guest_document(d, &table_refs(), key_arn(d))),
+            )),
+            Resource::BackendPolicy => {
+                match super::backend_document(d, &table_refs(), key_arn(d)) {
+                    Some(document) => b.add_attribute((BACKEND_POLICY_DOC, from_json(&document))),
+                    None => b,
+                }
+            }
             Resource::Table
             | Resource::IdentityPool
             | Resource::PolicyAttachment
+            | Resource::GuestPolicyAttachment
             | Resource::PoolRoles
             | Resource::BackendAttachment => b,
         };
@@ -342,9 +359,39 @@ fn locals(d: &Desired) -> Block {
     b.build()
 }
 
+/// The table's ARN, as a reference in a policy document.
+fn table_arn() -> Value {
+    hcl_ref(&format!("{TABLE}.arn"))
+}
+
+/// The table in the policies: its ARN, and its indexes' as a template on it.
+fn table_refs() -> TableRefs {
+    TableRefs { arn: table_arn(), index_arn: hcl_ref(&format!("\"${{{TABLE}.arn}}/index/*\"")) }
+}
+
+/// The customer managed key (its ARN from the data source) for the policies' KMS grant; the
+/// region is the table's, read from its ARN.
+fn key_arn(d: &Desired) -> Option<KeyRefs> {
+    d.table.encryption.kms_key().map(|_| KeyRefs {
+        arn: hcl_ref(&format!("{KMS_KEY}.arn")),
+        regional: |s| {
+            let region = format!(r#"${{split(":", {TABLE}.arn)[3]}}"#);
+            // A quoted HCL template: the text escaped, then the region's interpolation.
+            let text = s
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace("${", "$${")
+                .replace("%{", "%%{");
+            hcl_ref(&format!("\"{}\"", text.replace(REGION, &region)))
+        },
+    })
+}
+
 /// Names of the policy documents in `locals`.
 pub const TRUST_POLICY: &str = "trust_policy";
 pub const ACCESS_POLICY_DOC: &str = "access_policy";
+pub const GUEST_TRUST_POLICY: &str = "guest_trust_policy";
+pub const GUEST_POLICY_DOC: &str = "guest_policy";
 pub const BACKEND_POLICY_DOC: &str = "backend_policy";
 
 fn table(d: &Desired) -> Block {
@@ -357,16 +404,33 @@ fn table(d: &Desired) -> Block {
         b = b.add_attribute(("range_key", sk.name.as_str()));
     }
     if let Billing::Provisioned { read, write } = t.billing {
-        b = b
-            .add_attribute(("read_capacity", read))
-            .add_attribute(("write_capacity", write));
+        b = b.add_attribute(("read_capacity", read)).add_attribute(("write_capacity", write));
     }
-    b = b.add_attribute(("deletion_protection_enabled", t.deletion_protection));
-    for k in std::iter::once(&t.partition_key).chain(t.sort_key.as_ref()) {
+    b = b
+        .add_attribute(("table_class", t.table_class.as_str()))
+        .add_attribute(("deletion_protection_enabled", t.deletion_protection));
+    for k in t.attribute_definitions() {
         b = b.add_block(
             Block::builder("attribute")
                 .add_attribute(("name", k.name.as_str()))
                 .add_attribute(("type", k.kind.as_str()))
+                .build(),
+        );
+    }
+    for g in &t.global_secondary_indexes {
+        b = b.add_block(index(g));
+    }
+    let mut sse = Block::builder("server_side_encryption")
+        .add_attribute(("enabled", !matches!(t.encryption, Encryption::AwsOwned)));
+    if t.encryption.kms_key().is_some() {
+        sse = sse.add_attribute(("kms_key_arn", attr(KMS_KEY, "arn")));
+    }
+    b = b.add_block(sse.build());
+    if let Some(attribute) = &t.ttl_attribute {
+        b = b.add_block(
+            Block::builder("ttl")
+                .add_attribute(("attribute_name", attribute.as_str()))
+                .add_attribute(("enabled", true))
                 .build(),
         );
     }
@@ -376,12 +440,29 @@ fn table(d: &Desired) -> Block {
             .build(),
     )
     .add_attribute(("tags", expr("local.tags")))
-    .add_block(
-        Block::builder("lifecycle")
-            .add_attribute(("prevent_destroy", true))
-            .build(),
-    )
+    .add_block(Block::builder("lifecycle").add_attribute(("prevent_destroy", true)).build())
     .build()
+}
+
+/// One `global_secondary_index` block.
+fn index(g: &Gsi) -> Block {
+    let mut b = Block::builder("global_secondary_index")
+        .add_attribute(("name", g.name.as_str()))
+        .add_attribute(("hash_key", g.partition_key.name.as_str()));
+    if let Some(sk) = &g.sort_key {
+        b = b.add_attribute(("range_key", sk.name.as_str()));
+    }
+    b = b.add_attribute(("projection_type", g.projection.kind()));
+    if let Projection::Include(attributes) = &g.projection {
+        b = b.add_attribute((
+            "non_key_attributes",
+            Expression::Array(attributes.iter().map(|a| Expression::String(a.clone())).collect()),
+        ));
+    }
+    if let Some((read, write)) = g.capacity {
+        b = b.add_attribute(("read_capacity", read)).add_attribute(("write_capacity", write));
+    }
+    b.build()
 }
 
 fn identity_pool(d: &Desired) -> Block {
@@ -413,11 +494,44 @@ fn authenticated_role(d: &Desired) -> Block {
             "description",
             template_string(role::description(&d.stack, &format!("${{{pool_id}}}"))),
         ))
-        .add_attribute((
-            "assume_role_policy",
-            jsonencode(&format!("local.{TRUST_POLICY}")),
-        ))
+        .add_attribute(("assume_role_policy", jsonencode(&format!("local.{TRUST_POLICY}"))))
         .add_attribute(("tags", expr("local.tags")))
+        .build()
+}
+
+fn guest_role(d: &Desired) -> Block {
+    let pool_id = format!("{IDENTITY_POOL}.id");
+    resource(GUEST_ROLE)
+        .add_attribute(("name", d.guest_spec.role_name.as_str()))
+        .add_attribute((
+            "description",
+            template_string(guest::role_description(&d.stack, &format!("${{{pool_id}}}"))),
+        ))
+        .add_attribute(("assume_role_policy", jsonencode(&format!("local.{GUEST_TRUST_POLICY}"))))
+        .add_attribute(("tags", expr("local.tags")))
+        .build()
+}
+
+/// The guests' policy (only with guests allowed and `[guest] actions`: `resources` lists it
+/// then).
+fn guest_policy(d: &Desired) -> Block {
+    resource(GUEST_POLICY)
+        .add_attribute(("name", d.guest_spec.policy_name.as_str()))
+        .add_attribute(("description", guest::policy_description(d)))
+        .add_attribute(("policy", jsonencode(&format!("local.{GUEST_POLICY_DOC}"))))
+        .add_attribute(("tags", expr("local.tags")))
+        .build()
+}
+
+/// The pool's roles: `authenticated`, and `unauthenticated` when guests are allowed.
+fn pool_roles(d: &Desired) -> Block {
+    let mut roles = Object::from([(key("authenticated"), attr(ROLE, "arn"))]);
+    if d.guest().is_some() {
+        roles.insert(key("unauthenticated"), attr(GUEST_ROLE, "arn"));
+    }
+    resource(POOL_ROLES)
+        .add_attribute(("identity_pool_id", attr(IDENTITY_POOL, "id")))
+        .add_attribute(("roles", Expression::Object(roles)))
         .build()
 }
 
@@ -470,10 +584,7 @@ mod tests {
         let text = configuration(
             &d,
             Some("eu-west-1"),
-            &[Import {
-                resource: Resource::Table,
-                id: "user-profiles".into(),
-            }],
+            &[Import { resource: Resource::Table, id: "user-profiles".into() }],
         );
         let body: Body = hcl::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let kinds: Vec<String> = body
@@ -483,14 +594,7 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            [
-                TABLE,
-                IDENTITY_POOL,
-                ROLE,
-                ACCESS_POLICY,
-                POLICY_ATTACHMENT,
-                POOL_ROLES
-            ]
+            [TABLE, IDENTITY_POOL, ROLE, ACCESS_POLICY, POLICY_ATTACHMENT, POOL_ROLES]
         );
         assert!(
             text.contains(
@@ -498,21 +602,156 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(
-            text.contains("Resource = aws_dynamodb_table.table.arn"),
-            "{text}"
-        );
-        assert!(
-            text.contains("assume_role_policy = jsonencode(local.trust_policy)"),
-            "{text}"
-        );
-        assert!(
-            text.contains("policy = jsonencode(local.access_policy)"),
-            "{text}"
-        );
+        assert!(text.contains("Resource = aws_dynamodb_table.table.arn"), "{text}");
+        assert!(text.contains("assume_role_policy = jsonencode(local.trust_policy)"), "{text}");
+        assert!(text.contains("policy = jsonencode(local.access_policy)"), "{text}");
         assert!(text.contains("\"setup:stack\" = \"demo\""), "{text}");
         assert!(text.contains("prevent_destroy = true"), "{text}");
         assert!(text.contains("to = aws_dynamodb_table.table"), "{text}");
+    }
+
+    fn desired_with(extra: &str) -> Desired {
+        let text = format!(
+            "stack = \"demo\"\n[user_pool]\nid = \"eu-west-1_abc123\"\nclient_ids = [\"client1\"]\n{extra}"
+        );
+        parse(&text, Path::new("setup.toml"), &Overrides::default()).unwrap()
+    }
+
+    fn blocks<'a>(body: &'a Body, kind: &str, labels: [&str; 2]) -> &'a Block {
+        body.blocks()
+            .find(|b| {
+                b.identifier() == kind
+                    && b.labels().iter().map(|l| l.as_str()).eq(labels.iter().copied())
+            })
+            .unwrap_or_else(|| panic!("no {kind} {labels:?}"))
+    }
+
+    fn attribute(b: &Block, name: &str) -> String {
+        b.body()
+            .attributes()
+            .find(|a| a.key() == name)
+            .map(|a| a.expr().to_string())
+            .unwrap_or_else(|| panic!("no {name} in {b:?}"))
+    }
+
+    fn nested<'a>(b: &'a Block, name: &str) -> Vec<&'a Block> {
+        b.body().blocks().filter(|x| x.identifier() == name).collect()
+    }
+
+    const OPTIONS: &str = "[table]\nencryption = \"customer-managed\"\nkms_key = \"alias/profiles\"\nttl_attribute = \"expiresAt\"\ntable_class = \"STANDARD_INFREQUENT_ACCESS\"\n[[table.global_secondary_indexes]]\nname = \"byEmail\"\npartition_key = { name = \"email\", type = \"S\" }\nprojection = \"ALL\"\n[[table.global_secondary_indexes]]\nname = \"byTeam\"\npartition_key = { name = \"teamId\", type = \"N\" }\nsort_key = { name = \"createdAt\", type = \"S\" }\nprojection = { include = [\"displayName\"] }\n";
+
+    #[test]
+    fn table_options_are_in_the_table_block() {
+        let d = desired_with(OPTIONS);
+        let text = configuration(&d, None, &[]);
+        let body: Body = hcl::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        // The key by alias: a data source resolves it to the key's ARN, as apply does.
+        let key = blocks(&body, "data", ["aws_kms_key", "table"]);
+        assert_eq!(attribute(key, "key_id"), "\"alias/profiles\"");
+        let table = blocks(&body, "resource", ["aws_dynamodb_table", "table"]);
+        assert_eq!(attribute(table, "table_class"), "\"STANDARD_INFREQUENT_ACCESS\"");
+        let sse = nested(table, "server_side_encryption");
+        assert_eq!(attribute(sse[0], "enabled"), "true");
+        assert_eq!(attribute(sse[0], "kms_key_arn"), "data.aws_kms_key.table.arn");
+        let ttl = nested(table, "ttl");
+        assert_eq!(attribute(ttl[0], "attribute_name"), "\"expiresAt\"");
+        assert_eq!(attribute(ttl[0], "enabled"), "true");
+        let attributes: Vec<(String, String)> = nested(table, "attribute")
+            .iter()
+            .map(|a| (attribute(a, "name"), attribute(a, "type")))
+            .collect();
+        let q = |s: &str| format!("\"{s}\"");
+        assert_eq!(
+            attributes,
+            [
+                (q("userId"), q("S")),
+                (q("createdAt"), q("S")),
+                (q("email"), q("S")),
+                (q("teamId"), q("N")),
+            ]
+        );
+        let indexes = nested(table, "global_secondary_index");
+        assert_eq!(indexes.len(), 2);
+        assert_eq!(attribute(indexes[0], "name"), q("byEmail"));
+        assert_eq!(attribute(indexes[0], "hash_key"), q("email"));
+        assert!(!indexes[0].body().attributes().any(|a| a.key() == "range_key"));
+        assert_eq!(attribute(indexes[0], "projection_type"), q("ALL"));
+        assert_eq!(attribute(indexes[1], "range_key"), q("createdAt"));
+        assert_eq!(attribute(indexes[1], "projection_type"), q("INCLUDE"));
+        assert_eq!(
+            attribute(indexes[1], "non_key_attributes"),
+            Expression::Array(vec![Expression::from("displayName")]).to_string()
+        );
+        // The key's grant in the access policy: the key's ARN, DynamoDB in the table's region.
+        assert!(text.contains("Resource = data.aws_kms_key.table.arn"), "{text}");
+        assert!(
+            text.contains(
+                r#""kms:ViaService" = "dynamodb.${split(":", aws_dynamodb_table.table.arn)[3]}.amazonaws.com""#
+            ),
+            "{text}"
+        );
+
+        // The defaults: encryption off (the AWS owned key), no TTL, no index, no data source.
+        let text = configuration(&desired_with(""), None, &[]);
+        let body: Body = hcl::parse(&text).unwrap();
+        assert!(!body.blocks().any(|b| b.identifier() == "data"), "{text}");
+        let table = blocks(&body, "resource", ["aws_dynamodb_table", "table"]);
+        let sse = nested(table, "server_side_encryption");
+        assert_eq!(attribute(sse[0], "enabled"), "false");
+        assert!(sse[0].body().attributes().all(|a| a.key() != "kms_key_arn"));
+        assert!(nested(table, "ttl").is_empty());
+        assert!(nested(table, "global_secondary_index").is_empty());
+        assert_eq!(attribute(table, "table_class"), "\"STANDARD\"");
+        assert!(!text.contains("kms:"), "{text}");
+        let text =
+            configuration(&desired_with("[table]\nencryption = \"aws-managed\"\n"), None, &[]);
+        let body: Body = hcl::parse(&text).unwrap();
+        let table = blocks(&body, "resource", ["aws_dynamodb_table", "table"]);
+        let sse = nested(table, "server_side_encryption");
+        assert_eq!(attribute(sse[0], "enabled"), "true");
+        assert!(sse[0].body().attributes().all(|a| a.key() != "kms_key_arn"));
+    }
+
+    #[test]
+    fn guests_get_their_role_policy_attachment_and_the_pools_unauthenticated_role() {
+        let d = desired_with(
+            "[identity_pool]\nallow_unauthenticated = true\n[guest]\nrole = \"visitors\"\nactions = [\"dynamodb:GetItem\"]\n",
+        );
+        let text = configuration(&d, None, &[]);
+        let body: Body = hcl::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let role = blocks(&body, "resource", ["aws_iam_role", "guest"]);
+        assert_eq!(attribute(role, "name"), "\"visitors\"");
+        assert_eq!(attribute(role, "assume_role_policy"), "jsonencode(local.guest_trust_policy)");
+        let policy = blocks(&body, "resource", ["aws_iam_policy", "guest"]);
+        assert_eq!(attribute(policy, "name"), "\"demo-guest-access\"");
+        assert_eq!(attribute(policy, "policy"), "jsonencode(local.guest_policy)");
+        let attachment = blocks(&body, "resource", ["aws_iam_role_policy_attachment", "guest"]);
+        assert_eq!(attribute(attachment, "role"), "aws_iam_role.guest.name");
+        assert_eq!(attribute(attachment, "policy_arn"), "aws_iam_policy.guest.arn");
+        let roles =
+            blocks(&body, "resource", ["aws_cognito_identity_pool_roles_attachment", "pool"]);
+        let roles = attribute(roles, "roles");
+        assert!(
+            roles.contains("unauthenticated = aws_iam_role.guest.arn")
+                && roles.contains("authenticated = aws_iam_role.authenticated.arn"),
+            "{roles}"
+        );
+        assert!(
+            text.contains("\"cognito-identity.amazonaws.com:amr\" = \"unauthenticated\""),
+            "{text}"
+        );
+
+        // No actions: the role, no policy. Guests off: neither, and no unauthenticated role.
+        let text = configuration(
+            &desired_with("[identity_pool]\nallow_unauthenticated = true\n"),
+            None,
+            &[],
+        );
+        assert!(text.contains("resource \"aws_iam_role\" \"guest\""), "{text}");
+        assert!(!text.contains("resource \"aws_iam_policy\" \"guest\""), "{text}");
+        let text =
+            configuration(&desired_with("[guest]\nactions = [\"dynamodb:GetItem\"]\n"), None, &[]);
+        assert!(!text.contains("guest"), "{text}");
     }
 
     #[test]

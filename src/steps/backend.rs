@@ -68,10 +68,7 @@ pub async fn observe(aws: &Clients, d: &Desired, account: &Account) -> Result<Op
     if d.backend.is_none() && policy.is_none() {
         return Ok(None);
     }
-    let entities = policy
-        .as_ref()
-        .and_then(|p| p.entities.clone())
-        .unwrap_or_default();
+    let entities = policy.as_ref().and_then(|p| p.entities.clone()).unwrap_or_default();
     Ok(Some(Live {
         principal_exists,
         attached: entities.principals(),
@@ -128,7 +125,8 @@ impl Step for Backend {
         };
         let principal = &b.principal;
         let table_arn = v.table_arn();
-        let desired = policy_doc::backend_policy(&table_arn, &b.actions);
+        let doc = policy_doc::backend_policy(&table_arn, &b.actions);
+        let (desired, grants) = v.table_policy(doc, &b.actions);
         let live = live.filter(|l| l.principal_exists != Some(false));
         let Some(live) = live else {
             return Diff::new(STEP, &name, State::Missing).block(format!(
@@ -142,7 +140,7 @@ impl Step for Backend {
                     name: name.clone(),
                     description: description(d, principal),
                     document: desired,
-                    grants: format!("{} on {table_arn}", b.actions.join(", ")),
+                    grants,
                 }))
                 .act(Action::Attach(principal.clone()));
         };
@@ -153,16 +151,12 @@ impl Step for Backend {
             attachment.1.push(Action::Attach(principal.clone()));
         }
         for other in live.attached.iter().filter(|a| *a != principal) {
-            attachment
-                .0
-                .push(Change::new(format!("attached to {other}"), true, false));
+            attachment.0.push(Change::new(format!("attached to {other}"), true, false));
             attachment.1.push(Action::Detach(other.clone(), Why::Moved));
         }
         let mut r = managed::compare(d, (STEP, &name), p, &desired, attachment);
         for g in &live.groups {
-            r.notes.push(format!(
-                "also attached to group {g} (added by hand; left as is)"
-            ));
+            r.notes.push(format!("also attached to group {g} (added by hand; left as is)"));
         }
         r
     }
@@ -189,9 +183,10 @@ impl Step for Backend {
                 ),
             )));
         }
-        let r = live.attached.iter().fold(r, |r, who| {
-            r.act(Action::Detach(who.clone(), Why::Removing))
-        });
+        let r = live
+            .attached
+            .iter()
+            .fold(r, |r, who| r.act(Action::Detach(who.clone(), Why::Removing)));
         deletion(r, &name, p, None)
     }
 
@@ -199,11 +194,7 @@ impl Step for Backend {
         let ctx = run.ctx;
         let name = ctx.desired.backend_policy_name();
         let arn = ctx.desired.backend_policy_arn(&ctx.account);
-        let target = Target {
-            step: STEP,
-            name: &name,
-            arn: &arn,
-        };
+        let target = Target { step: STEP, name: &name, arn: &arn };
         managed::apply(ctx, &target, action).await
     }
 

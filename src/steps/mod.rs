@@ -20,6 +20,7 @@
 //! teardown run in the order the steps' needs give.
 
 pub mod backend;
+pub mod guest;
 pub mod identity_pool;
 pub mod managed;
 pub mod observe;
@@ -58,16 +59,15 @@ pub const STEPS: &[&dyn AnyStep] = &[
     &role::Role,
     &trust::Trust,
     &policy::AccessPolicy,
+    &guest::GuestRole,
+    &guest::GuestPolicy,
     &pool_roles::PoolRoles,
     &backend::Backend,
 ];
 
 /// The registered step with this id.
 pub fn step(id: StepId) -> &'static dyn AnyStep {
-    *STEPS
-        .iter()
-        .find(|s| s.id() == id)
-        .expect("every step id is registered")
+    *STEPS.iter().find(|s| s.id() == id).expect("every step id is registered")
 }
 
 /// Everything a step needs to act.
@@ -116,6 +116,28 @@ impl View<'_> {
     }
     pub fn policy_arn(&self) -> String {
         self.d.policy_arn(&self.o.account)
+    }
+    /// A table policy (access, guest, backend) as apply writes it: `doc` on the table's indexes
+    /// too when it has any, and, on a customer-managed table, with the grant on its key (found by
+    /// DescribeKey: the config may name an alias, the grant names the key). Also what plan shows
+    /// the grant as: `actions on <table>[; kms:… on <key>]`.
+    pub fn table_policy(
+        &self,
+        doc: serde_json::Value,
+        actions: &[String],
+    ) -> (serde_json::Value, String) {
+        let table_arn = self.table_arn();
+        let mut doc = self.d.on_indexes_of(doc, &table_arn);
+        let mut grants = format!("{} on {table_arn}", actions.join(", "));
+        if !self.d.table.global_secondary_indexes.is_empty() {
+            grants.push_str(" and its indexes");
+        }
+        if let Some(key) = self.o.kms_key.as_ref().and_then(|k| k.arn()) {
+            let statement = crate::policy_doc::kms_statement(key, self.region);
+            doc = crate::policy_doc::with_statement(doc, statement);
+            grants.push_str(&format!("; {} on {key}", crate::policy_doc::KMS_ACTIONS.join(", ")));
+        }
+        (doc, grants)
     }
     /// The id of the identity pool the stack uses, when it exists.
     pub fn pool_id(&self) -> Option<&str> {
@@ -224,47 +246,22 @@ impl<S: Step> AnyStep for S {
 /// The step's own action: a plan's actions are only ever handed back to the step that made them.
 fn typed<S: Step>(action: &Action) -> &S::Action {
     action.typed::<S::Action>().unwrap_or_else(|| {
-        panic!(
-            "{} was handed an action of another step: {action}",
-            std::any::type_name::<S>()
-        )
+        panic!("{} was handed an action of another step: {action}", std::any::type_name::<S>())
     })
 }
 
 /// Compares everything observed with the config: the report `status`, `plan` and `apply` share.
 pub fn diff(d: &Desired, region: &str, o: &Observed) -> Plan {
-    plan(
-        &View {
-            d,
-            o,
-            region,
-            delete_table: false,
-        },
-        |s, v| s.diff(v),
-    )
+    plan(&View { d, o, region, delete_table: false }, |s, v| s.diff(v))
 }
 
 /// What `teardown` does: every step's removal, from what was observed.
 pub fn removal(d: &Desired, region: &str, o: &Observed, delete_table: bool) -> Plan {
-    plan(
-        &View {
-            d,
-            o,
-            region,
-            delete_table,
-        },
-        |s, v| s.removal(v),
-    )
+    plan(&View { d, o, region, delete_table }, |s, v| s.removal(v))
 }
 
 fn plan(v: &View, report: impl Fn(&dyn AnyStep, &View) -> StepReport) -> Plan {
-    Plan {
-        steps: STEPS
-            .iter()
-            .filter(|s| s.applies(v))
-            .map(|s| report(*s, v))
-            .collect(),
-    }
+    Plan { steps: STEPS.iter().filter(|s| s.applies(v)).map(|s| report(*s, v)).collect() }
 }
 
 /// Configs and expectations for the steps' unit tests.
@@ -291,12 +288,8 @@ pub mod test_support {
         let text = format!(
             "stack = \"demo\"\n[table]\nname = \"demo-profiles\"\ntags = {{ team = \"mobile\" }}\n[user_pool]\nid = \"us-east-1_abc123\"\nclient_ids = [\"client1\"]\n{extra}"
         );
-        parse(
-            &text,
-            std::path::Path::new("setup.toml"),
-            &Overrides::default(),
-        )
-        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+        parse(&text, std::path::Path::new("setup.toml"), &Overrides::default())
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
     }
 
     pub fn account() -> Account {
@@ -309,19 +302,11 @@ pub mod test_support {
     }
 
     pub fn view<'a>(d: &'a Desired, o: &'a Observed) -> View<'a> {
-        View {
-            d,
-            o,
-            region: "us-east-1",
-            delete_table: false,
-        }
+        View { d, o, region: "us-east-1", delete_table: false }
     }
 
     pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     /// A role with this trust policy and these tags, nothing attached.
@@ -378,13 +363,7 @@ pub mod test_support {
 
     impl<A: PartialEq + Debug> Expect<A> {
         pub fn new(state: State, actions: Vec<A>) -> Self {
-            Expect {
-                state,
-                actions,
-                fields: None,
-                blocked: false,
-                adoptable: false,
-            }
+            Expect { state, actions, fields: None, blocked: false, adoptable: false }
         }
 
         /// The changed fields, in order.
@@ -413,12 +392,7 @@ pub mod test_support {
                 assert_eq!(changed, *fields, "{what}: changed fields");
             }
             assert_eq!(got.actions, self.actions, "{what}: actions");
-            assert_eq!(
-                got.blocked.is_some(),
-                self.blocked,
-                "{what}: {:?}",
-                got.blocked
-            );
+            assert_eq!(got.blocked.is_some(), self.blocked, "{what}: {:?}", got.blocked);
             assert_eq!(got.adoptable, self.adoptable, "{what}: adoptable");
         }
     }

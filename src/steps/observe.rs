@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, Result};
 
-use super::{backend, identity_pool, managed, pool_roles, role, table, user_pool};
+use super::{backend, guest, identity_pool, managed, pool_roles, role, table, user_pool};
 use crate::aws::{Account, Clients, Explain};
 use crate::config::Desired;
 
@@ -11,6 +11,8 @@ use crate::config::Desired;
 pub struct Observed {
     pub account: Account,
     pub table: Option<table::Live>,
+    /// `table.encryption = "customer-managed"`: its key, as KMS DescribeKey found it.
+    pub kms_key: Option<table::KeyLookup>,
     pub pool: identity_pool::Lookup,
     pub pool_roles: Option<pool_roles::Live>,
     pub role: Option<role::Live>,
@@ -18,6 +20,8 @@ pub struct Observed {
     pub policy: Option<managed::Live>,
     /// The backend policy and principal (`None`: no `[backend]` and nothing left over).
     pub backend: Option<backend::Live>,
+    /// The guest role and policy (read also with guests off, to find a leftover).
+    pub guest: guest::Live,
 }
 
 impl Observed {
@@ -26,11 +30,13 @@ impl Observed {
         Observed {
             account,
             table: None,
+            kms_key: None,
             pool: identity_pool::Lookup::None,
             pool_roles: None,
             role: None,
             policy: None,
             backend: None,
+            guest: guest::Live::default(),
         }
     }
 }
@@ -51,6 +57,9 @@ pub enum Scope {
 /// roles, role + its attachments.
 pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observed> {
     let full = scope == Scope::Full;
+    // The guest role and policy: read with the rest when guests are on (or for teardown);
+    // with guests off only while the pool still names the guest role (see below).
+    let guests_first = d.guest().is_some() || !full;
     let preflight = async {
         if full {
             user_pool::check(aws, d).await
@@ -65,9 +74,8 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
             .send()
             .await
             .explain("checking the AWS credentials (sts:GetCallerIdentity)")?;
-        let id = who
-            .account()
-            .ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no account id"))?;
+        let id =
+            who.account().ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no account id"))?;
         let account = Account::from_caller(id, who.arn());
         let policy_arn = d.policy_arn(&account);
         let policy = async {
@@ -77,10 +85,27 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
                 managed::observe_all(aws, &policy_arn).await
             }
         };
-        let (policy, backend) = tokio::join!(policy, backend::observe(aws, d, &account));
-        Ok::<_, anyhow::Error>((account, policy?, backend?))
+        let guest = async {
+            match guests_first {
+                true => guest::observe(aws, d, &account, scope).await,
+                false => Ok(guest::Live::default()),
+            }
+        };
+        let (policy, backend, guest) =
+            tokio::join!(policy, backend::observe(aws, d, &account), guest);
+        Ok::<_, anyhow::Error>((account, policy?, backend?, guest?))
     };
-    let table = table::observe(aws, d, full);
+    let table = async {
+        // Teardown does not need the key.
+        let key = async {
+            match full {
+                true => table::observe_key(aws, d).await,
+                false => Ok(None),
+            }
+        };
+        let (table, key) = tokio::join!(table::observe(aws, d, full), key);
+        Ok::<_, anyhow::Error>((table?, key?))
+    };
     let pool_then_roles = async {
         let pool = identity_pool::observe(aws, d).await?;
         let roles = match pool.live() {
@@ -90,24 +115,18 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
         Ok::<_, anyhow::Error>((pool, roles))
     };
     let role = role::observe(aws, d);
-    let (pre, account_policies, table, pool_roles, role) = tokio::join!(
-        preflight,
-        account_then_policies,
-        table,
-        pool_then_roles,
-        role
-    );
+    let (pre, account_policies, table, pool_roles, role) =
+        tokio::join!(preflight, account_then_policies, table, pool_then_roles, role);
     // The user pool check comes first: a wrong id explains every other failure.
     pre?;
-    let (account, policy, backend) = account_policies?;
+    let (account, policy, backend, mut guest) = account_policies?;
     let (pool, pool_roles) = pool_roles?;
-    Ok(Observed {
-        account,
-        table: table?,
-        pool,
-        pool_roles,
-        role: role?,
-        policy,
-        backend,
-    })
+    // Guests off: a guest role the pool still names is this stack's to remove (apply takes it
+    // off the pool last, so a removal that stopped halfway is found again).
+    let named = pool_roles.as_ref().and_then(pool_roles::Live::unauthenticated);
+    if !guests_first && named == Some(d.guest_role_arn(&account).as_str()) {
+        guest = guest::observe(aws, d, &account, scope).await?;
+    }
+    let (table, kms_key) = table?;
+    Ok(Observed { account, table, kms_key, pool, pool_roles, role: role?, policy, backend, guest })
 }

@@ -21,10 +21,7 @@ pub struct AccessPolicy;
 
 /// The policy's description.
 pub fn description(d: &Desired) -> String {
-    format!(
-        "Access to DynamoDB table {} (managed by setup, stack {})",
-        d.table.name, d.stack
-    )
+    format!("Access to DynamoDB table {} (managed by setup, stack {})", d.table.name, d.stack)
 }
 
 fn attached(role: Option<&super::role::Live>, arn: &str) -> bool {
@@ -51,7 +48,8 @@ impl Step for AccessPolicy {
 
     fn diff(&self, v: &View) -> Diff<Action> {
         let (d, name, table_arn) = (v.d, &v.d.policy_name, v.table_arn());
-        let desired = policy_doc::access_policy(&table_arn, &d.actions, d.per_user_isolation);
+        let doc = policy_doc::access_policy(&table_arn, &d.actions, d.per_user_isolation);
+        let (desired, grants) = v.table_policy(doc, &d.actions);
         let to_role = Principal::Role(d.role_name.clone());
         let mut r = match &v.o.policy {
             None => Diff::new(STEP, name, State::Missing)
@@ -59,7 +57,7 @@ impl Step for AccessPolicy {
                     name: name.clone(),
                     description: description(d),
                     document: desired.clone(),
-                    grants: format!("{} on {table_arn}", d.actions.join(", ")),
+                    grants,
                 }))
                 .act(Action::Attach(to_role)),
             Some(live) => {
@@ -67,10 +65,7 @@ impl Step for AccessPolicy {
                     (vec![], vec![])
                 } else {
                     let change = format!("attached to role {}", d.role_name);
-                    (
-                        vec![Change::new(change, false, true)],
-                        vec![Action::Attach(to_role)],
-                    )
+                    (vec![Change::new(change, false, true)], vec![Action::Attach(to_role)])
                 };
                 managed::compare(d, (STEP, name), live, &desired, attachment)
             }
@@ -94,9 +89,7 @@ impl Step for AccessPolicy {
                 .act(Action::Keep(Keep::not_ours(format!("policy {name}"))));
         }
         let role_is_ours =
-            v.o.role
-                .as_ref()
-                .is_some_and(|r| owner(&r.tags, &d.stack) == Owner::ThisStack);
+            v.o.role.as_ref().is_some_and(|r| owner(&r.tags, &d.stack) == Owner::ThisStack);
         let entities = live.entities.clone().unwrap_or_default();
         let mut others: Vec<String> = entities
             .roles
@@ -110,10 +103,7 @@ impl Step for AccessPolicy {
         if !others.is_empty() {
             return r.act(Action::Keep(Keep::in_use(
                 format!("policy {name}"),
-                format!(
-                    "still attached to {} (not managed by this stack)",
-                    others.join(", ")
-                ),
+                format!("still attached to {} (not managed by this stack)", others.join(", ")),
             )));
         }
         deletion(r, name, live, None)
@@ -131,11 +121,7 @@ impl Step for AccessPolicy {
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
         let ctx = run.ctx;
         let arn = ctx.policy_arn();
-        let target = Target {
-            step: STEP,
-            name: &ctx.desired.policy_name,
-            arn: &arn,
-        };
+        let target = Target { step: STEP, name: &ctx.desired.policy_name, arn: &arn };
         managed::apply(ctx, &target, action).await
     }
 

@@ -9,7 +9,7 @@ use aws_sdk_iam::types::Tag;
 use serde_json::Value;
 
 use super::own::{existing, owner, Keep, Named, Owner, Tagging};
-use super::{identity_pool, managed, Diff, Need, Run, Step, View};
+use super::{identity_pool, managed, Ctx, Diff, Need, Run, Step, View};
 use crate::aws::{Clients, Found};
 use crate::config::{Desired, Principal};
 use crate::export::Resource;
@@ -33,21 +33,15 @@ pub struct Live {
 }
 
 pub async fn observe(aws: &Clients, d: &Desired) -> Result<Option<Live>> {
-    let name = &d.role_name;
+    observe_named(aws, &d.role_name).await
+}
+
+/// A role by name, with its attached and inline policies (read together: one round trip).
+pub async fn observe_named(aws: &Clients, name: &str) -> Result<Option<Live>> {
     let (role, attached, inline) = tokio::join!(
         aws.iam.get_role().role_name(name).send(),
-        aws.iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .send()
-            .try_collect(),
-        aws.iam
-            .list_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .send()
-            .try_collect()
+        aws.iam.list_attached_role_policies().role_name(name).into_paginator().send().try_collect(),
+        aws.iam.list_role_policies().role_name(name).into_paginator().send().try_collect()
     );
     let Some(out) = role.found(format!("reading role {name}"))? else {
         return Ok(None);
@@ -79,11 +73,7 @@ pub async fn observe(aws: &Clients, d: &Desired) -> Result<Option<Live>> {
     Ok(Some(Live {
         arn: role.arn().to_string(),
         trust,
-        tags: role
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags: role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
         attached,
         inline,
     }))
@@ -127,10 +117,9 @@ pub enum Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Create(name) => write!(
-                f,
-                "create role {name} trusted by the identity pool's authenticated users"
-            ),
+            Action::Create(name) => {
+                write!(f, "create role {name} trusted by the identity pool's authenticated users")
+            }
             Action::Tag(t) => t.fmt(f),
             Action::DetachPolicy(policy, _) => write!(f, "detach policy {policy} from it"),
             Action::Delete(name) => write!(f, "delete role {name}"),
@@ -150,9 +139,7 @@ fn existing_role(d: &Desired, live: &Live) -> Diff<Action> {
     };
     let mut r = existing(d, named, vec![], vec![], Action::Tag);
     for p in &live.inline {
-        r.notes.push(format!(
-            "has inline policy {p:?} (not managed by setup; left as is)"
-        ));
+        r.notes.push(format!("has inline policy {p:?} (not managed by setup; left as is)"));
     }
     r.notes.extend(other_managed_policies(d, live));
     r
@@ -179,9 +166,7 @@ fn other_managed_policies(d: &Desired, live: &Live) -> Vec<String> {
 }
 
 fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
-    map.iter()
-        .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
-        .collect()
+    map.iter().map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?)).collect()
 }
 
 /// Creates the role with the trust policy for the pool. When it exists already (created
@@ -207,10 +192,7 @@ async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
     match res {
         Ok(out) => {
             run.hand_on(Made {
-                arn: out
-                    .role()
-                    .map(|r| r.arn().to_string())
-                    .unwrap_or_else(|| ctx.role_arn()),
+                arn: out.role().map(|r| r.arn().to_string()).unwrap_or_else(|| ctx.role_arn()),
                 created: true,
                 found: None,
             });
@@ -228,15 +210,56 @@ async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
             for action in &plan.actions {
                 done.extend(Box::pin(Role.apply(run, action)).await?);
             }
-            run.hand_on(Made {
-                arn: live.arn.clone(),
-                created: false,
-                found: Some(live),
-            });
+            run.hand_on(Made { arn: live.arn.clone(), created: false, found: Some(live) });
             Ok(done)
         }
         Err(e) => Err(crate::aws::explain(&format!("creating role {name}"), e)),
     }
+}
+
+// The calls on a role that this step and the guest role's step (`guest/role.rs`) share.
+
+/// Sets the role's tags.
+pub async fn tag(ctx: &Ctx, step: StepId, name: &str, tagging: &Tagging) -> Result<Vec<Done>> {
+    let call = ctx.aws.iam.tag_role().role_name(name);
+    let call = call.set_tags(Some(tags(&tagging.tags)?)).send();
+    tagging.apply(ctx, step, call).await
+}
+
+/// Detaches a managed policy from the role (before deleting it).
+pub async fn detach(
+    ctx: &Ctx,
+    step: StepId,
+    name: &str,
+    policy: &str,
+    arn: &str,
+) -> Result<Vec<Done>> {
+    ctx.progress.start(step, &format!("deleting role {name}"));
+    managed::detach(ctx, &Principal::Role(name.to_string()), arn).await?;
+    Ok(vec![Done::Removed(format!("detached policy {policy}"))])
+}
+
+/// Deletes the role; right after a detach IAM can still see the policy attached for a moment
+/// (`DeleteConflict`), which is waited out.
+pub async fn delete(ctx: &Ctx, step: StepId, name: &str) -> Result<Vec<Done>> {
+    ctx.progress.start(step, &format!("deleting role {name}"));
+    crate::aws::retry_for(&["DeleteConflict"], crate::aws::DELETE_CONFLICT_TIME, || {
+        ctx.aws.iam.delete_role().role_name(name).send()
+    })
+    .await
+    .found(format!("deleting role {name}"))?;
+    Ok(vec![Done::Removed(format!("deleted role {name}"))])
+}
+
+/// Replaces the role's trust policy with `desired` (the role may be moments old).
+pub async fn write_trust(ctx: &Ctx, step: StepId, name: &str, desired: &Value) -> Result<()> {
+    ctx.progress.start(step, &format!("rewriting the trust policy of role {name}"));
+    crate::aws::eventually(&format!("updating the trust policy of role {name}"), || {
+        let call = ctx.aws.iam.update_assume_role_policy().role_name(name);
+        call.policy_document(policy_doc::to_json(desired)).send()
+    })
+    .await?;
+    Ok(())
 }
 
 impl Step for Role {
@@ -303,28 +326,9 @@ impl Step for Role {
         let name = &ctx.desired.role_name;
         match action {
             Action::Create(_) => create(run).await,
-            Action::Tag(tagging) => {
-                let call = ctx.aws.iam.tag_role().role_name(name);
-                let call = call.set_tags(Some(tags(&tagging.tags)?)).send();
-                tagging.apply(ctx, STEP, call).await
-            }
-            Action::DetachPolicy(policy, arn) => {
-                ctx.progress.start(STEP, &format!("deleting role {name}"));
-                managed::detach(ctx, &Principal::Role(name.clone()), arn).await?;
-                Ok(vec![Done::Removed(format!("detached policy {policy}"))])
-            }
-            Action::Delete(_) => {
-                ctx.progress.start(STEP, &format!("deleting role {name}"));
-                // Right after the detach, IAM can still see the policy attached for a moment.
-                crate::aws::retry_for(
-                    &["DeleteConflict"],
-                    crate::aws::DELETE_CONFLICT_TIME,
-                    || ctx.aws.iam.delete_role().role_name(name).send(),
-                )
-                .await
-                .found(format!("deleting role {name}"))?;
-                Ok(vec![Done::Removed(format!("deleted role {name}"))])
-            }
+            Action::Tag(tagging) => tag(ctx, STEP, name, tagging).await,
+            Action::DetachPolicy(policy, arn) => detach(ctx, STEP, name, policy, arn).await,
+            Action::Delete(_) => delete(ctx, STEP, name).await,
             Action::Keep(k) => Ok(vec![k.done()]),
         }
     }
@@ -358,10 +362,7 @@ mod tests {
             Action::Tag(Tagging {
                 kind: "role",
                 name: d.role_name.clone(),
-                tags: tags
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
+                tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
                 adopt,
             })
         };
@@ -372,11 +373,7 @@ mod tests {
                 None,
                 Expect::new(State::Missing, vec![Action::Create(d.role_name.clone())]),
             ),
-            (
-                "in sync",
-                Some(live(&ours)),
-                Expect::new(State::InSync, vec![]).fields(&[]),
-            ),
+            ("in sync", Some(live(&ours)), Expect::new(State::InSync, vec![]).fields(&[])),
             (
                 "a missing tag",
                 Some(live(&[("setup:stack", "demo")])),
@@ -410,14 +407,8 @@ mod tests {
         let d = desired("");
         let mut live = live(&[]);
         live.attached = vec![
-            (
-                d.policy_name.clone(),
-                "arn:aws:iam::123456789012:policy/p".into(),
-            ),
-            (
-                "dynamo-extra".into(),
-                "arn:aws:iam::123456789012:policy/dynamo-extra".into(),
-            ),
+            (d.policy_name.clone(), "arn:aws:iam::123456789012:policy/p".into()),
+            ("dynamo-extra".into(), "arn:aws:iam::123456789012:policy/dynamo-extra".into()),
             (
                 "AmazonDynamoDBFullAccess".into(),
                 "arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess".into(),
@@ -440,11 +431,8 @@ mod tests {
     #[test]
     fn removal_detaches_the_stack_policy_and_keeps_a_role_others_use() {
         let d = desired("");
-        let ours: Vec<(&str, &str)> = d
-            .tags
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let ours: Vec<(&str, &str)> =
+            d.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut o = observed();
         let policy_arn = d.policy_arn(&o.account);
         o.policy = Some(crate::steps::managed::Live {
@@ -458,8 +446,7 @@ mod tests {
         let v = |o: &Observed| Role.removal(&view(&d, o));
         assert_eq!(v(&o).state, State::Missing);
         let mut role = live(&ours);
-        role.attached
-            .push((d.policy_name.clone(), policy_arn.clone()));
+        role.attached.push((d.policy_name.clone(), policy_arn.clone()));
         o.role = Some(role.clone());
         assert_eq!(
             v(&o).actions,
@@ -469,28 +456,16 @@ mod tests {
             ]
         );
         role.inline.push("hand-made".into());
-        role.attached
-            .push(("other".into(), "arn:aws:iam::aws:policy/Other".into()));
+        role.attached.push(("other".into(), "arn:aws:iam::aws:policy/Other".into()));
         o.role = Some(role);
         let r = v(&o);
-        assert_eq!(
-            r.actions[0],
-            Action::DetachPolicy(d.policy_name.clone(), policy_arn)
-        );
-        let Action::Keep(k) = &r.actions[1] else {
-            panic!("{:?}", r.actions)
-        };
+        assert_eq!(r.actions[0], Action::DetachPolicy(d.policy_name.clone(), policy_arn));
+        let Action::Keep(k) = &r.actions[1] else { panic!("{:?}", r.actions) };
         assert_eq!(
             k.because,
             "it still has managed policy other, inline policy hand-made that setup did not add; remove them and run teardown again"
         );
         o.role = Some(live(&[]));
-        assert_eq!(
-            v(&o).actions,
-            [Action::Keep(Keep::not_ours(format!(
-                "role {}",
-                d.role_name
-            )))]
-        );
+        assert_eq!(v(&o).actions, [Action::Keep(Keep::not_ours(format!("role {}", d.role_name)))]);
     }
 }

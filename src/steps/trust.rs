@@ -51,22 +51,9 @@ fn pool_id(run: &Run<'_>) -> Result<String> {
 async fn rewrite(run: &Run<'_>) -> Result<Vec<Done>> {
     let ctx = run.ctx;
     let pool_id = pool_id(run)?;
-    let name = &ctx.desired.role_name;
-    ctx.progress
-        .start(STEP, &format!("rewriting the trust policy of role {name}"));
     let desired = policy_doc::trust_policy(&pool_id);
-    crate::aws::eventually(&format!("updating the trust policy of role {name}"), || {
-        ctx.aws
-            .iam
-            .update_assume_role_policy()
-            .role_name(name)
-            .policy_document(policy_doc::to_json(&desired))
-            .send()
-    })
-    .await?;
-    Ok(vec![Done::Updated(format!(
-        "trust policy now allows only identity pool {pool_id}"
-    ))])
+    role::write_trust(ctx, STEP, &ctx.desired.role_name, &desired).await?;
+    Ok(vec![Done::Updated(format!("trust policy now allows only identity pool {pool_id}"))])
 }
 
 impl Step for Trust {
@@ -82,11 +69,8 @@ impl Step for Trust {
         let mut r =
             Diff::new(STEP, name, State::InSync).changed(policy_doc::diff(&live.trust, &desired));
         // Name each hand-made mistake, not only the raw diff.
-        r.notes.extend(
-            diagnose::trust_policy(&live.trust, pool_id)
-                .iter()
-                .map(ToString::to_string),
-        );
+        r.notes
+            .extend(diagnose::trust_policy(&live.trust, pool_id).iter().map(ToString::to_string));
         if !r.changes.is_empty() {
             r.actions.push(Action::Rewrite(name.clone()));
         }
@@ -96,10 +80,7 @@ impl Step for Trust {
     fn removal(&self, v: &View) -> Diff<Action> {
         let r = role::Role.removal(v);
         let mut t = Diff::new(STEP, &v.d.role_name, r.state);
-        if r.actions
-            .iter()
-            .any(|a| matches!(a, role::Action::Delete(_)))
-        {
+        if r.actions.iter().any(|a| matches!(a, role::Action::Delete(_))) {
             t.actions.push(Action::WithRoleRemoval);
         }
         t
@@ -162,12 +143,7 @@ mod tests {
         let aud = "Statement.Condition.StringEquals.cognito-identity.amazonaws.com:aud";
         let other_pool = policy_doc::trust_policy("us-east-1:other");
         let cases = vec![
-            (
-                "no role yet",
-                None,
-                None,
-                Expect::new(State::Missing, vec![Action::WithRole]),
-            ),
+            ("no role yet", None, None, Expect::new(State::Missing, vec![Action::WithRole])),
             (
                 "in sync",
                 Some(role_trusting(right.clone(), &ours)),

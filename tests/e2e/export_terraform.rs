@@ -64,12 +64,7 @@ fn body_references(body: &Body, out: &mut Vec<String>) {
 pub(crate) fn resource_blocks(body: &Body) -> Vec<(String, &Block)> {
     body.blocks()
         .filter(|b| b.identifier() == "resource")
-        .map(|b| {
-            (
-                format!("{}.{}", b.labels()[0].as_str(), b.labels()[1].as_str()),
-                b,
-            )
-        })
+        .map(|b| (format!("{}.{}", b.labels()[0].as_str(), b.labels()[1].as_str()), b))
         .collect()
 }
 
@@ -83,11 +78,7 @@ pub(crate) fn attr<'a>(block: &'a Block, name: &str) -> &'a Expression {
 }
 
 pub(crate) fn nested<'a>(block: &'a Block, name: &str) -> Vec<&'a Block> {
-    block
-        .body()
-        .blocks()
-        .filter(|b| b.identifier() == name)
-        .collect()
+    block.body().blocks().filter(|b| b.identifier() == name).collect()
 }
 
 pub(crate) fn string(e: &Expression) -> String {
@@ -109,20 +100,29 @@ pub(crate) fn check_terraform(text: &str) -> Body {
         "aws_iam_role.authenticated",
         "aws_iam_policy.access",
         "aws_iam_role_policy_attachment.access",
-        "aws_cognito_identity_pool_roles_attachment.pool",
     ];
+    // Guests allowed: their role, and with `[guest] actions` its policy and the attachment.
+    if text.contains("allow_unauthenticated_identities = true") {
+        expected.push("aws_iam_role.guest");
+        if text.contains("resource \"aws_iam_policy\" \"guest\"") {
+            expected.extend(["aws_iam_policy.guest", "aws_iam_role_policy_attachment.guest"]);
+        }
+    }
+    expected.push("aws_cognito_identity_pool_roles_attachment.pool");
     // A `[backend]` section (the examples name a role) adds its policy and the attachment.
     if text.contains("resource \"aws_iam_policy\" \"backend\"") {
-        expected.extend([
-            "aws_iam_policy.backend",
-            "aws_iam_role_policy_attachment.backend",
-        ]);
+        expected.extend(["aws_iam_policy.backend", "aws_iam_role_policy_attachment.backend"]);
     }
     assert_eq!(addresses, expected);
     let variables: BTreeSet<String> = body
         .blocks()
         .filter(|b| b.identifier() == "variable")
         .map(|b| format!("var.{}", b.labels()[0].as_str()))
+        .collect();
+    let data: BTreeSet<String> = body
+        .blocks()
+        .filter(|b| b.identifier() == "data")
+        .map(|b| format!("data.{}.{}", b.labels()[0].as_str(), b.labels()[1].as_str()))
         .collect();
     let locals: BTreeSet<String> = body
         .blocks()
@@ -139,6 +139,8 @@ pub(crate) fn check_terraform(text: &str) -> Body {
             // built-in type names and the dynamic block's iterator
             "string" | "list" => true,
             "cognito_identity_providers" => r == "cognito_identity_providers.value",
+            // data sources: the customer managed key's ARN
+            "data" => r.strip_suffix(".arn").is_some_and(|address| data.contains(address)),
             kind => {
                 let mut parts = r.splitn(3, '.');
                 let (_, name, attribute) = (parts.next(), parts.next(), parts.next());
@@ -160,42 +162,24 @@ pub(crate) fn check_terraform(text: &str) -> Body {
         "var.client_ids",
         "var.user_pool_id",
     ] {
-        assert!(
-            refs.iter().any(|r| r == wanted),
-            "nothing refers to {wanted}"
-        );
+        assert!(refs.iter().any(|r| r == wanted), "nothing refers to {wanted}");
     }
 
     let by = |a: &str| resources.iter().find(|(x, _)| x == a).unwrap().1;
     let table = by("aws_dynamodb_table.table");
     let lifecycle = nested(table, "lifecycle");
     assert_eq!(lifecycle.len(), 1);
-    assert_eq!(
-        *attr(lifecycle[0], "prevent_destroy"),
-        Expression::Bool(true)
-    );
+    assert_eq!(*attr(lifecycle[0], "prevent_destroy"), Expression::Bool(true));
     assert_eq!(nested(table, "point_in_time_recovery").len(), 1);
     let pool = by("aws_cognito_identity_pool.pool");
     let dynamic = nested(pool, "dynamic");
-    assert_eq!(
-        dynamic[0].labels()[0].as_str(),
-        "cognito_identity_providers"
-    );
+    assert_eq!(dynamic[0].labels()[0].as_str(), "cognito_identity_providers");
     let role = by("aws_iam_role.authenticated");
-    assert_eq!(
-        attr(role, "assume_role_policy").to_string(),
-        "jsonencode(local.trust_policy)"
-    );
+    assert_eq!(attr(role, "assume_role_policy").to_string(), "jsonencode(local.trust_policy)");
     let attachment = by("aws_iam_role_policy_attachment.access");
-    assert_eq!(
-        attr(attachment, "policy_arn").to_string(),
-        "aws_iam_policy.access.arn"
-    );
+    assert_eq!(attr(attachment, "policy_arn").to_string(), "aws_iam_policy.access.arn");
     let roles = by("aws_cognito_identity_pool_roles_attachment.pool");
-    assert_eq!(
-        attr(roles, "identity_pool_id").to_string(),
-        "aws_cognito_identity_pool.pool.id"
-    );
+    assert_eq!(attr(roles, "identity_pool_id").to_string(), "aws_cognito_identity_pool.pool.id");
     // Import blocks point at declared resources.
     for b in body.blocks().filter(|b| b.identifier() == "import") {
         let to = attr(b, "to").to_string();
@@ -229,7 +213,13 @@ pub(crate) fn eval_local(body: &Body, name: &str, resources: &[(&str, &str, &str
             }),
     );
     let mut kinds: serde_json::Map<String, Value> = serde_json::Map::new();
+    let mut data: serde_json::Map<String, Value> = serde_json::Map::new();
     for (kind, rname, attribute, value) in resources {
+        // `data.<type>` for a data source.
+        let (kinds, kind) = match kind.strip_prefix("data.") {
+            Some(kind) => (&mut data, kind),
+            None => (&mut kinds, *kind),
+        };
         kinds
             .entry(kind.to_string())
             .or_insert_with(|| json!({}))
@@ -244,6 +234,7 @@ pub(crate) fn eval_local(body: &Body, name: &str, resources: &[(&str, &str, &str
     for (kind, v) in kinds {
         ctx.declare_var(kind, hcl::value::to_value(v).unwrap());
     }
+    ctx.declare_var("data", hcl::value::to_value(Value::Object(data)).unwrap());
     // Variables take their defaults, as in a plan without -var.
     let mut vars = hcl::value::Map::new();
     for b in body.blocks().filter(|b| b.identifier() == "variable") {
@@ -268,14 +259,8 @@ fn terraform_output_of_every_example_declares_every_resource_and_reference() {
         r.stderr_has("no import blocks (--no-import)");
         check_terraform(&r.stdout);
         // Every step is exported: `[backend]` too.
-        let backend = std::fs::read_to_string(config)
-            .unwrap()
-            .contains("\n[backend]");
-        assert_eq!(
-            r.stdout.contains("aws_iam_policy\" \"backend\""),
-            backend,
-            "{config:?}"
-        );
+        let backend = std::fs::read_to_string(config).unwrap().contains("\n[backend]");
+        assert_eq!(r.stdout.contains("aws_iam_policy\" \"backend\""), backend, "{config:?}");
     }
     // The own config's values, one by one.
     let r = export_offline(dir.path(), &own, &["--format", "terraform"]);
@@ -289,34 +274,16 @@ fn terraform_output_of_every_example_declares_every_resource_and_reference() {
     assert!(!table.body().attributes().any(|a| a.key() == "range_key"));
     assert_eq!(*attr(table, "read_capacity"), Expression::from(5));
     assert_eq!(*attr(table, "write_capacity"), Expression::from(2));
-    assert_eq!(
-        *attr(table, "deletion_protection_enabled"),
-        Expression::Bool(false)
-    );
+    assert_eq!(*attr(table, "deletion_protection_enabled"), Expression::Bool(false));
     let pitr = nested(table, "point_in_time_recovery");
     assert_eq!(*attr(pitr[0], "enabled"), Expression::Bool(false));
     let pool = by("aws_cognito_identity_pool.pool");
-    assert_eq!(
-        string(attr(pool, "identity_pool_name")),
-        "orders identities"
-    );
-    assert_eq!(
-        *attr(pool, "allow_unauthenticated_identities"),
-        Expression::Bool(true)
-    );
-    assert_eq!(
-        string(attr(by("aws_iam_role.authenticated"), "name")),
-        "orders-app-users"
-    );
-    assert_eq!(
-        string(attr(by("aws_iam_policy.access"), "name")),
-        "orders-app-table"
-    );
-    let doc = eval_local(
-        &body,
-        "access_policy",
-        &[("aws_dynamodb_table", "table", "arn", "arn:t")],
-    );
+    assert_eq!(string(attr(pool, "identity_pool_name")), "orders identities");
+    assert_eq!(*attr(pool, "allow_unauthenticated_identities"), Expression::Bool(true));
+    assert_eq!(string(attr(by("aws_iam_role.authenticated"), "name")), "orders-app-users");
+    assert_eq!(string(attr(by("aws_iam_policy.access"), "name")), "orders-app-table");
+    let doc =
+        eval_local(&body, "access_policy", &[("aws_dynamodb_table", "table", "arn", "arn:t")]);
     let want = policy_doc::access_policy(
         "arn:t",
         &[
@@ -329,10 +296,7 @@ fn terraform_output_of_every_example_declares_every_resource_and_reference() {
     );
     assert_eq!(doc, want);
     let provider = eval_local(&body, "user_pool_provider", &[]);
-    assert_eq!(
-        provider,
-        json!("cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Zyx987")
-    );
+    assert_eq!(provider, json!("cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Zyx987"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,13 +320,7 @@ fn terraform_imports_what_apply_created_with_live_ids() {
 
     s.ok(&["apply"]);
     let out = s.dir.path().join("main.tf");
-    let r = s.ok(&[
-        "export",
-        "--format",
-        "terraform",
-        "--output-file",
-        out.to_str().unwrap(),
-    ]);
+    let r = s.ok(&["export", "--format", "terraform", "--output-file", out.to_str().unwrap()]);
     assert!(r.stdout.is_empty(), "{}", r.all());
     r.stderr_has("6 import blocks");
     assert!(r.writes().is_empty(), "export wrote: {:?}", r.writes());
@@ -380,16 +338,11 @@ fn terraform_imports_what_apply_created_with_live_ids() {
                 "aws_iam_role_policy_attachment.access".to_string(),
                 format!("{}/{}", s.role(), s.policy_arn())
             ),
-            (
-                "aws_cognito_identity_pool_roles_attachment.pool".to_string(),
-                pool
-            ),
+            ("aws_cognito_identity_pool_roles_attachment.pool".to_string(), pool),
         ]
     );
-    let region = body
-        .blocks()
-        .find(|b| b.identifier() == "provider")
-        .map(|b| string(attr(b, "region")));
+    let region =
+        body.blocks().find(|b| b.identifier() == "provider").map(|b| string(attr(b, "region")));
     assert_eq!(region.as_deref(), Some(REGION));
 }
 
@@ -399,16 +352,11 @@ fn without_credentials_export_still_works_and_says_there_are_no_imports() {
     let config = repo_root().join("examples/user-profiles-backend.toml");
     let export = |args: &[&str]| {
         let config = config.to_str().unwrap();
-        run_plain(
-            dir.path(),
-            &[&["export", "--config", config], args].concat(),
-            &[],
-        )
+        run_plain(dir.path(), &[&["export", "--config", config], args].concat(), &[])
     };
     let r = export(&["--format", "terraform"]).exits(0);
     assert!(
-        r.stderr
-            .contains("no import blocks: could not read the live stack")
+        r.stderr.contains("no import blocks: could not read the live stack")
             && r.stderr.contains("credentials"),
         "{}",
         r.all()
@@ -416,10 +364,6 @@ fn without_credentials_export_still_works_and_says_there_are_no_imports() {
     let body = check_terraform(&r.stdout);
     assert!(imports(&body).is_empty());
     // CloudFormation never needs AWS access, and --json with Terraform is refused clearly.
-    export(&["-f", "cfn"])
-        .exits(0)
-        .stdout_has("!GetAtt Table.Arn");
-    export(&["-f", "terraform", "--json"])
-        .exits(1)
-        .stderr_has("--format cloudformation only");
+    export(&["-f", "cfn"]).exits(0).stdout_has("!GetAtt Table.Arn");
+    export(&["-f", "terraform", "--json"]).exits(1).stderr_has("--format cloudformation only");
 }

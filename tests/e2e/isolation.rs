@@ -67,12 +67,7 @@ fn sign_in(s: &Stack, user: &str) -> Identity {
             .send()
             .await
             .unwrap();
-        let token = auth
-            .authentication_result()
-            .unwrap()
-            .id_token()
-            .unwrap()
-            .to_string();
+        let token = auth.authentication_result().unwrap().id_token().unwrap().to_string();
         let provider = format!("cognito-idp.{REGION}.amazonaws.com/{}", s.user_pool_id);
         let identity = aws_sdk_cognitoidentity::Client::new(&conf);
         let id = identity
@@ -100,13 +95,9 @@ fn sign_in(s: &Stack, user: &str) -> Identity {
             None,
             "identity",
         );
-        let ddb_conf = aws_sdk_dynamodb::config::Builder::from(&conf)
-            .credentials_provider(creds)
-            .build();
-        Identity {
-            id,
-            ddb: aws_sdk_dynamodb::Client::from_conf(ddb_conf),
-        }
+        let ddb_conf =
+            aws_sdk_dynamodb::config::Builder::from(&conf).credentials_provider(creds).build();
+        Identity { id, ddb: aws_sdk_dynamodb::Client::from_conf(ddb_conf) }
     })
 }
 
@@ -135,22 +126,10 @@ const DENIED: Option<&str> = Some("AccessDeniedException");
 
 impl Identity {
     fn put(&self, table: &str, pk: &str) -> Option<String> {
-        code_of(block_on(
-            self.ddb
-                .put_item()
-                .table_name(table)
-                .set_item(Some(key(pk)))
-                .send(),
-        ))
+        code_of(block_on(self.ddb.put_item().table_name(table).set_item(Some(key(pk))).send()))
     }
     fn get(&self, table: &str, pk: &str) -> Option<String> {
-        code_of(block_on(
-            self.ddb
-                .get_item()
-                .table_name(table)
-                .set_key(Some(key(pk)))
-                .send(),
-        ))
+        code_of(block_on(self.ddb.get_item().table_name(table).set_key(Some(key(pk))).send()))
     }
     fn update(&self, table: &str, pk: &str) -> Option<String> {
         code_of(block_on(
@@ -161,6 +140,14 @@ impl Identity {
                 .update_expression("SET n = :n")
                 .expression_attribute_values(":n", AttributeValue::N("1".into()))
                 .send(),
+        ))
+    }
+    /// A Query on index `index` whose partition key attribute is `attr`.
+    fn query_index(&self, table: &str, index: &str, attr: &str, value: &str) -> Option<String> {
+        let call = self.ddb.query().table_name(table).index_name(index);
+        let call = call.key_condition_expression("#k = :v").expression_attribute_names("#k", attr);
+        code_of(block_on(
+            call.expression_attribute_values(":v", AttributeValue::S(value.into())).send(),
         ))
     }
     fn scan(&self, table: &str) -> Option<String> {
@@ -207,10 +194,7 @@ fn the_generated_isolated_policy_guards_requests_without_leading_keys() {
     assert_eq!(j["ok"], true, "{j}");
     let h = hop(&j, "isolation");
     assert_eq!(h["status"], "ok", "{h}");
-    assert!(
-        field(h, "detail").contains("and Scan were both denied"),
-        "{h}"
-    );
+    assert!(field(h, "detail").contains("and Scan were both denied"), "{h}");
     // An app's own calls: its identity id as key works, anything else is denied.
     let alice = sign_in(&s, &format!("iso-alice-{}", std::process::id()));
     let bob = sign_in(&s, &format!("iso-bob-{}", std::process::id()));
@@ -218,26 +202,14 @@ fn the_generated_isolated_policy_guards_requests_without_leading_keys() {
     assert_eq!(alice.put(&t, &alice.id), None);
     assert_eq!(alice.get(&t, &alice.id), None);
     assert_eq!(bob.put(&t, &bob.id), None);
-    assert_eq!(
-        alice.get(&t, &bob.id).as_deref(),
-        DENIED,
-        "another user's key"
-    );
+    assert_eq!(alice.get(&t, &bob.id).as_deref(), DENIED, "another user's key");
     assert_eq!(alice.update(&t, &bob.id).as_deref(), DENIED);
     assert_eq!(alice.scan(&t).as_deref(), DENIED, "Scan under isolation");
     // The user pool's sub is not the identity id.
-    assert_eq!(
-        alice
-            .put(&t, "0f4e2c1a-1111-2222-3333-444444444444")
-            .as_deref(),
-        DENIED
-    );
+    assert_eq!(alice.put(&t, "0f4e2c1a-1111-2222-3333-444444444444").as_deref(), DENIED);
     // What does it: the Null guard next to the ForAllValues condition.
     let doc = block_on(sdk().default_document(&s.policy_arn()));
-    assert_eq!(
-        doc["Statement"][0]["Condition"]["Null"]["dynamodb:LeadingKeys"], "false",
-        "{doc}"
-    );
+    assert_eq!(doc["Statement"][0]["Condition"]["Null"]["dynamodb:LeadingKeys"], "false", "{doc}");
 }
 
 #[test]
@@ -248,21 +220,14 @@ fn a_hand_written_isolated_policy_without_the_guard_is_flagged_and_caught_by_ver
     // By hand: Scan added, the Null guard removed — the policy many tutorials show.
     let hole = edited_policy(&s, |d| {
         let st = &mut d["Statement"][0];
-        st["Action"]
-            .as_array_mut()
-            .unwrap()
-            .push("dynamodb:Scan".into());
+        st["Action"].as_array_mut().unwrap().push("dynamodb:Scan".into());
         st["Condition"].as_object_mut().unwrap().remove("Null");
     });
     set_policy(&s, &hole);
 
     // status and plan name the hole and what any signed-in user can do.
     let want = "security: any signed-in user can read every user's items with dynamodb:Scan, because ForAllValues over a request with no partition key is true";
-    assert!(
-        notes(&s).iter().any(|n| n.starts_with(want)),
-        "{:#?}",
-        notes(&s)
-    );
+    assert!(notes(&s).iter().any(|n| n.starts_with(want)), "{:#?}", notes(&s));
     let plan = s.run(&["plan"]);
     plan.stdout_has(want);
 
@@ -309,18 +274,12 @@ fn a_policy_without_the_leading_keys_condition_fails_the_isolation_hop() {
     let s = stack("iso-shared", ISOLATED);
     s.ok(&["apply"]);
     let shared = edited_policy(&s, |d| {
-        d["Statement"][0]
-            .as_object_mut()
-            .unwrap()
-            .remove("Condition");
+        d["Statement"][0].as_object_mut().unwrap().remove("Condition");
     });
     set_policy(&s, &shared);
     let alice = sign_in(&s, &format!("iso-shared-alice-{}", std::process::id()));
     let t = s.table();
-    assert_eq!(
-        alice.get(&t, "us-east-1:00000000-0000-0000-0000-000000000000"),
-        None
-    );
+    assert_eq!(alice.get(&t, "us-east-1:00000000-0000-0000-0000-000000000000"), None);
 
     let j = verify_json(&s);
     let (failed, cause) = first_failure(&j);
@@ -379,11 +338,7 @@ fn each_policy_mistake_fails_at_its_hop_in_verify_and_in_an_app() {
     assert_eq!(failed, "put-item", "{j}");
     assert_eq!(
         cause,
-        format!(
-            "policy {} is not attached to role {}; run `setup apply`",
-            s.policy(),
-            s.role()
-        )
+        format!("policy {} is not attached to role {}; run `setup apply`", s.policy(), s.role())
     );
     assert_eq!(app.get(&s.table(), &app.id).as_deref(), DENIED);
 
@@ -417,24 +372,15 @@ fn a_not_owned_policy_with_the_hole_is_flagged_before_adoption() {
         "Resource": format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", s.table()),
         "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${cognito-identity.amazonaws.com:sub}"]}}}]});
     block_on(
-        sdk()
-            .iam
-            .create_policy()
-            .policy_name(s.policy())
-            .policy_document(doc.to_string())
-            .send(),
+        sdk().iam.create_policy().policy_name(s.policy()).policy_document(doc.to_string()).send(),
     )
     .unwrap();
     let r = s.run(&["plan", "-o", "json"]);
     let j = r.json();
     let step = r.step(&j, "access-policy");
     assert_eq!(step["state"], "not_owned", "{step}");
-    let notes: Vec<&str> = step["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap())
-        .collect();
+    let notes: Vec<&str> =
+        step["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
     assert!(
         notes.iter().any(|n| n.starts_with(
             "security: any signed-in user can read every user's items with dynamodb:PartiQLSelect, because ForAllValues"
@@ -446,4 +392,26 @@ fn a_not_owned_policy_with_the_hole_is_flagged_before_adoption() {
 /// The access-policy notes of `status`.
 fn notes(s: &Stack) -> Vec<String> {
     s.status_notes("access-policy")
+}
+
+/// A Query that names an index is authorized on the index's ARN (`<table>/index/<name>`), which
+/// the emulator's IAM evaluation uses like AWS: the generated policies cover the table's indexes,
+/// shared and under isolation (where the leading key of an index is its own partition key).
+#[test]
+fn signed_in_users_can_query_the_tables_indexes() {
+    const INDEXES: &str = "[[table.global_secondary_indexes]]\nname = \"byEmail\"\npartition_key = { name = \"email\", type = \"S\" }\n\n[[table.global_secondary_indexes]]\nname = \"byUser\"\npartition_key = { name = \"userId\", type = \"S\" }\nsort_key = { name = \"email\", type = \"S\" }\n";
+    let shared = "[policy]\nactions = [\"dynamodb:GetItem\", \"dynamodb:Query\"]\n";
+    let s = stack("iso-index-shared", &format!("{INDEXES}\n{shared}"));
+    s.ok(&["apply"]);
+    let u = sign_in(&s, "index-reader");
+    assert_eq!(u.query_index(&s.table(), "byEmail", "email", "a@example.com"), None);
+    assert_eq!(u.query_index(&s.table(), "byUser", "userId", "someone-else"), None);
+
+    let s = stack("iso-index-own", &format!("{INDEXES}\n{ISOLATED}"));
+    s.ok(&["apply"]);
+    let u = sign_in(&s, "index-owner");
+    assert_eq!(u.query_index(&s.table(), "byUser", "userId", &u.id), None);
+    assert_eq!(u.query_index(&s.table(), "byUser", "userId", "someone-else").as_deref(), DENIED);
+    // An index keyed by something else cannot be limited to the user's own items: denied.
+    assert_eq!(u.query_index(&s.table(), "byEmail", "email", "a@example.com").as_deref(), DENIED);
 }

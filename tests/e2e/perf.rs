@@ -11,11 +11,7 @@ fn assert_limits(what: &str, r: &Run, max_round_trips: usize, max_calls: usize, 
         depth <= max_round_trips,
         "{what}: {depth} sequential round trips (limit {max_round_trips}): {ops:?}"
     );
-    assert!(
-        r.ops.len() <= max_calls,
-        "{what}: {} calls (limit {max_calls}): {ops:?}",
-        r.ops.len()
-    );
+    assert!(r.ops.len() <= max_calls, "{what}: {} calls (limit {max_calls}): {ops:?}", r.ops.len());
     assert!(
         r.writes().len() <= max_writes,
         "{what}: {} writes (limit {max_writes}): {:?}",
@@ -37,25 +33,23 @@ fn round_trips_and_calls_stay_within_the_limits() {
         "one GetCallerIdentity per run"
     );
     assert!(
-        !r.ops
-            .iter()
-            .skip_while(|o| *o != "CreateTable")
-            .any(|o| o == "DescribeTable"),
+        !r.ops.iter().skip_while(|o| *o != "CreateTable").any(|o| o == "DescribeTable"),
         "no re-read of a table the create call already reported ACTIVE: {:?}",
         r.ops
     );
-    // Converged apply and status: at most 3 sequential round trips, 15 calls, no writes.
+    // Converged apply and status: at most 3 sequential round trips, 16 calls, no writes (the
+    // 16th, DescribeTimeToLive, came with table.ttl_attribute: TTL can drift).
     let r = s.ok(&["apply"]);
-    assert_limits("no-op apply", &r, 3, 15, 0);
+    assert_limits("no-op apply", &r, 3, 16, 0);
     let r = s.ok(&["status"]);
-    assert_limits("status", &r, 3, 15, 0);
+    assert_limits("status", &r, 3, 16, 0);
     let r = s.ok(&["plan"]);
-    assert_limits("plan", &r, 3, 15, 0);
+    assert_limits("plan", &r, 3, 16, 0);
     // Teardown (the table is kept): at most 5 sequential round trips.
     let r = s.ok(&["teardown"]);
     assert_limits("teardown", &r, 5, 40, 40);
     let r = s.ok(&["teardown"]);
-    assert_limits("second teardown", &r, 3, 15, 0);
+    assert_limits("second teardown", &r, 3, 16, 0);
 }
 
 #[test]
@@ -68,13 +62,7 @@ fn round_trip_counter_counts_chains_not_calls() {
         held: None,
     };
     // Three overlapping calls, then one after them, then one after that: depth 3.
-    let calls = [
-        call(0.0, 1.0),
-        call(0.1, 1.1),
-        call(0.2, 0.9),
-        call(1.2, 2.0),
-        call(2.1, 3.0),
-    ];
+    let calls = [call(0.0, 1.0), call(0.1, 1.1), call(0.2, 0.9), call(1.2, 2.0), call(2.1, 3.0)];
     assert_eq!(round_trips(&calls), 3);
     assert_eq!(round_trips(&[]), 0);
 }

@@ -26,30 +26,18 @@ fn teardown_removes_everything_but_the_table_and_its_data() {
     block_on(async {
         assert!(!sdk.role_exists(&s.role()).await);
         assert!(!sdk.policy_exists(&s.policy_arn()).await);
-        let items = sdk
-            .dynamodb
-            .scan()
-            .table_name(s.table())
-            .send()
-            .await
-            .unwrap();
+        let items = sdk.dynamodb.scan().table_name(s.table()).send().await.unwrap();
         assert_eq!(items.count(), 1, "the data survives");
     });
     // Removal order follows the dependencies: the policy is detached before the role and the
     // policy are deleted, and the pool goes only after the role that it points to.
     let at = |op: &str| {
-        r.ops
-            .iter()
-            .position(|o| o == op)
-            .unwrap_or_else(|| panic!("no {op} in {:?}", r.ops))
+        r.ops.iter().position(|o| o == op).unwrap_or_else(|| panic!("no {op} in {:?}", r.ops))
     };
     assert!(at("DetachRolePolicy") < at("DeleteRole"), "{:?}", r.ops);
     assert!(at("DetachRolePolicy") < at("DeletePolicy"), "{:?}", r.ops);
     assert!(at("DeleteRole") < at("DeleteIdentityPool"), "{:?}", r.ops);
-    assert!(!r
-        .ops
-        .iter()
-        .any(|o| o == "DeleteTable" || o == "UpdateTable"));
+    assert!(!r.ops.iter().any(|o| o == "DeleteTable" || o == "UpdateTable"));
 
     // Again: nothing to do, no writes.
     let r = s.ok(&["teardown"]);
@@ -68,11 +56,7 @@ fn delete_table_needs_yes_without_a_terminal_and_then_removes_the_table() {
     s.ok(&["apply"]);
     let r = s.run(&["teardown", "--delete-table"]).exits(1);
     r.stderr_has("--yes");
-    assert_eq!(
-        r.writes(),
-        Vec::<String>::new(),
-        "nothing removed before confirmation"
-    );
+    assert_eq!(r.writes(), Vec::<String>::new(), "nothing removed before confirmation");
 
     let r = s.ok(&["teardown", "--delete-table", "--yes", "-o", "json"]);
     let j = r.json();
@@ -93,12 +77,7 @@ fn teardown_leaves_untagged_resources_and_foreign_attachments_alone() {
     let sdk = sdk();
     block_on(async {
         // Someone attached the stack's policy to a user of their own...
-        sdk.iam
-            .create_user()
-            .user_name(format!("{}-user", s.name))
-            .send()
-            .await
-            .unwrap();
+        sdk.iam.create_user().user_name(format!("{}-user", s.name)).send().await.unwrap();
         sdk.iam
             .attach_user_policy()
             .user_name(format!("{}-user", s.name))
@@ -126,10 +105,7 @@ fn teardown_leaves_untagged_resources_and_foreign_attachments_alone() {
         assert!(sdk.policy_exists(&s.policy_arn()).await);
         assert!(sdk.role_exists(&s.role()).await);
     });
-    assert!(!r
-        .ops
-        .iter()
-        .any(|o| o == "DeletePolicy" || o == "DeleteRole"));
+    assert!(!r.ops.iter().any(|o| o == "DeletePolicy" || o == "DeleteRole"));
 
     // Untagged look-alikes of another "stack" are never touched.
     let other = Stack::new("teardown-foreign-untagged", "");
@@ -190,8 +166,12 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
             .unwrap();
         sdk.set_deletion_protection(&s.table(), false).await;
     });
+    // A customer managed key and TTL, so the table options' calls run too.
+    let kms = aws_sdk_kms::Client::new(&block_on(sdk_config(emulator(), &fresh_key())));
+    let key = block_on(kms.create_key().send()).unwrap();
+    let key = key.key_metadata().unwrap().arn().unwrap().to_string();
     s.write_config(&format!(
-        "\n[tags]\nteam = \"web\"\n\n[table]\nname = \"{}\"\npoint_in_time_recovery = false\n[identity_pool]\nallow_unauthenticated = true\n[policy]\nactions = [\"dynamodb:Query\"]\n[backend]\nuser = \"{svc}\"\nactions = [\"dynamodb:GetItem\"]\n",
+        "\n[tags]\nteam = \"web\"\n\n[table]\nname = \"{}\"\npoint_in_time_recovery = false\nttl_attribute = \"expiresAt\"\nencryption = \"customer-managed\"\nkms_key = \"{key}\"\n[identity_pool]\nallow_unauthenticated = true\n[policy]\nactions = [\"dynamodb:Query\"]\n[backend]\nuser = \"{svc}\"\nactions = [\"dynamodb:GetItem\"]\n",
         s.table()
     ));
     run(&["apply"]);
@@ -200,19 +180,12 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
     run(&["teardown", "--delete-table", "--yes"]);
 
     let not_granted: Vec<&String> = used.iter().filter(|a| !granted.contains(*a)).collect();
-    assert!(
-        not_granted.is_empty(),
-        "calls not in operator.json: {not_granted:?}"
-    );
+    assert!(not_granted.is_empty(), "calls not in operator.json: {not_granted:?}");
     // iam:PassRole is checked by AWS inside SetIdentityPoolRoles, not called directly;
     // cognito-identity:TagResource is what IAM checks for tags passed to Create/UpdateIdentityPool.
-    let implicit = ["iam:PassRole", "cognito-identity:TagResource"];
-    let unused: Vec<&String> = granted
-        .iter()
-        .filter(|a| !used.contains(*a) && !implicit.contains(&a.as_str()))
-        .collect();
-    assert!(
-        unused.is_empty(),
-        "operator.json grants actions setup never calls: {unused:?}"
-    );
+    // kms:CreateGrant is what AWS checks when a table is encrypted with a customer managed key.
+    let implicit = ["iam:PassRole", "cognito-identity:TagResource", "kms:CreateGrant"];
+    let unused: Vec<&String> =
+        granted.iter().filter(|a| !used.contains(*a) && !implicit.contains(&a.as_str())).collect();
+    assert!(unused.is_empty(), "operator.json grants actions setup never calls: {unused:?}");
 }

@@ -37,6 +37,7 @@ from . import (
     realistic,
     sign_in,
     signature,
+    table_options,
     table_status,
     tagging,
     user_pools,
@@ -49,6 +50,7 @@ def patch_moto() -> None:
     paging.patch()  # before realistic.install(), which wraps ListTagsOfResource
     user_pools.patch()
     realistic.install()  # before table_status.patch(), whose manual override must win
+    table_options.patch()  # wraps the handlers realistic.install() patched
     table_status.patch()
     signature.patch()
     sign_in.patch()

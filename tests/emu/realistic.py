@@ -29,6 +29,10 @@ DEFAULTS = {
     "iam_propagation": 3.0,
     "iam_concurrent": 1.0,
     "billing_switches": 4,
+    # tests/emu/table_options.py
+    "index_creating": 2.0,
+    "index_deleting": 1.0,
+    "ttl_interval": 5.0,
 }
 COUNTS = ("billing_switches",)
 

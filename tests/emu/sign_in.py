@@ -14,18 +14,24 @@ backends, read in-process):
     Logins, GetId needs AllowUnauthenticatedIdentities. The identity id is
     stable per (identity pool, user).
   * GetCredentialsForIdentity answers InvalidIdentityPoolConfigurationException
-    when the pool has no authenticated role, the role does not exist, or its
-    trust policy does not let this pool's authenticated identities assume it:
-    an Allow statement for principal Federated cognito-identity.amazonaws.com
-    and action sts:AssumeRoleWithWebIdentity whose conditions hold for
-    aud = <pool id>, amr = [authenticated, <provider>, <provider>:CognitoSignIn:<sub>]
-    (and no matching Deny). Like Cognito's enhanced flow, a trust policy
-    without an `aud` condition is refused too.
+    when the pool has no role for the identity's kind ("authenticated" with
+    Logins, "unauthenticated" for a guest identity without them), the role does
+    not exist, or its trust policy does not let this pool's identities of that
+    kind assume it: an Allow statement for principal Federated
+    cognito-identity.amazonaws.com and action sts:AssumeRoleWithWebIdentity
+    whose conditions hold for aud = <pool id> and
+    amr = [authenticated, <provider>, <provider>:CognitoSignIn:<sub>]
+    (a guest: amr = [unauthenticated]), and no matching Deny. Like Cognito's
+    enhanced flow, a trust policy without an `aud` condition is refused too.
+  * Guests: GetId and GetCredentialsForIdentity without Logins need
+    AllowUnauthenticatedIdentities (else NotAuthorizedException "Unauthenticated
+    access is not supported for this identity pool."); each GetId without
+    Logins makes a new identity.
   * Each call gets fresh credentials (ASIA… key, secret, session token), so
     the call log tells their requests apart from the operator's.
 
 IAM policies on those credentials are enforced by tests/emu/iam_enforce.py.
-Not emulated: role mappings, unauthenticated roles, developer/OIDC/SAML logins.
+Not emulated: role mappings, developer/OIDC/SAML logins, the basic (classic) flow.
 """
 
 import base64
@@ -248,11 +254,10 @@ def get_credentials_for_identity_faithful(self):
     subs = _checked_logins(self.current_account, pool, self._get_param("Logins"))
     if record["logins"] and subs != record["logins"]:
         raise NotAuthorizedError("Logins don't match. Please include at least one valid login for this identity or identity pool.")
-    if not subs:
-        raise InvalidIdentityPoolConfigurationError("unauthenticated roles are not emulated")
-    role_arn = (getattr(pool, "roles", {}) or {}).get("authenticated")
+    kind = "authenticated" if subs else "unauthenticated"
+    role_arn = (getattr(pool, "roles", {}) or {}).get(kind)
     if not role_arn:
-        raise InvalidIdentityPoolConfigurationError(f"identity pool {record['pool_id']} has no authenticated role")
+        raise InvalidIdentityPoolConfigurationError(f"identity pool {record['pool_id']} has no {kind} role")
     iam = partition.iam_backend(self.current_account, record["pool_id"].split(":", 1)[0])
     try:
         role = iam.get_role_by_arn(role_arn)
@@ -263,7 +268,7 @@ def get_credentials_for_identity_faithful(self):
     except (TypeError, ValueError):
         from urllib.parse import unquote
         document = json.loads(unquote(role.assume_role_policy_document))
-    amr = ["authenticated"]
+    amr = [kind]
     for provider, sub in subs.items():
         amr += [provider, f"{provider}:CognitoSignIn:{sub}"]
     context = {

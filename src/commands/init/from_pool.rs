@@ -25,9 +25,7 @@ use crate::steps::{policy, pool_roles, role, table};
 fn pool_region(id: &str) -> Option<&str> {
     let (region, rest) = id.split_once(':')?;
     let ok_region = !region.is_empty()
-        && region
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     let ok_rest = !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
     (ok_region && ok_rest).then_some(region)
 }
@@ -93,10 +91,7 @@ pub async fn init(global: &Global, pool_id: &str) -> Result<Initialized> {
     let aws = clients(global, region).await?;
     let (who, pool, roles) = tokio::join!(
         aws.sts.get_caller_identity().send(),
-        aws.identity
-            .describe_identity_pool()
-            .identity_pool_id(pool_id)
-            .send(),
+        aws.identity.describe_identity_pool().identity_pool_id(pool_id).send(),
         pool_roles::observe(&aws, pool_id)
     );
     let who = who.explain("checking the AWS credentials (sts:GetCallerIdentity)")?;
@@ -151,12 +146,9 @@ pub async fn init(global: &Global, pool_id: &str) -> Result<Initialized> {
     let grant = chosen.map(|c| &grants[c]);
     let live_table = grant.and_then(|g| tables.get(&g.table).cloned().flatten());
     let stack_tags = [
-        pool.identity_pool_tags()
-            .and_then(|t| t.get(STACK_TAG).cloned()),
+        pool.identity_pool_tags().and_then(|t| t.get(STACK_TAG).cloned()),
         live_role.tags.get(STACK_TAG).cloned(),
-        live_table
-            .as_ref()
-            .and_then(|t| t.tags.get(STACK_TAG).cloned()),
+        live_table.as_ref().and_then(|t| t.tags.get(STACK_TAG).cloned()),
     ];
     let (stack, stack_origin) = stack_name(global, &pool_name, &stack_tags, &mut notes);
     let policy = grant.map(|g| chosen_policy(g, &mut notes));
@@ -250,10 +242,7 @@ fn stack_name(
         notes.push((Section::Top, format!("the resources are tagged for different stacks ({}); apply --adopt refuses resources of another stack", all.join(", "))));
     }
     match tagged.first() {
-        Some(s) => (
-            s.to_string(),
-            format!("from the resources' {STACK_TAG} tag"),
-        ),
+        Some(s) => (s.to_string(), format!("from the resources' {STACK_TAG} tag")),
         None => (
             wiring::stack_from_pool_name(pool_name),
             format!("derived from the identity pool's name {pool_name:?} (--stack overrides it)"),
@@ -265,11 +254,7 @@ fn stack_name(
 fn chosen_policy(g: &TableGrant, notes: &mut Vec<(Section, String)>) -> ChosenPolicy {
     let a = wiring::config_actions(g, &config::DEFAULT_ACTIONS);
     notes.extend(a.notes.into_iter().map(|n| (Section::Policy, n)));
-    notes.extend(
-        wiring::isolation_notes(g)
-            .into_iter()
-            .map(|n| (Section::Policy, n)),
-    );
+    notes.extend(wiring::isolation_notes(g).into_iter().map(|n| (Section::Policy, n)));
     if !g.dropped.is_empty() {
         notes.push((Section::Policy, format!(
             "apply --adopt rewrites policy {} to grant the actions below on the table ARN and nothing else, so it no longer grants: {}. Move what the app still needs into a policy of its own first",
@@ -311,10 +296,7 @@ async fn read_policies(
     place: &Place,
 ) -> Result<(Vec<TableGrant>, Vec<String>)> {
     let docs = futures_util::future::join_all(
-        live_role
-            .attached
-            .iter()
-            .map(|(_, arn)| policy::observe(aws, arn, true)),
+        live_role.attached.iter().map(|(_, arn)| policy::observe(aws, arn, true)),
     )
     .await;
     let mut grants = Vec::new();
@@ -323,26 +305,15 @@ async fn read_policies(
         let Some(live) = doc? else { continue };
         if wiring::is_aws_managed(arn) {
             if wiring::grants_dynamodb(&live.document) {
-                let what = wiring::read_policy(name, arn, &live.document, place)
-                    .broad
-                    .join("; ");
-                let what = if what.is_empty() {
-                    "DynamoDB actions".to_string()
-                } else {
-                    what
-                };
+                let what = wiring::read_policy(name, arn, &live.document, place).broad.join("; ");
+                let what = if what.is_empty() { "DynamoDB actions".to_string() } else { what };
                 notes.push(wiring::broad_note(name, arn, &what, role_name));
             }
             continue;
         }
         let reading = wiring::read_policy(name, arn, &live.document, place);
         if !reading.broad.is_empty() {
-            notes.push(wiring::broad_note(
-                name,
-                arn,
-                &reading.broad.join("; "),
-                role_name,
-            ));
+            notes.push(wiring::broad_note(name, arn, &reading.broad.join("; "), role_name));
         }
         for e in &reading.elsewhere {
             notes.push(format!("policy {name} grants {e}: setup manages one table, in the identity pool's region and account"));
@@ -359,17 +330,13 @@ async fn write(global: &Global, draft: Draft) -> Result<Initialized> {
     let desired = config::parse(&text, path, &Overrides::default())
         .map_err(|e| anyhow!("the live setup does not fit a config ({e}); nothing was written"))?;
     let plan = match Session::connect(desired, global, Arc::new(crate::progress::Silent)).await {
-        Ok(session) => status::plan(&session, true).await,
+        Ok(session) => status::plan(&session, true, false).await,
         Err(e) => Err(e),
     };
     let (plan_text, changing) = match &plan {
         Ok(report) => (
             generate::plan_comment(report),
-            report
-                .steps
-                .iter()
-                .filter(|s| !s.in_sync() && !s.actions.is_empty())
-                .count(),
+            report.steps.iter().filter(|s| !s.in_sync() && !s.actions.is_empty()).count(),
         ),
         Err(e) => (generate::no_plan_comment(&format!("{e:#}")), 0),
     };
@@ -387,20 +354,10 @@ async fn write(global: &Global, draft: Draft) -> Result<Initialized> {
     }
     let mut notes: Vec<String> = draft.notes.iter().map(|(_, n)| n.clone()).collect();
     if let Err(e) = &plan {
-        notes.push(format!(
-            "the plan of apply --adopt could not be computed: {e:#}"
-        ));
+        notes.push(format!("the plan of apply --adopt could not be computed: {e:#}"));
     }
-    let table = draft
-        .table
-        .as_ref()
-        .map(|(n, _)| n.clone())
-        .unwrap_or_default();
-    let policy = draft
-        .policy
-        .as_ref()
-        .map(|p| p.name.clone())
-        .unwrap_or_default();
+    let table = draft.table.as_ref().map(|(n, _)| n.clone()).unwrap_or_default();
+    let policy = draft.policy.as_ref().map(|p| p.name.clone()).unwrap_or_default();
     Ok(Initialized {
         command: "init",
         ok: true,

@@ -21,6 +21,10 @@ pub enum Hop {
     Isolation,
     DeleteItem,
     DeleteTestUser,
+    /// `verify --guest`: a call `guest.actions` grants, with the guest's credentials.
+    GuestAllowed,
+    /// `verify --guest`: a call `guest.actions` does not grant, which must be denied.
+    GuestDenied,
 }
 
 impl Hop {
@@ -39,6 +43,11 @@ impl Hop {
         Hop::DeleteTestUser,
     ];
 
+    /// The hops of `verify --guest`, in order: an unauthenticated identity, its credentials,
+    /// and a call that must work and one that must be denied.
+    pub const GUEST: [Hop; 4] =
+        [Hop::GetId, Hop::GetCredentials, Hop::GuestAllowed, Hop::GuestDenied];
+
     /// The name in reports (`hops[].hop` in JSON).
     pub fn name(self) -> &'static str {
         match self {
@@ -53,6 +62,8 @@ impl Hop {
             Hop::Isolation => "isolation",
             Hop::DeleteItem => "delete-item",
             Hop::DeleteTestUser => "delete-test-user",
+            Hop::GuestAllowed => "guest-allowed",
+            Hop::GuestDenied => "guest-denied",
         }
     }
 
@@ -61,9 +72,13 @@ impl Hop {
     pub fn signer(self) -> Signer {
         match self {
             Hop::SignIn | Hop::GetId | Hop::GetCredentials => Signer::Unsigned,
-            Hop::PutItem | Hop::GetItem | Hop::UpdateItem | Hop::Query | Hop::Isolation => {
-                Signer::Identity
-            }
+            Hop::PutItem
+            | Hop::GetItem
+            | Hop::UpdateItem
+            | Hop::Query
+            | Hop::Isolation
+            | Hop::GuestAllowed
+            | Hop::GuestDenied => Signer::Identity,
             Hop::CreateTestUser | Hop::DeleteItem | Hop::DeleteTestUser => Signer::Operator,
         }
     }
@@ -127,12 +142,7 @@ impl HopReport {
     pub(super) fn ran(hop: Hop, took: Duration, outcome: Result<String, Failure>) -> Self {
         let (status, detail, error, cause) = match outcome {
             Ok(detail) => (HopStatus::Ok, detail, None, None),
-            Err(f) => (
-                HopStatus::Failed,
-                String::new(),
-                Some(f.error),
-                Some(f.cause),
-            ),
+            Err(f) => (HopStatus::Failed, String::new(), Some(f.error), Some(f.cause)),
         };
         HopReport {
             hop,
@@ -166,10 +176,7 @@ pub(super) struct Done<T> {
 }
 
 pub(super) fn done<T>(value: T, detail: impl Into<String>) -> Done<T> {
-    Done {
-        value,
-        detail: detail.into(),
-    }
+    Done { value, detail: detail.into() }
 }
 
 /// A failed hop: the AWS error (or what was wrong with the answer), and why in the setup's
@@ -181,10 +188,7 @@ pub(super) struct Failure {
 }
 
 pub(super) fn failure(error: impl Into<String>, cause: impl Into<String>) -> Failure {
-    Failure {
-        error: error.into(),
-        cause: cause.into(),
-    }
+    Failure { error: error.into(), cause: cause.into() }
 }
 
 #[cfg(test)]
@@ -195,13 +199,7 @@ mod tests {
     fn hops_keep_their_names_order_and_signers() {
         let names: Vec<String> = Hop::ALL
             .iter()
-            .map(|h| {
-                serde_json::to_value(h)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
+            .map(|h| serde_json::to_value(h).unwrap().as_str().unwrap().to_string())
             .collect();
         // The JSON report's names (tests/fixtures and the e2e tests read them).
         assert_eq!(
@@ -212,17 +210,9 @@ mod tests {
         let mut sorted = Hop::ALL;
         sorted.sort();
         assert_eq!(sorted, Hop::ALL, "the report is sorted by the enum's order");
-        let signer = |s| {
-            Hop::ALL
-                .iter()
-                .filter(|h| h.signer() == s)
-                .map(|h| h.name())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            signer(Signer::Unsigned),
-            ["sign-in", "get-id", "get-credentials"]
-        );
+        let signer =
+            |s| Hop::ALL.iter().filter(|h| h.signer() == s).map(|h| h.name()).collect::<Vec<_>>();
+        assert_eq!(signer(Signer::Unsigned), ["sign-in", "get-id", "get-credentials"]);
         assert_eq!(
             signer(Signer::Identity),
             ["put-item", "get-item", "update-item", "query", "isolation"]
@@ -231,17 +221,27 @@ mod tests {
             signer(Signer::Operator),
             ["create-test-user", "delete-item", "delete-test-user"]
         );
+        let guest: Vec<(&str, Signer)> =
+            Hop::GUEST.iter().map(|h| (h.name(), h.signer())).collect();
+        assert_eq!(
+            guest,
+            [
+                ("get-id", Signer::Unsigned),
+                ("get-credentials", Signer::Unsigned),
+                ("guest-allowed", Signer::Identity),
+                ("guest-denied", Signer::Identity)
+            ]
+        );
+        let mut sorted = Hop::GUEST;
+        sorted.sort();
+        assert_eq!(sorted, Hop::GUEST);
         // Padding works as for the plain name (the human report aligns on it).
         assert_eq!(format!("{:<10}|", Hop::GetId), "get-id    |");
     }
 
     #[test]
     fn a_report_records_the_signer_outcome_and_time() {
-        let ok = HopReport::ran(
-            Hop::PutItem,
-            Duration::from_micros(1_234_567),
-            Ok("wrote".into()),
-        );
+        let ok = HopReport::ran(Hop::PutItem, Duration::from_micros(1_234_567), Ok("wrote".into()));
         let j = serde_json::to_value(&ok).unwrap();
         assert_eq!(
             j,

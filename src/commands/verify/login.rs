@@ -112,16 +112,11 @@ pub(super) async fn sign_in(
     if let Some(token) = out.authentication_result().and_then(|a| a.id_token()) {
         return Ok(done(
             token.to_string(),
-            format!(
-                "signed in as {username} with app client {} (USER_PASSWORD_AUTH)",
-                r.client_id
-            ),
+            format!("signed in as {username} with app client {} (USER_PASSWORD_AUTH)", r.client_id),
         ));
     }
-    let challenge = out
-        .challenge_name()
-        .map(|c| c.as_str().to_string())
-        .unwrap_or_else(|| "none".into());
+    let challenge =
+        out.challenge_name().map(|c| c.as_str().to_string()).unwrap_or_else(|| "none".into());
     Err(failure(
         format!("InitiateAuth returned challenge {challenge} instead of tokens"),
         sign_in::challenge(&challenge, username),
@@ -139,12 +134,7 @@ async fn client_auth_flows(r: &Run<'_>) -> Option<Vec<String>> {
         .await
         .ok()?;
     let c = out.user_pool_client()?;
-    Some(
-        c.explicit_auth_flows()
-            .iter()
-            .map(|f| f.as_str().to_string())
-            .collect(),
-    )
+    Some(c.explicit_auth_flows().iter().map(|f| f.as_str().to_string()).collect())
 }
 
 pub(super) async fn get_id(r: &Run<'_>, id_token: &str) -> Result<Done<String>, Failure> {
@@ -158,10 +148,9 @@ pub(super) async fn get_id(r: &Run<'_>, id_token: &str) -> Result<Done<String>, 
         .await
         .map_err(|e| token_failure(r, &e))?;
     match out.identity_id() {
-        Some(id) => Ok(done(
-            id.to_string(),
-            format!("identity id {id} in identity pool {}", r.pool_id),
-        )),
+        Some(id) => {
+            Ok(done(id.to_string(), format!("identity id {id} in identity pool {}", r.pool_id)))
+        }
         None => Err(failure(
             "GetId returned no identity id",
             "the identity pool answered without an identity id",
@@ -202,15 +191,8 @@ where
         trusted: &trusted,
         role_name: &r.d.role_name,
     };
-    let wiring = if code == REFUSED {
-        pool_problem(r)
-    } else {
-        None
-    };
-    failure(
-        text,
-        token_refused(&code, e.message().unwrap_or_default(), &exchange, wiring),
-    )
+    let wiring = if code == REFUSED { pool_problem(r) } else { None };
+    failure(text, token_refused(&code, e.message().unwrap_or_default(), &exchange, wiring))
 }
 
 /// What the static diagnosis finds wrong in the pool's role wiring (`None`: it looks right).
@@ -224,7 +206,7 @@ fn pool_problem(r: &Run<'_>) -> Option<String> {
     )
 }
 
-type CredentialsAnswer = Result<
+pub(super) type CredentialsAnswer = Result<
     aws_sdk_cognitoidentity::operation::get_credentials_for_identity::GetCredentialsForIdentityOutput,
     aws_smithy_runtime_api::client::result::SdkError<
         aws_sdk_cognitoidentity::operation::get_credentials_for_identity::GetCredentialsForIdentityError,
@@ -232,7 +214,7 @@ type CredentialsAnswer = Result<
     >,
 >;
 
-const REFUSED: &str = "InvalidIdentityPoolConfigurationException";
+pub(super) const REFUSED: &str = "InvalidIdentityPoolConfigurationException";
 
 /// Exchanges the ID token for temporary credentials. Cognito refuses a role it cannot use yet
 /// the same way as a broken wiring: when verify's own diagnosis finds the wiring right, the
@@ -256,20 +238,33 @@ pub(super) async fn get_credentials(
     let mut out: CredentialsAnswer = call().await;
     let mut waited = String::new();
     if is_refused(&out) && pool_problem(r).is_none() {
-        out = wait_for_propagation(r, call, out, t).await?;
+        let role = &r.d.role_name;
+        let timed_out = propagation_timed_out(&r.pool_id, role, Some(r.propagation_timeout));
+        out = wait_for_propagation(r, role, timed_out, call, out, t).await?;
         waited = format!(
             " (after waiting {:.1}s for IAM to propagate the role to Cognito)",
             t.elapsed().as_secs_f64()
         );
     }
     let out = out.map_err(|e| token_failure(r, &e))?;
+    let (credentials, expiry) = identity_credentials(&out)?;
+    let left = expiry
+        .and_then(|e| e.duration_since(SystemTime::now()).ok())
+        .map(|d| format!(", valid for {} min", d.as_secs() / 60))
+        .unwrap_or_default();
+    Ok(done(credentials, format!("temporary credentials for role {}{left}{waited}", r.d.role_name)))
+}
+
+/// The temporary credentials of a GetCredentialsForIdentity answer, and when they expire.
+pub(super) fn identity_credentials(
+    out: &aws_sdk_cognitoidentity::operation::get_credentials_for_identity::GetCredentialsForIdentityOutput,
+) -> Result<(aws_sdk_dynamodb::config::Credentials, Option<SystemTime>), Failure> {
     let parts = out.credentials().and_then(|c| {
         Some((
             c.access_key_id()?.to_string(),
             c.secret_key()?.to_string(),
             c.session_token()?.to_string(),
-            c.expiration()
-                .map(|e| UNIX_EPOCH + Duration::from_secs(e.secs().max(0) as u64)),
+            c.expiration().map(|e| UNIX_EPOCH + Duration::from_secs(e.secs().max(0) as u64)),
         ))
     });
     let Some((ak, sk, token, expiry)) = parts else {
@@ -278,28 +273,22 @@ pub(super) async fn get_credentials(
             "the identity pool answered without credentials",
         ));
     };
-    let left = expiry
-        .and_then(|e| e.duration_since(SystemTime::now()).ok())
-        .map(|d| format!(", valid for {} min", d.as_secs() / 60))
-        .unwrap_or_default();
-    Ok(done(
-        aws_sdk_dynamodb::config::Credentials::new(ak, sk, Some(token), expiry, "cognito-identity"),
-        format!(
-            "temporary credentials for role {}{left}{waited}",
-            r.d.role_name
-        ),
-    ))
+    let credentials =
+        aws_sdk_dynamodb::config::Credentials::new(ak, sk, Some(token), expiry, "cognito-identity");
+    Ok((credentials, expiry))
 }
 
-fn is_refused(answer: &CredentialsAnswer) -> bool {
+pub(super) fn is_refused(answer: &CredentialsAnswer) -> bool {
     answer.as_ref().err().and_then(|e| e.code()) == Some(REFUSED)
 }
 
 /// Asks again (with the waiter's backoff, shown as progress of the role step) until Cognito
-/// stops refusing the role, up to `--propagation-timeout`. `first` is the refusal in hand;
-/// `t`, when the hop started.
-async fn wait_for_propagation<F, Fut>(
+/// stops refusing `role`, up to `--propagation-timeout` (then the cause is `timed_out`).
+/// `first` is the refusal in hand; `t`, when the hop started.
+pub(super) async fn wait_for_propagation<F, Fut>(
     r: &Run<'_>,
+    role: &str,
+    timed_out: String,
     call: F,
     first: CredentialsAnswer,
     t: Instant,
@@ -308,7 +297,6 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = CredentialsAnswer>,
 {
-    let role = &r.d.role_name;
     let progress = r.progress.clone();
     let what = format!("IAM to propagate role {role} to Cognito");
     progress.start(StepId::Role, &format!("waiting for {what}"));
@@ -316,57 +304,41 @@ where
     let on_pending = {
         let progress = progress.clone();
         move |_: &str, w: Duration| {
-            progress.update(
-                StepId::Role,
-                &format!("waiting for {what} ({}s)", w.as_secs()),
-            )
+            progress.update(StepId::Role, &format!("waiting for {what} ({}s)", w.as_secs()))
         }
     };
     let paused = std::sync::atomic::AtomicBool::new(false);
-    let answer = Waiter::new(
-        format!("Cognito could not use role {role}"),
-        r.propagation_timeout,
-    )
-    .on_pending(on_pending)
-    .until(|| async {
-        // The first refusal is already in hand: pause before asking again.
-        if !paused.swap(true, Ordering::SeqCst) {
-            return Ok::<_, anyhow::Error>(Poll::Pending("refused".into()));
-        }
-        let answer = call().await;
-        if is_refused(&answer) {
-            *last.lock().expect("not poisoned") = answer;
-            return Ok(Poll::Pending("refused".into()));
-        }
-        Ok(Poll::Ready(answer))
-    })
-    .await;
+    let answer = Waiter::new(format!("Cognito could not use role {role}"), r.propagation_timeout)
+        .on_pending(on_pending)
+        .until(|| async {
+            // The first refusal is already in hand: pause before asking again.
+            if !paused.swap(true, Ordering::SeqCst) {
+                return Ok::<_, anyhow::Error>(Poll::Pending("refused".into()));
+            }
+            let answer = call().await;
+            if is_refused(&answer) {
+                *last.lock().expect("not poisoned") = answer;
+                return Ok(Poll::Pending("refused".into()));
+            }
+            Ok(Poll::Ready(answer))
+        })
+        .await;
     match answer {
         Ok(answer) => {
             progress.finish(
                 StepId::Role,
                 true,
-                &format!(
-                    "{role} usable by Cognito after {:.1}s",
-                    t.elapsed().as_secs_f64()
-                ),
+                &format!("{role} usable by Cognito after {:.1}s", t.elapsed().as_secs_f64()),
             );
             Ok(answer)
         }
         Err(_) => {
-            progress.finish(
-                StepId::Role,
-                false,
-                &format!("Cognito still refuses role {role}"),
-            );
+            progress.finish(StepId::Role, false, &format!("Cognito still refuses role {role}"));
             let text = match &*last.lock().expect("not poisoned") {
                 Err(e) => sdk_error(e).1,
                 Ok(_) => REFUSED.to_string(),
             };
-            Err(failure(
-                text,
-                propagation_timed_out(&r.pool_id, role, Some(r.propagation_timeout)),
-            ))
+            Err(failure(text, timed_out))
         }
     }
 }

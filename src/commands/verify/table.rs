@@ -17,13 +17,11 @@ use crate::config::{KeyAttr, KeyType};
 use crate::diagnose::access::{self, Breach, Call, LivePolicy};
 use crate::policy_eval::{self, Decision};
 
-fn key_value(k: &KeyAttr, text: &str) -> AttributeValue {
+pub(super) fn key_value(k: &KeyAttr, text: &str) -> AttributeValue {
     match k.kind {
         KeyType::S => AttributeValue::S(text.to_string()),
         KeyType::N => AttributeValue::N(
-            text.bytes()
-                .fold(0u64, |acc, b| (acc * 31 + b as u64) % 1_000_000_000_000)
-                .to_string(),
+            text.bytes().fold(0u64, |acc, b| (acc * 31 + b as u64) % 1_000_000_000_000).to_string(),
         ),
         KeyType::B => AttributeValue::B(aws_smithy_types::Blob::new(text.as_bytes())),
     }
@@ -33,14 +31,8 @@ fn key_value(k: &KeyAttr, text: &str) -> AttributeValue {
 /// `leading_key` (`None`: a request with no partition key, such as a Scan).
 fn eval_context(r: &Run<'_>, identity_id: &str, leading_key: Option<&str>) -> policy_eval::Context {
     let mut pairs = vec![
-        (
-            "cognito-identity.amazonaws.com:sub",
-            vec![identity_id.to_string()],
-        ),
-        (
-            "cognito-identity.amazonaws.com:aud",
-            vec![r.pool_id.clone()],
-        ),
+        ("cognito-identity.amazonaws.com:sub", vec![identity_id.to_string()]),
+        ("cognito-identity.amazonaws.com:aud", vec![r.pool_id.clone()]),
         (
             "cognito-identity.amazonaws.com:amr",
             vec!["authenticated".to_string(), r.provider.clone()],
@@ -56,9 +48,7 @@ fn eval_context(r: &Run<'_>, identity_id: &str, leading_key: Option<&str>) -> po
 fn attached_policy<'a>(r: &Run<'a>) -> Option<&'a Value> {
     let p = r.o.policy.as_ref()?;
     let attached =
-        r.o.role
-            .as_ref()
-            .is_some_and(|role| role.attached.iter().any(|(_, a)| *a == p.arn));
+        r.o.role.as_ref().is_some_and(|role| role.attached.iter().any(|(_, a)| *a == p.arn));
     attached.then_some(&p.document)
 }
 
@@ -135,38 +125,22 @@ pub(super) async fn table_hops(
     creds: aws_sdk_dynamodb::config::Credentials,
 ) {
     let marker = format!("setup-verify-{}", random_hex(8));
-    let pk_text = if r.d.per_user_isolation {
-        identity_id.to_string()
-    } else {
-        marker.clone()
-    };
+    let pk_text = if r.d.per_user_isolation { identity_id.to_string() } else { marker.clone() };
     let pk = &r.partition_key;
     let mut key = HashMap::new();
     key.insert(pk.name.clone(), key_value(pk, &pk_text));
     if let Some(sk) = &r.sort_key {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
-        key.insert(
-            sk.name.clone(),
-            key_value(sk, &format!("setup-verify-{now}")),
-        );
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        key.insert(sk.name.clone(), key_value(sk, &format!("setup-verify-{now}")));
     }
     let t = TestItem {
         ddb: r.aws.dynamodb_with(creds),
         identity_id,
-        item: Item {
-            key,
-            marker,
-            pk_text,
-        },
+        item: Item { key, marker, pk_text },
     };
     if r.run_hop(Hop::PutItem, put_item(r, &t)).await.is_none()
         || r.run_hop(Hop::GetItem, get_item(r, &t)).await.is_none()
-        || r.run_hop(Hop::UpdateItem, update_item(r, &t))
-            .await
-            .is_none()
+        || r.run_hop(Hop::UpdateItem, update_item(r, &t)).await.is_none()
     {
         return;
     }
@@ -184,8 +158,7 @@ pub(super) async fn table_hops(
         );
     }
     if r.d.per_user_isolation {
-        r.run_hop(Hop::Isolation, isolation(r, &t.ddb, identity_id))
-            .await;
+        r.run_hop(Hop::Isolation, isolation(r, &t.ddb, identity_id)).await;
     } else {
         r.skip(
             Hop::Isolation,
@@ -207,10 +180,7 @@ async fn put_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", &pk.name);
     if r.d.per_user_isolation {
-        put = put.item(
-            "note",
-            AttributeValue::S("partition key = identity id".into()),
-        );
+        put = put.item("note", AttributeValue::S("partition key = identity id".into()));
     }
     match put.send().await {
         Ok(_) => {
@@ -251,18 +221,12 @@ async fn get_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
         .send()
         .await
         .map_err(|e| t.failed(r, &e, "dynamodb:GetItem"))?;
-    let found = out
-        .item()
-        .and_then(|i| i.get(MARKER_ATTR))
-        .and_then(|v| v.as_s().ok())
+    let found = out.item().and_then(|i| i.get(MARKER_ATTR)).and_then(|v| v.as_s().ok())
         == Some(&t.item.marker);
     if !found {
         return Err(failure(
             "GetItem did not return the item just written",
-            format!(
-                "table {} did not return the test item right after PutItem",
-                r.table
-            ),
+            format!("table {} did not return the test item right after PutItem", r.table),
         ));
     }
     Ok(done((), "read the test item back"))
@@ -270,11 +234,8 @@ async fn get_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
 
 /// update-item: changes one attribute, only on the test item.
 async fn update_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-        .to_string();
+    let now =
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs().to_string();
     t.ddb
         .update_item()
         .table_name(&r.table)
@@ -327,16 +288,10 @@ async fn query(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
             format!("Query on partition {pk_text:?} did not find the test item"),
         ));
     }
-    Ok(done(
-        (),
-        format!(
-            "queried partition {pk_text:?}: {} item(s)",
-            out.items().len()
-        ),
-    ))
+    Ok(done((), format!("queried partition {pk_text:?}: {} item(s)", out.items().len())))
 }
 
-fn is_denied(code: Option<&str>) -> bool {
+pub(super) fn is_denied(code: Option<&str>) -> bool {
     matches!(code, Some("AccessDeniedException" | "AccessDenied"))
 }
 
@@ -344,14 +299,7 @@ fn is_denied(code: Option<&str>) -> bool {
 fn other_identity_id(identity_id: &str) -> String {
     let region = identity_id.split(':').next().unwrap_or("us-east-1");
     let h = random_hex(16);
-    format!(
-        "{region}:{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    format!("{region}:{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
 /// isolation: with `per_user_isolation`, a read outside the caller's partition must be denied:
@@ -368,12 +316,7 @@ async fn isolation(
     if let Some(sk) = &r.sort_key {
         key.insert(sk.name.clone(), key_value(sk, "setup-verify-isolation"));
     }
-    let got = ddb
-        .get_item()
-        .table_name(&r.table)
-        .set_key(Some(key))
-        .send()
-        .await;
+    let got = ddb.get_item().table_name(&r.table).set_key(Some(key)).send().await;
     match got {
         Ok(_) => {
             return Err(breach(
@@ -451,8 +394,7 @@ pub(super) async fn cleanup(r: &Run<'_>) {
     }
     let user = r.created_user.lock().expect("not poisoned").clone();
     if let Some(user) = user {
-        r.run_hop(Hop::DeleteTestUser, delete_test_user(r, &user))
-            .await;
+        r.run_hop(Hop::DeleteTestUser, delete_test_user(r, &user)).await;
     }
 }
 

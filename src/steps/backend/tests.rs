@@ -28,12 +28,7 @@ fn policy(d: &Desired, document: Value, tags: &[(&str, &str)]) -> managed::Live 
 }
 
 fn live(policy: Option<managed::Live>, attached: &[Principal]) -> Live {
-    Live {
-        principal_exists: Some(true),
-        policy,
-        attached: attached.to_vec(),
-        groups: vec![],
-    }
+    Live { principal_exists: Some(true), policy, attached: attached.to_vec(), groups: vec![] }
 }
 
 #[test]
@@ -44,10 +39,7 @@ fn diff_cases() {
     let api = Principal::Role("api".into());
     let old = Principal::User("old-svc".into());
     let wide = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]});
-    let missing_principal = Live {
-        principal_exists: Some(false),
-        ..live(None, &[])
-    };
+    let missing_principal = Live { principal_exists: Some(false), ..live(None, &[]) };
     let ours = |document: &Value, attached: &[Principal]| {
         live(Some(policy(&d, document.clone(), OURS)), attached)
     };
@@ -154,16 +146,10 @@ fn removal_cases() {
     let d = with_backend();
     let name = d.backend_policy_name();
     let api = Principal::Role("api".into());
-    let ours = live(
-        Some(policy(&d, Value::Null, OURS)),
-        std::slice::from_ref(&api),
-    );
+    let ours = live(Some(policy(&d, Value::Null, OURS)), std::slice::from_ref(&api));
     assert_eq!(
         plan(&d, Some(ours.clone())).1.actions,
-        [
-            Action::Detach(api.clone(), Why::Removing),
-            Action::Delete(name.clone(), None)
-        ]
+        [Action::Detach(api.clone(), Why::Removing), Action::Delete(name.clone(), None)]
     );
     let mut grouped = ours.clone();
     grouped.groups.push("ops".into());
@@ -180,4 +166,34 @@ fn removal_cases() {
         [Action::Keep(Keep::not_ours(format!("policy {name}")))]
     );
     assert_eq!(plan(&d, Some(live(None, &[]))).1.state, State::Missing);
+}
+
+/// On a customer-managed table with indexes the backend policy, like the access policy, covers
+/// the indexes and grants the KMS actions on the key DescribeKey found.
+#[test]
+fn a_customer_managed_table_with_indexes_is_in_the_backend_policy() {
+    use crate::steps::table::{KeyInfo, KeyLookup};
+    let key_arn = "arn:aws:kms:us-east-1:123456789012:key/k1";
+    let d = desired(
+        "[backend]\nrole = \"api\"\n\n[[table.global_secondary_indexes]]\nname = \"byEmail\"\npartition_key = { name = \"email\", type = \"S\" }\n",
+    );
+    let mut o = observed();
+    o.backend = Some(live(None, &[]));
+    o.kms_key = Some(KeyLookup::Found(KeyInfo {
+        arn: key_arn.into(),
+        state: "Enabled".into(),
+        manager: "CUSTOMER".into(),
+        spec: "SYMMETRIC_DEFAULT".into(),
+        usage: "ENCRYPT_DECRYPT".into(),
+    }));
+    let r = Backend.diff(&view(&d, &o));
+    let Action::Create(new) = &r.actions[0] else { panic!("{:?}", r.actions) };
+    let statements = new.document["Statement"].as_array().unwrap();
+    assert_eq!(statements[0]["Resource"], json!([TABLE_ARN, format!("{TABLE_ARN}/index/*")]));
+    assert_eq!(statements[1], policy_doc::kms_statement(key_arn, "us-east-1"));
+    let actions = d.backend.as_ref().unwrap().actions.join(", ");
+    assert_eq!(
+        new.grants,
+        format!("{actions} on {TABLE_ARN} and its indexes; kms:Decrypt, kms:GenerateDataKey on {key_arn}")
+    );
 }

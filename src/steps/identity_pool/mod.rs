@@ -68,9 +68,7 @@ pub struct Created(pub String);
 
 /// The id of the stack's pool during `apply`: created just now, or as observed.
 pub fn id(run: &Run<'_>) -> Option<String> {
-    run.handed::<Created>()
-        .map(|c| c.0)
-        .or_else(|| run.o.pool.live().map(|p| p.id.clone()))
+    run.handed::<Created>().map(|c| c.0).or_else(|| run.o.pool.live().map(|p| p.id.clone()))
 }
 
 /// What `apply` and `teardown` do to the pool.
@@ -210,15 +208,9 @@ impl Step for IdentityPool {
             }
             Lookup::Owned(live) => {
                 let mut r = existing_pool(d, live);
-                if d.allow_unauthenticated {
-                    r.notes.push(
-                        "allow_unauthenticated = true, but setup manages no unauthenticated role: guests get identity ids but no credentials until you set one".into(),
-                    );
-                }
                 for p in foreign_providers(d, live) {
-                    r.notes.push(format!(
-                        "also trusts provider {p} (not in the config; left as is)"
-                    ));
+                    r.notes
+                        .push(format!("also trusts provider {p} (not in the config; left as is)"));
                 }
                 r
             }

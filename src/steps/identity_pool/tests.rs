@@ -10,10 +10,7 @@ use crate::steps::test_support::{self, desired, observed, view, Expect};
 const ID: &str = "us-east-1:1111";
 
 fn provider(name: &str, client: &str) -> CognitoIdentityProvider {
-    CognitoIdentityProvider::builder()
-        .provider_name(name)
-        .client_id(client)
-        .build()
+    CognitoIdentityProvider::builder().provider_name(name).client_id(client).build()
 }
 
 fn pool(id: &str, with_tags: &[(&str, &str)]) -> Live {
@@ -37,10 +34,7 @@ fn tagging(tags: &[(&str, &str)], adopt: bool) -> Action {
     Action::Tag(Tagging {
         kind: "identity pool",
         name: format!("{} ({ID})", d.identity_pool_name),
-        tags: tags
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
+        tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
         adopt,
     })
 }
@@ -55,9 +49,8 @@ fn diff_cases() {
         p
     };
     let guests = with(&ours(), &|p| p.allow_unauthenticated = true);
-    let other_client = with(&ours(), &|p| {
-        p.providers = vec![provider(&d.user_pool.provider_name(), "other")]
-    });
+    let other_client =
+        with(&ours(), &|p| p.providers = vec![provider(&d.user_pool.provider_name(), "other")]);
     let update =
         |fields: &[&str]| Action::Update(ID.into(), fields.iter().map(|f| f.to_string()).collect());
     let cases = vec![
@@ -66,11 +59,7 @@ fn diff_cases() {
             Lookup::None,
             Expect::new(
                 State::Missing,
-                vec![Action::Create(
-                    d.identity_pool_name.clone(),
-                    "us-east-1_abc123".into(),
-                    1,
-                )],
+                vec![Action::Create(d.identity_pool_name.clone(), "us-east-1_abc123".into(), 1)],
             ),
         ),
         (
@@ -129,49 +118,26 @@ fn notes_name_what_is_left_alone() {
     let d = desired("[identity_pool]\nallow_unauthenticated = true\n");
     let mut p = pool(ID, &ours());
     p.allow_unauthenticated = true;
-    p.providers.push(provider(
-        "cognito-idp.us-east-1.amazonaws.com/us-east-1_Other",
-        "x",
-    ));
+    p.providers.push(provider("cognito-idp.us-east-1.amazonaws.com/us-east-1_Other", "x"));
     let r = plan(&d, Lookup::Owned(Box::new(p))).0;
     assert_eq!(r.state, State::InSync, "{:?}", r.changes);
-    assert_eq!(r.notes.len(), 2, "{:?}", r.notes);
-    assert!(r.notes[0].contains("manages no unauthenticated role"));
+    assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
     assert_eq!(
-        r.notes[1],
+        r.notes[0],
         "also trusts provider cognito-idp.us-east-1.amazonaws.com/us-east-1_Other (not in the config; left as is)"
     );
-    let two = plan(
-        &d,
-        Lookup::NotOwned(vec![pool(ID, &[]), pool("us-east-1:2222", &[])]),
-    )
-    .0;
-    assert_eq!(
-        two.resource,
-        format!("{} ({ID}, us-east-1:2222)", d.identity_pool_name)
-    );
-    assert!(
-        two.notes[0].contains("--adopt cannot choose one"),
-        "{:?}",
-        two.notes
-    );
+    let two = plan(&d, Lookup::NotOwned(vec![pool(ID, &[]), pool("us-east-1:2222", &[])])).0;
+    assert_eq!(two.resource, format!("{} ({ID}, us-east-1:2222)", d.identity_pool_name));
+    assert!(two.notes[0].contains("--adopt cannot choose one"), "{:?}", two.notes);
 }
 
 #[test]
 fn removal_deletes_only_the_stack_pool() {
     let d = desired("");
     let r = plan(&d, Lookup::Owned(Box::new(pool(ID, &ours())))).1;
-    assert_eq!(
-        (r.state, r.actions),
-        (State::InSync, vec![Action::Delete(ID.into())])
-    );
+    assert_eq!((r.state, r.actions), (State::InSync, vec![Action::Delete(ID.into())]));
     let r = plan(&d, Lookup::NotOwned(vec![pool(ID, &[])])).1;
     assert_eq!(r.state, State::NotOwned);
-    assert_eq!(
-        r.actions,
-        [Action::Keep(Keep::not_ours(format!(
-            "identity pool(s) {ID}"
-        )))]
-    );
+    assert_eq!(r.actions, [Action::Keep(Keep::not_ours(format!("identity pool(s) {ID}")))]);
     assert!(plan(&d, Lookup::None).1.actions.is_empty());
 }

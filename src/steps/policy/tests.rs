@@ -21,8 +21,7 @@ fn policy(d: &Desired, document: Value, tags: &[(&str, &str)]) -> Live {
 fn role_with(d: &Desired, attached: bool, tags: &[(&str, &str)]) -> role::Live {
     let mut r = test_support::role(d, Value::Null, tags);
     if attached {
-        r.attached
-            .push((d.policy_name.clone(), d.policy_arn(&account())));
+        r.attached.push((d.policy_name.clone(), d.policy_arn(&account())));
     }
     r
 }
@@ -40,10 +39,7 @@ fn diff_cases() {
         Action::Tag(Tagging {
             kind: "policy",
             name: d.policy_name.clone(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             adopt,
         })
     };
@@ -102,13 +98,7 @@ fn diff_cases() {
                 State::NotOwned,
                 vec![tag(OURS, true), new_version, Action::Attach(to_role)],
             )
-            .fields(&[
-                doc_fields[0],
-                doc_fields[1],
-                attach,
-                "tags.setup:stack",
-                "tags.team",
-            ])
+            .fields(&[doc_fields[0], doc_fields[1], attach, "tags.setup:stack", "tags.team"])
             .adoptable(),
         ),
         (
@@ -127,6 +117,53 @@ fn diff_cases() {
     }
 }
 
+/// A customer-managed table: the policy also grants the KMS actions on the key DescribeKey
+/// found (by its ARN, whatever the config named), only through DynamoDB; none for a key that
+/// was not found.
+#[test]
+fn a_customer_managed_table_adds_the_kms_grant_on_that_key() {
+    use crate::steps::table::{KeyInfo, KeyLookup};
+    let key_arn = "arn:aws:kms:us-east-1:123456789012:key/k1";
+    let d = desired("");
+    let mut o = observed();
+    o.kms_key = Some(KeyLookup::Found(KeyInfo {
+        arn: key_arn.into(),
+        state: "Enabled".into(),
+        manager: "CUSTOMER".into(),
+        spec: "SYMMETRIC_DEFAULT".into(),
+        usage: "ENCRYPT_DECRYPT".into(),
+    }));
+    let r = AccessPolicy.diff(&view(&d, &o));
+    let Action::Create(new) = &r.actions[0] else { panic!("{:?}", r.actions) };
+    assert_eq!(
+        new.document["Statement"][1],
+        json!({
+            "Sid": "TableKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}}
+        })
+    );
+    assert_eq!(new.document["Statement"][0], desired_doc(&d)["Statement"][0]);
+    assert_eq!(
+        new.grants,
+        format!(
+            "{} on {TABLE_ARN}; kms:Decrypt, kms:GenerateDataKey on {key_arn}",
+            d.actions.join(", ")
+        )
+    );
+    // The live policy without the grant has drifted: a new version adds it.
+    o.policy = Some(policy(&d, desired_doc(&d), OURS));
+    o.role = Some(role_with(&d, true, OURS));
+    let r = AccessPolicy.diff(&view(&d, &o));
+    assert_eq!(r.state, State::Drifted);
+    assert_eq!(r.actions, [Action::NewVersion(new.document.clone())]);
+
+    o.kms_key = Some(KeyLookup::NotFound("alias/gone".into()));
+    assert_eq!(AccessPolicy.diff(&view(&d, &o)).state, State::InSync);
+}
+
 #[test]
 fn a_document_iam_would_refuse_is_blocked_even_for_adopt() {
     let mut d = desired("");
@@ -137,9 +174,7 @@ fn a_document_iam_would_refuse_is_blocked_even_for_adopt() {
         o.policy = live;
         let r = AccessPolicy.diff(&view(&d, &o));
         assert!(
-            r.blocked
-                .as_deref()
-                .is_some_and(|b| b.contains("over IAM's limit")),
+            r.blocked.as_deref().is_some_and(|b| b.contains("over IAM's limit")),
             "{:?}",
             r.blocked
         );
@@ -186,19 +221,11 @@ fn removal_cases() {
     // A role of the same name that is not the stack's keeps its policy (and the policy stays).
     o.role = Some(role_with(&d, true, &[]));
     o.policy = Some(with(&[role], &[], &[]));
-    let Action::Keep(k) = &plan(&o).actions[0] else {
-        panic!("kept")
-    };
-    assert_eq!(
-        k.because,
-        format!("still attached to role {role} (not managed by this stack)")
-    );
+    let Action::Keep(k) = &plan(&o).actions[0] else { panic!("kept") };
+    assert_eq!(k.because, format!("still attached to role {role} (not managed by this stack)"));
     o.policy = Some(policy(&d, Value::Null, &[]));
     assert_eq!(
         plan(&o).actions,
-        [Action::Keep(Keep::not_ours(format!(
-            "policy {}",
-            d.policy_name
-        )))]
+        [Action::Keep(Keep::not_ours(format!("policy {}", d.policy_name)))]
     );
 }

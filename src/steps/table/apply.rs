@@ -6,16 +6,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType as DdbKeyType,
-    PointInTimeRecoverySpecification, ProvisionedThroughput, ScalarAttributeType, TableStatus, Tag,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
+    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
+    KeySchemaElement, KeyType as DdbKeyType, PointInTimeRecoverySpecification, Projection,
+    ProjectionType, ProvisionedThroughput, ScalarAttributeType, SseSpecification, SseType,
+    TableClass as DdbTableClass, TableDescription, TableStatus, Tag, TimeToLiveSpecification,
+    UpdateGlobalSecondaryIndexAction,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::{diff, observe, Action, Live, STEP};
+use super::{diff, kms, observe, Action, Live, STEP};
 use crate::aws::Found;
-use crate::config::{Billing, KeyType};
+use crate::config::{self, Billing, Encryption, Gsi, KeyAttr, KeyType, TableClass};
 use crate::plan::Done;
 use crate::steps::Ctx;
 use crate::wait::{Poll, Waiter};
@@ -26,8 +30,7 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
     let db = &ctx.aws.dynamodb;
     match action {
         Action::WaitGone(_) => {
-            ctx.progress
-                .start(STEP, &format!("waiting for table {name} to be deleted"));
+            ctx.progress.start(STEP, &format!("waiting for table {name} to be deleted"));
             wait_gone(ctx).await?;
             Ok(vec![])
         }
@@ -46,66 +49,50 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
             wait_active(ctx, false).await?;
             Ok(vec![])
         }
-        Action::Billing(billing) => {
+        Action::Billing(billing, indexes) => {
             ctx.progress.start(STEP, &format!("updating table {name}"));
+            let updates = indexes
+                .iter()
+                .map(|(index, read, write)| capacity_update(index, *read, *write))
+                .collect::<Result<Vec<_>>>()?;
             update_table(ctx, "updating the billing mode of", Write::Update, || {
-                let mut req = db
-                    .update_table()
-                    .table_name(name)
-                    .billing_mode(billing_mode(billing));
+                let mut req =
+                    db.update_table().table_name(name).billing_mode(billing_mode(billing));
                 if let Ok(Some(p)) = throughput(billing) {
                     req = req.provisioned_throughput(p);
+                }
+                if !updates.is_empty() {
+                    req = req.set_global_secondary_index_updates(Some(updates.clone()));
                 }
                 req.send()
             })
             .await?;
-            Ok(vec![Done::Updated(format!(
-                "set billing mode to {}",
-                billing.mode()
-            ))])
+            // The table is ACTIVE again before its indexes are.
+            if !indexes.is_empty() {
+                settled(ctx).await?;
+            }
+            Ok(vec![Done::Updated(format!("set billing mode to {}", billing.mode()))])
         }
         Action::DeletionProtection(on) => {
             ctx.progress.start(STEP, &format!("updating table {name}"));
-            update_table(
-                ctx,
-                "updating deletion protection of",
-                Write::Update,
-                || {
-                    db.update_table()
-                        .table_name(name)
-                        .deletion_protection_enabled(*on)
-                        .send()
-                },
-            )
+            update_table(ctx, "updating deletion protection of", Write::Update, || {
+                db.update_table().table_name(name).deletion_protection_enabled(*on).send()
+            })
             .await?;
-            Ok(vec![Done::Updated(format!(
-                "turned deletion protection {}",
-                on_off(*on)
-            ))])
+            Ok(vec![Done::Updated(format!("turned deletion protection {}", on_off(*on)))])
         }
         Action::Pitr(on) => {
             ctx.progress.start(STEP, &format!("updating table {name}"));
             set_pitr(ctx, *on).await?;
-            Ok(vec![Done::Updated(format!(
-                "turned point-in-time recovery {}",
-                on_off(*on)
-            ))])
+            Ok(vec![Done::Updated(format!("turned point-in-time recovery {}", on_off(*on)))])
         }
         Action::ProtectionOff => {
             ctx.progress.start(STEP, &format!("deleting table {name}"));
             // An UpdateTable: the table is UPDATING until it is ACTIVE again, and DeleteTable
             // is refused (ResourceInUseException) until then.
-            update_table(
-                ctx,
-                "turning off deletion protection of",
-                Write::Update,
-                || {
-                    db.update_table()
-                        .table_name(name)
-                        .deletion_protection_enabled(false)
-                        .send()
-                },
-            )
+            update_table(ctx, "turning off deletion protection of", Write::Update, || {
+                db.update_table().table_name(name).deletion_protection_enabled(false).send()
+            })
             .await?;
             Ok(vec![Done::Updated("turned deletion protection off".into())])
         }
@@ -122,7 +109,367 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
             Ok(vec![Done::Removed(format!("deleted table {name}"))])
         }
         Action::Keep(k) => Ok(vec![k.done()]),
+        Action::Encryption(e) => {
+            ctx.progress.start(STEP, &format!("updating table {name}"));
+            let sse = sse(e);
+            update_table(ctx, "changing the encryption key of", Write::Update, || {
+                db.update_table().table_name(name).sse_specification(sse.clone()).send()
+            })
+            .await?;
+            Ok(vec![Done::Updated(match e {
+                Encryption::CustomerManaged(arn) => {
+                    format!("encrypted with customer managed key {arn}")
+                }
+                Encryption::AwsManaged => "encrypted with the AWS managed key".into(),
+                Encryption::AwsOwned => "encrypted with the AWS owned key".into(),
+            })])
+        }
+        Action::TableClass(class) => {
+            ctx.progress.start(STEP, &format!("updating table {name}"));
+            update_table(ctx, "changing the table class of", Write::Update, || {
+                db.update_table().table_name(name).table_class(table_class(*class)).send()
+            })
+            .await?;
+            Ok(vec![Done::Updated(format!("set table class {}", class.as_str()))])
+        }
+        Action::CreateIndex(g) => {
+            create_index(ctx, g).await?;
+            Ok(vec![Done::Created(format!("created index {}", g.name))])
+        }
+        Action::DeleteIndex(index) => {
+            delete_index(ctx, index).await?;
+            Ok(vec![Done::Removed(format!("deleted index {index}"))])
+        }
+        Action::ReplaceIndex(g) => {
+            // `setup apply` refuses the plan before any write without --allow-index-replace.
+            delete_index(ctx, &g.name).await?;
+            create_index(ctx, g).await?;
+            Ok(vec![Done::Updated(format!("replaced index {} (deleted, created again)", g.name))])
+        }
+        Action::IndexCapacity(index, read, write) => {
+            ctx.progress.start(STEP, &format!("updating index {index}"));
+            let update = capacity_update(index, *read, *write)?;
+            settled(ctx).await?;
+            update_table(ctx, "changing index capacity of", Write::Update, || {
+                db.update_table()
+                    .table_name(name)
+                    .global_secondary_index_updates(update.clone())
+                    .send()
+            })
+            .await?;
+            wait_index(ctx, index, true).await?;
+            Ok(vec![Done::Updated(format!(
+                "set capacity of index {index} (read {read}, write {write})"
+            ))])
+        }
+        Action::TtlOn(attr) => {
+            set_ttl(ctx, attr, true).await?;
+            Ok(vec![Done::Updated(format!("turned Time to Live on (attribute {attr})"))])
+        }
+        Action::TtlOff(attr) => {
+            set_ttl(ctx, attr, false).await?;
+            Ok(vec![Done::Updated(format!("turned Time to Live off (attribute {attr})"))])
+        }
     }
+}
+
+/// Why apply stops at an index replacement without `--allow-index-replace`: one sentence.
+pub fn replace_refusal(names: &[String]) -> String {
+    let (noun, it) = if names.len() == 1 { ("index", "it") } else { ("indexes", "each") };
+    format!(
+        "{noun} {} changed keys or projection in the config, and DynamoDB cannot change an index in place: replacing {it} deletes and recreates {it}, and queries on {it} fail until {it} is ACTIVE again; run `setup apply --allow-index-replace` to do that, or change the config back",
+        names.join(", ")
+    )
+}
+
+fn sse(e: &Encryption) -> SseSpecification {
+    match e {
+        Encryption::AwsOwned => SseSpecification::builder().enabled(false).build(),
+        Encryption::AwsManaged => {
+            SseSpecification::builder().enabled(true).sse_type(SseType::Kms).build()
+        }
+        Encryption::CustomerManaged(key) => SseSpecification::builder()
+            .enabled(true)
+            .sse_type(SseType::Kms)
+            .kms_master_key_id(key)
+            .build(),
+    }
+}
+
+fn table_class(c: TableClass) -> DdbTableClass {
+    match c {
+        TableClass::Standard => DdbTableClass::Standard,
+        TableClass::StandardInfrequentAccess => DdbTableClass::StandardInfrequentAccess,
+    }
+}
+
+fn key_schema(pk: &KeyAttr, sk: Option<&KeyAttr>) -> Result<Vec<KeySchemaElement>> {
+    [Some((pk, DdbKeyType::Hash)), sk.map(|k| (k, DdbKeyType::Range))]
+        .into_iter()
+        .flatten()
+        .map(|(k, kt)| {
+            Ok(KeySchemaElement::builder().attribute_name(&k.name).key_type(kt).build()?)
+        })
+        .collect()
+}
+
+fn attribute_definitions(keys: &[KeyAttr]) -> Result<Vec<AttributeDefinition>> {
+    keys.iter()
+        .map(|k| {
+            Ok(AttributeDefinition::builder()
+                .attribute_name(&k.name)
+                .attribute_type(scalar(k.kind))
+                .build()?)
+        })
+        .collect()
+}
+
+fn projection(p: &config::Projection) -> Projection {
+    let kind = match p {
+        config::Projection::All => ProjectionType::All,
+        config::Projection::KeysOnly => ProjectionType::KeysOnly,
+        config::Projection::Include(_) => ProjectionType::Include,
+    };
+    let attrs = p.non_key_attributes();
+    Projection::builder()
+        .projection_type(kind)
+        .set_non_key_attributes((!attrs.is_empty()).then(|| attrs.to_vec()))
+        .build()
+}
+
+fn index_throughput(g: &Gsi) -> Result<Option<ProvisionedThroughput>> {
+    g.capacity
+        .map(|(read, write)| {
+            Ok(ProvisionedThroughput::builder()
+                .read_capacity_units(read)
+                .write_capacity_units(write)
+                .build()?)
+        })
+        .transpose()
+}
+
+fn capacity_update(index: &str, read: i64, write: i64) -> Result<GlobalSecondaryIndexUpdate> {
+    Ok(GlobalSecondaryIndexUpdate::builder()
+        .update(
+            UpdateGlobalSecondaryIndexAction::builder()
+                .index_name(index)
+                .provisioned_throughput(
+                    ProvisionedThroughput::builder()
+                        .read_capacity_units(read)
+                        .write_capacity_units(write)
+                        .build()?,
+                )
+                .build()?,
+        )
+        .build())
+}
+
+/// The attribute definitions for the table as it is (`live`) plus index `g`: every key
+/// attribute in use once, typed from the config (else from the table's own definitions).
+fn definitions_with(live: &TableDescription, g: &Gsi, spec: &config::TableSpec) -> Vec<KeyAttr> {
+    let mut names: Vec<&str> = live
+        .key_schema()
+        .iter()
+        .chain(live.global_secondary_indexes().iter().flat_map(|i| i.key_schema()))
+        .chain(live.local_secondary_indexes().iter().flat_map(|i| i.key_schema()))
+        .map(|k| k.attribute_name())
+        .collect();
+    names.extend(
+        [Some(&g.partition_key), g.sort_key.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|k| k.name.as_str()),
+    );
+    let configured = spec.attribute_definitions();
+    let mut out: Vec<KeyAttr> = Vec::new();
+    for n in names {
+        if out.iter().any(|k| k.name == n) {
+            continue;
+        }
+        let kind = configured.iter().find(|k| k.name == n).map(|k| k.kind).unwrap_or_else(|| {
+            match live
+                .attribute_definitions()
+                .iter()
+                .find(|a| a.attribute_name() == n)
+                .map(|a| a.attribute_type())
+            {
+                Some(ScalarAttributeType::N) => KeyType::N,
+                Some(ScalarAttributeType::B) => KeyType::B,
+                _ => KeyType::S,
+            }
+        });
+        out.push(KeyAttr { name: n.to_string(), kind });
+    }
+    out
+}
+
+/// Creates index `g` (one index per UpdateTable, once no other index is being created or
+/// deleted) and waits until it is ACTIVE, its state on the progress line.
+async fn create_index(ctx: &Ctx, g: &Gsi) -> Result<()> {
+    let spec = &ctx.desired.table;
+    let name = &spec.name;
+    ctx.progress.start(STEP, &format!("creating index {} of table {name}", g.name));
+    let live = settled(ctx).await?;
+    let definitions = attribute_definitions(&definitions_with(&live, g, spec))?;
+    let create = CreateGlobalSecondaryIndexAction::builder()
+        .index_name(&g.name)
+        .set_key_schema(Some(key_schema(&g.partition_key, g.sort_key.as_ref())?))
+        .projection(projection(&g.projection))
+        .set_provisioned_throughput(index_throughput(g)?)
+        .build()?;
+    let update = GlobalSecondaryIndexUpdate::builder().create(create).build();
+    update_table(ctx, &format!("creating index {} of", g.name), Write::Update, || {
+        ctx.aws
+            .dynamodb
+            .update_table()
+            .table_name(name)
+            .set_attribute_definitions(Some(definitions.clone()))
+            .global_secondary_index_updates(update.clone())
+            .send()
+    })
+    .await?;
+    wait_index(ctx, &g.name, true).await
+}
+
+/// Deletes index `index` and waits until it is gone.
+async fn delete_index(ctx: &Ctx, index: &str) -> Result<()> {
+    let name = &ctx.desired.table.name;
+    ctx.progress.start(STEP, &format!("deleting index {index} of table {name}"));
+    settled(ctx).await?;
+    let update = GlobalSecondaryIndexUpdate::builder()
+        .delete(DeleteGlobalSecondaryIndexAction::builder().index_name(index).build()?)
+        .build();
+    update_table(ctx, &format!("deleting index {index} of"), Write::Update, || {
+        ctx.aws
+            .dynamodb
+            .update_table()
+            .table_name(name)
+            .global_secondary_index_updates(update.clone())
+            .send()
+    })
+    .await?;
+    wait_index(ctx, index, false).await
+}
+
+/// The table's description now (it must exist).
+async fn describe(ctx: &Ctx) -> Result<TableDescription> {
+    let name = &ctx.desired.table.name;
+    let out = ctx
+        .aws
+        .dynamodb
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .found(format!("reading table {name}"))?;
+    out.and_then(|o| o.table().cloned()).ok_or_else(|| {
+        anyhow::anyhow!("table {name} disappeared while setup was changing it; was it deleted by someone else? Run `setup apply` again")
+    })
+}
+
+/// What is still in progress on the table: its own status when not ACTIVE, else the first
+/// index that is not (`index byEmail CREATING`).
+fn busy(t: &TableDescription) -> Option<String> {
+    if t.table_status() != Some(&TableStatus::Active) {
+        return Some(t.table_status().map_or("UPDATING", |s| s.as_str()).to_string());
+    }
+    t.global_secondary_indexes()
+        .iter()
+        .find(|i| i.index_status().is_some_and(|s| s.as_str() != "ACTIVE"))
+        .map(|i| {
+            format!(
+                "index {} {}",
+                i.index_name().unwrap_or_default(),
+                i.index_status().map_or("", |s| s.as_str())
+            )
+        })
+}
+
+/// Waits until the table and every index are ACTIVE: DynamoDB creates or deletes one index at
+/// a time.
+async fn settled(ctx: &Ctx) -> Result<TableDescription> {
+    let name = &ctx.desired.table.name;
+    waiter(ctx, format!("the indexes of table {name} did not become ACTIVE"))
+        .until(|| async {
+            let t = describe(ctx).await?;
+            Ok(match busy(&t) {
+                None => Poll::Ready(t),
+                Some(state) => Poll::Pending(state),
+            })
+        })
+        .await
+}
+
+/// Waits until index `index` is ACTIVE (`present`) or gone, and the table ACTIVE.
+async fn wait_index(ctx: &Ctx, index: &str, present: bool) -> Result<()> {
+    let name = &ctx.desired.table.name;
+    let failure = if present {
+        format!("index {index} of table {name} did not become ACTIVE")
+    } else {
+        format!("index {index} of table {name} was not deleted")
+    };
+    waiter(ctx, failure)
+        .advice("AWS keeps working on it (a new index is backfilled from every item); run `setup apply` again later, or pass a longer --wait-timeout (e.g. 30m)")
+        .until(|| async {
+            let t = describe(ctx).await?;
+            let found = t
+                .global_secondary_indexes()
+                .iter()
+                .find(|i| i.index_name() == Some(index));
+            let status = found.map(|i| i.index_status().map_or("ACTIVE", |s| s.as_str()));
+            Ok(match (status, present) {
+                (Some("ACTIVE"), true) | (None, false)
+                    if t.table_status() == Some(&TableStatus::Active) =>
+                {
+                    Poll::Ready(())
+                }
+                (Some(s), _) => Poll::Pending(format!("index {index} {s}")),
+                (None, true) => bail!("index {index} of table {name} disappeared while setup was waiting for it to become ACTIVE; was it deleted by someone else? Run `setup apply` again"),
+                (None, false) => Poll::Pending(
+                    t.table_status().map_or("UPDATING", |s| s.as_str()).to_string(),
+                ),
+            })
+        })
+        .await
+}
+
+/// Turns Time to Live on for `attr`, or off (it is on for `attr`). AWS refuses a second change
+/// within about an hour: that is one sentence, not a retry.
+async fn set_ttl(ctx: &Ctx, attr: &str, enabled: bool) -> Result<()> {
+    let name = &ctx.desired.table.name;
+    ctx.progress.start(STEP, &format!("updating Time to Live of table {name}"));
+    let spec = TimeToLiveSpecification::builder().attribute_name(attr).enabled(enabled).build()?;
+    let res = ctx
+        .aws
+        .dynamodb
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(spec)
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(e) if ttl_too_soon(crate::aws::code(&e), e.message()) => {
+            bail!(ttl_refusal(name, attr, enabled))
+        }
+        Err(e) => Err(crate::aws::explain(&format!("updating Time to Live of table {name}"), e)),
+    }
+}
+
+/// AWS's answer to a second TTL change within its interval.
+fn ttl_too_soon(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("ValidationException")
+        && message.is_some_and(|m| {
+            m.to_lowercase().contains("modified multiple times within a fixed interval")
+        })
+}
+
+/// The sentence for [`ttl_too_soon`].
+pub fn ttl_refusal(table: &str, attr: &str, enabled: bool) -> String {
+    let what = if enabled { format!("turn it on for {attr}") } else { "turn it off".to_string() };
+    format!(
+        "Time to Live of table {table} was changed less than about an hour ago, and AWS allows one change per table in that time: run `setup apply` again in an hour to {what} (nothing else is left half-done)"
+    )
 }
 
 fn on_off(b: bool) -> &'static str {
@@ -134,9 +481,7 @@ fn on_off(b: bool) -> &'static str {
 }
 
 fn tags(map: &std::collections::BTreeMap<String, String>) -> Result<Vec<Tag>> {
-    map.iter()
-        .map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?))
-        .collect()
+    map.iter().map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?)).collect()
 }
 
 fn billing_mode(b: &Billing) -> BillingMode {
@@ -182,27 +527,27 @@ async fn create(ctx: &Ctx) -> Result<Vec<Done>> {
         .billing_mode(billing_mode(&spec.billing))
         .deletion_protection_enabled(spec.deletion_protection)
         .set_tags(Some(tags(&ctx.desired.tags)?));
-    let keys = [
-        Some((&spec.partition_key, DdbKeyType::Hash)),
-        spec.sort_key.as_ref().map(|k| (k, DdbKeyType::Range)),
-    ];
-    for (k, kt) in keys.into_iter().flatten() {
-        req = req
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(&k.name)
-                    .key_type(kt)
-                    .build()?,
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(&k.name)
-                    .attribute_type(scalar(k.kind))
-                    .build()?,
-            );
-    }
+    req = req
+        .set_key_schema(Some(key_schema(&spec.partition_key, spec.sort_key.as_ref())?))
+        .set_attribute_definitions(Some(attribute_definitions(&spec.attribute_definitions())?));
     if let Some(p) = throughput(&spec.billing)? {
         req = req.provisioned_throughput(p);
+    }
+    if spec.encryption != Encryption::AwsOwned {
+        req = req.sse_specification(sse(&spec.encryption));
+    }
+    if spec.table_class != TableClass::Standard {
+        req = req.table_class(table_class(spec.table_class));
+    }
+    for g in &spec.global_secondary_indexes {
+        req = req.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&g.name)
+                .set_key_schema(Some(key_schema(&g.partition_key, g.sort_key.as_ref())?))
+                .projection(projection(&g.projection))
+                .set_provisioned_throughput(index_throughput(g)?)
+                .build()?,
+        );
     }
     match req.send().await {
         Ok(out) => {
@@ -227,9 +572,22 @@ async fn create(ctx: &Ctx) -> Result<Vec<Done>> {
 /// A table found where this run meant to create one: planned again and converged, or refused
 /// (not this stack's, different keys) like any table apply meets.
 async fn converge(ctx: &Ctx, live: &Live) -> Result<Vec<Done>> {
-    let plan = diff::diff(&ctx.desired, Some(live));
+    let key = kms::observe_key(&ctx.aws, &ctx.desired).await?;
+    let plan = diff::diff(&ctx.desired, Some(live), key.as_ref(), ctx.region());
     if let Some(why) = plan.blocked.filter(|_| !(ctx.adopt && plan.adoptable)) {
         bail!(why);
+    }
+    // Found by surprise: never replace its indexes without a plan that said so.
+    let replaced: Vec<String> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::ReplaceIndex(g) => Some(g.name.clone()),
+            _ => None,
+        })
+        .collect();
+    if !replaced.is_empty() {
+        bail!(replace_refusal(&replaced));
     }
     let mut done = Vec::new();
     for action in &plan.actions {
@@ -243,8 +601,7 @@ async fn converge(ctx: &Ctx, live: &Live) -> Result<Vec<Done>> {
 /// The progress line of a table wait: `table NAME CREATING 4s`.
 fn show(ctx: &Ctx, state: &str, waited: Duration) {
     let name = &ctx.desired.table.name;
-    ctx.progress
-        .update(STEP, &format!("table {name} {state} {}s", waited.as_secs()));
+    ctx.progress.update(STEP, &format!("table {name} {state} {}s", waited.as_secs()));
 }
 
 /// A wait on the table, its state shown on the progress line; `failure` says what did not
@@ -257,15 +614,10 @@ fn waiter(ctx: &Ctx, failure: String) -> Waiter<'_> {
 async fn status(ctx: &Ctx, what: &str) -> Result<Option<String>> {
     let name = &ctx.desired.table.name;
     let describe = ctx.aws.dynamodb.describe_table().table_name(name);
-    let out = describe
-        .send()
-        .await
-        .found(format!("{what} table {name}"))?;
-    Ok(out.and_then(|o| o.table().cloned()).map(|t| {
-        t.table_status()
-            .map_or("DELETING", |s| s.as_str())
-            .to_string()
-    }))
+    let out = describe.send().await.found(format!("{what} table {name}"))?;
+    Ok(out
+        .and_then(|o| o.table().cloned())
+        .map(|t| t.table_status().map_or("DELETING", |s| s.as_str()).to_string()))
 }
 
 /// Waits until the table is ACTIVE. A table this run created may not be visible for a moment

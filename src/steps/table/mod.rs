@@ -1,11 +1,15 @@
-//! Step 1: the DynamoDB table — keys, billing, point-in-time recovery, deletion protection, tags.
+//! Step 1: the DynamoDB table — keys, billing, point-in-time recovery, deletion protection, tags,
+//! encryption at rest, Time to Live, table class and global secondary indexes.
 //!
-//! `observe` reads it (`observe.rs`), `diff` and `removal` plan (`diff.rs`, pure), `apply`
-//! carries out one action, waiting for ACTIVE after every change so that the next one is
-//! accepted (`apply.rs`).
+//! `observe` reads it (`observe.rs`; the KMS key of a customer-managed table in `kms.rs`),
+//! `diff` and `removal` plan (`diff.rs`, pure; the indexes in `indexes.rs`), `apply` carries
+//! out one action, waiting for ACTIVE after every change so that the next one is accepted
+//! (`apply.rs`).
 
 mod apply;
 mod diff;
+mod indexes;
+mod kms;
 mod observe;
 
 use std::collections::BTreeMap;
@@ -14,10 +18,12 @@ use std::fmt;
 use anyhow::Result;
 
 use super::{Diff, Keep, Run, Step, Tagging, View};
-use crate::config::{Billing, Desired, KeyAttr};
+use crate::config::{Billing, Desired, Encryption, Gsi, KeyAttr, Projection, TableClass};
 use crate::export::Resource;
 use crate::plan::{Done, StepId};
 
+pub use apply::replace_refusal;
+pub use kms::{observe_key, KeyInfo, KeyLookup};
 pub use observe::{observe, TAG_SETTLE_AGE, TAG_SETTLE_WAIT};
 
 const STEP: StepId = StepId::Table;
@@ -38,6 +44,29 @@ pub struct Live {
     /// The PITR status when it is neither ENABLED nor DISABLED (`ENABLING`): in progress.
     pub pitr_transition: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// The key that encrypts it (`CustomerManaged` holds the key's ARN).
+    pub encryption: Encryption,
+    /// The SSE status when it is not ENABLED (`UPDATING`…): in progress.
+    pub sse_transition: Option<String>,
+    /// The Time to Live attribute, when TTL is ENABLED or ENABLING.
+    pub ttl: Option<String>,
+    /// The TTL status when it is ENABLING or DISABLING: in progress.
+    pub ttl_transition: Option<String>,
+    pub table_class: TableClass,
+    pub indexes: Vec<LiveIndex>,
+}
+
+/// A global secondary index as DescribeTable shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveIndex {
+    pub name: String,
+    pub partition_key: Option<KeyAttr>,
+    pub sort_key: Option<KeyAttr>,
+    pub projection: Projection,
+    /// `(read, write)` capacity units on a PROVISIONED table.
+    pub capacity: Option<(i64, i64)>,
+    /// `CREATING` (backfilling), `UPDATING`, `DELETING` or `ACTIVE`.
+    pub status: String,
 }
 
 /// What `apply` and `teardown` do to the table.
@@ -53,8 +82,25 @@ pub enum Action {
     Tag(Tagging),
     /// It is CREATING or UPDATING: wait for ACTIVE before changing it.
     WaitActive(String, String),
-    Billing(Billing),
+    /// The billing mode and table capacity, with the capacity of each index that stays (AWS
+    /// needs it for every index when the table becomes PROVISIONED).
+    Billing(Billing, Vec<(String, i64, i64)>),
     DeletionProtection(bool),
+    /// Switch the key that encrypts the table (`CustomerManaged` holds the key's ARN).
+    Encryption(Encryption),
+    TableClass(TableClass),
+    /// Create this index, then wait until it is ACTIVE (one index per UpdateTable).
+    CreateIndex(Gsi),
+    /// Delete this index (it is not in the config), then wait until it is gone.
+    DeleteIndex(String),
+    /// Delete this index and create it again with the config's keys and projection.
+    ReplaceIndex(Gsi),
+    /// Set an index's capacity units: `(name, read, write)`.
+    IndexCapacity(String, i64, i64),
+    /// Turn Time to Live on for this attribute.
+    TtlOn(String),
+    /// Turn Time to Live off (it is on for this attribute).
+    TtlOff(String),
     Pitr(bool),
     /// Teardown: deletion protection off, so that it can be deleted.
     ProtectionOff,
@@ -75,9 +121,36 @@ impl fmt::Display for Action {
             Action::WaitActive(name, status) => {
                 write!(f, "wait until table {name} is ACTIVE (it is {status})")
             }
-            Action::Billing(_) => f.write_str("update billing mode"),
+            Action::Billing(..) => f.write_str("update billing mode"),
             Action::DeletionProtection(_) => f.write_str("update deletion protection"),
             Action::Pitr(_) => f.write_str("update point-in-time recovery"),
+            Action::Encryption(e) => match e {
+                Encryption::CustomerManaged(arn) => {
+                    write!(f, "encrypt the table with customer managed key {arn}")
+                }
+                Encryption::AwsManaged => f.write_str(
+                    "encrypt the table with the AWS managed key alias/aws/dynamodb",
+                ),
+                Encryption::AwsOwned => {
+                    f.write_str("encrypt the table with the AWS owned key (the default)")
+                }
+            },
+            Action::TableClass(c) => write!(f, "set table class {}", c.as_str()),
+            Action::CreateIndex(g) => {
+                write!(f, "create index {} ({}) and wait until it is ACTIVE", g.name, indexes::shape(g))
+            }
+            Action::DeleteIndex(name) => write!(f, "delete index {name} (not in the config)"),
+            Action::ReplaceIndex(g) => write!(
+                f,
+                "with --allow-index-replace: replace index {}: delete it, then create it ({}) and wait until it is ACTIVE",
+                g.name,
+                indexes::shape(g)
+            ),
+            Action::IndexCapacity(name, read, write) => {
+                write!(f, "set capacity of index {name} (read {read}, write {write})")
+            }
+            Action::TtlOn(attr) => write!(f, "turn Time to Live on (attribute {attr})"),
+            Action::TtlOff(attr) => write!(f, "turn Time to Live off (attribute {attr})"),
             Action::ProtectionOff => f.write_str("turn deletion protection off"),
             Action::Delete(name, _) => write!(f, "delete table {name} and its data"),
             Action::Keep(k) => k.fmt(f),
@@ -85,12 +158,28 @@ impl fmt::Display for Action {
     }
 }
 
+/// Why `apply` stops before any write when the plan replaces indexes and
+/// `--allow-index-replace` was not given (`None`: it replaces none).
+pub fn index_replace_refusal(plan: &crate::plan::Plan) -> Option<String> {
+    let names: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.step == STEP)
+        .flat_map(|s| &s.actions)
+        .filter_map(|a| match a.typed::<Action>() {
+            Some(Action::ReplaceIndex(g)) => Some(g.name.clone()),
+            _ => None,
+        })
+        .collect();
+    (!names.is_empty()).then(|| replace_refusal(&names))
+}
+
 impl Step for Table {
     type Action = Action;
     const ID: StepId = STEP;
 
     fn diff(&self, v: &View) -> Diff<Action> {
-        diff::diff(v.d, v.o.table.as_ref())
+        diff::diff(v.d, v.o.table.as_ref(), v.o.kms_key.as_ref(), v.region)
     }
 
     fn removal(&self, v: &View) -> Diff<Action> {

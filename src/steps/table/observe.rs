@@ -1,16 +1,19 @@
-//! Reading the table: its description, tags and point-in-time recovery status.
+//! Reading the table: its description (keys, billing, encryption, class, indexes), tags,
+//! point-in-time recovery and Time to Live.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use aws_sdk_dynamodb::types::{
-    BillingMode, KeyType as DdbKeyType, PointInTimeRecoveryStatus, ScalarAttributeType, TableStatus,
+    BillingMode, KeySchemaElement, KeyType as DdbKeyType, PointInTimeRecoveryStatus,
+    ProjectionType, ScalarAttributeType, SseStatus, TableDescription, TableStatus,
+    TimeToLiveStatus,
 };
 
-use super::Live;
+use super::{kms, Live, LiveIndex};
 use crate::aws::{Clients, Explain, Found};
-use crate::config::{Billing, Desired, KeyAttr, KeyType};
+use crate::config::{Billing, Desired, Encryption, KeyAttr, KeyType, Projection, TableClass};
 use crate::wait::{Poll, Waiter};
 
 /// How long after its creation a table with no tags is read again before it is called "not
@@ -20,7 +23,8 @@ pub const TAG_SETTLE_AGE: Duration = Duration::from_secs(120);
 /// How long to keep reading the tags of such a table.
 pub const TAG_SETTLE_WAIT: Duration = Duration::from_secs(10);
 
-/// Reads the table, its tags and (with `with_pitr`) its point-in-time recovery status.
+/// Reads the table, its tags and (with `with_pitr`) its point-in-time recovery and Time to
+/// Live status, and the key that encrypts it.
 pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Option<Live>> {
     let name = &d.table.name;
     let Some(out) = aws
@@ -40,12 +44,7 @@ pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Opti
     let deleting = t.table_status() == Some(&TableStatus::Deleting);
     let pitr = async {
         if with_pitr && !deleting {
-            let res = aws
-                .dynamodb
-                .describe_continuous_backups()
-                .table_name(name)
-                .send()
-                .await;
+            let res = aws.dynamodb.describe_continuous_backups().table_name(name).send().await;
             res.found(format!("reading backups of table {name}"))
         } else {
             Ok(None)
@@ -54,9 +53,7 @@ pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Opti
     let recent = t.creation_date_time().is_some_and(|c| {
         let created = UNIX_EPOCH + Duration::from_secs(c.secs().max(0) as u64);
         // A clock behind AWS's makes `created` lie in the future: that is recent too.
-        SystemTime::now()
-            .duration_since(created)
-            .map_or(true, |age| age < TAG_SETTLE_AGE)
+        SystemTime::now().duration_since(created).map_or(true, |age| age < TAG_SETTLE_AGE)
     });
     let tags = async {
         if deleting {
@@ -64,7 +61,39 @@ pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Opti
         }
         settled_tags(aws, &arn, recent).await
     };
-    let (pitr, tags) = tokio::join!(pitr, tags);
+    let ttl = async {
+        if with_pitr && !deleting {
+            let res = aws.dynamodb.describe_time_to_live().table_name(name).send().await;
+            res.found(format!("reading Time to Live of table {name}"))
+        } else {
+            Ok(None)
+        }
+    };
+    let sse = t.sse_description();
+    let sse_key = sse
+        .filter(|s| s.status() != Some(&SseStatus::Disabled))
+        .and_then(|s| s.kms_master_key_arn());
+    let encryption = async {
+        Ok::<_, anyhow::Error>(match sse_key {
+            None => Encryption::AwsOwned,
+            // Teardown does not compare it.
+            Some(arn) if !with_pitr || deleting => Encryption::CustomerManaged(arn.to_string()),
+            // Which kind of KMS key: DescribeKey knows whether AWS manages it.
+            Some(arn) => match kms::describe(aws, arn).await? {
+                Some(k) if k.manager == "AWS" => Encryption::AwsManaged,
+                _ => Encryption::CustomerManaged(arn.to_string()),
+            },
+        })
+    };
+    let (pitr, tags, ttl, encryption) = tokio::join!(pitr, tags, ttl, encryption);
+    let ttl = ttl?
+        .and_then(|o| o.time_to_live_description().cloned())
+        .unwrap_or_else(|| aws_sdk_dynamodb::types::TimeToLiveDescription::builder().build());
+    let ttl_status = ttl.time_to_live_status().map(|s| s.as_str().to_string());
+    let ttl_on = matches!(ttl_status.as_deref(), Some("ENABLED" | "ENABLING"));
+    let ttl_transition = ttl_status.filter(|s| {
+        s != TimeToLiveStatus::Enabled.as_str() && s != TimeToLiveStatus::Disabled.as_str()
+    });
     let pitr_status = pitr?.and_then(|o| {
         o.continuous_backups_description()
             .and_then(|c| c.point_in_time_recovery_description())
@@ -78,31 +107,9 @@ pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Opti
         Some(other) => Some(other.as_str().to_string()),
     };
     // The SDK knows ENABLED and DISABLED; ENABLING arrives as an unknown value.
-    let pitr = pitr_status
-        .as_ref()
-        .is_some_and(|s| matches!(s.as_str(), "ENABLED" | "ENABLING"));
+    let pitr = pitr_status.as_ref().is_some_and(|s| matches!(s.as_str(), "ENABLED" | "ENABLING"));
 
-    let attr_type = |attr: &str| -> KeyType {
-        let kind = t
-            .attribute_definitions()
-            .iter()
-            .find(|a| a.attribute_name() == attr)
-            .map(|a| a.attribute_type().clone());
-        match kind {
-            Some(ScalarAttributeType::N) => KeyType::N,
-            Some(ScalarAttributeType::B) => KeyType::B,
-            _ => KeyType::S,
-        }
-    };
-    let key = |kt: DdbKeyType| {
-        t.key_schema()
-            .iter()
-            .find(|k| *k.key_type() == kt)
-            .map(|k| KeyAttr {
-                name: k.attribute_name().to_string(),
-                kind: attr_type(k.attribute_name()),
-            })
-    };
+    let key = |kt: DdbKeyType| key_of(t, t.key_schema(), kt);
     let on_demand = t
         .billing_mode_summary()
         .and_then(|b| b.billing_mode())
@@ -117,10 +124,7 @@ pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Opti
         }
     };
     Ok(Some(Live {
-        status: t
-            .table_status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        status: t.table_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
         partition_key: key(DdbKeyType::Hash),
         sort_key: key(DdbKeyType::Range),
         billing,
@@ -129,7 +133,75 @@ pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Opti
         pitr_transition,
         tags: tags?,
         arn,
+        encryption: encryption?,
+        sse_transition: sse
+            .and_then(|s| s.status())
+            .filter(|s| !matches!(s, SseStatus::Enabled | SseStatus::Disabled))
+            .map(|s| s.as_str().to_string()),
+        ttl: ttl.attribute_name().filter(|_| ttl_on).map(str::to_string),
+        ttl_transition,
+        table_class: match t.table_class_summary().and_then(|c| c.table_class()) {
+            Some(c) if c.as_str() == TableClass::StandardInfrequentAccess.as_str() => {
+                TableClass::StandardInfrequentAccess
+            }
+            _ => TableClass::Standard,
+        },
+        indexes: indexes(t, on_demand),
     }))
+}
+
+/// The key of type `kt` in `schema` (the table's or an index's), typed from the table's
+/// attribute definitions.
+fn key_of(t: &TableDescription, schema: &[KeySchemaElement], kt: DdbKeyType) -> Option<KeyAttr> {
+    let k = schema.iter().find(|k| *k.key_type() == kt)?;
+    let kind = t
+        .attribute_definitions()
+        .iter()
+        .find(|a| a.attribute_name() == k.attribute_name())
+        .map(|a| a.attribute_type().clone());
+    Some(KeyAttr {
+        name: k.attribute_name().to_string(),
+        kind: match kind {
+            Some(ScalarAttributeType::N) => KeyType::N,
+            Some(ScalarAttributeType::B) => KeyType::B,
+            _ => KeyType::S,
+        },
+    })
+}
+
+/// The table's global secondary indexes.
+fn indexes(t: &TableDescription, on_demand: bool) -> Vec<LiveIndex> {
+    t.global_secondary_indexes()
+        .iter()
+        .map(|g| {
+            let schema = g.key_schema();
+            let projection = g.projection();
+            let projection = match projection.and_then(|p| p.projection_type()) {
+                Some(ProjectionType::KeysOnly) => Projection::KeysOnly,
+                Some(ProjectionType::Include) => Projection::Include(
+                    projection.map(|p| p.non_key_attributes().to_vec()).unwrap_or_default(),
+                ),
+                _ => Projection::All,
+            };
+            let p = g.provisioned_throughput();
+            LiveIndex {
+                name: g.index_name().unwrap_or_default().to_string(),
+                partition_key: key_of(t, schema, DdbKeyType::Hash),
+                sort_key: key_of(t, schema, DdbKeyType::Range),
+                projection,
+                capacity: (!on_demand).then(|| {
+                    (
+                        p.and_then(|p| p.read_capacity_units()).unwrap_or(0),
+                        p.and_then(|p| p.write_capacity_units()).unwrap_or(0),
+                    )
+                }),
+                status: g
+                    .index_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "ACTIVE".into()),
+            }
+        })
+        .collect()
 }
 
 /// The table's tags. For a table created moments ago that shows none, reads them again for a

@@ -1,0 +1,494 @@
+//! `verify --guest`: the flow of an app before anyone signs in. `GetId` without `Logins` (an
+//! unauthenticated identity), `GetCredentialsForIdentity` without `Logins` (the pool's
+//! unauthenticated role, the stack's guest role), then one table call `guest.actions` grants
+//! (`guest-allowed`) and one it does not (`guest-denied`, which must be `AccessDenied`).
+//!
+//! No call can change data: reads use a random key, and a write (when only writes are granted,
+//! or as the call that must be denied) carries a condition on a key that does not exist, so
+//! DynamoDB refuses it after IAM allowed it (`ConditionalCheckFailedException` means allowed).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use super::hop::{done, failure, Done, Failure};
+use super::login::{
+    identity_credentials, is_refused, wait_for_propagation, CredentialsAnswer, REFUSED,
+};
+use super::table::{is_denied, key_value};
+use super::{random_hex, sdk_error, Hop, Run};
+use crate::diagnose::access::{self, Call, LivePolicy};
+use crate::diagnose::{guest_trust_policy, Severity, AUD_KEY};
+use crate::policy_eval;
+
+const APPLY: &str = "run `setup apply` to fix it (`setup status` shows the same)";
+
+/// The table calls verify can make as a guest without changing data, in the order it prefers
+/// them: for the allowed call, the first `guest.actions` grants; for the denied call, the first
+/// it does not.
+const ALLOWED_ORDER: [&str; 7] = [
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+];
+const DENIED_ORDER: [&str; 7] = [
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Scan",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+];
+
+fn granted(actions: &[String], action: &str) -> bool {
+    actions.iter().any(|a| a.eq_ignore_ascii_case(action))
+}
+
+/// The call to show allowed (`None`: `guest.actions` grants none verify can make).
+pub(super) fn allowed_call(actions: &[String]) -> Option<&'static str> {
+    ALLOWED_ORDER.into_iter().find(|a| granted(actions, a))
+}
+
+/// The call to show denied (`None`: every call verify can make is granted).
+pub(super) fn denied_call(actions: &[String]) -> Option<&'static str> {
+    DENIED_ORDER.into_iter().find(|a| !granted(actions, a))
+}
+
+/// The hops of the guest flow; each runs only when the one before succeeded.
+pub(super) async fn flow(r: &Run<'_>) {
+    let Some(identity_id) = r.run_hop(Hop::GetId, get_id(r)).await else {
+        return;
+    };
+    *r.identity_id.lock().expect("not poisoned") = Some(identity_id.clone());
+    let Some(creds) = r.run_hop(Hop::GetCredentials, get_credentials(r, &identity_id)).await else {
+        return;
+    };
+    let ddb = r.aws.dynamodb_with(creds);
+    let actions = &r.d.guest_spec.actions;
+    match allowed_call(actions) {
+        Some(action) => {
+            let call = allowed(r, &ddb, &identity_id, action);
+            if r.run_hop(Hop::GuestAllowed, call).await.is_none() {
+                return;
+            }
+        }
+        None if actions.is_empty() => {
+            r.skip(Hop::GuestAllowed, "guest.actions is empty: the guest role has no table access")
+        }
+        None => r.skip(
+            Hop::GuestAllowed,
+            format!(
+                "verify makes none of guest.actions ({}); it tries {}",
+                actions.join(", "),
+                ALLOWED_ORDER.join(", ")
+            ),
+        ),
+    }
+    match denied_call(actions) {
+        Some(action) => {
+            r.run_hop(Hop::GuestDenied, denied(r, &ddb, &identity_id, action)).await;
+        }
+        None => {
+            r.skip(Hop::GuestDenied, "guest.actions grants every call verify could show denied")
+        }
+    }
+}
+
+/// get-id: an unauthenticated identity (no `Logins`).
+async fn get_id(r: &Run<'_>) -> Result<Done<String>, Failure> {
+    let out =
+        r.aws.anonymous_identity().get_id().identity_pool_id(&r.pool_id).send().await.map_err(
+            |e| {
+                let (code, text) = sdk_error(&e);
+                failure(text, refused(r, &code, e.message().unwrap_or_default()))
+            },
+        )?;
+    match out.identity_id() {
+        Some(id) => Ok(done(
+            id.to_string(),
+            format!("unauthenticated identity {id} in identity pool {}", r.pool_id),
+        )),
+        None => Err(failure(
+            "GetId returned no identity id",
+            "the identity pool answered without an identity id",
+        )),
+    }
+}
+
+/// Why the pool refused a guest, from the AWS error `code`.
+fn refused(r: &Run<'_>, code: &str, message: &str) -> String {
+    let pool = &r.pool_id;
+    match code {
+        "NotAuthorizedException" => {
+            let live_off = r.o.pool.live().is_some_and(|p| !p.allow_unauthenticated);
+            if live_off {
+                format!("identity pool {pool} does not allow unauthenticated identities (AllowUnauthenticatedIdentities is off, although the config sets identity_pool.allow_unauthenticated = true); {APPLY}")
+            } else {
+                format!("identity pool {pool} refused the guest ({message})")
+            }
+        }
+        "ResourceNotFoundException" => format!(
+            "identity pool {pool} does not exist (deleted after the check?); run `setup apply`"
+        ),
+        REFUSED => guest_wiring(r).unwrap_or_else(|| timed_out(r, None)),
+        "" => format!("could not reach cognito-identity: {message}"),
+        _ => format!("identity pool {pool} refused the request"),
+    }
+}
+
+/// What is wrong in the pool's guest wiring behind `InvalidIdentityPoolConfigurationException`:
+/// no unauthenticated role, another role, a missing guest role, or a trust policy that does not
+/// let this pool's guests in. `None` when it looks right (then the refusal is IAM propagation).
+pub(super) fn guest_wiring(r: &Run<'_>) -> Option<String> {
+    let (pool, name) = (&r.pool_id, &r.d.guest_spec.role_name);
+    let arn =
+        r.o.guest.role.as_ref().map_or_else(|| r.d.guest_role_arn(&r.o.account), |l| l.arn.clone());
+    match r.o.pool_roles.as_ref().and_then(|p| p.unauthenticated()) {
+        None => {
+            return Some(format!(
+                "identity pool {pool} has no unauthenticated role, so Cognito has no role to hand to guests; {APPLY}"
+            ))
+        }
+        Some(other) if other != arn => {
+            return Some(format!(
+                "identity pool {pool}'s unauthenticated role is {other}, not the stack's guest role {arn}; {APPLY}"
+            ))
+        }
+        Some(_) => {}
+    }
+    let Some(role) = &r.o.guest.role else {
+        return Some(format!("the pool's guest role {name} does not exist; {APPLY}"));
+    };
+    let blocking: Vec<String> = guest_trust_policy(&role.trust, Some(pool))
+        .into_iter()
+        .filter(|f| f.severity == Severity::GuestFinding || f.message.contains(AUD_KEY))
+        .map(|f| f.message)
+        .collect();
+    (!blocking.is_empty()).then(|| {
+        format!(
+            "role {name}'s trust policy does not let identity pool {pool}'s guests assume it: {}; {APPLY}",
+            blocking.join("; ")
+        )
+    })
+}
+
+fn timed_out(r: &Run<'_>, waited: Option<Duration>) -> String {
+    let after = waited
+        .map(|w| {
+            format!(" after waiting {} (--propagation-timeout)", humantime::format_duration(w))
+        })
+        .unwrap_or_default();
+    format!(
+        "Cognito still refuses identity pool {}'s guest role {}{after}, although the pool names it and it trusts the pool's guests: IAM may still be propagating the role or its trust policy to Cognito; run verify again, or with a longer --propagation-timeout (e.g. 3m)",
+        r.pool_id, r.d.guest_spec.role_name
+    )
+}
+
+/// get-credentials: the guest role's temporary credentials (no `Logins`), waiting for IAM to
+/// propagate the guest role when the wiring is right.
+async fn get_credentials(
+    r: &Run<'_>,
+    identity_id: &str,
+) -> Result<Done<aws_sdk_dynamodb::config::Credentials>, Failure> {
+    let t = Instant::now();
+    let call = || async {
+        r.aws
+            .anonymous_identity()
+            .get_credentials_for_identity()
+            .identity_id(identity_id)
+            .send()
+            .await
+    };
+    let mut out: CredentialsAnswer = call().await;
+    let mut waited = String::new();
+    if is_refused(&out) && guest_wiring(r).is_none() {
+        let role = &r.d.guest_spec.role_name;
+        let cause = timed_out(r, Some(r.propagation_timeout));
+        out = wait_for_propagation(r, role, cause, call, out, t).await?;
+        waited = format!(
+            " (after waiting {:.1}s for IAM to propagate the role to Cognito)",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let out = out.map_err(|e| {
+        let (code, text) = sdk_error(&e);
+        failure(text, refused(r, &code, e.message().unwrap_or_default()))
+    })?;
+    let (credentials, _) = identity_credentials(&out)?;
+    Ok(done(
+        credentials,
+        format!("temporary credentials for guest role {}{waited}", r.d.guest_spec.role_name),
+    ))
+}
+
+/// The item key a guest call uses: the guest's identity id as partition key with
+/// `per_user_isolation` (its own items), else a random one; a sort key that no item has.
+fn key(r: &Run<'_>, identity_id: &str) -> (HashMap<String, AttributeValue>, String) {
+    let pk_text = if r.d.per_user_isolation {
+        identity_id.to_string()
+    } else {
+        format!("setup-verify-guest-{}", random_hex(8))
+    };
+    let mut key = HashMap::new();
+    key.insert(r.partition_key.name.clone(), key_value(&r.partition_key, &pk_text));
+    if let Some(sk) = &r.sort_key {
+        key.insert(
+            sk.name.clone(),
+            key_value(sk, &format!("setup-verify-guest-{}", random_hex(8))),
+        );
+    }
+    (key, pk_text)
+}
+
+/// The answer to one guest call: IAM allowed it (with what DynamoDB then said), or its error.
+enum Answer {
+    /// IAM allowed it; the text says what happened.
+    Allowed(String),
+    Denied(String),
+    Failed {
+        code: String,
+        text: String,
+        message: String,
+    },
+}
+
+/// Makes `action` with the guest's credentials on a key no item has; a write carries a
+/// condition that fails on such a key, so nothing is written.
+async fn call(
+    r: &Run<'_>,
+    ddb: &aws_sdk_dynamodb::Client,
+    action: &str,
+    key: HashMap<String, AttributeValue>,
+    pk_text: &str,
+) -> Answer {
+    let table = &r.table;
+    let pk = &r.partition_key;
+    let exists = "attribute_exists(#pk)";
+    macro_rules! answer {
+        ($sent:expr, $ok:expr) => {
+            match $sent {
+                Ok(_) => Answer::Allowed($ok.to_string()),
+                Err(e) if e.code() == Some("ConditionalCheckFailedException") => Answer::Allowed(
+                    "allowed; its condition on a key no item has kept it from writing".to_string(),
+                ),
+                Err(e) if is_denied(e.code()) => Answer::Denied(sdk_error(&e).1),
+                Err(e) => {
+                    let (code, text) = sdk_error(&e);
+                    Answer::Failed {
+                        code,
+                        text,
+                        message: e.message().unwrap_or_default().to_string(),
+                    }
+                }
+            }
+        };
+    }
+    match action {
+        "dynamodb:GetItem" => answer!(
+            ddb.get_item().table_name(table).set_key(Some(key)).send().await,
+            "allowed (no item has the key)"
+        ),
+        "dynamodb:Query" => answer!(
+            ddb.query()
+                .table_name(table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", &pk.name)
+                .expression_attribute_values(":pk", key_value(pk, pk_text))
+                .send()
+                .await,
+            format!("allowed (partition {pk_text:?})")
+        ),
+        "dynamodb:BatchGetItem" => {
+            let keys = KeysAndAttributes::builder().keys(key).build();
+            match keys {
+                Ok(keys) => answer!(
+                    ddb.batch_get_item().request_items(table, keys).send().await,
+                    "allowed (no item has the key)"
+                ),
+                Err(e) => Answer::Failed {
+                    code: String::new(),
+                    text: e.to_string(),
+                    message: e.to_string(),
+                },
+            }
+        }
+        "dynamodb:Scan" => answer!(
+            ddb.scan().table_name(table).limit(1).send().await,
+            "allowed (one item at most read)"
+        ),
+        "dynamodb:PutItem" => answer!(
+            ddb.put_item()
+                .table_name(table)
+                .set_item(Some(key))
+                .condition_expression(exists)
+                .expression_attribute_names("#pk", &pk.name)
+                .send()
+                .await,
+            "allowed"
+        ),
+        "dynamodb:UpdateItem" => answer!(
+            ddb.update_item()
+                .table_name(table)
+                .set_key(Some(key))
+                .update_expression("SET #v = :v")
+                .condition_expression(exists)
+                .expression_attribute_names("#pk", &pk.name)
+                .expression_attribute_names("#v", "setupVerifiedAt")
+                .expression_attribute_values(":v", AttributeValue::N("0".into()))
+                .send()
+                .await,
+            "allowed"
+        ),
+        _ => answer!(
+            ddb.delete_item()
+                .table_name(table)
+                .set_key(Some(key))
+                .condition_expression(exists)
+                .expression_attribute_names("#pk", &pk.name)
+                .send()
+                .await,
+            "allowed"
+        ),
+    }
+}
+
+/// The guest policy as the guest role has it.
+fn live_policy<'a>(r: &Run<'a>) -> LivePolicy<'a> {
+    let Some(p) = &r.o.guest.policy else {
+        return LivePolicy::Missing;
+    };
+    let attached =
+        r.o.guest.role.as_ref().is_some_and(|role| role.attached.iter().any(|(_, a)| *a == p.arn));
+    if attached {
+        LivePolicy::Attached(&p.document)
+    } else {
+        LivePolicy::NotAttached
+    }
+}
+
+/// The request context IAM sees for a guest's call.
+fn eval_context(r: &Run<'_>, identity_id: &str, pk_text: &str) -> policy_eval::Context {
+    policy_eval::context(vec![
+        ("cognito-identity.amazonaws.com:sub", vec![identity_id.to_string()]),
+        ("cognito-identity.amazonaws.com:aud", vec![r.pool_id.clone()]),
+        ("cognito-identity.amazonaws.com:amr", vec!["unauthenticated".to_string()]),
+        ("dynamodb:LeadingKeys", vec![pk_text.to_string()]),
+    ])
+}
+
+/// guest-allowed: a call `guest.actions` grants must get past IAM.
+async fn allowed(
+    r: &Run<'_>,
+    ddb: &aws_sdk_dynamodb::Client,
+    identity_id: &str,
+    action: &str,
+) -> Result<Done<()>, Failure> {
+    let (key, pk_text) = key(r, identity_id);
+    let c = Call {
+        action,
+        policy: &r.d.guest_spec.policy_name,
+        role: &r.d.guest_spec.role_name,
+        table: &r.table,
+        table_arn: &r.table_arn,
+        pk_text: &pk_text,
+        identity_id,
+    };
+    let ctx = eval_context(r, identity_id, &pk_text);
+    let guest_terms = |cause: String| cause.replace("[policy] actions", "[guest] actions");
+    match call(r, ddb, action, key, &pk_text).await {
+        Answer::Allowed(what) => Ok(done((), format!("{action} on table {}: {what}", r.table))),
+        Answer::Denied(text) => {
+            Err(failure(text, guest_terms(access::denied(live_policy(r), &ctx, &c))))
+        }
+        Answer::Failed { code, text, message } => Err(failure(
+            text,
+            guest_terms(access::table_call_failed(&code, &message, live_policy(r), &ctx, &c)),
+        )),
+    }
+}
+
+/// guest-denied: a call `guest.actions` does not grant must be denied.
+async fn denied(
+    r: &Run<'_>,
+    ddb: &aws_sdk_dynamodb::Client,
+    identity_id: &str,
+    action: &str,
+) -> Result<Done<()>, Failure> {
+    let (key, pk_text) = key(r, identity_id);
+    match call(r, ddb, action, key, &pk_text).await {
+        Answer::Denied(text) => Ok(done(
+            (),
+            format!("{action} was denied ({text}): guest.actions does not grant it"),
+        )),
+        Answer::Allowed(what) => {
+            let policy = r.o.guest.policy.as_ref().map(|p| p.arn.as_str());
+            let others: Vec<String> =
+                r.o.guest
+                    .role
+                    .as_ref()
+                    .map(|role| {
+                        role.attached
+                            .iter()
+                            .filter(|(_, arn)| Some(arn.as_str()) != policy)
+                            .map(|(name, _)| format!("managed policy {name}"))
+                            .chain(role.inline.iter().map(|n| format!("inline policy {n}")))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            let why = if others.is_empty() {
+                format!(
+                    "the guest policy {} grants more than the config; `setup status` shows how it differs, `setup apply` fixes it",
+                    r.d.guest_spec.policy_name
+                )
+            } else {
+                format!(
+                    "guest role {} also has {}, which setup did not add: every guest gets what they grant; remove them",
+                    r.d.guest_spec.role_name,
+                    others.join(", ")
+                )
+            };
+            Err(failure(
+                format!("{action} was {what}; expected AccessDeniedException"),
+                format!("guests may call {action}, which guest.actions does not grant: {why}"),
+            ))
+        }
+        Answer::Failed { text, .. } => Err(failure(
+            text.clone(),
+            format!(
+                "{action} on table {} failed with an error other than AccessDeniedException, so verify could not show that guests are denied it",
+                r.table
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_calls_are_one_granted_and_one_not() {
+        assert_eq!(allowed_call(&list(&[])), None);
+        assert_eq!(denied_call(&list(&[])), Some("dynamodb:DeleteItem"));
+        let reads = list(&["dynamodb:query", "dynamodb:GetItem"]);
+        assert_eq!(allowed_call(&reads), Some("dynamodb:GetItem"));
+        assert_eq!(denied_call(&reads), Some("dynamodb:DeleteItem"));
+        let writes = list(&["dynamodb:DeleteItem", "dynamodb:PutItem"]);
+        assert_eq!(allowed_call(&writes), Some("dynamodb:PutItem"));
+        assert_eq!(denied_call(&writes), Some("dynamodb:UpdateItem"));
+        let none_verify_makes = list(&["dynamodb:DescribeTable"]);
+        assert_eq!(allowed_call(&none_verify_makes), None);
+        assert_eq!(denied_call(&list(&ALLOWED_ORDER)), None);
+    }
+}

@@ -1,0 +1,171 @@
+//! The guest policy: `guest.actions` on the table, attached to the guest role (see
+//! [`managed`] for what every managed policy shares). No policy at all when `guest.actions` is
+//! empty.
+
+use anyhow::Result;
+use serde_json::Value;
+
+use super::super::managed::{self, Action, New, Target, Why};
+use super::super::own::{owner, Keep, Owner};
+use super::super::policy::deletion;
+use super::super::{Diff, Need, Run, Step, View};
+use super::{our_role, GUESTS_OFF};
+use crate::config::{Desired, Principal};
+use crate::export::Resource;
+use crate::plan::{Change, Done, State, StepId};
+use crate::policy_doc;
+
+const STEP: StepId = StepId::GuestPolicy;
+
+/// Why the guest policy goes while guests stay.
+const NO_ACTIONS: &str = "guest.actions is empty";
+
+/// A managed policy ([`managed`]) for the guest role.
+pub struct GuestPolicy;
+
+/// Removing the guest policy (teardown, guests off, no actions): its old versions, then the
+/// policy; the role step detaches it from the guest role first (`detach`: this step does it,
+/// the role stays). Kept when it is not the stack's or attached to something outside it.
+fn removal(v: &View, why: Option<&'static str>, detach: bool) -> Diff<Action> {
+    let (d, name) = (v.d, &v.d.guest_spec.policy_name);
+    let Some(live) = &v.o.guest.policy else {
+        return Diff::new(STEP, name, State::Missing);
+    };
+    if owner(&live.tags, &d.stack) != Owner::ThisStack {
+        return Diff::new(STEP, &live.arn, State::NotOwned)
+            .act(Action::Keep(Keep::not_ours(format!("policy {name}"))));
+    }
+    let role = &d.guest_spec.role_name;
+    let role_is_ours = our_role(v).is_some();
+    let entities = live.entities.clone().unwrap_or_default();
+    let mut r = Diff::new(STEP, &live.arn, State::InSync);
+    let mut others = Vec::new();
+    for attached in &entities.roles {
+        if attached == role && detach {
+            r = r.act(Action::Detach(Principal::Role(role.clone()), Why::Removing));
+        } else if !(attached == role && role_is_ours) {
+            others.push(format!("role {attached}"));
+        }
+    }
+    others.extend(entities.users.iter().map(|u| format!("user {u}")));
+    others.extend(entities.groups.iter().map(|g| format!("group {g}")));
+    if !others.is_empty() {
+        return Diff::new(STEP, &live.arn, State::InSync).act(Action::Keep(Keep::in_use(
+            format!("policy {name}"),
+            format!("still attached to {} (not managed by this stack)", others.join(", ")),
+        )));
+    }
+    deletion(r, name, live, why)
+}
+
+/// A removal while the stack stays: drifted, with what is there and should not be.
+fn unwanted(mut r: Diff<Action>, field: &str, live: String, desired: Value) -> Diff<Action> {
+    if r.state == State::InSync {
+        r.state = State::Drifted;
+        r.changes.push(Change::new(field, live, desired));
+    }
+    r
+}
+
+impl Step for GuestPolicy {
+    type Action = Action;
+    const ID: StepId = STEP;
+
+    /// With guests allowed, or a guest policy this stack left behind.
+    fn applies(&self, v: &View) -> bool {
+        v.d.guest().is_some() || super::our_policy(v).is_some()
+    }
+
+    fn diff(&self, v: &View) -> Diff<Action> {
+        let d = v.d;
+        let name = &d.guest_spec.policy_name;
+        let exists = format!("policy {name} exists");
+        let Some(guest) = d.guest() else {
+            let r = removal(v, Some(GUESTS_OFF), false);
+            return unwanted(r, "identity_pool.allow_unauthenticated", exists, Value::Null);
+        };
+        if guest.actions.is_empty() {
+            return match &v.o.guest.policy {
+                Some(p) if owner(&p.tags, &d.stack) == Owner::ThisStack => {
+                    let r = removal(v, Some(NO_ACTIONS), true);
+                    unwanted(r, "guest.actions", exists, Value::Array(vec![]))
+                }
+                Some(p) => Diff::new(STEP, &p.arn, State::InSync).note(format!(
+                    "policy {name} exists but is not this stack's; left as is (guest.actions is empty, so setup writes no guest policy)"
+                )),
+                None => Diff::new(STEP, name, State::InSync).note(
+                    "no policy: guest.actions is empty, so the guest role has no table access",
+                ),
+            };
+        }
+        let table_arn = v.table_arn();
+        // A customer-managed table: guests need its key too, like signed-in users.
+        let (desired, grants) =
+            v.table_policy(super::policy_document(d, &table_arn), &guest.actions);
+        let to_role = Principal::Role(guest.role_name.clone());
+        let mut r = match &v.o.guest.policy {
+            None => Diff::new(STEP, name, State::Missing)
+                .act(Action::Create(New {
+                    name: name.clone(),
+                    description: super::policy_description(d),
+                    document: desired.clone(),
+                    grants,
+                }))
+                .act(Action::Attach(to_role)),
+            Some(live) => {
+                let attached =
+                    v.o.guest
+                        .role
+                        .as_ref()
+                        .is_some_and(|r| r.attached.iter().any(|(_, a)| *a == live.arn));
+                let attachment = if attached {
+                    (vec![], vec![])
+                } else {
+                    (
+                        vec![Change::new(
+                            format!("attached to role {}", guest.role_name),
+                            false,
+                            true,
+                        )],
+                        vec![Action::Attach(to_role)],
+                    )
+                };
+                managed::compare(d, (STEP, name), live, &desired, attachment)
+            }
+        };
+        if let Some(why) = policy_doc::too_large(name, &desired) {
+            r = r.block(why);
+        }
+        r
+    }
+
+    fn removal(&self, v: &View) -> Diff<Action> {
+        removal(v, None, false)
+    }
+
+    fn needs(&self, action: &Action) -> Vec<Need> {
+        match action {
+            Action::Attach(_) => vec![Need::Done(StepId::GuestRole)],
+            // The role step detaches it from the guest role first.
+            Action::Delete(..) => vec![Need::After(StepId::GuestRole)],
+            _ => vec![],
+        }
+    }
+
+    async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
+        let ctx = run.ctx;
+        let arn = ctx.desired.guest_policy_arn(&ctx.account);
+        let target = Target { step: STEP, name: &ctx.desired.guest_spec.policy_name, arn: &arn };
+        managed::apply(ctx, &target, action).await
+    }
+
+    /// Only with `guest.actions`: without them there is no policy.
+    fn export(&self, d: &Desired) -> Vec<Resource> {
+        match d.guest() {
+            Some(g) if !g.actions.is_empty() => {
+                vec![Resource::GuestPolicy, Resource::GuestPolicyAttachment]
+            }
+            _ => vec![],
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The guest role, with its trust policy (created with it, rewritten when it drifts).
+
+use std::fmt;
+
+use anyhow::{anyhow, bail, Result};
+use serde_json::Value;
+
+use super::super::own::{existing, owner, Keep, Named, Owner, Tagging};
+use super::super::role::{self as users_role, Live as RoleLive};
+use super::super::{identity_pool, managed, trust, Diff, Need, Run, Step, View};
+use super::{our_policy, trust_policy, GUESTS_OFF};
+use crate::config::Desired;
+use crate::diagnose;
+use crate::export::Resource;
+use crate::plan::{Change, Done, State, StepId};
+use crate::policy_doc;
+
+const STEP: StepId = StepId::GuestRole;
+
+/// The role the identity pool gives guests.
+pub struct GuestRole;
+
+/// What `apply` and `teardown` do to the guest role.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Create it, trusting the identity pool's unauthenticated identities.
+    Create(String),
+    Tag(Tagging),
+    /// UpdateAssumeRolePolicy with the guest trust policy (the role's name).
+    RewriteTrust(String),
+    /// Detach the stack's guest policy (its name and ARN), so the role can go.
+    DetachPolicy(String, String),
+    /// Delete it (its name; and why, when the stack stays).
+    Delete(String, Option<&'static str>),
+    Keep(Keep),
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Create(name) => write!(
+                f,
+                "create role {name} trusted by the identity pool's unauthenticated (guest) identities"
+            ),
+            Action::Tag(t) => t.fmt(f),
+            Action::RewriteTrust(name) => write!(
+                f,
+                "rewrite the trust policy of role {name} (this pool's guests only: amr = unauthenticated)"
+            ),
+            Action::DetachPolicy(policy, _) => write!(f, "detach policy {policy} from it"),
+            Action::Delete(name, None) => write!(f, "delete role {name}"),
+            Action::Delete(name, Some(why)) => write!(f, "delete role {name} ({why})"),
+            Action::Keep(k) => k.fmt(f),
+        }
+    }
+}
+
+/// The trust policy's differences, as `trust_policy.…` fields.
+fn trust_changes(live: &Value, desired: &Value) -> Vec<Change> {
+    policy_doc::diff(live, desired)
+        .into_iter()
+        .map(|c| Change { field: format!("trust_policy.{}", c.field), ..c })
+        .collect()
+}
+
+/// An existing role with the guest role's name, compared with the config: its owner (the
+/// ownership check of [`existing`]), its trust policy, and notes for what else is on it.
+fn compare(d: &Desired, live: &RoleLive, pool_id: Option<&str>) -> Diff<Action> {
+    let name = &d.guest_spec.role_name;
+    let desired = trust_policy(pool_id.unwrap_or(trust::NEW_POOL_ID));
+    let fixes = if policy_doc::equivalent(&live.trust, &desired) {
+        vec![]
+    } else {
+        vec![Action::RewriteTrust(name.clone())]
+    };
+    let named =
+        Named { step: STEP, kind: "role", name, resource: live.arn.clone(), tags: &live.tags };
+    let changes = trust_changes(&live.trust, &desired);
+    let mut r = existing(d, named, changes, fixes, Action::Tag);
+    r.notes
+        .extend(diagnose::guest_trust_policy(&live.trust, pool_id).iter().map(ToString::to_string));
+    for p in &live.inline {
+        r.notes.push(format!(
+            "has inline policy {p:?} (not managed by setup; left as is): every guest gets what it grants"
+        ));
+    }
+    for (p, _) in live.attached.iter().filter(|(p, _)| *p != d.guest_spec.policy_name) {
+        r.notes.push(format!(
+            "has managed policy {p:?} attached (not managed by setup; left as is): every guest gets what it grants"
+        ));
+    }
+    r
+}
+
+/// Removing the guest role (teardown, or guests off): detach the stack's guest policy, then
+/// delete it, unless it is not the stack's or has policies setup did not add.
+fn removal(v: &View, why: Option<&'static str>) -> Diff<Action> {
+    let (d, name) = (v.d, &v.d.guest_spec.role_name);
+    let Some(live) = &v.o.guest.role else {
+        return Diff::new(STEP, name, State::Missing);
+    };
+    if owner(&live.tags, &d.stack) != Owner::ThisStack {
+        return Diff::new(STEP, name, State::NotOwned)
+            .act(Action::Keep(Keep::not_ours(format!("role {name}"))));
+    }
+    let mut r = Diff::new(STEP, name, State::InSync);
+    let ours = our_policy(v).map(|p| p.arn.as_str());
+    let mut others = Vec::new();
+    for (policy, arn) in &live.attached {
+        if Some(arn.as_str()) == ours {
+            r = r.act(Action::DetachPolicy(policy.clone(), arn.clone()));
+        } else {
+            others.push(format!("managed policy {policy}"));
+        }
+    }
+    others.extend(live.inline.iter().map(|n| format!("inline policy {n}")));
+    if others.is_empty() {
+        r.act(Action::Delete(name.clone(), why))
+    } else {
+        r.act(Action::Keep(Keep::in_use(
+            format!("role {name}"),
+            format!(
+                "it still has {} that setup did not add; remove them and run {} again",
+                others.join(", "),
+                if why.is_some() { "apply" } else { "teardown" }
+            ),
+        )))
+    }
+}
+
+/// Creates the guest role with its trust policy. When it exists already (made meanwhile by
+/// another run, or by a retry whose first answer was lost), it is read and converged like any
+/// guest role apply meets.
+async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
+    let ctx = run.ctx;
+    let d = &ctx.desired;
+    let name = &d.guest_spec.role_name;
+    let pool_id = identity_pool::id(run)
+        .ok_or_else(|| anyhow!("internal: the guest role needs the identity pool's id"))?;
+    ctx.progress.start(STEP, &format!("creating role {name}"));
+    let res = ctx
+        .aws
+        .iam
+        .create_role()
+        .role_name(name)
+        .description(super::role_description(&d.stack, &pool_id))
+        .assume_role_policy_document(policy_doc::to_json(&trust_policy(&pool_id)))
+        .set_tags(Some(managed::tags(&d.tags)?))
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(vec![Done::Created(format!("created role {name}"))]),
+        Err(e) if crate::aws::code(&e) == Some("EntityAlreadyExists") => {
+            let live = users_role::observe_named(&ctx.aws, name)
+                .await?
+                .ok_or_else(|| anyhow!("role {name} exists but cannot be read"))?;
+            let plan = compare(d, &live, Some(&pool_id));
+            if let Some(why) = plan.blocked.filter(|_| !(ctx.adopt && plan.adoptable)) {
+                bail!(why);
+            }
+            let mut done = Vec::new();
+            for action in &plan.actions {
+                done.extend(Box::pin(GuestRole.apply(run, action)).await?);
+            }
+            Ok(done)
+        }
+        Err(e) => Err(crate::aws::explain(&format!("creating role {name}"), e)),
+    }
+}
+
+async fn rewrite_trust(run: &Run<'_>) -> Result<Vec<Done>> {
+    let ctx = run.ctx;
+    let name = &ctx.desired.guest_spec.role_name;
+    let pool_id = identity_pool::id(run)
+        .ok_or_else(|| anyhow!("internal: the guest trust policy needs the identity pool's id"))?;
+    users_role::write_trust(ctx, STEP, name, &trust_policy(&pool_id)).await?;
+    Ok(vec![Done::Updated(format!(
+        "trust policy now allows only the guests of identity pool {pool_id}"
+    ))])
+}
+
+impl Step for GuestRole {
+    type Action = Action;
+    const ID: StepId = STEP;
+
+    /// With guests allowed, or a guest role this stack left behind.
+    fn applies(&self, v: &View) -> bool {
+        v.d.guest().is_some() || super::our_role(v).is_some()
+    }
+
+    fn diff(&self, v: &View) -> Diff<Action> {
+        let d = v.d;
+        let name = &d.guest_spec.role_name;
+        if d.guest().is_none() {
+            // Guests off: the stack's guest role goes, as in teardown.
+            let mut r = removal(v, Some(GUESTS_OFF));
+            if r.state == State::InSync {
+                r.state = State::Drifted;
+                r.changes.push(Change::new(
+                    "identity_pool.allow_unauthenticated",
+                    format!("guest role {name} exists"),
+                    Value::Null,
+                ));
+            }
+            return r;
+        }
+        match &v.o.guest.role {
+            None => Diff::new(STEP, name, State::Missing).act(Action::Create(name.clone())),
+            Some(live) => compare(d, live, v.pool_id()),
+        }
+    }
+
+    fn removal(&self, v: &View) -> Diff<Action> {
+        removal(v, None)
+    }
+
+    fn needs(&self, action: &Action) -> Vec<Need> {
+        match action {
+            // The trust policy names the pool.
+            Action::Create(_) | Action::RewriteTrust(_) => vec![Need::Done(StepId::IdentityPool)],
+            _ => vec![],
+        }
+    }
+
+    async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
+        let ctx = run.ctx;
+        let name = &ctx.desired.guest_spec.role_name;
+        match action {
+            Action::Create(_) => create(run).await,
+            Action::Tag(tagging) => users_role::tag(ctx, STEP, name, tagging).await,
+            Action::RewriteTrust(_) => rewrite_trust(run).await,
+            Action::DetachPolicy(policy, arn) => {
+                users_role::detach(ctx, STEP, name, policy, arn).await
+            }
+            Action::Delete(..) => users_role::delete(ctx, STEP, name).await,
+            Action::Keep(k) => Ok(vec![k.done()]),
+        }
+    }
+
+    fn export(&self, d: &Desired) -> Vec<Resource> {
+        match d.guest() {
+            Some(_) => vec![Resource::GuestRole],
+            None => vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+pub(super) fn compare_for_tests(
+    d: &Desired,
+    live: &RoleLive,
+    pool_id: Option<&str>,
+) -> Diff<Action> {
+    compare(d, live, pool_id)
+}
