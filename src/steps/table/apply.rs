@@ -24,6 +24,12 @@ use crate::plan::Done;
 use crate::steps::Ctx;
 use crate::wait::{Poll, Waiter};
 
+mod indexes;
+mod requests;
+
+use indexes::*;
+use requests::*;
+
 pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
     let spec = &ctx.desired.table;
     let name = &spec.name;
@@ -182,175 +188,6 @@ pub fn replace_refusal(names: &[String]) -> String {
     )
 }
 
-fn sse(e: &Encryption) -> SseSpecification {
-    match e {
-        Encryption::AwsOwned => SseSpecification::builder().enabled(false).build(),
-        Encryption::AwsManaged => {
-            SseSpecification::builder().enabled(true).sse_type(SseType::Kms).build()
-        }
-        Encryption::CustomerManaged(key) => SseSpecification::builder()
-            .enabled(true)
-            .sse_type(SseType::Kms)
-            .kms_master_key_id(key)
-            .build(),
-    }
-}
-
-fn table_class(c: TableClass) -> DdbTableClass {
-    match c {
-        TableClass::Standard => DdbTableClass::Standard,
-        TableClass::StandardInfrequentAccess => DdbTableClass::StandardInfrequentAccess,
-    }
-}
-
-fn key_schema(pk: &KeyAttr, sk: Option<&KeyAttr>) -> Result<Vec<KeySchemaElement>> {
-    [Some((pk, DdbKeyType::Hash)), sk.map(|k| (k, DdbKeyType::Range))]
-        .into_iter()
-        .flatten()
-        .map(|(k, kt)| {
-            Ok(KeySchemaElement::builder().attribute_name(&k.name).key_type(kt).build()?)
-        })
-        .collect()
-}
-
-fn attribute_definitions(keys: &[KeyAttr]) -> Result<Vec<AttributeDefinition>> {
-    keys.iter()
-        .map(|k| {
-            Ok(AttributeDefinition::builder()
-                .attribute_name(&k.name)
-                .attribute_type(scalar(k.kind))
-                .build()?)
-        })
-        .collect()
-}
-
-fn projection(p: &config::Projection) -> Projection {
-    let kind = match p {
-        config::Projection::All => ProjectionType::All,
-        config::Projection::KeysOnly => ProjectionType::KeysOnly,
-        config::Projection::Include(_) => ProjectionType::Include,
-    };
-    let attrs = p.non_key_attributes();
-    Projection::builder()
-        .projection_type(kind)
-        .set_non_key_attributes((!attrs.is_empty()).then(|| attrs.to_vec()))
-        .build()
-}
-
-fn index_throughput(g: &Gsi) -> Result<Option<ProvisionedThroughput>> {
-    g.capacity
-        .map(|(read, write)| {
-            Ok(ProvisionedThroughput::builder()
-                .read_capacity_units(read)
-                .write_capacity_units(write)
-                .build()?)
-        })
-        .transpose()
-}
-
-fn capacity_update(index: &str, read: i64, write: i64) -> Result<GlobalSecondaryIndexUpdate> {
-    Ok(GlobalSecondaryIndexUpdate::builder()
-        .update(
-            UpdateGlobalSecondaryIndexAction::builder()
-                .index_name(index)
-                .provisioned_throughput(
-                    ProvisionedThroughput::builder()
-                        .read_capacity_units(read)
-                        .write_capacity_units(write)
-                        .build()?,
-                )
-                .build()?,
-        )
-        .build())
-}
-
-/// The attribute definitions for the table as it is (`live`) plus index `g`: every key
-/// attribute in use once, typed from the config (else from the table's own definitions).
-fn definitions_with(live: &TableDescription, g: &Gsi, spec: &config::TableSpec) -> Vec<KeyAttr> {
-    let mut names: Vec<&str> = live
-        .key_schema()
-        .iter()
-        .chain(live.global_secondary_indexes().iter().flat_map(|i| i.key_schema()))
-        .chain(live.local_secondary_indexes().iter().flat_map(|i| i.key_schema()))
-        .map(|k| k.attribute_name())
-        .collect();
-    names.extend(
-        [Some(&g.partition_key), g.sort_key.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(|k| k.name.as_str()),
-    );
-    let configured = spec.attribute_definitions();
-    let mut out: Vec<KeyAttr> = Vec::new();
-    for n in names {
-        if out.iter().any(|k| k.name == n) {
-            continue;
-        }
-        let kind = configured.iter().find(|k| k.name == n).map(|k| k.kind).unwrap_or_else(|| {
-            match live
-                .attribute_definitions()
-                .iter()
-                .find(|a| a.attribute_name() == n)
-                .map(|a| a.attribute_type())
-            {
-                Some(ScalarAttributeType::N) => KeyType::N,
-                Some(ScalarAttributeType::B) => KeyType::B,
-                _ => KeyType::S,
-            }
-        });
-        out.push(KeyAttr { name: n.to_string(), kind });
-    }
-    out
-}
-
-/// Creates index `g` (one index per UpdateTable, once no other index is being created or
-/// deleted) and waits until it is ACTIVE, its state on the progress line.
-async fn create_index(ctx: &Ctx, g: &Gsi) -> Result<()> {
-    let spec = &ctx.desired.table;
-    let name = &spec.name;
-    ctx.progress.start(STEP, &format!("creating index {} of table {name}", g.name));
-    let live = settled(ctx).await?;
-    let definitions = attribute_definitions(&definitions_with(&live, g, spec))?;
-    let create = CreateGlobalSecondaryIndexAction::builder()
-        .index_name(&g.name)
-        .set_key_schema(Some(key_schema(&g.partition_key, g.sort_key.as_ref())?))
-        .projection(projection(&g.projection))
-        .set_provisioned_throughput(index_throughput(g)?)
-        .build()?;
-    let update = GlobalSecondaryIndexUpdate::builder().create(create).build();
-    update_table(ctx, &format!("creating index {} of", g.name), Write::Update, || {
-        ctx.aws
-            .dynamodb
-            .update_table()
-            .table_name(name)
-            .set_attribute_definitions(Some(definitions.clone()))
-            .global_secondary_index_updates(update.clone())
-            .send()
-    })
-    .await?;
-    wait_index(ctx, &g.name, true).await
-}
-
-/// Deletes index `index` and waits until it is gone.
-async fn delete_index(ctx: &Ctx, index: &str) -> Result<()> {
-    let name = &ctx.desired.table.name;
-    ctx.progress.start(STEP, &format!("deleting index {index} of table {name}"));
-    settled(ctx).await?;
-    let update = GlobalSecondaryIndexUpdate::builder()
-        .delete(DeleteGlobalSecondaryIndexAction::builder().index_name(index).build()?)
-        .build();
-    update_table(ctx, &format!("deleting index {index} of"), Write::Update, || {
-        ctx.aws
-            .dynamodb
-            .update_table()
-            .table_name(name)
-            .global_secondary_index_updates(update.clone())
-            .send()
-    })
-    .await?;
-    wait_index(ctx, index, false).await
-}
-
 /// The table's description now (it must exist).
 async fn describe(ctx: &Ctx) -> Result<TableDescription> {
     let name = &ctx.desired.table.name;
@@ -400,39 +237,6 @@ async fn settled(ctx: &Ctx) -> Result<TableDescription> {
         .await
 }
 
-/// Waits until index `index` is ACTIVE (`present`) or gone, and the table ACTIVE.
-async fn wait_index(ctx: &Ctx, index: &str, present: bool) -> Result<()> {
-    let name = &ctx.desired.table.name;
-    let failure = if present {
-        format!("index {index} of table {name} did not become ACTIVE")
-    } else {
-        format!("index {index} of table {name} was not deleted")
-    };
-    waiter(ctx, failure)
-        .advice("AWS keeps working on it (a new index is backfilled from every item); run `setup apply` again later, or pass a longer --wait-timeout (e.g. 30m)")
-        .until(|| async {
-            let t = describe(ctx).await?;
-            let found = t
-                .global_secondary_indexes()
-                .iter()
-                .find(|i| i.index_name() == Some(index));
-            let status = found.map(|i| i.index_status().map_or("ACTIVE", |s| s.as_str()));
-            Ok(match (status, present) {
-                (Some("ACTIVE"), true) | (None, false)
-                    if t.table_status() == Some(&TableStatus::Active) =>
-                {
-                    Poll::Ready(())
-                }
-                (Some(s), _) => Poll::Pending(format!("index {index} {s}")),
-                (None, true) => bail!("index {index} of table {name} disappeared while setup was waiting for it to become ACTIVE; was it deleted by someone else? Run `setup apply` again"),
-                (None, false) => Poll::Pending(
-                    t.table_status().map_or("UPDATING", |s| s.as_str()).to_string(),
-                ),
-            })
-        })
-        .await
-}
-
 /// Turns Time to Live on for `attr`, or off (it is on for `attr`). AWS refuses a second change
 /// within about an hour: that is one sentence, not a retry.
 async fn set_ttl(ctx: &Ctx, attr: &str, enabled: bool) -> Result<()> {
@@ -477,37 +281,6 @@ fn on_off(b: bool) -> &'static str {
         "on"
     } else {
         "off"
-    }
-}
-
-fn tags(map: &std::collections::BTreeMap<String, String>) -> Result<Vec<Tag>> {
-    map.iter().map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?)).collect()
-}
-
-fn billing_mode(b: &Billing) -> BillingMode {
-    match b {
-        Billing::OnDemand => BillingMode::PayPerRequest,
-        Billing::Provisioned { .. } => BillingMode::Provisioned,
-    }
-}
-
-fn throughput(b: &Billing) -> Result<Option<ProvisionedThroughput>> {
-    Ok(match b {
-        Billing::OnDemand => None,
-        Billing::Provisioned { read, write } => Some(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(*read)
-                .write_capacity_units(*write)
-                .build()?,
-        ),
-    })
-}
-
-fn scalar(k: KeyType) -> ScalarAttributeType {
-    match k {
-        KeyType::S => ScalarAttributeType::S,
-        KeyType::N => ScalarAttributeType::N,
-        KeyType::B => ScalarAttributeType::B,
     }
 }
 

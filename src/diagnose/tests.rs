@@ -1,0 +1,312 @@
+use super::*;
+use crate::policy_doc;
+use serde_json::json;
+
+const POOL: &str = "us-east-1:11111111-2222-3333-4444-555555555555";
+
+fn trust_with(edit: impl FnOnce(&mut Value)) -> Value {
+    let mut doc = policy_doc::trust_policy(POOL);
+    edit(&mut doc["Statement"][0]);
+    doc
+}
+
+fn messages(f: &[Finding]) -> String {
+    f.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn the_desired_trust_policy_has_no_findings() {
+    assert_eq!(trust_policy(&policy_doc::trust_policy(POOL), Some(POOL)), []);
+    assert_eq!(trust_policy(&policy_doc::trust_policy(POOL), None), []);
+}
+
+#[test]
+fn aud_for_another_pool() {
+    let doc = trust_with(|s| {
+        s["Condition"]["StringEquals"][AUD_KEY] =
+            json!("us-east-1:00000000-0000-0000-0000-000000000000")
+    });
+    let f = trust_policy(&doc, Some(POOL));
+    assert_eq!(f.len(), 1, "{}", messages(&f));
+    assert_eq!(f[0].severity, Severity::Finding);
+    assert!(f[0].message.contains("aud is \"us-east-1:00000000"), "{}", f[0]);
+    assert!(f[0].message.contains(POOL));
+    // Without a pool to compare with, the value is not judged.
+    assert_eq!(trust_policy(&doc, None), []);
+}
+
+#[test]
+fn missing_aud_is_a_security_finding() {
+    let doc = trust_with(|s| {
+        s["Condition"].as_object_mut().unwrap().remove("StringEquals");
+    });
+    let f = trust_policy(&doc, Some(POOL));
+    assert_eq!(f.len(), 1, "{}", messages(&f));
+    assert_eq!(f[0].severity, Severity::Security);
+    assert!(f[0].to_string().starts_with("security: no \"cognito-identity.amazonaws.com:aud\" condition: any identity pool, in any AWS account"), "{}", f[0]);
+}
+
+#[test]
+fn amr_unauthenticated() {
+    let doc = trust_with(|s| {
+        s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = json!("unauthenticated")
+    });
+    let f = trust_policy(&doc, Some(POOL));
+    let text = messages(&f);
+    assert_eq!(f.len(), 2, "{text}");
+    assert!(text.contains("security: amr allows \"unauthenticated\""), "{text}");
+    assert!(
+        text.contains("finding: amr is [\"unauthenticated\"], not \"authenticated\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn amr_both_or_wildcard_lets_guests_in() {
+    for v in [json!(["authenticated", "unauthenticated"]), json!("*authenticated")] {
+        let doc = trust_with(|s| s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = v.clone());
+        let f = trust_policy(&doc, Some(POOL));
+        assert_eq!(f.len(), 1, "{v}: {}", messages(&f));
+        assert_eq!(f[0].severity, Severity::Security);
+    }
+}
+
+#[test]
+fn missing_amr_is_a_security_finding() {
+    let doc = trust_with(|s| {
+        s["Condition"].as_object_mut().unwrap().remove("ForAnyValue:StringLike");
+    });
+    let f = trust_policy(&doc, Some(POOL));
+    assert_eq!(f.len(), 1);
+    assert!(f[0].to_string().starts_with("security: no \"cognito-identity.amazonaws.com:amr\""));
+}
+
+#[test]
+fn assume_role_instead_of_web_identity() {
+    let doc = trust_with(|s| s["Action"] = json!("sts:AssumeRole"));
+    let f = trust_policy(&doc, Some(POOL));
+    assert_eq!(f.len(), 1);
+    assert!(
+        f[0].to_string().starts_with(
+            "finding: action is \"sts:AssumeRole\" instead of \"sts:AssumeRoleWithWebIdentity\""
+        ),
+        "{}",
+        f[0]
+    );
+    let doc = trust_with(|s| s["Action"] = json!("sts:*"));
+    assert_eq!(trust_policy(&doc, Some(POOL))[0].severity, Severity::Security);
+}
+
+#[test]
+fn misspelled_principal() {
+    let doc = trust_with(|s| s["Principal"] = json!({"Federated": "cognito-identity.amazon.com"}));
+    let f = trust_policy(&doc, Some(POOL));
+    assert_eq!(f.len(), 1);
+    assert!(
+        f[0].to_string().starts_with(
+            "finding: principal Federated \"cognito-identity.amazon.com\" is misspelled"
+        ),
+        "{}",
+        f[0]
+    );
+    let doc = trust_with(|s| s["Principal"] = json!({"Service": "lambda.amazonaws.com"}));
+    assert!(trust_policy(&doc, Some(POOL))[0]
+        .message
+        .contains("principal is Service lambda.amazonaws.com"));
+    let doc = trust_with(|s| s["Principal"] = json!("*"));
+    assert_eq!(trust_policy(&doc, Some(POOL))[0].severity, Severity::Security);
+}
+
+#[test]
+fn console_default_trust_policy_has_several_findings_in_order() {
+    // A role made for another service, then an attempt to reuse it.
+    let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": "cognito-identity.amazon.com"}, "Action": "sts:AssumeRole"}]});
+    let f = trust_policy(&doc, Some(POOL));
+    let text = messages(&f);
+    assert_eq!(f.len(), 4, "{text}");
+    assert!(
+        text.contains("misspelled")
+            && text.contains("sts:AssumeRole")
+            && text.contains(":aud")
+            && text.contains(":amr"),
+        "{text}"
+    );
+}
+
+#[test]
+fn no_allow_statement() {
+    let doc = json!({"Version": "2012-10-17", "Statement": []});
+    assert!(trust_policy(&doc, Some(POOL))[0].message.contains("no Allow statement"));
+}
+
+#[test]
+fn access_policy_wildcards() {
+    let good = policy_doc::access_policy(
+        "arn:aws:dynamodb:us-east-1:1:table/t",
+        &["dynamodb:GetItem".into()],
+        true,
+    );
+    assert_eq!(access_policy(&good), []);
+    let bad = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "*", "Resource": "*"}]});
+    let f = access_policy(&bad);
+    let text = messages(&f);
+    assert_eq!(f.len(), 2, "{text}");
+    assert!(text.contains("security: Resource \"*\""), "{text}");
+    assert!(text.contains("security: wildcard action \"dynamodb:*\""), "{text}");
+    let pattern = json!({"Statement": {"Effect": "Allow", "Action": ["dynamodb:Get*"], "Resource": "arn:aws:dynamodb:*:*:table/*"}});
+    assert_eq!(access_policy(&pattern).len(), 2);
+}
+
+#[test]
+fn only_near_misses_of_the_cognito_principal_are_called_misspelled() {
+    for near in ["cognito.amazonaws.com", "identity.amazonaws.com"] {
+        let doc = trust_with(|s| s["Principal"] = json!({"Federated": near}));
+        let f = messages(&trust_policy(&doc, Some(POOL)));
+        assert!(f.contains(&format!("principal Federated {near:?} is misspelled")), "{near}: {f}");
+    }
+    let doc = trust_with(|s| s["Principal"] = json!({"Federated": "accounts.google.com"}));
+    let f = messages(&trust_policy(&doc, Some(POOL)));
+    assert!(
+        f.contains("principal is Federated accounts.google.com, not Federated \"cognito-identity.amazonaws.com\""),
+        "{f}"
+    );
+    assert!(!f.contains("misspelled"), "{f}");
+}
+
+#[test]
+fn a_named_aws_principal_is_not_the_wildcard() {
+    let doc = trust_with(|s| s["Principal"] = json!({"AWS": "arn:aws:iam::123456789012:root"}));
+    let f = trust_policy(&doc, Some(POOL));
+    assert_eq!(f.len(), 1, "{}", messages(&f));
+    assert_eq!(f[0].severity, Severity::Finding);
+    assert!(
+        f[0].message.starts_with("principal is AWS arn:aws:iam::123456789012:root, not Federated"),
+        "{}",
+        f[0]
+    );
+}
+
+#[test]
+fn a_principal_written_as_a_plain_string_is_not_the_wildcard() {
+    let doc = trust_with(|s| s["Principal"] = json!("cognito-identity.amazonaws.com"));
+    let f = trust_policy(&doc, Some(POOL));
+    assert_eq!(f.len(), 1, "{}", messages(&f));
+    assert_eq!(f[0].severity, Severity::Finding);
+    assert!(!f[0].message.contains("Principal \"*\""), "{}", f[0]);
+}
+
+#[test]
+fn a_wildcard_action_that_does_not_cover_web_identity_is_the_wrong_action() {
+    let doc = trust_with(|s| s["Action"] = json!("s3:*"));
+    let f = messages(&trust_policy(&doc, Some(POOL)));
+    assert!(f.contains("action is [\"s3:*\"] instead of \"sts:AssumeRoleWithWebIdentity\""), "{f}");
+    assert!(!f.contains("is a wildcard"), "{f}");
+    let doc = trust_with(|s| s["Action"] = json!("sts:*"));
+    let f = messages(&trust_policy(&doc, Some(POOL)));
+    assert!(f.contains("action \"sts:*\" is a wildcard"), "{f}");
+}
+
+fn guest_trust_with(edit: impl FnOnce(&mut Value)) -> Value {
+    let mut doc = crate::steps::guest::trust_policy(POOL);
+    edit(&mut doc["Statement"][0]);
+    doc
+}
+
+#[test]
+fn the_desired_guest_trust_policy_has_no_findings() {
+    assert_eq!(guest_trust_policy(&guest_trust_with(|_| {}), Some(POOL)), []);
+    assert_eq!(guest_trust_policy(&guest_trust_with(|_| {}), None), []);
+}
+
+#[test]
+fn guest_amr_mix_up_is_a_named_finding() {
+    let doc = guest_trust_with(|s| {
+        s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = json!("authenticated")
+    });
+    let f = guest_trust_policy(&doc, Some(POOL));
+    assert_eq!(f.len(), 1, "{}", messages(&f));
+    assert_eq!(f[0].severity, Severity::GuestFinding);
+    assert_eq!(
+        f[0].to_string(),
+        "finding: amr mix-up: the guest role trusts amr [\"authenticated\"], the value of signed-in users, instead of \"unauthenticated\": guests cannot assume it, and signed-in users can (guests get no credentials: GetCredentialsForIdentity fails with InvalidIdentityPoolConfigurationException)"
+    );
+    // The authenticated role's own check calls the same document a guest hole.
+    let as_role = trust_policy(&guest_trust_with(|_| {}), Some(POOL));
+    assert!(
+        messages(&as_role).contains("security: amr allows \"unauthenticated\""),
+        "{}",
+        messages(&as_role)
+    );
+}
+
+#[test]
+fn guest_amr_other_values_both_or_none() {
+    let with = |v: Value| {
+        guest_trust_policy(
+            &guest_trust_with(|s| s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = v),
+            Some(POOL),
+        )
+    };
+    let f = with(json!("graph.facebook.com"));
+    assert_eq!(f.len(), 1, "{}", messages(&f));
+    assert_eq!(
+        f[0].message,
+        "amr is [\"graph.facebook.com\"], not \"unauthenticated\": guests cannot assume the guest role"
+    );
+    let f = with(json!(["authenticated", "unauthenticated"]));
+    assert_eq!(f.len(), 1, "{}", messages(&f));
+    assert_eq!(f[0].severity, Severity::Security);
+    assert!(f[0].message.contains("signed-in users can assume the guest role too"));
+    let doc = guest_trust_with(|s| {
+        s["Condition"].as_object_mut().unwrap().remove("ForAnyValue:StringLike");
+    });
+    let f = guest_trust_policy(&doc, Some(POOL));
+    assert_eq!(f.len(), 1, "{}", messages(&f));
+    assert!(
+        f[0].to_string().starts_with(
+            "security: no \"cognito-identity.amazonaws.com:amr\" condition on the guest role"
+        ),
+        "{}",
+        f[0]
+    );
+    let negated = guest_trust_policy(
+        &guest_trust_with(|s| {
+            let c = s["Condition"].as_object_mut().unwrap();
+            let like = c.remove("ForAnyValue:StringLike").unwrap();
+            c.insert("ForAnyValue:StringNotLike".into(), like);
+        }),
+        Some(POOL),
+    );
+    assert_eq!(negated[0].severity, Severity::GuestFinding, "{}", messages(&negated));
+}
+
+#[test]
+fn guest_trust_shares_the_principal_action_and_aud_checks_as_guest_findings() {
+    let doc =
+        guest_trust_with(|s| s["Condition"]["StringEquals"][AUD_KEY] = json!("us-east-1:other"));
+    let f = guest_trust_policy(&doc, Some(POOL));
+    assert_eq!(f.len(), 1, "{}", messages(&f));
+    assert_eq!(f[0].severity, Severity::GuestFinding);
+    assert!(f[0].message.starts_with("aud is \"us-east-1:other\""), "{}", f[0]);
+    let doc = guest_trust_with(|s| s["Action"] = json!("sts:AssumeRole"));
+    assert_eq!(guest_trust_policy(&doc, Some(POOL))[0].severity, Severity::GuestFinding);
+    let doc = guest_trust_with(|s| s["Action"] = json!("sts:*"));
+    assert_eq!(guest_trust_policy(&doc, Some(POOL))[0].severity, Severity::Security);
+    let none = json!({"Version": "2012-10-17", "Statement": []});
+    assert!(guest_trust_policy(&none, Some(POOL))[0]
+        .to_string()
+        .contains("no guest can assume it"));
+}
+
+#[test]
+fn string_like_on_the_exact_pool_id_is_no_pattern() {
+    let doc = trust_with(|s| {
+        let c = s["Condition"].as_object_mut().unwrap();
+        let equals = c.remove("StringEquals").unwrap();
+        c.insert("StringLike".into(), equals);
+    });
+    assert_eq!(trust_policy(&doc, Some(POOL)), []);
+}
