@@ -275,6 +275,7 @@ pub mod test_support {
 
     use serde_json::Value;
 
+    use super::table::{KeyInfo, KeyLookup};
     use super::{identity_pool, managed, role, Diff, Observed, View};
     use crate::aws::Account;
     use crate::config::{parse, Desired, Overrides};
@@ -294,6 +295,19 @@ pub mod test_support {
 
     pub fn account() -> Account {
         Account::from_caller(ACCOUNT, None)
+    }
+
+    /// What DescribeKey says of an enabled symmetric customer managed key (`edit` changes it).
+    pub fn customer_key(arn: &str, edit: impl Fn(&mut KeyInfo)) -> KeyLookup {
+        let mut k = KeyInfo {
+            arn: arn.into(),
+            state: "Enabled".into(),
+            manager: "CUSTOMER".into(),
+            spec: "SYMMETRIC_DEFAULT".into(),
+            usage: "ENCRYPT_DECRYPT".into(),
+        };
+        edit(&mut k);
+        KeyLookup::Found(k)
     }
 
     /// Nothing observed yet; tests fill in what they compare.

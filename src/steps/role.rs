@@ -217,6 +217,39 @@ async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
     }
 }
 
+/// One step of removing a role of this stack (this role's and the guest role's removal).
+pub enum Removal {
+    /// Detach the stack's policy (its name and ARN) first.
+    Detach(String, String),
+    Delete,
+    /// It holds policies setup did not add: kept, naming them.
+    Keep(Keep),
+}
+
+/// How role `name` (this stack's) is removed: the stack's policy (`ours`, by ARN) detached, then
+/// the role deleted, unless it holds policies setup did not add; then it is kept, naming them,
+/// and `rerun` is the command that finishes the job once they are gone.
+pub fn removal_steps(live: &Live, name: &str, ours: Option<&str>, rerun: &str) -> Vec<Removal> {
+    let (detach, others): (Vec<_>, Vec<_>) =
+        live.attached.iter().partition(|(_, arn)| Some(arn.as_str()) == ours);
+    let mut others: Vec<String> =
+        others.iter().map(|(p, _)| format!("managed policy {p}")).collect();
+    others.extend(live.inline.iter().map(|n| format!("inline policy {n}")));
+    let mut steps: Vec<Removal> =
+        detach.into_iter().map(|(p, arn)| Removal::Detach(p.clone(), arn.clone())).collect();
+    steps.push(match others.is_empty() {
+        true => Removal::Delete,
+        false => Removal::Keep(Keep::in_use(
+            format!("role {name}"),
+            format!(
+                "it still has {} that setup did not add; remove them and run {rerun} again",
+                others.join(", ")
+            ),
+        )),
+    });
+    steps
+}
+
 // The calls on a role that this step and the guest role's step (`guest/role.rs`) share.
 
 /// Sets the role's tags.
@@ -285,32 +318,17 @@ impl Step for Role {
             return Diff::new(STEP, name, State::NotOwned)
                 .act(Action::Keep(Keep::not_ours(format!("role {name}"))));
         }
-        let mut r = Diff::new(STEP, name, State::InSync);
         let ours =
             v.o.policy
                 .as_ref()
                 .filter(|p| owner(&p.tags, &d.stack) == Owner::ThisStack)
                 .map(|p| p.arn.as_str());
-        let mut others = Vec::new();
-        for (policy, arn) in &live.attached {
-            if Some(arn.as_str()) == ours {
-                r = r.act(Action::DetachPolicy(policy.clone(), arn.clone()));
-            } else {
-                others.push(format!("managed policy {policy}"));
-            }
-        }
-        others.extend(live.inline.iter().map(|n| format!("inline policy {n}")));
-        if others.is_empty() {
-            r.act(Action::Delete(name.clone()))
-        } else {
-            r.act(Action::Keep(Keep::in_use(
-                format!("role {name}"),
-                format!(
-                    "it still has {} that setup did not add; remove them and run teardown again",
-                    others.join(", ")
-                ),
-            )))
-        }
+        let steps = removal_steps(live, name, ours, "teardown").into_iter().map(|s| match s {
+            Removal::Detach(policy, arn) => Action::DetachPolicy(policy, arn),
+            Removal::Delete => Action::Delete(name.clone()),
+            Removal::Keep(k) => Action::Keep(k),
+        });
+        steps.fold(Diff::new(STEP, name, State::InSync), Diff::act)
     }
 
     fn needs(&self, action: &Action) -> Vec<Need> {

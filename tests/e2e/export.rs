@@ -302,29 +302,11 @@ fn apply_cloudformation_and_terraform_agree_after_a_config_change() {
     );
 }
 
-/// A new symmetric customer managed key in the shared emulator with alias `alias/<alias>`; its
-/// ARN.
-fn create_key(alias: &str) -> String {
-    let emu = emulator();
-    let kms = aws_sdk_kms::Client::new(&block_on(sdk_config(emu, &fresh_key())));
-    block_on(async {
-        let key = kms.create_key().send().await.unwrap();
-        let meta = key.key_metadata().unwrap();
-        kms.create_alias()
-            .alias_name(format!("alias/{alias}"))
-            .target_key_id(meta.key_id())
-            .send()
-            .await
-            .unwrap();
-        meta.arn().unwrap().to_string()
-    })
-}
-
 #[test]
 fn apply_cloudformation_and_terraform_agree_on_the_table_options_and_guests() {
     let s = Stack::new("agree-options", "");
     let alias = format!("{}-key", s.name);
-    let key = create_key(&alias);
+    let key = create_key(emulator(), &alias);
     s.write_config(&s.table_config(
         &format!(
             "encryption = \"customer-managed\"\nkms_key = \"alias/{alias}\"\nttl_attribute = \"expiresAt\"\ntable_class = \"STANDARD_INFREQUENT_ACCESS\"\n[[table.global_secondary_indexes]]\nname = \"byEmail\"\npartition_key = {{ name = \"email\", type = \"S\" }}\nprojection = {{ include = [\"displayName\"] }}\n"

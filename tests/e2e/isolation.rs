@@ -25,6 +25,16 @@ fn stack(name: &str, policy: &str) -> Stack {
     s
 }
 
+/// `verify`'s report `j` fails first at the isolation hop, whose error starts with `error` and
+/// whose cause starts with `cause`.
+fn isolation_fails(j: &Value, error: &str, cause: &str) {
+    let (failed, got) = first_failure(j);
+    assert_eq!(failed, "isolation", "{j}");
+    let hop_error = hop(j, "isolation")["error"].as_str().unwrap();
+    assert!(hop_error.starts_with(error), "{j}");
+    assert!(got.starts_with(cause), "{got}");
+}
+
 fn verify_json(s: &Stack) -> Value {
     let r = s.run(&["verify", "--create-test-user", "-o", "json"]);
     assert!(r.code == 0 || r.code == 1, "{}", r.all());
@@ -241,22 +251,7 @@ fn a_hand_written_isolated_policy_without_the_guard_is_flagged_and_caught_by_ver
 
     // verify fails at the isolation hop, on the Scan, with the cause.
     let j = verify_json(&s);
-    let (failed, cause) = first_failure(&j);
-    assert_eq!(failed, "isolation", "{j}");
-    assert!(
-        hop(&j, "isolation")["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("Scan (no partition key) was allowed"),
-        "{j}"
-    );
-    assert!(
-        cause.starts_with(&format!(
-            "policy {} lets any signed-in user read every user's items with dynamodb:Scan, because ForAllValues",
-            s.policy()
-        )),
-        "{cause}"
-    );
+    isolation_fails(&j, "Scan (no partition key) was allowed", &format!("policy {} lets any signed-in user read every user's items with dynamodb:Scan, because ForAllValues", s.policy()));
     // The earlier hops passed: only isolation is wrong.
     for h in ["put-item", "get-item", "update-item", "query"] {
         assert_eq!(hop(&j, h)["status"], "ok", "{h}: {j}");
@@ -282,22 +277,7 @@ fn a_policy_without_the_leading_keys_condition_fails_the_isolation_hop() {
     assert_eq!(alice.get(&t, "us-east-1:00000000-0000-0000-0000-000000000000"), None);
 
     let j = verify_json(&s);
-    let (failed, cause) = first_failure(&j);
-    assert_eq!(failed, "isolation", "{j}");
-    assert!(
-        hop(&j, "isolation")["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("GetItem on another identity's partition key"),
-        "{j}"
-    );
-    assert!(
-        cause.starts_with(&format!(
-            "policy {} has no dynamodb:LeadingKeys condition, so every signed-in user may use every item of table {t}",
-            s.policy()
-        )),
-        "{cause}"
-    );
+    isolation_fails(&j, "GetItem on another identity's partition key", &format!("policy {} has no dynamodb:LeadingKeys condition, so every signed-in user may use every item of table {t}", s.policy()));
 }
 
 /// Each policy mistake fails at the hop that meets it, with the cause named, and an app's

@@ -9,27 +9,6 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-/// A KMS client of the emulator.
-fn kms(emu: &Emulator) -> aws_sdk_kms::Client {
-    aws_sdk_kms::Client::new(&block_on(sdk_config(emu, &fresh_key())))
-}
-
-/// A new symmetric customer managed key with alias `alias/<alias>`; its ARN.
-fn create_key(emu: &Emulator, alias: &str) -> String {
-    let kms = kms(emu);
-    block_on(async {
-        let key = kms.create_key().send().await.unwrap();
-        let meta = key.key_metadata().unwrap();
-        kms.create_alias()
-            .alias_name(format!("alias/{alias}"))
-            .target_key_id(meta.key_id())
-            .send()
-            .await
-            .unwrap();
-        meta.arn().unwrap().to_string()
-    })
-}
-
 fn disable_key(emu: &Emulator, arn: &str) {
     block_on(kms(emu).disable_key().key_id(arn).send()).unwrap();
 }

@@ -15,7 +15,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::hop::{done, failure, Done, Failure};
 use super::login::{
-    identity_credentials, is_refused, wait_for_propagation, CredentialsAnswer, REFUSED,
+    ask_credentials, identity_credentials, is_refused, wait_for_propagation, CredentialsAnswer,
+    REFUSED,
 };
 use super::table::{is_denied, key_value};
 use super::{random_hex, sdk_error, Hop, Run};
@@ -198,14 +199,7 @@ async fn get_credentials(
     identity_id: &str,
 ) -> Result<Done<aws_sdk_dynamodb::config::Credentials>, Failure> {
     let t = Instant::now();
-    let call = || async {
-        r.aws
-            .anonymous_identity()
-            .get_credentials_for_identity()
-            .identity_id(identity_id)
-            .send()
-            .await
-    };
+    let call = || ask_credentials(r, identity_id, None);
     let mut out: CredentialsAnswer = call().await;
     let mut waited = String::new();
     if is_refused(&out) && guest_wiring(r).is_none() {

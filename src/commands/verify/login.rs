@@ -226,15 +226,7 @@ pub(super) async fn get_credentials(
     id_token: &str,
 ) -> Result<Done<aws_sdk_dynamodb::config::Credentials>, Failure> {
     let t = Instant::now();
-    let call = || async {
-        r.aws
-            .anonymous_identity()
-            .get_credentials_for_identity()
-            .identity_id(identity_id)
-            .logins(&r.provider, id_token)
-            .send()
-            .await
-    };
+    let call = || ask_credentials(r, identity_id, Some(id_token));
     let mut out: CredentialsAnswer = call().await;
     let mut waited = String::new();
     if is_refused(&out) && pool_problem(r).is_none() {
@@ -276,6 +268,20 @@ pub(super) fn identity_credentials(
     let credentials =
         aws_sdk_dynamodb::config::Credentials::new(ak, sk, Some(token), expiry, "cognito-identity");
     Ok((credentials, expiry))
+}
+
+/// GetCredentialsForIdentity, unsigned as an app sends it: with the user's ID token, or without
+/// `Logins` for a guest.
+pub(super) async fn ask_credentials(
+    r: &Run<'_>,
+    identity_id: &str,
+    id_token: Option<&str>,
+) -> CredentialsAnswer {
+    let call = r.aws.anonymous_identity().get_credentials_for_identity().identity_id(identity_id);
+    match id_token {
+        Some(token) => call.logins(&r.provider, token).send().await,
+        None => call.send().await,
+    }
 }
 
 pub(super) fn is_refused(answer: &CredentialsAnswer) -> bool {

@@ -172,20 +172,13 @@ fn removal_cases() {
 /// the indexes and grants the KMS actions on the key DescribeKey found.
 #[test]
 fn a_customer_managed_table_with_indexes_is_in_the_backend_policy() {
-    use crate::steps::table::{KeyInfo, KeyLookup};
     let key_arn = "arn:aws:kms:us-east-1:123456789012:key/k1";
     let d = desired(
         "[backend]\nrole = \"api\"\n\n[[table.global_secondary_indexes]]\nname = \"byEmail\"\npartition_key = { name = \"email\", type = \"S\" }\n",
     );
     let mut o = observed();
     o.backend = Some(live(None, &[]));
-    o.kms_key = Some(KeyLookup::Found(KeyInfo {
-        arn: key_arn.into(),
-        state: "Enabled".into(),
-        manager: "CUSTOMER".into(),
-        spec: "SYMMETRIC_DEFAULT".into(),
-        usage: "ENCRYPT_DECRYPT".into(),
-    }));
+    o.kms_key = Some(crate::steps::test_support::customer_key(key_arn, |_| ()));
     let r = Backend.diff(&view(&d, &o));
     let Action::Create(new) = &r.actions[0] else { panic!("{:?}", r.actions) };
     let statements = new.document["Statement"].as_array().unwrap();

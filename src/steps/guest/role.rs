@@ -6,7 +6,7 @@ use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
 
 use super::super::own::{existing, owner, Keep, Named, Owner, Tagging};
-use super::super::role::{self as users_role, Live as RoleLive};
+use super::super::role::{self as users_role, Live as RoleLive, Removal};
 use super::super::{identity_pool, managed, trust, Diff, Need, Run, Step, View};
 use super::{our_policy, trust_policy, GUESTS_OFF};
 use crate::config::Desired;
@@ -103,29 +103,14 @@ fn removal(v: &View, why: Option<&'static str>) -> Diff<Action> {
         return Diff::new(STEP, name, State::NotOwned)
             .act(Action::Keep(Keep::not_ours(format!("role {name}"))));
     }
-    let mut r = Diff::new(STEP, name, State::InSync);
     let ours = our_policy(v).map(|p| p.arn.as_str());
-    let mut others = Vec::new();
-    for (policy, arn) in &live.attached {
-        if Some(arn.as_str()) == ours {
-            r = r.act(Action::DetachPolicy(policy.clone(), arn.clone()));
-        } else {
-            others.push(format!("managed policy {policy}"));
-        }
-    }
-    others.extend(live.inline.iter().map(|n| format!("inline policy {n}")));
-    if others.is_empty() {
-        r.act(Action::Delete(name.clone(), why))
-    } else {
-        r.act(Action::Keep(Keep::in_use(
-            format!("role {name}"),
-            format!(
-                "it still has {} that setup did not add; remove them and run {} again",
-                others.join(", "),
-                if why.is_some() { "apply" } else { "teardown" }
-            ),
-        )))
-    }
+    let rerun = if why.is_some() { "apply" } else { "teardown" };
+    let steps = users_role::removal_steps(live, name, ours, rerun).into_iter().map(|s| match s {
+        Removal::Detach(policy, arn) => Action::DetachPolicy(policy, arn),
+        Removal::Delete => Action::Delete(name.clone(), why),
+        Removal::Keep(k) => Action::Keep(k),
+    });
+    steps.fold(Diff::new(STEP, name, State::InSync), Diff::act)
 }
 
 /// Creates the guest role with its trust policy. When it exists already (made meanwhile by

@@ -316,13 +316,7 @@ fn a_customer_managed_table_gives_guests_its_key_too() {
     let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     let mut o = observed();
     with_pool(&d, &mut o);
-    o.kms_key = Some(crate::steps::table::KeyLookup::Found(crate::steps::table::KeyInfo {
-        arn: key.into(),
-        state: "Enabled".into(),
-        manager: "CUSTOMER".into(),
-        spec: "SYMMETRIC_DEFAULT".into(),
-        usage: "ENCRYPT_DECRYPT".into(),
-    }));
+    o.kms_key = Some(crate::steps::test_support::customer_key(key, |_| ()));
     let r = GuestPolicy.diff(&view(&d, &o));
     let Action::Create(new) = &r.actions[0] else { panic!("{:?}", r.actions) };
     let table_arn = d.table_arn("us-east-1", &o.account);

@@ -122,17 +122,11 @@ fn diff_cases() {
 /// was not found.
 #[test]
 fn a_customer_managed_table_adds_the_kms_grant_on_that_key() {
-    use crate::steps::table::{KeyInfo, KeyLookup};
+    use crate::steps::table::KeyLookup;
     let key_arn = "arn:aws:kms:us-east-1:123456789012:key/k1";
     let d = desired("");
     let mut o = observed();
-    o.kms_key = Some(KeyLookup::Found(KeyInfo {
-        arn: key_arn.into(),
-        state: "Enabled".into(),
-        manager: "CUSTOMER".into(),
-        spec: "SYMMETRIC_DEFAULT".into(),
-        usage: "ENCRYPT_DECRYPT".into(),
-    }));
+    o.kms_key = Some(crate::steps::test_support::customer_key(key_arn, |_| ()));
     let r = AccessPolicy.diff(&view(&d, &o));
     let Action::Create(new) = &r.actions[0] else { panic!("{:?}", r.actions) };
     assert_eq!(

@@ -160,15 +160,7 @@ fn blocked_reasons_say_what_to_do() {
 const KEY_ARN: &str = "arn:aws:kms:us-east-1:123456789012:key/k1";
 
 fn found_key(f: impl Fn(&mut KeyInfo)) -> KeyLookup {
-    let mut k = KeyInfo {
-        arn: KEY_ARN.into(),
-        state: "Enabled".into(),
-        manager: "CUSTOMER".into(),
-        spec: "SYMMETRIC_DEFAULT".into(),
-        usage: "ENCRYPT_DECRYPT".into(),
-    };
-    f(&mut k);
-    KeyLookup::Found(k)
+    crate::steps::test_support::customer_key(KEY_ARN, f)
 }
 
 fn key(name: &str, kind: KeyType) -> KeyAttr {
