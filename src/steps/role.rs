@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use anyhow::{bail, Result};
-use aws_sdk_iam::types::Tag;
 use serde_json::Value;
 
 use super::own::{existing, owner, Keep, Named, Owner, Tagging};
@@ -165,10 +164,6 @@ fn other_managed_policies(d: &Desired, live: &Live) -> Vec<String> {
         .collect()
 }
 
-fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
-    map.iter().map(|(k, v)| Ok(Tag::builder().key(k).value(v).build()?)).collect()
-}
-
 /// Creates the role with the trust policy for the pool. When it exists already (created
 /// meanwhile by another run, or by a retry whose first answer was lost), it is read and
 /// converged like any role apply meets, and the trust step compares its trust policy.
@@ -178,17 +173,8 @@ async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
     let name = &d.role_name;
     let pool_id = identity_pool::id(run)
         .ok_or_else(|| anyhow::anyhow!("internal: the role needs the identity pool's id"))?;
-    ctx.progress.start(STEP, &format!("creating role {name}"));
-    let res = ctx
-        .aws
-        .iam
-        .create_role()
-        .role_name(name)
-        .description(description(&d.stack, &pool_id))
-        .assume_role_policy_document(policy_doc::to_json(&policy_doc::trust_policy(&pool_id)))
-        .set_tags(Some(tags(&d.tags)?))
-        .send()
-        .await;
+    let trust = policy_doc::trust_policy(&pool_id);
+    let res = create_call(ctx, STEP, name, description(&d.stack, &pool_id), &trust).await?;
     match res {
         Ok(out) => {
             run.hand_on(Made {
@@ -252,10 +238,33 @@ pub fn removal_steps(live: &Live, name: &str, ours: Option<&str>, rerun: &str) -
 
 // The calls on a role that this step and the guest role's step (`guest/role.rs`) share.
 
+/// CreateRole with the stack's tags (shown on the progress line); the SDK's answer, so that the
+/// caller can converge a role that exists already.
+pub async fn create_call(
+    ctx: &Ctx,
+    step: StepId,
+    name: &str,
+    description: String,
+    trust: &Value,
+) -> Result<
+    std::result::Result<
+        aws_sdk_iam::operation::create_role::CreateRoleOutput,
+        aws_smithy_runtime_api::client::result::SdkError<
+            aws_sdk_iam::operation::create_role::CreateRoleError,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    >,
+> {
+    ctx.progress.start(step, &format!("creating role {name}"));
+    let call = ctx.aws.iam.create_role().role_name(name).description(description);
+    let call = call.assume_role_policy_document(policy_doc::to_json(trust));
+    Ok(call.set_tags(Some(managed::tags(&ctx.desired.tags)?)).send().await)
+}
+
 /// Sets the role's tags.
 pub async fn tag(ctx: &Ctx, step: StepId, name: &str, tagging: &Tagging) -> Result<Vec<Done>> {
     let call = ctx.aws.iam.tag_role().role_name(name);
-    let call = call.set_tags(Some(tags(&tagging.tags)?)).send();
+    let call = call.set_tags(Some(managed::tags(&tagging.tags)?)).send();
     tagging.apply(ctx, step, call).await
 }
 

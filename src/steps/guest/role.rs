@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::super::own::{existing, owner, Keep, Named, Owner, Tagging};
 use super::super::role::{self as users_role, Live as RoleLive, Removal};
-use super::super::{identity_pool, managed, trust, Diff, Need, Run, Step, View};
+use super::super::{identity_pool, trust, Diff, Need, Run, Step, View};
 use super::{our_policy, trust_policy, GUESTS_OFF};
 use crate::config::Desired;
 use crate::diagnose;
@@ -122,17 +122,9 @@ async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
     let name = &d.guest_spec.role_name;
     let pool_id = identity_pool::id(run)
         .ok_or_else(|| anyhow!("internal: the guest role needs the identity pool's id"))?;
-    ctx.progress.start(STEP, &format!("creating role {name}"));
-    let res = ctx
-        .aws
-        .iam
-        .create_role()
-        .role_name(name)
-        .description(super::role_description(&d.stack, &pool_id))
-        .assume_role_policy_document(policy_doc::to_json(&trust_policy(&pool_id)))
-        .set_tags(Some(managed::tags(&d.tags)?))
-        .send()
-        .await;
+    let description = super::role_description(&d.stack, &pool_id);
+    let res =
+        users_role::create_call(ctx, STEP, name, description, &trust_policy(&pool_id)).await?;
     match res {
         Ok(_) => Ok(vec![Done::Created(format!("created role {name}"))]),
         Err(e) if crate::aws::code(&e) == Some("EntityAlreadyExists") => {
