@@ -517,3 +517,26 @@ fn removal_cases() {
         assert_eq!((r.state, r.actions), (state, actions), "{what}");
     }
 }
+
+/// What `status` shows for a billing or key difference: the live and the desired value as people
+/// read them (`PROVISIONED (read 1, write 2)`, `id (N)`), and null for a key that is absent.
+#[test]
+fn differences_show_billing_and_keys_as_people_read_them() {
+    let d = desired("");
+    let mut l = live();
+    l.billing = Billing::Provisioned { read: 1, write: 2 };
+    l.partition_key = Some(KeyAttr { name: "id".into(), kind: KeyType::N });
+    l.sort_key = None;
+    let r = diff(&d, Some(&l), None, "us-east-1");
+    let change = |field: &str| {
+        let c = r.changes.iter().find(|c| c.field == field);
+        let c = c.unwrap_or_else(|| panic!("no {field} in {:?}", r.changes));
+        (c.live.clone(), c.desired.clone())
+    };
+    assert_eq!(
+        change("billing_mode"),
+        (Value::from("PROVISIONED (read 1, write 2)"), Value::from("PAY_PER_REQUEST"))
+    );
+    assert_eq!(change("partition_key"), (Value::from("id (N)"), Value::from("userId (S)")));
+    assert_eq!(change("sort_key"), (Value::Null, Value::from("createdAt (S)")));
+}
