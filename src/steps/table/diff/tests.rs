@@ -540,3 +540,19 @@ fn differences_show_billing_and_keys_as_people_read_them() {
     assert_eq!(change("partition_key"), (Value::from("id (N)"), Value::from("userId (S)")));
     assert_eq!(change("sort_key"), (Value::Null, Value::from("createdAt (S)")));
 }
+
+/// A table made by hand whose keys differ: the refusal says both why it is not ours and why no
+/// apply can make it match.
+#[test]
+fn a_foreign_table_with_other_keys_gives_both_reasons() {
+    let d = desired("");
+    let mut l = live();
+    l.tags.clear();
+    l.sort_key = None;
+    let r = diff(&d, Some(&l), None, "us-east-1");
+    let blocked = r.blocked.as_deref().unwrap_or_default();
+    let (not_ours, keys) = blocked.split_once("; and ").unwrap_or_else(|| panic!("{blocked}"));
+    assert!(not_ours.contains(&format!("table {NAME}")), "{blocked}");
+    assert!(keys.starts_with("replacement required: table"), "{blocked}");
+    assert!(!r.adoptable, "{blocked}");
+}
