@@ -556,3 +556,41 @@ fn a_foreign_table_with_other_keys_gives_both_reasons() {
     assert!(keys.starts_with("replacement required: table"), "{blocked}");
     assert!(!r.adoptable, "{blocked}");
 }
+
+/// What plan and status show for indexes: each index's keys and projection as people read them
+/// (`email (S) + createdAt (S), ALL`), on the side it is on; and an index still being built is a
+/// note, not drift.
+#[test]
+fn index_differences_show_keys_and_projection() {
+    let mut by_email = gsi("byEmail", "email", Projection::All, None);
+    by_email.sort_key = Some(key("createdAt", KeyType::S));
+    let old = gsi("old", "team", Projection::Include(vec!["a".into(), "b".into()]), None);
+    let mut spec = desired("").table;
+    spec.global_secondary_indexes = vec![by_email.clone()];
+    let p = indexes::plan(&spec, &Billing::OnDemand, &[live_index(&old)]);
+    let shown: Vec<_> = p.changes.iter().map(|c| (&c.field[..], &c.live, &c.desired)).collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                "global_secondary_indexes.old",
+                &Value::from("team (S), INCLUDE [a, b]"),
+                &Value::Null
+            ),
+            (
+                "global_secondary_indexes.byEmail",
+                &Value::Null,
+                &Value::from("email (S) + createdAt (S), ALL")
+            ),
+        ]
+    );
+    assert!(p.notes.is_empty(), "{:?}", p.notes);
+
+    let mut building = live_index(&by_email);
+    building.status = "CREATING".into();
+    let p = indexes::plan(&spec, &Billing::OnDemand, &[building]);
+    assert!(p.changes.is_empty(), "{:?}", p.changes);
+    assert_eq!(p.notes, ["index byEmail is CREATING (in progress, not drift)"]);
+    let p = indexes::plan(&spec, &Billing::OnDemand, &[live_index(&by_email)]);
+    assert!(p.notes.is_empty() && p.changes.is_empty(), "{p:?}");
+}
