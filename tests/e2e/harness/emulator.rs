@@ -46,7 +46,28 @@ pub fn emulator() -> &'static Emulator {
 pub const SLOW_MS: u32 = 50;
 pub fn slow_emulator() -> &'static Emulator {
     static EMU: OnceLock<Emulator> = OnceLock::new();
-    EMU.get_or_init(|| start_emulator(SLOW_MS))
+    EMU.get_or_init(|| {
+        let emu = start_emulator(SLOW_MS);
+        warm_up(&emu);
+        emu
+    })
+}
+
+/// moto builds each service's backend on its first request (IAM loads every AWS managed policy),
+/// which takes hundreds of milliseconds: one read per service the tool reads first, here, so
+/// that the round trips counted on this emulator are the tool's, not the emulator's start. Each
+/// is for something that does not exist; only that it was answered matters.
+fn warm_up(emu: &Emulator) {
+    block_on(async {
+        let conf = super::sdk_config(emu, &super::fresh_key()).await;
+        let _ = tokio::join!(
+            aws_sdk_sts::Client::new(&conf).get_caller_identity().send(),
+            aws_sdk_iam::Client::new(&conf).get_role().role_name("warm-up").send(),
+            aws_sdk_dynamodb::Client::new(&conf).describe_table().table_name("warm-up").send(),
+            aws_sdk_cognitoidentity::Client::new(&conf).list_identity_pools().max_results(1).send(),
+            aws_sdk_resourcegroupstagging::Client::new(&conf).get_resources().send(),
+        );
+    })
 }
 
 /// The number of unauthenticated requests the IAM-enforcing emulator accepts before it checks
