@@ -283,16 +283,21 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(shell_quote("us-east-1:abc-123"), "us-east-1:abc-123");
-        assert_eq!(shell_quote("arn:aws:iam::1:role/x"), "arn:aws:iam::1:role/x");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("$HOME"), "'$HOME'");
-        assert_eq!(escape_property_value("a:b=c"), "a:b=c");
-        assert_eq!(escape_property_value(" x\\y"), "\\ x\\\\y");
-        assert_eq!(escape_property_value("#x"), "\\#x");
-        assert_eq!(escape_property_value("é"), "\\u00E9");
+        for (value, quoted) in [
+            ("us-east-1:abc-123", "us-east-1:abc-123"),
+            ("arn:aws:iam::1:role/x", "arn:aws:iam::1:role/x"),
+            ("a b", "'a b'"),
+            ("it's", "'it'\\''s'"),
+            ("", "''"),
+            ("$HOME", "'$HOME'"),
+        ] {
+            assert_eq!(shell_quote(value), quoted, "{value}");
+        }
+        for (value, escaped) in
+            [("a:b=c", "a:b=c"), (" x\\y", "\\ x\\\\y"), ("#x", "\\#x"), ("é", "\\u00E9")]
+        {
+            assert_eq!(escape_property_value(value), escaped, "{value}");
+        }
         assert_eq!(line(Format::Env, "A", "b c"), "export A='b c'");
         assert_eq!(line(Format::Properties, "a.b", "c"), "a.b=c");
     }

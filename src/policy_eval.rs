@@ -312,6 +312,15 @@ mod tests {
         Request { action, resource: TABLE, context: ctx }
     }
 
+    /// `evaluate` of `doc` for each `(action, resource, decision)`, without conditions.
+    fn assert_decisions(doc: &Value, cases: &[(&str, &str, Decision)]) {
+        let context = Context::new();
+        for &(action, resource, want) in cases {
+            let request = Request { action, resource, context: &context };
+            assert_eq!(evaluate(&[doc], &request), want, "{action} on {resource}");
+        }
+    }
+
     #[test]
     fn globs() {
         assert!(glob_matches("dynamodb:*", "dynamodb:GetItem", false));
@@ -335,16 +344,16 @@ mod tests {
             &["dynamodb:GetItem".into(), "dynamodb:PutItem".into()],
             false,
         );
-        let ctx = Context::new();
-        assert_eq!(evaluate(&[&doc], &req("dynamodb:GetItem", &ctx)), Decision::Allow);
-        assert_eq!(evaluate(&[&doc], &req("dynamodb:getitem", &ctx)), Decision::Allow);
-        assert_eq!(evaluate(&[&doc], &req("dynamodb:UpdateItem", &ctx)), Decision::ImplicitDeny);
-        let other = Request {
-            action: "dynamodb:GetItem",
-            resource: "arn:aws:dynamodb:us-east-1:123456789012:table/other",
-            context: &ctx,
-        };
-        assert_eq!(evaluate(&[&doc], &other), Decision::ImplicitDeny);
+        let other = "arn:aws:dynamodb:us-east-1:123456789012:table/other";
+        assert_decisions(
+            &doc,
+            &[
+                ("dynamodb:GetItem", TABLE, Decision::Allow),
+                ("dynamodb:getitem", TABLE, Decision::Allow),
+                ("dynamodb:UpdateItem", TABLE, Decision::ImplicitDeny),
+                ("dynamodb:GetItem", other, Decision::ImplicitDeny),
+            ],
+        );
         assert!(!allowed_ignoring_conditions(&[&doc], "dynamodb:Query", TABLE));
         assert!(allowed_ignoring_conditions(&[&doc], "dynamodb:PutItem", TABLE));
     }
@@ -393,15 +402,15 @@ mod tests {
     #[test]
     fn not_action_and_not_resource() {
         let doc = json!({"Statement": [{"Effect": "Allow", "NotAction": "dynamodb:Delete*", "NotResource": "arn:aws:dynamodb:*:*:table/secret"}]});
-        let ctx = Context::new();
-        assert_eq!(evaluate(&[&doc], &req("dynamodb:GetItem", &ctx)), Decision::Allow);
-        assert_eq!(evaluate(&[&doc], &req("dynamodb:DeleteItem", &ctx)), Decision::ImplicitDeny);
-        let secret = Request {
-            action: "dynamodb:GetItem",
-            resource: "arn:aws:dynamodb:us-east-1:1:table/secret",
-            context: &ctx,
-        };
-        assert_eq!(evaluate(&[&doc], &secret), Decision::ImplicitDeny);
+        let secret = "arn:aws:dynamodb:us-east-1:1:table/secret";
+        assert_decisions(
+            &doc,
+            &[
+                ("dynamodb:GetItem", TABLE, Decision::Allow),
+                ("dynamodb:DeleteItem", TABLE, Decision::ImplicitDeny),
+                ("dynamodb:GetItem", secret, Decision::ImplicitDeny),
+            ],
+        );
     }
 
     #[test]

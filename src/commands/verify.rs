@@ -438,20 +438,17 @@ mod tests {
         HopReport::ran(hop, Duration::from_millis(5), Ok(format!("{hop} done")))
     }
 
+    fn failed(hop: Hop, error: &str, cause: &str) -> HopReport {
+        HopReport::ran(hop, Duration::from_millis(5), Err(failure(error, cause)))
+    }
+
     #[test]
     fn hops_that_did_not_run_are_reported_as_skipped_with_why() {
-        let failed = HopReport::ran(
-            Hop::GetCredentials,
-            Duration::from_millis(5),
-            Err(failure("InvalidIdentityPoolConfigurationException", "no role")),
-        );
+        let failed =
+            failed(Hop::GetCredentials, "InvalidIdentityPoolConfigurationException", "no role");
         // Recorded out of order (clean-up last): the report follows the flow.
-        let hops = all_hops(
-            vec![ran(Hop::SignIn), ran(Hop::DeleteItem), ran(Hop::GetId), failed],
-            &Hop::ALL,
-            false,
-            false,
-        );
+        let reports = vec![ran(Hop::SignIn), ran(Hop::DeleteItem), ran(Hop::GetId), failed];
+        let hops = all_hops(reports, &Hop::ALL, false, false);
         let names: Vec<&str> = hops.iter().map(|h| h.hop.name()).collect();
         assert_eq!(names, Hop::ALL.map(Hop::name));
         let why = |hop: Hop| {
@@ -505,17 +502,10 @@ mod tests {
             guest_summary(&all, false, "us-east-1:p", "t"),
             (true, "Verified: 4 hops succeeded; a guest (an unauthenticated identity of identity pool us-east-1:p) gets the guest role's access to table t and nothing more.".to_string())
         );
-        let failed = HopReport::ran(
-            Hop::GuestDenied,
-            Duration::from_millis(5),
-            Err(failure("allowed", "guests may call dynamodb:DeleteItem")),
-        );
-        let hops = all_hops(
-            vec![ran(Hop::GetId), ran(Hop::GetCredentials), ran(Hop::GuestAllowed), failed],
-            &Hop::GUEST,
-            false,
-            false,
-        );
+        let denied = failed(Hop::GuestDenied, "allowed", "guests may call dynamodb:DeleteItem");
+        let reports =
+            vec![ran(Hop::GetId), ran(Hop::GetCredentials), ran(Hop::GuestAllowed), denied];
+        let hops = all_hops(reports, &Hop::GUEST, false, false);
         assert_eq!(
             guest_summary(&hops, false, "p", "t"),
             (

@@ -143,22 +143,26 @@ mod tests {
     #[test]
     fn refusals_name_the_key_and_line() {
         let on = "[identity_pool]\nallow_unauthenticated = true\n";
-        assert_eq!(
-            error(&format!("{on}[guest]\nactions = [\"dynamodb:*\"]\n")),
-            "setup.toml:8: guest.actions.0: \"dynamodb:*\" is not a DynamoDB action; write actions like \"dynamodb:GetItem\" (no wildcards)"
-        );
-        assert_eq!(
-            error(&format!("{on}[guest]\nrole = \"demo-cognito-authenticated\"\n")),
-            "setup.toml:8: guest.role: \"demo-cognito-authenticated\" is already the role of the identity pool's signed-in users (role.name); guests need a role of their own: choose another name"
-        );
-        assert_eq!(
-            error(&format!("{on}[guest]\npolicy_name = \"demo-table-access\"\n")),
-            "setup.toml:8: guest.policy_name: \"demo-table-access\" is already the name of another policy of the stack (policy.name); choose another"
-        );
-        assert_eq!(
-            error(&format!("{on}[backend]\nrole = \"api\"\n[guest]\nrole = \"api\"\n")),
-            "setup.toml:10: guest.role: \"api\" is already the backend's role (backend.role); guests need a role of their own: choose another name"
-        );
+        for (extra, message) in [
+            (
+                "[guest]\nactions = [\"dynamodb:*\"]\n",
+                "setup.toml:8: guest.actions.0: \"dynamodb:*\" is not a DynamoDB action; write actions like \"dynamodb:GetItem\" (no wildcards)",
+            ),
+            (
+                "[guest]\nrole = \"demo-cognito-authenticated\"\n",
+                "setup.toml:8: guest.role: \"demo-cognito-authenticated\" is already the role of the identity pool's signed-in users (role.name); guests need a role of their own: choose another name",
+            ),
+            (
+                "[guest]\npolicy_name = \"demo-table-access\"\n",
+                "setup.toml:8: guest.policy_name: \"demo-table-access\" is already the name of another policy of the stack (policy.name); choose another",
+            ),
+            (
+                "[backend]\nrole = \"api\"\n[guest]\nrole = \"api\"\n",
+                "setup.toml:10: guest.role: \"api\" is already the backend's role (backend.role); guests need a role of their own: choose another name",
+            ),
+        ] {
+            assert_eq!(error(&format!("{on}{extra}")), message);
+        }
         let e = error(&format!(
             "{on}[policy]\nper_user_isolation = true\nactions = [\"dynamodb:GetItem\"]\n[guest]\nactions = [\"dynamodb:GetItem\", \"dynamodb:Scan\"]\n"
         ));

@@ -71,27 +71,27 @@ fn amr_both_or_wildcard_lets_guests_in() {
     }
 }
 
+/// The trust policy has exactly one finding, and it starts with `start`.
+fn only_finding_starts_with(doc: &Value, start: &str) {
+    let f = trust_policy(doc, Some(POOL));
+    assert_eq!(f.len(), 1, "{}", messages(&f));
+    assert!(f[0].to_string().starts_with(start), "{}", f[0]);
+}
+
 #[test]
 fn missing_amr_is_a_security_finding() {
     let doc = trust_with(|s| {
         s["Condition"].as_object_mut().unwrap().remove("ForAnyValue:StringLike");
     });
-    let f = trust_policy(&doc, Some(POOL));
-    assert_eq!(f.len(), 1);
-    assert!(f[0].to_string().starts_with("security: no \"cognito-identity.amazonaws.com:amr\""));
+    only_finding_starts_with(&doc, "security: no \"cognito-identity.amazonaws.com:amr\"");
 }
 
 #[test]
 fn assume_role_instead_of_web_identity() {
     let doc = trust_with(|s| s["Action"] = json!("sts:AssumeRole"));
-    let f = trust_policy(&doc, Some(POOL));
-    assert_eq!(f.len(), 1);
-    assert!(
-        f[0].to_string().starts_with(
-            "finding: action is \"sts:AssumeRole\" instead of \"sts:AssumeRoleWithWebIdentity\""
-        ),
-        "{}",
-        f[0]
+    only_finding_starts_with(
+        &doc,
+        "finding: action is \"sts:AssumeRole\" instead of \"sts:AssumeRoleWithWebIdentity\"",
     );
     let doc = trust_with(|s| s["Action"] = json!("sts:*"));
     assert_eq!(trust_policy(&doc, Some(POOL))[0].severity, Severity::Security);
@@ -100,14 +100,9 @@ fn assume_role_instead_of_web_identity() {
 #[test]
 fn misspelled_principal() {
     let doc = trust_with(|s| s["Principal"] = json!({"Federated": "cognito-identity.amazon.com"}));
-    let f = trust_policy(&doc, Some(POOL));
-    assert_eq!(f.len(), 1);
-    assert!(
-        f[0].to_string().starts_with(
-            "finding: principal Federated \"cognito-identity.amazon.com\" is misspelled"
-        ),
-        "{}",
-        f[0]
+    only_finding_starts_with(
+        &doc,
+        "finding: principal Federated \"cognito-identity.amazon.com\" is misspelled",
     );
     let doc = trust_with(|s| s["Principal"] = json!({"Service": "lambda.amazonaws.com"}));
     assert!(trust_policy(&doc, Some(POOL))[0]

@@ -179,9 +179,13 @@ mod tests {
 
     #[test]
     fn elapsed_time_is_not_part_of_the_state() {
-        assert_eq!(without_elapsed("table t CREATING 4s"), "table t CREATING");
-        assert_eq!(without_elapsed("table t CREATING 12s"), "table t CREATING");
-        assert_eq!(without_elapsed("waiting for IAM to propagate"), "waiting for IAM to propagate");
-        assert_eq!(without_elapsed("tags s"), "tags s");
+        for (line, state) in [
+            ("table t CREATING 4s", "table t CREATING"),
+            ("table t CREATING 12s", "table t CREATING"),
+            ("waiting for IAM to propagate", "waiting for IAM to propagate"),
+            ("tags s", "tags s"),
+        ] {
+            assert_eq!(without_elapsed(line), state, "{line}");
+        }
     }
 }

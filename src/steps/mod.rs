@@ -276,7 +276,7 @@ pub mod test_support {
     use serde_json::Value;
 
     use super::table::{KeyInfo, KeyLookup};
-    use super::{identity_pool, managed, role, Diff, Observed, View};
+    use super::{identity_pool, managed, role, Diff, Observed, Tagging, View};
     use crate::aws::Account;
     use crate::config::{parse, Desired, Overrides};
     use crate::plan::State;
@@ -321,6 +321,16 @@ pub mod test_support {
 
     pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// Tags `pairs` on the `kind` named `name` (`adopt`: taking an untagged one over).
+    pub fn tagging(
+        kind: &'static str,
+        name: impl Into<String>,
+        pairs: &[(&str, &str)],
+        adopt: bool,
+    ) -> Tagging {
+        Tagging { kind, name: name.into(), tags: tags(pairs), adopt }
     }
 
     /// A role with this trust policy and these tags, nothing attached.

@@ -386,12 +386,7 @@ mod tests {
         let d = desired("");
         let all = d.tags.clone();
         let tagging = |tags: &[(&str, &str)], adopt| {
-            Action::Tag(Tagging {
-                kind: "role",
-                name: d.role_name.clone(),
-                tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-                adopt,
-            })
+            Action::Tag(test_support::tagging("role", &d.role_name, tags, adopt))
         };
         let ours: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let cases = vec![

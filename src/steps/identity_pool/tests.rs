@@ -1,7 +1,5 @@
 //! The identity pool's diff and removal, case by case.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 
 use super::*;
@@ -31,12 +29,8 @@ fn ours() -> Vec<(&'static str, &'static str)> {
 
 fn tagging(tags: &[(&str, &str)], adopt: bool) -> Action {
     let d = desired("");
-    Action::Tag(Tagging {
-        kind: "identity pool",
-        name: format!("{} ({ID})", d.identity_pool_name),
-        tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
-        adopt,
-    })
+    let name = format!("{} ({ID})", d.identity_pool_name);
+    Action::Tag(test_support::tagging("identity pool", name, tags, adopt))
 }
 
 #[test]

@@ -4,7 +4,6 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::steps::managed::Entities;
-use crate::steps::own::Tagging;
 use crate::steps::test_support::{self, account, desired, observed, view, Expect};
 use crate::steps::{role, Observed};
 
@@ -36,12 +35,7 @@ fn diff_cases() {
     let to_role = Principal::Role(d.role_name.clone());
     let new_version = Action::NewVersion(good.clone());
     let tag = |tags: &[(&str, &str)], adopt| {
-        Action::Tag(Tagging {
-            kind: "policy",
-            name: d.policy_name.clone(),
-            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            adopt,
-        })
+        Action::Tag(test_support::tagging("policy", &d.policy_name, tags, adopt))
     };
     let attached = role_with(&d, true, OURS);
     let detached = role_with(&d, false, OURS);

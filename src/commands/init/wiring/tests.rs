@@ -151,11 +151,15 @@ fn the_choice_prefers_an_existing_table_then_more_actions_then_the_name() {
 
 #[test]
 fn stack_names_from_pool_names() {
-    assert_eq!(stack_from_pool_name("myapp_dev_identities"), "myapp-dev");
-    assert_eq!(stack_from_pool_name("my app identities"), "my-app");
-    assert_eq!(stack_from_pool_name("Notes Identity Pool"), "notes");
-    assert_eq!(stack_from_pool_name("identities"), "identities");
-    assert_eq!(stack_from_pool_name("+++"), "adopted");
+    for (pool, stack) in [
+        ("myapp_dev_identities", "myapp-dev"),
+        ("my app identities", "my-app"),
+        ("Notes Identity Pool", "notes"),
+        ("identities", "identities"),
+        ("+++", "adopted"),
+    ] {
+        assert_eq!(stack_from_pool_name(pool), stack, "{pool}");
+    }
     let long = stack_from_pool_name(&"a-".repeat(40));
     assert!(long.len() <= 32 && !long.ends_with('-'), "{long}");
 }
