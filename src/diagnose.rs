@@ -235,26 +235,44 @@ fn aud_findings(st: &Map<String, Value>, pool_id: Option<&str>, out: &mut Vec<Fi
     }
 }
 
+/// A statement's `amr` condition: the values it names, and whether an operator negates them.
+struct Amr {
+    values: Vec<String>,
+    negated: bool,
+}
+
+impl Amr {
+    /// `None` when the statement has no `amr` condition.
+    fn of(st: &Map<String, Value>) -> Option<Amr> {
+        let amr = condition(st, AMR_KEY);
+        if amr.is_empty() {
+            return None;
+        }
+        let negated = amr.iter().any(|(op, _)| op.contains("Not"));
+        Some(Amr { values: amr.into_iter().flat_map(|(_, v)| v).collect(), negated })
+    }
+
+    /// The condition lets identities with this `amr` value in.
+    fn admits(&self, value: &str) -> bool {
+        !self.negated
+            && self.values.iter().any(|v| crate::policy_eval::glob_matches(v, value, false))
+    }
+}
+
 fn amr_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
-    let amr = condition(st, AMR_KEY);
-    if amr.is_empty() {
+    let Some(amr) = Amr::of(st) else {
         out.push(Finding::security(format!(
             "no \"{AMR_KEY}\" condition: unauthenticated (guest) identities of the pool could assume this role too; add ForAnyValue:StringLike {AMR_KEY} = \"authenticated\""
         )));
         return;
-    }
-    let values: Vec<String> = amr.iter().flat_map(|(_, v)| v.clone()).collect();
-    let negated = amr.iter().any(|(op, _)| op.contains("Not"));
-    if !negated
-        && values.iter().any(|v| crate::policy_eval::glob_matches(v, "unauthenticated", false))
-    {
+    };
+    let values = &amr.values;
+    if amr.admits("unauthenticated") {
         out.push(Finding::security(format!(
             "amr allows \"unauthenticated\" ({values:?}): guests who never signed in get this role's access"
         )));
     }
-    if negated
-        || !values.iter().any(|v| crate::policy_eval::glob_matches(v, "authenticated", false))
-    {
+    if !amr.admits("authenticated") {
         out.push(Finding::broken(format!(
             "amr is {values:?}, not \"authenticated\": signed-in users cannot assume the role"
         )));
@@ -289,19 +307,14 @@ pub fn guest_trust_policy(doc: &Value, pool_id: Option<&str>) -> Vec<Finding> {
 }
 
 fn guest_amr_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
-    let amr = condition(st, AMR_KEY);
-    if amr.is_empty() {
+    let Some(amr) = Amr::of(st) else {
         out.push(Finding::security(format!(
             "no \"{AMR_KEY}\" condition on the guest role: signed-in identities of the pool could assume it too; add ForAnyValue:StringLike {AMR_KEY} = \"unauthenticated\""
         )));
         return;
-    }
-    let values: Vec<String> = amr.iter().flat_map(|(_, v)| v.clone()).collect();
-    let negated = amr.iter().any(|(op, _)| op.contains("Not"));
-    let matches = |what: &str| {
-        !negated && values.iter().any(|v| crate::policy_eval::glob_matches(v, what, false))
     };
-    match (matches("unauthenticated"), matches("authenticated")) {
+    let values = &amr.values;
+    match (amr.admits("unauthenticated"), amr.admits("authenticated")) {
         (false, true) => out.push(Finding::guest(format!(
             "amr mix-up: the guest role trusts amr {values:?}, the value of signed-in users, instead of \"unauthenticated\": guests cannot assume it, and signed-in users can"
         ))),

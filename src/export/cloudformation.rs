@@ -300,12 +300,20 @@ fn identity_pool(d: &Desired) -> Value {
 }
 
 fn authenticated_role(d: &Desired) -> Value {
+    let description = role::description(&d.stack, &format!("${{{IDENTITY_POOL}}}"));
+    let trust = policy_doc::trust_policy_with(reference(IDENTITY_POOL));
+    pool_role(d, &d.role_name, description, trust)
+}
+
+/// A role the identity pool's identities assume: `description` is an `Fn::Sub` template naming
+/// the pool.
+fn pool_role(d: &Desired, name: &str, description: String, trust: Value) -> Value {
     json!({
         "Type": "AWS::IAM::Role",
         "Properties": {
-            "RoleName": d.role_name,
-            "Description": { "Fn::Sub": role::description(&d.stack, &format!("${{{IDENTITY_POOL}}}")) },
-            "AssumeRolePolicyDocument": policy_doc::trust_policy_with(reference(IDENTITY_POOL)),
+            "RoleName": name,
+            "Description": { "Fn::Sub": description },
+            "AssumeRolePolicyDocument": trust,
             "Tags": tags(d),
         }
     })
@@ -365,15 +373,9 @@ fn pool_roles(d: &Desired) -> Value {
 }
 
 fn guest_role(d: &Desired) -> Value {
-    json!({
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "RoleName": d.guest_spec.role_name,
-            "Description": { "Fn::Sub": guest::role_description(&d.stack, &format!("${{{IDENTITY_POOL}}}")) },
-            "AssumeRolePolicyDocument": guest::trust_policy_with(reference(IDENTITY_POOL)),
-            "Tags": tags(d),
-        }
-    })
+    let description = guest::role_description(&d.stack, &format!("${{{IDENTITY_POOL}}}"));
+    let trust = guest::trust_policy_with(reference(IDENTITY_POOL));
+    pool_role(d, &d.guest_spec.role_name, description, trust)
 }
 
 /// The guests' policy (only with guests allowed and `[guest] actions`: `resources` lists it

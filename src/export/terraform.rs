@@ -487,27 +487,22 @@ fn identity_pool(d: &Desired) -> Block {
 }
 
 fn authenticated_role(d: &Desired) -> Block {
-    let pool_id = format!("{IDENTITY_POOL}.id");
-    resource(ROLE)
-        .add_attribute(("name", d.role_name.as_str()))
-        .add_attribute((
-            "description",
-            template_string(role::description(&d.stack, &format!("${{{pool_id}}}"))),
-        ))
-        .add_attribute(("assume_role_policy", jsonencode(&format!("local.{TRUST_POLICY}"))))
-        .add_attribute(("tags", expr("local.tags")))
-        .build()
+    let description = role::description(&d.stack, &format!("${{{IDENTITY_POOL}.id}}"));
+    pool_role(ROLE, &d.role_name, description, TRUST_POLICY)
 }
 
 fn guest_role(d: &Desired) -> Block {
-    let pool_id = format!("{IDENTITY_POOL}.id");
-    resource(GUEST_ROLE)
-        .add_attribute(("name", d.guest_spec.role_name.as_str()))
-        .add_attribute((
-            "description",
-            template_string(guest::role_description(&d.stack, &format!("${{{pool_id}}}"))),
-        ))
-        .add_attribute(("assume_role_policy", jsonencode(&format!("local.{GUEST_TRUST_POLICY}"))))
+    let description = guest::role_description(&d.stack, &format!("${{{IDENTITY_POOL}.id}}"));
+    pool_role(GUEST_ROLE, &d.guest_spec.role_name, description, GUEST_TRUST_POLICY)
+}
+
+/// A role the identity pool's identities assume: `description` is a template naming the pool,
+/// `trust` the local that holds its trust policy.
+fn pool_role(address: &str, name: &str, description: String, trust: &str) -> Block {
+    resource(address)
+        .add_attribute(("name", name))
+        .add_attribute(("description", template_string(description)))
+        .add_attribute(("assume_role_policy", jsonencode(&format!("local.{trust}"))))
         .add_attribute(("tags", expr("local.tags")))
         .build()
 }

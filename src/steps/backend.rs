@@ -13,7 +13,6 @@ use anyhow::Result;
 
 use super::managed::{self, Action, New, Target, Why};
 use super::own::{owner, Keep, Owner};
-use super::policy::deletion;
 use super::{Diff, Run, Step, View};
 use crate::aws::{Account, Clients, Found};
 use crate::config::{Desired, Principal};
@@ -121,7 +120,7 @@ impl Step for Backend {
             for who in &live.attached {
                 r = r.act(Action::Detach(who.clone(), Why::Removing));
             }
-            return deletion(r, &name, p, Some("the config has no [backend] section"));
+            return managed::deletion(r, &name, p, Some("the config has no [backend] section"));
         };
         let principal = &b.principal;
         let table_arn = v.table_arn();
@@ -135,14 +134,13 @@ impl Step for Backend {
             ));
         };
         let Some(p) = &live.policy else {
-            return Diff::new(STEP, &name, State::Missing)
-                .act(Action::Create(New {
-                    name: name.clone(),
-                    description: description(d, principal),
-                    document: desired,
-                    grants,
-                }))
-                .act(Action::Attach(principal.clone()));
+            let new = New {
+                name: name.clone(),
+                description: description(d, principal),
+                document: desired,
+                grants,
+            };
+            return managed::missing(STEP, new, principal.clone());
         };
         let mut attachment = (Vec::new(), Vec::new());
         if !live.attached.contains(principal) {
@@ -169,9 +167,8 @@ impl Step for Backend {
         let (Some(live), Some(p)) = (live, live.and_then(|l| l.policy.as_ref())) else {
             return Diff::new(STEP, &name, State::Missing);
         };
-        if owner(&p.tags, &d.stack) != Owner::ThisStack {
-            return Diff::new(STEP, &p.arn, State::NotOwned)
-                .act(Action::Keep(Keep::not_ours(format!("policy {name}"))));
+        if let Some(kept) = managed::kept(STEP, &d.stack, &name, p, &[]) {
+            return kept;
         }
         let r = Diff::new(STEP, &p.arn, State::InSync);
         if !live.groups.is_empty() {
@@ -187,7 +184,7 @@ impl Step for Backend {
             .attached
             .iter()
             .fold(r, |r, who| r.act(Action::Detach(who.clone(), Why::Removing)));
-        deletion(r, &name, p, None)
+        managed::deletion(r, &name, p, None)
     }
 
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {

@@ -10,12 +10,12 @@ use aws_sdk_iam::types::{PolicyVersion, Tag};
 use serde_json::Value;
 
 use super::once::create_once;
-use super::own::{existing, Keep, Named, Tagging};
-use super::{Ctx, Diff};
+use super::own::{existing, owner, Keep, Named, Owner, Tagging};
+use super::{role, Ctx, Diff, Need};
 use crate::aws::{Clients, Explain, Found};
 use crate::config::{Desired, Principal};
 use crate::diagnose;
-use crate::plan::{Change, Done, StepId};
+use crate::plan::{Change, Done, State, StepId};
 use crate::policy_doc;
 
 /// IAM keeps at most five versions of a policy.
@@ -175,6 +175,85 @@ pub fn compare(
     let mut r = existing(d, named, changes, fixes, Action::Tag);
     r.notes.extend(diagnose::access_policy(&live.document).iter().map(ToString::to_string));
     r
+}
+
+/// A policy that does not exist yet: create it, then attach it to `to`.
+pub fn missing(step: StepId, new: New, to: Principal) -> Diff<Action> {
+    Diff::new(step, &new.name, State::Missing).act(Action::Create(new)).act(Action::Attach(to))
+}
+
+/// The attachment to the role (`None`: not there yet) that [`compare`] adds when the role lacks
+/// the policy `arn`.
+pub fn role_attachment(
+    role: Option<&role::Live>,
+    role_name: &str,
+    arn: &str,
+) -> (Vec<Change>, Vec<Action>) {
+    if role.is_some_and(|r| r.attached.iter().any(|(_, a)| a == arn)) {
+        return (vec![], vec![]);
+    }
+    let change = Change::new(format!("attached to role {role_name}"), false, true);
+    (vec![change], vec![Action::Attach(Principal::Role(role_name.to_string()))])
+}
+
+/// The order of a policy attached to the role of `role_step`: the role exists before the
+/// attach, and the role step detaches the policy before it is deleted.
+pub fn needs_role(action: &Action, role_step: StepId) -> Vec<Need> {
+    match action {
+        Action::Attach(_) => vec![Need::Done(role_step)],
+        Action::Delete(..) => vec![Need::After(role_step)],
+        _ => vec![],
+    }
+}
+
+/// Who the policy is attached to outside the stack: its users, groups and roles, but `ours`
+/// (the stack's role, when it is the stack's).
+pub fn attached_outside(live: &Live, ours: Option<&str>) -> Vec<String> {
+    let entities = live.entities.clone().unwrap_or_default();
+    let roles = entities.roles.iter().filter(|r| Some(r.as_str()) != ours);
+    let mut out: Vec<String> = roles.map(|r| format!("role {r}")).collect();
+    out.extend(entities.users.iter().map(|u| format!("user {u}")));
+    out.extend(entities.groups.iter().map(|g| format!("group {g}")));
+    out
+}
+
+/// Teardown's answer for a policy that is kept: not the stack's, or attached to `outside`
+/// principals ([`attached_outside`]). `None`: it may go.
+pub fn kept(
+    step: StepId,
+    stack: &str,
+    name: &str,
+    live: &Live,
+    outside: &[String],
+) -> Option<Diff<Action>> {
+    let keep = if owner(&live.tags, stack) != Owner::ThisStack {
+        return Some(
+            Diff::new(step, &live.arn, State::NotOwned)
+                .act(Action::Keep(Keep::not_ours(format!("policy {name}")))),
+        );
+    } else if !outside.is_empty() {
+        Keep::in_use(
+            format!("policy {name}"),
+            format!("still attached to {} (not managed by this stack)", outside.join(", ")),
+        )
+    } else {
+        return None;
+    };
+    Some(Diff::new(step, &live.arn, State::InSync).act(Action::Keep(keep)))
+}
+
+/// A managed policy's deletion: its old versions, then the policy.
+pub fn deletion(
+    mut r: Diff<Action>,
+    name: &str,
+    live: &Live,
+    why: Option<&'static str>,
+) -> Diff<Action> {
+    let old = live.old_versions.clone().unwrap_or_default();
+    if !old.is_empty() {
+        r = r.act(Action::DeleteVersions(name.to_string(), old));
+    }
+    r.act(Action::Delete(name.to_string(), why))
 }
 
 pub fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {

@@ -6,8 +6,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 use super::super::managed::{self, Action, New, Target, Why};
-use super::super::own::{owner, Keep, Owner};
-use super::super::policy::deletion;
+use super::super::own::{owner, Owner};
 use super::super::{Diff, Need, Run, Step, View};
 use super::{our_role, GUESTS_OFF};
 use crate::config::{Desired, Principal};
@@ -31,31 +30,19 @@ fn removal(v: &View, why: Option<&'static str>, detach: bool) -> Diff<Action> {
     let Some(live) = &v.o.guest.policy else {
         return Diff::new(STEP, name, State::Missing);
     };
-    if owner(&live.tags, &d.stack) != Owner::ThisStack {
-        return Diff::new(STEP, &live.arn, State::NotOwned)
-            .act(Action::Keep(Keep::not_ours(format!("policy {name}"))));
-    }
     let role = &d.guest_spec.role_name;
-    let role_is_ours = our_role(v).is_some();
-    let entities = live.entities.clone().unwrap_or_default();
+    // Detached here, or by the role step when the role goes too.
+    let ours = (detach || our_role(v).is_some()).then_some(role.as_str());
+    let outside = managed::attached_outside(live, ours);
+    if let Some(kept) = managed::kept(STEP, &d.stack, name, live, &outside) {
+        return kept;
+    }
     let mut r = Diff::new(STEP, &live.arn, State::InSync);
-    let mut others = Vec::new();
-    for attached in &entities.roles {
-        if attached == role && detach {
-            r = r.act(Action::Detach(Principal::Role(role.clone()), Why::Removing));
-        } else if !(attached == role && role_is_ours) {
-            others.push(format!("role {attached}"));
-        }
+    let attached = live.entities.as_ref().is_some_and(|e| e.roles.contains(role));
+    if detach && attached {
+        r = r.act(Action::Detach(Principal::Role(role.clone()), Why::Removing));
     }
-    others.extend(entities.users.iter().map(|u| format!("user {u}")));
-    others.extend(entities.groups.iter().map(|g| format!("group {g}")));
-    if !others.is_empty() {
-        return Diff::new(STEP, &live.arn, State::InSync).act(Action::Keep(Keep::in_use(
-            format!("policy {name}"),
-            format!("still attached to {} (not managed by this stack)", others.join(", ")),
-        )));
-    }
-    deletion(r, name, live, why)
+    managed::deletion(r, name, live, why)
 }
 
 /// A removal while the stack stays: drifted, with what is there and should not be.
@@ -102,34 +89,19 @@ impl Step for GuestPolicy {
         // A customer-managed table: guests need its key too, like signed-in users.
         let (desired, grants) =
             v.table_policy(super::policy_document(d, &table_arn), &guest.actions);
-        let to_role = Principal::Role(guest.role_name.clone());
         let mut r = match &v.o.guest.policy {
-            None => Diff::new(STEP, name, State::Missing)
-                .act(Action::Create(New {
+            None => {
+                let new = New {
                     name: name.clone(),
                     description: super::policy_description(d),
                     document: desired.clone(),
                     grants,
-                }))
-                .act(Action::Attach(to_role)),
-            Some(live) => {
-                let attached =
-                    v.o.guest
-                        .role
-                        .as_ref()
-                        .is_some_and(|r| r.attached.iter().any(|(_, a)| *a == live.arn));
-                let attachment = if attached {
-                    (vec![], vec![])
-                } else {
-                    (
-                        vec![Change::new(
-                            format!("attached to role {}", guest.role_name),
-                            false,
-                            true,
-                        )],
-                        vec![Action::Attach(to_role)],
-                    )
                 };
+                managed::missing(STEP, new, Principal::Role(guest.role_name.clone()))
+            }
+            Some(live) => {
+                let role = v.o.guest.role.as_ref();
+                let attachment = managed::role_attachment(role, &guest.role_name, &live.arn);
                 managed::compare(d, (STEP, name), live, &desired, attachment)
             }
         };
@@ -144,12 +116,7 @@ impl Step for GuestPolicy {
     }
 
     fn needs(&self, action: &Action) -> Vec<Need> {
-        match action {
-            Action::Attach(_) => vec![Need::Done(StepId::GuestRole)],
-            // The role step detaches it from the guest role first.
-            Action::Delete(..) => vec![Need::After(StepId::GuestRole)],
-            _ => vec![],
-        }
+        managed::needs_role(action, StepId::GuestRole)
     }
 
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::steps::managed::Entities;
+use crate::steps::own::Keep;
 use crate::steps::test_support::{self, account, desired, observed, view, Expect};
 use crate::steps::{role, Observed};
 
