@@ -13,6 +13,10 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 use crate::aws::Explain;
 use crate::cli::{Global, InitArgs};
 use crate::config::{self, ConfigError, Desired, Overrides, DEFAULT_TABLE};
@@ -368,60 +372,43 @@ const LIST_TIMEOUT: Duration = Duration::from_secs(15);
 /// (id, name) of the user pools in `region`.
 async fn list_user_pools(global: &Global, region: &str) -> Result<Vec<(String, String)>> {
     let idp = idp(global, region).await?;
-    let list =
-        async {
-            let mut pools = Vec::new();
-            let mut token = None;
-            loop {
-                let out = idp
-                    .list_user_pools()
-                    .max_results(60)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .explain("listing user pools")?;
-                pools.extend(out.user_pools().iter().filter_map(|p| {
-                    Some((p.id()?.to_string(), p.name().unwrap_or("").to_string()))
-                }));
-                token = out.next_token().map(str::to_string);
-                if token.is_none() {
-                    return Ok::<_, anyhow::Error>(pools);
-                }
-            }
-        };
-    tokio::time::timeout(LIST_TIMEOUT, list)
-        .await
-        .map_err(|_| anyhow!("listing user pools took longer than {LIST_TIMEOUT:?}"))?
+    let pages = idp.list_user_pools().max_results(60).into_paginator();
+    let pools = within_list_timeout("listing user pools", pages.items().send().try_collect());
+    Ok(pools
+        .await?
+        .iter()
+        .filter_map(|p| Some((p.id()?.to_string(), p.name().unwrap_or("").to_string())))
+        .collect())
 }
 
 /// (id, name) of the app clients of a user pool.
 async fn list_clients(global: &Global, pool: &str) -> Result<Vec<(String, String)>> {
     let region = pool.split('_').next().unwrap_or_default();
     let idp = idp(global, region).await?;
-    let list = async {
-        let mut clients = Vec::new();
-        let mut token = None;
-        loop {
-            let out = idp
-                .list_user_pool_clients()
-                .user_pool_id(pool)
-                .max_results(60)
-                .set_next_token(token)
-                .send()
-                .await
-                .explain(format!("listing the app clients of {pool}"))?;
-            clients.extend(out.user_pool_clients().iter().filter_map(|c| {
-                Some((c.client_id()?.to_string(), c.client_name().unwrap_or("").to_string()))
-            }));
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok::<_, anyhow::Error>(clients);
-            }
-        }
-    };
+    let pages = idp.list_user_pool_clients().user_pool_id(pool).max_results(60).into_paginator();
+    let what = format!("listing the app clients of {pool}");
+    let clients = within_list_timeout(&what, pages.items().send().try_collect());
+    Ok(clients
+        .await?
+        .iter()
+        .filter_map(|c| {
+            Some((c.client_id()?.to_string(), c.client_name().unwrap_or("").to_string()))
+        })
+        .collect())
+}
+
+/// Every page of a listing, or an error that says what was being listed.
+async fn within_list_timeout<T, E>(
+    what: &str,
+    list: impl std::future::Future<Output = std::result::Result<Vec<T>, SdkError<E, HttpResponse>>>,
+) -> Result<Vec<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     tokio::time::timeout(LIST_TIMEOUT, list)
         .await
-        .map_err(|_| anyhow!("listing app clients took longer than {LIST_TIMEOUT:?}"))?
+        .map_err(|_| anyhow!("{what} took longer than {LIST_TIMEOUT:?}"))?
+        .explain(what)
 }
 
 #[cfg(test)]

@@ -264,7 +264,6 @@ async fn call(
 ) -> Answer {
     let table = &r.table;
     let pk = &r.partition_key;
-    let exists = "attribute_exists(#pk)";
     macro_rules! answer {
         ($sent:expr, $ok:expr) => {
             match $sent {
@@ -282,6 +281,15 @@ async fn call(
                     }
                 }
             }
+        };
+    }
+    // A write on the table that only happens where an item with the key exists.
+    macro_rules! on_existing_item {
+        ($request:expr) => {
+            $request
+                .table_name(table)
+                .condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#pk", &pk.name)
         };
     }
     match action {
@@ -317,39 +325,21 @@ async fn call(
             ddb.scan().table_name(table).limit(1).send().await,
             "allowed (one item at most read)"
         ),
-        "dynamodb:PutItem" => answer!(
-            ddb.put_item()
-                .table_name(table)
-                .set_item(Some(key))
-                .condition_expression(exists)
-                .expression_attribute_names("#pk", &pk.name)
-                .send()
-                .await,
-            "allowed"
-        ),
+        "dynamodb:PutItem" => {
+            answer!(on_existing_item!(ddb.put_item().set_item(Some(key))).send().await, "allowed")
+        }
         "dynamodb:UpdateItem" => answer!(
-            ddb.update_item()
-                .table_name(table)
-                .set_key(Some(key))
+            on_existing_item!(ddb.update_item().set_key(Some(key)))
                 .update_expression("SET #v = :v")
-                .condition_expression(exists)
-                .expression_attribute_names("#pk", &pk.name)
                 .expression_attribute_names("#v", "setupVerifiedAt")
                 .expression_attribute_values(":v", AttributeValue::N("0".into()))
                 .send()
                 .await,
             "allowed"
         ),
-        _ => answer!(
-            ddb.delete_item()
-                .table_name(table)
-                .set_key(Some(key))
-                .condition_expression(exists)
-                .expression_attribute_names("#pk", &pk.name)
-                .send()
-                .await,
-            "allowed"
-        ),
+        _ => {
+            answer!(on_existing_item!(ddb.delete_item().set_key(Some(key))).send().await, "allowed")
+        }
     }
 }
 

@@ -246,28 +246,13 @@ impl Sdk {
     /// The ids of the identity pools named `name`, from every page (the emulator pages like
     /// AWS, 60 per page).
     pub async fn identity_pool_ids_named(&self, name: &str) -> Vec<String> {
-        let mut ids = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .identity
-                .list_identity_pools()
-                .max_results(60)
-                .set_next_token(token)
-                .send()
-                .await
-                .unwrap();
-            ids.extend(
-                out.identity_pools()
-                    .iter()
-                    .filter(|p| p.identity_pool_name() == Some(name))
-                    .map(|p| p.identity_pool_id().unwrap().to_string()),
-            );
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                return ids;
-            }
-        }
+        let pages = self.identity.list_identity_pools().max_results(60).into_paginator();
+        let pools = pages.items().send().try_collect().await.unwrap();
+        pools
+            .iter()
+            .filter(|p| p.identity_pool_name() == Some(name))
+            .map(|p| p.identity_pool_id().unwrap().to_string())
+            .collect()
     }
 }
 
