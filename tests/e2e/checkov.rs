@@ -111,33 +111,47 @@ fn files(name: &str) -> [String; 3] {
     ]
 }
 
-/// Exports `config` into `scan/<name>/`: the CloudFormation template as YAML and JSON, and the
-/// Terraform configuration in its own directory (one module).
-fn export_both(work: &Path, scan: &Path, name: &str, config: &Path) {
-    let dir = scan.join(name);
-    std::fs::create_dir_all(dir.join("terraform")).unwrap();
-    let [yaml, json, tf] = files(name);
-    for (args, file) in [
-        (&["--format", "cloudformation"][..], yaml),
-        (&["--format", "cloudformation", "--json"][..], json),
-        (&["--format", "terraform"][..], tf),
-    ] {
-        let r = export_offline(work, config, args);
-        std::fs::write(scan.join(file), r.stdout).unwrap();
-    }
+/// A directory of exports for checkov to scan, one subdirectory per config.
+struct Exports {
+    work: tempfile::TempDir,
+    scan: PathBuf,
 }
 
-/// Writes a config for stack `name` with `extra` (sections after the user pool) and exports it.
-fn export_config(work: &Path, scan: &Path, name: &str, table: &str, extra: &str) {
-    let config = work.join(format!("{name}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "stack = \"{name}\"\nregion = \"eu-west-1\"\n[table]\n{table}\n[user_pool]\nid = \"eu-west-1_Abc123\"\nclient_ids = [\"client1\"]\n{extra}"
-        ),
-    )
-    .unwrap();
-    export_both(work, scan, name, &config);
+impl Exports {
+    fn new() -> Self {
+        let work = tempfile::tempdir().unwrap();
+        let scan = work.path().join("scan");
+        Exports { work, scan }
+    }
+
+    /// Exports `config` into `scan/<name>/`: the CloudFormation template as YAML and JSON, and
+    /// the Terraform configuration in its own directory (one module).
+    fn add(&self, name: &str, config: &Path) {
+        std::fs::create_dir_all(self.scan.join(name).join("terraform")).unwrap();
+        let [yaml, json, tf] = files(name);
+        for (args, file) in [
+            (&["--format", "cloudformation"][..], yaml),
+            (&["--format", "cloudformation", "--json"][..], json),
+            (&["--format", "terraform"][..], tf),
+        ] {
+            let r = export_offline(self.work.path(), config, args);
+            std::fs::write(self.scan.join(file), r.stdout).unwrap();
+        }
+    }
+
+    /// Writes a config for stack `name`, `table` in its `[table]` section and `extra` (sections
+    /// after the user pool), and exports it.
+    fn config(&self, name: &str, table: &str, extra: &str) {
+        let config = self.work.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "stack = \"{name}\"\nregion = \"eu-west-1\"\n[table]\n{table}\n[user_pool]\nid = \"eu-west-1_Abc123\"\nclient_ids = [\"client1\"]\n{extra}"
+            ),
+        )
+        .unwrap();
+        self.add(name, &config);
+    }
 }
 
 /// (check id, resource) pairs.
@@ -149,20 +163,9 @@ fn findings(pairs: &[(&str, &str)]) -> Findings {
 const CFN_TABLE: &str = "AWS::DynamoDB::Table.Table";
 const TF_TABLE: &str = "aws_dynamodb_table.table";
 
-/// Every option of the table and a backend role, with a customer managed key.
-const CUSTOMER_MANAGED: &str = r#"encryption = "customer-managed"
-kms_key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-ttl_attribute = "expiresAt"
-table_class = "STANDARD_INFREQUENT_ACCESS"
-[[table.global_secondary_indexes]]
-name = "byEmail"
-partition_key = { name = "email", type = "S" }
-sort_key = { name = "createdAt", type = "S" }
-projection = "ALL"
-[[table.global_secondary_indexes]]
-name = "byTeam"
-partition_key = { name = "teamId", type = "S" }
-projection = { include = ["displayName"] }"#;
+/// Every option of the table, with a customer managed key (the exporters' unit tests read it
+/// too).
+const CUSTOMER_MANAGED: &str = include_str!("../fixtures/table-options.toml");
 
 const BACKEND_ROLE: &str = "[backend]\nrole = \"api-task\"\nactions = [\"dynamodb:Query\"]\n";
 
@@ -178,25 +181,14 @@ fn expect(scan: &Scan, name: &str, cfn: &Findings, tf: &Findings) {
 
 #[test]
 fn customer_managed_exports_have_no_finding_and_the_default_only_ckv_aws_119() {
-    let work = tempfile::tempdir().unwrap();
-    let scan_dir = work.path().join("scan");
-    export_config(
-        work.path(),
-        &scan_dir,
-        "cmk",
-        &format!("name = \"cmk-profiles\"\n{CUSTOMER_MANAGED}"),
-        BACKEND_ROLE,
-    );
+    let exports = Exports::new();
+    exports.config("cmk", &format!("name = \"cmk-profiles\"\n{CUSTOMER_MANAGED}"), BACKEND_ROLE);
     // The key by alias: the template takes its ARN as a parameter, Terraform looks it up.
-    export_config(
-        work.path(),
-        &scan_dir,
-        "cmk-alias",
-        "encryption = \"customer-managed\"\nkms_key = \"alias/profiles\"",
-        "",
-    );
-    export_config(work.path(), &scan_dir, "default", "", BACKEND_ROLE);
-    export_config(work.path(), &scan_dir, "aws-managed", "encryption = \"aws-managed\"", "");
+    let by_alias = "encryption = \"customer-managed\"\nkms_key = \"alias/profiles\"";
+    exports.config("cmk-alias", by_alias, "");
+    exports.config("default", "", BACKEND_ROLE);
+    exports.config("aws-managed", "encryption = \"aws-managed\"", "");
+    let scan_dir = &exports.scan;
     // The scanner does see problems in these exports: the access policy on every resource.
     let control = scan_dir.join("control");
     std::fs::create_dir_all(control.join("terraform")).unwrap();
@@ -222,7 +214,7 @@ fn customer_managed_exports_have_no_finding_and_the_default_only_ckv_aws_119() {
         "\"*\"",
     );
 
-    let scan = checkov(&scan_dir);
+    let scan = checkov(scan_dir);
     let none = Findings::new();
     expect(&scan, "cmk", &none, &none);
     expect(&scan, "cmk-alias", &none, &none);
@@ -254,13 +246,10 @@ fn customer_managed_exports_have_no_finding_and_the_default_only_ckv_aws_119() {
 
 #[test]
 fn every_other_finding_is_one_a_config_choice_asks_for() {
-    let work = tempfile::tempdir().unwrap();
-    let scan_dir = work.path().join("scan");
+    let exports = Exports::new();
     // Point-in-time recovery off, provisioned capacity without auto scaling, guests allowed, a
     // backend user: each one finding, with the customer managed key taking CKV_AWS_119 away.
-    export_config(
-        work.path(),
-        &scan_dir,
+    exports.config(
         "choices",
         "name = \"choices\"\nbilling_mode = \"PROVISIONED\"\nread_capacity = 2\nwrite_capacity = 2\npoint_in_time_recovery = false\nencryption = \"customer-managed\"\nkms_key = \"alias/choices\"",
         "[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n[backend]\nuser = \"orders-svc\"\n",
@@ -268,9 +257,9 @@ fn every_other_finding_is_one_a_config_choice_asks_for() {
     let examples = example_configs();
     for config in &examples {
         let name = config.file_stem().unwrap().to_str().unwrap();
-        export_both(work.path(), &scan_dir, name, config);
+        exports.add(name, config);
     }
-    let scan = checkov(&scan_dir);
+    let scan = checkov(&exports.scan);
     expect(
         &scan,
         "choices",

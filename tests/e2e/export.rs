@@ -22,6 +22,15 @@ pub(crate) fn example_configs() -> Vec<PathBuf> {
     configs
 }
 
+/// The example configs and [`OWN_CONFIG`], written into `dir` as `own.toml` (last).
+pub(crate) fn every_config(dir: &Path) -> Vec<PathBuf> {
+    let own = dir.join("own.toml");
+    std::fs::write(&own, OWN_CONFIG).unwrap();
+    let mut configs = example_configs();
+    configs.push(own);
+    configs
+}
+
 /// A config unlike the examples: provisioned, numeric key only, two clients, guests allowed,
 /// names given, extra tags and actions.
 pub(crate) const OWN_CONFIG: &str = r#"
@@ -66,10 +75,7 @@ pub(crate) fn export_offline(dir: &Path, config: &Path, args: &[&str]) -> Run {
 #[test]
 fn cloudformation_templates_of_every_example_pass_cfn_lint_without_warnings() {
     let dir = tempfile::tempdir().unwrap();
-    let own = dir.path().join("own.toml");
-    std::fs::write(&own, OWN_CONFIG).unwrap();
-    let mut configs = example_configs();
-    configs.push(own);
+    let configs = every_config(dir.path());
     let mut templates = Vec::new();
     for (i, config) in configs.iter().enumerate() {
         for (ext, extra) in [("yaml", None), ("json", Some("--json"))] {

@@ -9,7 +9,7 @@ use hcl::{Block, Body, Template};
 use serde_json::{json, Value};
 use setup::policy_doc;
 
-use crate::export::{example_configs, export_offline, OWN_CONFIG};
+use crate::export::{every_config, export_offline};
 use crate::harness::*;
 
 /// Every traversal (`a.b.c`) in an expression, as its dotted attribute path.
@@ -249,10 +249,8 @@ pub(crate) fn eval_local(body: &Body, name: &str, resources: &[(&str, &str, &str
 #[test]
 fn terraform_output_of_every_example_declares_every_resource_and_reference() {
     let dir = tempfile::tempdir().unwrap();
-    let own = dir.path().join("own.toml");
-    std::fs::write(&own, OWN_CONFIG).unwrap();
-    let mut configs = example_configs();
-    configs.push(own.clone());
+    let configs = every_config(dir.path());
+    let own = configs.last().unwrap();
     for config in &configs {
         let r = export_offline(dir.path(), config, &["--format", "terraform"]);
         assert!(!r.stdout.contains("import {"), "{}", r.stdout);
@@ -263,7 +261,7 @@ fn terraform_output_of_every_example_declares_every_resource_and_reference() {
         assert_eq!(r.stdout.contains("aws_iam_policy\" \"backend\""), backend, "{config:?}");
     }
     // The own config's values, one by one.
-    let r = export_offline(dir.path(), &own, &["--format", "terraform"]);
+    let r = export_offline(dir.path(), own, &["--format", "terraform"]);
     let body = check_terraform(&r.stdout);
     let res = resource_blocks(&body);
     let by = |a: &str| res.iter().find(|(x, _)| x == a).unwrap().1;

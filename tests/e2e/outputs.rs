@@ -3,6 +3,25 @@
 
 use crate::harness::*;
 
+/// A stack's seven properties as `outputs` writes them, in order, one per line ending in `eol`;
+/// without the keys in `skip`.
+fn properties(s: &Stack, eol: &str, skip: &[&str]) -> String {
+    let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", s.table());
+    [
+        ("aws.region", REGION.to_string()),
+        ("aws.cognito.user-pool-id", s.user_pool_id.clone()),
+        ("aws.cognito.client-id", s.client_id.clone()),
+        ("aws.cognito.identity-pool-id", s.pool_id()),
+        ("aws.cognito.authenticated-role-arn", s.role_arn()),
+        ("aws.dynamodb.user-profile-table", s.table()),
+        ("aws.dynamodb.user-profile-table-arn", table_arn),
+    ]
+    .iter()
+    .filter(|(k, _)| !skip.contains(k))
+    .map(|(k, v)| format!("{k}={v}{eol}"))
+    .collect()
+}
+
 #[test]
 fn outputs_fail_clearly_when_the_stack_is_not_applied() {
     let s = Stack::new("outputs-none", "");
@@ -24,13 +43,7 @@ fn outputs_in_all_three_formats_come_from_the_live_stack() {
     let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", s.table());
 
     let props = s.ok(&["outputs"]);
-    let expected = format!(
-        "aws.region={REGION}\naws.cognito.user-pool-id={up}\naws.cognito.client-id={client}\naws.cognito.identity-pool-id={pool}\naws.cognito.authenticated-role-arn={role}\naws.dynamodb.user-profile-table={table}\naws.dynamodb.user-profile-table-arn={table_arn}\n",
-        up = s.user_pool_id,
-        client = s.client_id,
-        role = s.role_arn(),
-        table = s.table(),
-    );
+    let expected = properties(&s, "\n", &[]);
     assert_eq!(props.stdout, expected, "{}", props.all());
     assert!(props.writes().is_empty());
     assert_eq!(s.ok(&["outputs", "--format", "properties"]).stdout, expected);
@@ -70,12 +83,11 @@ fn write_updates_only_its_keys_and_keeps_every_other_byte() {
     s.ok(&["outputs", "--write", file.to_str().unwrap()])
         .stdout_has("updated aws.region, aws.cognito.client-id");
     let after = std::fs::read_to_string(&file).unwrap();
+    // Both keys already there are updated in place, the other five appended in order.
     let expected = format!(
-        "# Spring settings\r\nserver.port = 8080\r\n\r\n# AWS\r\naws.region: {REGION}\r\n  aws.cognito.client-id={client}\r\n! legacy comment with aws.cognito.user-pool-id=x\r\nspring.datasource.url=jdbc:h2:mem:test\r\nlogging.level.root=INFO\r\naws.cognito.user-pool-id={up}\r\naws.cognito.identity-pool-id={pool}\r\naws.cognito.authenticated-role-arn={role}\r\naws.dynamodb.user-profile-table={table}\r\naws.dynamodb.user-profile-table-arn=arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}\r\n",
+        "# Spring settings\r\nserver.port = 8080\r\n\r\n# AWS\r\naws.region: {REGION}\r\n  aws.cognito.client-id={client}\r\n! legacy comment with aws.cognito.user-pool-id=x\r\nspring.datasource.url=jdbc:h2:mem:test\r\nlogging.level.root=INFO\r\n{appended}",
         client = s.client_id,
-        up = s.user_pool_id,
-        role = s.role_arn(),
-        table = s.table(),
+        appended = properties(&s, "\r\n", &["aws.region", "aws.cognito.client-id"]),
     );
     assert_eq!(after, expected);
     // A second write changes nothing, not even the file's modification time.

@@ -118,46 +118,20 @@ fn table_options_apply_stay_in_sync_and_converge_after_drift() {
 
     // Drift by hand: the AWS owned key, the standard class, an index deleted, TTL off.
     block_on(async {
+        use aws_sdk_dynamodb::types::{
+            DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, TimeToLiveSpecification,
+        };
         let db = &sdk.dynamodb;
-        db.update_table()
-            .table_name(s.table())
-            .sse_specification(SseSpecification::builder().enabled(false).build())
-            .send()
-            .await
-            .unwrap();
-        db.update_table()
-            .table_name(s.table())
-            .table_class(TableClass::Standard)
-            .send()
-            .await
-            .unwrap();
-        db.update_table()
-            .table_name(s.table())
-            .global_secondary_index_updates(
-                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
-                    .delete(
-                        aws_sdk_dynamodb::types::DeleteGlobalSecondaryIndexAction::builder()
-                            .index_name("byTeam")
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        db.update_time_to_live()
-            .table_name(s.table())
-            .time_to_live_specification(
-                aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
-                    .attribute_name("expiresAt")
-                    .enabled(false)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let update = || db.update_table().table_name(s.table());
+        let no_sse = SseSpecification::builder().enabled(false).build();
+        update().sse_specification(no_sse).send().await.unwrap();
+        update().table_class(TableClass::Standard).send().await.unwrap();
+        let by_team = DeleteGlobalSecondaryIndexAction::builder().index_name("byTeam").build();
+        let delete = GlobalSecondaryIndexUpdate::builder().delete(by_team.unwrap()).build();
+        update().global_secondary_index_updates(delete).send().await.unwrap();
+        let ttl_off = TimeToLiveSpecification::builder().attribute_name("expiresAt").enabled(false);
+        let ttl = db.update_time_to_live().table_name(s.table());
+        ttl.time_to_live_specification(ttl_off.build().unwrap()).send().await.unwrap();
     });
     let (fields, table) = table_changes(&s, 2);
     assert_eq!(

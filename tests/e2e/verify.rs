@@ -293,14 +293,12 @@ fn a_propagation_timeout_too_short_says_it_may_still_be_propagating() {
     assert_eq!(h["status"], "failed", "{h}");
     assert!(field(h, "error").starts_with("InvalidIdentityPoolConfigurationException"), "{h}");
     let cause = field(h, "cause");
-    assert!(
-        cause.starts_with(&format!(
-            "Cognito still refuses identity pool {}'s role configuration after waiting 2s (--propagation-timeout), although its authenticated role {} exists and trusts the pool: IAM may still be propagating",
-            s.pool_id(),
-            s.role()
-        )),
-        "{cause}"
+    let refused = format!(
+        "Cognito still refuses identity pool {}'s role configuration after waiting 2s (--propagation-timeout), although its authenticated role {} exists and trusts the pool: IAM may still be propagating",
+        s.pool_id(),
+        s.role()
     );
+    assert!(cause.starts_with(&refused), "{cause}");
     assert!(!cause.contains("trust policy does not let"), "{cause}");
     // It waited the bound, not less.
     assert!(h["duration_ms"].as_f64().unwrap() >= 2000.0, "{h}");

@@ -22,16 +22,17 @@ fn output_parses_and_references_resolve_to_declared_resources() {
         .map(|b| format!("{}.{}", b.labels()[0].as_str(), b.labels()[1].as_str()))
         .collect();
     assert_eq!(kinds, [TABLE, IDENTITY_POOL, ROLE, ACCESS_POLICY, POLICY_ATTACHMENT, POOL_ROLES]);
-    assert!(
-        text.contains("\"cognito-identity.amazonaws.com:aud\" = aws_cognito_identity_pool.pool.id"),
-        "{text}"
-    );
-    assert!(text.contains("Resource = aws_dynamodb_table.table.arn"), "{text}");
-    assert!(text.contains("assume_role_policy = jsonencode(local.trust_policy)"), "{text}");
-    assert!(text.contains("policy = jsonencode(local.access_policy)"), "{text}");
-    assert!(text.contains("\"setup:stack\" = \"demo\""), "{text}");
-    assert!(text.contains("prevent_destroy = true"), "{text}");
-    assert!(text.contains("to = aws_dynamodb_table.table"), "{text}");
+    for line in [
+        "\"cognito-identity.amazonaws.com:aud\" = aws_cognito_identity_pool.pool.id",
+        "Resource = aws_dynamodb_table.table.arn",
+        "assume_role_policy = jsonencode(local.trust_policy)",
+        "policy = jsonencode(local.access_policy)",
+        "\"setup:stack\" = \"demo\"",
+        "prevent_destroy = true",
+        "to = aws_dynamodb_table.table",
+    ] {
+        assert!(text.contains(line), "no {line:?} in\n{text}");
+    }
 }
 
 fn desired_with(extra: &str) -> Desired {

@@ -29,6 +29,14 @@ pub fn first_failure(j: &Value) -> (String, String) {
     (h["hop"].as_str().unwrap().to_string(), h["cause"].as_str().unwrap().to_string())
 }
 
+/// Verify's first failed hop is `hop`; its cause, which starts with `start`.
+pub fn failed_at(j: &Value, hop: &str, start: &str) -> String {
+    let (failed, cause) = first_failure(j);
+    assert_eq!(failed, hop, "{j}");
+    assert!(cause.starts_with(start), "the cause\n  {cause}\ndoes not start with\n  {start}");
+    cause
+}
+
 /// The string `v[key]`, e.g. a hop's `cause`.
 pub fn field<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or_else(|| panic!("no string {key} in {v}"))
