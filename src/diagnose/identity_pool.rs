@@ -5,49 +5,88 @@
 
 use std::time::Duration;
 
-use super::{trust_policy, Severity, AUD_KEY};
+use super::{guest_trust_policy, trust_policy, Severity, AUD_KEY};
 use crate::steps::{pool_roles, role};
 
 const APPLY: &str = "run `setup apply` to fix it (`setup status` shows the same)";
 
-/// What is wrong in the wiring behind `InvalidIdentityPoolConfigurationException`: no
-/// authenticated role, another role, a missing role, or a trust policy that does not allow this
-/// pool. `None` when the wiring looks right (then the refusal is IAM propagation).
+/// Which of the identity pool's roles: the signed-in users' (`authenticated`) or the guests'
+/// (`unauthenticated`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolRole {
+    Authenticated,
+    Guest,
+}
+
+impl PoolRole {
+    /// Who Cognito hands the role to.
+    fn identities(self) -> &'static str {
+        match self {
+            PoolRole::Authenticated => "signed-in users",
+            PoolRole::Guest => "guests",
+        }
+    }
+}
+
+/// What is wrong in the wiring behind `InvalidIdentityPoolConfigurationException`: no role in
+/// the pool's `kind` slot, another role there, a missing role, or a trust policy that does not
+/// let this pool's identities of that kind in. `None` when the wiring looks right (then the
+/// refusal is IAM propagation).
 pub fn pool_configuration_problem(
+    kind: PoolRole,
     pool_id: &str,
     roles: Option<&pool_roles::Live>,
     role: Option<&role::Live>,
     role_name: &str,
     role_arn: &str,
 ) -> Option<String> {
-    match roles.and_then(pool_roles::Live::authenticated) {
-        None => {
+    let who = kind.identities();
+    let in_slot = roles.and_then(|r| match kind {
+        PoolRole::Authenticated => r.authenticated(),
+        PoolRole::Guest => r.unauthenticated(),
+    });
+    match (kind, in_slot) {
+        (PoolRole::Authenticated, None) => {
             return Some(format!(
-                "identity pool {pool_id} has no authenticated role (its roles were cleared or never set), so Cognito has no role to hand to signed-in users; {APPLY}"
+                "identity pool {pool_id} has no authenticated role (its roles were cleared or never set), so Cognito has no role to hand to {who}; {APPLY}"
             ))
         }
-        Some(arn) if arn != role_arn => {
+        (PoolRole::Guest, None) => {
+            return Some(format!(
+                "identity pool {pool_id} has no unauthenticated role, so Cognito has no role to hand to {who}; {APPLY}"
+            ))
+        }
+        (PoolRole::Authenticated, Some(arn)) if arn != role_arn => {
             return Some(format!(
                 "identity pool {pool_id}'s authenticated role is {arn}, not the stack's role {role_arn}, and Cognito cannot use it; {APPLY}"
             ))
         }
-        Some(_) => {}
+        (PoolRole::Guest, Some(arn)) if arn != role_arn => {
+            return Some(format!(
+                "identity pool {pool_id}'s unauthenticated role is {arn}, not the stack's guest role {role_arn}; {APPLY}"
+            ))
+        }
+        _ => {}
     }
     let Some(role) = role else {
-        return Some(format!("the pool's authenticated role {role_name} does not exist; {APPLY}"));
+        let which = if kind == PoolRole::Guest { "guest" } else { "authenticated" };
+        return Some(format!("the pool's {which} role {role_name} does not exist; {APPLY}"));
     };
-    let blocking: Vec<String> = trust_policy(&role.trust, Some(pool_id))
-        .iter()
-        .filter(|f| f.severity == Severity::Finding || f.message.contains(AUD_KEY))
-        .map(|f| f.message.clone())
+    let (findings, blocking_severity) = match kind {
+        PoolRole::Authenticated => (trust_policy(&role.trust, Some(pool_id)), Severity::Finding),
+        PoolRole::Guest => (guest_trust_policy(&role.trust, Some(pool_id)), Severity::GuestFinding),
+    };
+    let blocking: Vec<String> = findings
+        .into_iter()
+        .filter(|f| f.severity == blocking_severity || f.message.contains(AUD_KEY))
+        .map(|f| f.message)
         .collect();
-    if blocking.is_empty() {
-        return None;
-    }
-    Some(format!(
-        "role {role_name}'s trust policy does not let identity pool {pool_id}'s signed-in users assume it: {}; {APPLY}",
-        blocking.join("; ")
-    ))
+    (!blocking.is_empty()).then(|| {
+        format!(
+            "role {role_name}'s trust policy does not let identity pool {pool_id}'s {who} assume it: {}; {APPLY}",
+            blocking.join("; ")
+        )
+    })
 }
 
 /// Cognito still refuses a wiring that looks right after `waited` (`None`: not retried).
@@ -140,7 +179,15 @@ mod tests {
     fn pool_configuration_causes_are_named_and_a_right_wiring_is_none() {
         let good = role_with(policy_doc::trust_policy(POOL));
         let problem = |r: Option<&str>, role: Option<&role::Live>| {
-            pool_configuration_problem(POOL, Some(&roles(r)), role, "demo-role", ROLE_ARN)
+            let roles = Some(&roles(r));
+            pool_configuration_problem(
+                PoolRole::Authenticated,
+                POOL,
+                roles,
+                role,
+                "demo-role",
+                ROLE_ARN,
+            )
         };
         let cleared = problem(None, Some(&good)).unwrap();
         assert!(cleared.contains("has no authenticated role"), "{cleared}");
@@ -164,6 +211,51 @@ mod tests {
             "{slow}"
         );
         assert!(slow.contains("role mappings"), "{slow}");
+    }
+
+    #[test]
+    fn guest_wiring_causes_are_named_and_a_right_wiring_is_none() {
+        const GUEST_ARN: &str = "arn:aws:iam::123456789012:role/demo-guest";
+        let good = role::Live {
+            arn: GUEST_ARN.into(),
+            ..role_with(crate::steps::guest::trust_policy(POOL))
+        };
+        // The signed-in users' trust on the guest role: the amr mix-up.
+        let mixed_up =
+            role::Live { arn: GUEST_ARN.into(), ..role_with(policy_doc::trust_policy(POOL)) };
+        let problem = |unauth: Option<&str>, role: Option<&role::Live>| {
+            let mut pool = roles(Some(ROLE_ARN));
+            if let Some(arn) = unauth {
+                pool.roles.insert("unauthenticated".into(), arn.into());
+            }
+            pool_configuration_problem(
+                PoolRole::Guest,
+                POOL,
+                Some(&pool),
+                role,
+                "demo-guest",
+                GUEST_ARN,
+            )
+        };
+        let apply = "; run `setup apply` to fix it (`setup status` shows the same)";
+        assert_eq!(
+            problem(None, Some(&good)).unwrap(),
+            format!("identity pool {POOL} has no unauthenticated role, so Cognito has no role to hand to guests{apply}")
+        );
+        assert_eq!(
+            problem(Some(ROLE_ARN), Some(&good)).unwrap(),
+            format!("identity pool {POOL}'s unauthenticated role is {ROLE_ARN}, not the stack's guest role {GUEST_ARN}{apply}")
+        );
+        assert_eq!(
+            problem(Some(GUEST_ARN), None).unwrap(),
+            format!("the pool's guest role demo-guest does not exist{apply}")
+        );
+        let trust = problem(Some(GUEST_ARN), Some(&mixed_up)).unwrap();
+        assert!(
+            trust.starts_with(&format!("role demo-guest's trust policy does not let identity pool {POOL}'s guests assume it: amr mix-up")),
+            "{trust}"
+        );
+        assert_eq!(problem(Some(GUEST_ARN), Some(&good)), None);
     }
 
     #[test]

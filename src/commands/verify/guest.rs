@@ -21,7 +21,7 @@ use super::login::{
 use super::table::{is_denied, key_value};
 use super::{random_hex, sdk_error, Hop, Run};
 use crate::diagnose::access::{self, Call, LivePolicy};
-use crate::diagnose::{guest_trust_policy, Severity, AUD_KEY};
+use crate::diagnose::identity_pool::{pool_configuration_problem, PoolRole};
 use crate::policy_eval;
 
 const APPLY: &str = "run `setup apply` to fix it (`setup status` shows the same)";
@@ -148,36 +148,16 @@ fn refused(r: &Run<'_>, code: &str, message: &str) -> String {
 /// no unauthenticated role, another role, a missing guest role, or a trust policy that does not
 /// let this pool's guests in. `None` when it looks right (then the refusal is IAM propagation).
 pub(super) fn guest_wiring(r: &Run<'_>) -> Option<String> {
-    let (pool, name) = (&r.pool_id, &r.d.guest_spec.role_name);
     let arn =
         r.o.guest.role.as_ref().map_or_else(|| r.d.guest_role_arn(&r.o.account), |l| l.arn.clone());
-    match r.o.pool_roles.as_ref().and_then(|p| p.unauthenticated()) {
-        None => {
-            return Some(format!(
-                "identity pool {pool} has no unauthenticated role, so Cognito has no role to hand to guests; {APPLY}"
-            ))
-        }
-        Some(other) if other != arn => {
-            return Some(format!(
-                "identity pool {pool}'s unauthenticated role is {other}, not the stack's guest role {arn}; {APPLY}"
-            ))
-        }
-        Some(_) => {}
-    }
-    let Some(role) = &r.o.guest.role else {
-        return Some(format!("the pool's guest role {name} does not exist; {APPLY}"));
-    };
-    let blocking: Vec<String> = guest_trust_policy(&role.trust, Some(pool))
-        .into_iter()
-        .filter(|f| f.severity == Severity::GuestFinding || f.message.contains(AUD_KEY))
-        .map(|f| f.message)
-        .collect();
-    (!blocking.is_empty()).then(|| {
-        format!(
-            "role {name}'s trust policy does not let identity pool {pool}'s guests assume it: {}; {APPLY}",
-            blocking.join("; ")
-        )
-    })
+    pool_configuration_problem(
+        PoolRole::Guest,
+        &r.pool_id,
+        r.o.pool_roles.as_ref(),
+        r.o.guest.role.as_ref(),
+        &r.d.guest_spec.role_name,
+        &arn,
+    )
 }
 
 fn timed_out(r: &Run<'_>, waited: Option<Duration>) -> String {

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::hop::{done, failure, Done, Failure};
 use super::{sdk_error, test_user, Run};
 use crate::diagnose::identity_pool::{
-    pool_configuration_problem, propagation_timed_out, token_refused, Exchange,
+    pool_configuration_problem, propagation_timed_out, token_refused, Exchange, PoolRole,
 };
 use crate::diagnose::sign_in::{self, Refusal, SignIn};
 use crate::plan::StepId;
@@ -198,6 +198,7 @@ where
 /// What the static diagnosis finds wrong in the pool's role wiring (`None`: it looks right).
 fn pool_problem(r: &Run<'_>) -> Option<String> {
     pool_configuration_problem(
+        PoolRole::Authenticated,
         &r.pool_id,
         r.o.pool_roles.as_ref(),
         r.o.role.as_ref(),
