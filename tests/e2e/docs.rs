@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd};
+
 use crate::harness::*;
 use crate::release::{published, write_executable, ACTION_PLACEHOLDER, RELEASE_TARGETS};
 
@@ -35,74 +37,26 @@ fn markdown_files() -> Vec<String> {
     files
 }
 
-/// The lines of a Markdown file outside fenced code blocks, with inline code spans removed,
-/// numbered from 1.
-fn prose_lines(text: &str) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    let mut fence: Option<String> = None;
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        let marker: String = trimmed.chars().take_while(|&c| c == '`' || c == '~').collect();
-        if marker.len() >= 3 && marker.chars().all(|c| c == marker.chars().next().unwrap()) {
-            match &fence {
-                None => fence = Some(marker),
-                Some(open) if marker.starts_with(open.as_str()) => fence = None,
-                Some(_) => {}
-            }
-            continue;
-        }
-        if fence.is_none() {
-            out.push((i + 1, strip_code_spans(line)));
-        }
-    }
-    out
+/// GitHub's Markdown: CommonMark with tables, strikethrough, task lists and footnotes.
+fn parser(text: &str) -> Parser<'_> {
+    let gfm = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_GFM;
+    Parser::new_ext(text, gfm)
 }
 
-/// Removes `code spans` (any number of backticks, closed by the same number).
-fn strip_code_spans(line: &str) -> String {
-    let mut out = String::new();
-    let mut rest = line;
-    while let Some(start) = rest.find('`') {
-        out.push_str(&rest[..start]);
-        let ticks = rest[start..].chars().take_while(|&c| c == '`').count();
-        let after = &rest[start + ticks..];
-        let close = "`".repeat(ticks);
-        match after.find(&close) {
-            Some(end) => rest = &after[end + ticks..],
-            None => {
-                out.push_str(&rest[start..]);
-                return out;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+/// The line (from 1) a byte offset of `text` is on.
+fn line_at(text: &str, offset: usize) -> usize {
+    text[..offset].matches('\n').count() + 1
 }
 
-/// GitHub's anchor for a heading: the rendered text, lower-cased, with everything but letters,
+/// GitHub's anchor for a heading's rendered text: lower-cased, with everything but letters,
 /// digits, `_`, `-` and spaces removed and spaces turned into `-`.
-fn slug(heading: &str) -> String {
-    // Rendered text: [text](url) → text, no code or emphasis markers.
-    let mut text = String::new();
-    let mut rest = heading;
-    while let Some(open) = rest.find('[') {
-        text.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find("](") {
-            Some(mid) => {
-                text.push_str(&after[..mid]);
-                let tail = &after[mid + 2..];
-                rest = tail.find(')').map_or("", |end| &tail[end + 1..]);
-            }
-            None => {
-                text.push('[');
-                rest = after;
-            }
-        }
-    }
-    text.push_str(rest);
-    text.chars()
-        .filter(|c| !matches!(c, '`' | '*'))
+fn slug(rendered: &str) -> String {
+    rendered
+        .chars()
         .flat_map(char::to_lowercase)
         .filter_map(|c| match c {
             ' ' => Some('-'),
@@ -113,66 +67,59 @@ fn slug(heading: &str) -> String {
 }
 
 /// The anchors of a Markdown file: its headings' slugs (repeats get `-1`, `-2`, … as on
-/// GitHub) and explicit `id="…"`/`name="…"` attributes.
+/// GitHub) and explicit `id="…"`/`name="…"` attributes of its HTML.
 fn anchors(text: &str) -> BTreeSet<String> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = BTreeSet::new();
-    let raw_lines: Vec<&str> = text.lines().collect();
-    for (n, line) in prose_lines(text) {
-        // Headings keep their code spans: take the raw line.
-        let raw = raw_lines[n - 1].trim_start();
-        let hashes = raw.chars().take_while(|&c| c == '#').count();
-        if (1..=6).contains(&hashes) && raw[hashes..].starts_with(' ') {
-            let base = slug(raw[hashes..].trim().trim_end_matches('#').trim());
-            let count = seen.entry(base.clone()).or_insert(0);
-            out.insert(if *count == 0 { base.clone() } else { format!("{base}-{count}") });
-            *count += 1;
-        }
-        for attr in ["id=\"", "name=\""] {
-            for piece in line.split(attr).skip(1) {
-                if let Some(end) = piece.find('"') {
-                    out.insert(piece[..end].to_string());
+    // The rendered text of the heading being read: text and code spans, no link targets.
+    let mut heading: Option<String> = None;
+    for event in parser(text) {
+        match event {
+            Event::Start(Tag::Heading { .. }) => heading = Some(String::new()),
+            Event::End(TagEnd::Heading(_)) => {
+                let base = slug(heading.take().unwrap_or_default().trim());
+                let count = seen.entry(base.clone()).or_insert(0);
+                out.insert(if *count == 0 { base.clone() } else { format!("{base}-{count}") });
+                *count += 1;
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(h) = &mut heading {
+                    h.push_str(&t);
                 }
             }
+            Event::Html(html) | Event::InlineHtml(html) => {
+                for attr in ["id=\"", "name=\""] {
+                    for piece in html.split(attr).skip(1) {
+                        if let Some(end) = piece.find('"') {
+                            out.insert(piece[..end].to_string());
+                        }
+                    }
+                }
+            }
+            _ => {}
         }
     }
     out
 }
 
-/// Every link target in the file's prose: `[text](target)`, `![alt](target)` and
-/// `[label]: target`, with the line it is on.
+/// Every link target in the file: links, images and reference definitions (used or not), with
+/// the line each is on.
 fn links(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
-    for (n, line) in prose_lines(text) {
-        let mut rest = line.as_str();
-        while let Some(at) = rest.find("](") {
-            let after = &rest[at + 2..];
-            // The target ends at the matching parenthesis (targets may contain balanced ones).
-            let mut depth = 0;
-            let mut end = after.len();
-            for (i, c) in after.char_indices() {
-                match c {
-                    '(' => depth += 1,
-                    ')' if depth == 0 => {
-                        end = i;
-                        break;
-                    }
-                    ')' => depth -= 1,
-                    _ => {}
-                }
+    for (event, at) in parser(text).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Link { link_type: LinkType::Email, .. }) => {}
+            Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => {
+                out.push((line_at(text, at.start), dest_url.to_string()));
             }
-            let target = after[..end].split_whitespace().next().unwrap_or("");
-            out.push((n, target.trim_matches(['<', '>']).to_string()));
-            rest = &after[end.min(after.len())..];
-        }
-        let t = line.trim_start();
-        if t.starts_with('[') {
-            if let Some(close) = t.find("]: ") {
-                let target = t[close + 3..].split_whitespace().next().unwrap_or("");
-                out.push((n, target.to_string()));
-            }
+            _ => {}
         }
     }
+    let definitions = parser(text);
+    for (_, def) in definitions.reference_definitions().iter() {
+        out.push((line_at(text, def.span.start), def.dest.to_string()));
+    }
+    out.sort();
     out
 }
 
@@ -236,7 +183,7 @@ fn every_relative_link_in_the_readme_and_docs_resolves() {
 
 #[test]
 fn github_slugs_are_computed_as_github_does() {
-    // The link check above is only as good as its slugs; these are GitHub's for these headings.
+    // The link check above is only as good as its anchors; these are GitHub's for these headings.
     for (heading, want) in [
         ("Starting a config: `setup init`", "starting-a-config-setup-init"),
         (
@@ -250,11 +197,19 @@ fn github_slugs_are_computed_as_github_does() {
         ),
         ("Ctrl-C", "ctrl-c"),
         ("The [Action](ci.md)", "the-action"),
+        ("*Emphasis* and **strong**", "emphasis-and-strong"),
     ] {
-        assert_eq!(slug(heading), want, "{heading}");
+        assert_eq!(anchors(&format!("## {heading}\n")), BTreeSet::from([want.to_string()]));
     }
-    let text = "# A\n## A\n```\n# not a heading\n```\n### A\n";
-    assert_eq!(anchors(text), ["a", "a-1", "a-2"].map(String::from).into_iter().collect());
+    let text = "# A\n## A\n```\n# not a heading\n```\n### A\nB\n-\n<a name=\"c\"></a>\n";
+    assert_eq!(
+        anchors(text),
+        ["a", "a-1", "a-2", "b", "c"].map(String::from).into_iter().collect()
+    );
+    let text = "[x](a.md)\n\n`[y](code.md)`\n\n```\n[z](fence.md)\n```\n![i](img.png) [r][def] <me@example.com>\n\n[def]: ref.md#top\n[unused]: unused.md\n";
+    let targets =
+        [(1, "a.md"), (8, "img.png"), (8, "ref.md#top"), (10, "ref.md#top"), (11, "unused.md")];
+    assert_eq!(links(text), targets.map(|(n, t)| (n, t.to_string())));
 }
 
 /// The dotted keys the config parser accepts, asked from the parser: every table is declared with
