@@ -71,12 +71,11 @@ pub(super) async fn flow(r: &Run<'_>) {
     let Some(creds) = r.run_hop(Hop::GetCredentials, get_credentials(r, &identity_id)).await else {
         return;
     };
-    let ddb = r.aws.dynamodb_with(creds);
+    let guest = Guest { r, ddb: r.aws.dynamodb_with(creds), identity_id: &identity_id };
     let actions = &r.d.guest_spec.actions;
     match allowed_call(actions) {
         Some(action) => {
-            let call = allowed(r, &ddb, &identity_id, action);
-            if r.run_hop(Hop::GuestAllowed, call).await.is_none() {
+            if r.run_hop(Hop::GuestAllowed, allowed(&guest, action)).await.is_none() {
                 return;
             }
         }
@@ -94,7 +93,7 @@ pub(super) async fn flow(r: &Run<'_>) {
     }
     match denied_call(actions) {
         Some(action) => {
-            r.run_hop(Hop::GuestDenied, denied(r, &ddb, &identity_id, action)).await;
+            r.run_hop(Hop::GuestDenied, denied(&guest, action)).await;
         }
         None => {
             r.skip(Hop::GuestDenied, "guest.actions grants every call verify could show denied")
@@ -233,9 +232,23 @@ enum Answer {
     },
 }
 
-/// Makes `action` with the guest's credentials on a key no item has; a write carries a
-/// condition that fails on such a key, so nothing is written.
-async fn call(
+/// A guest with its table client (signed with the guest's credentials).
+struct Guest<'a> {
+    r: &'a Run<'a>,
+    ddb: aws_sdk_dynamodb::Client,
+    identity_id: &'a str,
+}
+
+/// Makes `action` as the guest on a key no item has ([`key`]); a write carries a condition that
+/// fails on such a key, so nothing is written. With the key's partition key value.
+async fn call(g: &Guest<'_>, action: &str) -> (Answer, String) {
+    let (r, ddb) = (g.r, &g.ddb);
+    let (key, pk_text) = key(r, g.identity_id);
+    let answer = answer_to(r, ddb, action, key, &pk_text).await;
+    (answer, pk_text)
+}
+
+async fn answer_to(
     r: &Run<'_>,
     ddb: &aws_sdk_dynamodb::Client,
     action: &str,
@@ -348,13 +361,9 @@ fn eval_context(r: &Run<'_>, identity_id: &str, pk_text: &str) -> policy_eval::C
 }
 
 /// guest-allowed: a call `guest.actions` grants must get past IAM.
-async fn allowed(
-    r: &Run<'_>,
-    ddb: &aws_sdk_dynamodb::Client,
-    identity_id: &str,
-    action: &str,
-) -> Result<Done<()>, Failure> {
-    let (key, pk_text) = key(r, identity_id);
+async fn allowed(g: &Guest<'_>, action: &str) -> Result<Done<()>, Failure> {
+    let (r, identity_id) = (g.r, g.identity_id);
+    let (answer, pk_text) = call(g, action).await;
     let c = Call {
         action,
         policy: &r.d.guest_spec.policy_name,
@@ -366,7 +375,7 @@ async fn allowed(
     };
     let ctx = eval_context(r, identity_id, &pk_text);
     let guest_terms = |cause: String| cause.replace("[policy] actions", "[guest] actions");
-    match call(r, ddb, action, key, &pk_text).await {
+    match answer {
         Answer::Allowed(what) => Ok(done((), format!("{action} on table {}: {what}", r.table))),
         Answer::Denied(text) => {
             Err(failure(text, guest_terms(access::denied(live_policy(r), &ctx, &c))))
@@ -379,14 +388,9 @@ async fn allowed(
 }
 
 /// guest-denied: a call `guest.actions` does not grant must be denied.
-async fn denied(
-    r: &Run<'_>,
-    ddb: &aws_sdk_dynamodb::Client,
-    identity_id: &str,
-    action: &str,
-) -> Result<Done<()>, Failure> {
-    let (key, pk_text) = key(r, identity_id);
-    match call(r, ddb, action, key, &pk_text).await {
+async fn denied(g: &Guest<'_>, action: &str) -> Result<Done<()>, Failure> {
+    let r = g.r;
+    match call(g, action).await.0 {
         Answer::Denied(text) => Ok(done(
             (),
             format!("{action} was denied ({text}): guest.actions does not grant it"),
