@@ -219,7 +219,7 @@ fn from_flags(global: &Global, args: &InitArgs) -> Result<Answers> {
 
 /// On a terminal: ask for what the flags did not give.
 async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Result<Answers> {
-    use dialoguer::{Input, Select};
+    use dialoguer::Input;
     let path = global.config.clone();
     // Each answer is checked by parsing a config that contains it, so prompts and commands
     // apply exactly the same rules.
@@ -236,7 +236,6 @@ async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Resul
             _ => Ok(()),
         }
     };
-    let prompt_err = |e: dialoguer::Error| anyhow!("reading the answer: {e}");
 
     let stack = match &global.stack {
         Some(s) => s.clone(),
@@ -282,30 +281,18 @@ async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Resul
         |s: &String| check("user_pool.id", Answers { user_pool_id: s.clone(), ..sample.clone() });
     let user_pool_id = match &args.user_pool_id {
         Some(id) => id.clone(),
-        None if !pools.is_empty() => {
-            let mut items: Vec<String> =
-                pools.iter().map(|(id, name)| format!("{name} ({id})")).collect();
-            items.push("another user pool (type its id)".into());
-            let chosen = Select::new()
-                .with_prompt("User pool whose signed-in users get access")
-                .items(&items)
-                .default(0)
-                .interact()
-                .map_err(prompt_err)?;
-            match pools.get(chosen) {
-                Some((id, _)) => id.clone(),
-                None => Input::<String>::new()
+        None => choose_or_type(
+            "User pool whose signed-in users get access",
+            "another user pool (type its id)",
+            &pools,
+            || {
+                Input::<String>::new()
                     .with_prompt("User pool id (<region>_<id>)")
                     .validate_with(check_pool)
                     .interact_text()
-                    .map_err(prompt_err)?,
-            }
-        }
-        None => Input::<String>::new()
-            .with_prompt("User pool id (<region>_<id>)")
-            .validate_with(check_pool)
-            .interact_text()
-            .map_err(prompt_err)?,
+                    .map_err(prompt_err)
+            },
+        )?,
     };
 
     let client_ids = if !args.client_ids.is_empty() {
@@ -330,23 +317,12 @@ async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Resul
                 .interact_text()
                 .map_err(prompt_err)
         };
-        if clients.is_empty() {
-            vec![typed()?]
-        } else {
-            let mut items: Vec<String> =
-                clients.iter().map(|(id, name)| format!("{name} ({id})")).collect();
-            items.push("another app client (type its id)".into());
-            let chosen = Select::new()
-                .with_prompt("App client (add more to client_ids in the file later)")
-                .items(&items)
-                .default(0)
-                .interact()
-                .map_err(prompt_err)?;
-            match clients.get(chosen) {
-                Some((id, _)) => vec![id.clone()],
-                None => vec![typed()?],
-            }
-        }
+        vec![choose_or_type(
+            "App client (add more to client_ids in the file later)",
+            "another app client (type its id)",
+            &clients,
+            typed,
+        )?]
     };
 
     let table = match &args.table {
@@ -361,6 +337,35 @@ async fn ask(global: &Global, args: &InitArgs, notes: &mut Vec<String>) -> Resul
             .map_err(prompt_err)?,
     };
     Ok(Answers { stack, region, table, user_pool_id, client_ids })
+}
+
+/// One of `listed` (id, name) picked from a menu whose last entry, `another`, asks for an id
+/// with `typed` instead; `typed` alone when nothing is listed.
+fn choose_or_type(
+    prompt: &str,
+    another: &str,
+    listed: &[(String, String)],
+    typed: impl FnOnce() -> Result<String>,
+) -> Result<String> {
+    if listed.is_empty() {
+        return typed();
+    }
+    let mut items: Vec<String> = listed.iter().map(|(id, name)| format!("{name} ({id})")).collect();
+    items.push(another.into());
+    let chosen = dialoguer::Select::new()
+        .with_prompt(prompt)
+        .items(&items)
+        .default(0)
+        .interact()
+        .map_err(prompt_err)?;
+    match listed.get(chosen) {
+        Some((id, _)) => Ok(id.clone()),
+        None => typed(),
+    }
+}
+
+fn prompt_err(e: dialoguer::Error) -> anyhow::Error {
+    anyhow!("reading the answer: {e}")
 }
 
 async fn idp(global: &Global, region: &str) -> Result<aws_sdk_cognitoidentityprovider::Client> {
