@@ -16,7 +16,7 @@ import traceback
 
 from botocore.exceptions import ClientError
 
-from selftest_support import REGION, Launcher
+from selftest_support import REGION, Launcher, eq
 
 ACCOUNT = "123456789012"
 OPERATOR = ("AKIDOPERATOR0000", "secret")
@@ -35,11 +35,6 @@ def error_of(fn, *args, **kwargs):
         return (e.response["Error"]["Code"], e.response["Error"].get("Message", ""),
                 e.response["ResponseMetadata"]["HTTPStatusCode"])
     raise AssertionError(f"{getattr(fn, '__name__', fn)} succeeded, expected an error")
-
-
-def eq(got, want, what=""):
-    if got != want:
-        raise AssertionError(f"{what}: got {got!r}, want {want!r}")
 
 
 # --------------------------------------------------------------------------

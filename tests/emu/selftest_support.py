@@ -10,8 +10,11 @@ import sys
 import urllib.error
 import urllib.request
 
+import time
+
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 LAUNCHER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "emulator.py")
 REGION = "us-east-1"
@@ -58,3 +61,40 @@ class Launcher:
     def stop(self):
         self.proc.stdin.close()
         self.proc.wait(timeout=10)
+
+
+def check(cond, what: str):
+    if not cond:
+        raise AssertionError(what)
+
+
+def eq(actual, expected, what: str = ""):
+    if actual != expected:
+        raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def error(fn, code: str, message: str | None = None, status: int = 400, **kwargs):
+    """Calls fn(**kwargs), which must fail with `code` (and exactly `message`, and `status`)."""
+    try:
+        fn(**kwargs)
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        eq(err.get("Code"), code, f"{fn.__name__} error code")
+        if message is not None:
+            eq(err.get("Message"), message, f"{fn.__name__} error message")
+        eq(e.response["ResponseMetadata"]["HTTPStatusCode"], status, f"{fn.__name__} HTTP status")
+        return err
+    raise AssertionError(f"{fn.__name__}({kwargs}) succeeded; expected {code}")
+
+
+def sleep_until(t0: float, seconds: float):
+    """Sleeps until `seconds` after monotonic time t0 (plus a margin)."""
+    delay = t0 + seconds + 0.15 - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def within(t0: float, seconds: float, what: str):
+    """The check just made must have happened inside the window, else the result proves nothing."""
+    if time.monotonic() - t0 >= seconds:
+        raise AssertionError(f"{what}: the machine was too slow to check inside the {seconds}s window")
