@@ -190,3 +190,12 @@ fn a_customer_managed_table_with_indexes_is_in_the_backend_policy() {
         format!("{actions} on {TABLE_ARN} and its indexes; kms:Decrypt, kms:GenerateDataKey on {key_arn}")
     );
 }
+
+/// What IAM shows next to the backend policy: the table, the principal and the stack.
+#[test]
+fn the_description_names_the_table_the_backend_and_the_stack() {
+    assert_eq!(
+        description(&with_backend(), &Principal::Role("api".into())),
+        "Backend access to DynamoDB table demo-profiles for role api (managed by setup, stack demo)"
+    );
+}

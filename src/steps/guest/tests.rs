@@ -332,3 +332,17 @@ fn a_customer_managed_table_gives_guests_its_key_too() {
         format!("create policy demo-guest-access (dynamodb:GetItem on {table_arn}; kms:Decrypt, kms:GenerateDataKey on {key})")
     );
 }
+
+/// What IAM shows next to the guest role and policy: who assumes the role, which table the
+/// policy opens, and the stack that manages both.
+#[test]
+fn descriptions_say_what_the_guest_role_and_policy_are_for() {
+    assert_eq!(
+        super::role_description("demo", POOL),
+        format!("Assumed by unauthenticated (guest) identities of identity pool {POOL} (managed by setup, stack demo)")
+    );
+    assert_eq!(
+        super::policy_description(&on("")),
+        "Guest access to DynamoDB table demo-profiles (managed by setup, stack demo)"
+    );
+}
