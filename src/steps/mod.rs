@@ -421,3 +421,6 @@ pub mod test_support {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

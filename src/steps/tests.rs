@@ -1,0 +1,107 @@
+//! The registry: each id finds its step, which steps a config asks for, and what each write of
+//! a fresh apply and of a teardown waits for (the order `apply` and `teardown` keep).
+
+use serde_json::Value;
+
+use super::test_support::{self, desired, observed, view};
+use super::*;
+use crate::policy_doc;
+
+/// Guests with a policy of their own, and a backend role: every step applies.
+const EVERYTHING: &str = "[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n[backend]\nrole = \"api\"\n";
+
+#[test]
+fn every_step_id_finds_its_step() {
+    for s in STEPS {
+        assert_eq!(step(s.id()).id(), s.id());
+    }
+}
+
+#[test]
+fn optional_steps_apply_only_when_the_config_asks_for_them() {
+    let o = observed();
+    let applying = |d: &Desired| -> Vec<StepId> {
+        STEPS.iter().filter(|s| s.applies(&view(d, &o))).map(|s| s.id()).collect()
+    };
+    let every: Vec<StepId> = STEPS.iter().map(|s| s.id()).collect();
+    assert_eq!(applying(&desired(EVERYTHING)), every);
+    let optional = [StepId::GuestRole, StepId::GuestPolicy, StepId::BackendPolicy];
+    let plain: Vec<StepId> = every.iter().copied().filter(|id| !optional.contains(id)).collect();
+    assert_eq!(applying(&desired("")), plain);
+}
+
+/// (step, action, what it waits for) of every action in the plan `plan` makes.
+fn waits(plan: impl Fn(&dyn AnyStep) -> StepReport) -> Vec<(StepId, String, Vec<Need>)> {
+    STEPS
+        .iter()
+        .flat_map(|s| {
+            let report = plan(*s);
+            let needs: Vec<_> = report.actions.iter().map(|a| s.needs(a)).collect();
+            report
+                .actions
+                .iter()
+                .zip(needs)
+                .map(|(a, n)| (s.id(), a.to_string(), n))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn waiting(step: StepId, action: &str, needs: &[Need]) -> (StepId, String, Vec<Need>) {
+    (step, action.to_string(), needs.to_vec())
+}
+
+#[test]
+fn each_write_of_a_fresh_apply_waits_for_what_it_uses() {
+    use Need::Done;
+    use StepId::*;
+    let d = desired(EVERYTHING);
+    let o = observed();
+    let v = view(&d, &o);
+    assert_eq!(
+        waits(|s| s.diff(&v)),
+        [
+            waiting(Table, "create table demo-profiles (userId (S) + createdAt (S), PAY_PER_REQUEST)", &[]),
+            waiting(Table, "enable point-in-time recovery", &[]),
+            waiting(IdentityPool, "create identity pool demo_identities for us-east-1_abc123 (1 app client)", &[]),
+            waiting(Role, "create role demo-cognito-authenticated trusted by the identity pool's authenticated users", &[Done(IdentityPool)]),
+            waiting(TrustPolicy, "set with the role's creation", &[Done(IdentityPool), Done(Role)]),
+            waiting(AccessPolicy, "create policy demo-table-access (dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem on arn:aws:dynamodb:us-east-1:123456789012:table/demo-profiles)", &[]),
+            waiting(AccessPolicy, "attach it to role demo-cognito-authenticated", &[Done(Role)]),
+            waiting(GuestRole, "create role demo-cognito-guest trusted by the identity pool's unauthenticated (guest) identities", &[Done(IdentityPool)]),
+            waiting(GuestPolicy, "create policy demo-guest-access (dynamodb:GetItem on arn:aws:dynamodb:us-east-1:123456789012:table/demo-profiles)", &[]),
+            waiting(GuestPolicy, "attach it to role demo-cognito-guest", &[Done(GuestRole)]),
+            waiting(PoolRoles, "set the pool's authenticated role to the stack's role; set the pool's unauthenticated role to guest role demo-cognito-guest", &[Done(IdentityPool), Done(Role), Done(GuestRole)]),
+        ]
+    );
+}
+
+#[test]
+fn each_removal_of_a_teardown_waits_for_what_must_go_first() {
+    use Need::{After, Done};
+    use StepId::*;
+    let d = desired("");
+    let ours: Vec<(&str, &str)> = d.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut o = observed();
+    let policy_arn = d.policy_arn(&o.account);
+    let mut role = test_support::role(&d, policy_doc::trust_policy("us-east-1:p"), &ours);
+    role.attached = vec![(d.policy_name.clone(), policy_arn.clone())];
+    o.role = Some(role);
+    let mut policy = test_support::policy(policy_arn, Value::Null, &ours);
+    policy.entities =
+        Some(managed::Entities { roles: vec![d.role_name.clone()], ..Default::default() });
+    o.policy = Some(policy);
+    o.pool = identity_pool::Lookup::Owned(Box::new(test_support::pool(&d, "us-east-1:p", &ours)));
+    let v = view(&d, &o);
+    assert_eq!(
+        waits(|s| s.removal(&v)),
+        [
+            waiting(IdentityPool, "delete identity pool us-east-1:p", &[After(Role)]),
+            waiting(Role, "detach policy demo-table-access from it", &[]),
+            waiting(Role, "delete role demo-cognito-authenticated", &[]),
+            waiting(TrustPolicy, "remove with the role", &[Done(Role)]),
+            waiting(AccessPolicy, "delete policy demo-table-access", &[After(Role)]),
+            waiting(PoolRoles, "remove with the identity pool", &[Done(IdentityPool)]),
+        ]
+    );
+}
