@@ -174,7 +174,7 @@ fn ttl(spec: &TableSpec, live: &Live) -> (Vec<Change>, Vec<Action>, Vec<String>)
     let action = match (&live.ttl, &spec.ttl_attribute) {
         (Some(old), Some(new)) => {
             notes.push(format!(
-                "Time to Live moves from {old} to {new} in two changes, and AWS allows one per table about every hour: this apply turns it off, and `setup apply` an hour later turns it on for {new}"
+                "Time to Live moves from {old} to {new} in two changes, and AWS allows one per table about every hour: the first apply turns it off, and `setup apply` an hour later turns it on for {new}"
             ));
             Action::TtlOff(old.clone())
         }

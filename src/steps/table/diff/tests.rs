@@ -406,7 +406,7 @@ fn option_notes_say_what_happens() {
             "index gone is DELETING (in progress, not drift)",
             "index byEmail changed keys or projection in the config, and DynamoDB cannot change an index in place: replacing it deletes and recreates it, and queries on it fail until it is ACTIVE again; run `setup apply --allow-index-replace` to do that, or change the config back",
             "Time to Live is ENABLING (in progress, not drift)",
-            "Time to Live moves from ttl to expiresAt in two changes, and AWS allows one per table about every hour: this apply turns it off, and `setup apply` an hour later turns it on for expiresAt",
+            "Time to Live moves from ttl to expiresAt in two changes, and AWS allows one per table about every hour: the first apply turns it off, and `setup apply` an hour later turns it on for expiresAt",
         ]
     );
     assert_eq!(r.actions, [Action::ReplaceIndex(by_email), Action::TtlOff("ttl".into())]);
