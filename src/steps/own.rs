@@ -214,3 +214,39 @@ impl fmt::Display for Keep {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::test_support::tagging;
+
+    #[test]
+    fn plan_and_report_lines_say_what_is_tagged_and_what_is_kept() {
+        let pairs = [("setup:stack", "demo"), ("team", "mobile")];
+        assert_eq!(
+            tagging("role", "r", &pairs, false).to_string(),
+            "tag role r (setup:stack, team)"
+        );
+        assert_eq!(tagging("role", "r", &pairs, true).to_string(), "tag role r for this stack");
+        for (keep, plan, done) in [
+            (
+                Keep::not_ours("policy p"),
+                "leave policy p alone (not created by this stack)",
+                "left policy p alone (not created by this stack)",
+            ),
+            (
+                Keep::in_use("policy p", "still attached to user u"),
+                "keep policy p: still attached to user u",
+                "kept policy p: still attached to user u",
+            ),
+            (
+                Keep::by_default("table t and its data", "pass --delete-table to remove it"),
+                "keep table t and its data (pass --delete-table to remove it)",
+                "kept table t and its data (pass --delete-table to remove it)",
+            ),
+        ] {
+            assert_eq!(keep.to_string(), plan);
+            assert_eq!(keep.done(), Done::Kept(keep.why, done.to_string()));
+        }
+    }
+}

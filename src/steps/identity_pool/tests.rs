@@ -135,3 +135,43 @@ fn removal_deletes_only_the_stack_pool() {
     assert_eq!(r.actions, [Action::Keep(Keep::not_ours(format!("identity pool(s) {ID}")))]);
     assert!(plan(&d, Lookup::None).1.actions.is_empty());
 }
+
+#[test]
+fn the_pool_in_use_is_the_owned_one_or_the_only_untagged_one() {
+    let other = pool("us-east-1:2222", &[("setup:stack", "other")]);
+    let id = |found: Lookup| found.live().map(|p| p.id.clone());
+    assert_eq!(id(Lookup::Owned(Box::new(pool(ID, &ours())))).as_deref(), Some(ID));
+    assert_eq!(id(Lookup::NotOwned(vec![pool(ID, &[])])).as_deref(), Some(ID));
+    assert_eq!(id(Lookup::NotOwned(vec![other.clone()])), None);
+    assert_eq!(id(Lookup::NotOwned(vec![pool(ID, &[]), pool("us-east-1:3333", &[])])), None);
+    assert_eq!(id(Lookup::None), None);
+    // Several pools of that name, one of them another stack's: the refusal says whose.
+    let d = desired("");
+    let r = plan(&d, Lookup::NotOwned(vec![pool(ID, &[]), other])).0;
+    let blocked = r.blocked.unwrap_or_default();
+    assert!(blocked.contains("stack \"other\""), "{blocked}");
+}
+
+#[test]
+fn plan_lines_of_the_pool() {
+    let d = desired("");
+    let create =
+        |clients| Action::Create(d.identity_pool_name.clone(), "us-east-1_abc123".into(), clients);
+    assert_eq!(
+        create(1).to_string(),
+        "create identity pool demo_identities for us-east-1_abc123 (1 app client)"
+    );
+    assert_eq!(
+        create(2).to_string(),
+        "create identity pool demo_identities for us-east-1_abc123 (2 app clients)"
+    );
+    assert_eq!(
+        Action::Update(ID.into(), vec!["providers".into()]).to_string(),
+        format!("update identity pool {ID}")
+    );
+    assert_eq!(Action::Delete(ID.into()).to_string(), format!("delete identity pool {ID}"));
+    assert_eq!(
+        tagging(&ours(), true).to_string(),
+        format!("tag identity pool demo_identities ({ID}) for this stack")
+    );
+}
