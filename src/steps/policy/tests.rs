@@ -218,3 +218,12 @@ fn removal_cases() {
         [Action::Keep(Keep::not_ours(format!("policy {}", d.policy_name)))]
     );
 }
+
+/// What IAM shows next to the access policy: the table and the stack.
+#[test]
+fn the_description_names_the_table_and_the_stack() {
+    assert_eq!(
+        description(&desired("")),
+        "Access to DynamoDB table demo-profiles (managed by setup, stack demo)"
+    );
+}
