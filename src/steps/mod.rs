@@ -114,9 +114,6 @@ impl View<'_> {
     pub fn role_arn(&self) -> String {
         self.d.role_arn(&self.o.account)
     }
-    pub fn policy_arn(&self) -> String {
-        self.d.policy_arn(&self.o.account)
-    }
     /// A table policy (access, guest, backend) as apply writes it: `doc` on the table's indexes
     /// too when it has any, and, on a customer-managed table, with the grant on its key (found by
     /// DescribeKey: the config may name an alias, the grant names the key). Also what plan shows
