@@ -349,3 +349,35 @@ fn guests_without_actions_and_what_verify_says_when_the_wiring_breaks() {
     assert!(cause.contains("AllowUnauthenticatedIdentities is off"), "{cause}");
     s.ok(&["teardown"]);
 }
+
+/// `guest.actions` emptied while guests stay: the guest policy is detached from the guest role
+/// and deleted (it is read with its attachments to know it is attached); the role stays the
+/// pool's unauthenticated role.
+#[test]
+fn emptying_guest_actions_removes_only_the_guest_policy() {
+    let s = Stack::new("guest-empty", "");
+    s.write_config(
+        &s.table_config("", &format!("{GUESTS}\n[guest]\nactions = [\"dynamodb:GetItem\"]\n")),
+    );
+    s.ok(&["apply"]);
+    let sdk = sdk();
+    assert!(block_on(sdk.policy_exists(&guest_policy_arn(&s))));
+    s.write_config(&s.table_config("", GUESTS));
+    let j = plan_then_apply(&s);
+    let why = "guest.actions is empty";
+    assert_eq!(
+        actions(&j),
+        [(
+            "guest-policy".to_string(),
+            vec![
+                format!("detach it from role {}", guest_role(&s)),
+                format!("delete policy {} ({why})", guest_policy(&s)),
+            ]
+        )]
+    );
+    assert!(!block_on(sdk.policy_exists(&guest_policy_arn(&s))));
+    assert!(block_on(sdk.role_exists(&guest_role(&s))));
+    assert_eq!(pool_roles(&s).get("unauthenticated"), Some(&guest_role_arn(&s)));
+    s.ok(&["apply"]).no_writes();
+    s.ok(&["teardown"]);
+}
