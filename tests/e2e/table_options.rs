@@ -260,6 +260,13 @@ fn an_unusable_kms_key_is_refused_before_any_write() {
 
     s.write_config(&s.table_config(&options("no-such-key", ""), ""));
     s.refuses(&["apply"], "KMS key alias/no-such-key was not found in region us-east-1");
+    // kms:DescribeKey denied to the operator: said as a denial, not as a missing key.
+    s.write_config(&s.table_config(&options(alias, ""), ""));
+    let denied = json!({"rate": 1.0, "kinds": ["denied"], "ops": ["DescribeKey"]});
+    let r = s.run_with_faults(denied, &["plan"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    r.stderr_has(&format!("reading KMS key alias/{alias} (kms:DescribeKey): access denied"));
+    assert!(!r.all().contains("was not found"), "{}", r.all());
     s.write_config(&s.table_config("", ""));
     s.ok(&["teardown", "--delete-table", "--yes"]);
 }
