@@ -381,3 +381,35 @@ fn emptying_guest_actions_removes_only_the_guest_policy() {
     s.ok(&["apply"]).no_writes();
     s.ok(&["teardown"]);
 }
+
+/// Teardown reads the guest policy's attachments: one attached by hand to a role outside the
+/// stack keeps it (the guest role still goes).
+#[test]
+fn teardown_keeps_a_guest_policy_attached_outside_the_stack() {
+    let s = Stack::new("guest-shared", "");
+    s.write_config(
+        &s.table_config("", &format!("{GUESTS}\n[guest]\nactions = [\"dynamodb:GetItem\"]\n")),
+    );
+    s.ok(&["apply"]);
+    let sdk = sdk();
+    let other = format!("{}-other", s.name);
+    let create =
+        sdk.iam.create_role().role_name(&other).assume_role_policy_document(ECS_TASKS_TRUST);
+    block_on(create.send()).unwrap();
+    let attach = sdk.iam.attach_role_policy().role_name(&other).policy_arn(guest_policy_arn(&s));
+    block_on(attach.send()).unwrap();
+    let j = s.ok(&["teardown", "-o", "json"]).json();
+    assert!(
+        actions(&j).contains(&(
+            "guest-policy".to_string(),
+            vec![format!(
+                "keep policy {}: still attached to role {other} (not managed by this stack)",
+                guest_policy(&s)
+            )]
+        )),
+        "{:?}",
+        actions(&j)
+    );
+    assert!(block_on(sdk.policy_exists(&guest_policy_arn(&s))));
+    assert!(!block_on(sdk.role_exists(&guest_role(&s))));
+}
