@@ -350,16 +350,21 @@ fn guests_without_actions_and_what_verify_says_when_the_wiring_breaks() {
     s.ok(&["teardown"]);
 }
 
+/// A stack applied with guests allowed `dynamodb:GetItem`.
+fn applied_with_guest_get_item(name: &str) -> Stack {
+    let s = Stack::new(name, "");
+    let guests = format!("{GUESTS}\n[guest]\nactions = [\"dynamodb:GetItem\"]\n");
+    s.write_config(&s.table_config("", &guests));
+    s.ok(&["apply"]);
+    s
+}
+
 /// `guest.actions` emptied while guests stay: the guest policy is detached from the guest role
 /// and deleted (it is read with its attachments to know it is attached); the role stays the
 /// pool's unauthenticated role.
 #[test]
 fn emptying_guest_actions_removes_only_the_guest_policy() {
-    let s = Stack::new("guest-empty", "");
-    s.write_config(
-        &s.table_config("", &format!("{GUESTS}\n[guest]\nactions = [\"dynamodb:GetItem\"]\n")),
-    );
-    s.ok(&["apply"]);
+    let s = applied_with_guest_get_item("guest-empty");
     let sdk = sdk();
     assert!(block_on(sdk.policy_exists(&guest_policy_arn(&s))));
     s.write_config(&s.table_config("", GUESTS));
@@ -386,11 +391,7 @@ fn emptying_guest_actions_removes_only_the_guest_policy() {
 /// stack keeps it (the guest role still goes).
 #[test]
 fn teardown_keeps_a_guest_policy_attached_outside_the_stack() {
-    let s = Stack::new("guest-shared", "");
-    s.write_config(
-        &s.table_config("", &format!("{GUESTS}\n[guest]\nactions = [\"dynamodb:GetItem\"]\n")),
-    );
-    s.ok(&["apply"]);
+    let s = applied_with_guest_get_item("guest-shared");
     let sdk = sdk();
     let other = format!("{}-other", s.name);
     let create =
