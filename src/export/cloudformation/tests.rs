@@ -91,14 +91,17 @@ fn the_backend_policy_is_attached_to_the_existing_principal() {
 const KEY_ARN: &str = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 /// Every table option, with a customer managed key (the fixture checkov scans too).
-const OPTIONS: &str = concat!(
-    "[table]\nname = \"profiles\"\npartition_key = { name = \"userId\", type = \"S\" }\n",
-    include_str!("../../../tests/fixtures/table-options.toml")
-);
+fn options() -> String {
+    // Read at run time: the unit tests are not built in the image, whose build context holds
+    // only what the binary compiles from.
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/table-options.toml");
+    let options = std::fs::read_to_string(fixture).expect("tests/fixtures/table-options.toml");
+    format!("[table]\nname = \"profiles\"\npartition_key = {{ name = \"userId\", type = \"S\" }}\n{options}")
+}
 
 #[test]
 fn table_options_are_in_the_table() {
-    let t = template(&desired(OPTIONS));
+    let t = template(&desired(&options()));
     let p = &t["Resources"][TABLE]["Properties"];
     // Every key in use, once: the table's, then the indexes'.
     assert_eq!(
@@ -196,7 +199,7 @@ fn resolved(v: &Value, table_arn: &str, key_arn: &str, region: &str) -> Value {
 
 #[test]
 fn a_customer_managed_key_is_granted_in_the_access_policy_as_apply_grants_it() {
-    let d = desired(OPTIONS);
+    let d = desired(&options());
     let t = template(&d);
     let doc = &t["Resources"][ACCESS_POLICY]["Properties"]["PolicyDocument"];
     let table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/profiles";
@@ -233,7 +236,8 @@ fn a_key_named_by_alias_is_a_parameter_without_default() {
 #[test]
 fn guests_get_their_role_policy_and_the_pools_unauthenticated_role() {
     let d = desired(&format!(
-        "{OPTIONS}[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n"
+        "{}[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n",
+        options()
     ));
     let t = template(&d);
     let res = &t["Resources"];
