@@ -226,20 +226,17 @@ pub fn kept(
     live: &Live,
     outside: &[String],
 ) -> Option<Diff<Action>> {
-    let keep = if owner(&live.tags, stack) != Owner::ThisStack {
-        return Some(
-            Diff::new(step, &live.arn, State::NotOwned)
-                .act(Action::Keep(Keep::not_ours(format!("policy {name}")))),
-        );
+    let what = format!("policy {name}");
+    let (state, keep) = if owner(&live.tags, stack) != Owner::ThisStack {
+        (State::NotOwned, Keep::not_ours(what))
     } else if !outside.is_empty() {
-        Keep::in_use(
-            format!("policy {name}"),
-            format!("still attached to {} (not managed by this stack)", outside.join(", ")),
-        )
+        let because =
+            format!("still attached to {} (not managed by this stack)", outside.join(", "));
+        (State::InSync, Keep::in_use(what, because))
     } else {
         return None;
     };
-    Some(Diff::new(step, &live.arn, State::InSync).act(Action::Keep(keep)))
+    Some(Diff::new(step, &live.arn, state).act(Action::Keep(keep)))
 }
 
 /// A managed policy's deletion: its old versions, then the policy.
