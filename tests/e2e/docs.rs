@@ -106,7 +106,8 @@ fn anchors(text: &str) -> BTreeSet<String> {
 /// the line each is on.
 fn links(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
-    for (event, at) in parser(text).into_offset_iter() {
+    let mut events = parser(text).into_offset_iter();
+    for (event, at) in &mut events {
         match event {
             Event::Start(Tag::Link { link_type: LinkType::Email, .. }) => {}
             Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => {
@@ -115,8 +116,7 @@ fn links(text: &str) -> Vec<(usize, String)> {
             _ => {}
         }
     }
-    let definitions = parser(text);
-    for (_, def) in definitions.reference_definitions().iter() {
+    for (_, def) in events.reference_definitions().iter() {
         out.push((line_at(text, def.span.start), def.dest.to_string()));
     }
     out.sort();
