@@ -244,17 +244,6 @@ struct Guest<'a> {
 async fn call(g: &Guest<'_>, action: &str) -> (Answer, String) {
     let (r, ddb) = (g.r, &g.ddb);
     let (key, pk_text) = key(r, g.identity_id);
-    let answer = answer_to(r, ddb, action, key, &pk_text).await;
-    (answer, pk_text)
-}
-
-async fn answer_to(
-    r: &Run<'_>,
-    ddb: &aws_sdk_dynamodb::Client,
-    action: &str,
-    key: HashMap<String, AttributeValue>,
-    pk_text: &str,
-) -> Answer {
     let table = &r.table;
     let pk = &r.partition_key;
     macro_rules! answer {
@@ -285,7 +274,7 @@ async fn answer_to(
                 .expression_attribute_names("#pk", &pk.name)
         };
     }
-    match action {
+    let answer = match action {
         "dynamodb:GetItem" => answer!(
             ddb.get_item().table_name(table).set_key(Some(key)).send().await,
             "allowed (no item has the key)"
@@ -295,7 +284,7 @@ async fn answer_to(
                 .table_name(table)
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", &pk.name)
-                .expression_attribute_values(":pk", key_value(pk, pk_text))
+                .expression_attribute_values(":pk", key_value(pk, &pk_text))
                 .send()
                 .await,
             format!("allowed (partition {pk_text:?})")
@@ -333,7 +322,8 @@ async fn answer_to(
         _ => {
             answer!(on_existing_item!(ddb.delete_item().set_key(Some(key))).send().await, "allowed")
         }
-    }
+    };
+    (answer, pk_text)
 }
 
 /// The guest policy as the guest role has it.
