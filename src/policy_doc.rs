@@ -324,7 +324,44 @@ fn unwrap_single(v: &Value) -> Value {
     }
 }
 
-/// Compact JSON for sending to IAM (stable key order from the template).
+/// The one region a document of setup's names, when it names exactly one: the region prefix of
+/// the identity pool ids in a trust policy's `cognito-identity.amazonaws.com:aud` conditions
+/// (`<region>:<guid>`), else the region of the DynamoDB ARNs it grants. What a role or policy
+/// tagged before the `setup:region` tag existed is taken to belong to.
+pub fn named_region(doc: &Value) -> Option<String> {
+    let doc = normalize(doc);
+    let statements = doc.get("Statement").and_then(Value::as_array).cloned().unwrap_or_default();
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        let items = v.and_then(Value::as_array).cloned().unwrap_or_default();
+        items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()
+    };
+    let mut pools = Vec::new();
+    let mut tables = Vec::new();
+    for st in &statements {
+        let conditions = st.get("Condition").and_then(Value::as_object);
+        for keys in conditions.into_iter().flat_map(|c| c.values()) {
+            let aud = keys.get("cognito-identity.amazonaws.com:aud");
+            let ids = strings(aud).into_iter();
+            pools.extend(ids.filter_map(|id| id.split_once(':').map(|(r, _)| r.to_string())));
+        }
+        for arn in strings(st.get("Resource")) {
+            if let ["arn", _, "dynamodb", region, ..] = arn.split(':').collect::<Vec<_>>()[..] {
+                tables.push(region.to_string());
+            }
+        }
+    }
+    let one = |mut regions: Vec<String>| {
+        regions.sort();
+        regions.dedup();
+        (regions.len() == 1 && !regions[0].is_empty()).then(|| regions.remove(0))
+    };
+    if pools.is_empty() {
+        one(tables)
+    } else {
+        one(pools)
+    }
+}
+
 /// IAM's size limit for a managed policy document.
 pub const MANAGED_POLICY_MAX: usize = 6144;
 
@@ -344,6 +381,7 @@ pub fn too_large(name: &str, doc: &Value) -> Option<String> {
     })
 }
 
+/// Compact JSON for sending to IAM (stable key order from the template).
 pub fn to_json(doc: &Value) -> String {
     serde_json::to_string(doc).expect("a JSON value always serializes")
 }

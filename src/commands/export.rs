@@ -88,6 +88,6 @@ async fn read_live(
 ) -> Result<(String, Vec<terraform::Import>, Vec<String>)> {
     let session = Session::connect(desired.clone(), global, Arc::new(Silent)).await?;
     let observed = session.observe(crate::steps::Scope::Full).await?;
-    let (imports, notes) = terraform::imports(desired, &observed);
+    let (imports, notes) = terraform::imports(desired, &session.aws.region, &observed);
     Ok((session.aws.region.clone(), imports, notes))
 }

@@ -10,7 +10,7 @@ use serde::de::{self, value, Deserializer, IntoDeserializer};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{KeyType, TableClass, MAX_TAGS, STACK_TAG};
+use super::{KeyType, TableClass, MAX_TAGS, RESERVED_TAGS};
 
 /// A newtype over a `$from` (a string unless said) whose values satisfy `$ok`; serde reads it
 /// through the rule, and any other value is refused with `$why`.
@@ -201,20 +201,21 @@ pub struct Tags(pub BTreeMap<String, String>);
 impl TryFrom<BTreeMap<String, TagValue>> for Tags {
     type Error = String;
     fn try_from(tags: BTreeMap<String, TagValue>) -> Result<Self, String> {
-        if tags.len() > MAX_TAGS - 1 {
+        let room = MAX_TAGS - RESERVED_TAGS.len();
+        if tags.len() > room {
             return Err(format!(
-                "{} tags given; AWS allows {MAX_TAGS} per resource and setup adds {STACK_TAG:?}, so at most {}",
+                "{} tags given; AWS allows {MAX_TAGS} per resource and setup adds {} (on IAM resources), so at most {room}",
                 tags.len(),
-                MAX_TAGS - 1
+                RESERVED_TAGS.map(|t| format!("{t:?}")).join(" and "),
             ));
         }
         for k in tags.keys() {
             if k.is_empty()
                 || k.chars().count() > 128
                 || k.to_lowercase().starts_with("aws:")
-                || k == STACK_TAG
+                || RESERVED_TAGS.contains(&k.as_str())
             {
-                return Err(format!("tag key {k:?} must be 1-128 characters, not start with \"aws:\" (reserved by AWS) and not be {STACK_TAG:?} (set by the tool)"));
+                return Err(format!("tag key {k:?} must be 1-128 characters, not start with \"aws:\" (reserved by AWS) and not be {} (set by the tool)", RESERVED_TAGS.map(|t| format!("{t:?}")).join(" or ")));
             }
             if let Some(c) = k.chars().find(|c| !tag_char(*c)) {
                 return Err(format!("tag key {k:?} has the character {c:?}, which AWS does not allow in tags; use letters, digits, spaces and _ . : / = + - @"));
@@ -530,6 +531,7 @@ mod tests {
             ("AWS:x", "tag key \"AWS:x\" must be"),
             ("", "tag key \"\" must be"),
             ("setup:stack", "tag key \"setup:stack\" must be"),
+            ("setup:region", "tag key \"setup:region\" must be"),
             ("a#b", "tag key \"a#b\" has the character '#', which AWS does not allow in tags"),
         ] {
             let e = tags(&[("ok", "v"), (key, "v")]).unwrap_err();
@@ -539,10 +541,10 @@ mod tests {
         assert!(tags(&[(&"k".repeat(129), "v")]).is_err());
         let names: Vec<String> = (0..50).map(|i| format!("t{i}")).collect();
         let pairs: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
-        assert!(tags(&pairs[..49]).is_ok());
+        assert!(tags(&pairs[..48]).is_ok());
         assert_eq!(
-            tags(&pairs).unwrap_err(),
-            "50 tags given; AWS allows 50 per resource and setup adds \"setup:stack\", so at most 49"
+            tags(&pairs[..49]).unwrap_err(),
+            "49 tags given; AWS allows 50 per resource and setup adds \"setup:stack\" and \"setup:region\" (on IAM resources), so at most 48"
         );
     }
 

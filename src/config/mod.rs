@@ -38,6 +38,14 @@ pub use fields::{is_region, tag_char};
 /// The tag that marks a resource as created (owned) by a stack.
 pub const STACK_TAG: &str = "setup:stack";
 
+/// The tag that says which region's stack a global (IAM) resource belongs to. IAM names are
+/// global while tables and identity pools are regional: a role of stack `s` made in one region
+/// must never be changed or deleted by stack `s` run in another.
+pub const REGION_TAG: &str = "setup:region";
+
+/// The tags setup sets itself; the config may not name them.
+pub const RESERVED_TAGS: [&str; 2] = [STACK_TAG, REGION_TAG];
+
 pub const DEFAULT_TABLE: &str = "user-profiles";
 pub const DEFAULT_ACTIONS: [&str; 3] =
     ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"];
@@ -362,6 +370,13 @@ impl Desired {
     pub fn on_indexes_of(&self, doc: Value, table_arn: &str) -> Value {
         let index_arn = Value::from(crate::policy_doc::index_arn(table_arn));
         self.on_indexes(doc, &Value::from(table_arn), index_arn)
+    }
+    /// The tags of a global (IAM) resource made in `region`: [`Desired::tags`] and the
+    /// [`REGION_TAG`].
+    pub fn iam_tags(&self, region: &str) -> BTreeMap<String, String> {
+        let mut tags = self.tags.clone();
+        tags.insert(REGION_TAG.to_string(), region.to_string());
+        tags
     }
     pub fn role_arn(&self, account: &Account) -> String {
         account.arn("iam", "", &format!("role/{}", self.role_name))

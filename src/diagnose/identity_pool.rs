@@ -160,6 +160,7 @@ mod tests {
     fn role_with(trust: Value) -> role::Live {
         role::Live {
             arn: ROLE_ARN.into(),
+            named_region: None,
             trust,
             tags: Default::default(),
             attached: vec![],

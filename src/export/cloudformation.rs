@@ -9,7 +9,9 @@ use serde_json::{json, Map, Value};
 use serde_norway::value::{Tag, TaggedValue};
 
 use super::{provenance, resources, KeyRefs, Resource, TableRefs, REGION};
-use crate::config::{Billing, Desired, Encryption, Gsi, KeyAttr, Principal, Projection};
+use crate::config::{
+    Billing, Desired, Encryption, Gsi, KeyAttr, Principal, Projection, REGION_TAG,
+};
 use crate::policy_doc;
 use crate::steps::{backend, guest, policy, role};
 
@@ -41,6 +43,19 @@ fn get_att(logical_id: &str, attribute: &str) -> Value {
 
 fn tags(d: &Desired) -> Value {
     Value::from(d.tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect::<Vec<_>>())
+}
+
+/// The tags of an IAM (global) resource: the stack's, and the region it belongs to (the
+/// CloudFormation stack's), as `setup apply` tags it.
+fn iam_tags(d: &Desired) -> Value {
+    let mut all = d.tags.clone();
+    all.insert(REGION_TAG.to_string(), String::new());
+    let region = reference("AWS::Region");
+    let pairs = all.into_iter().map(|(k, v)| match k.as_str() {
+        REGION_TAG => json!({ "Key": k, "Value": region }),
+        _ => json!({ "Key": k, "Value": v }),
+    });
+    Value::from(pairs.collect::<Vec<_>>())
 }
 
 /// The template, in long JSON form.
@@ -314,7 +329,7 @@ fn pool_role(d: &Desired, name: &str, description: String, trust: Value) -> Valu
             "RoleName": name,
             "Description": { "Fn::Sub": description },
             "AssumeRolePolicyDocument": trust,
-            "Tags": tags(d),
+            "Tags": iam_tags(d),
         }
     })
 }

@@ -7,7 +7,7 @@ use hcl::{Block, Body, Expression, Identifier, Object, ObjectKey};
 use serde_json::{json, Value};
 
 use super::{provenance, resources, KeyRefs, Resource, TableRefs, REGION};
-use crate::config::{Billing, Desired, Encryption, Gsi, Principal, Projection};
+use crate::config::{Billing, Desired, Encryption, Gsi, Principal, Projection, REGION_TAG};
 use crate::policy_doc;
 use crate::steps::{backend, guest, identity_pool, owner, policy, role, Observed, Owner};
 
@@ -57,38 +57,48 @@ pub struct Import {
 
 /// The import ids of the resources this stack created, from the live state; notes say what was
 /// left out and why.
-pub fn imports(d: &Desired, o: &Observed) -> (Vec<Import>, Vec<String>) {
+pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<String>) {
     let mut notes = Vec::new();
-    let mut ours = |what: &str, name: &str, tags| {
-        let mine = owner(tags, &d.stack) == Owner::ThisStack;
+    let mut owned = |what: &str, name: &str, own: Owner| {
+        let mine = own == Owner::ThisStack;
         if !mine {
-            notes.push(format!(
-                "{what} {name} exists but was not created by stack {}; no import block for it (run `setup apply --adopt` first to take it over)",
-                d.stack
-            ));
+            let why = match own {
+                Owner::OtherRegion(r) => format!("belongs to stack {} in region {}", r.stack, r.region),
+                _ => format!(
+                    "was not created by stack {}; no import block for it (run `setup apply --adopt` first to take it over)",
+                    d.stack
+                ),
+            };
+            notes.push(format!("{what} {name} exists but {why}"));
         }
         mine
     };
-    let table = o.table.as_ref().filter(|t| ours("table", &d.table.name, &t.tags));
+    let stack = d.stack.as_str();
+    let table = o.table.as_ref().filter(|t| owned("table", &d.table.name, owner(&t.tags, stack)));
     let pool = match &o.pool {
         identity_pool::Lookup::Owned(p) => Some(p.as_ref()),
         // Never this stack's: the check only notes why there is no import block.
-        identity_pool::Lookup::NotOwned(c) => {
-            c.first().filter(|p| ours("identity pool", &d.identity_pool_name, &p.tags))
-        }
+        identity_pool::Lookup::NotOwned(c) => c
+            .first()
+            .filter(|p| owned("identity pool", &d.identity_pool_name, owner(&p.tags, stack))),
         identity_pool::Lookup::None => None,
     };
-    let role: Option<&role::Live> = o.role.as_ref().filter(|r| ours("role", &d.role_name, &r.tags));
+    // IAM is global: a role or policy of this stack's name in another region is not ours here.
+    let mut role_ours =
+        |name: &str, r: &role::Live| owned("role", name, r.global().owner(stack, region));
+    let role: Option<&role::Live> = o.role.as_ref().filter(|r| role_ours(&d.role_name, r));
+    let guest_role: Option<&role::Live> =
+        o.guest.role.as_ref().filter(|r| role_ours(&d.guest_spec.role_name, r));
+    let mut policy_ours =
+        |name: &str, p: &policy::Live| owned("policy", name, p.global().owner(stack, region));
     let policy: Option<&policy::Live> =
-        o.policy.as_ref().filter(|p| ours("policy", &d.policy_name, &p.tags));
+        o.policy.as_ref().filter(|p| policy_ours(&d.policy_name, p));
     let backend: Option<(&backend::Live, &policy::Live)> = o.backend.as_ref().and_then(|b| {
         let p = b.policy.as_ref()?;
-        ours("policy", &d.backend_policy_name(), &p.tags).then_some((b, p))
+        policy_ours(&d.backend_policy_name(), p).then_some((b, p))
     });
-    let guest_role: Option<&role::Live> =
-        o.guest.role.as_ref().filter(|r| ours("role", &d.guest_spec.role_name, &r.tags));
     let guest_policy: Option<&policy::Live> =
-        o.guest.policy.as_ref().filter(|p| ours("policy", &d.guest_spec.policy_name, &p.tags));
+        o.guest.policy.as_ref().filter(|p| policy_ours(&d.guest_spec.policy_name, p));
     let mut found = Vec::new();
     for r in resources(d) {
         let id = match r {
@@ -202,6 +212,13 @@ fn tags(d: &Desired) -> Expression {
         object.insert(key(k), Expression::String(v.clone()));
     }
     Expression::Object(object)
+}
+
+/// The tags of an IAM (global) resource: the stack's, and the region it belongs to (the
+/// table's, read from its ARN), as `setup apply` tags it.
+fn iam_tags() -> Expression {
+    let region = format!(r#"{{ "{REGION_TAG}" = split(":", {TABLE}.arn)[3] }}"#);
+    expr(&format!("merge(local.tags, {region})"))
 }
 
 fn resource(address: &str) -> hcl::structure::BlockBuilder {
@@ -503,7 +520,7 @@ fn pool_role(address: &str, name: &str, description: String, trust: &str) -> Blo
         .add_attribute(("name", name))
         .add_attribute(("description", template_string(description)))
         .add_attribute(("assume_role_policy", jsonencode(&format!("local.{trust}"))))
-        .add_attribute(("tags", expr("local.tags")))
+        .add_attribute(("tags", iam_tags()))
         .build()
 }
 
@@ -514,7 +531,7 @@ fn guest_policy(d: &Desired) -> Block {
         .add_attribute(("name", d.guest_spec.policy_name.as_str()))
         .add_attribute(("description", guest::policy_description(d)))
         .add_attribute(("policy", jsonencode(&format!("local.{GUEST_POLICY_DOC}"))))
-        .add_attribute(("tags", expr("local.tags")))
+        .add_attribute(("tags", iam_tags()))
         .build()
 }
 
@@ -535,7 +552,7 @@ fn access_policy(d: &Desired) -> Block {
         .add_attribute(("name", d.policy_name.as_str()))
         .add_attribute(("description", policy::description(d)))
         .add_attribute(("policy", jsonencode(&format!("local.{ACCESS_POLICY_DOC}"))))
-        .add_attribute(("tags", expr("local.tags")))
+        .add_attribute(("tags", iam_tags()))
         .build()
 }
 
@@ -546,7 +563,7 @@ fn backend_policy(d: &Desired) -> Block {
         .add_attribute(("name", b.policy_name.as_str()))
         .add_attribute(("description", backend::description(d, &b.principal)))
         .add_attribute(("policy", jsonencode(&format!("local.{BACKEND_POLICY_DOC}"))))
-        .add_attribute(("tags", expr("local.tags")))
+        .add_attribute(("tags", iam_tags()))
         .build()
 }
 

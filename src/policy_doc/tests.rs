@@ -253,3 +253,50 @@ fn size_counts_non_whitespace_and_limits_at_6144() {
     let small = access_policy("arn:aws:dynamodb:us-east-1:1:table/t", &actions[..10], false);
     assert_eq!(too_large("p", &small), None);
 }
+
+#[test]
+fn the_region_a_document_names() {
+    let table = |region: &str| format!("arn:aws:dynamodb:{region}:123456789012:table/t");
+    let access = |region: &str| access_policy(&table(region), &["dynamodb:GetItem".into()], true);
+    let cases = [
+        ("a trust policy: its pool's region", trust_policy("ap-south-1:1111"), Some("ap-south-1")),
+        ("an access policy: its table's region", access("eu-west-1"), Some("eu-west-1")),
+        (
+            "on the indexes too: still one region",
+            with_indexes(
+                access("eu-west-1"),
+                &json!(table("eu-west-1")),
+                json!(index_arn(&table("eu-west-1"))),
+            ),
+            Some("eu-west-1"),
+        ),
+        (
+            "another partition",
+            access_policy("arn:aws-cn:dynamodb:cn-north-1:1:table/t", &[], false),
+            Some("cn-north-1"),
+        ),
+        (
+            "two pools of two regions: none",
+            trust_policy_with(json!(["ap-south-1:1", "eu-west-1:2"])),
+            None,
+        ),
+        (
+            "the pool wins over a table (a trust policy names no table)",
+            with_statement(
+                trust_policy("ap-south-1:1"),
+                json!({"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table("eu-west-1")}),
+            ),
+            Some("ap-south-1"),
+        ),
+        (
+            "no aud, no table: none",
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}),
+            None,
+        ),
+        ("a pool id without a region: none", trust_policy("1111"), None),
+        ("not a document", json!("x"), None),
+    ];
+    for (what, doc, want) in cases {
+        assert_eq!(named_region(&doc).as_deref(), want, "{what}");
+    }
+}

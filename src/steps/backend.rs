@@ -12,7 +12,7 @@
 use anyhow::Result;
 
 use super::managed::{self, Action, New, Target, Why};
-use super::own::{owner, Keep, Owner};
+use super::own::Keep;
 use super::{Diff, Run, Step, View};
 use crate::aws::{Account, Clients, Found};
 use crate::config::{Desired, Principal};
@@ -77,9 +77,9 @@ pub async fn observe(aws: &Clients, d: &Desired, account: &Account) -> Result<Op
 }
 
 /// This stack's policy under the default name, when the config has no `[backend]` (any more).
-fn leftover<'a>(d: &Desired, live: Option<&'a Live>) -> Option<&'a managed::Live> {
+fn leftover<'a>(d: &Desired, here: &str, live: Option<&'a Live>) -> Option<&'a managed::Live> {
     live.and_then(|l| l.policy.as_ref())
-        .filter(|p| d.backend.is_none() && owner(&p.tags, &d.stack) == Owner::ThisStack)
+        .filter(|p| d.backend.is_none() && p.global().ours(&d.stack, here))
 }
 
 /// The policy's description.
@@ -96,14 +96,14 @@ impl Step for Backend {
 
     /// With a `[backend]` section, or a policy it left behind.
     fn applies(&self, v: &View) -> bool {
-        v.d.backend.is_some() || leftover(v.d, v.o.backend.as_ref()).is_some()
+        v.d.backend.is_some() || leftover(v.d, v.region, v.o.backend.as_ref()).is_some()
     }
 
     fn diff(&self, v: &View) -> Diff<Action> {
         let (d, live, name) = (v.d, v.o.backend.as_ref(), v.d.backend_policy_name());
         let Some(b) = &d.backend else {
             // A policy under the default name, but no [backend] section (any more).
-            let (Some(p), Some(live)) = (leftover(d, live), live) else {
+            let (Some(p), Some(live)) = (leftover(d, v.region, live), live) else {
                 return Diff::new(STEP, &name, State::Missing);
             };
             let attached: Vec<String> = live.attached.iter().map(ToString::to_string).collect();
@@ -152,7 +152,7 @@ impl Step for Backend {
             attachment.0.push(Change::new(format!("attached to {other}"), true, false));
             attachment.1.push(Action::Detach(other.clone(), Why::Moved));
         }
-        let mut r = managed::compare(d, (STEP, &name), p, &desired, attachment);
+        let mut r = managed::compare(d, v.region, (STEP, &name), p, &desired, attachment);
         for g in &live.groups {
             r.notes.push(format!("also attached to group {g} (added by hand; left as is)"));
         }
@@ -167,7 +167,7 @@ impl Step for Backend {
         let (Some(live), Some(p)) = (live, live.and_then(|l| l.policy.as_ref())) else {
             return Diff::new(STEP, &name, State::Missing);
         };
-        if let Some(kept) = managed::kept(STEP, &d.stack, &name, p, &[]) {
+        if let Some(kept) = managed::kept(STEP, (&d.stack, v.region), &name, p, &[]) {
             return kept;
         }
         let r = Diff::new(STEP, &p.arn, State::InSync);

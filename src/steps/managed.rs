@@ -10,10 +10,10 @@ use aws_sdk_iam::types::{PolicyVersion, Tag};
 use serde_json::Value;
 
 use super::once::create_once;
-use super::own::{existing, owner, Keep, Named, Owner, Tagging};
+use super::own::{existing, Global, Keep, Named, Owner, Tagging};
 use super::{role, Ctx, Diff, Need};
 use crate::aws::{Clients, Explain, Found};
-use crate::config::{Desired, Principal};
+use crate::config::{Desired, Principal, REGION_TAG, STACK_TAG};
 use crate::diagnose;
 use crate::plan::{Change, Done, State, StepId};
 use crate::policy_doc;
@@ -32,6 +32,15 @@ pub struct Live {
     pub entities: Option<Entities>,
     /// Its non-default versions (read with `entities`).
     pub old_versions: Option<Vec<String>>,
+    /// The region of the table its document grants (see [`Global`]); read with the document.
+    pub named_region: Option<String>,
+}
+
+impl Live {
+    /// The policy as the ownership check of a global resource sees it.
+    pub fn global(&self) -> Global<'_> {
+        Global { tags: &self.tags, named: self.named_region.as_deref() }
+    }
 }
 
 /// What a policy is attached to.
@@ -50,7 +59,9 @@ impl Entities {
     }
 }
 
-/// Reads the policy, its tags and (with `with_document`) its default version's document.
+/// Reads the policy, its tags and (with `with_document`) its default version's document. The
+/// document is read in any case for a policy of a stack that lacks the region tag (tagged
+/// before that tag existed): the region its document names is the region it belongs to.
 pub async fn observe(aws: &Clients, arn: &str, with_document: bool) -> Result<Option<Live>> {
     let request = aws.iam.get_policy().policy_arn(arn);
     let out = request.send().await.found(format!("reading policy {arn}"))?;
@@ -68,8 +79,10 @@ pub async fn observe(aws: &Clients, arn: &str, with_document: bool) -> Result<Op
         tags: p.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
         entities: None,
         old_versions: None,
+        named_region: None,
     };
-    if with_document {
+    let untagged_region = live.tags.contains_key(STACK_TAG) && !live.tags.contains_key(REGION_TAG);
+    if with_document || untagged_region {
         let v = aws
             .iam
             .get_policy_version()
@@ -81,6 +94,7 @@ pub async fn observe(aws: &Clients, arn: &str, with_document: bool) -> Result<Op
         let raw = v.policy_version().and_then(|v| v.document()).unwrap_or("{}");
         live.document = policy_doc::parse(raw)
             .map_err(|e| anyhow!("policy {arn} has an unreadable document: {e}"))?;
+        live.named_region = policy_doc::named_region(&live.document);
     }
     Ok(Some(live))
 }
@@ -159,6 +173,7 @@ pub fn document_changes(live: &Value, desired: &Value) -> Vec<Change> {
 /// (the ownership check of [`existing`]); with the findings about its document.
 pub fn compare(
     d: &Desired,
+    here: &str,
     (step, name): (StepId, &str),
     live: &Live,
     desired: &Value,
@@ -171,7 +186,14 @@ pub fn compare(
     }
     changes.extend(attachment.0);
     fixes.extend(attachment.1);
-    let named = Named { step, kind: "policy", name, resource: live.arn.clone(), tags: &live.tags };
+    let named = Named {
+        step,
+        kind: "policy",
+        name,
+        resource: live.arn.clone(),
+        tags: &live.tags,
+        global: Some((live.named_region.as_deref(), here)),
+    };
     let mut r = existing(d, named, changes, fixes, Action::Tag);
     r.notes.extend(diagnose::access_policy(&live.document).iter().map(ToString::to_string));
     r
@@ -221,14 +243,15 @@ pub fn attached_outside(live: &Live, ours: Option<&str>) -> Vec<String> {
 /// principals ([`attached_outside`]). `None`: it may go.
 pub fn kept(
     step: StepId,
-    stack: &str,
+    (stack, here): (&str, &str),
     name: &str,
     live: &Live,
     outside: &[String],
 ) -> Option<Diff<Action>> {
     let what = format!("policy {name}");
-    let (state, keep) = if owner(&live.tags, stack) != Owner::ThisStack {
-        (State::NotOwned, Keep::not_ours(what))
+    let own = live.global().owner(stack, here);
+    let (state, keep) = if own != Owner::ThisStack {
+        (State::NotOwned, Keep::owned_by(what, &own))
     } else if !outside.is_empty() {
         let because =
             format!("still attached to {} (not managed by this stack)", outside.join(", "));
@@ -377,7 +400,7 @@ async fn create(ctx: &Ctx, t: &Target<'_>, new: &New) -> Result<Vec<Done>> {
         .policy_name(name)
         .description(&new.description)
         .policy_document(policy_doc::to_json(&new.document))
-        .set_tags(Some(tags(&ctx.desired.tags)?))
+        .set_tags(Some(tags(&ctx.iam_tags())?))
         .send()
         .await;
     match res {
@@ -386,8 +409,14 @@ async fn create(ctx: &Ctx, t: &Target<'_>, new: &New) -> Result<Vec<Done>> {
             let live = observe(&ctx.aws, t.arn, true)
                 .await?
                 .ok_or_else(|| anyhow!("policy {name} exists but cannot be read"))?;
-            let diff =
-                compare(&ctx.desired, (t.step, name), &live, &new.document, (vec![], vec![]));
+            let diff = compare(
+                &ctx.desired,
+                ctx.region(),
+                (t.step, name),
+                &live,
+                &new.document,
+                (vec![], vec![]),
+            );
             if let Some(why) = diff.blocked.filter(|_| !(ctx.adopt && diff.adoptable)) {
                 bail!(why);
             }

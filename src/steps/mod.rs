@@ -89,6 +89,10 @@ impl Ctx {
     pub fn table_arn(&self) -> String {
         self.desired.table_arn(self.region(), &self.account)
     }
+    /// The tags a global (IAM) resource is created with: the stack's and this region's.
+    pub fn iam_tags(&self) -> std::collections::BTreeMap<String, String> {
+        self.desired.iam_tags(self.region())
+    }
     pub fn role_arn(&self) -> String {
         self.desired.role_arn(&self.account)
     }
@@ -279,6 +283,8 @@ pub mod test_support {
     use crate::plan::State;
 
     pub const ACCOUNT: &str = "123456789012";
+    /// The region the tests' views are for.
+    pub const REGION: &str = "us-east-1";
 
     /// Stack `demo`, table `demo-profiles` tagged `team = mobile`, one app client; `extra` adds
     /// sections.
@@ -313,7 +319,7 @@ pub mod test_support {
     }
 
     pub fn view<'a>(d: &'a Desired, o: &'a Observed) -> View<'a> {
-        View { d, o, region: "us-east-1", delete_table: false }
+        View { d, o, region: REGION, delete_table: false }
     }
 
     pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -334,6 +340,7 @@ pub mod test_support {
     pub fn role(d: &Desired, trust: Value, with_tags: &[(&str, &str)]) -> role::Live {
         role::Live {
             arn: d.role_arn(&account()),
+            named_region: crate::policy_doc::named_region(&trust),
             trust,
             tags: tags(with_tags),
             attached: vec![],
@@ -346,6 +353,7 @@ pub mod test_support {
         managed::Live {
             arn,
             default_version: "v1".into(),
+            named_region: crate::policy_doc::named_region(&document),
             document,
             tags: tags(with_tags),
             entities: None,

@@ -3,6 +3,10 @@
 //! (`--adopt` may take it over by tagging it), or belongs to another stack (never touched).
 //! [`existing`] makes that decision for every step; [`Tagging`] is the tag call that completes
 //! an owned resource's tags or adopts one.
+//!
+//! IAM is global while tables and identity pools are regional, so a global resource also says
+//! which region's stack it belongs to (`setup:region`, [`Global`]): stack `s` run in one region
+//! never changes or deletes the role or policies of stack `s` in another.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,7 +19,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{Ctx, Diff};
 use crate::aws::Explain;
-use crate::config::{Desired, STACK_TAG};
+use crate::config::{Desired, REGION_TAG, STACK_TAG};
 use crate::plan::{Change, Done, Kept, State, StepId};
 
 /// Who owns a resource, from its tags.
@@ -23,9 +27,23 @@ use crate::plan::{Change, Done, Kept, State, StepId};
 pub enum Owner {
     ThisStack,
     OtherStack(String),
+    /// A global (IAM) resource of a stack with this name in another region.
+    OtherRegion(Region),
     Nobody,
 }
 
+/// The other region a global resource belongs to, and how that is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub stack: String,
+    pub region: String,
+    /// Read from what it grants or trusts (it was tagged before `setup:region` existed), not
+    /// from the tag.
+    pub inferred: bool,
+}
+
+/// The owner of a regional resource (a table, an identity pool): found in this region, it is
+/// this region's.
 pub fn owner(tags: &BTreeMap<String, String>, stack: &str) -> Owner {
     match tags.get(STACK_TAG) {
         Some(s) if s == stack => Owner::ThisStack,
@@ -34,11 +52,62 @@ pub fn owner(tags: &BTreeMap<String, String>, stack: &str) -> Owner {
     }
 }
 
+/// A global (IAM) resource as ownership sees it: its tags, and the region its document names
+/// (read for one of this stack's that lacks the region tag).
+pub struct Global<'a> {
+    pub tags: &'a BTreeMap<String, String>,
+    /// The region its trust policy or document names ([`crate::policy_doc::named_region`]).
+    pub named: Option<&'a str>,
+}
+
+impl Global<'_> {
+    /// The region it belongs to: its `setup:region` tag; without one (tagged before that tag
+    /// existed), the region it names, so that a stack applied earlier stays the region's whose
+    /// pool its role trusts.
+    pub fn home(&self) -> Option<(&str, bool)> {
+        match self.tags.get(REGION_TAG) {
+            Some(r) => Some((r.as_str(), false)),
+            None => self.named.map(|r| (r, true)),
+        }
+    }
+
+    /// Its owner, for the stack `stack` run in region `here`.
+    pub fn owner(&self, stack: &str, here: &str) -> Owner {
+        match (owner(self.tags, stack), self.home()) {
+            (Owner::ThisStack, Some((region, inferred))) if region != here => {
+                Owner::OtherRegion(Region {
+                    stack: stack.to_string(),
+                    region: region.to_string(),
+                    inferred,
+                })
+            }
+            (own, _) => own,
+        }
+    }
+
+    /// Whether it is this stack's, in region `here`.
+    pub fn ours(&self, stack: &str, here: &str) -> bool {
+        self.owner(stack, here) == Owner::ThisStack
+    }
+}
+
 /// The blocked reason for a resource that is not this stack's.
 pub fn not_owned_reason(kind: &str, name: &str, owner: &Owner) -> String {
     match owner {
         Owner::OtherStack(s) => format!(
             "{kind} {name} belongs to stack {s:?} (tag {STACK_TAG}); choose another name in the config"
+        ),
+        Owner::OtherRegion(r) => format!(
+            "{kind} {name} belongs to stack {:?} in region {} ({}); IAM names are global, so it is never changed from another region: run setup in {} (--region {}), or give this region's stack another name (`stack` or --stack)",
+            r.stack,
+            r.region,
+            if r.inferred {
+                format!("its document names {}; it has no {REGION_TAG} tag yet", r.region)
+            } else {
+                format!("tag {REGION_TAG}")
+            },
+            r.region,
+            r.region,
         ),
         _ => format!(
             "{kind} {name} exists but was not created by this stack; run `setup apply --adopt` to take it over, or choose another name"
@@ -123,6 +192,9 @@ pub struct Named<'a> {
     /// What identifies it in the report (its name, id or ARN).
     pub resource: String,
     pub tags: &'a BTreeMap<String, String>,
+    /// A global (IAM) resource: the region it names, and the region this run is for (its
+    /// tags then include the region tag).
+    pub global: Option<(Option<&'a str>, &'a str)>,
 }
 
 /// The diff of a live resource with the configured name: the one place that decides "is this
@@ -139,9 +211,12 @@ pub fn existing<A>(
     fixes: Vec<A>,
     tag: impl FnOnce(Tagging) -> A,
 ) -> Diff<A> {
-    let Named { step, kind, name, resource, tags } = it;
-    let own = owner(tags, &d.stack);
-    let (tag_diff, to_set) = tag_changes(tags, &d.tags);
+    let Named { step, kind, name, resource, tags, global } = it;
+    let (own, desired_tags) = match global {
+        Some((named, here)) => (Global { tags, named }.owner(&d.stack, here), d.iam_tags(here)),
+        None => (owner(tags, &d.stack), d.tags.clone()),
+    };
+    let (tag_diff, to_set) = tag_changes(tags, &desired_tags);
     let mut diff = Diff::new(step, resource, State::InSync).changed(changes).changed(tag_diff);
     if own != Owner::ThisStack {
         diff.state = State::NotOwned;
@@ -178,6 +253,22 @@ impl Keep {
     /// Another stack's, or made by hand: teardown never touches it.
     pub fn not_ours(what: impl Into<String>) -> Self {
         Keep { why: Kept::NotOurs, what: what.into(), because: "not created by this stack".into() }
+    }
+
+    /// Not this stack's in this region: who owns it says why it stays, and for a stack of this
+    /// name in another region, where to remove it.
+    pub fn owned_by(what: impl Into<String>, owner: &Owner) -> Self {
+        match owner {
+            Owner::OtherRegion(r) => Keep {
+                why: Kept::NotOurs,
+                what: what.into(),
+                because: format!(
+                    "it belongs to stack {} in region {}; run `setup teardown --region {}` to remove it",
+                    r.stack, r.region, r.region
+                ),
+            },
+            _ => Keep::not_ours(what),
+        }
     }
 
     /// Something outside the stack still uses it.
@@ -219,6 +310,42 @@ impl fmt::Display for Keep {
 mod tests {
     use super::*;
     use crate::steps::test_support::tagging;
+
+    /// The region tag says where a global resource belongs; only without it does the region its
+    /// document names count; a resource of no stack or another stack is not a region's question.
+    #[test]
+    fn a_global_resource_belongs_to_its_tagged_region_else_the_one_it_names() {
+        use crate::steps::test_support::tags;
+        let other = |region: &str, inferred| {
+            Owner::OtherRegion(Region { stack: "s".into(), region: region.into(), inferred })
+        };
+        let tagged = tags(&[("setup:stack", "s"), ("setup:region", "eu-west-1")]);
+        let untagged = tags(&[("setup:stack", "s")]);
+        let theirs = tags(&[("setup:stack", "t"), ("setup:region", "eu-west-1")]);
+        for (what, tags, named, here, want) in [
+            ("tagged here", &tagged, Some("ap-south-1"), "eu-west-1", Owner::ThisStack),
+            (
+                "tagged elsewhere: the tag wins",
+                &tagged,
+                Some("us-east-1"),
+                "us-east-1",
+                other("eu-west-1", false),
+            ),
+            ("untagged, names here", &untagged, Some("us-east-1"), "us-east-1", Owner::ThisStack),
+            (
+                "untagged, names elsewhere",
+                &untagged,
+                Some("ap-south-1"),
+                "us-east-1",
+                other("ap-south-1", true),
+            ),
+            ("untagged, names nothing", &untagged, None, "us-east-1", Owner::ThisStack),
+            ("another stack's", &theirs, None, "us-east-1", Owner::OtherStack("t".into())),
+            ("nobody's", &tags(&[]), Some("ap-south-1"), "us-east-1", Owner::Nobody),
+        ] {
+            assert_eq!(Global { tags, named }.owner("s", here), want, "{what}");
+        }
+    }
 
     #[test]
     fn plan_and_report_lines_say_what_is_tagged_and_what_is_kept() {

@@ -5,7 +5,6 @@
 use anyhow::Result;
 
 use super::managed::{self, Action, New, Target};
-use super::own::{owner, Owner};
 use super::{Diff, Need, Run, Step, View};
 use crate::config::{Desired, Principal};
 use crate::export::Resource;
@@ -45,7 +44,7 @@ impl Step for AccessPolicy {
             Some(live) => {
                 let attachment =
                     managed::role_attachment(v.o.role.as_ref(), &d.role_name, &live.arn);
-                managed::compare(d, (STEP, name), live, &desired, attachment)
+                managed::compare(d, v.region, (STEP, name), live, &desired, attachment)
             }
         };
         if let Some(why) = policy_doc::too_large(name, &desired) {
@@ -62,10 +61,9 @@ impl Step for AccessPolicy {
         let Some(live) = &v.o.policy else {
             return Diff::new(STEP, name, State::Missing);
         };
-        let role_is_ours =
-            v.o.role.as_ref().is_some_and(|r| owner(&r.tags, &d.stack) == Owner::ThisStack);
+        let role_is_ours = v.o.role.as_ref().is_some_and(|r| r.global().ours(&d.stack, v.region));
         let outside = managed::attached_outside(live, role_is_ours.then_some(d.role_name.as_str()));
-        if let Some(kept) = managed::kept(STEP, &d.stack, name, live, &outside) {
+        if let Some(kept) = managed::kept(STEP, (&d.stack, v.region), name, live, &outside) {
             return kept;
         }
         managed::deletion(Diff::new(STEP, &live.arn, State::InSync), name, live, None)

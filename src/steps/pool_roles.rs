@@ -99,6 +99,14 @@ impl fmt::Display for Action {
     }
 }
 
+/// The role the pool names, as the live side of a change (`gone`: that role does not exist).
+fn named_role(arn: Option<&str>, gone: bool) -> Value {
+    match arn {
+        Some(arn) if gone => Value::from(format!("{arn} (no such role)")),
+        other => other.map(Value::from).unwrap_or_default(),
+    }
+}
+
 impl Step for PoolRoles {
     type Action = Action;
     const ID: StepId = STEP;
@@ -111,22 +119,26 @@ impl Step for PoolRoles {
         let current = live.and_then(Live::authenticated);
         let current_guest = live.and_then(Live::unauthenticated);
         let mut changes = Vec::new();
-        if current != Some(role_arn.as_str()) {
+        // The pool names the role, but the role is gone (deleted by hand, or by a teardown):
+        // every sign-in fails until the role exists again, so this is not in sync.
+        let dangling = current == Some(role_arn.as_str()) && v.o.role.is_none();
+        if current != Some(role_arn.as_str()) || dangling {
             changes.push(Change::new(
                 "roles.authenticated",
-                current.map(Value::from).unwrap_or_default(),
+                named_role(current, dangling),
                 role_arn.as_str(),
             ));
         }
         let guest = match v.d.guest() {
             Some(g) => {
                 let arn = guest::role_arn(v);
-                if current_guest == Some(arn.as_str()) {
+                let gone = current_guest == Some(arn.as_str()) && v.o.guest.role.is_none();
+                if current_guest == Some(arn.as_str()) && !gone {
                     Guest::Keep
                 } else {
                     changes.push(Change::new(
                         "roles.unauthenticated",
-                        current_guest.map(Value::from).unwrap_or_default(),
+                        named_role(current_guest, gone),
                         arn,
                     ));
                     Guest::Set(g.role_name.clone())
@@ -143,7 +155,7 @@ impl Step for PoolRoles {
         if changes.is_empty() {
             return Diff::new(STEP, resource, State::InSync);
         }
-        let authenticated = current != Some(role_arn.as_str());
+        let authenticated = current != Some(role_arn.as_str()) || dangling;
         // Missing: nothing of what is wanted is set; drifted: something else is.
         let state =
             if changes.iter().all(|c| c.live.is_null()) { State::Missing } else { State::Drifted };
@@ -304,7 +316,7 @@ mod tests {
                 set(Live::default(), true, Guest::Keep),
                 auth,
             ),
-            ("in sync", Some(POOL), Some(right), State::InSync, vec![], &[][..]),
+            ("in sync", Some(POOL), Some(right.clone()), State::InSync, vec![], &[][..]),
             (
                 "cleared: the others are kept",
                 Some(POOL),
@@ -323,8 +335,28 @@ mod tests {
             ),
         ] {
             let d = desired("");
-            check(what, &d, &mut observed(), pool_id, live, (state, actions, fields));
+            let mut o = observed();
+            o.role = Some(test_support::role(&d, Value::Null, &[("setup:stack", "demo")]));
+            check(what, &d, &mut o, pool_id, live, (state, actions, fields));
         }
+        // The pool names the stack's role, but the role is gone: not in sync, and apply sets
+        // it again once the role step made it.
+        let d = desired("");
+        let gone = (State::Drifted, set(right.clone(), true, Guest::Keep), auth);
+        check("the role it names is gone", &d, &mut observed(), Some(POOL), Some(right), gone);
+        let r = PoolRoles.diff(&view(&d, &observed_with_pool(&d)));
+        assert_eq!(
+            r.changes[0].live,
+            Value::from(format!("{ROLE} (no such role)")),
+            "the live value says why"
+        );
+    }
+
+    fn observed_with_pool(d: &Desired) -> crate::steps::Observed {
+        let mut o = observed();
+        o.pool = Lookup::Owned(Box::new(pool(d, POOL, &[("setup:stack", "demo")])));
+        o.pool_roles = Some(roles(&[("authenticated", ROLE)]));
+        o
     }
 
     /// (what, config, the pool's roles, the guest role, expected state, actions and fields)
@@ -377,6 +409,13 @@ mod tests {
                 (State::InSync, vec![], &[]),
             ),
             (
+                "guests on, the guest role it names is gone",
+                &on,
+                Some(both.clone()),
+                None,
+                (State::Drifted, set(both.clone(), false, Guest::Set(name())), unauth),
+            ),
+            (
                 "a new pool: both roles",
                 &on,
                 None,
@@ -418,6 +457,7 @@ mod tests {
         ];
         for (what, d, live, guest, expect) in cases {
             let mut o = observed();
+            o.role = Some(test_support::role(d, Value::Null, &[("setup:stack", "demo")]));
             o.guest.role = guest;
             let pool_id = if what.starts_with("a new pool") { None } else { Some(POOL) };
             check(what, d, &mut o, pool_id, live, expect);

@@ -7,7 +7,7 @@ use std::fmt;
 use anyhow::{bail, Result};
 use serde_json::Value;
 
-use super::own::{existing, owner, Keep, Named, Owner, Tagging};
+use super::own::{existing, Global, Keep, Named, Owner, Tagging};
 use super::{identity_pool, managed, Ctx, Diff, Need, Run, Step, View};
 use crate::aws::{Clients, Found};
 use crate::config::{Desired, Principal};
@@ -29,6 +29,15 @@ pub struct Live {
     pub attached: Vec<(String, String)>,
     /// Inline policy names (added by hand; reported, never touched).
     pub inline: Vec<String>,
+    /// The region of the identity pool its trust policy names (see [`Global`]).
+    pub named_region: Option<String>,
+}
+
+impl Live {
+    /// The role as the ownership check of a global resource sees it.
+    pub fn global(&self) -> Global<'_> {
+        Global { tags: &self.tags, named: self.named_region.as_deref() }
+    }
 }
 
 pub async fn observe(aws: &Clients, d: &Desired) -> Result<Option<Live>> {
@@ -71,6 +80,7 @@ pub async fn observe_named(aws: &Clients, name: &str) -> Result<Option<Live>> {
         .unwrap_or_default();
     Ok(Some(Live {
         arn: role.arn().to_string(),
+        named_region: policy_doc::named_region(&trust),
         trust,
         tags: role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
         attached,
@@ -128,13 +138,14 @@ impl fmt::Display for Action {
 }
 
 /// A role with the configured name: this stack's (tags completed), adoptable, or another's.
-fn existing_role(d: &Desired, live: &Live) -> Diff<Action> {
+fn existing_role(d: &Desired, live: &Live, here: &str) -> Diff<Action> {
     let named = Named {
         step: STEP,
         kind: "role",
         name: &d.role_name,
         resource: live.arn.clone(),
         tags: &live.tags,
+        global: Some((live.named_region.as_deref(), here)),
     };
     let mut r = existing(d, named, vec![], vec![], Action::Tag);
     for p in &live.inline {
@@ -188,7 +199,7 @@ async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
             let live = observe(&ctx.aws, d)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("role {name} exists but cannot be read"))?;
-            let plan = existing_role(d, &live);
+            let plan = existing_role(d, &live, ctx.region());
             if let Some(why) = plan.blocked.filter(|_| !(ctx.adopt && plan.adoptable)) {
                 bail!(why);
             }
@@ -258,7 +269,7 @@ pub async fn create_call(
     ctx.progress.start(step, &format!("creating role {name}"));
     let call = ctx.aws.iam.create_role().role_name(name).description(description);
     let call = call.assume_role_policy_document(policy_doc::to_json(trust));
-    Ok(call.set_tags(Some(managed::tags(&ctx.desired.tags)?)).send().await)
+    Ok(call.set_tags(Some(managed::tags(&ctx.iam_tags())?)).send().await)
 }
 
 /// Sets the role's tags.
@@ -310,7 +321,7 @@ impl Step for Role {
 
     fn diff(&self, v: &View) -> Diff<Action> {
         match &v.o.role {
-            Some(live) => existing_role(v.d, live),
+            Some(live) => existing_role(v.d, live, v.region),
             None => Diff::new(STEP, &v.d.role_name, State::Missing)
                 .act(Action::Create(v.d.role_name.clone())),
         }
@@ -323,14 +334,15 @@ impl Step for Role {
         let Some(live) = &v.o.role else {
             return Diff::new(STEP, name, State::Missing);
         };
-        if owner(&live.tags, &d.stack) != Owner::ThisStack {
+        let own = live.global().owner(&d.stack, v.region);
+        if own != Owner::ThisStack {
             return Diff::new(STEP, name, State::NotOwned)
-                .act(Action::Keep(Keep::not_ours(format!("role {name}"))));
+                .act(Action::Keep(Keep::owned_by(format!("role {name}"), &own)));
         }
         let ours =
             v.o.policy
                 .as_ref()
-                .filter(|p| owner(&p.tags, &d.stack) == Owner::ThisStack)
+                .filter(|p| p.global().ours(&d.stack, v.region))
                 .map(|p| p.arn.as_str());
         let steps = removal_steps(live, name, ours, "teardown").into_iter().map(|s| match s {
             Removal::Detach(policy, arn) => Action::DetachPolicy(policy, arn),
@@ -384,11 +396,15 @@ mod tests {
     #[test]
     fn diff_cases() {
         let d = desired("");
-        let all = d.tags.clone();
+        let all = d.iam_tags(test_support::REGION);
         let tagging = |tags: &[(&str, &str)], adopt| {
             Action::Tag(test_support::tagging("role", &d.role_name, tags, adopt))
         };
         let ours: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let before_region_tag = [("setup:stack", "demo"), ("team", "mobile")];
+        let trusting = |pool: &str, tags: &[(&str, &str)]| {
+            Some(test_support::role(&d, policy_doc::trust_policy(pool), tags))
+        };
         let cases = vec![
             (
                 "missing",
@@ -398,7 +414,7 @@ mod tests {
             ("in sync", Some(live(&ours)), Expect::new(State::InSync, vec![]).fields(&[])),
             (
                 "a missing tag",
-                Some(live(&[("setup:stack", "demo")])),
+                Some(live(&[("setup:stack", "demo"), ("setup:region", "us-east-1")])),
                 Expect::new(State::Drifted, vec![tagging(&[("team", "mobile")], false)])
                     .fields(&["tags.team"]),
             ),
@@ -411,6 +427,27 @@ mod tests {
                 "another stack's",
                 Some(live(&[("setup:stack", "other")])),
                 Expect::new(State::NotOwned, vec![]).blocked(),
+            ),
+            (
+                "this stack's name in another region: never touched, not even by --adopt",
+                Some(live(&[("setup:stack", "demo"), ("setup:region", "ap-south-1")])),
+                Expect::new(State::NotOwned, vec![]).blocked(),
+            ),
+            (
+                "applied before the region tag, trusting this region's pool: tagged for it",
+                trusting("us-east-1:p", &before_region_tag),
+                Expect::new(State::Drifted, vec![tagging(&[("setup:region", "us-east-1")], false)])
+                    .fields(&["tags.setup:region"]),
+            ),
+            (
+                "applied before the region tag, trusting another region's pool: never touched",
+                trusting("ap-south-1:p", &before_region_tag),
+                Expect::new(State::NotOwned, vec![]).blocked(),
+            ),
+            (
+                "applied before the region tag, trusting no pool: this region's (as before)",
+                Some(live(&before_region_tag)),
+                Expect::new(State::Drifted, vec![tagging(&[("setup:region", "us-east-1")], false)]),
             ),
         ];
         for (what, l, expect) in cases {
@@ -453,17 +490,18 @@ mod tests {
     #[test]
     fn removal_detaches_the_stack_policy_and_keeps_a_role_others_use() {
         let d = desired("");
-        let ours: Vec<(&str, &str)> =
-            d.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let all = d.iam_tags(test_support::REGION);
+        let ours: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut o = observed();
         let policy_arn = d.policy_arn(&o.account);
         o.policy = Some(crate::steps::managed::Live {
             arn: policy_arn.clone(),
             default_version: "v1".into(),
             document: Value::Null,
-            tags: d.tags.clone(),
+            tags: d.iam_tags(test_support::REGION),
             entities: None,
             old_versions: None,
+            named_region: None,
         });
         let v = |o: &Observed| Role.removal(&view(&d, o));
         assert_eq!(v(&o).state, State::Missing);
@@ -489,5 +527,33 @@ mod tests {
         );
         o.role = Some(live(&[]));
         assert_eq!(v(&o).actions, [Action::Keep(Keep::not_ours(format!("role {}", d.role_name)))]);
+    }
+
+    /// Teardown in one region keeps the role of the same stack name in another, and says where
+    /// to remove it; so does the trust step that goes with it.
+    #[test]
+    fn removal_keeps_the_role_of_another_region() {
+        let d = desired("");
+        let mut o = observed();
+        for (what, tags, trust) in [
+            ("tagged", vec![("setup:stack", "demo"), ("setup:region", "ap-south-1")], Value::Null),
+            (
+                "trusting that region's pool",
+                vec![("setup:stack", "demo")],
+                policy_doc::trust_policy("ap-south-1:p"),
+            ),
+        ] {
+            o.role = Some(test_support::role(&d, trust, &tags));
+            let r = Role.removal(&view(&d, &o));
+            assert_eq!(r.state, State::NotOwned, "{what}");
+            let [Action::Keep(k)] = &r.actions[..] else { panic!("{what}: {:?}", r.actions) };
+            assert_eq!(
+                k.because,
+                "it belongs to stack demo in region ap-south-1; run `setup teardown --region ap-south-1` to remove it",
+                "{what}"
+            );
+            let t = crate::steps::trust::Trust.removal(&view(&d, &o));
+            assert!(t.actions.is_empty(), "{what}: {:?}", t.actions);
+        }
     }
 }

@@ -42,6 +42,9 @@ fn fresh_apply_creates_every_piece_with_the_expected_documents_and_tags() {
         ("setup:stack".to_string(), s.name.clone()),
         ("team".to_string(), "mobile".to_string()),
     ]);
+    // IAM is global: the role and policy also say which region's stack they belong to.
+    let mut want_iam_tags = want_tags.clone();
+    want_iam_tags.insert("setup:region".to_string(), REGION.to_string());
     block_on(async {
         // 1. table: keys, on-demand, deletion protection, PITR, tags
         let t = sdk.table(&s.table()).await;
@@ -99,7 +102,7 @@ fn fresh_apply_creates_every_piece_with_the_expected_documents_and_tags() {
         let role = role.role().unwrap();
         let trust = parse(role.assume_role_policy_document().unwrap()).unwrap();
         assert!(equivalent(&trust, &expected_trust(&pool_id)), "{trust}");
-        assert_eq!(tag_map(role.tags()), want_tags);
+        assert_eq!(tag_map(role.tags()), want_iam_tags);
         let roles =
             sdk.identity.get_identity_pool_roles().identity_pool_id(&pool_id).send().await.unwrap();
         assert_eq!(
@@ -110,7 +113,7 @@ fn fresh_apply_creates_every_piece_with_the_expected_documents_and_tags() {
         // 4. policy: scoped to the table, default actions, tagged, attached to the role
         let pol = sdk.iam.get_policy().policy_arn(s.policy_arn()).send().await.unwrap();
         let pol = pol.policy().unwrap();
-        assert_eq!(tag_map(pol.tags()), want_tags);
+        assert_eq!(tag_map(pol.tags()), want_iam_tags);
         let doc = sdk.default_document(&s.policy_arn()).await;
         assert!(
             equivalent(

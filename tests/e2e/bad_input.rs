@@ -294,7 +294,7 @@ fn tags_aws_would_refuse_are_rejected_before_any_call() {
         "bad-tag-count",
         &with(&format!("[table]\ntags = {{ {} }}\n", many.join(", "))),
         "table.tags",
-        "50 tags given; AWS allows 50 per resource and setup adds \"setup:stack\", so at most 49",
+        "50 tags given; AWS allows 50 per resource and setup adds \"setup:stack\" and \"setup:region\" (on IAM resources), so at most 48",
     );
 }
 

@@ -30,6 +30,7 @@ mod partition;
 mod perf;
 mod plan_apply;
 mod realistic;
+mod regions;
 mod release;
 mod reliability;
 mod scale;

@@ -53,6 +53,14 @@ fn table_is_retained_and_has_the_configured_settings() {
     assert_eq!(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], false);
     assert_eq!(p["DeletionProtectionEnabled"], true);
     assert_eq!(p["Tags"], json!([{"Key": "setup:stack", "Value": "demo"}]));
+    // IAM is global: a role also says which region's stack it is (the CloudFormation stack's).
+    assert_eq!(
+        t["Resources"][ROLE]["Properties"]["Tags"],
+        json!([
+            {"Key": "setup:region", "Value": {"Ref": "AWS::Region"}},
+            {"Key": "setup:stack", "Value": "demo"}
+        ])
+    );
 }
 
 #[test]

@@ -149,6 +149,22 @@ fn guests_get_their_role_policy_attachment_and_the_pools_unauthenticated_role() 
     let policy = blocks(&body, "resource", ["aws_iam_policy", "guest"]);
     assert_eq!(attribute(policy, "name"), "\"demo-guest-access\"");
     assert_eq!(attribute(policy, "policy"), "jsonencode(local.guest_policy)");
+    // IAM is global: roles and policies say which region's stack they are (the table's), the
+    // table and the pool do not need to.
+    let iam_tags =
+        r#"merge(local.tags, { "setup:region" = split(":", aws_dynamodb_table.table.arn)[3] })"#;
+    for (kind, name) in [
+        ("aws_iam_role", "guest"),
+        ("aws_iam_policy", "guest"),
+        ("aws_iam_role", "authenticated"),
+        ("aws_iam_policy", "access"),
+    ] {
+        assert_eq!(attribute(blocks(&body, "resource", [kind, name]), "tags"), iam_tags, "{kind}");
+    }
+    for (kind, name) in [("aws_dynamodb_table", "table"), ("aws_cognito_identity_pool", "pool")] {
+        let tags = blocks(&body, "resource", [kind, name]);
+        assert_eq!(attribute(tags, "tags"), "local.tags", "{kind}");
+    }
     let attachment = blocks(&body, "resource", ["aws_iam_role_policy_attachment", "guest"]);
     assert_eq!(attribute(attachment, "role"), "aws_iam_role.guest.name");
     assert_eq!(attribute(attachment, "policy_arn"), "aws_iam_policy.guest.arn");

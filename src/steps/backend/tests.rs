@@ -9,7 +9,8 @@ use crate::steps::test_support::{self, account, desired, observed, view, Expect}
 use crate::steps::Step;
 
 const TABLE_ARN: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/demo-profiles";
-const OURS: &[(&str, &str)] = &[("setup:stack", "demo"), ("team", "mobile")];
+const OURS: &[(&str, &str)] =
+    &[("setup:region", "us-east-1"), ("setup:stack", "demo"), ("team", "mobile")];
 
 /// The backend step's diff and removal of what was observed.
 fn plan(d: &Desired, backend: Option<Live>) -> (Diff<Action>, Diff<Action>) {
@@ -93,7 +94,7 @@ fn diff_cases() {
                     Action::Tag(Tagging {
                         kind: "policy",
                         name: b.policy_name.clone(),
-                        tags: d.tags.clone(),
+                        tags: d.iam_tags(crate::steps::test_support::REGION),
                         adopt: true,
                     }),
                     Action::NewVersion(good.clone()),

@@ -21,7 +21,6 @@ use anyhow::Result;
 use serde_json::Value;
 
 use super::managed;
-use super::own::{owner, Owner};
 use super::role::Live as RoleLive;
 use super::{Scope, View};
 use crate::aws::{Account, Clients};
@@ -87,12 +86,12 @@ pub async fn observe(aws: &Clients, d: &Desired, account: &Account, scope: Scope
 
 /// The guest role, when it is this stack's.
 fn our_role<'a>(v: &View<'a>) -> Option<&'a RoleLive> {
-    v.o.guest.role.as_ref().filter(|r| owner(&r.tags, &v.d.stack) == Owner::ThisStack)
+    v.o.guest.role.as_ref().filter(|r| r.global().ours(&v.d.stack, v.region))
 }
 
 /// The guest policy, when it is this stack's.
 fn our_policy<'a>(v: &View<'a>) -> Option<&'a managed::Live> {
-    v.o.guest.policy.as_ref().filter(|p| owner(&p.tags, &v.d.stack) == Owner::ThisStack)
+    v.o.guest.policy.as_ref().filter(|p| p.global().ours(&v.d.stack, v.region))
 }
 
 /// The guest role's ARN: as observed, else computed.

@@ -6,7 +6,6 @@ use anyhow::Result;
 use serde_json::Value;
 
 use super::super::managed::{self, Action, New, Target, Why};
-use super::super::own::{owner, Owner};
 use super::super::{Diff, Need, Run, Step, View};
 use super::{our_role, GUESTS_OFF};
 use crate::config::{Desired, Principal};
@@ -34,7 +33,7 @@ fn removal(v: &View, why: Option<&'static str>, detach: bool) -> Diff<Action> {
     // Detached here, or by the role step when the role goes too.
     let ours = (detach || our_role(v).is_some()).then_some(role.as_str());
     let outside = managed::attached_outside(live, ours);
-    if let Some(kept) = managed::kept(STEP, &d.stack, name, live, &outside) {
+    if let Some(kept) = managed::kept(STEP, (&d.stack, v.region), name, live, &outside) {
         return kept;
     }
     let mut r = Diff::new(STEP, &live.arn, State::InSync);
@@ -73,7 +72,7 @@ impl Step for GuestPolicy {
         };
         if guest.actions.is_empty() {
             return match &v.o.guest.policy {
-                Some(p) if owner(&p.tags, &d.stack) == Owner::ThisStack => {
+                Some(p) if p.global().ours(&d.stack, v.region) => {
                     let r = removal(v, Some(NO_ACTIONS), true);
                     unwanted(r, "guest.actions", exists, Value::Array(vec![]))
                 }
@@ -102,7 +101,7 @@ impl Step for GuestPolicy {
             Some(live) => {
                 let role = v.o.guest.role.as_ref();
                 let attachment = managed::role_attachment(role, &guest.role_name, &live.arn);
-                managed::compare(d, (STEP, name), live, &desired, attachment)
+                managed::compare(d, v.region, (STEP, name), live, &desired, attachment)
             }
         };
         if let Some(why) = policy_doc::too_large(name, &desired) {

@@ -5,7 +5,7 @@ use std::fmt;
 use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
 
-use super::super::own::{existing, owner, Keep, Named, Owner, Tagging};
+use super::super::own::{existing, Keep, Named, Owner, Tagging};
 use super::super::role::{self as users_role, Live as RoleLive, Removal};
 use super::super::{identity_pool, trust, Diff, Need, Run, Step, View};
 use super::{our_policy, trust_policy, GUESTS_OFF};
@@ -65,7 +65,7 @@ fn trust_changes(live: &Value, desired: &Value) -> Vec<Change> {
 
 /// An existing role with the guest role's name, compared with the config: its owner (the
 /// ownership check of [`existing`]), its trust policy, and notes for what else is on it.
-fn compare(d: &Desired, live: &RoleLive, pool_id: Option<&str>) -> Diff<Action> {
+fn compare(d: &Desired, here: &str, live: &RoleLive, pool_id: Option<&str>) -> Diff<Action> {
     let name = &d.guest_spec.role_name;
     let desired = trust_policy(pool_id.unwrap_or(trust::NEW_POOL_ID));
     let fixes = if policy_doc::equivalent(&live.trust, &desired) {
@@ -73,8 +73,14 @@ fn compare(d: &Desired, live: &RoleLive, pool_id: Option<&str>) -> Diff<Action> 
     } else {
         vec![Action::RewriteTrust(name.clone())]
     };
-    let named =
-        Named { step: STEP, kind: "role", name, resource: live.arn.clone(), tags: &live.tags };
+    let named = Named {
+        step: STEP,
+        kind: "role",
+        name,
+        resource: live.arn.clone(),
+        tags: &live.tags,
+        global: Some((live.named_region.as_deref(), here)),
+    };
     let changes = trust_changes(&live.trust, &desired);
     let mut r = existing(d, named, changes, fixes, Action::Tag);
     r.notes
@@ -99,9 +105,10 @@ fn removal(v: &View, why: Option<&'static str>) -> Diff<Action> {
     let Some(live) = &v.o.guest.role else {
         return Diff::new(STEP, name, State::Missing);
     };
-    if owner(&live.tags, &d.stack) != Owner::ThisStack {
+    let own = live.global().owner(&d.stack, v.region);
+    if own != Owner::ThisStack {
         return Diff::new(STEP, name, State::NotOwned)
-            .act(Action::Keep(Keep::not_ours(format!("role {name}"))));
+            .act(Action::Keep(Keep::owned_by(format!("role {name}"), &own)));
     }
     let ours = our_policy(v).map(|p| p.arn.as_str());
     let rerun = if why.is_some() { "apply" } else { "teardown" };
@@ -131,7 +138,7 @@ async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
             let live = users_role::observe_named(&ctx.aws, name)
                 .await?
                 .ok_or_else(|| anyhow!("role {name} exists but cannot be read"))?;
-            let plan = compare(d, &live, Some(&pool_id));
+            let plan = compare(d, ctx.region(), &live, Some(&pool_id));
             if let Some(why) = plan.blocked.filter(|_| !(ctx.adopt && plan.adoptable)) {
                 bail!(why);
             }
@@ -183,7 +190,7 @@ impl Step for GuestRole {
         }
         match &v.o.guest.role {
             None => Diff::new(STEP, name, State::Missing).act(Action::Create(name.clone())),
-            Some(live) => compare(d, live, v.pool_id()),
+            Some(live) => compare(d, v.region, live, v.pool_id()),
         }
     }
 
@@ -228,5 +235,5 @@ pub(super) fn compare_for_tests(
     live: &RoleLive,
     pool_id: Option<&str>,
 ) -> Diff<Action> {
-    compare(d, live, pool_id)
+    compare(d, crate::steps::test_support::REGION, live, pool_id)
 }

@@ -18,8 +18,13 @@ fn on(extra: &str) -> Desired {
     desired(&format!("{ON}{extra}"))
 }
 
-fn ours(d: &Desired) -> Vec<(&str, &str)> {
-    d.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+/// The tags of the stack's IAM resources (with the region's).
+fn ours(d: &Desired) -> Vec<(String, String)> {
+    d.iam_tags(test_support::REGION).into_iter().collect()
+}
+
+fn pairs(tags: &[(String, String)]) -> Vec<(&str, &str)> {
+    tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 /// The guest role as apply makes it for `POOL`, with these tags and attached policies.
@@ -56,7 +61,8 @@ fn the_trust_template_is_the_authenticated_one_with_amr_unauthenticated() {
 fn role_diff_cases() {
     let d = on("");
     let name = d.guest_spec.role_name.clone();
-    let tags = ours(&d);
+    let owned = ours(&d);
+    let tags = pairs(&owned);
     let mut mixed_up = trust_policy(POOL);
     mixed_up["Statement"][0]["Condition"]["ForAnyValue:StringLike"]
         ["cognito-identity.amazonaws.com:amr"] = json!("authenticated");
@@ -83,7 +89,7 @@ fn role_diff_cases() {
                     RoleAction::Tag(Tagging {
                         kind: "role",
                         name: name.clone(),
-                        tags: d.tags.clone(),
+                        tags: d.iam_tags(test_support::REGION),
                         adopt: true,
                     }),
                     rewrite,
@@ -111,7 +117,8 @@ fn the_mix_up_is_named_in_the_role_notes() {
     let mut mixed_up = trust_policy(POOL);
     mixed_up["Statement"][0]["Condition"]["ForAnyValue:StringLike"]
         ["cognito-identity.amazonaws.com:amr"] = json!("authenticated");
-    let live = guest_role(&d, mixed_up, &ours(&d), &[("extra", "arn:aws:iam::1:policy/extra")]);
+    let live =
+        guest_role(&d, mixed_up, &pairs(&ours(&d)), &[("extra", "arn:aws:iam::1:policy/extra")]);
     let r = compare_for_tests(&d, &live, Some(POOL));
     assert_eq!(r.notes.len(), 2, "{:?}", r.notes);
     assert!(
@@ -133,7 +140,8 @@ fn policy_diff_cases() {
     let arn = d.guest_policy_arn(&test_support::account());
     let table_arn = d.table_arn("us-east-1", &test_support::account());
     let doc = policy_document(&d, &table_arn);
-    let tags = ours(&d);
+    let owned = ours(&d);
+    let tags = pairs(&owned);
     let attached = [(name.as_str(), arn.as_str())];
     let role =
         |attached: &[(&str, &str)]| Some(guest_role(&d, trust_policy(POOL), &tags, attached));
@@ -217,13 +225,17 @@ fn no_actions_means_no_policy_and_a_policy_left_goes() {
     );
     // A policy from when there were actions: detached from the (kept) role, deleted.
     let arn = d.guest_policy_arn(&o.account);
-    let mut p = policy(arn.clone(), json!({}), &ours(&d));
+    let mut p = policy(arn.clone(), json!({}), &pairs(&ours(&d)));
     p.entities =
         Some(Entities { roles: vec![d.guest_spec.role_name.clone()], ..Default::default() });
     p.old_versions = Some(vec!["v1".into()]);
     o.guest.policy = Some(p);
-    o.guest.role =
-        Some(guest_role(&d, trust_policy(POOL), &ours(&d), &[(&d.guest_spec.policy_name, &arn)]));
+    o.guest.role = Some(guest_role(
+        &d,
+        trust_policy(POOL),
+        &pairs(&ours(&d)),
+        &[(&d.guest_spec.policy_name, &arn)],
+    ));
     Expect::new(
         State::Drifted,
         vec![
@@ -247,12 +259,12 @@ fn guests_off_removes_the_stacks_guest_role_and_policy() {
     let name = &d.guest_spec.policy_name;
     let mut o = observed();
     with_pool(&d, &mut o);
-    let mut p = policy(arn.clone(), json!({}), &ours(&d));
+    let mut p = policy(arn.clone(), json!({}), &pairs(&ours(&d)));
     p.entities =
         Some(Entities { roles: vec![d.guest_spec.role_name.clone()], ..Default::default() });
     p.old_versions = Some(vec![]);
     o.guest.policy = Some(p);
-    o.guest.role = Some(guest_role(&d, trust_policy(POOL), &ours(&d), &[(name, &arn)]));
+    o.guest.role = Some(guest_role(&d, trust_policy(POOL), &pairs(&ours(&d)), &[(name, &arn)]));
     let v = view(&off, &o);
     assert!(Step::applies(&GuestRole, &v) && Step::applies(&GuestPolicy, &v));
     Expect::new(
@@ -291,7 +303,7 @@ fn teardown_keeps_a_guest_role_with_policies_setup_did_not_add() {
     o.guest.role = Some(guest_role(
         &d,
         trust_policy(POOL),
-        &ours(&d),
+        &pairs(&ours(&d)),
         &[("hand-made", "arn:aws:iam::123456789012:policy/hand-made")],
     ));
     let r = GuestRole.removal(&view(&d, &o));

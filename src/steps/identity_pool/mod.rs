@@ -169,6 +169,7 @@ fn existing_pool(d: &Desired, live: &Live) -> Diff<Action> {
             name: &name,
             resource: name.clone(),
             tags: &live.tags,
+            global: None,
         },
         changes,
         fixes,

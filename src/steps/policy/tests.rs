@@ -14,6 +14,12 @@ fn desired_doc(d: &Desired) -> Value {
     policy_doc::access_policy(TABLE_ARN, &d.actions, d.per_user_isolation)
 }
 
+/// The access policy of a stack of the same name whose table is in `region`.
+fn access_in(region: &str, d: &Desired) -> Value {
+    let arn = TABLE_ARN.replace("us-east-1", region);
+    policy_doc::access_policy(&arn, &d.actions, d.per_user_isolation)
+}
+
 fn policy(d: &Desired, document: Value, tags: &[(&str, &str)]) -> Live {
     test_support::policy(d.policy_arn(&account()), document, tags)
 }
@@ -26,7 +32,8 @@ fn role_with(d: &Desired, attached: bool, tags: &[(&str, &str)]) -> role::Live {
     r
 }
 
-const OURS: &[(&str, &str)] = &[("setup:stack", "demo"), ("team", "mobile")];
+const OURS: &[(&str, &str)] =
+    &[("setup:region", "us-east-1"), ("setup:stack", "demo"), ("team", "mobile")];
 
 #[test]
 fn diff_cases() {
@@ -80,10 +87,43 @@ fn diff_cases() {
         ),
         (
             "a missing tag",
-            Some(policy(&d, good.clone(), &[("setup:stack", "demo")])),
+            Some(policy(
+                &d,
+                good.clone(),
+                &[("setup:stack", "demo"), ("setup:region", "us-east-1")],
+            )),
             &attached,
             Expect::new(State::Drifted, vec![tag(&[("team", "mobile")], false)])
                 .fields(&["tags.team"]),
+        ),
+        (
+            "applied before the region tag, for this region's table: the region tag is added",
+            Some(policy(&d, good.clone(), &[("setup:stack", "demo"), ("team", "mobile")])),
+            &attached,
+            Expect::new(State::Drifted, vec![tag(&[("setup:region", "us-east-1")], false)])
+                .fields(&["tags.setup:region"]),
+        ),
+        (
+            "this stack's name in another region (tagged): never touched",
+            Some(policy(
+                &d,
+                good.clone(),
+                &[("setup:stack", "demo"), ("setup:region", "ap-south-1"), ("team", "mobile")],
+            )),
+            &attached,
+            Expect::new(State::NotOwned, vec![]).fields(&["tags.setup:region"]).blocked(),
+        ),
+        (
+            "applied before the region tag, for another region's table: never touched",
+            Some(policy(
+                &d,
+                access_in("ap-south-1", &d),
+                &[("setup:stack", "demo"), ("team", "mobile")],
+            )),
+            &attached,
+            Expect::new(State::NotOwned, vec![])
+                .fields(&[doc_fields[1], "tags.setup:region"])
+                .blocked(),
         ),
         (
             "made by hand: adoptable",
@@ -93,7 +133,14 @@ fn diff_cases() {
                 State::NotOwned,
                 vec![tag(OURS, true), new_version, Action::Attach(to_role)],
             )
-            .fields(&[doc_fields[0], doc_fields[1], attach, "tags.setup:stack", "tags.team"])
+            .fields(&[
+                doc_fields[0],
+                doc_fields[1],
+                attach,
+                "tags.setup:region",
+                "tags.setup:stack",
+                "tags.team",
+            ])
             .adoptable(),
         ),
         (
@@ -101,7 +148,7 @@ fn diff_cases() {
             Some(policy(&d, good.clone(), &[("setup:stack", "other")])),
             &attached,
             Expect::new(State::NotOwned, vec![])
-                .fields(&["tags.setup:stack", "tags.team"])
+                .fields(&["tags.setup:region", "tags.setup:stack", "tags.team"])
                 .blocked(),
         ),
     ];

@@ -236,7 +236,14 @@ fn table_diff(d: &Desired, live: Option<&Live>, key: Option<&KeyLookup>) -> Diff
     changes.splice(0..0, keys.iter().cloned());
     let mut r = existing(
         d,
-        Named { step: STEP, kind: "table", name, resource: name.clone(), tags: &live.tags },
+        Named {
+            step: STEP,
+            kind: "table",
+            name,
+            resource: name.clone(),
+            tags: &live.tags,
+            global: None,
+        },
         changes,
         fixes,
         Action::Tag,
