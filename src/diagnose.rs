@@ -14,9 +14,11 @@ use crate::policy_eval::statements;
 pub mod access;
 pub mod identity_pool;
 mod isolation;
+mod principal_tags;
 pub mod sign_in;
 
 pub use isolation::{is_keyed, isolation_hole, isolation_refusal, KEYED_ACTIONS, LEADING_KEYS};
+pub use principal_tags::{key_switch, tag_session, tags_read, unmapped_tags};
 
 /// The principal identity pools use to assume a role.
 pub const COGNITO_PRINCIPAL: &str = "cognito-identity.amazonaws.com";

@@ -25,6 +25,8 @@ pub enum StepId {
     GuestRole,
     GuestPolicy,
     PoolRoles,
+    /// Only with isolation by the user pool sub (or a map left on the stack's pool).
+    PrincipalTags,
     /// Only with a `[backend]` section (or a leftover backend policy of this stack).
     BackendPolicy,
 }
@@ -40,6 +42,7 @@ impl StepId {
             StepId::GuestRole => "guest-role",
             StepId::GuestPolicy => "guest-policy",
             StepId::PoolRoles => "pool-roles",
+            StepId::PrincipalTags => "principal-tags",
             StepId::BackendPolicy => "backend-policy",
         }
     }

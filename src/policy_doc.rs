@@ -19,6 +19,66 @@ pub const BACKEND_TEMPLATE: &str = include_str!("../policies/backend.json");
 /// credentials from an identity pool. It is *not* the user pool's `sub`.
 pub const IDENTITY_ID_VARIABLE: &str = "${cognito-identity.amazonaws.com:sub}";
 
+/// The principal tag that carries the user pool `sub` into the session: the identity pool maps
+/// the ID token's claim `sub` to it ([`SUB_TAG_MAP`]).
+pub const SUB_TAG: &str = "sub";
+/// The IAM policy variable of [`SUB_TAG`]: the signed-in user's user pool `sub`.
+pub const SUB_TAG_VARIABLE: &str = "${aws:PrincipalTag/sub}";
+/// The identity pool's principal tag map for the user pool provider: tag [`SUB_TAG`] ← claim
+/// `sub`.
+pub const SUB_TAG_MAP: [(&str, &str); 1] = [(SUB_TAG, "sub")];
+/// The trust policy action that lets Cognito put principal tags on the session.
+pub const TAG_SESSION_ACTION: &str = "sts:TagSession";
+const WEB_IDENTITY_ACTION: &str = "sts:AssumeRoleWithWebIdentity";
+
+/// Which partition keys per-user isolation lets a caller use (`[policy] isolation_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// The user pool `sub` (`"user-pool-sub"`): the key a backend writes from the load
+    /// balancer's `x-amzn-oidc-identity` header, so the app and its backend share items. The
+    /// identity pool passes it as the principal tag [`SUB_TAG`].
+    UserPoolSub,
+    /// The identity pool's identity id (`"identity-id"`), `<region>:<guid>`.
+    IdentityId,
+}
+
+impl Isolation {
+    /// The policy variable the partition key must equal.
+    pub fn variable(self) -> &'static str {
+        match self {
+            Isolation::UserPoolSub => SUB_TAG_VARIABLE,
+            Isolation::IdentityId => IDENTITY_ID_VARIABLE,
+        }
+    }
+
+    /// Its name in the config.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolation::UserPoolSub => "user-pool-sub",
+            Isolation::IdentityId => "identity-id",
+        }
+    }
+
+    /// What the key holds, for people.
+    pub fn holds(self) -> &'static str {
+        match self {
+            Isolation::UserPoolSub => "the user pool sub",
+            Isolation::IdentityId => "the identity id",
+        }
+    }
+
+    /// Which isolation a live access policy keys on: the variable its `dynamodb:LeadingKeys`
+    /// conditions name (`None`: none, or both).
+    pub fn of(doc: &Value) -> Option<Isolation> {
+        let text = to_json(doc);
+        match (text.contains(SUB_TAG_VARIABLE), text.contains(IDENTITY_ID_VARIABLE)) {
+            (true, false) => Some(Isolation::UserPoolSub),
+            (false, true) => Some(Isolation::IdentityId),
+            _ => None,
+        }
+    }
+}
+
 /// Renders a template: a string that is exactly `${name}` is replaced by the variable's value
 /// (which may be a list), and `${name}` inside a longer string is replaced by its text.
 pub fn render(template: &str, vars: &[(&str, Value)]) -> Value {
@@ -57,23 +117,44 @@ pub fn trust_policy(identity_pool_id: &str) -> Value {
     trust_policy_with(Value::String(identity_pool_id.to_string()))
 }
 
+/// The trust policy of a role whose sessions carry principal tags (`tag_session`): it also
+/// allows `sts:TagSession`, under the same conditions, or Cognito refuses credentials.
+pub fn trust_policy_tagging(identity_pool_id: Value, tag_session: bool) -> Value {
+    let actions = match tag_session {
+        true => Value::from(vec![WEB_IDENTITY_ACTION, TAG_SESSION_ACTION]),
+        false => Value::from(WEB_IDENTITY_ACTION),
+    };
+    render(TRUST_TEMPLATE, &[("identity_pool_id", identity_pool_id), ("trust_actions", actions)])
+}
+
 /// The trust policy with `identity_pool_id` given as any JSON value: exports pass a reference
 /// (CloudFormation `{"Ref": ...}`, a Terraform expression) where apply passes the id, so both
 /// come from the same template.
 pub fn trust_policy_with(identity_pool_id: Value) -> Value {
-    render(TRUST_TEMPLATE, &[("identity_pool_id", identity_pool_id)])
+    trust_policy_tagging(identity_pool_id, false)
 }
 
-/// The access policy granting `actions` on `table_arn`; with `per_user_isolation` only on
-/// items whose partition key is the caller's identity id.
-pub fn access_policy(table_arn: &str, actions: &[String], per_user_isolation: bool) -> Value {
-    access_policy_with(Value::String(table_arn.to_string()), actions, per_user_isolation)
+/// The access policy granting `actions` on `table_arn`; with per-user `isolation` only on
+/// items whose partition key is the caller's (identity id or user pool sub).
+pub fn access_policy(table_arn: &str, actions: &[String], isolation: Option<Isolation>) -> Value {
+    access_policy_with(Value::String(table_arn.to_string()), actions, isolation)
 }
 
 /// The access policy with the table ARN given as any JSON value (see [`trust_policy_with`]).
-pub fn access_policy_with(table_arn: Value, actions: &[String], per_user_isolation: bool) -> Value {
-    let template = if per_user_isolation { ACCESS_ISOLATED_TEMPLATE } else { ACCESS_TEMPLATE };
-    table_policy(template, table_arn, actions)
+pub fn access_policy_with(
+    table_arn: Value,
+    actions: &[String],
+    isolation: Option<Isolation>,
+) -> Value {
+    let Some(isolation) = isolation else {
+        return table_policy(ACCESS_TEMPLATE, table_arn, actions);
+    };
+    let vars = [
+        ("actions", Value::from(actions.to_vec())),
+        ("table_arn", table_arn),
+        ("isolation_key", Value::from(isolation.variable())),
+    ];
+    render(ACCESS_ISOLATED_TEMPLATE, &vars)
 }
 
 /// The backend principal's policy granting `actions` on `table_arn`.

@@ -342,7 +342,7 @@ mod tests {
         let doc = policy_doc::access_policy(
             TABLE,
             &["dynamodb:GetItem".into(), "dynamodb:PutItem".into()],
-            false,
+            None,
         );
         let other = "arn:aws:dynamodb:us-east-1:123456789012:table/other";
         assert_decisions(
@@ -360,7 +360,11 @@ mod tests {
 
     #[test]
     fn per_user_isolation_allows_only_the_callers_identity_id_as_partition_key() {
-        let doc = policy_doc::access_policy(TABLE, &["dynamodb:PutItem".into()], true);
+        let doc = policy_doc::access_policy(
+            TABLE,
+            &["dynamodb:PutItem".into()],
+            Some(crate::policy_doc::Isolation::IdentityId),
+        );
         let own = context([
             ("dynamodb:LeadingKeys", vec![ID]),
             ("cognito-identity.amazonaws.com:sub", vec![ID]),

@@ -293,7 +293,7 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         table: d.table.name.clone(),
         username,
         test_user,
-        per_user_isolation: d.per_user_isolation,
+        per_user_isolation: d.per_user_isolation(),
         guest,
         identity_id,
         ok,

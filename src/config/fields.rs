@@ -266,6 +266,20 @@ choice!(KeyType, "a key type", "use \"S\" (string), \"N\" (number) or \"B\" (bin
 
 choice!(TableClass, "a table class", "use \"STANDARD\" or \"STANDARD_INFREQUENT_ACCESS\"");
 
+/// `policy.isolation_key`, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(remote = "Self", rename_all = "kebab-case")]
+pub enum IsolationKey {
+    UserPoolSub,
+    IdentityId,
+}
+
+choice!(
+    IsolationKey,
+    "an isolation key",
+    "use \"user-pool-sub\" (the default: the user pool sub, which a backend also writes) or \"identity-id\" (the identity pool's identity id)"
+);
+
 /// `table.encryption` as written; with `table.kms_key` it becomes a [`super::Encryption`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(remote = "Self", rename_all = "kebab-case")]

@@ -33,6 +33,7 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
+pub use crate::policy_doc::Isolation;
 pub use fields::{is_region, tag_char};
 
 /// The tag that marks a resource as created (owned) by a stack.
@@ -340,9 +341,10 @@ pub struct Desired {
     pub role_name: String,
     pub policy_name: String,
     pub actions: Vec<String>,
-    /// `[policy] per_user_isolation`: each identity may only touch items whose partition key
-    /// is its own identity id (`dynamodb:LeadingKeys` = `${cognito-identity.amazonaws.com:sub}`).
-    pub per_user_isolation: bool,
+    /// `[policy] per_user_isolation` with its `isolation_key`: each signed-in user may only
+    /// touch items whose partition key is their own user pool sub (the default) or identity id
+    /// (`None`: off).
+    pub isolation: Option<Isolation>,
     pub backend: Option<BackendSpec>,
     /// `[guest]` with its defaults, read whether or not guests are allowed: with
     /// `allow_unauthenticated = false` its names find the guest role and policy to remove. Use
@@ -354,6 +356,30 @@ pub struct Desired {
 }
 
 impl Desired {
+    /// `[policy] per_user_isolation = true`.
+    pub fn per_user_isolation(&self) -> bool {
+        self.isolation.is_some()
+    }
+    /// The principal tag map the identity pool needs for the user pool provider: tag `sub` ←
+    /// claim `sub` with isolation by the user pool sub, none otherwise.
+    pub fn principal_tags(&self) -> Option<BTreeMap<String, String>> {
+        (self.isolation == Some(Isolation::UserPoolSub)).then(|| {
+            crate::policy_doc::SUB_TAG_MAP
+                .iter()
+                .map(|(t, c)| (t.to_string(), c.to_string()))
+                .collect()
+        })
+    }
+    /// Guests' isolation: guests have no user pool sub (they never sign in), so with per-user
+    /// isolation their items are keyed by their identity id whatever `isolation_key` says.
+    pub fn guest_isolation(&self) -> Option<Isolation> {
+        self.per_user_isolation().then_some(Isolation::IdentityId)
+    }
+    /// Whether the stack role's sessions carry principal tags, so its trust policy must allow
+    /// `sts:TagSession`.
+    pub fn tags_sessions(&self) -> bool {
+        self.principal_tags().is_some()
+    }
     pub fn table_arn(&self, region: &str, account: &Account) -> String {
         account.arn("dynamodb", region, &format!("table/{}", self.table.name))
     }

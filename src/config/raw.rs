@@ -97,6 +97,7 @@ pub struct Policy {
     pub name: Option<IamName<128>>,
     pub actions: Option<Actions>,
     pub per_user_isolation: Option<Spanned<bool>>,
+    pub isolation_key: Option<Spanned<super::fields::IsolationKey>>,
 }
 
 #[derive(Debug, Deserialize)]

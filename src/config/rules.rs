@@ -8,14 +8,15 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::fields::{
-    checked_entries, dedup, Action, BillingMode, ClientId, EncryptionKind, KeyName, RawProjection,
-    Region, StackName, Tags,
+    checked_entries, dedup, Action, BillingMode, ClientId, EncryptionKind, IsolationKey, KeyName,
+    RawProjection, Region, StackName, Tags,
 };
 use super::raw;
 use super::{
     default_backend_policy_name, BackendSpec, Billing, ConfigError, ConfigWarning, Desired,
-    Encryption, Gsi, KeyAttr, KeyType, Locator, Overrides, Parsed, Principal, Projection,
-    TableSpec, UserPoolSpec, DEFAULT_ACTIONS, DEFAULT_BACKEND_ACTIONS, DEFAULT_TABLE, STACK_TAG,
+    Encryption, Gsi, Isolation, KeyAttr, KeyType, Locator, Overrides, Parsed, Principal,
+    Projection, TableSpec, UserPoolSpec, DEFAULT_ACTIONS, DEFAULT_BACKEND_ACTIONS, DEFAULT_TABLE,
+    STACK_TAG,
 };
 
 pub(super) fn desired(
@@ -58,7 +59,7 @@ pub(super) fn desired(
     let backend =
         raw.backend.map(|b| backend(b, &stack, &role_name, &policy_name, at)).transpose()?;
 
-    let per_user_isolation = isolation(&raw.policy, &table.partition_key, at)?;
+    let isolation = isolation(&raw.policy, &table.partition_key, at)?;
     let (tags, mut warnings) = tags(raw.tags, table_tags, &stack, at)?;
     let allow_unauthenticated = raw.identity_pool.allow_unauthenticated.unwrap_or(false);
     let guest_spec = super::guest_rules::guest(
@@ -68,7 +69,7 @@ pub(super) fn desired(
             role_name: &role_name,
             policy_name: &policy_name,
             backend: backend.as_ref(),
-            per_user_isolation,
+            per_user_isolation: isolation.is_some(),
             allow_unauthenticated,
         },
         at,
@@ -88,7 +89,7 @@ pub(super) fn desired(
         role_name,
         policy_name,
         actions,
-        per_user_isolation,
+        isolation,
         backend,
         guest_spec,
         tags,
@@ -96,18 +97,36 @@ pub(super) fn desired(
     Ok(Parsed { desired, warnings })
 }
 
-/// `policy.per_user_isolation`: the partition key holds the caller's identity id, so it must be
-/// a string, and every action must name partition keys.
-fn isolation(policy: &raw::Policy, pk: &KeyAttr, at: &Locator) -> Result<bool, ConfigError> {
+/// `policy.per_user_isolation` and its `isolation_key` (default: the user pool sub): the
+/// partition key holds the caller's sub or identity id, so it must be a string, and every
+/// action must name partition keys. `isolation_key` without isolation is refused.
+fn isolation(
+    policy: &raw::Policy,
+    pk: &KeyAttr,
+    at: &Locator,
+) -> Result<Option<Isolation>, ConfigError> {
+    let key = policy.isolation_key.as_ref();
     let Some(flag) = policy.per_user_isolation.as_ref().filter(|f| *f.get_ref()) else {
-        return Ok(false);
+        return match key {
+            Some(k) => Err(at.err(
+                "policy.isolation_key",
+                Some(k.span()),
+                "applies only with per_user_isolation = true: set per_user_isolation = true, or remove isolation_key",
+            )),
+            None => Ok(None),
+        };
+    };
+    let isolation = match key.map(|k| *k.get_ref()) {
+        Some(IsolationKey::IdentityId) => Isolation::IdentityId,
+        Some(IsolationKey::UserPoolSub) | None => Isolation::UserPoolSub,
     };
     if pk.kind != KeyType::S {
         return Err(at.err(
             "policy.per_user_isolation",
             Some(flag.span()),
             format!(
-                "needs a string partition key: the key holds the caller's identity id (\"<region>:<guid>\"), but table.partition_key {:?} has type {}",
+                "needs a string partition key: the key holds {} of the caller, but table.partition_key {:?} has type {}",
+                isolation.holds(),
                 pk.name,
                 pk.kind.as_str()
             ),
@@ -120,7 +139,7 @@ fn isolation(policy: &raw::Policy, pk: &KeyAttr, at: &Locator) -> Result<bool, C
             return Err(at.err(&format!("policy.actions.{i}"), Some(a.span()), why));
         }
     }
-    Ok(true)
+    Ok(Some(isolation))
 }
 
 /// The tags for every resource: `tags`, or its old name `table.tags` (with a warning), and the

@@ -41,7 +41,7 @@ fn minimal_config_gets_user_profiles_defaults() {
 #[test]
 fn backend_section_defaults_and_checks() {
     let d = parse_str(&format!("{MINIMAL}[backend]\nrole = \"api\"\n")).unwrap();
-    let b = d.backend.unwrap();
+    let b = d.backend.clone().unwrap();
     assert_eq!(b.principal, Principal::Role("api".into()));
     assert_eq!(
         b.principal.arn(&Account::from_caller(
@@ -52,7 +52,7 @@ fn backend_section_defaults_and_checks() {
     );
     assert_eq!(b.policy_name, "demo-backend-access");
     assert_eq!(b.actions, DEFAULT_BACKEND_ACTIONS);
-    assert!(!d.per_user_isolation);
+    assert!(!d.per_user_isolation());
 
     let d = parse_str(&format!(
         "{MINIMAL}[backend]\nuser = \"svc\"\npolicy_name = \"p\"\nactions = [\"dynamodb:GetItem\"]\n"
@@ -85,12 +85,48 @@ fn backend_section_defaults_and_checks() {
 #[test]
 fn per_user_isolation_is_read_from_the_policy_section() {
     let d = parse_str(&format!("{MINIMAL}[policy]\nper_user_isolation = true\n")).unwrap();
-    assert!(d.per_user_isolation);
+    assert!(d.per_user_isolation());
     let e = parse_str(&format!(
         "{MINIMAL}[table]\npartition_key = {{ name = \"n\", type = \"N\" }}\n[policy]\nper_user_isolation = true\n"
     ))
     .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("policy.per_user_isolation"), "{e}");
+}
+
+/// `isolation_key`: the user pool sub by default (the key a backend writes), the identity id on
+/// request, refused without isolation; guests stay keyed by their identity id.
+#[test]
+fn the_isolation_key_defaults_to_the_user_pool_sub() {
+    use crate::config::Isolation;
+    let with = |policy: &str| parse_str(&format!("{MINIMAL}[policy]\n{policy}"));
+    let on = "per_user_isolation = true\n";
+    for (policy, want) in [
+        (on.to_string(), Isolation::UserPoolSub),
+        (format!("{on}isolation_key = \"user-pool-sub\"\n"), Isolation::UserPoolSub),
+        (format!("{on}isolation_key = \"identity-id\"\n"), Isolation::IdentityId),
+    ] {
+        let d = with(&policy).unwrap();
+        assert_eq!(d.isolation, Some(want), "{policy}");
+        assert_eq!(d.tags_sessions(), want == Isolation::UserPoolSub, "{policy}");
+        assert_eq!(d.guest_isolation(), Some(Isolation::IdentityId), "{policy}");
+    }
+    let d = with(on).unwrap();
+    assert_eq!(
+        d.principal_tags(),
+        Some([("sub".to_string(), "sub".to_string())].into_iter().collect())
+    );
+    assert_eq!(with("").unwrap().principal_tags(), None);
+    for off in ["", "per_user_isolation = false\n"] {
+        let e = with(&format!("{off}isolation_key = \"identity-id\"\n")).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("policy.isolation_key"), "{e}");
+        assert_eq!(
+            e.message,
+            "applies only with per_user_isolation = true: set per_user_isolation = true, or remove isolation_key"
+        );
+        assert!(e.line.is_some(), "{e}");
+    }
+    let e = with(&format!("{on}isolation_key = \"sub\"\n")).unwrap_err();
+    assert!(e.message.starts_with("\"sub\" is not an isolation key; use \"user-pool-sub\""), "{e}");
 }
 
 #[test]

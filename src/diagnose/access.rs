@@ -201,12 +201,16 @@ mod tests {
     #[test]
     fn denied_calls_are_explained() {
         let actions = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let shared = policy_doc::access_policy(TABLE, &actions(&["dynamodb:GetItem"]), false);
-        let isolated = policy_doc::access_policy(TABLE, &actions(&["dynamodb:PutItem"]), true);
+        let shared = policy_doc::access_policy(TABLE, &actions(&["dynamodb:GetItem"]), None);
+        let isolated = policy_doc::access_policy(
+            TABLE,
+            &actions(&["dynamodb:PutItem"]),
+            Some(crate::policy_doc::Isolation::IdentityId),
+        );
         let other_table = policy_doc::access_policy(
             "arn:aws:dynamodb:us-east-1:123456789012:table/other",
             &actions(&["dynamodb:PutItem"]),
-            false,
+            None,
         );
         let deny =
             json!({"Statement": {"Effect": "Deny", "Action": "dynamodb:*", "Resource": "*"}});
@@ -232,16 +236,20 @@ mod tests {
     #[test]
     fn isolation_breaches_are_explained() {
         let actions = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let isolated = policy_doc::access_policy(TABLE, &actions(&["dynamodb:GetItem"]), true);
+        let isolated = policy_doc::access_policy(
+            TABLE,
+            &actions(&["dynamodb:GetItem"]),
+            Some(crate::policy_doc::Isolation::IdentityId),
+        );
         let shared = policy_doc::access_policy(
             TABLE,
             &actions(&["dynamodb:GetItem", "dynamodb:Scan"]),
-            false,
+            None,
         );
         let mut hole = policy_doc::access_policy(
             TABLE,
             &actions(&["dynamodb:GetItem", "dynamodb:Scan"]),
-            true,
+            Some(crate::policy_doc::Isolation::IdentityId),
         );
         hole["Statement"][0]["Condition"].as_object_mut().unwrap().remove("Null");
         let wrong_var = json!({"Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE,
@@ -278,7 +286,7 @@ mod tests {
     #[test]
     fn failed_table_calls_are_explained() {
         let actions = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let shared = policy_doc::access_policy(TABLE, &actions(&["dynamodb:GetItem"]), false);
+        let shared = policy_doc::access_policy(TABLE, &actions(&["dynamodb:GetItem"]), None);
         let c = call("dynamodb:PutItem", ID);
         let fail = |code: &str, message: &str, live| {
             table_call_failed(code, message, live, &ctx(Some(ID)), &c)

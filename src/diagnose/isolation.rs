@@ -208,14 +208,18 @@ mod tests {
     #[test]
     fn the_generated_isolated_policy_has_no_hole() {
         let keyed: Vec<String> = KEYED_ACTIONS.iter().map(|a| a.to_string()).collect();
-        let doc = policy_doc::access_policy(TABLE, &keyed, true);
+        let doc = policy_doc::access_policy(
+            TABLE,
+            &keyed,
+            Some(crate::policy_doc::Isolation::IdentityId),
+        );
         assert_eq!(isolation_hole(&doc), None);
         assert_eq!(access_policy(&doc), []);
         // Even with keyless actions in it, the Null guard closes the hole.
         let doc = policy_doc::access_policy(
             TABLE,
             &["dynamodb:Scan".into(), "dynamodb:PartiQLSelect".into()],
-            true,
+            Some(crate::policy_doc::Isolation::IdentityId),
         );
         assert_eq!(isolation_hole(&doc), None, "{doc}");
     }

@@ -140,7 +140,7 @@ fn access_policy_wildcards() {
     let good = policy_doc::access_policy(
         "arn:aws:dynamodb:us-east-1:1:table/t",
         &["dynamodb:GetItem".into()],
-        true,
+        Some(crate::policy_doc::Isolation::IdentityId),
     );
     assert_eq!(access_policy(&good), []);
     let bad = json!({"Version": "2012-10-17", "Statement": [

@@ -21,6 +21,7 @@ pub const IDENTITY_POOL: &str = "IdentityPool";
 pub const ROLE: &str = "AuthenticatedRole";
 pub const ACCESS_POLICY: &str = "AccessPolicy";
 pub const POOL_ROLES: &str = "IdentityPoolRoleAttachment";
+pub const PRINCIPAL_TAGS: &str = "IdentityPoolPrincipalTags";
 pub const BACKEND_POLICY: &str = "BackendPolicy";
 pub const GUEST_ROLE: &str = "GuestRole";
 pub const GUEST_POLICY: &str = "GuestPolicy";
@@ -157,6 +158,9 @@ pub fn template(d: &Desired) -> Value {
             Resource::GuestPolicyAttachment => {}
             Resource::PoolRoles => {
                 res.insert(POOL_ROLES.into(), pool_roles(d));
+            }
+            Resource::PrincipalTags => {
+                res.insert(PRINCIPAL_TAGS.into(), principal_tags(d));
             }
             Resource::BackendPolicy => {
                 if let Some(p) = backend_policy(d) {
@@ -316,7 +320,7 @@ fn identity_pool(d: &Desired) -> Value {
 
 fn authenticated_role(d: &Desired) -> Value {
     let description = role::description(&d.stack, &format!("${{{IDENTITY_POOL}}}"));
-    let trust = policy_doc::trust_policy_with(reference(IDENTITY_POOL));
+    let trust = policy_doc::trust_policy_tagging(reference(IDENTITY_POOL), d.tags_sessions());
     pool_role(d, &d.role_name, description, trust)
 }
 
@@ -383,6 +387,21 @@ fn pool_roles(d: &Desired) -> Value {
         "Properties": {
             "IdentityPoolId": reference(IDENTITY_POOL),
             "Roles": roles,
+        }
+    })
+}
+
+/// The pool's principal tag map for the user pool provider (isolation by the user pool sub),
+/// after the role whose trust policy allows `sts:TagSession`.
+fn principal_tags(d: &Desired) -> Value {
+    json!({
+        "Type": "AWS::Cognito::IdentityPoolPrincipalTag",
+        "DependsOn": ROLE,
+        "Properties": {
+            "IdentityPoolId": reference(IDENTITY_POOL),
+            "IdentityProviderName": provider_name(),
+            "UseDefaults": false,
+            "PrincipalTags": d.principal_tags().unwrap_or_default(),
         }
     })
 }

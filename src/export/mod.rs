@@ -38,6 +38,9 @@ pub enum Resource {
     /// The pool's `authenticated` role set to the role (and `unauthenticated` to the guest role
     /// when guests are allowed).
     PoolRoles,
+    /// Isolation by the user pool sub: the pool's principal tag map (claim `sub` → tag `sub`)
+    /// for the user pool provider.
+    PrincipalTags,
     /// `[backend]`: the customer-managed policy for the backend's principal.
     BackendPolicy,
     /// `[backend]`: the backend policy attached to the existing role or user.
@@ -57,6 +60,7 @@ impl Resource {
             Resource::GuestPolicy => "guest policy",
             Resource::GuestPolicyAttachment => "guest policy attachment",
             Resource::PoolRoles => "identity pool roles",
+            Resource::PrincipalTags => "principal tag map",
             Resource::BackendPolicy => "backend policy",
             Resource::BackendAttachment => "backend policy attachment",
         }
@@ -99,14 +103,14 @@ pub const REGION: &str = "\u{0}region\u{0}";
 /// The access policy's document as apply writes it, with `table_arn` as the exporter's
 /// reference, and the KMS grant of a customer-managed table (`key`).
 pub fn access_document(d: &Desired, table: &TableRefs, key: Option<KeyRefs>) -> Value {
-    let doc = policy_doc::access_policy_with(table.arn.clone(), &d.actions, d.per_user_isolation);
+    let doc = policy_doc::access_policy_with(table.arn.clone(), &d.actions, d.isolation);
     with_key_grant(table.on_indexes(d, doc), key)
 }
 
 /// The guests' policy document as apply writes it (see [`access_document`]).
 pub fn guest_document(d: &Desired, table: &TableRefs, key: Option<KeyRefs>) -> Value {
     let actions = &d.guest_spec.actions;
-    let doc = policy_doc::access_policy_with(table.arn.clone(), actions, d.per_user_isolation);
+    let doc = policy_doc::access_policy_with(table.arn.clone(), actions, d.guest_isolation());
     with_key_grant(table.on_indexes(d, doc), key)
 }
 

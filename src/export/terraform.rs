@@ -21,6 +21,7 @@ pub const GUEST_ROLE: &str = "aws_iam_role.guest";
 pub const GUEST_POLICY: &str = "aws_iam_policy.guest";
 pub const GUEST_POLICY_ATTACHMENT: &str = "aws_iam_role_policy_attachment.guest";
 pub const POOL_ROLES: &str = "aws_cognito_identity_pool_roles_attachment.pool";
+pub const PRINCIPAL_TAGS: &str = "aws_cognito_identity_pool_provider_principal_tag.user_pool";
 pub const BACKEND_POLICY: &str = "aws_iam_policy.backend";
 pub const BACKEND_ROLE_ATTACHMENT: &str = "aws_iam_role_policy_attachment.backend";
 pub const BACKEND_USER_ATTACHMENT: &str = "aws_iam_user_policy_attachment.backend";
@@ -40,6 +41,7 @@ pub fn address(r: Resource, d: &Desired) -> &'static str {
         Resource::GuestPolicy => GUEST_POLICY,
         Resource::GuestPolicyAttachment => GUEST_POLICY_ATTACHMENT,
         Resource::PoolRoles => POOL_ROLES,
+        Resource::PrincipalTags => PRINCIPAL_TAGS,
         Resource::BackendPolicy => BACKEND_POLICY,
         Resource::BackendAttachment => match d.backend.as_ref().map(|b| &b.principal) {
             Some(Principal::User(_)) => BACKEND_USER_ATTACHMENT,
@@ -124,6 +126,8 @@ pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<Str
                 (Some(p), Some(roles)) if roles.authenticated().is_some() => Some(p.id.clone()),
                 _ => None,
             },
+            // Setting a map is idempotent: `terraform apply` writes it whether or not it is there.
+            Resource::PrincipalTags => None,
             Resource::BackendPolicy => backend.map(|(_, p)| p.arn.clone()),
             Resource::BackendAttachment => {
                 let principal = d.backend.as_ref().map(|b| &b.principal);
@@ -315,6 +319,7 @@ pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> S
                 .add_attribute(("policy_arn", attr(GUEST_POLICY, "arn")))
                 .build()],
             Resource::PoolRoles => vec![pool_roles(d)],
+            Resource::PrincipalTags => vec![principal_tags(d)],
         };
         for b in blocks {
             body = body.add_block(b);
@@ -345,7 +350,10 @@ fn locals(d: &Desired) -> Block {
         b = match r {
             Resource::Role => b.add_attribute((
                 TRUST_POLICY,
-                from_json(&policy_doc::trust_policy_with(hcl_ref(&format!("{IDENTITY_POOL}.id")))),
+                from_json(&policy_doc::trust_policy_tagging(
+                    hcl_ref(&format!("{IDENTITY_POOL}.id")),
+                    d.tags_sessions(),
+                )),
             )),
             Resource::AccessPolicy => b.add_attribute((
                 ACCESS_POLICY_DOC,
@@ -370,6 +378,7 @@ fn locals(d: &Desired) -> Block {
             | Resource::PolicyAttachment
             | Resource::GuestPolicyAttachment
             | Resource::PoolRoles
+            | Resource::PrincipalTags
             | Resource::BackendAttachment => b,
         };
     }
@@ -544,6 +553,22 @@ fn pool_roles(d: &Desired) -> Block {
     resource(POOL_ROLES)
         .add_attribute(("identity_pool_id", attr(IDENTITY_POOL, "id")))
         .add_attribute(("roles", Expression::Object(roles)))
+        .build()
+}
+
+/// The pool's principal tag map for the user pool provider (isolation by the user pool sub),
+/// after the role whose trust policy allows `sts:TagSession`.
+fn principal_tags(d: &Desired) -> Block {
+    let mut tags = Object::new();
+    for (tag, claim) in d.principal_tags().unwrap_or_default() {
+        tags.insert(key(&tag), Expression::String(claim));
+    }
+    resource(PRINCIPAL_TAGS)
+        .add_attribute(("identity_pool_id", attr(IDENTITY_POOL, "id")))
+        .add_attribute(("identity_provider_name", expr("local.user_pool_provider")))
+        .add_attribute(("use_defaults", false))
+        .add_attribute(("principal_tags", Expression::Object(tags)))
+        .add_attribute(("depends_on", Expression::Array(vec![expr(ROLE)])))
         .build()
 }
 

@@ -7,7 +7,7 @@ fn templates_render_without_leftover_placeholders() {
     let a = to_json(&access_policy(
         "arn:aws:dynamodb:us-east-1:123456789012:table/t",
         &["dynamodb:GetItem".into()],
-        false,
+        None,
     ));
     let b = to_json(&backend_policy(
         "arn:aws:dynamodb:us-east-1:123456789012:table/t",
@@ -21,7 +21,11 @@ fn templates_render_without_leftover_placeholders() {
 
 #[test]
 fn isolated_access_policy_keeps_the_identity_id_variable() {
-    let doc = access_policy("arn:t", &["dynamodb:GetItem".into()], true);
+    let doc = access_policy(
+        "arn:t",
+        &["dynamodb:GetItem".into()],
+        Some(crate::policy_doc::Isolation::IdentityId),
+    );
     assert_eq!(
         doc["Statement"][0]["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
         json!([IDENTITY_ID_VARIABLE])
@@ -30,7 +34,7 @@ fn isolated_access_policy_keeps_the_identity_id_variable() {
     // Only the IAM policy variable is left as `${...}`.
     let text = to_json(&doc);
     assert_eq!(text.matches("${").count(), 1, "{text}");
-    assert!(!equivalent(&doc, &access_policy("arn:t", &["dynamodb:GetItem".into()], false)));
+    assert!(!equivalent(&doc, &access_policy("arn:t", &["dynamodb:GetItem".into()], None)));
 }
 
 #[test]
@@ -70,9 +74,9 @@ fn diff_names_the_field_that_differs() {
 
 #[test]
 fn diff_of_extra_action_lists_both_sets() {
-    let live = access_policy("arn:t", &["dynamodb:GetItem".into()], false);
+    let live = access_policy("arn:t", &["dynamodb:GetItem".into()], None);
     let desired =
-        access_policy("arn:t", &["dynamodb:GetItem".into(), "dynamodb:Query".into()], false);
+        access_policy("arn:t", &["dynamodb:GetItem".into(), "dynamodb:Query".into()], None);
     let changes = diff(&live, &desired);
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].field, "Statement.Action");
@@ -168,7 +172,7 @@ fn a_condition_value_as_a_string_or_a_list_and_keys_in_any_case_are_the_same() {
 
 #[test]
 fn a_document_id_does_not_matter() {
-    let desired = access_policy("arn:t", &["dynamodb:GetItem".into()], false);
+    let desired = access_policy("arn:t", &["dynamodb:GetItem".into()], None);
     let mut live = desired.clone();
     live["Id"] = json!("made-in-the-console");
     assert!(equivalent(&live, &desired));
@@ -205,8 +209,8 @@ fn an_unwanted_statement_in_a_multi_statement_document_is_named_alone() {
 
 #[test]
 fn a_diff_shows_one_element_lists_as_their_element() {
-    let live = access_policy("arn:t", &["dynamodb:GetItem".into(), "dynamodb:Query".into()], false);
-    let desired = access_policy("arn:t", &["dynamodb:GetItem".into()], false);
+    let live = access_policy("arn:t", &["dynamodb:GetItem".into(), "dynamodb:Query".into()], None);
+    let desired = access_policy("arn:t", &["dynamodb:GetItem".into()], None);
     let changes = diff(&live, &desired);
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0].field, "Statement.Action");
@@ -228,7 +232,7 @@ fn a_policy_of_exactly_6144_characters_fits() {
     // Pad one action name until the document is exactly at the limit.
     let doc_with = |len: usize| {
         let action = format!("dynamodb:{}", "x".repeat(len));
-        access_policy("arn:t", &[action], false)
+        access_policy("arn:t", &[action], None)
     };
     let base = iam_size(&doc_with(0));
     let at_limit = doc_with(MANAGED_POLICY_MAX - base);
@@ -246,18 +250,24 @@ fn size_counts_non_whitespace_and_limits_at_6144() {
     // "a b" keeps its space in the text but IAM does not count it.
     assert_eq!(iam_size(&doc), r#"{"Version":"2012-10-17","Statement":[{"Sid":"ab"}]}"#.len());
     let actions: Vec<String> = (0..400).map(|i| format!("dynamodb:Action{i:04}")).collect();
-    let big = access_policy("arn:aws:dynamodb:us-east-1:1:table/t", &actions, false);
+    let big = access_policy("arn:aws:dynamodb:us-east-1:1:table/t", &actions, None);
     assert!(iam_size(&big) > MANAGED_POLICY_MAX);
     let why = too_large("p", &big).unwrap();
     assert!(why.starts_with(&format!("policy p would be {} characters", iam_size(&big))), "{why}");
-    let small = access_policy("arn:aws:dynamodb:us-east-1:1:table/t", &actions[..10], false);
+    let small = access_policy("arn:aws:dynamodb:us-east-1:1:table/t", &actions[..10], None);
     assert_eq!(too_large("p", &small), None);
 }
 
 #[test]
 fn the_region_a_document_names() {
     let table = |region: &str| format!("arn:aws:dynamodb:{region}:123456789012:table/t");
-    let access = |region: &str| access_policy(&table(region), &["dynamodb:GetItem".into()], true);
+    let access = |region: &str| {
+        access_policy(
+            &table(region),
+            &["dynamodb:GetItem".into()],
+            Some(crate::policy_doc::Isolation::IdentityId),
+        )
+    };
     let cases = [
         ("a trust policy: its pool's region", trust_policy("ap-south-1:1111"), Some("ap-south-1")),
         ("an access policy: its table's region", access("eu-west-1"), Some("eu-west-1")),
@@ -272,7 +282,7 @@ fn the_region_a_document_names() {
         ),
         (
             "another partition",
-            access_policy("arn:aws-cn:dynamodb:cn-north-1:1:table/t", &[], false),
+            access_policy("arn:aws-cn:dynamodb:cn-north-1:1:table/t", &[], None),
             Some("cn-north-1"),
         ),
         (

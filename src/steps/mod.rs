@@ -28,6 +28,7 @@ pub mod once;
 pub mod own;
 pub mod policy;
 pub mod pool_roles;
+pub mod principal_tags;
 pub mod role;
 pub mod run;
 pub mod table;
@@ -62,6 +63,7 @@ pub const STEPS: &[&dyn AnyStep] = &[
     &guest::GuestRole,
     &guest::GuestPolicy,
     &pool_roles::PoolRoles,
+    &principal_tags::PrincipalTags,
     &backend::Backend,
 ];
 

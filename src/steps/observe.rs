@@ -2,7 +2,9 @@
 
 use anyhow::{anyhow, Result};
 
-use super::{backend, guest, identity_pool, managed, pool_roles, role, table, user_pool};
+use super::{
+    backend, guest, identity_pool, managed, pool_roles, principal_tags, role, table, user_pool,
+};
 use crate::aws::{Account, Clients, Explain};
 use crate::config::Desired;
 
@@ -15,6 +17,8 @@ pub struct Observed {
     pub kms_key: Option<table::KeyLookup>,
     pub pool: identity_pool::Lookup,
     pub pool_roles: Option<pool_roles::Live>,
+    /// The pool's principal tag map for the user pool provider (`None`: none, or not read).
+    pub principal_tags: Option<principal_tags::Live>,
     pub role: Option<role::Live>,
     /// The access policy; in [`Scope::Removal`] with its attachments and old versions.
     pub policy: Option<managed::Live>,
@@ -33,6 +37,7 @@ impl Observed {
             kms_key: None,
             pool: identity_pool::Lookup::None,
             pool_roles: None,
+            principal_tags: None,
             role: None,
             policy: None,
             backend: None,
@@ -53,8 +58,8 @@ pub enum Scope {
 }
 
 /// Reads every resource, with independent reads in flight together:
-/// the user pool check, STS → policies, table → (PITR, tags), identity pools → describe → pool
-/// roles, role + its attachments.
+/// the user pool check, STS → policies, table → (PITR, tags), identity pools → describe → (pool
+/// roles, principal tag map), role + its attachments.
 pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observed> {
     let full = scope == Scope::Full;
     // The guest role and policy: read with the rest when guests are on (or for teardown);
@@ -108,11 +113,18 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
     };
     let pool_then_roles = async {
         let pool = identity_pool::observe(aws, d).await?;
-        let roles = match pool.live() {
-            Some(p) if full => pool_roles::observe(aws, &p.id).await?,
-            _ => None,
+        let (roles, tags) = match pool.live() {
+            Some(p) if full => {
+                let provider = d.user_pool.provider_name();
+                let (roles, tags) = tokio::join!(
+                    pool_roles::observe(aws, &p.id),
+                    principal_tags::observe(aws, &p.id, &provider)
+                );
+                (roles?, tags?)
+            }
+            _ => (None, None),
         };
-        Ok::<_, anyhow::Error>((pool, roles))
+        Ok::<_, anyhow::Error>((pool, roles, tags))
     };
     let role = role::observe(aws, d);
     let (pre, account_policies, table, pool_roles, role) =
@@ -120,7 +132,7 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
     // The user pool check comes first: a wrong id explains every other failure.
     pre?;
     let (account, policy, backend, mut guest) = account_policies?;
-    let (pool, pool_roles) = pool_roles?;
+    let (pool, pool_roles, principal_tags) = pool_roles?;
     // Guests off: a guest role the pool still names is this stack's to remove (apply takes it
     // off the pool last, so a removal that stopped halfway is found again).
     let named = pool_roles.as_ref().and_then(pool_roles::Live::unauthenticated);
@@ -128,5 +140,16 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
         guest = guest::observe(aws, d, &account, scope).await?;
     }
     let (table, kms_key) = table?;
-    Ok(Observed { account, table, kms_key, pool, pool_roles, role: role?, policy, backend, guest })
+    Ok(Observed {
+        account,
+        table,
+        kms_key,
+        pool,
+        pool_roles,
+        principal_tags,
+        role: role?,
+        policy,
+        backend,
+        guest,
+    })
 }

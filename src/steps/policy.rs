@@ -6,7 +6,8 @@ use anyhow::Result;
 
 use super::managed::{self, Action, New, Target};
 use super::{Diff, Need, Run, Step, View};
-use crate::config::{Desired, Principal};
+use crate::config::{Desired, Isolation, Principal};
+use crate::diagnose;
 use crate::export::Resource;
 use crate::plan::{Done, State, StepId};
 use crate::policy_doc;
@@ -23,13 +24,36 @@ pub fn description(d: &Desired) -> String {
     format!("Access to DynamoDB table {} (managed by setup, stack {})", d.table.name, d.stack)
 }
 
+/// What the access policy's per-user isolation means for the app: a switch of the key (which
+/// changes which items every user reaches), a principal tag it reads that the pool does not
+/// map, and a backend that keys items by another value than the app.
+fn isolation_notes(v: &View) -> Vec<String> {
+    let (d, live) = (v.d, v.o.policy.as_ref());
+    let mut notes = Vec::new();
+    if let (Some(live), Some(key)) = (live, d.isolation) {
+        notes.extend(diagnose::key_switch(&live.document, key));
+    }
+    if let Some(live) = live {
+        let mapped = super::principal_tags::mapped(v);
+        notes
+            .extend(diagnose::unmapped_tags(&live.document, &mapped).iter().map(|f| f.to_string()));
+    }
+    if d.backend.is_some() && d.isolation == Some(Isolation::IdentityId) {
+        notes.push(format!(
+            "[backend] writes userId = the user pool sub (from x-amzn-oidc-identity), but isolation_key = \"identity-id\" lets each app user reach only items keyed by their identity id ({}): the backend and the app use different userId values for the same user; use isolation_key = \"user-pool-sub\" so that both see the same items",
+            policy_doc::IDENTITY_ID_VARIABLE
+        ));
+    }
+    notes
+}
+
 impl Step for AccessPolicy {
     type Action = Action;
     const ID: StepId = STEP;
 
     fn diff(&self, v: &View) -> Diff<Action> {
         let (d, name, table_arn) = (v.d, &v.d.policy_name, v.table_arn());
-        let doc = policy_doc::access_policy(&table_arn, &d.actions, d.per_user_isolation);
+        let doc = policy_doc::access_policy(&table_arn, &d.actions, d.isolation);
         let (desired, grants) = v.table_policy(doc, &d.actions);
         let mut r = match &v.o.policy {
             None => {
@@ -51,6 +75,7 @@ impl Step for AccessPolicy {
             // Not even --adopt may write it: IAM would refuse it halfway through the apply.
             r = r.block(why);
         }
+        r.notes.extend(isolation_notes(v));
         r
     }
 

@@ -184,7 +184,7 @@ async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
     let name = &d.role_name;
     let pool_id = identity_pool::id(run)
         .ok_or_else(|| anyhow::anyhow!("internal: the role needs the identity pool's id"))?;
-    let trust = policy_doc::trust_policy(&pool_id);
+    let trust = super::trust::desired(&ctx.desired, &pool_id);
     let res = create_call(ctx, STEP, name, description(&d.stack, &pool_id), &trust).await?;
     match res {
         Ok(out) => {

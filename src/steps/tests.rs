@@ -7,8 +7,9 @@ use super::test_support::{self, desired, observed, view};
 use super::*;
 use crate::policy_doc;
 
-/// Guests with a policy of their own, and a backend role: every step applies.
-const EVERYTHING: &str = "[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n[backend]\nrole = \"api\"\n";
+/// Guests with a policy of their own, a backend role, and isolation by the user pool sub (the
+/// principal tag map): every step applies.
+const EVERYTHING: &str = "[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n[backend]\nrole = \"api\"\n[policy]\nper_user_isolation = true\n";
 
 #[test]
 fn every_step_id_finds_its_step() {
@@ -25,7 +26,8 @@ fn optional_steps_apply_only_when_the_config_asks_for_them() {
     };
     let every: Vec<StepId> = STEPS.iter().map(|s| s.id()).collect();
     assert_eq!(applying(&desired(EVERYTHING)), every);
-    let optional = [StepId::GuestRole, StepId::GuestPolicy, StepId::BackendPolicy];
+    let optional =
+        [StepId::GuestRole, StepId::GuestPolicy, StepId::PrincipalTags, StepId::BackendPolicy];
     let plain: Vec<StepId> = every.iter().copied().filter(|id| !optional.contains(id)).collect();
     assert_eq!(applying(&desired("")), plain);
 }
@@ -72,6 +74,7 @@ fn each_write_of_a_fresh_apply_waits_for_what_it_uses() {
             waiting(GuestPolicy, "create policy demo-guest-access (dynamodb:GetItem on arn:aws:dynamodb:us-east-1:123456789012:table/demo-profiles)", &[]),
             waiting(GuestPolicy, "attach it to role demo-cognito-guest", &[Done(GuestRole)]),
             waiting(PoolRoles, "set the pool's authenticated role to the stack's role; set the pool's unauthenticated role to guest role demo-cognito-guest", &[Done(IdentityPool), Done(Role), Done(GuestRole)]),
+            waiting(PrincipalTags, "map the user pool's claim sub to tag sub (principal tags on each session, set once the trust policy allows sts:TagSession)", &[Done(IdentityPool), Done(TrustPolicy)]),
         ]
     );
 }
@@ -102,6 +105,7 @@ fn each_removal_of_a_teardown_waits_for_what_must_go_first() {
             waiting(TrustPolicy, "remove with the role", &[Done(Role)]),
             waiting(AccessPolicy, "delete policy demo-table-access", &[After(Role)]),
             waiting(PoolRoles, "remove with the identity pool", &[Done(IdentityPool)]),
+            waiting(PrincipalTags, "remove with the identity pool", &[Done(IdentityPool)]),
         ]
     );
 }

@@ -8,7 +8,8 @@ use std::fmt;
 
 use anyhow::{anyhow, Result};
 
-use super::{identity_pool, role, Diff, Need, Run, Step, View};
+use super::{identity_pool, principal_tags, role, Diff, Need, Run, Step, View};
+use crate::config::Desired;
 use crate::diagnose;
 use crate::plan::{Done, State, StepId};
 use crate::policy_doc;
@@ -29,6 +30,9 @@ pub enum Action {
     WithRole,
     /// UpdateAssumeRolePolicy on the role (its name).
     Rewrite(String),
+    /// The same, dropping `sts:TagSession`: only once the pool no longer passes principal tags,
+    /// or sign-in fails in between.
+    RewriteAfterUntag(String),
     /// Teardown: it goes with the role.
     WithRoleRemoval,
 }
@@ -38,9 +42,19 @@ impl fmt::Display for Action {
         match self {
             Action::WithRole => f.write_str("set with the role's creation"),
             Action::Rewrite(role) => write!(f, "rewrite the trust policy of role {role}"),
+            Action::RewriteAfterUntag(role) => write!(
+                f,
+                "rewrite the trust policy of role {role} (after the principal tag map is removed)"
+            ),
             Action::WithRoleRemoval => f.write_str("remove with the role"),
         }
     }
+}
+
+/// The trust policy the stack's role must have for `pool_id`: with `sts:TagSession` when the
+/// pool passes principal tags (isolation by the user pool sub), or Cognito refuses credentials.
+pub fn desired(d: &Desired, pool_id: &str) -> serde_json::Value {
+    policy_doc::trust_policy_tagging(pool_id.into(), d.tags_sessions())
 }
 
 fn pool_id(run: &Run<'_>) -> Result<String> {
@@ -51,7 +65,7 @@ fn pool_id(run: &Run<'_>) -> Result<String> {
 async fn rewrite(run: &Run<'_>) -> Result<Vec<Done>> {
     let ctx = run.ctx;
     let pool_id = pool_id(run)?;
-    let desired = policy_doc::trust_policy(&pool_id);
+    let desired = desired(&ctx.desired, &pool_id);
     role::write_trust(ctx, STEP, &ctx.desired.role_name, &desired).await?;
     Ok(vec![Done::Updated(format!("trust policy now allows only identity pool {pool_id}"))])
 }
@@ -62,17 +76,26 @@ impl Step for Trust {
 
     fn diff(&self, v: &View) -> Diff<Action> {
         let (name, pool_id) = (&v.d.role_name, v.pool_id());
-        let desired = policy_doc::trust_policy(pool_id.unwrap_or(NEW_POOL_ID));
+        let desired = desired(v.d, pool_id.unwrap_or(NEW_POOL_ID));
         let Some(live) = &v.o.role else {
             return Diff::new(STEP, name, State::Missing).act(Action::WithRole);
         };
         let mut r =
             Diff::new(STEP, name, State::InSync).changed(policy_doc::diff(&live.trust, &desired));
         // Name each hand-made mistake, not only the raw diff.
-        r.notes
-            .extend(diagnose::trust_policy(&live.trust, pool_id).iter().map(ToString::to_string));
+        let tagged = principal_tags::live(v).is_some();
+        r.notes.extend(
+            diagnose::trust_policy(&live.trust, pool_id)
+                .into_iter()
+                .chain(diagnose::tag_session(&live.trust, tagged))
+                .map(|f| f.to_string()),
+        );
         if !r.changes.is_empty() {
-            r.actions.push(Action::Rewrite(name.clone()));
+            // While the pool still passes tags, the trust policy keeps allowing them.
+            r.actions.push(match tagged && !v.d.tags_sessions() {
+                true => Action::RewriteAfterUntag(name.clone()),
+                false => Action::Rewrite(name.clone()),
+            });
         }
         r
     }
@@ -91,6 +114,11 @@ impl Step for Trust {
             Action::WithRole | Action::Rewrite(_) => {
                 vec![Need::Done(StepId::IdentityPool), Need::Done(StepId::Role)]
             }
+            Action::RewriteAfterUntag(_) => vec![
+                Need::Done(StepId::IdentityPool),
+                Need::Done(StepId::Role),
+                Need::Done(StepId::PrincipalTags),
+            ],
             Action::WithRoleRemoval => vec![Need::Done(StepId::Role)],
         }
     }
@@ -98,7 +126,7 @@ impl Step for Trust {
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
         match action {
             Action::WithRoleRemoval => Ok(vec![Done::Removed("removed with the role".into())]),
-            Action::Rewrite(_) => rewrite(run).await,
+            Action::Rewrite(_) | Action::RewriteAfterUntag(_) => rewrite(run).await,
             Action::WithRole => match run.handed::<role::Made>() {
                 Some(made) if made.created => Ok(vec![Done::Created(format!(
                     "set with the role: allows only identity pool {}",
@@ -106,7 +134,7 @@ impl Step for Trust {
                 ))]),
                 // Someone else created the role meanwhile: compare the trust policy it has.
                 made => {
-                    let desired = policy_doc::trust_policy(&pool_id(run)?);
+                    let desired = desired(&run.ctx.desired, &pool_id(run)?);
                     let found = made.and_then(|m| m.found);
                     if found.is_some_and(|r| policy_doc::equivalent(&r.trust, &desired)) {
                         Ok(vec![])
@@ -183,5 +211,74 @@ mod tests {
             }
             expect.check(what, &Trust.diff(&view(&d, &o)));
         }
+    }
+
+    /// Isolation by the user pool sub: the trust policy also allows `sts:TagSession`; one that
+    /// lacks it while the pool passes tags is named. Turning tags off drops `sts:TagSession` only
+    /// after the map is gone.
+    #[test]
+    fn tag_session_follows_the_principal_tag_map() {
+        use crate::steps::principal_tags::Live as TagMap;
+        let ours = [("setup:stack", "demo")];
+        let plain = policy_doc::trust_policy(POOL);
+        let tagging = policy_doc::trust_policy_tagging(POOL.into(), true);
+        let by_sub = desired("[policy]\nper_user_isolation = true\n");
+        let off = desired("");
+        let map = TagMap { use_defaults: false, tags: [("sub".into(), "sub".into())].into() };
+        let actions = "Statement.Action";
+        for (what, d, live, mapped, expect, finding) in [
+            (
+                "by sub, in sync",
+                &by_sub,
+                tagging.clone(),
+                Some(map.clone()),
+                Expect::new(State::InSync, vec![]).fields(&[]),
+                false,
+            ),
+            (
+                "by sub, no TagSession yet (no map yet either)",
+                &by_sub,
+                plain.clone(),
+                None,
+                Expect::new(State::Drifted, vec![Action::Rewrite(by_sub.role_name.clone())])
+                    .fields(&[actions]),
+                false,
+            ),
+            (
+                "by sub, TagSession removed by hand: named",
+                &by_sub,
+                plain.clone(),
+                Some(map.clone()),
+                Expect::new(State::Drifted, vec![Action::Rewrite(by_sub.role_name.clone())])
+                    .fields(&[actions]),
+                true,
+            ),
+            (
+                "tags off: TagSession goes after the map",
+                &off,
+                tagging.clone(),
+                Some(map.clone()),
+                Expect::new(State::Drifted, vec![Action::RewriteAfterUntag(off.role_name.clone())])
+                    .fields(&[actions]),
+                false,
+            ),
+        ] {
+            let mut o = observed();
+            o.role = Some(role_trusting(live, &ours));
+            o.pool = Lookup::Owned(Box::new(pool(d, POOL, &ours)));
+            o.principal_tags = mapped;
+            let r = Trust.diff(&view(d, &o));
+            expect.check(what, &r);
+            let named = r.notes.iter().any(|n| n.contains("does not allow \"sts:TagSession\""));
+            assert_eq!(named, finding, "{what}: {:?}", r.notes);
+        }
+        assert_eq!(
+            Trust.needs(&Action::RewriteAfterUntag("r".into())),
+            [
+                Need::Done(StepId::IdentityPool),
+                Need::Done(StepId::Role),
+                Need::Done(StepId::PrincipalTags)
+            ]
+        );
     }
 }

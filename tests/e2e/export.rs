@@ -248,7 +248,7 @@ fn check_all_agree(s: &Stack, actions: &[&str], billing: (&str, Option<(i64, i64
     let pool_id = s.pool_id();
     // 1. apply's live result is what the config says.
     let actions: Vec<String> = actions.iter().map(|a| a.to_string()).collect();
-    assert_eq!(access, policy_doc::access_policy(&table_arn, &actions, false));
+    assert_eq!(access, policy_doc::access_policy(&table_arn, &actions, None));
     assert_eq!((mode.as_str(), units), billing);
 
     // 2. CloudFormation, with its references resolved, equals the live state exactly.

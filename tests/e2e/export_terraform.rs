@@ -290,7 +290,7 @@ fn terraform_output_of_every_example_declares_every_resource_and_reference() {
             "dynamodb:BatchGetItem".into(),
             "dynamodb:DeleteItem".into(),
         ],
-        false,
+        None,
     );
     assert_eq!(doc, want);
     let provider = eval_local(&body, "user_pool_provider", &[]);

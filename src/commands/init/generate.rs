@@ -349,7 +349,7 @@ mod tests {
         assert_eq!(d.role_name, "MyAppAuthRole");
         assert_eq!(d.policy_name, "dynamo-access");
         assert_eq!(d.actions, ["dynamodb:GetItem", "dynamodb:Query"]);
-        assert!(d.per_user_isolation);
+        assert!(d.per_user_isolation());
         assert_eq!(d.tags.get("cost center").map(String::as_str), Some("a=b"));
         // No deprecated key: the tags are top-level.
         let parsed =

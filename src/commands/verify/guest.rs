@@ -204,7 +204,7 @@ async fn get_credentials(
 /// The item key a guest call uses: the guest's identity id as partition key with
 /// `per_user_isolation` (its own items), else a random one; a sort key that no item has.
 fn key(r: &Run<'_>, identity_id: &str) -> (HashMap<String, AttributeValue>, String) {
-    let pk_text = if r.d.per_user_isolation {
+    let pk_text = if r.d.per_user_isolation() {
         identity_id.to_string()
     } else {
         format!("setup-verify-guest-{}", random_hex(8))

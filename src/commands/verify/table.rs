@@ -125,7 +125,7 @@ pub(super) async fn table_hops(
     creds: aws_sdk_dynamodb::config::Credentials,
 ) {
     let marker = format!("setup-verify-{}", random_hex(8));
-    let pk_text = if r.d.per_user_isolation { identity_id.to_string() } else { marker.clone() };
+    let pk_text = if r.d.per_user_isolation() { identity_id.to_string() } else { marker.clone() };
     let pk = &r.partition_key;
     let mut key = HashMap::new();
     key.insert(pk.name.clone(), key_value(pk, &pk_text));
@@ -157,7 +157,7 @@ pub(super) async fn table_hops(
             ),
         );
     }
-    if r.d.per_user_isolation {
+    if r.d.per_user_isolation() {
         r.run_hop(Hop::Isolation, isolation(r, &t.ddb, identity_id)).await;
     } else {
         r.skip(
@@ -179,7 +179,7 @@ async fn put_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
         .item(MARKER_ATTR, AttributeValue::S(t.item.marker.clone()))
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", &pk.name);
-    if r.d.per_user_isolation {
+    if r.d.per_user_isolation() {
         put = put.item("note", AttributeValue::S("partition key = identity id".into()));
     }
     match put.send().await {
@@ -190,7 +190,7 @@ async fn put_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
                 format!(
                     "wrote test item {}={pk_text:?}{}",
                     pk.name,
-                    if r.d.per_user_isolation {
+                    if r.d.per_user_isolation() {
                         " (the identity id, as per_user_isolation requires)"
                     } else {
                         ""

@@ -213,7 +213,7 @@ fn a_customer_managed_key_is_granted_in_the_access_policy_as_apply_grants_it() {
     let table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/profiles";
     // As apply writes it: on the table and its indexes, and the grant on the key.
     let apply = policy_doc::with_statement(
-        d.on_indexes_of(policy_doc::access_policy(table_arn, &d.actions, false), table_arn),
+        d.on_indexes_of(policy_doc::access_policy(table_arn, &d.actions, None), table_arn),
         policy_doc::kms_statement(KEY_ARN, "eu-west-1"),
     );
     assert_eq!(apply["Statement"][0]["Resource"][1], format!("{table_arn}/index/*"));

@@ -44,9 +44,10 @@ pub fn trust_policy_with(identity_pool_id: Value) -> Value {
 }
 
 /// The guest policy's document: `guest.actions` on the table, with the per-user isolation rule
-/// when `per_user_isolation` is set (a guest's identity id is its partition key).
+/// when `per_user_isolation` is set (a guest's identity id is its partition key: guests have no
+/// user pool sub).
 pub fn policy_document(d: &Desired, table_arn: &str) -> Value {
-    policy_doc::access_policy(table_arn, &d.guest_spec.actions, d.per_user_isolation)
+    policy_doc::access_policy(table_arn, &d.guest_spec.actions, d.guest_isolation())
 }
 
 /// The guest role's description (exports pass a reference for `pool_id`).

@@ -181,7 +181,7 @@ fn policy_diff_cases() {
             "another document",
             Some(policy(
                 arn.clone(),
-                crate::policy_doc::access_policy(&table_arn, &["dynamodb:Scan".into()], false),
+                crate::policy_doc::access_policy(&table_arn, &["dynamodb:Scan".into()], None),
                 &tags,
             )),
             role(&attached),
@@ -206,7 +206,7 @@ fn the_guest_policy_follows_per_user_isolation() {
         crate::policy_doc::access_policy(
             "arn:aws:dynamodb:us-east-1:1:table/t",
             &["dynamodb:Query".into()],
-            true
+            Some(crate::policy_doc::Isolation::IdentityId)
         )
     );
     assert!(doc.to_string().contains("dynamodb:LeadingKeys"));

@@ -11,13 +11,13 @@ use crate::steps::{role, Observed};
 const TABLE_ARN: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/demo-profiles";
 
 fn desired_doc(d: &Desired) -> Value {
-    policy_doc::access_policy(TABLE_ARN, &d.actions, d.per_user_isolation)
+    policy_doc::access_policy(TABLE_ARN, &d.actions, d.isolation)
 }
 
 /// The access policy of a stack of the same name whose table is in `region`.
 fn access_in(region: &str, d: &Desired) -> Value {
     let arn = TABLE_ARN.replace("us-east-1", region);
-    policy_doc::access_policy(&arn, &d.actions, d.per_user_isolation)
+    policy_doc::access_policy(&arn, &d.actions, d.isolation)
 }
 
 fn policy(d: &Desired, document: Value, tags: &[(&str, &str)]) -> Live {
@@ -272,5 +272,49 @@ fn the_description_names_the_table_and_the_stack() {
     assert_eq!(
         description(&desired("")),
         "Access to DynamoDB table demo-profiles (managed by setup, stack demo)"
+    );
+}
+
+/// The sentences the access policy adds for isolation: a key switch (which items every user
+/// reaches), a principal tag it reads that the pool does not map, and a backend keyed by
+/// another value than the app.
+#[test]
+fn isolation_notes_say_what_a_key_switch_and_a_mismatch_mean() {
+    use crate::steps::identity_pool::Lookup;
+    use crate::steps::principal_tags::Live as TagMap;
+    const POOL: &str = "us-east-1:p";
+    let by_sub = desired("[policy]\nper_user_isolation = true\n");
+    let by_id = desired("[policy]\nper_user_isolation = true\nisolation_key = \"identity-id\"\n");
+    let backend_by_id = desired(
+        "[policy]\nper_user_isolation = true\nisolation_key = \"identity-id\"\n[backend]\nrole = \"api\"\n",
+    );
+    let sub_map = TagMap { use_defaults: false, tags: [("sub".into(), "sub".into())].into() };
+    let notes = |d: &Desired, live_doc: Value, map: Option<TagMap>| {
+        let mut o = observed();
+        o.pool = Lookup::Owned(Box::new(test_support::pool(d, POOL, &[("setup:stack", "demo")])));
+        o.principal_tags = map;
+        o.policy = Some(policy(d, live_doc, OURS));
+        o.role = Some(role_with(d, true, OURS));
+        AccessPolicy.diff(&view(d, &o)).notes
+    };
+    let switch = notes(&by_sub, desired_doc(&by_id), Some(sub_map.clone()));
+    assert_eq!(switch.len(), 1, "{switch:?}");
+    assert!(
+        switch[0].starts_with("the access policy keys each user's items by the identity id"),
+        "{switch:?}"
+    );
+    assert!(notes(&by_sub, desired_doc(&by_sub), Some(sub_map.clone())).is_empty());
+    let unmapped = notes(&by_sub, desired_doc(&by_sub), None);
+    assert_eq!(unmapped.len(), 1, "{unmapped:?}");
+    assert!(
+        unmapped[0].starts_with("finding: the access policy reads the principal tag \"sub\""),
+        "{unmapped:?}"
+    );
+    assert!(notes(&by_id, desired_doc(&by_id), None).is_empty());
+    let backend = notes(&backend_by_id, desired_doc(&backend_by_id), None);
+    assert_eq!(backend.len(), 1, "{backend:?}");
+    assert!(
+        backend[0].contains("the backend and the app use different userId values"),
+        "{backend:?}"
     );
 }
