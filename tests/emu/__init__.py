@@ -11,6 +11,9 @@ concern:
   faults           fault injection (POST /_setup/faults, --faults SPEC) and holds
                    (POST /_setup/hold, /_setup/release) for the reliability tests
   pool_roles       cognito-identity SetIdentityPoolRoles / GetIdentityPoolRoles, which moto lacks
+  principal_tags   cognito-identity SetPrincipalTagAttributeMap / GetPrincipalTagAttributeMap
+                   (attributes for access control), which moto lacks, and the tags they give a
+                   sign-in
   sign_in          faithful sign-in: InitiateAuth auth flows, GetId and GetCredentialsForIdentity
                    checking Logins, the pool's role and its trust policy; fresh credentials a call
   iam_enforce      IAM on those identity credentials, decided by an independent simulator (Node
