@@ -37,8 +37,9 @@ concern:
                    ConcurrentModification on a new role, role propagation to Cognito
 
 Self-tests (also run by the Rust suite, tests/e2e/emulator_selftests.rs):
-python3 tests/emu/selftest_realistic.py and python3 tests/emu/selftest_enforce.py; what they share
-(a launcher on loopback, boto3 clients) is in selftest_support.py.
+python3 tests/emu/selftest_realistic.py, python3 tests/emu/selftest_enforce.py and
+python3 tests/emu/selftest_principal_tags.py; what they share (a launcher on loopback, boto3
+clients) is in selftest_support.py.
 
 tests/emulator.py runs as a script, so tests/ is on sys.path and `import emu.launcher` works.
 """
