@@ -33,3 +33,8 @@ fn realistic_mode_selftest_passes() {
 fn iam_enforcement_paging_and_user_pool_selftest_passes() {
     selftest("selftest_enforce.py");
 }
+
+#[test]
+fn principal_tags_selftest_passes() {
+    selftest("selftest_principal_tags.py");
+}

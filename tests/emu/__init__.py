@@ -11,6 +11,9 @@ concern:
   faults           fault injection (POST /_setup/faults, --faults SPEC) and holds
                    (POST /_setup/hold, /_setup/release) for the reliability tests
   pool_roles       cognito-identity SetIdentityPoolRoles / GetIdentityPoolRoles, which moto lacks
+  principal_tags   cognito-identity SetPrincipalTagAttributeMap / GetPrincipalTagAttributeMap
+                   (attributes for access control), which moto lacks, and the tags they give a
+                   sign-in
   sign_in          faithful sign-in: InitiateAuth auth flows, GetId and GetCredentialsForIdentity
                    checking Logins, the pool's role and its trust policy; fresh credentials a call
   iam_enforce      IAM on those identity credentials, decided by an independent simulator (Node
@@ -34,8 +37,9 @@ concern:
                    ConcurrentModification on a new role, role propagation to Cognito
 
 Self-tests (also run by the Rust suite, tests/e2e/emulator_selftests.rs):
-python3 tests/emu/selftest_realistic.py and python3 tests/emu/selftest_enforce.py; what they share
-(a launcher on loopback, boto3 clients) is in selftest_support.py.
+python3 tests/emu/selftest_realistic.py, python3 tests/emu/selftest_enforce.py and
+python3 tests/emu/selftest_principal_tags.py; what they share (a launcher on loopback, boto3
+clients) is in selftest_support.py.
 
 tests/emulator.py runs as a script, so tests/ is on sys.path and `import emu.launcher` works.
 """

@@ -15,7 +15,10 @@ moto's IAM backend at request time:
     partition-key equality of KeyConditionExpression or KeyConditions); ABSENT for Scan, PartiQL
     and anything else without a key. dynamodb:EnclosingOperation for transaction items.
     cognito-identity.amazonaws.com:sub/aud/amr for policy variables, plus aws:PrincipalArn,
-    aws:PrincipalAccount, aws:userid, aws:RequestedRegion, aws:SecureTransport.
+    aws:PrincipalAccount, aws:userid, aws:RequestedRegion, aws:SecureTransport, and
+    aws:PrincipalTag/<key> = value for each principal tag of the credentials (the issued
+    record's "principal_tags", from the pool's principal tag map: sign_in.py), so that
+    `${aws:PrincipalTag/<key>}` resolves and a credential without the tag has no such key.
     dynamodb:Attributes and dynamodb:Select are not computed.
 
 The decision comes from an independent, maintained IAM simulator (@cloud-copilot/iam-simulate)
@@ -24,7 +27,7 @@ A denied request is answered as the service does (DynamoDB: HTTP 400 AccessDenie
 "User: arn:aws:sts::ACCOUNT:assumed-role/ROLE/CognitoIdentityCredentials is not authorized to
 perform: dynamodb:GetItem on resource: arn:...:table/T because no identity-based policy allows
 the dynamodb:GetItem action"). The sidecar must start and pass a self-check of the ForAllValues /
-empty-set semantics at startup; otherwise the emulator refuses to start. If it dies later,
+empty-set semantics and of aws:PrincipalTag policy variables at startup; otherwise the emulator refuses to start. If it dies later,
 requests from identity credentials fail with HTTP 500: never a silent allow.
 """
 
@@ -146,7 +149,7 @@ class IamSimulator:
 
 
 def self_check(sim: IamSimulator) -> None:
-    """The cases issue 10 turns on, evaluated once at startup; any surprise stops the emulator."""
+    """The cases issues 10 and 21 turn on, evaluated once at startup; any surprise stops the emulator."""
     account, sub = "123456789012", "us-east-1:00000000-0000-0000-0000-000000000001"
     table = f"arn:aws:dynamodb:us-east-1:{account}:table/T"
     principal = f"arn:aws:sts::{account}:assumed-role/R/{SESSION_NAME}"
@@ -159,6 +162,12 @@ def self_check(sim: IamSimulator) -> None:
             "Resource": table, "Condition": condition}]}}]
 
     base = {f"{COGNITO}:sub": sub}
+    # principal tags (issue 21): ${aws:PrincipalTag/sub} resolves from the credentials' tags
+    # (aws:PrincipalTag/<key> in the context), and a credential without the tag matches nothing
+    user_sub = "5f2b6c1e-0000-4000-8000-000000000001"
+    by_tag = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:PrincipalTag/sub}"]},
+              "Null": {"dynamodb:LeadingKeys": "false"}}
+    tagged = dict(base, **{"aws:PrincipalTag/sub": user_sub})
     cases = [
         ("ForAllValues without keys allows Scan", own, "dynamodb:Scan", base, "Allowed"),
         ("a Null guard denies Scan", guarded, "dynamodb:Scan", base, "ImplicitlyDenied"),
@@ -166,6 +175,12 @@ def self_check(sim: IamSimulator) -> None:
          dict(base, **{"dynamodb:LeadingKeys": [sub]}), "Allowed"),
         ("another user's key denied", guarded, "dynamodb:GetItem",
          dict(base, **{"dynamodb:LeadingKeys": ["us-east-1:someone-else"]}), "ImplicitlyDenied"),
+        ("own key by principal tag allowed", by_tag, "dynamodb:GetItem",
+         dict(tagged, **{"dynamodb:LeadingKeys": [user_sub]}), "Allowed"),
+        ("another key by principal tag denied", by_tag, "dynamodb:GetItem",
+         dict(tagged, **{"dynamodb:LeadingKeys": ["someone-else"]}), "ImplicitlyDenied"),
+        ("no principal tag denied", by_tag, "dynamodb:GetItem",
+         dict(base, **{"dynamodb:LeadingKeys": [user_sub]}), "ImplicitlyDenied"),
     ]
     for what, condition, action, context, want in cases:
         got = sim.decide(principal=principal, action=action, resource=table, account=account,
@@ -469,7 +484,7 @@ def _respond(start_response, service: str, status: str, code: str, message: str)
 
 class IamEnforceMiddleware:
     """Wraps the moto app; `issued` maps access key id -> what GetCredentialsForIdentity issued
-    it for ({"identity_id", "role_arn", "pool_id", "amr", ...})."""
+    it for ({"identity_id", "role_arn", "pool_id", "amr", "principal_tags", ...})."""
 
     def __init__(self, app, issued: dict, simulator: IamSimulator | None = None):
         self.app = app
@@ -538,6 +553,8 @@ class IamEnforceMiddleware:
             }
             if role is not None:
                 base["aws:userid"] = f"{role.id}:{SESSION_NAME}"
+            for tag, value in (record.get("principal_tags") or {}).items():
+                base[f"aws:PrincipalTag/{tag}"] = value
             for a in authz:
                 decision = self.sim.decide(
                     principal=principal, action=a.action, resource=a.resource,

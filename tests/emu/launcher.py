@@ -34,6 +34,7 @@ from . import (
     iam_enforce,
     paging,
     pool_roles,
+    principal_tags,
     realistic,
     sign_in,
     signature,
@@ -47,6 +48,7 @@ from . import (
 def patch_moto() -> None:
     """Every patch of moto, in an order that matters; before the backend apps are created."""
     pool_roles.patch()
+    principal_tags.patch()
     paging.patch()  # before realistic.install(), which wraps ListTagsOfResource
     user_pools.patch()
     realistic.install()  # before table_status.patch(), whose manual override must win

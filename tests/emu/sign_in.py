@@ -23,6 +23,17 @@ backends, read in-process):
     amr = [authenticated, <provider>, <provider>:CognitoSignIn:<sub>]
     (a guest: amr = [unauthenticated]), and no matching Deny. Like Cognito's
     enhanced flow, a trust policy without an `aud` condition is refused too.
+  * Principal tags ("attributes for access control", tests/emu/principal_tags.py): when the
+    pool has an active principal tag map for the provider of a login, the trust policy must also
+    allow sts:TagSession for principal Federated cognito-identity.amazonaws.com under conditions
+    that hold for the request (the same aud / amr / sub, plus aws:RequestTag/<key> and
+    aws:TagKeys; in the assume statement's Action list or a statement of its own, which needs
+    no aud condition of its own: that check is Cognito's, for the assume), and no Deny may
+    match it; else InvalidIdentityPoolConfigurationException (STS refuses to tag the session,
+    and Cognito answers its usual message), with the reason on stderr. The credentials carry the
+    tags the map gives the claims of the login's ID token: ISSUED_CREDENTIALS[key]
+    ["principal_tags"] = {tag: value}, which iam_enforce.py passes on as aws:PrincipalTag/<tag>.
+    Guests (no Logins) get no tags and need no sts:TagSession.
   * Guests: GetId and GetCredentialsForIdentity without Logins need
     AllowUnauthenticatedIdentities (else NotAuthorizedException "Unauthenticated
     access is not supported for this identity pool."); each GetId without
@@ -31,7 +42,9 @@ backends, read in-process):
     the call log tells their requests apart from the operator's.
 
 IAM policies on those credentials are enforced by tests/emu/iam_enforce.py.
-Not emulated: role mappings, developer/OIDC/SAML logins, the basic (classic) flow.
+Not emulated: role mappings, developer/OIDC/SAML logins, the basic (classic) flow, STS's limits
+on session tags (characters, the packed size, the 460 bytes the console names for mapped
+attributes), and principal tags from GetOpenIdTokenForDeveloperIdentity.
 """
 
 import base64
@@ -49,7 +62,7 @@ from moto.cognitoidentity.responses import CognitoIdentityResponse
 from moto.cognitoidp.models import CognitoIdpBackend, cognitoidp_backends
 from moto.core.exceptions import JsonRESTError
 
-from . import partition, realistic
+from . import partition, principal_tags, realistic
 from .errors import InvalidParameterError
 from .pool_roles import JSON_HEADERS
 
@@ -98,8 +111,8 @@ def patch_initiate_auth() -> None:
     CognitoIdpBackend.initiate_auth = initiate_auth
 
 
-def _check_login(account_id: str, pool, provider: str, token) -> str:
-    """Validates one Logins entry against the identity pool; returns the user's sub."""
+def _check_login(account_id: str, pool, provider: str, token) -> dict:
+    """Validates one Logins entry against the identity pool; returns the ID token's claims."""
     unsupported = "Invalid login token. Token is not from a supported provider of identities."
     trusted = {(p.get("ProviderName"), p.get("ClientId")) for p in pool.cognito_identity_providers}
     if not isinstance(token, str) or provider not in {name for name, _ in trusted}:
@@ -120,7 +133,7 @@ def _check_login(account_id: str, pool, provider: str, token) -> str:
         raise NotAuthorizedError(unsupported)
     if int(claims.get("exp", 0)) < time.time():
         raise NotAuthorizedError("Invalid login token. Token expired.")
-    return claims["sub"]
+    return dict(claims)
 
 
 def _identity_pool(resp, pool_id):
@@ -137,6 +150,7 @@ def _identity_pool(resp, pool_id):
 
 
 def _checked_logins(account_id: str, pool, logins) -> dict:
+    """{provider: the claims of its ID token} for a valid Logins map; {} for a guest."""
     if not logins:
         if not pool.allow_unauthenticated_identities:
             raise NotAuthorizedError("Unauthenticated access is not supported for this identity pool.")
@@ -149,7 +163,8 @@ def _checked_logins(account_id: str, pool, logins) -> dict:
 def get_id_faithful(self):
     pool_id = self._get_param("IdentityPoolId")
     backend, pool = _identity_pool(self, pool_id)
-    subs = _checked_logins(self.current_account, pool, self._get_param("Logins"))
+    claims = _checked_logins(self.current_account, pool, self._get_param("Logins"))
+    subs = {provider: c["sub"] for provider, c in claims.items()}
     key = (pool_id, tuple(sorted(subs.items()))) if subs else None
     with _sign_in_lock:
         identity_id = _identity_ids.get(key) if key else None
@@ -213,10 +228,14 @@ def _condition_holds(operator: str, key: str, expected, context: dict) -> bool:
     return any(one(a) for a in values)
 
 
-def trust_allows(document: dict, pool_id: str, context: dict) -> tuple[bool, str]:
-    """Whether `document` lets cognito-identity assume the role for `context`."""
+def trust_allows(document: dict, pool_id: str, context: dict,
+                 action: str = "sts:AssumeRoleWithWebIdentity",
+                 require_aud: bool = True) -> tuple[bool, str]:
+    """Whether `document` lets cognito-identity perform `action` on the role for `context`
+    (an Allow statement for its principal whose conditions hold, and no such Deny), and why not.
+    `require_aud`: Cognito's own check that the allowing statement names an aud condition."""
     statements = _as_list(document.get("Statement"))
-    allowed, reason = False, "no statement allows sts:AssumeRoleWithWebIdentity for cognito-identity.amazonaws.com"
+    allowed, reason = False, f"no statement allows {action} for {COGNITO_IDENTITY}"
     for st in statements:
         if not isinstance(st, dict):
             continue
@@ -224,7 +243,7 @@ def trust_allows(document: dict, pool_id: str, context: dict) -> tuple[bool, str
         federated = _as_list(principal.get("Federated")) if isinstance(principal, dict) else []
         if principal != "*" and COGNITO_IDENTITY not in federated:
             continue
-        if not any(_glob(a, "sts:AssumeRoleWithWebIdentity", ignore_case=True) for a in _as_list(st.get("Action"))):
+        if not any(_glob(a, action, ignore_case=True) for a in _as_list(st.get("Action"))):
             continue
         conditions = st.get("Condition") or {}
         holds = all(_condition_holds(op, key, expected, context)
@@ -233,15 +252,41 @@ def trust_allows(document: dict, pool_id: str, context: dict) -> tuple[bool, str
         if not holds:
             continue
         if st.get("Effect") == "Deny":
-            return False, "a Deny statement matches"
+            return False, f"a Deny statement matches {action}"
         if st.get("Effect") == "Allow":
             has_aud = any(key.lower() == f"{COGNITO_IDENTITY}:aud"
                           for keys in conditions.values() if isinstance(keys, dict) for key in keys)
-            if has_aud:
+            if has_aud or not require_aud:
                 allowed = True
             else:
-                reason = "the allowing statement has no cognito-identity.amazonaws.com:aud condition"
+                reason = f"the statement allowing {action} has no {COGNITO_IDENTITY}:aud condition"
     return allowed, ("" if allowed else reason)
+
+
+def _session_tags(account: str, pool_id: str, claims: dict, document: dict, role_arn: str,
+                  context: dict) -> dict:
+    """The principal tags of a sign-in: what the pool's active principal tag maps
+    (tests/emu/principal_tags.py) give the claims of each login's ID token, in provider order.
+    With a map active, the trust policy must also allow sts:TagSession, as STS requires for an
+    AssumeRoleWithWebIdentity that passes session tags (evaluated like the assume itself, with
+    aws:RequestTag/<key> and aws:TagKeys; the aud check is Cognito's own, for the assume only)."""
+    tags, mapped = {}, []
+    for provider in sorted(claims):
+        mapping = principal_tags.active_map(account, pool_id, provider)
+        if mapping is not None:
+            mapped.append(provider)
+            tags.update(principal_tags.principal_tags_for(mapping, claims[provider]))
+    if not mapped:
+        return {}
+    tag_context = dict(context, **{f"aws:requesttag/{k.lower()}": [v] for k, v in tags.items()})
+    tag_context["aws:tagkeys"] = sorted(tags)
+    ok, reason = trust_allows(document, pool_id, tag_context, action="sts:TagSession",
+                              require_aud=False)
+    if not ok:
+        raise InvalidIdentityPoolConfigurationError(
+            f"trust policy of {role_arn} does not allow sts:TagSession, which the principal tag "
+            f"map of {', '.join(mapped)} needs ({reason})")
+    return tags
 
 
 def get_credentials_for_identity_faithful(self):
@@ -251,7 +296,8 @@ def get_credentials_for_identity_faithful(self):
     if record is None:
         raise ResourceNotFoundError(f"Identity '{identity_id}' not found.")
     backend, pool = _identity_pool(self, record["pool_id"])
-    subs = _checked_logins(self.current_account, pool, self._get_param("Logins"))
+    claims = _checked_logins(self.current_account, pool, self._get_param("Logins"))
+    subs = {provider: c["sub"] for provider, c in claims.items()}
     if record["logins"] and subs != record["logins"]:
         raise NotAuthorizedError("Logins don't match. Please include at least one valid login for this identity or identity pool.")
     kind = "authenticated" if subs else "unauthenticated"
@@ -279,6 +325,8 @@ def get_credentials_for_identity_faithful(self):
     ok, reason = trust_allows(document, record["pool_id"], context)
     if not ok:
         raise InvalidIdentityPoolConfigurationError(f"trust policy of {role_arn}: {reason}")
+    tags = _session_tags(self.current_account, record["pool_id"], claims, document, role_arn,
+                         context)
     pending = realistic.propagation_pending(role_arn)  # realistic mode: IAM -> Cognito delay
     if pending:
         raise InvalidIdentityPoolConfigurationError(pending)
@@ -290,7 +338,7 @@ def get_credentials_for_identity_faithful(self):
     with _sign_in_lock:
         ISSUED_CREDENTIALS[access_key] = {"identity_id": identity_id, "role_arn": role_arn,
                                           "pool_id": record["pool_id"], "expiration": expiration,
-                                          "amr": amr}
+                                          "amr": amr, "principal_tags": tags}
     body = {"IdentityId": identity_id, "Credentials": {
         "AccessKeyId": access_key, "SecretKey": secret_key,
         "SessionToken": session_token, "Expiration": expiration}}

@@ -17,7 +17,9 @@
 // runUnsafeSimulation, not runSimulation: the validating entry point drops every context key
 // that its service data does not list for the action, and the web-identity keys
 // (cognito-identity.amazonaws.com:sub/aud/amr) are not listed for DynamoDB actions, so
-// `${cognito-identity.amazonaws.com:sub}` would never resolve. Policies are still validated
+// `${cognito-identity.amazonaws.com:sub}` would never resolve. The principal tags of identity
+// credentials come as aws:PrincipalTag/<key> context keys and resolve `${aws:PrincipalTag/<key>}`
+// the same way (checked by iam_enforce.self_check at startup). Policies are still validated
 // (validateIdentityPolicy) before evaluation; an invalid one is an error, never a silent allow.
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
