@@ -4,15 +4,19 @@
 //! ```text
 //! [create-test-user] → sign-in (InitiateAuth USER_PASSWORD_AUTH, unsigned)
 //!   → get-id → get-credentials (GetId / GetCredentialsForIdentity with the ID token, unsigned)
-//!   → put-item → get-item → update-item → [query] → [isolation]
+//!   → put-item → get-item → update-item → [query]
 //!                                      (signed with the identity's temporary credentials)
+//!   → [backend-write] (operator credentials, standing in for the backend) → [backend-read]
+//!   → [isolation]                      (the identity's credentials)
 //!   → delete-item (operator credentials) → [delete-test-user]
 //! ```
 //!
-//! The test item's partition key is what the access mode requires: the caller's identity id
-//! with `per_user_isolation`, else a random `setup-verify-…` value. With `per_user_isolation`
-//! the `isolation` hop proves that the caller cannot reach other users' items: a `GetItem` on
-//! another identity's partition key and a `Scan` must both be denied. The item is deleted only
+//! The test item's partition key is what the access mode requires: with `per_user_isolation` the
+//! caller's user pool sub (`isolation_key = "user-pool-sub"`) or identity id, else a random
+//! `setup-verify-…` value. With the user pool sub, `backend-write` and `backend-read` prove the
+//! seed story ([`backend`]): what the backend writes under `userId = sub` is what the app reads.
+//! With `per_user_isolation` the `isolation` hop proves that the caller cannot reach other users'
+//! items: a `GetItem` on another user's partition key and a `Scan` must both be denied. The item is deleted only
 //! when verify created it (an existing item is never overwritten or deleted), and a test user
 //! (shaped after the user pool: [`test_user`]) is deleted even when a hop fails or the run is
 //! interrupted.
@@ -29,6 +33,7 @@
 //! propagates the change. When verify's own diagnosis finds the wiring right, it retries up to
 //! `--propagation-timeout` instead of reporting a misconfiguration that is not there.
 
+mod backend;
 mod guest;
 mod hop;
 mod login;
@@ -90,6 +95,8 @@ pub struct VerifyReport {
     pub username: String,
     pub test_user: bool,
     pub per_user_isolation: bool,
+    /// With isolation: what the caller's partition key is, `"user-pool-sub"` or `"identity-id"`.
+    pub isolation_key: Option<&'static str>,
     /// `--guest`: the flow ran as an unauthenticated identity.
     pub guest: bool,
     /// The signed-in user's identity id (set once `get-id` succeeded).
@@ -146,6 +153,8 @@ struct Run<'a> {
     created_user: Mutex<Option<String>>,
     created_item: Mutex<Option<Item>>,
     identity_id: Mutex<Option<String>>,
+    /// The signed-in user's user pool `sub` (from the ID token).
+    sub: Mutex<Option<String>>,
 }
 
 #[derive(Clone)]
@@ -249,6 +258,7 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         created_user: Mutex::new(None),
         created_item: Mutex::new(None),
         identity_id: Mutex::new(None),
+        sub: Mutex::new(None),
     };
 
     let password = match opts.login {
@@ -294,6 +304,7 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         username,
         test_user,
         per_user_isolation: d.per_user_isolation(),
+        isolation_key: d.isolation.map(|i| i.name()),
         guest,
         identity_id,
         ok,
@@ -391,6 +402,7 @@ async fn flow(r: &Run<'_>, username: &str, password: Password) {
         return;
     };
     drop(password);
+    *r.sub.lock().expect("not poisoned") = login::token_sub(&id_token);
     let Some(identity_id) = r.run_hop(Hop::GetId, login::get_id(r, &id_token)).await else {
         return;
     };
@@ -442,6 +454,25 @@ mod tests {
         HopReport::ran(hop, Duration::from_millis(5), Err(failure(error, cause)))
     }
 
+    /// The user pool sub is read from the ID token's payload (base64url, unpadded).
+    #[test]
+    fn the_sub_comes_from_the_id_token() {
+        let token = |claims: &str| {
+            let b64 = aws_smithy_types::base64::encode(claims);
+            let url = b64.trim_end_matches('=').replace('+', "-").replace('/', "_");
+            format!("eyJhbGciOiJSUzI1NiJ9.{url}.c2ln")
+        };
+        // "?>" encodes to "Pz4" ("Pz4+" padded): a character base64url writes differently.
+        let sub = "4f1c?>2a-0000";
+        assert_eq!(
+            login::token_sub(&token(&format!(r#"{{"sub":"{sub}"}}"#))).as_deref(),
+            Some(sub)
+        );
+        assert_eq!(login::token_sub(&token(r#"{"aud":"x"}"#)), None);
+        assert_eq!(login::token_sub("not-a-token"), None);
+        assert_eq!(login::token_sub("a.!!!.b"), None);
+    }
+
     #[test]
     fn hops_that_did_not_run_are_reported_as_skipped_with_why() {
         let failed =
@@ -486,7 +517,7 @@ mod tests {
         assert_eq!(hops.iter().find(|h| h.hop == Hop::Query).unwrap().detail, "not run");
         assert_eq!(
             summary(&hops, false, "c1", "t"),
-            (true, "Verified: 10 hops succeeded; a signed-in user of app client c1 can use table t with the identity pool's credentials.".to_string())
+            (true, "Verified: 12 hops succeeded; a signed-in user of app client c1 can use table t with the identity pool's credentials.".to_string())
         );
     }
 

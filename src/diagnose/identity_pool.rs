@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{guest_trust_policy, trust_policy, Severity, AUD_KEY};
+use super::{guest_trust_policy, tag_session, trust_policy, Severity, AUD_KEY};
 use crate::steps::{pool_roles, role};
 
 const APPLY: &str = "run `setup apply` to fix it (`setup status` shows the same)";
@@ -30,10 +30,11 @@ impl PoolRole {
 
 /// What is wrong in the wiring behind `InvalidIdentityPoolConfigurationException`: no role in
 /// the pool's `kind` slot, another role there, a missing role, or a trust policy that does not
-/// let this pool's identities of that kind in. `None` when the wiring looks right (then the
+/// let this pool's identities of that kind in (with `tagged`, the pool passes principal tags:
+/// also one that does not allow `sts:TagSession`). `None` when the wiring looks right (then the
 /// refusal is IAM propagation).
 pub fn pool_configuration_problem(
-    kind: PoolRole,
+    (kind, tagged): (PoolRole, bool),
     pool_id: &str,
     roles: Option<&pool_roles::Live>,
     role: Option<&role::Live>,
@@ -73,7 +74,11 @@ pub fn pool_configuration_problem(
         return Some(format!("the pool's {which} role {role_name} does not exist; {APPLY}"));
     };
     let (findings, blocking_severity) = match kind {
-        PoolRole::Authenticated => (trust_policy(&role.trust, Some(pool_id)), Severity::Finding),
+        PoolRole::Authenticated => {
+            let mut findings = trust_policy(&role.trust, Some(pool_id));
+            findings.extend(tag_session(&role.trust, tagged));
+            (findings, Severity::Finding)
+        }
         PoolRole::Guest => (guest_trust_policy(&role.trust, Some(pool_id)), Severity::GuestFinding),
     };
     let blocking: Vec<String> = findings
@@ -182,7 +187,7 @@ mod tests {
         let problem = |r: Option<&str>, role: Option<&role::Live>| {
             let roles = Some(&roles(r));
             pool_configuration_problem(
-                PoolRole::Authenticated,
+                (PoolRole::Authenticated, false),
                 POOL,
                 roles,
                 role,
@@ -230,7 +235,7 @@ mod tests {
                 pool.roles.insert("unauthenticated".into(), arn.into());
             }
             pool_configuration_problem(
-                PoolRole::Guest,
+                (PoolRole::Guest, false),
                 POOL,
                 Some(&pool),
                 role,
@@ -295,5 +300,26 @@ mod tests {
             let got = token_refused(code, message, &x(trusted), wiring.map(String::from));
             assert!(got.starts_with(&want), "{code} {message}: {got}");
         }
+    }
+
+    /// A pool that passes principal tags needs a trust policy that allows `sts:TagSession`:
+    /// verify names it at get-credentials.
+    #[test]
+    fn a_tagging_pool_needs_tag_session_in_the_trust_policy() {
+        let plain = role_with(policy_doc::trust_policy(POOL));
+        let tagging = role_with(policy_doc::trust_policy_tagging(POOL.into(), true));
+        let problem = |tagged, role: &role::Live| {
+            let roles = roles(Some(ROLE_ARN));
+            let kind = (PoolRole::Authenticated, tagged);
+            pool_configuration_problem(kind, POOL, Some(&roles), Some(role), "demo-role", ROLE_ARN)
+        };
+        assert_eq!(problem(false, &plain), None);
+        assert_eq!(problem(true, &tagging), None);
+        let missing = problem(true, &plain).expect("named");
+        assert!(
+            missing.starts_with("role demo-role's trust policy does not let identity pool")
+                && missing.contains("does not allow \"sts:TagSession\""),
+            "{missing}"
+        );
     }
 }

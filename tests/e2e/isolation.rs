@@ -7,6 +7,9 @@
 //! The hole these tests close: `ForAllValues:StringEquals` on `dynamodb:LeadingKeys` is true for
 //! a request with no partition key (a Scan), so an isolated policy without a `Null` guard lets
 //! every signed-in user read every user's items.
+//!
+//! These stacks key items by the identity id (`isolation_key = "identity-id"`), whose value an
+//! app reads from `GetId`; tests/e2e/sub_isolation.rs covers the default, the user pool sub.
 
 use std::collections::HashMap;
 
@@ -16,10 +19,10 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-const ISOLATED: &str = "[policy]\nper_user_isolation = true\nactions = [\"dynamodb:GetItem\", \"dynamodb:PutItem\", \"dynamodb:UpdateItem\", \"dynamodb:Query\"]\n";
+const ISOLATED: &str = "[policy]\nper_user_isolation = true\nisolation_key = \"identity-id\"\nactions = [\"dynamodb:GetItem\", \"dynamodb:PutItem\", \"dynamodb:UpdateItem\", \"dynamodb:Query\"]\n";
 
 /// A stack with `policy` (a `[policy]` section) and its own table.
-fn stack(name: &str, policy: &str) -> Stack {
+pub fn stack(name: &str, policy: &str) -> Stack {
     let s = Stack::new(name, "");
     s.write_config(&format!("\n[table]\nname = \"{}\"\n\n{policy}", s.table()));
     s
@@ -33,7 +36,7 @@ fn isolation_fails(j: &Value, error: &str, cause: &str) {
     assert!(hop_error.starts_with(error), "{j}");
 }
 
-fn verify_json(s: &Stack) -> Value {
+pub fn verify_json(s: &Stack) -> Value {
     let r = s.run(&["verify", "--create-test-user", "-o", "json"]);
     assert!(r.code == 0 || r.code == 1, "{}", r.all());
     r.json()
@@ -51,14 +54,15 @@ fn edited_policy(s: &Stack, edit: impl FnOnce(&mut Value)) -> Value {
     doc
 }
 
-/// A signed-in user of the stack's identity pool, as an app has one: its identity id and a
-/// DynamoDB client signed with its temporary credentials.
-struct Identity {
-    id: String,
-    ddb: aws_sdk_dynamodb::Client,
+/// A signed-in user of the stack's identity pool, as an app has one: its identity id, its user
+/// pool sub, and a DynamoDB client signed with its temporary credentials.
+pub struct Identity {
+    pub id: String,
+    pub sub: String,
+    pub ddb: aws_sdk_dynamodb::Client,
 }
 
-fn sign_in(s: &Stack, user: &str) -> Identity {
+pub fn sign_in(s: &Stack, user: &str) -> Identity {
     let password = "Isolation-Test-7-pw!";
     create_user(user, password);
     let emu = s.emu;
@@ -75,7 +79,11 @@ fn sign_in(s: &Stack, user: &str) -> Identity {
             .send()
             .await
             .unwrap();
-        let token = auth.authentication_result().unwrap().id_token().unwrap().to_string();
+        let tokens = auth.authentication_result().unwrap();
+        let token = tokens.id_token().unwrap().to_string();
+        let me = idp.get_user().access_token(tokens.access_token().unwrap()).send().await.unwrap();
+        let sub = me.user_attributes().iter().find(|a| a.name() == "sub").unwrap();
+        let sub = sub.value().unwrap().to_string();
         let provider = format!("cognito-idp.{REGION}.amazonaws.com/{}", s.user_pool_id);
         let identity = aws_sdk_cognitoidentity::Client::new(&conf);
         let id = identity
@@ -105,12 +113,12 @@ fn sign_in(s: &Stack, user: &str) -> Identity {
         );
         let ddb_conf =
             aws_sdk_dynamodb::config::Builder::from(&conf).credentials_provider(creds).build();
-        Identity { id, ddb: aws_sdk_dynamodb::Client::from_conf(ddb_conf) }
+        Identity { id, sub, ddb: aws_sdk_dynamodb::Client::from_conf(ddb_conf) }
     })
 }
 
 /// An item key of the default user-profiles layout (userId, createdAt).
-fn key(pk: &str) -> HashMap<String, AttributeValue> {
+pub fn key(pk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([
         ("userId".to_string(), AttributeValue::S(pk.to_string())),
         ("createdAt".to_string(), AttributeValue::S("1".to_string())),
@@ -130,16 +138,16 @@ fn code_of<T, E: ProvideErrorMetadata>(
     r.err().map(|e| e.code().unwrap_or("no code").to_string())
 }
 
-const DENIED: Option<&str> = Some("AccessDeniedException");
+pub const DENIED: Option<&str> = Some("AccessDeniedException");
 
 impl Identity {
-    fn put(&self, table: &str, pk: &str) -> Option<String> {
+    pub fn put(&self, table: &str, pk: &str) -> Option<String> {
         code_of(block_on(self.ddb.put_item().table_name(table).set_item(Some(key(pk))).send()))
     }
-    fn get(&self, table: &str, pk: &str) -> Option<String> {
+    pub fn get(&self, table: &str, pk: &str) -> Option<String> {
         code_of(block_on(self.ddb.get_item().table_name(table).set_key(Some(key(pk))).send()))
     }
-    fn update(&self, table: &str, pk: &str) -> Option<String> {
+    pub fn update(&self, table: &str, pk: &str) -> Option<String> {
         code_of(block_on(
             self.ddb
                 .update_item()
@@ -158,7 +166,7 @@ impl Identity {
             call.expression_attribute_values(":v", AttributeValue::S(value.into())).send(),
         ))
     }
-    fn scan(&self, table: &str) -> Option<String> {
+    pub fn scan(&self, table: &str) -> Option<String> {
         code_of(block_on(self.ddb.scan().table_name(table).send()))
     }
 }
@@ -275,7 +283,7 @@ fn a_policy_without_the_leading_keys_condition_fails_the_isolation_hop() {
     assert_eq!(alice.get(&t, "us-east-1:00000000-0000-0000-0000-000000000000"), None);
 
     let j = verify_json(&s);
-    isolation_fails(&j, "GetItem on another identity's partition key", &format!("policy {} has no dynamodb:LeadingKeys condition, so every signed-in user may use every item of table {t}", s.policy()));
+    isolation_fails(&j, "GetItem on another user's partition key", &format!("policy {} has no dynamodb:LeadingKeys condition, so every signed-in user may use every item of table {t}", s.policy()));
 }
 
 /// Each policy mistake fails at the hop that meets it, with the cause named, and an app's
@@ -287,7 +295,7 @@ fn each_policy_mistake_fails_at_its_hop_in_verify_and_in_an_app() {
     // A missing action: UpdateItem is not granted.
     let s = stack(
         "iso-missing-action",
-        "[policy]\nper_user_isolation = true\nactions = [\"dynamodb:GetItem\", \"dynamodb:PutItem\"]\n",
+        "[policy]\nper_user_isolation = true\nisolation_key = \"identity-id\"\nactions = [\"dynamodb:GetItem\", \"dynamodb:PutItem\"]\n",
     );
     s.ok(&["apply"]);
     let j = verify_json(&s);

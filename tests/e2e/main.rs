@@ -34,6 +34,7 @@ mod regions;
 mod release;
 mod reliability;
 mod scale;
+mod sub_isolation;
 mod table_options;
 mod teardown;
 mod user_pools;

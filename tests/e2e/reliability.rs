@@ -2,8 +2,6 @@
 //! concurrent applies, and interrupted teardowns. After each, running the command again converges
 //! with exactly one of each resource.
 
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 
 use crate::harness::*;
@@ -22,26 +20,12 @@ fn assert_exactly_one_of_each(s: &Stack) {
     });
 }
 
-/// Waits until the emulator holds `op` (`when` = before/after processing) for this stack.
-fn wait_held(s: &Stack, key: &str, op: &str, when: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let calls = s.emu.calls(key);
-        let held = calls.iter().any(|c| c.operation == op && c.held.as_deref() == Some(when));
-        if held {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{op} was never held {when}: {calls:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Starts `args`, lets it run until `op` is held (`when`), kills it with SIGKILL, and releases
 /// the emulator. The killed run may have left anything half-done at that point.
 fn kill_at(s: &Stack, args: &[&str], op: &str, when: &str) {
     s.control("hold", json!({"op": op, "when": when}));
     let (mut child, key) = s.spawn(args);
-    wait_held(s, &key, op, when);
+    s.wait_held(&key, op, when);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     s.control("release", json!({}));
@@ -131,7 +115,7 @@ fn ctrl_c_says_what_was_done_and_exits_130() {
     let s = Stack::new("ctrl-c", "");
     s.control("hold", json!({"op": "CreateRole", "when": "before"}));
     let (child, key) = s.spawn(&["apply"]);
-    wait_held(&s, &key, "CreateRole", "before");
+    s.wait_held(&key, "CreateRole", "before");
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -93,7 +93,7 @@ fn verify_succeeds_on_a_fresh_stack_and_removes_the_test_user_and_item() {
 fn per_user_isolation_uses_the_identity_id_as_partition_key_and_queries_when_granted() {
     let s = Stack::new("verify-isolated", "");
     s.write_config(&format!(
-        "\n[table]\nname = \"{}\"\n\n[policy]\nper_user_isolation = true\nactions = [\"dynamodb:GetItem\", \"dynamodb:PutItem\", \"dynamodb:UpdateItem\", \"dynamodb:Query\"]\n",
+        "\n[table]\nname = \"{}\"\n\n[policy]\nper_user_isolation = true\nisolation_key = \"identity-id\"\nactions = [\"dynamodb:GetItem\", \"dynamodb:PutItem\", \"dynamodb:UpdateItem\", \"dynamodb:Query\"]\n",
         s.table()
     ));
     s.ok(&["apply"]);

@@ -149,8 +149,9 @@ fn refused(r: &Run<'_>, code: &str, message: &str) -> String {
 pub(super) fn guest_wiring(r: &Run<'_>) -> Option<String> {
     let arn =
         r.o.guest.role.as_ref().map_or_else(|| r.d.guest_role_arn(&r.o.account), |l| l.arn.clone());
+    // Guests sign in with no provider: no principal tags, no sts:TagSession.
     pool_configuration_problem(
-        PoolRole::Guest,
+        (PoolRole::Guest, false),
         &r.pool_id,
         r.o.pool_roles.as_ref(),
         r.o.guest.role.as_ref(),

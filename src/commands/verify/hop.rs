@@ -18,6 +18,11 @@ pub enum Hop {
     GetItem,
     UpdateItem,
     Query,
+    /// Isolation by the user pool sub: the operator, standing in for the backend, writes the
+    /// user's item under `userId = <sub>`.
+    BackendWrite,
+    /// ... and the signed-in user reads exactly that item.
+    BackendRead,
     Isolation,
     DeleteItem,
     DeleteTestUser,
@@ -29,7 +34,7 @@ pub enum Hop {
 
 impl Hop {
     /// Every hop, in order.
-    pub const ALL: [Hop; 11] = [
+    pub const ALL: [Hop; 13] = [
         Hop::CreateTestUser,
         Hop::SignIn,
         Hop::GetId,
@@ -38,6 +43,8 @@ impl Hop {
         Hop::GetItem,
         Hop::UpdateItem,
         Hop::Query,
+        Hop::BackendWrite,
+        Hop::BackendRead,
         Hop::Isolation,
         Hop::DeleteItem,
         Hop::DeleteTestUser,
@@ -59,6 +66,8 @@ impl Hop {
             Hop::GetItem => "get-item",
             Hop::UpdateItem => "update-item",
             Hop::Query => "query",
+            Hop::BackendWrite => "backend-write",
+            Hop::BackendRead => "backend-read",
             Hop::Isolation => "isolation",
             Hop::DeleteItem => "delete-item",
             Hop::DeleteTestUser => "delete-test-user",
@@ -76,10 +85,13 @@ impl Hop {
             | Hop::GetItem
             | Hop::UpdateItem
             | Hop::Query
+            | Hop::BackendRead
             | Hop::Isolation
             | Hop::GuestAllowed
             | Hop::GuestDenied => Signer::Identity,
-            Hop::CreateTestUser | Hop::DeleteItem | Hop::DeleteTestUser => Signer::Operator,
+            Hop::CreateTestUser | Hop::BackendWrite | Hop::DeleteItem | Hop::DeleteTestUser => {
+                Signer::Operator
+            }
         }
     }
 
@@ -204,7 +216,7 @@ mod tests {
         // The JSON report's names (tests/fixtures and the e2e tests read them).
         assert_eq!(
             names.join(" "),
-            "create-test-user sign-in get-id get-credentials put-item get-item update-item query isolation delete-item delete-test-user"
+            "create-test-user sign-in get-id get-credentials put-item get-item update-item query backend-write backend-read isolation delete-item delete-test-user"
         );
         assert!(Hop::ALL.iter().all(|h| h.to_string() == h.name()));
         let mut sorted = Hop::ALL;
@@ -215,11 +227,11 @@ mod tests {
         assert_eq!(signer(Signer::Unsigned), ["sign-in", "get-id", "get-credentials"]);
         assert_eq!(
             signer(Signer::Identity),
-            ["put-item", "get-item", "update-item", "query", "isolation"]
+            ["put-item", "get-item", "update-item", "query", "backend-read", "isolation"]
         );
         assert_eq!(
             signer(Signer::Operator),
-            ["create-test-user", "delete-item", "delete-test-user"]
+            ["create-test-user", "backend-write", "delete-item", "delete-test-user"]
         );
         let guest: Vec<(&str, Signer)> =
             Hop::GUEST.iter().map(|h| (h.name(), h.signer())).collect();

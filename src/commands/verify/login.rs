@@ -137,6 +137,27 @@ async fn client_auth_flows(r: &Run<'_>) -> Option<Vec<String>> {
     Some(c.explicit_auth_flows().iter().map(|f| f.as_str().to_string()).collect())
 }
 
+/// The user pool `sub` of the signed-in user: the `sub` claim of the ID token Cognito just
+/// issued (read, not verified: verify signed in itself). What a backend behind a load balancer
+/// reads from `x-amzn-oidc-identity`, and what isolation by the user pool sub keys items by.
+pub(super) fn token_sub(id_token: &str) -> Option<String> {
+    let payload = id_token.split('.').nth(1)?;
+    let mut b64: String = payload
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    while !b64.len().is_multiple_of(4) {
+        b64.push('=');
+    }
+    let bytes = aws_smithy_types::base64::decode(&b64).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub")?.as_str().map(str::to_string)
+}
+
 pub(super) async fn get_id(r: &Run<'_>, id_token: &str) -> Result<Done<String>, Failure> {
     let out = r
         .aws
@@ -197,8 +218,9 @@ where
 
 /// What the static diagnosis finds wrong in the pool's role wiring (`None`: it looks right).
 fn pool_problem(r: &Run<'_>) -> Option<String> {
+    let tagged = r.o.principal_tags.as_ref().is_some_and(|m| m.active());
     pool_configuration_problem(
-        PoolRole::Authenticated,
+        (PoolRole::Authenticated, tagged),
         &r.pool_id,
         r.o.pool_roles.as_ref(),
         r.o.role.as_ref(),

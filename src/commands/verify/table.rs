@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::hop::{done, failure, Done, Failure};
 use super::{random_hex, sdk_error, Hop, Item, Run, MARKER_ATTR};
 use crate::aws::Found;
-use crate::config::{KeyAttr, KeyType};
+use crate::config::{Isolation, KeyAttr, KeyType};
 use crate::diagnose::access::{self, Breach, Call, LivePolicy};
 use crate::policy_eval::{self, Decision};
 
@@ -28,20 +28,41 @@ pub(super) fn key_value(k: &KeyAttr, text: &str) -> AttributeValue {
 }
 
 /// The request context IAM would see for a call with these credentials on partition key
-/// `leading_key` (`None`: a request with no partition key, such as a Scan).
-fn eval_context(r: &Run<'_>, identity_id: &str, leading_key: Option<&str>) -> policy_eval::Context {
+/// `leading_key` (`None`: a request with no partition key, such as a Scan): the web identity
+/// keys, and the principal tags the pool's map puts on the session.
+pub(super) fn eval_context(
+    r: &Run<'_>,
+    identity_id: &str,
+    leading_key: Option<&str>,
+) -> policy_eval::Context {
     let mut pairs = vec![
-        ("cognito-identity.amazonaws.com:sub", vec![identity_id.to_string()]),
-        ("cognito-identity.amazonaws.com:aud", vec![r.pool_id.clone()]),
+        ("cognito-identity.amazonaws.com:sub".to_string(), vec![identity_id.to_string()]),
+        ("cognito-identity.amazonaws.com:aud".to_string(), vec![r.pool_id.clone()]),
         (
-            "cognito-identity.amazonaws.com:amr",
+            "cognito-identity.amazonaws.com:amr".to_string(),
             vec!["authenticated".to_string(), r.provider.clone()],
         ),
     ];
-    if let Some(k) = leading_key {
-        pairs.push(("dynamodb:LeadingKeys", vec![k.to_string()]));
+    let sub = r.sub.lock().expect("not poisoned").clone();
+    let map = r.o.principal_tags.as_ref().filter(|m| m.active());
+    for (tag, claim) in map.map(|m| m.tags.clone()).unwrap_or_default() {
+        if let (Some(sub), "sub") = (&sub, claim.as_str()) {
+            pairs.push((format!("aws:PrincipalTag/{tag}"), vec![sub.clone()]));
+        }
     }
-    policy_eval::context(pairs)
+    if let Some(k) = leading_key {
+        pairs.push(("dynamodb:LeadingKeys".to_string(), vec![k.to_string()]));
+    }
+    policy_eval::context(pairs.iter().map(|(k, v)| (k.as_str(), v.clone())))
+}
+
+/// The partition key the caller owns under per-user isolation: its user pool sub or its
+/// identity id (`None`: no isolation, or no sub in the token).
+fn own_key(r: &Run<'_>, identity_id: &str) -> Option<String> {
+    match r.d.isolation? {
+        Isolation::UserPoolSub => r.sub.lock().expect("not poisoned").clone(),
+        Isolation::IdentityId => Some(identity_id.to_string()),
+    }
 }
 
 /// The stack's access policy document, when it exists and is attached to the role.
@@ -62,7 +83,7 @@ fn live_policy<'a>(r: &Run<'a>) -> LivePolicy<'a> {
 }
 
 /// A failed table call of the identity on partition key `pk_text`, with its cause.
-fn call_failed<E, R>(
+pub(super) fn call_failed<E, R>(
     r: &Run<'_>,
     e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
     action: &str,
@@ -125,7 +146,18 @@ pub(super) async fn table_hops(
     creds: aws_sdk_dynamodb::config::Credentials,
 ) {
     let marker = format!("setup-verify-{}", random_hex(8));
-    let pk_text = if r.d.per_user_isolation() { identity_id.to_string() } else { marker.clone() };
+    let pk_text = match (r.d.isolation, own_key(r, identity_id)) {
+        (_, Some(own)) => own,
+        (None, None) => marker.clone(),
+        (Some(_), None) => {
+            let no_sub = failure(
+                "the ID token has no sub claim",
+                "isolation_key = \"user-pool-sub\" keys each user's items by the ID token's sub claim, and this token has none",
+            );
+            r.run_hop(Hop::PutItem, async { Err::<Done<()>, _>(no_sub) }).await;
+            return;
+        }
+    };
     let pk = &r.partition_key;
     let mut key = HashMap::new();
     key.insert(pk.name.clone(), key_value(pk, &pk_text));
@@ -157,6 +189,9 @@ pub(super) async fn table_hops(
             ),
         );
     }
+    if !super::backend::hops(r, &t.ddb, identity_id, &t.item).await {
+        return;
+    }
     if r.d.per_user_isolation() {
         r.run_hop(Hop::Isolation, isolation(r, &t.ddb, identity_id)).await;
     } else {
@@ -179,8 +214,8 @@ async fn put_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
         .item(MARKER_ATTR, AttributeValue::S(t.item.marker.clone()))
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", &pk.name);
-    if r.d.per_user_isolation() {
-        put = put.item("note", AttributeValue::S("partition key = identity id".into()));
+    if let Some(key) = r.d.isolation {
+        put = put.item("note", AttributeValue::S(format!("partition key = {}", key.holds())));
     }
     match put.send().await {
         Ok(_) => {
@@ -190,10 +225,13 @@ async fn put_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
                 format!(
                     "wrote test item {}={pk_text:?}{}",
                     pk.name,
-                    if r.d.per_user_isolation() {
-                        " (the identity id, as per_user_isolation requires)"
-                    } else {
-                        ""
+                    match r.d.isolation {
+                        Some(key) => format!(
+                            " ({}, as isolation_key = {:?} requires)",
+                            key.holds(),
+                            key.name()
+                        ),
+                        None => String::new(),
                     }
                 ),
             ))
@@ -302,14 +340,28 @@ fn other_identity_id(identity_id: &str) -> String {
     format!("{region}:{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
+/// Another user's partition key under the configured isolation: a random user pool sub, or
+/// an identity id of the same region that is not the caller's.
+fn other_key(r: &Run<'_>, identity_id: &str) -> String {
+    match r.d.isolation {
+        Some(Isolation::UserPoolSub) => {
+            let h = random_hex(16);
+            format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+        }
+        _ => other_identity_id(identity_id),
+    }
+}
+
 /// isolation: with `per_user_isolation`, a read outside the caller's partition must be denied:
-/// a GetItem on another identity's partition key, and a Scan (which names no partition key).
+/// a GetItem on another user's partition key (sub or identity id, as isolated), and a Scan
+/// (which names no partition key).
 async fn isolation(
     r: &Run<'_>,
     ddb: &aws_sdk_dynamodb::Client,
     identity_id: &str,
 ) -> Result<Done<()>, Failure> {
-    let other = other_identity_id(identity_id);
+    let other = other_key(r, identity_id);
+    let holds = r.d.isolation.map_or("partition key", |k| k.holds());
     let pk = &r.partition_key;
     let mut key = HashMap::new();
     key.insert(pk.name.clone(), key_value(pk, &other));
@@ -324,7 +376,7 @@ async fn isolation(
                 identity_id,
                 "dynamodb:GetItem",
                 Some(&other),
-                format!("GetItem on another identity's partition key {other:?} was allowed; expected AccessDeniedException"),
+                format!("GetItem on another user's partition key {other:?} ({holds}) was allowed; expected AccessDeniedException"),
             ))
         }
         Err(e) if is_denied(e.code()) => {}
@@ -340,7 +392,7 @@ async fn isolation(
         )),
         Err(e) if is_denied(e.code()) => Ok(done(
             (),
-            format!("GetItem on another identity's partition key ({other}) and Scan were both denied: the caller reaches only items keyed by its own identity id"),
+            format!("GetItem on another user's partition key ({other}: {holds}) and Scan were both denied: the caller reaches only items keyed by its own {}", holds.trim_start_matches("the ")),
         )),
         Err(e) => Err(failure(
             sdk_error(&e).1,

@@ -147,6 +147,21 @@ impl Stack {
         r
     }
 
+    /// Waits until the emulator holds `op` (`when` = before/after processing) for the run that
+    /// signs with `key` (see [`Stack::spawn`] and the `hold` control).
+    pub fn wait_held(&self, key: &str, op: &str, when: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let calls = self.emu.calls(key);
+            let held = calls.iter().any(|c| c.operation == op && c.held.as_deref() == Some(when));
+            if held {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{op} was never held {when}: {calls:?}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// `run` with `input` on stdin.
     pub fn run_stdin(&self, args: &[&str], input: &str) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_setup"));
