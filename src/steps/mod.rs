@@ -80,6 +80,8 @@ pub struct Ctx {
     pub adopt: bool,
     /// How long to wait for the table to become ACTIVE or to be deleted (`--wait-timeout`).
     pub wait_timeout: Duration,
+    /// The command carrying out the actions (`apply`, `teardown`): what advice says to run again.
+    pub command: &'static str,
 }
 
 impl Ctx {

@@ -224,7 +224,7 @@ fn wait_timeout_bounds_the_table_wait_with_a_clear_error() {
         r.stderr.contains(&format!(
             "table {} did not become ACTIVE within --wait-timeout 2s: it is still UPDATING",
             s.table()
-        )) && r.stderr.contains("pass a longer --wait-timeout"),
+        )) && r.stderr.contains("run `setup apply` again later, or pass a longer --wait-timeout"),
         "{}",
         r.all()
     );
