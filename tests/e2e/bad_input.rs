@@ -225,6 +225,27 @@ fn missing_region_and_missing_credentials_are_one_clear_sentence() {
 }
 
 #[test]
+fn an_unreachable_endpoint_is_a_clean_sentence_with_the_detail_under_v() {
+    let s = Stack::new("bad-endpoint", "");
+    // Nothing listens on port 1: the connection is refused.
+    let r = s.run(&["status", "--endpoint-url", "http://127.0.0.1:1"]).exits(1);
+    let line = r.stderr.trim_end();
+    assert!(
+        line.starts_with("error: ")
+            && line.contains(": could not reach the AWS endpoint (Connection refused")
+            && line.ends_with(
+                "check the network, --endpoint-url / AWS_ENDPOINT_URL and the region (-v shows the details)"
+            )
+            && r.stderr.lines().count() == 1,
+        "{}",
+        r.all()
+    );
+    // -v logs the SDK's own account of it.
+    let r = s.run(&["status", "--endpoint-url", "http://127.0.0.1:1", "-v"]).exits(1);
+    r.stderr_has("DispatchFailure");
+}
+
+#[test]
 fn region_flag_and_stack_flag_override_the_file() {
     let s = Stack::new("flag-overrides", "");
     let r = s.ok(&["plan", "--stack", "flag-overrides-2", "--region", "us-east-1", "-o", "json"]);
