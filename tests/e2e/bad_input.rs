@@ -197,6 +197,8 @@ fn unknown_user_pool_or_client_is_an_error_before_any_write() {
     let r = s.run(&["apply"]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(r.stderr.contains("user pool us-east-1_doesnotexist does not exist"), "{}", r.all());
+    // The command it suggests looks in the user pool's region.
+    r.stderr_has("`aws cognito-idp list-user-pools --max-results 60 --region us-east-1`");
     assert_eq!(r.writes(), Vec::<String>::new());
 
     std::fs::write(s.config_path(), cfg.replace(&s.client_id, "wrongclient123")).unwrap();
@@ -207,6 +209,10 @@ fn unknown_user_pool_or_client_is_an_error_before_any_write() {
         "{}",
         r.all()
     );
+    r.stderr_has(&format!(
+        "`aws cognito-idp list-user-pool-clients --user-pool-id {} --region us-east-1`",
+        s.user_pool_id
+    ));
     assert_eq!(r.writes(), Vec::<String>::new());
 }
 

@@ -247,6 +247,14 @@ fn init_without_a_terminal_writes_a_config_that_plan_accepts_and_apply_converges
     // Without the user pool, it says which flags to pass.
     let r = run(&["init"]).exits(1);
     r.stderr_has("--user-pool-id ID and --client-id ID");
+    // The command it suggests looks in the region in use.
+    r.stderr_has("`aws cognito-idp list-user-pools --max-results 60 --region us-east-1`");
+    let r = run(&["init", "--region", "eu-west-2"]).exits(1);
+    r.stderr_has("`aws cognito-idp list-user-pools --max-results 60 --region eu-west-2`");
+    let r = run(&["init", "--user-pool-id", &pool]).exits(1);
+    r.stderr_has(&format!(
+        "`aws cognito-idp list-user-pool-clients --user-pool-id {pool} --region us-east-1`"
+    ));
     assert!(!dir.path().join("setup.toml").exists());
 
     let r = run(&[
