@@ -166,8 +166,11 @@ pub fn man(command: Option<&str>) -> Result<()> {
             sub
         }
     };
+    // Every page's footer names the program and its version (a subcommand has no version of its
+    // own: clap_mangen would write `"export "`).
+    let source = format!("setup {}", env!("CARGO_PKG_VERSION"));
     let mut out = Vec::new();
-    clap_mangen::Man::new(page).render(&mut out)?;
+    clap_mangen::Man::new(page).source(source).render(&mut out)?;
     use std::io::Write;
     std::io::stdout().write_all(&out)?;
     Ok(())

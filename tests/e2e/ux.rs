@@ -64,8 +64,10 @@ fn the_command_list_is_complete() {
 
 #[test]
 fn man_page_lists_every_command() {
+    // Every page's header line names the program and its version.
+    let th = |cmd: &str| format!(".TH {cmd} 1  \"setup {}\" \n", env!("CARGO_PKG_VERSION"));
     let r = plain(&["man"]).exits(0);
-    assert!(r.stdout.contains(".TH setup 1"), "{}", r.stdout);
+    assert!(r.stdout.contains(&th("setup")), "{}", r.stdout);
     // clap_mangen lists each command as a `setup-NAME(1)` entry of the SUBCOMMANDS section.
     let commands = r
         .stdout
@@ -79,7 +81,7 @@ fn man_page_lists_every_command() {
         );
         let r = plain(&["man", cmd]).exits(0);
         assert!(
-            r.stdout.contains(&format!(".TH setup-{cmd} 1")),
+            r.stdout.contains(&th(&format!("setup-{cmd}"))),
             "`setup man {cmd}`:\n{}",
             r.stdout
         );
