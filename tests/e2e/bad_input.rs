@@ -33,9 +33,17 @@ fn missing_config_file() {
     std::fs::remove_file(s.config_path()).unwrap();
     let r = s.run(&["status"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("setup.toml: config file not found"), "{}", r.all());
-    assert!(r.stderr.contains("--config"), "{}", r.all());
+    assert!(
+        r.stderr.contains("setup.toml: config file not found; run `setup init` to write it"),
+        "{}",
+        r.all()
+    );
+    assert!(r.stderr.contains("or pass --config PATH"), "{}", r.all());
+    assert!(!r.stderr.contains("examples/"), "the binary alone has no examples/: {}", r.all());
     assert!(r.ops.is_empty());
+    // Another file name: init writes that one.
+    let r = s.run(&["plan", "--config", "envs/dev.toml"]).exits(1);
+    r.stderr_has("run `setup init --config envs/dev.toml` to write it");
 }
 
 #[test]
