@@ -117,7 +117,9 @@ impl Clients {
     }
 }
 
-/// Loads the SDK config the way every AWS tool does, then builds the clients.
+/// Loads the SDK config the way every AWS tool does, then builds the clients. When neither
+/// `opts.region` nor the environment or profile gives a region, it is the user pool's (said on
+/// stderr).
 pub async fn connect(opts: &AwsOptions, user_pool_region: &str) -> Result<Clients> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry_config())
@@ -136,7 +138,14 @@ pub async fn connect(opts: &AwsOptions, user_pool_region: &str) -> Result<Client
     if let Some(u) = &opts.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    let sdk = loader.load().await;
+    let mut sdk = loader.load().await;
+    if sdk.region().is_none() && !user_pool_region.is_empty() {
+        // Nothing chose a region: the user pool's is the one region known to be right for it.
+        eprintln!(
+            "region: {user_pool_region} (from the user pool id; set `region` or AWS_REGION to choose)"
+        );
+        sdk = sdk.to_builder().region(Region::new(user_pool_region.to_string())).build();
+    }
     clients(&sdk, user_pool_region).map_err(|e| match &opts.profile {
         Some(p) => anyhow!("{e} (profile {p:?} has no region, or does not exist in ~/.aws/config)"),
         None => e,

@@ -225,12 +225,28 @@ fn unknown_user_pool_or_client_is_an_error_before_any_write() {
 }
 
 #[test]
-fn missing_region_and_missing_credentials_are_one_clear_sentence() {
+fn without_a_region_the_user_pools_is_used_and_said() {
+    let s = Stack::new("no-region", "");
+    let r = s.run_env(&["plan", "-o", "json"], &[("AWS_REGION", "")]).exits(0);
+    assert_eq!(r.json()["region"], REGION);
+    assert_eq!(
+        r.stderr,
+        format!("region: {REGION} (from the user pool id; set `region` or AWS_REGION to choose)\n")
+    );
+    // Any region set by hand wins, and nothing is said.
+    let r = s.run_env(&["plan", "-o", "json", "--region", "eu-west-1"], &[("AWS_REGION", "")]);
+    assert_eq!(r.exits(0).json()["region"], "eu-west-1");
+    let r = s.run_env(
+        &["plan", "-o", "json"],
+        &[("AWS_REGION", ""), ("AWS_DEFAULT_REGION", "eu-west-2")],
+    );
+    assert_eq!(r.json()["region"], "eu-west-2");
+    assert!(r.stderr.is_empty(), "{}", r.all());
+}
+
+#[test]
+fn missing_credentials_are_one_clear_sentence() {
     let s = Stack::new("bad-aws-access", "");
-    let r = s.run_env(&["status"], &[("AWS_REGION", "")]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stderr.contains("no AWS region is set"), "{}", r.all());
-    assert!(r.ops.is_empty());
 
     let r = s.run_env(&["status"], &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")]);
     assert_eq!(r.code, 1, "{}", r.all());

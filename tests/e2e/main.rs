@@ -13,6 +13,7 @@ mod checkov;
 mod ci_examples;
 mod diagnostics;
 mod docs;
+mod docs_behaviour;
 mod drift;
 mod emulator_selftests;
 mod export;
