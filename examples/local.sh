@@ -6,7 +6,7 @@
 # Run from anywhere in a checkout:  bash examples/local.sh
 # It installs the emulator (tests/requirements.txt) and builds the binary when they are missing,
 # starts tests/emulator.py on a free loopback port, creates a demo user pool and app client in
-# it, and runs `setup` on a copy of examples/user-profiles-backend.toml that names them.
+# it, and runs `setup` on a copy of examples/user-profiles.toml that names them.
 # The emulator stops when this script ends, however it ends. Exit status: 0 when every step did
 # what it should, non-zero otherwise.
 set -euo pipefail
@@ -48,7 +48,7 @@ step "demo user pool $pool_id, app client $client_id"
 
 config="$work/setup.toml"
 sed -e "s/us-east-1_AbCdEf123/$pool_id/" -e "s/1example23456789abcdefghij/$client_id/" \
-    examples/user-profiles-backend.toml >"$config"
+    examples/user-profiles.toml >"$config"
 grep -q "$pool_id" "$config" && grep -q "$client_id" "$config" || {
     echo "local.sh: could not put the demo ids into the config" >&2
     exit 1

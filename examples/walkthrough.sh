@@ -9,7 +9,7 @@
 # when missing, and starts tests/emulator.py on a free loopback port (stopped when the script
 # ends). It creates what exists before `setup` runs in real life: a user pool with an app client
 # that allows USER_PASSWORD_AUTH, and the IAM role the backend runs as. Then it runs `setup` on
-# a copy of examples/backend-user-profiles.toml that names them. Exit 0 when every step worked.
+# a copy of examples/user-profiles-with-backend.toml that names them. Exit 0 when every step worked.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -43,7 +43,7 @@ PY
 echo "# before setup: user pool $pool_id, app client $client_id, backend role profiles-api-task"
 
 sed -e "s/us-east-1_AbCdEf123/$pool_id/" -e "s/1example23456789abcdefghij/$client_id/" \
-    examples/backend-user-profiles.toml >"$work/setup.toml"
+    examples/user-profiles-with-backend.toml >"$work/setup.toml"
 cd "$work"
 printf '# a Spring Boot settings file\nserver.port=8080\naws.region=eu-west-1\n' >application.properties
 

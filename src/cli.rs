@@ -95,7 +95,7 @@ pub enum Command {
     )]
     Apply(ApplyArgs),
     /// Show what apply would create, update or leave; makes no changes
-    #[command(after_help = "Example:\n  setup plan --config examples/user-profiles-backend.toml")]
+    #[command(after_help = "Example:\n  setup plan --config examples/user-profiles.toml")]
     Plan(PlanArgs),
     /// Compare every resource with the config. Exit 0 in sync, 2 missing or drifted, 1 error
     #[command(
