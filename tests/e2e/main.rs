@@ -16,6 +16,7 @@ mod docs;
 mod docs_behaviour;
 mod drift;
 mod emulator_selftests;
+mod examples;
 mod export;
 mod export_backend;
 mod export_terraform;
