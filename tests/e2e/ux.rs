@@ -86,6 +86,8 @@ fn man_page_lists_every_command() {
             r.stdout
         );
     }
+    // init words --stack for what it does with it.
+    plain(&["man", "init"]).stdout_has("Stack name to write into the new config");
     let r = plain(&["man", "export"]);
     assert!(r.stdout.contains("cloudformation") && r.stdout.contains("wait\\-timeout"));
     let r = plain(&["man", "nope"]);
