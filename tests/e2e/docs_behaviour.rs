@@ -204,3 +204,23 @@ fn the_command_tables_are_the_command_line_of_help() {
         assert!(problems.is_empty(), "{file}'s command table:\n{}", problems.join("\n"));
     }
 }
+
+#[test]
+fn the_config_errors_the_reference_shows_are_the_real_messages() {
+    let (_, shown) = block_after("docs/config.md", "and the field, e.g.");
+    let shown: Vec<&str> = shown.lines().collect();
+    // Configs with the two mistakes on the lines the reference names.
+    let pool = "[user_pool]\nid = \"us-east-1_AbCdEf123\"\nclient_ids = [\"c1\"]\n";
+    let configs = [
+        format!("stack = \"demo\"\n{pool}[table]\npartition_key = {{ name = \"userId\", type = \"X\" }}\n"),
+        format!("stack = \"demo\"\n{pool}\n# the table\n[tabel]\nname = \"profiles\"\n"),
+    ];
+    let mut real = Vec::new();
+    for config in configs {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("setup.toml"), config).unwrap();
+        let r = run_plain(dir.path(), &["plan"], &[]).exits(1);
+        real.push(r.stderr.trim_end().to_string());
+    }
+    assert_eq!(shown, real, "docs/config.md's example errors are not what setup prints");
+}
