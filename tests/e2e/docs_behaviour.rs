@@ -224,3 +224,60 @@ fn the_config_errors_the_reference_shows_are_the_real_messages() {
     }
     assert_eq!(shown, real, "docs/config.md's example errors are not what setup prints");
 }
+
+/// The files under `dir` (recursively), relative to the repository root.
+fn files_under(dir: &str) -> Vec<String> {
+    let root = repo_root();
+    let mut out = Vec::new();
+    let mut todo = vec![root.join(dir)];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.push(path.strip_prefix(&root).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The headings of a Markdown file, without their `#`s.
+fn headings(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim().to_string())
+        .collect()
+}
+
+#[test]
+fn what_the_examples_point_to_exists() {
+    let readme = headings(&read("README.md"));
+    let mut problems = Vec::new();
+    for file in files_under("examples") {
+        let text = read(&file);
+        // `the README's "Section"` (maybe across a comment's line break): a README section.
+        for (i, _) in text.match_indices("README's") {
+            let rest = text[i + "README's".len()..].trim_start_matches([' ', '\n', '#']);
+            let Some(rest) = rest.strip_prefix('"') else {
+                continue;
+            };
+            let title = &rest[..rest.find('"').unwrap_or(rest.len())];
+            if !readme.iter().any(|h| h == title) {
+                problems.push(format!("{file}: the README has no section {title:?}"));
+            }
+        }
+        // Paths into the repository: files that exist.
+        for word in text.split(|c: char| c.is_whitespace() || "()[]`'\",".contains(c)) {
+            let path = word.trim_end_matches(['.', ':', ';']);
+            let in_repo =
+                ["docs/", "examples/", "tests/", "policies/"].iter().any(|p| path.starts_with(p));
+            if in_repo && !repo_root().join(path).exists() {
+                problems.push(format!("{file}: {path} does not exist"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
