@@ -1,5 +1,6 @@
 //! The example scripts: which `setup` binary examples/local.sh and examples/walkthrough.sh run
-//! (`SETUP_BIN`, else `setup` on `PATH`, else a build), as the README says.
+//! (`SETUP_BIN`, else `setup` on `PATH`, else a build), as the README says; and what
+//! `tests/install-tools.sh --emulator`, which they run first, installs.
 
 use std::path::Path;
 use std::process::Command;
@@ -80,4 +81,67 @@ fn the_example_scripts_run_setup_bin_then_setup_on_path_then_a_build() {
         assert!(code.contains(&"setup_bin"), "{script} does not call setup_bin");
         assert!(!code.iter().any(|l| l.contains("cargo")), "{script} builds on its own");
     }
+}
+
+/// What tests/install-tools.sh installs, run in a copy of its inputs with a Python and an npm
+/// that install nothing and log how they were called: the `pip install` and `npm ci` lines.
+fn installs(args: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    for file in [
+        "tests/install-tools.sh",
+        "tests/requirements.txt",
+        "tests/requirements-checkov.txt",
+        "tests/iam-sim/package-lock.json",
+    ] {
+        std::fs::create_dir_all(repo.join(file).parent().unwrap()).unwrap();
+        std::fs::copy(repo_root().join(file), repo.join(file)).unwrap();
+    }
+    let log = dir.path().join("calls.log");
+    let fake = dir.path().join("bin");
+    // Nothing is importable or installed; `-m venv DIR` makes DIR/bin/python this same fake.
+    write_executable(
+        &fake.join("python3"),
+        &format!(
+            "#!/bin/sh\necho \"python $*\" >> {log}\n[ \"$1 $2\" = '-m venv' ] && mkdir -p \"$3/bin\" && cp \"$0\" \"$3/bin/python\"\n[ \"$1\" = -m ] && exit 0\nexit 1\n",
+            log = log.display()
+        ),
+    );
+    write_executable(
+        &fake.join("npm"),
+        &format!(
+            "#!/bin/sh\necho \"npm $*\" >> {}\nmkdir -p tests/iam-sim/node_modules\n",
+            log.display()
+        ),
+    );
+    let out = Command::new("bash")
+        .arg(repo.join("tests/install-tools.sh"))
+        .args(args)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
+        .output()
+        .expect("bash runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(" install ") || l.starts_with("npm ci"))
+        .map(|l| l.replace(" --quiet --disable-pip-version-check", ""))
+        .collect()
+}
+
+#[test]
+fn install_tools_with_emulator_installs_the_emulator_and_nothing_else() {
+    let pinned = std::fs::read_to_string(repo_root().join("tests/requirements.txt")).unwrap();
+    let moto_pin = pinned.lines().find(|l| l.starts_with("moto[server]==")).expect("moto pinned");
+    let moto = format!("python -m pip install {moto_pin}");
+    let npm = "npm ci --prefix tests/iam-sim --no-audit --no-fund --loglevel=error";
+    assert_eq!(installs(&["--emulator"]), [moto.as_str(), npm]);
+    let all = installs(&[]);
+    let mut expected = vec![moto.clone(), npm.to_string()];
+    for tool in pinned.lines().filter(|l| !l.starts_with("moto")) {
+        expected.push(format!("python -m pip install {tool}"));
+    }
+    expected.push("python -m pip install -r tests/requirements-checkov.txt".into());
+    assert_eq!(all, expected);
 }
