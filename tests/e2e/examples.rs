@@ -1,6 +1,7 @@
 //! The example scripts: which `setup` binary examples/local.sh and examples/walkthrough.sh run
 //! (`SETUP_BIN`, else `setup` on `PATH`, else a build), as the README says; and what
-//! `tests/install-tools.sh --emulator`, which they run first, installs.
+//! `tests/install-tools.sh --emulator`, which they run first, installs; and that their output is
+//! what docs/walkthrough.md shows.
 
 use std::path::Path;
 use std::process::Command;
@@ -144,4 +145,108 @@ fn install_tools_with_emulator_installs_the_emulator_and_nothing_else() {
     }
     expected.push("python -m pip install -r tests/requirements-checkov.txt".into());
     assert_eq!(all, expected);
+}
+
+/// A line of output with what changes from run to run made neutral: ids and names with digits
+/// in them (pool ids, client ids, ARNs' account, test users) become `ID`, other numbers (ports,
+/// durations, counts) `N`, and runs of spaces (column widths) one space.
+fn neutral(line: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.len() >= 8 && word.chars().any(|c| c.is_ascii_digit()) {
+            out.push_str("ID");
+        } else {
+            let mut digits = false;
+            for c in word.chars() {
+                if c.is_ascii_digit() {
+                    if !digits {
+                        out.push('N');
+                    }
+                    digits = true;
+                } else {
+                    out.push(c);
+                    digits = false;
+                }
+            }
+        }
+        word.clear();
+    };
+    for c in line.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The fenced block of docs/walkthrough.md after `after`, made neutral line by line.
+fn walkthrough_block(after: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(repo_root().join("docs/walkthrough.md")).unwrap();
+    let at = text.find(after).unwrap_or_else(|| panic!("docs/walkthrough.md lacks {after:?}"));
+    let rest = &text[at..];
+    let start = rest.find("```").expect("a block") + 3;
+    let body = &rest[start..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    body[..body.find("\n```").unwrap()].lines().map(neutral).collect()
+}
+
+/// Runs an example script with this build of setup; its stdout, made neutral line by line.
+fn script_output(script: &str) -> Vec<String> {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join(script))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("SETUP_BIN", env!("CARGO_BIN_EXE_setup"));
+    if let Ok(python) = std::env::var("SETUP_TEST_PYTHON") {
+        cmd.env("SETUP_TEST_PYTHON", python);
+    }
+    let out = cmd.output().expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.lines().map(neutral).collect()
+}
+
+#[test]
+fn neutral_lines_keep_the_words_and_drop_what_changes() {
+    assert_eq!(
+        neutral("  ok identity-pool  created identity pool us-east-1:6d162fdb-886f-4a39-ada8-b93d940f3734 (0.1s)"),
+        "ok identity-pool created identity pool ID:ID (N.Ns)"
+    );
+    assert_eq!(
+        neutral("==> demo user pool us-east-1_36d4e05b461a4fc7abe3dbde9d38379f, app client 2f5092aadee341148ad8d67ed1"),
+        "==> demo user pool ID, app client ID"
+    );
+    assert_eq!(neutral("  ok get-id                4 ms  unsigned"), "ok get-id N ms unsigned");
+}
+
+/// docs/walkthrough.md shows what the two scripts print today (ids, ports and timings aside):
+/// regenerate its blocks from `SETUP_BIN=target/debug/setup bash examples/<script>.sh` (stdout).
+#[test]
+fn the_walkthrough_shows_what_the_scripts_print() {
+    for (script, after) in [
+        ("examples/local.sh", "A real run (stdout"),
+        ("examples/walkthrough.sh", "The output of a real run"),
+    ] {
+        let shown = walkthrough_block(after);
+        let real = script_output(script);
+        let first_difference = shown.iter().zip(&real).position(|(a, b)| a != b);
+        assert!(
+            shown == real,
+            "docs/walkthrough.md's output of {script} is not what it prints today \
+             (first difference at line {first_difference:?}):\n--- docs\n{}\n--- {script}\n{}",
+            shown.join("\n"),
+            real.join("\n")
+        );
+    }
 }
