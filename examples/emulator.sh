@@ -1,10 +1,12 @@
 # Sourced by examples/local.sh and examples/walkthrough.sh (from the repository root):
 #
-#   . examples/emulator.sh && start_emulator NAME
+#   . examples/emulator.sh && setup_bin && start_emulator NAME
 #
-# Makes a scratch directory $work, starts tests/emulator.py on a free loopback port tied to the
-# calling script (it stops, and $work goes, when the script ends, however it ends), and points
-# every AWS SDK at it with dummy credentials: nothing from ~/.aws is used. NAME prefixes errors.
+# Makes a scratch directory $work. `setup_bin` sets $bin to the setup binary to run: $SETUP_BIN,
+# else `setup` on PATH, else one built from this checkout with `cargo build`. `start_emulator`
+# starts tests/emulator.py on a free loopback port tied to the calling script (it stops, and
+# $work goes, when the script ends, however it ends), and points every AWS SDK at it with dummy
+# credentials: nothing from ~/.aws is used. NAME prefixes errors.
 
 work=$(mktemp -d)
 emu_pid=
@@ -19,6 +21,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+setup_bin() {
+    if [ -n "${SETUP_BIN:-}" ]; then
+        bin=$SETUP_BIN
+    elif bin=$(command -v setup); then
+        :
+    else
+        echo "building setup from this checkout (cargo build); set SETUP_BIN or put setup on PATH to skip this" >&2
+        cargo build
+        bin=${CARGO_TARGET_DIR:-target}/debug/setup
+    fi
+    [ -x "$bin" ] || { echo "no setup binary at $bin (SETUP_BIN)" >&2; exit 1; }
+    bin=$(realpath "$bin")
+    echo "using $bin ($("$bin" --version))" >&2
+}
 
 start_emulator() {
     mkfifo "$work/emulator.stdin"

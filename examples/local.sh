@@ -4,15 +4,15 @@
 #   plan -> apply -> status -> apply again (no changes) -> teardown --delete-table --yes
 #
 # Run from anywhere in a checkout:  bash examples/local.sh
-# It installs the emulator (tests/requirements.txt) and builds the binary when they are missing,
-# starts tests/emulator.py on a free loopback port, creates a demo user pool and app client in
-# it, and runs `setup` on a copy of examples/user-profiles-backend.toml that names them.
+# It runs $SETUP_BIN, else `setup` on PATH, else builds the binary (cargo build). It installs the
+# emulator when it is missing (tests/install-tools.sh --emulator), starts tests/emulator.py on a
+# free loopback port, creates a demo user pool and app client in it, and runs `setup` on a copy
+# of examples/user-profiles.toml that names them.
 # The emulator stops when this script ends, however it ends. Exit status: 0 when every step did
 # what it should, non-zero otherwise.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bin=${SETUP_BIN:-target/debug/setup}
 
 trap 'echo "local.sh: failed (line $LINENO, exit $?)" >&2' ERR
 
@@ -21,14 +21,11 @@ step() { printf '\n==> %s\n' "$*"; }
 # --- 1. prerequisites ---------------------------------------------------------------------
 command -v python3 >/dev/null || { echo "local.sh: python3 is required" >&2; exit 1; }
 tests/install-tools.sh --emulator   # the emulator and its IAM simulator, when missing
-if [ ! -x "$bin" ]; then
-    step "building setup"
-    cargo build
-fi
+. examples/emulator.sh
+setup_bin                           # $SETUP_BIN, else setup on PATH, else cargo build
 
 # --- 2. the emulator, on a free port, tied to this script ---------------------------------
 # Every AWS call goes to the emulator with dummy credentials; nothing from ~/.aws is used.
-. examples/emulator.sh
 start_emulator local.sh
 step "emulator listening on 127.0.0.1:$port"
 
@@ -48,7 +45,7 @@ step "demo user pool $pool_id, app client $client_id"
 
 config="$work/setup.toml"
 sed -e "s/us-east-1_AbCdEf123/$pool_id/" -e "s/1example23456789abcdefghij/$client_id/" \
-    examples/user-profiles-backend.toml >"$config"
+    examples/user-profiles.toml >"$config"
 grep -q "$pool_id" "$config" && grep -q "$client_id" "$config" || {
     echo "local.sh: could not put the demo ids into the config" >&2
     exit 1

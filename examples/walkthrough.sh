@@ -5,24 +5,21 @@
 #         -> status -> teardown --delete-table --yes
 #
 # Run from anywhere in a checkout:  bash examples/walkthrough.sh
-# Like examples/local.sh it installs the emulator (tests/requirements.txt) and builds the binary
-# when missing, and starts tests/emulator.py on a free loopback port (stopped when the script
-# ends). It creates what exists before `setup` runs in real life: a user pool with an app client
+# Like examples/local.sh it runs $SETUP_BIN, else `setup` on PATH, else builds the binary;
+# installs the emulator when missing (tests/install-tools.sh --emulator), and starts
+# tests/emulator.py on a free loopback port (stopped when the script ends). It creates what exists before `setup` runs in real life: a user pool with an app client
 # that allows USER_PASSWORD_AUTH, and the IAM role the backend runs as. Then it runs `setup` on
-# a copy of examples/backend-user-profiles.toml that names them. Exit 0 when every step worked.
+# a copy of examples/user-profiles-with-backend.toml that names them. Exit 0 when every step worked.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bin=${SETUP_BIN:-${CARGO_TARGET_DIR:-target}/debug/setup}
 trap 'echo "walkthrough.sh: failed (line $LINENO, exit $?)" >&2' ERR
 step() { printf '\n$ %s\n' "$*"; }
 
 command -v python3 >/dev/null || { echo "walkthrough.sh: python3 is required" >&2; exit 1; }
 tests/install-tools.sh --emulator   # the emulator and its IAM simulator, when missing
-[ -x "$bin" ] || cargo build
-bin=$(realpath "$bin")
-
 . examples/emulator.sh
+setup_bin                           # $SETUP_BIN, else setup on PATH, else cargo build
 start_emulator walkthrough.sh
 
 read -r pool_id client_id < <(python3 - <<'PY'
@@ -43,7 +40,7 @@ PY
 echo "# before setup: user pool $pool_id, app client $client_id, backend role profiles-api-task"
 
 sed -e "s/us-east-1_AbCdEf123/$pool_id/" -e "s/1example23456789abcdefghij/$client_id/" \
-    examples/backend-user-profiles.toml >"$work/setup.toml"
+    examples/user-profiles-with-backend.toml >"$work/setup.toml"
 cd "$work"
 printf '# a Spring Boot settings file\nserver.port=8080\naws.region=eu-west-1\n' >application.properties
 

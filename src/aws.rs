@@ -117,7 +117,9 @@ impl Clients {
     }
 }
 
-/// Loads the SDK config the way every AWS tool does, then builds the clients.
+/// Loads the SDK config the way every AWS tool does, then builds the clients. When neither
+/// `opts.region` nor the environment or profile gives a region, it is the user pool's (said on
+/// stderr).
 pub async fn connect(opts: &AwsOptions, user_pool_region: &str) -> Result<Clients> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry_config())
@@ -136,7 +138,14 @@ pub async fn connect(opts: &AwsOptions, user_pool_region: &str) -> Result<Client
     if let Some(u) = &opts.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    let sdk = loader.load().await;
+    let mut sdk = loader.load().await;
+    if sdk.region().is_none() && !user_pool_region.is_empty() {
+        // Nothing chose a region: the user pool's is the one region known to be right for it.
+        eprintln!(
+            "region: {user_pool_region} (from the user pool id; set `region` or AWS_REGION to choose)"
+        );
+        sdk = sdk.to_builder().region(Region::new(user_pool_region.to_string())).build();
+    }
     clients(&sdk, user_pool_region).map_err(|e| match &opts.profile {
         Some(p) => anyhow!("{e} (profile {p:?} has no region, or does not exist in ~/.aws/config)"),
         None => e,
@@ -217,8 +226,11 @@ where
 {
     let code = err.code().map(str::to_string);
     let message = err.message().map(str::to_string);
-    let chain = DisplayErrorContext(&err).to_string();
-    let lower = chain.to_lowercase();
+    // The SDK's own context ends in a debug dump of the error: for -v, not for sentences.
+    let context = DisplayErrorContext(&err).to_string();
+    tracing::debug!(error = %context, "{what}: failed");
+    let lower = context.to_lowercase();
+    let chain = causes(&err);
     // No answer at all: no credentials, no connection, or no answer in time.
     if matches!(
         err,
@@ -236,7 +248,8 @@ where
             return anyhow!("{what}: AWS did not answer in time (after retries); check the network (or --endpoint-url) and run again");
         }
         return anyhow!(
-            "{what}: could not reach the AWS endpoint; check the network, --endpoint-url / AWS_ENDPOINT_URL and the region ({chain})"
+            "{what}: could not reach the AWS endpoint ({}); check the network, --endpoint-url / AWS_ENDPOINT_URL and the region (-v shows the details)",
+            root_cause(&err)
         );
     }
     // An answer without an error code we could read: go by the HTTP status.
@@ -285,6 +298,30 @@ where
     }
 }
 
+/// An error and its sources as one line (`dispatch failure: io error: … : Connection refused`),
+/// each text once: no debug dump.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// The innermost source of an error (`Connection refused (os error 111)`).
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = err;
+    while let Some(source) = e.source() {
+        e = source;
+    }
+    e.to_string()
+}
+
 /// `result.map_err(explain)` as a method.
 pub trait Explain<T> {
     fn explain(self, what: impl AsRef<str>) -> Result<T>;
@@ -314,5 +351,33 @@ where
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(explain(what.as_ref(), e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+
+    #[test]
+    fn an_unreachable_endpoint_is_one_sentence_without_a_debug_dump() {
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let err: SdkError<GetCallerIdentityError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(refused)));
+        assert_eq!(
+            explain("reading the account", err).to_string(),
+            "reading the account: could not reach the AWS endpoint (Connection refused); check the network, --endpoint-url / AWS_ENDPOINT_URL and the region (-v shows the details)"
+        );
+    }
+
+    #[test]
+    fn causes_are_each_told_once() {
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let err: SdkError<GetCallerIdentityError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(refused)));
+        assert_eq!(causes(&err), "dispatch failure: io error: Connection refused");
     }
 }

@@ -4,7 +4,37 @@ use std::path::PathBuf;
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+/// The command line as parsed and documented (`--help`, `setup man`, completions): [`Cli`],
+/// with `init`'s own words for `--stack` and `--region`, which it writes into the new config
+/// instead of overriding the config's.
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let global = |id: &str| {
+        cmd.get_arguments().find(|a| a.get_id() == id).cloned().expect("a global option")
+    };
+    let (stack, region) = (global("stack"), global("region"));
+    cmd.mut_subcommand("init", |init| {
+        // An argument of the subcommand's own is not overwritten by the global one.
+        init.arg(stack.help(
+            "Stack name to write into the new config (default: asked on a terminal, else \
+             <directory name>-dev, else myapp-dev; with --from-identity-pool, the resources' \
+             stack tag or the identity pool's name)",
+        ))
+        .arg(region.help(
+            "AWS region to write into the new config (default: asked on a terminal, else \
+             AWS_REGION, else the user pool id's prefix)",
+        ))
+    })
+}
+
+/// Parses the process's arguments with [`command`] (clap's usage error and exit 2 on a
+/// mistake, as `Cli::parse` does).
+pub fn parse() -> Cli {
+    let mut matches = command().get_matches();
+    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command()).exit())
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -95,7 +125,7 @@ pub enum Command {
     )]
     Apply(ApplyArgs),
     /// Show what apply would create, update or leave; makes no changes
-    #[command(after_help = "Example:\n  setup plan --config examples/user-profiles-backend.toml")]
+    #[command(after_help = "Example:\n  setup plan --config examples/user-profiles.toml")]
     Plan(PlanArgs),
     /// Compare every resource with the config. Exit 0 in sync, 2 missing or drifted, 1 error
     #[command(
@@ -291,16 +321,53 @@ pub struct ManArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_cli_is_well_formed() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    /// The help of an option of a command, as `setup COMMAND --help` shows it.
+    fn option_help(command_name: &str, option: &str) -> String {
+        let mut cmd = command();
+        cmd.build();
+        let sub = cmd.find_subcommand(command_name).expect("a command");
+        let arg = sub.get_arguments().find(|a| a.get_long() == Some(option)).expect("an option");
+        arg.get_help().expect("a help text").to_string()
+    }
+
+    #[test]
+    fn init_says_it_writes_stack_and_region_where_other_commands_override_them() {
+        assert!(option_help("init", "stack").starts_with("Stack name to write into the new config"));
+        assert!(
+            option_help("init", "region").starts_with("AWS region to write into the new config")
+        );
+        for name in ["plan", "apply", "status", "teardown", "verify", "outputs", "export"] {
+            assert!(
+                option_help(name, "stack").contains("overrides `stack` in the config"),
+                "{name}"
+            );
+            assert!(
+                option_help(name, "region").contains("overrides `region` in the config"),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn init_stack_and_region_still_reach_the_global_options() {
+        let args = ["setup", "init", "--stack", "shop-dev", "--region", "eu-west-1"];
+        let cli = Cli::from_arg_matches(&command().get_matches_from(args)).unwrap();
+        assert_eq!(cli.global.stack.as_deref(), Some("shop-dev"));
+        assert_eq!(cli.global.region.as_deref(), Some("eu-west-1"));
+        let before = ["setup", "--stack", "shop-dev", "init"];
+        let cli = Cli::from_arg_matches(&command().get_matches_from(before)).unwrap();
+        assert_eq!(cli.global.stack.as_deref(), Some("shop-dev"));
     }
 
     #[test]
     fn every_command_help_has_an_example() {
-        let mut cmd = Cli::command();
+        let mut cmd = command();
         let top = cmd.render_long_help().to_string();
         assert!(top.contains("Examples:"), "{top}");
         for sub in cmd.get_subcommands_mut() {

@@ -73,6 +73,18 @@ impl fmt::Display for Finding {
     }
 }
 
+/// A finding note (`finding: …`, `security: …`) told in the past, for the report of an apply
+/// that replaced the document it is about: `fixed, was: …` (without what the mistake does to
+/// the app, which it no longer does). Any other note: `None`.
+pub fn fixed(note: &str) -> Option<String> {
+    let message = note.strip_prefix("finding: ").or_else(|| note.strip_prefix("security: "))?;
+    let message = [SIGN_IN_FAILS, GUEST_ACCESS_FAILS]
+        .iter()
+        .find_map(|effect| message.strip_suffix(&format!(" ({effect})")))
+        .unwrap_or(message);
+    Some(format!("fixed, was: {message}"))
+}
+
 /// A string or list of strings as a list (anything else: empty).
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {

@@ -20,8 +20,6 @@ pub mod wait;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::CommandFactory;
-
 use cli::{Cli, Command, Output, OutputsFormat};
 use commands::verify::{self, Login, VerifyOptions};
 use commands::{apply, export as export_cmd, init, outputs, status, teardown, Session};
@@ -62,7 +60,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     match &cli.command {
         Command::Completions(c) => {
-            let mut cmd = Cli::command();
+            let mut cmd = cli::command();
             clap_complete::generate(c.shell, &mut cmd, "setup", &mut std::io::stdout());
             return ExitCode::SUCCESS;
         }

@@ -194,13 +194,16 @@ pub async fn init(global: &Global, args: &InitArgs) -> Result<Initialized> {
 /// Without a terminal: everything from flags (and defaults).
 fn from_flags(global: &Global, args: &InitArgs) -> Result<Answers> {
     let Some(pool) = args.user_pool_id.clone() else {
+        let region = global.region.clone().or_else(env_region);
         bail!(
-            "setup init needs the user pool: stdin is not a terminal, so pass --user-pool-id ID and --client-id ID (list them with `aws cognito-idp list-user-pools --max-results 60`)"
+            "setup init needs the user pool: stdin is not a terminal, so pass --user-pool-id ID and --client-id ID (list them with `aws cognito-idp list-user-pools --max-results 60 --region {}`)",
+            region.as_deref().unwrap_or("REGION")
         );
     };
     if args.client_ids.is_empty() {
         bail!(
-            "setup init needs at least one app client: pass --client-id ID (list them with `aws cognito-idp list-user-pool-clients --user-pool-id {pool}`)"
+            "setup init needs at least one app client: pass --client-id ID (list them with `aws cognito-idp list-user-pool-clients --user-pool-id {pool} --region {}`)",
+            pool.split('_').next().unwrap_or_default()
         );
     }
     let region = global

@@ -134,8 +134,9 @@ impl Session {
         plan
     }
 
-    pub fn ctx(&self, account: &crate::aws::Account, adopt: bool) -> Ctx {
+    pub fn ctx(&self, command: &'static str, account: &crate::aws::Account, adopt: bool) -> Ctx {
         Ctx {
+            command,
             aws: self.aws.clone(),
             desired: self.desired.clone(),
             account: account.clone(),
@@ -164,7 +165,7 @@ impl Session {
         plan: Plan,
         adopt: bool,
     ) -> Report {
-        let ctx = self.ctx(&o.account, adopt);
+        let ctx = self.ctx(command, &o.account, adopt);
         let ids: Vec<StepId> = plan.steps.iter().map(|st| st.step).collect();
         self.progress.begin(
             &Head {

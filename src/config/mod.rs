@@ -492,7 +492,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Desired, ConfigError> 
         field: None,
         line: None,
         message: if e.kind() == std::io::ErrorKind::NotFound {
-            "config file not found; create one (see examples/ or docs/config.md) or pass --config PATH".to_string()
+            not_found(path)
         } else {
             format!("cannot read the config file: {e}")
         },
@@ -502,6 +502,19 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Desired, ConfigError> 
         eprintln!("warning: {w}");
     }
     Ok(parsed.desired)
+}
+
+/// What to do without a config file: `setup init` writes one (the binary may be all the user
+/// has: no examples/, no docs/).
+fn not_found(path: &Path) -> String {
+    let init = if path == Path::new("setup.toml") {
+        "`setup init`".to_string()
+    } else {
+        format!("`setup init --config {}`", path.display())
+    };
+    format!(
+        "config file not found; run {init} to write it (it asks for the user pool id and app client id, or takes --user-pool-id and --client-id), or pass --config PATH to use another file"
+    )
 }
 
 /// Parses and validates config text; `path` is used in messages only.

@@ -156,16 +156,44 @@ fn per_user_isolation_refuses_actions_without_a_partition_key() {
     assert_eq!(shared.actions, ["dynamodb:Scan"]);
 }
 
+/// An example's file name says whether it gives a backend access: "backend" in the name, and
+/// only then, a `[backend]` section.
+#[test]
+fn example_names_say_whether_they_have_a_backend() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let d =
+            parse(&text, Path::new(&name), &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            name.contains("backend"),
+            d.backend.is_some(),
+            "examples/{name}: a [backend] section exactly when the name says backend"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 4, "examples/ has {seen} configs");
+}
+
 #[test]
 fn example_configs_are_valid() {
     for (name, text) in [
         ("direct-client.toml", include_str!("../../examples/direct-client.toml")),
-        ("user-profiles-backend.toml", include_str!("../../examples/user-profiles-backend.toml")),
-        ("backend-user-profiles.toml", include_str!("../../examples/backend-user-profiles.toml")),
+        ("user-profiles.toml", include_str!("../../examples/user-profiles.toml")),
+        (
+            "user-profiles-with-backend.toml",
+            include_str!("../../examples/user-profiles-with-backend.toml"),
+        ),
     ] {
         let d =
             parse(text, Path::new(name), &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
-        if name == "backend-user-profiles.toml" {
+        if name == "user-profiles-with-backend.toml" {
             let b = d.backend.expect("a [backend] section");
             assert_eq!(b.principal, Principal::Role("profiles-api-task".into()));
             assert_eq!(b.actions, DEFAULT_BACKEND_ACTIONS);
@@ -221,7 +249,7 @@ fn tags_are_top_level_and_table_tags_is_a_deprecated_alias() {
     let inline = parsed(&format!("tags = {{ team = \"mobile\" }}\n{MINIMAL}")).unwrap();
     assert_eq!(inline.desired.tags, top.desired.tags);
     // The examples use the current key.
-    for example in ["direct-client", "user-profiles-backend", "backend-user-profiles"] {
+    for example in ["direct-client", "user-profiles", "user-profiles-with-backend"] {
         let path = format!("{}/examples/{example}.toml", env!("CARGO_MANIFEST_DIR"));
         let p = parsed(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(p.warnings, [], "{path}");

@@ -305,3 +305,28 @@ fn string_like_on_the_exact_pool_id_is_no_pattern() {
     });
     assert_eq!(trust_policy(&doc, Some(POOL)), []);
 }
+
+#[test]
+fn a_fixed_finding_is_told_in_the_past_without_its_effect() {
+    let broken = Finding::broken("aud is \"x\"");
+    assert_eq!(fixed(&broken.to_string()).as_deref(), Some("fixed, was: aud is \"x\""));
+    let guest = Finding::guest("amr mix-up");
+    assert_eq!(fixed(&guest.to_string()).as_deref(), Some("fixed, was: amr mix-up"));
+    let security = Finding::security("Resource \"*\" (every table)");
+    assert_eq!(
+        fixed(&security.to_string()).as_deref(),
+        Some("fixed, was: Resource \"*\" (every table)")
+    );
+    // Notes that are not findings stay as they are.
+    assert_eq!(fixed("has inline policy \"p\" (not managed by setup; left as is)"), None);
+}
+
+#[test]
+fn the_desired_shared_access_policy_has_no_findings() {
+    let shared = policy_doc::access_policy(
+        "arn:aws:dynamodb:us-east-1:1:table/t",
+        &["dynamodb:GetItem".into(), "dynamodb:Query".into()],
+        false,
+    );
+    assert_eq!(access_policy(&shared), []);
+}

@@ -59,10 +59,11 @@ fn details(out: &mut String, s: &StepReport) {
     notes(out, s);
 }
 
-/// Notes; findings (`finding: …`, `security: …`) already say what they are.
+/// Notes; findings (`finding: …`, `security: …`, and `fixed, was: …` after the apply that
+/// fixed them) already say what they are.
 fn notes(out: &mut String, s: &StepReport) {
     for n in &s.notes {
-        if n.starts_with("finding: ") || n.starts_with("security: ") {
+        if ["finding: ", "security: ", "fixed, was: "].iter().any(|p| n.starts_with(p)) {
             let _ = writeln!(out, "      {n}");
         } else {
             let _ = writeln!(out, "      note: {n}");

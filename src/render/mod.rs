@@ -14,9 +14,8 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use clap::CommandFactory;
 
-use crate::cli::{Cli, Global, Output};
+use crate::cli::{Global, Output};
 use crate::commands::export::Exported;
 use crate::commands::init::Initialized;
 use crate::commands::outputs::{Outputs, Written};
@@ -149,7 +148,7 @@ pub fn exported(style: Style, to_file: bool, e: &Exported) {
 
 /// Prints the man page (roff) of `setup`, or of one of its commands.
 pub fn man(command: Option<&str>) -> Result<()> {
-    let cmd = Cli::command();
+    let cmd = crate::cli::command();
     let page = match command {
         None => cmd,
         Some(name) => {
@@ -160,14 +159,20 @@ pub fn man(command: Option<&str>) -> Result<()> {
             // The page of `setup NAME` carries the full name and the global options.
             let mut sub =
                 sub.clone().display_name(format!("setup-{name}")).bin_name(format!("setup {name}"));
+            // (not those it words its own way: init's --stack and --region)
             for arg in cmd.get_arguments().filter(|a| a.is_global_set()) {
-                sub = sub.arg(arg.clone());
+                if sub.get_arguments().all(|own| own.get_id() != arg.get_id()) {
+                    sub = sub.arg(arg.clone());
+                }
             }
             sub
         }
     };
+    // Every page's footer names the program and its version (a subcommand has no version of its
+    // own: clap_mangen would write `"export "`).
+    let source = format!("setup {}", env!("CARGO_PKG_VERSION"));
     let mut out = Vec::new();
-    clap_mangen::Man::new(page).render(&mut out)?;
+    clap_mangen::Man::new(page).source(source).render(&mut out)?;
     use std::io::Write;
     std::io::stdout().write_all(&out)?;
     Ok(())

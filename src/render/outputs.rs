@@ -28,7 +28,19 @@ pub fn render(shape: Shape, o: &Outputs) -> String {
     }
 }
 
+/// What `--write` did, in words that are true of it: a new file is created, a file whose keys
+/// were all current is left as it was, any other file is written with its other lines kept.
 pub fn written(w: &Written) -> String {
+    let (file, format) = (w.file.display(), w.format);
+    if w.created {
+        return format!("created {file} ({format}) with {}.", w.added.join(", "));
+    }
+    if w.updated.is_empty() && w.added.is_empty() {
+        return format!(
+            "left {file} ({format}) unchanged, already current: {}.",
+            w.unchanged.join(", ")
+        );
+    }
     let mut parts = Vec::new();
     for (label, keys) in
         [("updated", &w.updated), ("added", &w.added), ("already current", &w.unchanged)]
@@ -37,11 +49,38 @@ pub fn written(w: &Written) -> String {
             parts.push(format!("{label} {}", keys.join(", ")));
         }
     }
-    format!(
-        "{} {} ({}): {}. Every other line was kept.",
-        if w.created { "created" } else { "wrote" },
-        w.file.display(),
-        w.format,
-        parts.join("; ")
-    )
+    format!("wrote {file} ({format}): {}. Every other line was kept.", parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written_with(created: bool, updated: &[&str], added: &[&str], unchanged: &[&str]) -> String {
+        let keys = |k: &[&str]| k.iter().map(|k| k.to_string()).collect();
+        written(&Written {
+            file: "app.properties".into(),
+            format: "properties",
+            created,
+            updated: keys(updated),
+            added: keys(added),
+            unchanged: keys(unchanged),
+        })
+    }
+
+    #[test]
+    fn the_write_message_says_what_happened_to_the_file() {
+        assert_eq!(
+            written_with(true, &[], &["a", "b"], &[]),
+            "created app.properties (properties) with a, b."
+        );
+        assert_eq!(
+            written_with(false, &[], &[], &["a", "b"]),
+            "left app.properties (properties) unchanged, already current: a, b."
+        );
+        assert_eq!(
+            written_with(false, &["a"], &["b"], &["c"]),
+            "wrote app.properties (properties): updated a; added b; already current c. Every other line was kept."
+        );
+    }
 }

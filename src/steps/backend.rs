@@ -187,6 +187,10 @@ impl Step for Backend {
         managed::deletion(r, &name, p, None)
     }
 
+    fn fixes_findings(&self, action: &Action) -> bool {
+        managed::replaces_document(action)
+    }
+
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
         let ctx = run.ctx;
         let name = ctx.desired.backend_policy_name();

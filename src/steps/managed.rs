@@ -316,6 +316,12 @@ pub enum Action {
     Keep(Keep),
 }
 
+/// Whether `action` replaces the policy's document with the desired one (its findings are then
+/// past).
+pub fn replaces_document(action: &Action) -> bool {
+    matches!(action, Action::NewVersion(_))
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

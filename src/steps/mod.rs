@@ -82,6 +82,8 @@ pub struct Ctx {
     pub adopt: bool,
     /// How long to wait for the table to become ACTIVE or to be deleted (`--wait-timeout`).
     pub wait_timeout: Duration,
+    /// The command carrying out the actions (`apply`, `teardown`): what advice says to run again.
+    pub command: &'static str,
 }
 
 impl Ctx {
@@ -197,6 +199,12 @@ pub trait Step: Sync + 'static {
     /// Carries out one planned action and says what it did.
     async fn apply(&self, run: &Run<'_>, action: &Self::Action) -> Result<Vec<Done>>;
 
+    /// Whether `action` replaces the whole document the step's findings are about with the one
+    /// setup writes (which has none): once it has run, those findings are past.
+    fn fixes_findings(&self, _action: &Self::Action) -> bool {
+        false
+    }
+
     /// What `setup export` writes for this step (in this order).
     fn export(&self, _d: &Desired) -> Vec<Resource> {
         Vec::new()
@@ -215,6 +223,7 @@ pub trait AnyStep: Sync {
         run: &'a Run<'a>,
         action: &'a Action,
     ) -> LocalBoxFuture<'a, Result<Vec<Done>>>;
+    fn fixes_findings(&self, action: &Action) -> bool;
     fn export(&self, d: &Desired) -> Vec<Resource>;
 }
 
@@ -240,6 +249,9 @@ impl<S: Step> AnyStep for S {
         action: &'a Action,
     ) -> LocalBoxFuture<'a, Result<Vec<Done>>> {
         Box::pin(Step::apply(self, run, typed::<S>(action)))
+    }
+    fn fixes_findings(&self, action: &Action) -> bool {
+        Step::fixes_findings(self, typed::<S>(action))
     }
     fn export(&self, d: &Desired) -> Vec<Resource> {
         Step::export(self, d)

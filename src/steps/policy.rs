@@ -98,6 +98,10 @@ impl Step for AccessPolicy {
         managed::needs_role(action, StepId::Role)
     }
 
+    fn fixes_findings(&self, action: &Action) -> bool {
+        managed::replaces_document(action)
+    }
+
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
         let ctx = run.ctx;
         let arn = ctx.policy_arn();

@@ -75,7 +75,12 @@ async fn run_step(
         worked += started.elapsed();
         report.actions.push(action);
         match result {
-            Ok(done) => report.done.extend(done),
+            Ok(done) => {
+                report.done.extend(done);
+                if s.fixes_findings(report.actions.last().expect("just pushed")) {
+                    past_findings(&mut report.notes);
+                }
+            }
             Err(e) => {
                 report.error = Some(format!("{e:#}"));
                 break;
@@ -89,6 +94,15 @@ async fn run_step(
     board[&report.step].send_replace(status);
     run.ctx.progress.ended(command, &report);
     report
+}
+
+/// The step's findings, told in the past: the document they were about has been replaced.
+fn past_findings(notes: &mut [String]) {
+    for n in notes {
+        if let Some(fixed) = crate::diagnose::fixed(n) {
+            *n = fixed;
+        }
+    }
 }
 
 /// Waits until step `id` has ended (a step that is not part of the plan has nothing to do).

@@ -123,6 +123,10 @@ impl Step for Trust {
         }
     }
 
+    fn fixes_findings(&self, action: &Action) -> bool {
+        matches!(action, Action::Rewrite(_))
+    }
+
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
         match action {
             Action::WithRoleRemoval => Ok(vec![Done::Removed("removed with the role".into())]),

@@ -46,9 +46,9 @@ pub async fn check(aws: &Clients, d: &Desired) -> Result<()> {
     let (pool, clients) = tokio::join!(pool, clients);
     match pool {
         Err(e) if is_not_found(&e) => bail!(
-            "user pool {} does not exist in {} (user_pool.id); check the id in the Cognito console or `aws cognito-idp list-user-pools --max-results 60`",
+            "user pool {} does not exist in {region} (user_pool.id); check the id in the Cognito console or `aws cognito-idp list-user-pools --max-results 60 --region {region}`",
             up.id,
-            up.region()
+            region = up.region()
         ),
         other => {
             let out = other.explain(format!("checking user pool {}", up.id))?;
@@ -63,9 +63,9 @@ pub async fn check(aws: &Clients, d: &Desired) -> Result<()> {
     for (client_id, result) in up.client_ids.iter().zip(clients) {
         match result {
             Err(e) if is_not_found(&e) => bail!(
-                "app client {client_id} is not a client of user pool {} (user_pool.client_ids); list them with `aws cognito-idp list-user-pool-clients --user-pool-id {}`",
-                up.id,
-                up.id
+                "app client {client_id} is not a client of user pool {id} (user_pool.client_ids); list them with `aws cognito-idp list-user-pool-clients --user-pool-id {id} --region {region}`",
+                id = up.id,
+                region = up.region()
             ),
             other => {
                 other.explain(format!("checking app client {client_id}"))?;

@@ -33,9 +33,17 @@ fn missing_config_file() {
     std::fs::remove_file(s.config_path()).unwrap();
     let r = s.run(&["status"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("setup.toml: config file not found"), "{}", r.all());
-    assert!(r.stderr.contains("--config"), "{}", r.all());
+    assert!(
+        r.stderr.contains("setup.toml: config file not found; run `setup init` to write it"),
+        "{}",
+        r.all()
+    );
+    assert!(r.stderr.contains("or pass --config PATH"), "{}", r.all());
+    assert!(!r.stderr.contains("examples/"), "the binary alone has no examples/: {}", r.all());
     assert!(r.ops.is_empty());
+    // Another file name: init writes that one.
+    let r = s.run(&["plan", "--config", "envs/dev.toml"]).exits(1);
+    r.stderr_has("run `setup init --config envs/dev.toml` to write it");
 }
 
 #[test]
@@ -197,6 +205,8 @@ fn unknown_user_pool_or_client_is_an_error_before_any_write() {
     let r = s.run(&["apply"]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(r.stderr.contains("user pool us-east-1_doesnotexist does not exist"), "{}", r.all());
+    // The command it suggests looks in the user pool's region.
+    r.stderr_has("`aws cognito-idp list-user-pools --max-results 60 --region us-east-1`");
     assert_eq!(r.writes(), Vec::<String>::new());
 
     std::fs::write(s.config_path(), cfg.replace(&s.client_id, "wrongclient123")).unwrap();
@@ -207,21 +217,62 @@ fn unknown_user_pool_or_client_is_an_error_before_any_write() {
         "{}",
         r.all()
     );
+    r.stderr_has(&format!(
+        "`aws cognito-idp list-user-pool-clients --user-pool-id {} --region us-east-1`",
+        s.user_pool_id
+    ));
     assert_eq!(r.writes(), Vec::<String>::new());
 }
 
 #[test]
-fn missing_region_and_missing_credentials_are_one_clear_sentence() {
+fn without_a_region_the_user_pools_is_used_and_said() {
+    let s = Stack::new("no-region", "");
+    let r = s.run_env(&["plan", "-o", "json"], &[("AWS_REGION", "")]).exits(0);
+    assert_eq!(r.json()["region"], REGION);
+    assert_eq!(
+        r.stderr,
+        format!("region: {REGION} (from the user pool id; set `region` or AWS_REGION to choose)\n")
+    );
+    // Any region set by hand wins, and nothing is said.
+    let r = s.run_env(&["plan", "-o", "json", "--region", "eu-west-1"], &[("AWS_REGION", "")]);
+    assert_eq!(r.exits(0).json()["region"], "eu-west-1");
+    let r = s.run_env(
+        &["plan", "-o", "json"],
+        &[("AWS_REGION", ""), ("AWS_DEFAULT_REGION", "eu-west-2")],
+    );
+    assert_eq!(r.json()["region"], "eu-west-2");
+    assert!(r.stderr.is_empty(), "{}", r.all());
+}
+
+#[test]
+fn missing_credentials_are_one_clear_sentence() {
     let s = Stack::new("bad-aws-access", "");
-    let r = s.run_env(&["status"], &[("AWS_REGION", "")]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stderr.contains("no AWS region is set"), "{}", r.all());
-    assert!(r.ops.is_empty());
 
     let r = s.run_env(&["status"], &[("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(r.stderr.contains("no AWS credentials were found"), "{}", r.all());
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.all());
+}
+
+#[test]
+fn an_unreachable_endpoint_is_a_clean_sentence_with_the_detail_under_v() {
+    let s = Stack::new("bad-endpoint", "");
+    // Nothing listens on port 1: the connection is refused.
+    let r = s.run(&["status", "--endpoint-url", "http://127.0.0.1:1"]).exits(1);
+    let line = r.stderr.trim_end();
+    assert!(
+        line.starts_with("error: ")
+            && line.contains(": could not reach the AWS endpoint (Connection refused")
+            && line.ends_with(
+                "check the network, --endpoint-url / AWS_ENDPOINT_URL and the region (-v shows the details)"
+            )
+            && r.stderr.lines().count() == 1,
+        "{}",
+        r.all()
+    );
+    // -v logs the SDK's own account of it.
+    let r = s.run(&["status", "--endpoint-url", "http://127.0.0.1:1", "-v"]).exits(1);
+    r.stderr_has("DispatchFailure");
 }
 
 #[test]

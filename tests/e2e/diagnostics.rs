@@ -84,9 +84,21 @@ fn each_trust_policy_mistake_is_named_by_status() {
         "finding: ",
         "amr is [\"unauthenticated\"], not \"authenticated\""
     ));
-    // apply rewrites the trust policy and the findings are gone.
-    s.ok(&["apply"]);
+    // apply rewrites the trust policy: its report tells the findings in the past, and then
+    // they are gone.
+    let r = s.ok(&["apply"]);
+    assert_fixed(&r, "amr is [\"unauthenticated\"], not \"authenticated\"");
     assert!(notes(&s, "trust-policy").is_empty());
+}
+
+/// The report of an apply that rewrote a document: no finding told as current, and `text` told
+/// as fixed (in the text report and in the JSON notes alike).
+fn assert_fixed(r: &Run, text: &str) {
+    for prefix in ["finding: ", "security: "] {
+        assert!(!r.stdout.contains(prefix), "a fixed finding told as current:\n{}", r.all());
+    }
+    let line = format!("      fixed, was: {text}");
+    assert!(r.stdout.contains(&line), "no {line:?} in:\n{}", r.all());
 }
 
 #[test]
@@ -99,6 +111,16 @@ fn a_wide_access_policy_is_a_security_finding() {
     let n = notes(&s, "access-policy");
     assert!(has(&n, "security: ", "Resource \"*\""), "{n:#?}");
     assert!(has(&n, "security: ", "wildcard action \"dynamodb:*\""), "{n:#?}");
-    s.ok(&["apply"]);
+    // The JSON report of the apply that fixed them tells them in the past too.
+    let r = s.ok(&["apply", "--output", "json"]);
+    let j = r.json();
+    let n: Vec<&str> = r.step(&j, "access-policy")["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(n.iter().all(|n| n.starts_with("fixed, was: ")), "{n:#?}");
+    assert!(n.iter().any(|n| n.contains("wildcard action \"dynamodb:*\"")), "{n:#?}");
     assert!(notes(&s, "access-policy").is_empty());
 }

@@ -347,7 +347,7 @@ fn terraform_imports_what_apply_created_with_live_ids() {
 #[test]
 fn without_credentials_export_still_works_and_says_there_are_no_imports() {
     let dir = tempfile::tempdir().unwrap();
-    let config = repo_root().join("examples/user-profiles-backend.toml");
+    let config = repo_root().join("examples/user-profiles.toml");
     let export = |args: &[&str]| {
         let config = config.to_str().unwrap();
         run_plain(dir.path(), &[&["export", "--config", config], args].concat(), &[])

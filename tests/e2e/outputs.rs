@@ -124,3 +124,36 @@ fn write_updates_only_its_keys_and_keeps_every_other_byte() {
     bad.stderr_has("--write updates a .properties or .env file");
     assert!(bad.ops.is_empty());
 }
+
+/// The message of `--write` is true of what happened to the file: created, left as it was, or
+/// written with its other lines kept.
+#[test]
+fn write_says_whether_it_created_left_or_wrote_the_file() {
+    let s = Stack::new("outputs-write-words", "");
+    s.ok(&["apply"]);
+    let file = s.dir.path().join("app.properties");
+    let path = file.to_str().unwrap();
+    let created = s.ok(&["outputs", "--write", path]);
+    assert!(
+        created.stdout.starts_with(&format!("created {path} (properties) with aws.region, "))
+            && !created.stdout.contains("kept"),
+        "{}",
+        created.all()
+    );
+    let again = s.ok(&["outputs", "--write", path]);
+    assert!(
+        again.stdout.starts_with(&format!(
+            "left {path} (properties) unchanged, already current: aws.region, "
+        )),
+        "{}",
+        again.all()
+    );
+    std::fs::write(&file, "server.port=8080\n").unwrap();
+    let merged = s.ok(&["outputs", "--write", path]);
+    assert!(
+        merged.stdout.starts_with(&format!("wrote {path} (properties): added aws.region, "))
+            && merged.stdout.trim_end().ends_with(". Every other line was kept."),
+        "{}",
+        merged.all()
+    );
+}

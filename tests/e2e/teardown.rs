@@ -193,3 +193,25 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
         granted.iter().filter(|a| !used.contains(*a) && !implicit.contains(&a.as_str())).collect();
     assert!(unused.is_empty(), "operator.json grants actions setup never calls: {unused:?}");
 }
+
+/// A teardown that runs out of time on the table's wait tells the user to run teardown again,
+/// on the step line as in the summary: `setup apply` would create the stack again.
+#[test]
+fn a_teardown_timed_out_on_the_table_says_to_run_teardown_again() {
+    let s = Stack::new("teardown-timeout", "");
+    s.ok(&["apply"]);
+    set_table_status(&s.table(), "UPDATING");
+    let r = s.run(&["teardown", "--delete-table", "--yes", "--wait-timeout", "2s"]);
+    set_table_status(&s.table(), "");
+    let r = r.exits(1);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("within --wait-timeout 2s: it is still UPDATING"))
+        .unwrap_or_else(|| panic!("no step line of the timeout:\n{}", r.all()));
+    assert!(line.contains("run `setup teardown` again later"), "{line}");
+    assert!(!r.all().contains("setup apply"), "{}", r.all());
+    // Once the table is ACTIVE, the same teardown finishes.
+    s.ok(&["teardown", "--delete-table", "--yes"]);
+    assert!(!block_on(sdk().table_exists(&s.table())));
+}

@@ -64,8 +64,10 @@ fn the_command_list_is_complete() {
 
 #[test]
 fn man_page_lists_every_command() {
+    // Every page's header line names the program and its version.
+    let th = |cmd: &str| format!(".TH {cmd} 1  \"setup {}\" \n", env!("CARGO_PKG_VERSION"));
     let r = plain(&["man"]).exits(0);
-    assert!(r.stdout.contains(".TH setup 1"), "{}", r.stdout);
+    assert!(r.stdout.contains(&th("setup")), "{}", r.stdout);
     // clap_mangen lists each command as a `setup-NAME(1)` entry of the SUBCOMMANDS section.
     let commands = r
         .stdout
@@ -79,11 +81,13 @@ fn man_page_lists_every_command() {
         );
         let r = plain(&["man", cmd]).exits(0);
         assert!(
-            r.stdout.contains(&format!(".TH setup-{cmd} 1")),
+            r.stdout.contains(&th(&format!("setup-{cmd}"))),
             "`setup man {cmd}`:\n{}",
             r.stdout
         );
     }
+    // init words --stack for what it does with it.
+    plain(&["man", "init"]).stdout_has("Stack name to write into the new config");
     let r = plain(&["man", "export"]);
     assert!(r.stdout.contains("cloudformation") && r.stdout.contains("wait\\-timeout"));
     let r = plain(&["man", "nope"]);
@@ -224,7 +228,7 @@ fn wait_timeout_bounds_the_table_wait_with_a_clear_error() {
         r.stderr.contains(&format!(
             "table {} did not become ACTIVE within --wait-timeout 2s: it is still UPDATING",
             s.table()
-        )) && r.stderr.contains("pass a longer --wait-timeout"),
+        )) && r.stderr.contains("run `setup apply` again later, or pass a longer --wait-timeout"),
         "{}",
         r.all()
     );
@@ -247,6 +251,14 @@ fn init_without_a_terminal_writes_a_config_that_plan_accepts_and_apply_converges
     // Without the user pool, it says which flags to pass.
     let r = run(&["init"]).exits(1);
     r.stderr_has("--user-pool-id ID and --client-id ID");
+    // The command it suggests looks in the region in use.
+    r.stderr_has("`aws cognito-idp list-user-pools --max-results 60 --region us-east-1`");
+    let r = run(&["init", "--region", "eu-west-2"]).exits(1);
+    r.stderr_has("`aws cognito-idp list-user-pools --max-results 60 --region eu-west-2`");
+    let r = run(&["init", "--user-pool-id", &pool]).exits(1);
+    r.stderr_has(&format!(
+        "`aws cognito-idp list-user-pool-clients --user-pool-id {pool} --region us-east-1`"
+    ));
     assert!(!dir.path().join("setup.toml").exists());
 
     let r = run(&[

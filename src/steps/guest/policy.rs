@@ -118,6 +118,10 @@ impl Step for GuestPolicy {
         managed::needs_role(action, StepId::GuestRole)
     }
 
+    fn fixes_findings(&self, action: &Action) -> bool {
+        managed::replaces_document(action)
+    }
+
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
         let ctx = run.ctx;
         let arn = ctx.desired.guest_policy_arn(&ctx.account);

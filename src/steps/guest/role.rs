@@ -198,6 +198,10 @@ impl Step for GuestRole {
         removal(v, None)
     }
 
+    fn fixes_findings(&self, action: &Action) -> bool {
+        matches!(action, Action::RewriteTrust(_))
+    }
+
     fn needs(&self, action: &Action) -> Vec<Need> {
         match action {
             // The trust policy names the pool.

@@ -397,14 +397,15 @@ async fn status(ctx: &Ctx, what: &str) -> Result<Option<String>> {
 /// (`ResourceNotFoundException`): with `created`, that is pending too.
 async fn wait_active(ctx: &Ctx, created: bool) -> Result<()> {
     let name = &ctx.desired.table.name;
+    let again = ctx.command;
     waiter(ctx, format!("table {name} did not become ACTIVE"))
-        .advice("AWS keeps working on it; run `setup apply` again later, or pass a longer --wait-timeout (e.g. 30m)")
+        .advice(format!("AWS keeps working on it; run `setup {again}` again later, or pass a longer --wait-timeout (e.g. 30m)"))
         .until(|| async {
             Ok(match status(ctx, "waiting for").await? {
                 Some(s) if s == TableStatus::Active.as_str() => Poll::Ready(()),
                 Some(s) => Poll::Pending(s),
                 None if created => Poll::Pending("not visible yet".into()),
-                None => bail!("table {name} disappeared while setup was waiting for it to become ACTIVE; was it deleted by someone else? Run `setup apply` again"),
+                None => bail!("table {name} disappeared while setup was waiting for it to become ACTIVE; was it deleted by someone else? Run `setup {again}` again"),
             })
         })
         .await
