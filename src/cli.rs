@@ -35,7 +35,8 @@ pub struct Global {
     /// AWS region (overrides `region` in the config; else AWS_REGION or the profile's)
     #[arg(long, global = true)]
     pub region: Option<String>,
-    /// AWS profile from ~/.aws/config (default: AWS_PROFILE, else the default profile)
+    /// AWS profile from ~/.aws/config or ~/.aws/credentials; its credentials win over
+    /// AWS_ACCESS_KEY_ID (default: AWS_PROFILE, else the default profile)
     #[arg(long, global = true)]
     pub profile: Option<String>,
     /// Send AWS requests to this endpoint, e.g. a local emulator (also AWS_ENDPOINT_URL)

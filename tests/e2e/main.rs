@@ -29,6 +29,7 @@ mod ownership;
 mod partition;
 mod perf;
 mod plan_apply;
+mod profiles;
 mod realistic;
 mod release;
 mod reliability;
