@@ -28,7 +28,19 @@ pub fn render(shape: Shape, o: &Outputs) -> String {
     }
 }
 
+/// What `--write` did, truthfully: a new file holds only our keys; a file that already had
+/// every value is left untouched; only a rewritten file kept its other lines.
 pub fn written(w: &Written) -> String {
+    let (file, format) = (w.file.display(), w.format);
+    if w.created {
+        return format!("created {file} ({format}) with {}.", w.added.join(", "));
+    }
+    if w.updated.is_empty() && w.added.is_empty() {
+        return format!(
+            "{file} ({format}) already has these values; left it untouched: {}.",
+            w.unchanged.join(", ")
+        );
+    }
     let mut parts = Vec::new();
     for (label, keys) in
         [("updated", &w.updated), ("added", &w.added), ("already current", &w.unchanged)]
@@ -37,11 +49,5 @@ pub fn written(w: &Written) -> String {
             parts.push(format!("{label} {}", keys.join(", ")));
         }
     }
-    format!(
-        "{} {} ({}): {}. Every other line was kept.",
-        if w.created { "created" } else { "wrote" },
-        w.file.display(),
-        w.format,
-        parts.join("; ")
-    )
+    format!("wrote {file} ({format}): {}. Every other line was kept.", parts.join("; "))
 }
