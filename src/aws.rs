@@ -1,6 +1,7 @@
 //! SDK clients from `aws-config` (credential chain, profile, region, endpoint) and the mapping
 //! of SDK errors to sentences about the setup. How the clients retry is in `retry.rs`.
 
+mod profile;
 mod retry;
 
 pub use retry::*;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Result};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -130,6 +132,7 @@ pub async fn connect(opts: &AwsOptions, user_pool_region: &str) -> Result<Client
                 .build(),
         );
     if let Some(p) = &opts.profile {
+        profile::check_exists(p).await?;
         loader = loader.profile_name(p);
     }
     if let Some(r) = &opts.region {
@@ -146,8 +149,20 @@ pub async fn connect(opts: &AwsOptions, user_pool_region: &str) -> Result<Client
         );
         sdk = sdk.to_builder().region(Region::new(user_pool_region.to_string())).build();
     }
+    if let Some(p) = &opts.profile {
+        // The profile's credentials, not the default chain's (which reads the environment's
+        // keys first): see `profile`. The region is the one just resolved.
+        let credentials = profile::credentials(p, sdk.region().cloned());
+        sdk = sdk
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build();
+    }
     clients(&sdk, user_pool_region).map_err(|e| match &opts.profile {
-        Some(p) => anyhow!("{e} (profile {p:?} has no region, or does not exist in ~/.aws/config)"),
+        Some(p) => {
+            let [config, _] = profile::searched_files();
+            anyhow!("{e} (profile {p:?} in {config} has no `region` either)")
+        }
         None => e,
     })
 }
@@ -236,6 +251,9 @@ where
         err,
         SdkError::ConstructionFailure(_) | SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
     ) {
+        if let Some(e) = profile::no_credentials(&err) {
+            return anyhow!("{what}: {e}");
+        }
         if lower.contains("credential") {
             return anyhow!(
                 "{what}: no AWS credentials were found. Set AWS_PROFILE (or pass --profile), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`"

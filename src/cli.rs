@@ -65,7 +65,8 @@ pub struct Global {
     /// AWS region (overrides `region` in the config; else AWS_REGION or the profile's)
     #[arg(long, global = true)]
     pub region: Option<String>,
-    /// AWS profile from ~/.aws/config (default: AWS_PROFILE, else the default profile)
+    /// AWS profile from ~/.aws/config or ~/.aws/credentials; its credentials win over
+    /// AWS_ACCESS_KEY_ID (default: AWS_PROFILE, else the default profile)
     #[arg(long, global = true)]
     pub profile: Option<String>,
     /// Send AWS requests to this endpoint, e.g. a local emulator (also AWS_ENDPOINT_URL)
@@ -176,8 +177,8 @@ and says so on stderr."
     Verify(VerifyArgs),
     /// Print what an app needs (pool ids, client id, role and table ARNs) from the live stack
     #[command(
-        after_help = "Keys (properties / env):\n  aws.region                               AWS_REGION\n  aws.cognito.user-pool-id                 COGNITO_USER_POOL_ID\n  aws.cognito.client-id                    COGNITO_CLIENT_ID\n  aws.cognito.identity-pool-id             COGNITO_IDENTITY_POOL_ID\n  aws.cognito.authenticated-role-arn       COGNITO_AUTHENTICATED_ROLE_ARN\n  aws.dynamodb.user-profile-table          DYNAMODB_USER_PROFILE_TABLE\n  aws.dynamodb.user-profile-table-arn      DYNAMODB_USER_PROFILE_TABLE_ARN\n\n\
-                      Examples:\n  setup outputs                          Spring-style properties on stdout\n  setup outputs --format env --write .env update those keys in .env\n  setup outputs --write src/main/resources/application.properties"
+        after_help = "Keys (properties / env; YAML nests the properties keys at each '.'):\n  aws.region                               AWS_REGION\n  aws.cognito.user-pool-id                 COGNITO_USER_POOL_ID\n  aws.cognito.client-id                    COGNITO_CLIENT_ID\n  aws.cognito.identity-pool-id             COGNITO_IDENTITY_POOL_ID\n  aws.cognito.authenticated-role-arn       COGNITO_AUTHENTICATED_ROLE_ARN\n  aws.dynamodb.user-profile-table          DYNAMODB_USER_PROFILE_TABLE\n  aws.dynamodb.user-profile-table-arn      DYNAMODB_USER_PROFILE_TABLE_ARN\n\n\
+                      Examples:\n  setup outputs                          Spring-style properties on stdout\n  setup outputs --format env --write .env update those keys in .env\n  setup outputs --write src/main/resources/application.properties\n  setup outputs --write src/main/resources/application.yml   nested keys (aws: cognito: ...)"
     )]
     Outputs(OutputsArgs),
 }
@@ -210,16 +211,20 @@ pub enum OutputsFormat {
     Properties,
     /// `export NAME=value` lines, shell-quoted
     Env,
+    /// The properties keys nested, for Spring-style application.yml
+    Yaml,
     /// One JSON object
     Json,
 }
 
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
-    /// Output format (default: properties; json with --output json)
+    /// Output format (default: properties; json with --output json; with --write, the file's
+    /// extension)
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<OutputsFormat>,
-    /// Update these keys in FILE (a .properties or .env file), keeping every other line; created if absent
+    /// Update these keys in FILE (*.properties, *.yml/*.yaml, .env), keeping everything else in
+    /// it; created if absent. Other names need --format
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
 }

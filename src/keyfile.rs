@@ -1,26 +1,49 @@
-//! Key/value files an app reads its settings from: Java `.properties` and shell/dotenv `.env`.
-//! Pure functions: render lines with the right quoting, and update some keys in an existing
-//! file while keeping every other line (comments, blank lines, other keys, line endings) byte
-//! for byte.
+//! Key/value files an app reads its settings from: Java `.properties`, shell/dotenv `.env` and
+//! YAML (`application.yml`, in `yaml`). Pure functions: render the keys with the right quoting,
+//! and update some keys in an existing file while keeping every other line (comments, blank
+//! lines, other keys, line endings) byte for byte.
 
-/// The two file formats `setup outputs` writes.
+pub mod yaml;
+
+use anyhow::Result;
+
+/// The file formats `setup outputs` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// `key=value`, values escaped as `java.util.Properties` reads them.
     Properties,
     /// `export NAME=value`, values quoted for a POSIX shell.
     Env,
+    /// The properties keys as nested YAML keys (`aws:` / `region: ...`).
+    Yaml,
 }
 
+/// The file names [`Format::for_path`] knows, for messages.
+pub const KNOWN_NAMES: &str = "*.properties, *.yml and *.yaml, .env (also *.env and .env.*)";
+
 impl Format {
-    /// The format a file name suggests: `.env`, `*.env` and `.env.*` are env files, anything
-    /// else is a properties file.
-    pub fn for_path(path: &std::path::Path) -> Format {
+    /// The format a file name says: `*.properties`; `*.yml` and `*.yaml`; `.env`, `*.env` and
+    /// `.env.*`. `None` for any other name: writing one format into a file of another corrupts
+    /// it, so the caller asks for `--format` instead of guessing.
+    pub fn for_path(path: &std::path::Path) -> Option<Format> {
         let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
         if name == ".env" || name.ends_with(".env") || name.starts_with(".env.") {
-            Format::Env
+            Some(Format::Env)
+        } else if name.ends_with(".properties") {
+            Some(Format::Properties)
+        } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+            Some(Format::Yaml)
         } else {
-            Format::Properties
+            None
+        }
+    }
+
+    /// Its name in messages and in `--output json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Properties => "properties",
+            Format::Env => "env",
+            Format::Yaml => "yaml",
         }
     }
 }
@@ -64,17 +87,22 @@ pub fn shell_quote(value: &str) -> String {
     }
 }
 
-/// One line (without line ending).
+/// One line (without line ending); in YAML the key as it is, dots and all (Spring reads
+/// `aws.region: x` as `aws.region`).
 pub fn line(format: Format, key: &str, value: &str) -> String {
     match format {
         Format::Properties => format!("{key}={}", escape_property_value(value)),
         Format::Env => format!("export {key}={}", shell_quote(value)),
+        Format::Yaml => format!("{key}: {}", yaml::scalar(value)),
     }
 }
 
-/// The whole file for `pairs`, one line each.
+/// The whole file for `pairs`: one line each, or nested keys in YAML.
 pub fn render(format: Format, pairs: &[(String, String)]) -> String {
-    pairs.iter().map(|(k, v)| line(format, k, v) + "\n").collect()
+    match format {
+        Format::Yaml => yaml::render(pairs),
+        _ => pairs.iter().map(|(k, v)| line(format, k, v) + "\n").collect(),
+    }
 }
 
 /// What [`merge`] did.
@@ -168,11 +196,20 @@ fn split_ending(raw: &str) -> (&str, &str) {
 
 /// Sets `pairs` in `existing`: lines that assign one of the keys get the new value (same
 /// prefix, separator and line ending); keys not present are appended; every other line is
-/// kept byte for byte. A key assigned several times is updated everywhere.
-pub fn merge(existing: &str, format: Format, pairs: &[(String, String)]) -> Merged {
+/// kept byte for byte. A key assigned several times is updated everywhere. YAML is merged by
+/// [`yaml::merge`], which refuses a file it cannot update safely.
+pub fn merge(existing: &str, format: Format, pairs: &[(String, String)]) -> Result<Merged> {
+    if format == Format::Yaml {
+        return yaml::merge(existing, pairs);
+    }
+    Ok(merge_lines(existing, format, pairs))
+}
+
+/// [`merge`] for the line formats, properties and env.
+fn merge_lines(existing: &str, format: Format, pairs: &[(String, String)]) -> Merged {
     let value_text = |v: &str| match format {
-        Format::Properties => escape_property_value(v),
         Format::Env => shell_quote(v),
+        _ => escape_property_value(v),
     };
     let mut out = String::new();
     let mut seen: Vec<&str> = Vec::new();
@@ -182,8 +219,8 @@ pub fn merge(existing: &str, format: Format, pairs: &[(String, String)]) -> Merg
     while let Some(raw) = lines.next() {
         let (content, ending) = split_ending(raw);
         let assignment = match format {
-            Format::Properties => properties_assignment(content),
             Format::Env => env_assignment(content),
+            _ => properties_assignment(content),
         };
         if let (Format::Env, Some(a)) = (format, &assignment) {
             if a.prefix.trim_start().starts_with("export") {
@@ -305,7 +342,7 @@ mod tests {
     #[test]
     fn properties_merge_keeps_everything_else_byte_for_byte() {
         let existing = "# app settings\r\nserver.port = 8080\r\n\r\naws.region: us-west-2\r\n! old style comment\r\n  aws.cognito.client-id=old\r\nspring.long=a,\\\r\n    b\r\nlast.line=no-newline";
-        let m = merge(
+        let m = merge_lines(
             existing,
             Format::Properties,
             &pairs(&[
@@ -321,7 +358,7 @@ mod tests {
         assert_eq!(m.updated, ["aws.region", "aws.cognito.client-id"]);
         assert_eq!(m.added, ["aws.cognito.user-pool-id"]);
         // Running it again changes nothing.
-        let again = merge(
+        let again = merge_lines(
             &m.text,
             Format::Properties,
             &pairs(&[
@@ -337,14 +374,15 @@ mod tests {
 
     #[test]
     fn continued_values_are_replaced_whole() {
-        let m = merge("a=1,\\\n  2,\\\n  3\nb=x\n", Format::Properties, &pairs(&[("a", "9")]));
+        let m =
+            merge_lines("a=1,\\\n  2,\\\n  3\nb=x\n", Format::Properties, &pairs(&[("a", "9")]));
         assert_eq!(m.text, "a=9\nb=x\n");
     }
 
     #[test]
     fn keys_in_comments_or_as_prefixes_are_not_touched() {
         let existing = "#aws.region=x\naws.region.other=y\naws.regionx=z\n";
-        let m = merge(existing, Format::Properties, &pairs(&[("aws.region", "r")]));
+        let m = merge_lines(existing, Format::Properties, &pairs(&[("aws.region", "r")]));
         assert_eq!(m.text, format!("{existing}aws.region=r\n"));
     }
 
@@ -352,7 +390,7 @@ mod tests {
     fn env_merge_follows_the_files_style() {
         let existing =
             "# local settings\nDATABASE_URL=postgres://x\nAWS_REGION=us-west-2 # comment\n";
-        let m = merge(
+        let m = merge_lines(
             existing,
             Format::Env,
             &pairs(&[("AWS_REGION", "us-east-1"), ("COGNITO_CLIENT_ID", "abc")]),
@@ -362,19 +400,32 @@ mod tests {
             "# local settings\nDATABASE_URL=postgres://x\nAWS_REGION=us-east-1 # comment\nCOGNITO_CLIENT_ID=abc\n"
         );
         let existing = "export A=1\n  export AWS_REGION='old value'\n";
-        let m = merge(existing, Format::Env, &pairs(&[("AWS_REGION", "us-east-1"), ("B", "x y")]));
+        let m = merge_lines(
+            existing,
+            Format::Env,
+            &pairs(&[("AWS_REGION", "us-east-1"), ("B", "x y")]),
+        );
         assert_eq!(m.text, "export A=1\n  export AWS_REGION=us-east-1\nexport B='x y'\n");
         // An empty (or new) file gets export lines.
-        let m = merge("", Format::Env, &pairs(&[("A", "1")]));
+        let m = merge_lines("", Format::Env, &pairs(&[("A", "1")]));
         assert_eq!(m.text, "export A=1\n");
     }
 
     #[test]
     fn formats_from_file_names() {
         use std::path::Path;
-        assert_eq!(Format::for_path(Path::new(".env")), Format::Env);
-        assert_eq!(Format::for_path(Path::new("dir/prod.env")), Format::Env);
-        assert_eq!(Format::for_path(Path::new(".env.local")), Format::Env);
-        assert_eq!(Format::for_path(Path::new("application.properties")), Format::Properties);
+        for (name, format) in [
+            (".env", Some(Format::Env)),
+            ("dir/prod.env", Some(Format::Env)),
+            (".env.local", Some(Format::Env)),
+            ("application.properties", Some(Format::Properties)),
+            ("src/main/resources/application.yml", Some(Format::Yaml)),
+            ("config/Application.YAML", Some(Format::Yaml)),
+            ("app.conf", None),
+            ("settings.json", None),
+            ("application", None),
+        ] {
+            assert_eq!(Format::for_path(Path::new(name)), format, "{name}");
+        }
     }
 }

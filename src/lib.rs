@@ -173,6 +173,7 @@ async fn run_outputs(
     let file_format = |f: OutputsFormat| match f {
         OutputsFormat::Properties => Some(Format::Properties),
         OutputsFormat::Env => Some(Format::Env),
+        OutputsFormat::Yaml => Some(Format::Yaml),
         OutputsFormat::Json => None,
     };
     // Check the flags before reading anything.
@@ -183,12 +184,26 @@ async fn run_outputs(
                 render::error(
                     style,
                     "outputs",
-                    "--write updates a .properties or .env file: use --format properties or --format env (or leave --format out to choose by the file name)",
+                    "--write updates a .properties, .yml/.yaml or .env file: use --format properties, --format yaml or --format env (or leave --format out to choose by the file name)",
                 );
                 return ExitCode::from(1);
             }
         },
-        (Some(path), None) => Some((path, Format::for_path(path))),
+        (Some(path), None) => match Format::for_path(path) {
+            Some(format) => Some((path, format)),
+            None => {
+                render::error(
+                    style,
+                    "outputs",
+                    &format!(
+                        "cannot tell the format of {} from its name (--write knows {}); pass --format properties, --format yaml or --format env to write it in that format",
+                        path.display(),
+                        keyfile::KNOWN_NAMES
+                    ),
+                );
+                return ExitCode::from(1);
+            }
+        },
         (None, _) => None,
     };
     let values = match outputs::outputs(session).await {

@@ -53,7 +53,7 @@ pub fn pairs(o: &Outputs, format: Format) -> Vec<(String, String)> {
         .into_iter()
         .map(|(p, e, v)| {
             let k = match format {
-                Format::Properties => p.to_string(),
+                Format::Properties | Format::Yaml => p.to_string(),
                 Format::Env => e,
             };
             (k, v)
@@ -109,7 +109,8 @@ pub struct Written {
 }
 
 /// Sets the keys in `path` (created when absent), keeping every other line. The file is
-/// replaced atomically (same directory, same permissions) and not touched when nothing changed.
+/// replaced atomically (same directory, same permissions) and not touched when nothing changed
+/// (nor when it cannot be updated safely: a YAML file in a layout `keyfile::yaml` refuses).
 pub fn write(path: &Path, format: Format, pairs: &[(String, String)]) -> Result<Written> {
     let (existing, created) = match std::fs::read(path) {
         Ok(bytes) => (
@@ -121,7 +122,8 @@ pub fn write(path: &Path, format: Format, pairs: &[(String, String)]) -> Result<
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), true),
         Err(e) => return Err(anyhow!("cannot read {}: {e}", path.display())),
     };
-    let merged = keyfile::merge(&existing, format, pairs);
+    let merged = keyfile::merge(&existing, format, pairs)
+        .with_context(|| format!("cannot update {}", path.display()))?;
     if created || merged.text != existing {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name =
@@ -137,10 +139,7 @@ pub fn write(path: &Path, format: Format, pairs: &[(String, String)]) -> Result<
     }
     Ok(Written {
         file: path.to_path_buf(),
-        format: match format {
-            Format::Properties => "properties",
-            Format::Env => "env",
-        },
+        format: format.name(),
         created,
         updated: merged.updated,
         added: merged.added,

@@ -326,7 +326,7 @@ fn the_desired_shared_access_policy_has_no_findings() {
     let shared = policy_doc::access_policy(
         "arn:aws:dynamodb:us-east-1:1:table/t",
         &["dynamodb:GetItem".into(), "dynamodb:Query".into()],
-        false,
+        None,
     );
     assert_eq!(access_policy(&shared), []);
 }

@@ -31,6 +31,7 @@ mod ownership;
 mod partition;
 mod perf;
 mod plan_apply;
+mod profiles;
 mod realistic;
 mod regions;
 mod release;

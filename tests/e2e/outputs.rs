@@ -121,7 +121,7 @@ fn write_updates_only_its_keys_and_keeps_every_other_byte() {
     );
     // JSON cannot be merged into a file.
     let bad = s.expect(1, &["outputs", "--format", "json", "--write", new.to_str().unwrap()]);
-    bad.stderr_has("--write updates a .properties or .env file");
+    bad.stderr_has("--write updates a .properties, .yml/.yaml or .env file");
     assert!(bad.ops.is_empty());
 }
 
@@ -156,4 +156,62 @@ fn write_says_whether_it_created_left_or_wrote_the_file() {
         "{}",
         merged.all()
     );
+}
+
+/// Spring Boot's application.yml: the same keys as the properties, nested; the file's comments
+/// and other keys kept; a second write leaves it untouched and says so.
+#[test]
+fn write_application_yml_nests_the_keys_and_keeps_the_rest() {
+    use setup::keyfile::yaml::scalar;
+    let s = Stack::new("outputs-yaml", "");
+    s.ok(&["apply"]);
+    let file = s.dir.path().join("application.yml");
+    let before = "# Spring Boot settings\nspring:\n  application:\n    name: demo   # the service name\n\naws:\n  region: eu-west-1 # set by hand\n  s3:\n    bucket: uploads\nserver:\n  port: 8080\n";
+    std::fs::write(&file, before).unwrap();
+    let r = s.ok(&["outputs", "--write", file.to_str().unwrap()]);
+    r.stdout_has("(yaml): updated aws.region; added aws.cognito.user-pool-id");
+    let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", s.table());
+    let expected = format!(
+        "# Spring Boot settings\nspring:\n  application:\n    name: demo   # the service name\n\naws:\n  region: {REGION} # set by hand\n  s3:\n    bucket: uploads\n  cognito:\n    user-pool-id: {}\n    client-id: {}\n    identity-pool-id: {}\n    authenticated-role-arn: {}\n  dynamodb:\n    user-profile-table: {}\n    user-profile-table-arn: {}\nserver:\n  port: 8080\n",
+        scalar(&s.user_pool_id),
+        scalar(&s.client_id),
+        scalar(&s.pool_id()),
+        scalar(&s.role_arn()),
+        scalar(&s.table()),
+        scalar(&table_arn),
+    );
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(after, expected);
+    // What a YAML reader sees: the values as strings, the other keys as they were.
+    let doc: serde_norway::Value = serde_norway::from_str(&after).unwrap();
+    assert_eq!(doc["aws"]["cognito"]["client-id"].as_str(), Some(s.client_id.as_str()));
+    assert_eq!(doc["aws"]["s3"]["bucket"].as_str(), Some("uploads"));
+    assert_eq!(doc["server"]["port"].as_u64(), Some(8080));
+
+    // Again: nothing to change, the file is not touched, and the message says so.
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    s.ok(&["outputs", "--write", file.to_str().unwrap()]).stdout_has("unchanged, already current");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), expected);
+    assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), mtime);
+
+    // A new .yaml file holds what `--format yaml` prints.
+    let new = s.dir.path().join("config.yaml");
+    s.ok(&["outputs", "--write", new.to_str().unwrap()]).stdout_has("created");
+    let printed = s.ok(&["outputs", "--format", "yaml"]).stdout;
+    assert!(printed.starts_with(&format!("aws:\n  region: {REGION}\n  cognito:\n")), "{printed}");
+    assert_eq!(std::fs::read_to_string(&new).unwrap(), printed);
+}
+
+/// A file name that says no known format is refused before anything is read or written:
+/// guessing one corrupts the file.
+#[test]
+fn write_refuses_a_file_name_of_no_known_format() {
+    let s = Stack::new("outputs-unknown-ext", "");
+    let file = s.dir.path().join("app.conf");
+    std::fs::write(&file, "keep = me\n").unwrap();
+    let r = s.expect(1, &["outputs", "--write", file.to_str().unwrap()]);
+    r.stderr_has("cannot tell the format of").stderr_has("--format").stderr_has("*.yml");
+    assert!(r.ops.is_empty(), "{:?}", r.ops);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep = me\n");
 }
