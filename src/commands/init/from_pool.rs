@@ -18,7 +18,7 @@ use super::Initialized;
 use crate::aws::{self, Account, AwsOptions, Clients, Explain, Found};
 use crate::cli::Global;
 use crate::commands::{status, Session};
-use crate::config::{self, Desired, Overrides, STACK_TAG};
+use crate::config::{self, Desired, Isolation, Overrides, STACK_TAG};
 use crate::steps::{policy, pool_roles, role, table};
 
 /// `<region>:<guid>`, as AWS writes identity pool ids.
@@ -265,7 +265,11 @@ fn chosen_policy(g: &TableGrant, notes: &mut Vec<(Section, String)>) -> ChosenPo
         name: g.policy.clone(),
         arn: g.policy_arn.clone(),
         actions: a.actions,
-        per_user_isolation: g.isolation.is_some(),
+        // Another value than the two keys: the default key (a note says what that changes).
+        isolation: g
+            .isolation
+            .as_ref()
+            .map(|_| wiring::isolation_key(g).unwrap_or(Isolation::UserPoolSub)),
     }
 }
 

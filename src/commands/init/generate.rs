@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::commands::Report;
-use crate::config::{Billing, KeyAttr};
+use crate::config::{Billing, Isolation, KeyAttr};
 
 /// The section of the file a note belongs above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,8 @@ pub struct ChosenPolicy {
     pub name: String,
     pub arn: String,
     pub actions: Vec<String>,
-    pub per_user_isolation: bool,
+    /// Per-user isolation and its key, as the live policy reads (`None`: off).
+    pub isolation: Option<Isolation>,
 }
 
 /// Everything the file says.
@@ -250,10 +251,14 @@ impl Draft {
             ),
         ));
         t.push_str(&format!(
-            "[policy]\nname = {}\nactions = {}\nper_user_isolation = {}\n",
+            "[policy]\nname = {}\nactions = {}\nper_user_isolation = {}\n{}",
             quoted(&p.name),
             list(&p.actions),
-            p.per_user_isolation
+            p.isolation.is_some(),
+            match p.isolation {
+                Some(k) => format!("isolation_key = {}\n", quoted(k.name())),
+                None => String::new(),
+            }
         ));
     }
 }
@@ -324,7 +329,7 @@ mod tests {
                 name: "dynamo-access".into(),
                 arn: "arn:aws:iam::123456789012:policy/dynamo-access".into(),
                 actions: vec!["dynamodb:GetItem".into(), "dynamodb:Query".into()],
-                per_user_isolation: true,
+                isolation: Some(Isolation::IdentityId),
             }),
             notes: vec![(Section::Policy, "something to know".into())],
         }
@@ -349,7 +354,7 @@ mod tests {
         assert_eq!(d.role_name, "MyAppAuthRole");
         assert_eq!(d.policy_name, "dynamo-access");
         assert_eq!(d.actions, ["dynamodb:GetItem", "dynamodb:Query"]);
-        assert!(d.per_user_isolation());
+        assert_eq!(d.isolation, Some(Isolation::IdentityId), "the key read back is written");
         assert_eq!(d.tags.get("cost center").map(String::as_str), Some("a=b"));
         // No deprecated key: the tags are top-level.
         let parsed =

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::diagnose::{is_keyed, LEADING_KEYS};
-use crate::policy_doc::IDENTITY_ID_VARIABLE;
+use crate::policy_doc::{Isolation as Key, IDENTITY_ID_VARIABLE, SUB_TAG_VARIABLE};
 
 /// Where the ARNs of the setup live: partition, region, account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,14 +319,25 @@ pub fn isolation_notes(grant: &TableGrant) -> Vec<String> {
             grant.policy
         ));
     }
-    if iso.values != [IDENTITY_ID_VARIABLE] {
+    if isolation_key(grant).is_none() {
         notes.push(format!(
-            "policy {} compares the partition key with {}, but per_user_isolation compares it with the identity id {IDENTITY_ID_VARIABLE}: after apply --adopt, items stored under other keys are out of reach",
+            "policy {} compares the partition key with {}, but per_user_isolation compares it with the user pool sub {SUB_TAG_VARIABLE} (isolation_key = \"user-pool-sub\") or the identity id {IDENTITY_ID_VARIABLE} (\"identity-id\"): after apply --adopt, items stored under other keys are out of reach",
             grant.policy,
             iso.values.join(", ")
         ));
     }
     notes
+}
+
+/// The `isolation_key` a grant's LeadingKeys condition reads back as: the user pool sub's
+/// principal tag or the identity id (`None`: no isolation, or another value).
+pub fn isolation_key(grant: &TableGrant) -> Option<Key> {
+    let values = &grant.isolation.as_ref()?.values;
+    match values.as_slice() {
+        [v] if v == SUB_TAG_VARIABLE => Some(Key::UserPoolSub),
+        [v] if v == IDENTITY_ID_VARIABLE => Some(Key::IdentityId),
+        _ => None,
+    }
 }
 
 /// Which grant to manage when several policies (or tables) qualify: the ones whose table
