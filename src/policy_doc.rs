@@ -42,6 +42,13 @@ pub enum Isolation {
     IdentityId,
 }
 
+/// In reports (`verify --output json`), its config name.
+impl serde::Serialize for Isolation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl Isolation {
     /// The policy variable the partition key must equal.
     pub fn variable(self) -> &'static str {

@@ -113,6 +113,12 @@ allow_unauthenticated = false
 # "dynamodb:BatchGetItem" are common additions.
 actions = [
 {actions}]
+# Each signed-in user reaches only the items whose partition key is their own userId: the
+# Cognito user's sub, the same value a backend reads from x-amzn-oidc-identity. The identity
+# pool passes it into the session as the principal tag "sub". "identity-id" keys by the
+# identity pool's id instead; false lets every signed-in user reach every item.
+per_user_isolation = true
+isolation_key = "user-pool-sub"
 "#,
         stack = quoted(&a.stack),
         region = quoted(&a.region),
@@ -444,6 +450,8 @@ mod tests {
         assert_eq!(d.actions, config::DEFAULT_ACTIONS);
         assert!(d.table.point_in_time_recovery && d.table.deletion_protection);
         assert!(!d.allow_unauthenticated);
+        // Each user reaches their own items, keyed by the user pool sub, written out.
+        assert_eq!(d.isolation, Some(crate::policy_doc::Isolation::UserPoolSub));
         let text = render(&answers());
         assert!(text.lines().filter(|l| l.starts_with('#')).count() > 10);
         // The commented tags line is the current key: uncommented, it tags every resource

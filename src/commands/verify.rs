@@ -96,7 +96,7 @@ pub struct VerifyReport {
     pub test_user: bool,
     pub per_user_isolation: bool,
     /// With isolation: what the caller's partition key is, `"user-pool-sub"` or `"identity-id"`.
-    pub isolation_key: Option<&'static str>,
+    pub isolation_key: Option<crate::policy_doc::Isolation>,
     /// `--guest`: the flow ran as an unauthenticated identity.
     pub guest: bool,
     /// The signed-in user's identity id (set once `get-id` succeeded).
@@ -304,7 +304,7 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         username,
         test_user,
         per_user_isolation: d.per_user_isolation(),
-        isolation_key: d.isolation.map(|i| i.name()),
+        isolation_key: d.isolation,
         guest,
         identity_id,
         ok,

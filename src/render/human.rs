@@ -135,10 +135,9 @@ pub fn verify_report(r: &VerifyReport, tty: bool) -> String {
         "  as {}{}; access mode: {}",
         r.username,
         if r.test_user { " (temporary test user)" } else { "" },
-        if r.per_user_isolation {
-            "per-user isolation (partition key = identity id)"
-        } else {
-            "shared table access"
+        match r.isolation_key {
+            Some(key) => format!("per-user isolation (partition key = {})", key.holds()),
+            None => "shared table access".to_string(),
         }
     );
     for h in &r.hops {

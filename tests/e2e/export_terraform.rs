@@ -109,6 +109,10 @@ pub(crate) fn check_terraform(text: &str) -> Body {
         }
     }
     expected.push("aws_cognito_identity_pool_roles_attachment.pool");
+    // A policy keyed by the user pool sub needs the pool to map the claim to the tag.
+    if text.contains("aws:PrincipalTag/sub") {
+        expected.push("aws_cognito_identity_pool_provider_principal_tag.user_pool");
+    }
     // A `[backend]` section (the examples name a role) adds its policy and the attachment.
     if text.contains("resource \"aws_iam_policy\" \"backend\"") {
         expected.extend(["aws_iam_policy.backend", "aws_iam_role_policy_attachment.backend"]);
@@ -146,7 +150,8 @@ pub(crate) fn check_terraform(text: &str) -> Body {
                 let (_, name, attribute) = (parts.next(), parts.next(), parts.next());
                 let address = format!("{kind}.{}", name.unwrap_or_default());
                 addresses.contains(&address.as_str())
-                    && matches!(attribute, Some("id" | "arn" | "name"))
+                    // a whole resource: depends_on
+                    && matches!(attribute, Some("id" | "arn" | "name") | None)
             }
         };
         assert!(ok, "reference {r} does not resolve:\n{text}");
