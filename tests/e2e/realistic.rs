@@ -26,7 +26,26 @@ fn state_of(s: &Stack, step: &str) -> (i32, serde_json::Value) {
 /// each right after the one before.
 #[test]
 fn a_first_session_against_realistic_aws_succeeds_end_to_end() {
-    let s = stack("real-session", "");
+    first_session(stack("real-session", ""), json!(null));
+}
+
+/// The same session with each user isolated by the user pool sub: the principal-tag map is set
+/// right after the trust policy allows sts:TagSession, while IAM still propagates, and verify's
+/// seed story (the operator writes userId = sub, the user reads it) holds right after apply.
+#[test]
+fn a_first_session_isolated_by_the_user_pool_sub_succeeds_end_to_end() {
+    let s = stack("real-sub", "");
+    s.write_config(&format!(
+        "\n[table]\nname = \"{}\"\n\n[policy]\nper_user_isolation = true\nisolation_key = \"user-pool-sub\"\n",
+        s.table()
+    ));
+    let (code, tags) = first_session(s, json!("user-pool-sub")).expect("a principal-tags step");
+    assert_eq!((code, &tags["state"]), (0, &json!("in_sync")), "{tags}");
+}
+
+/// Runs the session; under `user-pool-sub`, the exit code and state of the principal-tags step
+/// in the status right after the first apply.
+fn first_session(s: Stack, isolation_key: serde_json::Value) -> Option<(i32, serde_json::Value)> {
     let first = s.ok(&["apply"]);
     // Rows 1 and 2: the table was invisible, then CREATING, and apply waited it out.
     assert!(
@@ -37,9 +56,14 @@ fn a_first_session_against_realistic_aws_succeeds_end_to_end() {
 
     // Row 5: right after apply, status is in sync although the tag listing lags.
     s.ok(&["status"]);
+    let tags = (isolation_key == "user-pool-sub").then(|| state_of(&s, "principal-tags"));
 
-    // Row 8: verify right after apply, while IAM is still propagating to Cognito.
-    s.ok(&["verify", "--create-test-user"]);
+    // Row 8: verify right after apply, while IAM is still propagating to Cognito; under
+    // isolation its hops check that the key is the one the config names.
+    let v = s.run(&["verify", "--create-test-user", "--output", "json"]);
+    let j = v.json();
+    assert_eq!((v.code, &j["ok"]), (0, &json!(true)), "{j}");
+    assert_eq!(j["isolation_key"], isolation_key, "{j}");
 
     s.ok(&["apply"]).no_writes();
 
@@ -53,6 +77,7 @@ fn a_first_session_against_realistic_aws_succeeds_end_to_end() {
     assert_eq!((code, &table["state"]), (0, &json!("in_sync")), "{table}");
     s.ok(&["teardown", "--delete-table", "--yes"]);
     assert!(s.pool_ids().is_empty());
+    tags
 }
 
 /// Row 1 and 2: the create answers CREATING, DescribeTable answers ResourceNotFoundException
