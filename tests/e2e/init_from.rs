@@ -211,6 +211,7 @@ fn isolation_without_the_null_guard_is_described_and_closed_on_adopt() {
     check_on_demand_table(&c.file);
     // Isolation is kept; Scan, which the config refuses under isolation, is left out and why.
     check_policy(&c.file, &c.hand.policy, &LIVE[..4], true);
+    assert_eq!(c.file["policy"]["isolation_key"].as_str(), Some("identity-id"), "{}", c.text);
     let above = comment_above(&c.text, "[policy]");
     let scan = "grants dynamodb:Scan under the LeadingKeys condition";
     assert!(above.contains(scan) && above.contains("not the guard"), "{}", c.text);
@@ -223,6 +224,62 @@ fn isolation_without_the_null_guard_is_described_and_closed_on_adopt() {
     let doc = block_on(sdk().default_document(&c.hand.policy_arn(&c.hand.policy)));
     let guard = &doc["Statement"][0]["Condition"]["Null"]["dynamodb:LeadingKeys"];
     assert_eq!(guard, "false", "{doc}");
+}
+
+/// A console setup keyed by the user pool sub: the pool maps the claim `sub` to the tag `sub`,
+/// the trust allows `sts:TagSession`, the policy compares the key with `${aws:PrincipalTag/sub}`.
+/// init reads it back as `isolation_key = "user-pool-sub"`, and after adopt verify's seed story
+/// holds (the backend's item under the sub is the user's).
+#[test]
+fn a_setup_keyed_by_the_user_pool_sub_reads_back_as_user_pool_sub() {
+    const SUB: &str = "${aws:PrincipalTag/sub}";
+    let c = case_with(
+        "init-by-sub",
+        &Table::on_demand(),
+        |pool| {
+            let mut trust = right_trust(pool);
+            trust["Statement"][0]["Action"] =
+                json!(["sts:AssumeRoleWithWebIdentity", "sts:TagSession"]);
+            trust
+        },
+        |h| {
+            let isolated = json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow",
+                "Action": CRUD,
+                "Resource": h.table_arn(),
+                "Condition": {
+                    "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [SUB]},
+                    "Null": {"dynamodb:LeadingKeys": "false"}
+                }
+            }]});
+            vec![(h.policy.clone(), isolated)]
+        },
+        &[],
+        |s, pool| {
+            let sdk = s.emu.sdk();
+            let provider = format!("cognito-idp.{REGION}.amazonaws.com/{}", s.user_pool_id);
+            block_on(
+                sdk.identity
+                    .set_principal_tag_attribute_map()
+                    .identity_pool_id(pool)
+                    .identity_provider_name(provider)
+                    .use_defaults(false)
+                    .principal_tags("sub", "sub")
+                    .send(),
+            )
+            .unwrap();
+        },
+    );
+    check_policy(&c.file, &c.hand.policy, &CRUD, true);
+    assert_eq!(c.file["policy"]["isolation_key"].as_str(), Some("user-pool-sub"), "{}", c.text);
+    let v = adopt_and_verify(&c.s, |r, j| {
+        // Nothing to name but ownership: the wiring is right.
+        assert_eq!(notes_of(r, j, "principal-tags"), "[]");
+    });
+    assert_eq!(v["isolation_key"], "user-pool-sub", "{v}");
+    for h in ["backend-write", "backend-read", "isolation"] {
+        assert_eq!(hop(&v, h)["status"], "ok", "{v}");
+    }
 }
 
 #[test]

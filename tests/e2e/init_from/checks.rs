@@ -150,9 +150,22 @@ pub(super) fn case(
     policies: impl FnOnce(&ByHand) -> Vec<(String, Value)>,
     managed: &[&str],
 ) -> Case {
+    case_with(name, table, trust, policies, managed, |_, _| ())
+}
+
+/// [`case`], with `more` done by hand on the new identity pool before `init` runs.
+pub(super) fn case_with(
+    name: &str,
+    table: &Table,
+    trust: impl FnOnce(&str) -> Value,
+    policies: impl FnOnce(&ByHand) -> Vec<(String, Value)>,
+    managed: &[&str],
+    more: impl FnOnce(&Stack, &str),
+) -> Case {
     let s = Stack::new(name, "");
     let policies = policies(&ByHand::names(&s));
     let hand = build(&s, table, trust, &policies, managed);
+    more(&s, &hand.pool_id);
     let (init, text, file) = init(&s, &hand.pool_id);
     check_common(&s, &hand, &text, &file);
     Case { s, hand, init, text, file }
