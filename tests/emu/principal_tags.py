@@ -64,24 +64,24 @@ def _invalid(value, field: str, constraint: str) -> InvalidParameterError:
         f"{constraint}")
 
 
+def _required(resp: CognitoIdentityResponse, name: str, longest: int) -> str:
+    """The string parameter `name`, present and at most `longest` characters."""
+    value = resp._get_param(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidParameterError(f"{name} is required.")
+    if len(value) > longest:
+        raise _invalid(value, name[0].lower() + name[1:],
+                       f"Member must have length less than or equal to {longest}")
+    return value
+
+
 def _checked_names(resp: CognitoIdentityResponse) -> tuple[str, str]:
     """IdentityPoolId and IdentityProviderName of the request, validated."""
-    pool_id = resp._get_param("IdentityPoolId")
-    if not isinstance(pool_id, str) or not pool_id:
-        raise InvalidParameterError("IdentityPoolId is required.")
-    if len(pool_id) > 55:
-        raise _invalid(pool_id, "identityPoolId",
-                       "Member must have length less than or equal to 55")
+    pool_id = _required(resp, "IdentityPoolId", 55)
     if not POOL_ID_RE.match(pool_id):
         raise _invalid(pool_id, "identityPoolId",
                        "Member must satisfy regular expression pattern: [\\w-]+:[0-9a-f-]+")
-    provider = resp._get_param("IdentityProviderName")
-    if not isinstance(provider, str) or not provider:
-        raise InvalidParameterError("IdentityProviderName is required.")
-    if len(provider) > 128:
-        raise _invalid(provider, "identityProviderName",
-                       "Member must have length less than or equal to 128")
-    return pool_id, provider
+    return pool_id, _required(resp, "IdentityProviderName", 128)
 
 
 def _checked_tags(tags) -> dict:

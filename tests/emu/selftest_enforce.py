@@ -12,11 +12,10 @@ import json
 import subprocess
 import sys
 import time
-import traceback
 
 from botocore.exceptions import ClientError
 
-from selftest_support import REGION, Launcher, eq
+from selftest_support import REGION, Launcher, eq, run_cases
 
 ACCOUNT = "123456789012"
 OPERATOR = ("AKIDOPERATOR0000", "secret")
@@ -445,20 +444,11 @@ def main() -> int:
              ("B paging at AWS limits", lambda: test_paging_aws_limits(plain)),
              ("B paging with --page-size 2", lambda: test_paging_capped(capped)),
              ("C user pools", lambda: test_user_pools(plain))]
-    failed = 0
     try:
-        for name, test in tests:
-            try:
-                test()
-                print(f"PASS {name}")
-            except Exception:  # noqa: BLE001 - report every failure, then exit 1
-                failed += 1
-                print(f"FAIL {name}\n{traceback.format_exc()}")
+        return run_cases(tests, started)
     finally:
         for e in emulators:
             e.stop()
-    print(f"{len(tests) - failed} passed, {failed} failed ({time.monotonic() - started:.1f}s)")
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -15,10 +15,9 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 
 from selftest_enforce import ACCOUNT, Emulator, Stack, check_denied, error_of, item
-from selftest_support import REGION, eq
+from selftest_support import REGION, eq, run_cases
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
 
@@ -325,19 +324,10 @@ def main() -> int:
         tests = [("A Set/GetPrincipalTagAttributeMap", lambda: test_api(emu)),
                  ("B+C sign-in with principal tags", lambda: test_sign_in(emu, stderr.name)),
                  ("D DeleteIdentityPool drops the maps", test_delete_drops_maps)]
-        failed = 0
         try:
-            for name, test in tests:
-                try:
-                    test()
-                    print(f"PASS {name}")
-                except Exception:  # noqa: BLE001 - report every failure, then exit 1
-                    failed += 1
-                    print(f"FAIL {name}\n{traceback.format_exc()}")
+            return run_cases(tests, started)
         finally:
             emu.stop()
-    print(f"{len(tests) - failed} passed, {failed} failed ({time.monotonic() - started:.1f}s)")
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

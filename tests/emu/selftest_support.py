@@ -7,10 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import time
+import traceback
 import urllib.error
 import urllib.request
-
-import time
 
 import boto3
 from botocore.config import Config
@@ -98,3 +98,18 @@ def within(t0: float, seconds: float, what: str):
     """The check just made must have happened inside the window, else the result proves nothing."""
     if time.monotonic() - t0 >= seconds:
         raise AssertionError(f"{what}: the machine was too slow to check inside the {seconds}s window")
+
+
+def run_cases(tests, started: float) -> int:
+    """Runs each (name, test) in turn, printing PASS or FAIL with the traceback, then a count
+    line (seconds since `started`); the exit status: 1 when any failed."""
+    failed = 0
+    for name, test in tests:
+        try:
+            test()
+            print(f"PASS {name}")
+        except Exception:  # noqa: BLE001 - report every failure, then exit 1
+            failed += 1
+            print(f"FAIL {name}\n{traceback.format_exc()}")
+    print(f"{len(tests) - failed} passed, {failed} failed ({time.monotonic() - started:.1f}s)")
+    return 1 if failed else 0
