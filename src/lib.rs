@@ -3,6 +3,7 @@
 //! provisioning step, `commands/` orchestrates them, `render/` shows the results.
 
 pub mod aws;
+pub mod cancel;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod wait;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use cancel::Cancel;
 use cli::{Cli, Command, Output, OutputsFormat};
 use commands::verify::{self, Login, VerifyOptions};
 use commands::{apply, export as export_cmd, init, outputs, status, teardown, Session};
@@ -77,9 +79,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         _ => {}
     }
     let journal = Arc::new(Journal::new(render::progress(style)));
+    let cancel = Cancel::on_signals();
     let work = async {
-        let session =
+        let mut session =
             Session::open(&cli.global, journal.clone()).await.map_err(|e| e.to_string())?;
+        session.cancel = cancel.clone();
         // These two render their own reports.
         match &cli.command {
             Command::Verify(v) => return Ok(Finished::Exit(run_verify(style, &session, v).await)),
@@ -108,27 +112,59 @@ pub async fn run(cli: Cli) -> ExitCode {
         };
         result.map(Finished::Report).map_err(|e| format!("{e:#}"))
     };
-    // Ctrl-C abandons the calls in flight (each is a single request: AWS either did it or not,
-    // and the next run sees which), says what was done, and exits 130.
+    // SIGINT, SIGTERM or SIGHUP. Commands with something to finish (verify's cleanup, the calls
+    // apply and teardown have in flight) own the first signal: they start nothing new, finish,
+    // and say what they did. The read-only ones stop at once. A second signal abandons the calls
+    // in flight (each is a single request: AWS either did it or not, and the next run sees
+    // which), says what was done, and exits 128 + the signal's number.
+    let owns_cancellation = matches!(name, "apply" | "teardown" | "verify")
+        && !matches!(&cli.command, Command::Apply(a) if a.dry_run);
+    if owns_cancellation {
+        let first = cancel.clone();
+        tokio::spawn(async move {
+            let signal = first.cancelled().await;
+            render::notice(&format!(
+                "{}: finishing what is in flight and cleaning up; send it again to stop at once",
+                signal.name()
+            ));
+        });
+    }
+    let stop = async {
+        if owns_cancellation {
+            cancel.abandoned().await
+        } else {
+            cancel.cancelled().await
+        }
+    };
     let outcome = tokio::select! {
         outcome = work => outcome,
-        _ = tokio::signal::ctrl_c() => {
+        signal = stop => {
             render::error(style, name, &format!(
-                "interrupted. {} Run `setup {name}` again to finish: it picks up where this stopped.",
+                "interrupted by {}. {} Run `setup {name}` again to finish: it picks up where this stopped.",
+                signal.name(),
                 journal.summary()
             ));
-            return ExitCode::from(130);
+            return ExitCode::from(signal.exit_code());
         }
     };
     match outcome {
         Ok(Finished::Exit(code)) => code,
         Ok(Finished::Report(report)) => {
             render::report(style, &report);
-            ExitCode::from(report.exit_code)
+            match cancel.signal() {
+                Some(signal) => {
+                    render::notice(&format!(
+                        "interrupted by {}: the calls in flight finished, nothing new was started. Run `setup {name}` again to finish: it picks up where this stopped.",
+                        signal.name()
+                    ));
+                    ExitCode::from(signal.exit_code())
+                }
+                None => ExitCode::from(report.exit_code),
+            }
         }
         Err(message) => {
             render::error(style, name, &message);
-            ExitCode::from(1)
+            ExitCode::from(cancel.signal().map_or(1, |s| s.exit_code()))
         }
     }
 }

@@ -10,5 +10,8 @@ fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-    runtime.block_on(setup::run(cli))
+    let code = runtime.block_on(setup::run(cli));
+    // A prompt interrupted by a signal still blocks on stdin: do not wait for it.
+    runtime.shutdown_background();
+    code
 }

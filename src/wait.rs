@@ -46,6 +46,8 @@ pub struct Waiter<'a> {
     /// What to tell the user when the timeout runs out (after "… within --wait-timeout X: it
     /// is still STATE. ").
     pub advice: String,
+    /// Ends the wait early, as an error, once cancelled (what was waited for goes on in AWS).
+    pub cancel: Option<crate::cancel::Cancel>,
 }
 
 impl<'a> Waiter<'a> {
@@ -55,7 +57,14 @@ impl<'a> Waiter<'a> {
             timeout,
             on_pending: Box::new(|_, _| {}),
             advice: "AWS keeps working on it; run the command again later, or pass a longer --wait-timeout (e.g. 30m)".into(),
+            cancel: None,
         }
+    }
+
+    /// Stops waiting once `cancel` is cancelled.
+    pub fn cancel(mut self, cancel: &crate::cancel::Cancel) -> Self {
+        self.cancel = Some(cancel.clone());
+        self
     }
 
     pub fn on_pending(mut self, f: impl Fn(&str, Duration) + Send + Sync + 'a) -> Self {
@@ -114,7 +123,20 @@ impl<'a> Waiter<'a> {
             }
             (self.on_pending)(&state, waited);
             let pause = delay(attempt).min(self.timeout.saturating_sub(waited));
-            tokio::time::sleep(pause).await;
+            let sleep = tokio::time::sleep(pause);
+            let Some(cancel) = &self.cancel else {
+                sleep.await;
+                attempt += 1;
+                continue;
+            };
+            if cancel.unless_cancelled(sleep).await.is_none() {
+                let signal = cancel.signal().map(|s| s.name()).unwrap_or("a signal");
+                return Err(anyhow!(
+                    "{} before {signal} interrupted the wait after {}: it is still {state}; AWS keeps working on it, and the next run waits for it",
+                    self.failure,
+                    humantime::format_duration(Duration::from_secs(waited.as_secs()))
+                ));
+            }
             attempt += 1;
         }
     }

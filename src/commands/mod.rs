@@ -77,6 +77,8 @@ pub struct Session {
     pub aws: Clients,
     pub progress: Arc<dyn Progress>,
     pub wait_timeout: Duration,
+    /// SIGINT, SIGTERM and SIGHUP: what the commands stop for, and finish their cleanup on.
+    pub cancel: crate::cancel::Cancel,
 }
 
 /// The validated config named by `--config`, with `--stack` and `--region` applied.
@@ -110,7 +112,13 @@ impl Session {
         )
         .await?;
         tracing::debug!(stack = %desired.stack, region = %aws.region, endpoint = ?aws.endpoint, "session opened");
-        Ok(Session { desired, aws, progress, wait_timeout: global.wait_timeout })
+        Ok(Session {
+            desired,
+            aws,
+            progress,
+            wait_timeout: global.wait_timeout,
+            cancel: Default::default(),
+        })
     }
 
     pub async fn observe(&self, scope: steps::Scope) -> Result<Observed> {
@@ -143,6 +151,7 @@ impl Session {
             progress: self.progress.clone(),
             adopt,
             wait_timeout: self.wait_timeout,
+            cancel: self.cancel.clone(),
         }
     }
 

@@ -36,7 +36,13 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
         .any(|a| matches!(a.typed::<table::Action>(), Some(table::Action::Delete(..))));
     if deletes_table {
         if let Confirm::Ask = confirm {
-            confirm_table(&d.table.name)?;
+            // The prompt blocks on stdin: a signal there ends teardown before anything is deleted.
+            let name = d.table.name.clone();
+            let prompt = tokio::task::spawn_blocking(move || confirm_table(&name));
+            match s.cancel.unless_cancelled(prompt).await {
+                Some(answer) => answer??,
+                None => bail!("interrupted at the confirmation; nothing was deleted"),
+            }
         }
     }
     let mut r = s.execute("teardown", &o, plan, false).await;

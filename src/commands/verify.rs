@@ -151,6 +151,8 @@ struct Run<'a> {
     hops: Mutex<Vec<HopReport>>,
     /// What must be undone: a test user, a test item (key + marker).
     created_user: Mutex<Option<String>>,
+    /// The session's cancellation: once cancelled, no hop but the cleanup starts.
+    cancel: crate::cancel::Cancel,
     created_item: Mutex<Option<Item>>,
     identity_id: Mutex<Option<String>>,
     /// The signed-in user's user pool `sub` (from the ID token).
@@ -173,6 +175,10 @@ impl Run<'_> {
         hop: Hop,
         work: impl Future<Output = Result<Done<T>, Failure>>,
     ) -> Option<T> {
+        // Once cancelled, only the cleanup hops start; the one in flight has finished.
+        if !hop.is_cleanup() && self.cancel.signal().is_some() {
+            return None;
+        }
         let t = Instant::now();
         let outcome = work.await;
         let took = t.elapsed();
@@ -256,6 +262,7 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         table_arn: d.table_arn(&s.aws.region, &o.account),
         hops: Mutex::new(Vec::new()),
         created_user: Mutex::new(None),
+        cancel: s.cancel.clone(),
         created_item: Mutex::new(None),
         identity_id: Mutex::new(None),
         sub: Mutex::new(None),
@@ -269,15 +276,17 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         }
         Login::Guest => None,
     };
-    let interrupted = tokio::select! {
-        _ = async {
-            match password {
-                Some(password) => flow(&run, &username, password).await,
-                None => guest::flow(&run).await,
-            }
-        } => false,
-        _ = tokio::signal::ctrl_c() => true,
+    // A signal lets the call in flight finish and starts no other hop (waits end early); the
+    // cleanup below runs whatever happened. A second signal abandons it: the session's owner,
+    // `lib.rs`, stops the process.
+    let flow = async {
+        match password {
+            Some(password) => flow(&run, &username, password).await,
+            None => guest::flow(&run).await,
+        }
     };
+    flow.await;
+    let interrupted = s.cancel.signal().is_some();
     table::cleanup(&run).await;
 
     let hops = all_hops(
@@ -310,7 +319,11 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         ok,
         hops,
         summary,
-        exit_code: if ok { 0 } else { 1 },
+        exit_code: match s.cancel.signal() {
+            Some(signal) if interrupted => signal.exit_code(),
+            _ if ok => 0,
+            _ => 1,
+        },
     })
 }
 
@@ -347,7 +360,7 @@ fn all_hops(
 fn summary(hops: &[HopReport], interrupted: bool, client_id: &str, table: &str) -> (bool, String) {
     let failed = hops.iter().find(|h| h.status == HopStatus::Failed);
     let summary = match failed {
-        _ if interrupted => "Verify was interrupted; what it created was removed.".to_string(),
+        _ if interrupted => interrupted_summary(hops),
         None => format!(
             "Verified: {} hops succeeded; a signed-in user of app client {client_id} can use table {table} with the identity pool's credentials.",
             hops.iter().filter(|h| h.status == HopStatus::Ok).count()
@@ -359,6 +372,27 @@ fn summary(hops: &[HopReport], interrupted: bool, client_id: &str, table: &str) 
         ),
     };
     (failed.is_none() && !interrupted, summary)
+}
+
+/// What an interrupted verify says: what its cleanup removed, or where the cleanup failed.
+fn interrupted_summary(hops: &[HopReport]) -> String {
+    let cleanup = |h: &&HopReport| h.hop.is_cleanup();
+    let ran: Vec<&HopReport> =
+        hops.iter().filter(cleanup).filter(|h| h.status != HopStatus::Skipped).collect();
+    if let Some(f) = ran.iter().find(|h| h.status == HopStatus::Failed) {
+        return format!(
+            "Verify was interrupted, and its cleanup failed at {}: {}",
+            f.hop,
+            f.cause.as_deref().unwrap_or("see the error")
+        );
+    }
+    match ran.as_slice() {
+        [] => "Verify was interrupted before it created anything.".to_string(),
+        done => format!(
+            "Verify was interrupted; its cleanup ran: {}.",
+            done.iter().map(|h| h.detail.as_str()).collect::<Vec<_>>().join("; ")
+        ),
+    }
 }
 
 /// [`summary`] for `verify --guest`.
@@ -502,7 +536,21 @@ mod tests {
         assert_eq!(stopped.iter().find(|h| h.hop == Hop::SignIn).unwrap().detail, "interrupted");
         assert_eq!(
             summary(&stopped, true, "c1", "t"),
-            (false, "Verify was interrupted; what it created was removed.".to_string())
+            (false, "Verify was interrupted before it created anything.".to_string())
+        );
+        // The summary says what the cleanup did, or where it failed.
+        let cleaned = vec![ran(Hop::CreateTestUser), ran(Hop::DeleteTestUser)];
+        let cleaned = all_hops(cleaned, &Hop::ALL, true, true);
+        assert_eq!(
+            summary(&cleaned, true, "c1", "t").1,
+            "Verify was interrupted; its cleanup ran: delete-test-user done."
+        );
+        let mut left = cleaned.clone();
+        let user = left.iter_mut().find(|h| h.hop == Hop::DeleteTestUser).unwrap();
+        (user.status, user.cause) = (HopStatus::Failed, Some("delete it by hand".into()));
+        assert_eq!(
+            summary(&left, true, "c1", "t").1,
+            "Verify was interrupted, and its cleanup failed at delete-test-user: delete it by hand"
         );
     }
 

@@ -122,6 +122,11 @@ pub fn error(style: Style, command: &str, message: &str) {
     eprintln!("error: {message}");
 }
 
+/// A line for the person at the terminal or the CI log, never for a JSON reader: stderr.
+pub fn notice(message: &str) {
+    eprintln!("{message}");
+}
+
 /// Prints what `init` wrote.
 pub fn initialized(style: Style, done: &Initialized) {
     for n in &done.notes {

@@ -84,6 +84,8 @@ pub struct Ctx {
     pub wait_timeout: Duration,
     /// The command carrying out the actions (`apply`, `teardown`): what advice says to run again.
     pub command: &'static str,
+    /// Once cancelled, no further action starts and waits end (the calls in flight finish).
+    pub cancel: crate::cancel::Cancel,
 }
 
 impl Ctx {

@@ -70,6 +70,10 @@ async fn run_step(
                 break 'actions;
             }
         }
+        if let Some(signal) = run.ctx.cancel.signal() {
+            report.error = Some(format!("not started: interrupted by {}", signal.name()));
+            break;
+        }
         let started = Instant::now();
         let result = s.apply(run, &action).await;
         worked += started.elapsed();

@@ -111,35 +111,6 @@ fn interrupted_teardown_finishes_when_run_again() {
 }
 
 #[test]
-fn ctrl_c_says_what_was_done_and_exits_130() {
-    let s = Stack::new("ctrl-c", "");
-    s.control("hold", json!({"op": "CreateRole", "when": "before"}));
-    let (child, key) = s.spawn(&["apply"]);
-    s.wait_held(&key, "CreateRole", "before");
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    s.control("release", json!({}));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    for says in [
-        "interrupted",
-        "Finished: ",
-        "identity-pool (created identity pool",
-        "In flight (abandoned): ",
-        "role (creating role",
-        "Run `setup apply` again",
-    ] {
-        assert!(stderr.contains(says), "no {says:?} in\n{stderr}");
-    }
-    s.ok(&["apply"]);
-    assert_exactly_one_of_each(&s);
-}
-
-#[test]
 fn two_applies_of_one_stack_at_once_end_with_one_of_each() {
     for round in 0..3 {
         let s = Stack::on(slow_emulator(), &format!("concurrent-{round}"), "");

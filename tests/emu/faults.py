@@ -22,7 +22,11 @@ POST /_setup/faults  {"key_prefix": "AKIDX", "rate": 0.1, "seed": 7,
 POST /_setup/hold    {"key_prefix": "AKIDX", "op": "CreateIdentityPool", "when": "before"|"after"}
   The first matching request waits (before moto processes it, or after) until released, so a
   test can kill the client at exactly that point. Its call-log record gets "held": when.
+  The empty key_prefix holds a request whatever signed it: unsigned calls (InitiateAuth,
+  GetId, GetCredentialsForIdentity) and those signed with credentials from an identity pool.
 POST /_setup/release {"key_prefix": "AKIDX"}: lets held requests go and removes the holds.
+POST /_setup/holds   {"key_prefix": "AKIDX"}: the holds of that prefix, [{"op", "when", "holding"}]
+  ("holding": a request is waiting at it), so a test knows when to act.
 """
 
 import json
@@ -125,6 +129,9 @@ class FaultMiddleware:
                                    "when": spec.get("when", "before"),
                                    "event": threading.Event(), "used": False})
                 return {"ok": True}
+            if path == "/_setup/holds":
+                return [{"op": h["op"], "when": h["when"], "holding": h["used"]}
+                        for h in self.holds if h["prefix"] == spec.get("key_prefix", "")]
             if path == "/_setup/release":
                 for h in self.holds:
                     if h["prefix"] == spec.get("key_prefix", ""):

@@ -55,6 +55,11 @@ impl Hop {
     pub const GUEST: [Hop; 4] =
         [Hop::GetId, Hop::GetCredentials, Hop::GuestAllowed, Hop::GuestDenied];
 
+    /// The hops that undo what verify created: they run even after a signal.
+    pub fn is_cleanup(self) -> bool {
+        matches!(self, Hop::DeleteItem | Hop::DeleteTestUser)
+    }
+
     /// The name in reports (`hops[].hop` in JSON).
     pub fn name(self) -> &'static str {
         match self {

@@ -40,6 +40,9 @@ pub(super) async fn create_test_user(
     } else {
         format!(" ({})", user.fitted.join("; "))
     };
+    // Cleanup deletes the user from the moment the create is sent: an interruption (or a
+    // timeout) may end this call after Cognito created it.
+    *r.created_user.lock().expect("not poisoned") = Some(username.to_string());
     r.aws
         .idp
         .admin_create_user()
@@ -50,10 +53,13 @@ pub(super) async fn create_test_user(
         .send()
         .await
         .map_err(|e| {
+            if e.as_service_error().is_some() {
+                // Refused: there is no user of ours to delete.
+                *r.created_user.lock().expect("not poisoned") = None;
+            }
             let (code, text) = sdk_error(&e);
             failure(text, sign_in::test_user_refused(&code, pool, &fitted))
         })?;
-    *r.created_user.lock().expect("not poisoned") = Some(username.to_string());
     r.aws
         .idp
         .admin_set_user_password()
@@ -339,6 +345,7 @@ where
     let paused = std::sync::atomic::AtomicBool::new(false);
     let answer = Waiter::new(format!("Cognito could not use role {role}"), r.propagation_timeout)
         .on_pending(on_pending)
+        .cancel(&r.cancel)
         .until(|| async {
             // The first refusal is already in hand: pause before asking again.
             if !paused.swap(true, Ordering::SeqCst) {

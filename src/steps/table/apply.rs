@@ -380,7 +380,9 @@ fn show(ctx: &Ctx, state: &str, waited: Duration) {
 /// A wait on the table, its state shown on the progress line; `failure` says what did not
 /// happen (`table t did not become ACTIVE`).
 fn waiter(ctx: &Ctx, failure: String) -> Waiter<'_> {
-    Waiter::new(failure, ctx.wait_timeout).on_pending(move |state, waited| show(ctx, state, waited))
+    Waiter::new(failure, ctx.wait_timeout)
+        .on_pending(move |state, waited| show(ctx, state, waited))
+        .cancel(&ctx.cancel)
 }
 
 /// The table's status now (`CREATING`, `ACTIVE`…), `None` when there is no such table.

@@ -83,6 +83,41 @@ pub fn enforcing_emulator() -> &'static Emulator {
     })
 }
 
+/// An emulator of its own for tests/e2e/signals.rs: its holds match every caller (the empty key
+/// prefix), unsigned and identity-signed calls too, which would stall other tests' calls on a
+/// shared emulator. One test uses it, one run at a time.
+pub fn holding_emulator() -> &'static Emulator {
+    static EMU: OnceLock<Emulator> = OnceLock::new();
+    EMU.get_or_init(|| start_emulator(0))
+}
+
+impl Emulator {
+    /// Holds the next `op` (`when`: "before" or "after" it is processed), whoever signs it.
+    pub fn hold_any(&self, op: &str, when: &str) {
+        let spec = serde_json::json!({"key_prefix": "", "op": op, "when": when});
+        http_post(self.port, "/_setup/hold", &spec.to_string());
+    }
+
+    /// Waits until a request waits at the hold of [`Emulator::hold_any`]; false after `within`.
+    pub fn holding(&self, within: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            let body = http_post(self.port, "/_setup/holds", r#"{"key_prefix": ""}"#);
+            let holds: serde_json::Value = serde_json::from_str(&body).expect("JSON holds");
+            if holds.as_array().is_some_and(|h| h.iter().any(|h| h["holding"] == true)) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Lets the requests of [`Emulator::hold_any`] go, and removes the holds.
+    pub fn release_any(&self) {
+        http_post(self.port, "/_setup/release", r#"{"key_prefix": ""}"#);
+    }
+}
+
 /// An emulator in realistic mode (tests/emu/realistic.py): tables pass through CREATING,
 /// UPDATING and DELETING, tags and IAM changes lag, deletes conflict right after detaching, as
 /// in real AWS. The windows are the launcher's defaults (seconds); a test may change them with
