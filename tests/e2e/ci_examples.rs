@@ -175,6 +175,86 @@ fn pr_workflow_applies_verifies_and_always_tears_down() {
         assert!(c.windows(2).any(|p| p == ["--config", "pr.toml"]), "{c:?}");
     }
     assert!(text(&w["env"]["STACK"]).contains("github.event.pull_request.number"));
+    // A role of its own, and the test user pool: never the production role or user pool.
+    assert_eq!(role_variable(&w), "SETUP_PR_ROLE_ARN");
+    let init = &commands[0];
+    let after = |flag: &str| &init[init.iter().position(|a| a == flag).unwrap() + 1];
+    assert_eq!(after("--user-pool-id"), "$SETUP_TEST_USER_POOL_ID", "{init:?}");
+    assert_eq!(after("--client-id"), "$SETUP_TEST_CLIENT_ID", "{init:?}");
+    let step = all.iter().find(|s| text(&s["run"]).contains("setup init")).unwrap();
+    assert_eq!(
+        text(&step["env"]["SETUP_TEST_USER_POOL_ID"]),
+        "${{ vars.SETUP_TEST_USER_POOL_ID }}"
+    );
+    // The false comment is gone: on pull_request the workflow file is the branch's own.
+    let raw = read("examples/github-actions/pr-stack.yml");
+    assert!(!raw.contains("nothing\n# from the branch runs"), "{raw}");
+    assert!(raw.contains("this file is read from the pull request's branch"), "{raw}");
+}
+
+/// The variable the workflow's one `role-to-assume` reads (`${{ vars.NAME }}`).
+fn role_variable(w: &Value) -> String {
+    let creds = steps(w)
+        .into_iter()
+        .find(|s| text(&s["uses"]).starts_with("aws-actions/configure-aws-credentials@"))
+        .unwrap();
+    let role = text(&creds["with"]["role-to-assume"]);
+    role.trim_start_matches("${{ vars.").trim_end_matches(" }}").to_string()
+}
+
+/// The production stack changes only from the protected environment, after a plan.
+#[test]
+fn production_applies_from_its_environment_with_a_role_of_its_own() {
+    let w = workflow("apply.yml");
+    check_oidc("apply.yml", &w);
+    assert!(w["on"]["pull_request"].is_null() && w["on"]["pull_request_target"].is_null());
+    assert_eq!(w["on"]["push"]["branches"][0], "main");
+    let job = w["jobs"].as_mapping().unwrap().values().next().unwrap();
+    assert_eq!(text(&job["environment"]), "production");
+    assert_eq!(role_variable(&w), "SETUP_PRODUCTION_ROLE_ARN");
+    let commands = check_commands_parse(&w);
+    let names: Vec<&str> = commands.iter().map(|c| c[1].as_str()).collect();
+    assert_eq!(names, ["plan", "apply"]);
+}
+
+/// Each trust policy admits one kind of job of one repository: an exact `sub`, the STS audience,
+/// GitHub's OIDC provider, and nothing else.
+#[test]
+fn each_ci_role_trusts_one_kind_of_job_exactly() {
+    let mut subs = Vec::new();
+    for (file, ends) in [
+        ("github-oidc-trust-pull-request.json", ":pull_request"),
+        ("github-oidc-trust-production.json", ":environment:production"),
+        ("github-oidc-trust-drift-check.json", ":ref:refs/heads/main"),
+    ] {
+        let doc: serde_json::Value =
+            serde_json::from_str(&read(&format!("examples/github-actions/{file}"))).unwrap();
+        let statements = doc["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 1, "{file}");
+        let st = &statements[0];
+        assert_eq!(st["Action"], "sts:AssumeRoleWithWebIdentity", "{file}");
+        let provider = st["Principal"]["Federated"].as_str().unwrap();
+        assert!(provider.ends_with(":oidc-provider/token.actions.githubusercontent.com"), "{file}");
+        let condition = st["Condition"].as_object().unwrap();
+        assert_eq!(condition.keys().collect::<Vec<_>>(), ["StringEquals"], "{file}: no StringLike");
+        let equals = &condition["StringEquals"];
+        assert_eq!(
+            equals["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com",
+            "{file}"
+        );
+        let sub = equals["token.actions.githubusercontent.com:sub"].as_str().unwrap();
+        assert!(sub.starts_with("repo:your-org/your-app:") && sub.ends_with(ends), "{file}: {sub}");
+        assert!(!sub.contains('*') && !sub.contains('?'), "{file}: {sub}");
+        subs.push(sub.to_string());
+    }
+    subs.dedup();
+    assert_eq!(subs.len(), 3);
+    // Each workflow assumes its own role.
+    let roles: Vec<String> = ["pr-stack.yml", "apply.yml", "drift-check.yml"]
+        .iter()
+        .map(|f| role_variable(&workflow(f)))
+        .collect();
+    assert_eq!(roles, ["SETUP_PR_ROLE_ARN", "SETUP_PRODUCTION_ROLE_ARN", "SETUP_DRIFT_ROLE_ARN"]);
 }
 
 #[test]
@@ -196,6 +276,9 @@ fn drift_check_fails_on_exit_2_and_uploads_the_report() {
         all.iter().find(|s| text(&s["uses"]).starts_with("actions/upload-artifact@")).unwrap();
     assert!(text(&upload["if"]).contains("always()"));
     assert_eq!(text(&upload["with"]["path"]), "drift.json");
+    // The report names ids and security findings: it expires.
+    let days = upload["with"]["retention-days"].as_u64().expect("retention-days");
+    assert!((1..=14).contains(&days), "{days}");
 }
 
 fn actions(policy: &serde_json::Value) -> BTreeSet<String> {
@@ -226,7 +309,6 @@ fn drift_check_policy_is_the_read_only_part_of_the_operator_policy() {
     assert!(not_in_operator.is_empty(), "{not_in_operator:?}");
     let writes: Vec<_> = drift.iter().filter(|a| is_write(a.split(':').nth(1).unwrap())).collect();
     assert!(writes.is_empty(), "drift check grants writes: {writes:?}");
-    let _: serde_json::Value = read("examples/github-actions/github-oidc-trust.json");
 
     // Every call of `setup status` (missing, then in sync) is granted.
     let s = Stack::new("drift-policy", "");
