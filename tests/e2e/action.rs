@@ -7,12 +7,25 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::ci_examples::{read, text, yaml};
+use crate::harness::repo_root;
 use crate::release::*;
+use serde_norway::Value;
 
 impl Published {
     /// Runs action.yml (see [`run_action`]) against these releases.
     fn action(&self, latest: &str, runner: (&str, &str), with: &[(&str, &str)]) -> ActionRun {
-        run_action(self.tmp.path(), &self.fakes, &self.releases, latest, runner, with)
+        self.action_of(&yaml("action.yml"), latest, runner, with)
+    }
+
+    /// Runs `action` (action.yml, or a pinned copy of it) against these releases.
+    fn action_of(
+        &self,
+        action: &Value,
+        latest: &str,
+        runner: (&str, &str),
+        with: &[(&str, &str)],
+    ) -> ActionRun {
+        run_action(action, self.tmp.path(), &self.fakes, &self.releases, latest, runner, with)
     }
 }
 
@@ -29,6 +42,7 @@ struct ActionRun {
 /// Runs action.yml's composite steps as the runner would for `uses: your-org/setup@<sha>` on a
 /// `runner_os`/`runner_arch` runner, in the repository `someone/app`.
 fn run_action(
+    action: &Value,
     tmp: &Path,
     fakes: &Path,
     releases: &Path,
@@ -36,7 +50,6 @@ fn run_action(
     runner: (&str, &str),
     with: &[(&str, &str)],
 ) -> ActionRun {
-    let action = yaml("action.yml");
     assert_eq!(text(&action["runs"]["using"]), "composite");
     let mut vars = BTreeMap::new();
     for (name, spec) in action["inputs"].as_mapping().unwrap() {
@@ -201,7 +214,7 @@ fn the_action_installs_nothing_that_does_not_match_sha256sums() {
     bytes.push(0);
     std::fs::write(rel.join(linux), &bytes).unwrap();
     let r = refused(&format!(
-        "::error title=Install setup::checksum mismatch for {linux}: SHA256SUMS says "
+        "::error title=Install setup::checksum mismatch for {linux}: SHA256SUMS of {ACTION_PLACEHOLDER} v0.1.0 say "
     ));
     assert!(r.log.contains("not installing it"), "{}", r.log);
 
@@ -210,7 +223,7 @@ fn the_action_installs_nothing_that_does_not_match_sha256sums() {
     let without: String =
         sums.lines().filter(|l| !l.ends_with(linux)).map(|l| format!("{l}\n")).collect();
     std::fs::write(rel.join("SHA256SUMS"), without).unwrap();
-    refused(&format!("SHA256SUMS of v0.1.0 has no single line for {linux}"));
+    refused(&format!("SHA256SUMS of {ACTION_PLACEHOLDER} v0.1.0: no single line for {linux}"));
 }
 
 #[test]
@@ -277,4 +290,91 @@ fn the_action_resolves_latest_and_refuses_what_is_not_a_release() {
         &[("version", "v0.1.0")],
         "no release binary of setup for a Linux ARM runner; build it instead: cargo install --locked --git",
     );
+}
+
+/// action.yml pinned by .github/pin-action.sh with the SHA256SUMS the release workflow computed,
+/// as the release workflow's "Pins for the Action" step does.
+fn pinned_action(published: &Published, version: &str) -> Value {
+    let copy = published.tmp.path().join("action.yml");
+    std::fs::copy(repo_root().join("action.yml"), &copy).unwrap();
+    let out = Command::new("bash")
+        .arg(repo_root().join(".github/pin-action.sh"))
+        .args([version, published.dist.join("SHA256SUMS").to_str().unwrap()])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_norway::from_str(&std::fs::read_to_string(&copy).unwrap()).unwrap()
+}
+
+/// Pinning the Action by commit pins the binary: the commit's action.yml carries the checksums
+/// the release workflow computed, and a release page whose archive and SHA256SUMS were both
+/// replaced is refused. Other versions need allow-unpinned.
+#[test]
+fn a_pinned_action_installs_only_what_its_own_checksums_name() {
+    let published = published();
+    let release = yaml(".github/workflows/release.yml");
+    let pin = step_named(&release["jobs"]["publish"], "Pins for the Action");
+    assert!(
+        text(&pin["run"]).contains(".github/pin-action.sh \"$GITHUB_REF_NAME\" ../dist/SHA256SUMS"),
+        "the release workflow pins with the SHA256SUMS it computed: {pin:?}"
+    );
+    let action = pinned_action(&published, "v0.1.0");
+    let linux = ("Linux", "X64");
+
+    // The release as built: installed, checked against the carried checksums, no lookup of
+    // "latest" (the default installs the pinned release) and no SHA256SUMS download.
+    let r = published.action_of(&action, "v9.9.9", linux, &[]);
+    assert!(r.ok, "{}", r.log);
+    assert_eq!(r.outputs["version"], "v0.1.0");
+    assert!(r.log.contains("matches the checksums this Action carries for"), "{}", r.log);
+    assert!(
+        r.urls.iter().all(|u| !u.ends_with("/latest") && !u.ends_with("/SHA256SUMS")),
+        "{:?}",
+        r.urls
+    );
+
+    // An attacker replaces the archive and SHA256SUMS on the release page, consistently: the
+    // unpinned Action would install it; the pinned one refuses.
+    let rel = published.releases.join(ACTION_PLACEHOLDER).join("v0.1.0");
+    let archive = archive_name("x86_64-unknown-linux-musl");
+    let evil = published.tmp.path().join("evil");
+    std::fs::create_dir_all(&evil).unwrap();
+    std::fs::write(evil.join("setup"), "#!/bin/sh\necho 'setup 0.1.0 (not ours)'\n").unwrap();
+    let tar = Command::new("tar")
+        .args(["-czf", rel.join(&archive).to_str().unwrap(), "-C", evil.to_str().unwrap(), "setup"])
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let sums = Command::new("sha256sum").arg(&archive).current_dir(&rel).output().unwrap();
+    std::fs::write(rel.join("SHA256SUMS"), &sums.stdout).unwrap();
+    assert!(published.action("v0.1.0", linux, &[]).ok, "the release page alone vouches for it");
+    let r = published.action_of(&action, "v0.1.0", linux, &[]);
+    assert!(!r.ok && r.path.is_empty(), "{}", r.log);
+    let refused = format!("checksum mismatch for {archive}: the checksums this Action carries for {ACTION_PLACEHOLDER} v0.1.0 say ");
+    assert!(r.log.contains(&refused), "{}", r.log);
+
+    // Another version: refused, unless allow-unpinned (then the release page's SHA256SUMS).
+    publish(&published.dist, &published.releases, ACTION_PLACEHOLDER, "v0.2.0");
+    let r = published.action_of(&action, "v0.2.0", linux, &[("version", "v0.2.0")]);
+    assert!(!r.ok, "{}", r.log);
+    assert!(
+        r.log.contains("carries the checksums of v0.1.0 of its own repository, not of"),
+        "{}",
+        r.log
+    );
+    let with = [("version", "v0.2.0"), ("allow-unpinned", "true")];
+    let r = published.action_of(&action, "v0.2.0", linux, &with);
+    assert!(r.ok, "{}", r.log);
+    assert!(r.urls.iter().any(|u| u.ends_with("v0.2.0/SHA256SUMS")), "{:?}", r.urls);
+
+    // The script refuses what is not a SHA256SUMS of release archives.
+    let bad = published.tmp.path().join("bad-sums");
+    std::fs::write(&bad, "not-a-sum  setup-x.tar.gz\n").unwrap();
+    let out = Command::new("bash")
+        .arg(repo_root().join(".github/pin-action.sh"))
+        .args(["v0.1.0", bad.to_str().unwrap(), "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }

@@ -304,7 +304,11 @@ fn release_workflow_builds_every_target_then_publishes_and_pushes_the_image() {
     // Only the jobs that publish get write tokens, each for what it writes.
     let perms = |job: &str| serde_norway::to_string(&w["jobs"][job]["permissions"]).unwrap();
     assert_eq!(perms("build"), "contents: read\n");
-    assert_eq!(perms("publish"), "contents: write\n");
+    // The release, and its signed provenance attestation (an OIDC token, GitHub's record).
+    assert_eq!(perms("publish"), "contents: write\nid-token: write\nattestations: write\n");
+    let attest = step_named(&w["jobs"]["publish"], "Attest build provenance");
+    assert!(text(&attest["uses"]).starts_with("actions/attest-build-provenance@"), "{attest:?}");
+    assert_eq!(text(&attest["with"]["subject-checksums"]), "dist/SHA256SUMS");
     assert_eq!(perms("image"), "contents: read\npackages: write\n");
     assert_eq!(perms("image-manifest"), "packages: write\n");
     let create = text(&step_named(&w["jobs"]["publish"], "Create the release")["run"]);
