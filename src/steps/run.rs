@@ -48,6 +48,26 @@ enum Status {
 /// `done`, its `error` (or `skipped: …` when a step it needs failed), how long it worked, and
 /// the actions that ran. `command` is `apply` or `teardown` (for the progress lines).
 pub async fn execute(run: &Run<'_>, command: &str, steps: Vec<StepReport>) -> Vec<StepReport> {
+    let edges = steps.iter().flat_map(|r| {
+        let s = step(r.step);
+        r.actions.iter().flat_map(move |a| s.needs(a).into_iter().map(move |n| (r.step, n.step())))
+    });
+    if let Some(cycle) = cycle(edges) {
+        // Each would wait for the other for ever: a bug in the steps' needs, refused up front.
+        let names: Vec<&str> = cycle.iter().map(|id| id.name()).collect();
+        let error = format!(
+            "internal error: steps {} wait for each other; nothing was done (please report it)",
+            names.join(" → ")
+        );
+        return steps
+            .into_iter()
+            .map(|mut r| {
+                r.actions.clear();
+                r.error = Some(error.clone());
+                r
+            })
+            .collect();
+    }
     let board: HashMap<StepId, watch::Sender<Status>> =
         steps.iter().map(|s| (s.step, watch::channel(Status::Running).0)).collect();
     let work = steps.into_iter().map(|report| run_step(run, &board, command, report));
@@ -98,6 +118,46 @@ async fn run_step(
     board[&report.step].send_replace(status);
     run.ctx.progress.ended(command, &report);
     report
+}
+
+/// A cycle among the waits `from → to` (each step waiting for the other's end), as the steps
+/// along it with the first repeated at the end; `None` when there is none.
+pub fn cycle(edges: impl IntoIterator<Item = (StepId, StepId)>) -> Option<Vec<StepId>> {
+    let mut next: HashMap<StepId, Vec<StepId>> = HashMap::new();
+    for (from, to) in edges {
+        if from != to {
+            next.entry(from).or_default().push(to);
+        }
+    }
+    // Depth first; `path` is the chain being followed, `done` what has no cycle behind it.
+    fn visit(
+        id: StepId,
+        next: &HashMap<StepId, Vec<StepId>>,
+        path: &mut Vec<StepId>,
+        done: &mut Vec<StepId>,
+    ) -> Option<Vec<StepId>> {
+        if let Some(at) = path.iter().position(|p| *p == id) {
+            let mut found = path[at..].to_vec();
+            found.push(id);
+            return Some(found);
+        }
+        if done.contains(&id) {
+            return None;
+        }
+        path.push(id);
+        for &to in next.get(&id).into_iter().flatten() {
+            if let Some(found) = visit(to, next, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        done.push(id);
+        None
+    }
+    let mut starts: Vec<StepId> = next.keys().copied().collect();
+    starts.sort();
+    let (mut path, mut done) = (Vec::new(), Vec::new());
+    starts.into_iter().find_map(|id| visit(id, &next, &mut path, &mut done))
 }
 
 /// The step's findings, told in the past: the document they were about has been replaced.

@@ -12,10 +12,24 @@ use crate::policy_doc;
 const EVERYTHING: &str = "[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n[backend]\nrole = \"api\"\n[policy]\nper_user_isolation = true\n";
 
 #[test]
-fn every_step_id_finds_its_step() {
-    for s in STEPS {
-        assert_eq!(step(s.id()).id(), s.id());
-    }
+fn the_registry_holds_every_step_id_once_in_order() {
+    use StepId::*;
+    // Exhaustive: a new StepId does not compile until it has its place here, and the test fails
+    // until STEPS registers it there, once.
+    let place = |id: StepId| match id {
+        Table => 0,
+        IdentityPool => 1,
+        Role => 2,
+        TrustPolicy => 3,
+        AccessPolicy => 4,
+        GuestRole => 5,
+        GuestPolicy => 6,
+        PoolRoles => 7,
+        PrincipalTags => 8,
+        BackendPolicy => 9,
+    };
+    let places: Vec<usize> = STEPS.iter().map(|s| place(s.id())).collect();
+    assert_eq!(places, (0..10).collect::<Vec<_>>());
 }
 
 #[test]
@@ -53,6 +67,25 @@ fn waiting(step: StepId, action: &str, needs: &[Need]) -> (StepId, String, Vec<N
     (step, action.to_string(), needs.to_vec())
 }
 
+/// The waits of a plan as edges `step → the step it needs`.
+fn edges(waits: &[(StepId, String, Vec<Need>)]) -> Vec<(StepId, StepId)> {
+    waits.iter().flat_map(|(s, _, needs)| needs.iter().map(move |n| (*s, n.step()))).collect()
+}
+
+#[test]
+fn the_executor_finds_steps_that_wait_for_each_other() {
+    use StepId::*;
+    assert_eq!(super::run::cycle([(Role, Table), (PoolRoles, Role)]), None);
+    assert_eq!(
+        super::run::cycle([(Table, IdentityPool), (Role, TrustPolicy), (TrustPolicy, Role)]),
+        Some(vec![Role, TrustPolicy, Role])
+    );
+    let long = [(PoolRoles, Role), (Role, PrincipalTags), (PrincipalTags, PoolRoles)];
+    assert_eq!(super::run::cycle(long).map(|c| c.len()), Some(4));
+    // A step's own actions run in order: waiting for itself is no cycle.
+    assert_eq!(super::run::cycle([(Table, Table)]), None);
+}
+
 #[test]
 fn each_write_of_a_fresh_apply_waits_for_what_it_uses() {
     use Need::Done;
@@ -77,6 +110,7 @@ fn each_write_of_a_fresh_apply_waits_for_what_it_uses() {
             waiting(PrincipalTags, "map the user pool's claim sub to tag sub (principal tags on each session, set once the trust policy allows sts:TagSession)", &[Done(IdentityPool), Done(TrustPolicy)]),
         ]
     );
+    assert_eq!(super::run::cycle(edges(&waits(|s| s.diff(&v)))), None);
 }
 
 #[test]
@@ -108,4 +142,5 @@ fn each_removal_of_a_teardown_waits_for_what_must_go_first() {
             waiting(PrincipalTags, "remove with the identity pool", &[Done(IdentityPool)]),
         ]
     );
+    assert_eq!(super::run::cycle(edges(&waits(|s| s.removal(&v)))), None);
 }

@@ -200,3 +200,32 @@ fn not_yet_visible_resources_are_retried_and_validation_errors_are_not() {
         r.all()
     );
 }
+
+/// A step that fails stops the steps that need it: they report `skipped: the role step failed`
+/// and send nothing, while the steps that do not need it finish; the next apply converges.
+#[test]
+fn steps_that_need_a_failed_step_are_skipped_and_send_nothing() {
+    let s = Stack::new("skip-after-failure", "");
+    s.control("faults", json!({"rate": 1.0, "kinds": ["validation"], "ops": ["CreateRole"]}));
+    let r = s.run(&["apply", "--output", "json"]).exits(1);
+    s.control("faults", json!({"rate": 0.0}));
+    let j = r.json();
+    let error = |step: &str| r.step(&j, step)["error"].as_str().unwrap_or_default().to_string();
+    assert!(error("role").contains("ValidationException"), "{j}");
+    for step in ["trust-policy", "pool-roles"] {
+        assert_eq!(error(step), "skipped: the role step failed", "{step}: {j}");
+        assert_eq!(r.step(&j, step)["actions"], json!([]), "{step} ran: {j}");
+    }
+    // The access policy is created (it needs nothing) but not attached (that needs the role).
+    assert_eq!(error("access-policy"), "skipped: the role step failed", "{j}");
+    for (sent, op) in
+        [(true, "CreatePolicy"), (false, "AttachRolePolicy"), (false, "SetIdentityPoolRoles")]
+    {
+        assert_eq!(r.ops.iter().any(|o| o == op), sent, "{op}: {:?}", r.ops);
+    }
+    for step in ["table", "identity-pool"] {
+        assert_eq!(r.step(&j, step)["error"], json!(null), "{step}: {j}");
+    }
+    s.ok(&["apply"]);
+    s.ok(&["status"]);
+}

@@ -224,6 +224,8 @@ mod tests {
             "create-test-user sign-in get-id get-credentials put-item get-item update-item query backend-write backend-read isolation delete-item delete-test-user"
         );
         assert!(Hop::ALL.iter().all(|h| h.to_string() == h.name()));
+        // The report lines align hop names with a width: Display must honour it.
+        assert_eq!(format!("[{:<9}]", Hop::SignIn), "[sign-in  ]");
         let mut sorted = Hop::ALL;
         sorted.sort();
         assert_eq!(sorted, Hop::ALL, "the report is sorted by the enum's order");
