@@ -230,3 +230,38 @@ fn amplify_format_prints_the_file_and_needs_an_applied_stack() {
         .stdout_has("created");
     assert_eq!(std::fs::read_to_string(&other).unwrap(), printed);
 }
+
+/// A user pool in another region than the stack: the file's `auth.aws_region` is the user
+/// pool's, `outputs` warns about the native Amplify libraries, and the sample client signs in
+/// there, names that region in the login key, and reaches the table in the stack's region.
+#[test]
+fn the_sample_client_works_with_a_user_pool_in_another_region() {
+    const POOL_REGION: &str = "eu-west-1";
+    let emu = emulator();
+    let sdk = emu.sdk_in(POOL_REGION);
+    let pool =
+        block_on(sdk.user_pool_with_app_client(sdk.idp.create_user_pool().pool_name("app-eu")));
+    let s_ = Stack::on_user_pool(emu, "app-client-eu", pool.clone(), "");
+    let policy = format!("[policy]\nper_user_isolation = true\n{ACTIONS}");
+    s_.write_config(&format!("\n[table]\nname = \"{}\"\n\n{policy}", s_.table()));
+    s_.ok(&["apply"]);
+    let file = s_.dir.path().join("amplify_outputs.json");
+    let r = s_.ok(&["outputs", "--write", file.to_str().unwrap()]);
+    r.stderr_has(&format!("note: the user pool is in {POOL_REGION} and the identity pool in {REGION}: amplify_outputs.json has one auth.aws_region, the user pool's ({POOL_REGION})."));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(doc["auth"]["aws_region"], POOL_REGION, "{doc}");
+    assert_eq!(doc["custom"]["user_profile_table"]["aws_region"], REGION, "{doc}");
+
+    let name = format!("app-eu-{}", std::process::id());
+    block_on(async {
+        let create = sdk.idp.admin_create_user().user_pool_id(&pool.0).username(&name);
+        let suppress = aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress;
+        create.message_action(suppress).send().await.unwrap();
+        let set = sdk.idp.admin_set_user_password().user_pool_id(&pool.0).username(&name);
+        set.password(PASSWORD).permanent(true).send().await.unwrap();
+    });
+    let (saved, code) = client(&s_, &file, &name, &["save", "name=Eve"]);
+    assert_eq!(code, 0, "{saved}");
+    let sub = saved["userId"].as_str().unwrap();
+    assert_eq!(stored(&s_, sub).expect("stored under the sub")["name"], s("Eve"));
+}
