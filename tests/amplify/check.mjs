@@ -10,6 +10,10 @@
 //   guest:    with an endpoint (the emulator): fetchAuthSession() without signing in, i.e.
 //             Amplify's own GetId + GetCredentialsForIdentity with the file's identity pool:
 //             {identityId, hasCredentials} or {error}
+//
+// aws-amplify is pinned (package-lock.json) at the current 6.x. A few @aws-sdk packages it
+// lists for its analytics category declare Node.js 20; this check never loads them, and npm ci
+// on Node.js 18 only warns about them.
 import { readFileSync } from 'node:fs'
 import { Amplify } from 'aws-amplify'
 import { fetchAuthSession } from 'aws-amplify/auth'
