@@ -178,7 +178,7 @@ and says so on stderr."
     /// Print what an app needs (pool ids, client id, role and table ARNs) from the live stack
     #[command(
         after_help = "Keys (properties / env; YAML nests the properties keys at each '.'):\n  aws.region                               AWS_REGION\n  aws.cognito.user-pool-id                 COGNITO_USER_POOL_ID\n  aws.cognito.client-id                    COGNITO_CLIENT_ID\n  aws.cognito.identity-pool-id             COGNITO_IDENTITY_POOL_ID\n  aws.cognito.authenticated-role-arn       COGNITO_AUTHENTICATED_ROLE_ARN\n  aws.dynamodb.user-profile-table          DYNAMODB_USER_PROFILE_TABLE\n  aws.dynamodb.user-profile-table-arn      DYNAMODB_USER_PROFILE_TABLE_ARN\n\n\
-                      Examples:\n  setup outputs                          Spring-style properties on stdout\n  setup outputs --format env --write .env update those keys in .env\n  setup outputs --write src/main/resources/application.properties\n  setup outputs --write src/main/resources/application.yml   nested keys (aws: cognito: ...)"
+                      Examples:\n  setup outputs                          Spring-style properties on stdout\n  setup outputs --format env --write .env update those keys in .env\n  setup outputs --write src/main/resources/application.properties\n  setup outputs --write src/main/resources/application.yml   nested keys (aws: cognito: ...)\n  setup outputs --write amplify_outputs.json   the app's Amplify config, replaced whole"
     )]
     Outputs(OutputsArgs),
 }
@@ -215,16 +215,19 @@ pub enum OutputsFormat {
     Yaml,
     /// One JSON object
     Json,
+    /// amplify_outputs.json, the file the Amplify libraries load (auth ids, the table under
+    /// custom)
+    Amplify,
 }
 
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
     /// Output format (default: properties; json with --output json; with --write, the file's
-    /// extension)
+    /// name)
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<OutputsFormat>,
     /// Update these keys in FILE (*.properties, *.yml/*.yaml, .env), keeping everything else in
-    /// it; created if absent. Other names need --format
+    /// it; created if absent. amplify_outputs.json is replaced whole. Other names need --format
     #[arg(long, value_name = "FILE")]
     pub write: Option<PathBuf>,
 }

@@ -206,68 +206,71 @@ async fn run_outputs(
     args: &cli::OutputsArgs,
     output: Output,
 ) -> ExitCode {
-    let file_format = |f: OutputsFormat| match f {
-        OutputsFormat::Properties => Some(Format::Properties),
-        OutputsFormat::Env => Some(Format::Env),
-        OutputsFormat::Yaml => Some(Format::Yaml),
+    use outputs::Target;
+    let fail = |message: &str| {
+        render::error(style, "outputs", message);
+        ExitCode::from(1)
+    };
+    let target = |f: OutputsFormat| match f {
+        OutputsFormat::Properties => Some(Target::Keys(Format::Properties)),
+        OutputsFormat::Env => Some(Target::Keys(Format::Env)),
+        OutputsFormat::Yaml => Some(Target::Keys(Format::Yaml)),
+        OutputsFormat::Amplify => Some(Target::Amplify),
         OutputsFormat::Json => None,
     };
     // Check the flags before reading anything.
-    let target = match (&args.write, args.format) {
-        (Some(path), Some(f)) => match file_format(f) {
-            Some(format) => Some((path, format)),
+    let write = match (&args.write, args.format) {
+        (Some(path), Some(f)) => match target(f) {
+            Some(t) => Some((path, t)),
             None => {
-                render::error(
-                    style,
-                    "outputs",
-                    "--write updates a .properties, .yml/.yaml or .env file: use --format properties, --format yaml or --format env (or leave --format out to choose by the file name)",
-                );
-                return ExitCode::from(1);
+                return fail(
+                    "--write updates a .properties, .yml/.yaml or .env file or writes amplify_outputs.json: use --format properties, yaml, env or amplify (or leave --format out to choose by the file name)",
+                )
             }
         },
-        (Some(path), None) => match Format::for_path(path) {
-            Some(format) => Some((path, format)),
+        (Some(path), None) => match Target::for_path(path) {
+            Some(t) => Some((path, t)),
             None => {
-                render::error(
-                    style,
-                    "outputs",
-                    &format!(
-                        "cannot tell the format of {} from its name (--write knows {}); pass --format properties, --format yaml or --format env to write it in that format",
-                        path.display(),
-                        keyfile::KNOWN_NAMES
-                    ),
-                );
-                return ExitCode::from(1);
+                return fail(&format!(
+                    "cannot tell the format of {} from its name (--write knows {} and {}); pass --format properties, yaml, env or amplify to write it in that format",
+                    path.display(),
+                    keyfile::KNOWN_NAMES,
+                    outputs::amplify::FILE_NAME,
+                ))
             }
         },
         (None, _) => None,
     };
     let values = match outputs::outputs(session).await {
         Ok(v) => v,
-        Err(e) => {
-            render::error(style, "outputs", &format!("{e:#}"));
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail(&format!("{e:#}")),
     };
-    match target {
-        Some((path, format)) => {
-            match outputs::write(path, format, &outputs::pairs(&values, format)) {
+    let amplify = matches!(write, Some((_, Target::Amplify)))
+        || (write.is_none() && args.format == Some(OutputsFormat::Amplify));
+    if let Some(warning) = outputs::amplify::region_warning(&values).filter(|_| amplify) {
+        style.note(&warning);
+    }
+    match write {
+        Some((path, t)) => {
+            let written = match t {
+                Target::Keys(format) => {
+                    outputs::write(path, format, &outputs::pairs(&values, format))
+                }
+                Target::Amplify => outputs::amplify::write(path, &values),
+            };
+            match written {
                 Ok(w) => {
                     render::written(style, &w);
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    render::error(style, "outputs", &format!("{e:#}"));
-                    ExitCode::from(1)
-                }
+                Err(e) => fail(&format!("{e:#}")),
             }
         }
         None => {
-            let shape = match args.format {
-                Some(f) => match file_format(f) {
-                    Some(format) => render::outputs::Shape::File(format),
-                    None => render::outputs::Shape::Json,
-                },
+            let shape = match args.format.map(|f| (f, target(f))) {
+                Some((_, Some(Target::Keys(format)))) => render::outputs::Shape::File(format),
+                Some((_, Some(Target::Amplify))) => render::outputs::Shape::Amplify,
+                Some((_, None)) => render::outputs::Shape::Json,
                 None if output == Output::Json => render::outputs::Shape::Json,
                 None => render::outputs::Shape::File(Format::Properties),
             };

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the emulator and the tests need, when it is missing or not the pinned version:
 # the emulator (moto[server] from tests/requirements.txt) and its IAM simulator (tests/iam-sim, a
-# Node sidecar, `npm ci`); then cfn-lint, parliament and zizmor (tests/requirements.txt) and
-# checkov (tests/requirements-checkov.txt, in its own virtual environment target/checkov-venv).
+# Node sidecar, `npm ci`); then the Node programs the app-side tests run, each with `npm ci`
+# from its lock file (the sample client examples/clients/js and the aws-amplify check
+# tests/amplify); then cfn-lint, parliament and zizmor (tests/requirements.txt) and checkov
+# (tests/requirements-checkov.txt, in its own virtual environment target/checkov-venv).
 # Idempotent and quiet when everything is in place. Used by tests/run.sh.
 #
 #   tests/install-tools.sh --emulator   only the emulator and its IAM simulator (what
@@ -26,16 +28,26 @@ if ! "$PYTHON" -c 'import flask, moto' 2>/dev/null || [ "$(installed moto)" != "
   "$PYTHON" -m pip install --quiet --disable-pip-version-check "moto[server]==$want_moto"
 fi
 
-# The emulator's IAM simulator (tests/iam-sim, a Node sidecar): reinstalled when the lock changes.
-lock_sum=$(sha256sum tests/iam-sim/package-lock.json | cut -d' ' -f1)
-if [ "$(cat tests/iam-sim/node_modules/.setup-lock-sum 2>/dev/null)" != "$lock_sum" ]; then
-  command -v npm >/dev/null || { echo "tests/install-tools.sh: npm (Node.js 18+) is needed for tests/iam-sim" >&2; exit 1; }
-  echo "tests/install-tools.sh: installing the IAM simulator (npm ci --prefix tests/iam-sim)"
-  npm ci --prefix tests/iam-sim --no-audit --no-fund --loglevel=error
-  echo "$lock_sum" > tests/iam-sim/node_modules/.setup-lock-sum
-fi
+# `npm ci` in directory $1 (what it is: $2), again whenever its lock file changes.
+npm_ci() {
+  local lock_sum
+  lock_sum=$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$1/node_modules/.setup-lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
+    command -v npm >/dev/null || { echo "tests/install-tools.sh: npm (Node.js 18+) is needed for $1" >&2; exit 1; }
+    echo "tests/install-tools.sh: installing $2 (npm ci --prefix $1)"
+    npm ci --prefix "$1" --no-audit --no-fund --loglevel=error
+    echo "$lock_sum" > "$1/node_modules/.setup-lock-sum"
+  fi
+}
+
+# The emulator's IAM simulator (tests/iam-sim, a Node sidecar).
+npm_ci tests/iam-sim "the IAM simulator"
 
 $only_emulator && exit 0
+
+# The app's side (tests/e2e/app_clients.rs): the sample client and the aws-amplify v6 check.
+npm_ci examples/clients/js "the sample client"
+npm_ci tests/amplify "aws-amplify for the Amplify check"
 
 # The linters the tests run: cfn-lint (importable, not only installed), parliament, and zizmor
 # (a binary wheel, no Python module to import).

@@ -1,4 +1,4 @@
-//! `setup outputs` in its three shapes. The key names are documented in docs/outputs.md and in
+//! `setup outputs` in its shapes. The key names are documented in docs/outputs.md and in
 //! `setup outputs --help`.
 
 use crate::commands::outputs::{keys, pairs, Outputs, Written};
@@ -8,11 +8,14 @@ use crate::keyfile::{self, Format};
 pub enum Shape {
     File(Format),
     Json,
+    /// amplify_outputs.json
+    Amplify,
 }
 
 pub fn render(shape: Shape, o: &Outputs) -> String {
     match shape {
         Shape::File(format) => keyfile::render(format, &pairs(o, format)),
+        Shape::Amplify => crate::commands::outputs::amplify::text(o),
         Shape::Json => {
             let mut props = serde_json::Map::new();
             let mut env = serde_json::Map::new();
@@ -35,21 +38,33 @@ pub fn written(w: &Written) -> String {
     if w.created {
         return format!("created {file} ({format}) with {}.", w.added.join(", "));
     }
-    if w.updated.is_empty() && w.added.is_empty() {
+    let untouched = match w.replaced {
+        Some(replaced) => !replaced,
+        None => w.updated.is_empty() && w.added.is_empty(),
+    };
+    if untouched {
         return format!(
             "left {file} ({format}) unchanged, already current: {}.",
             w.unchanged.join(", ")
         );
     }
     let mut parts = Vec::new();
-    for (label, keys) in
-        [("updated", &w.updated), ("added", &w.added), ("already current", &w.unchanged)]
-    {
+    for (label, keys) in [
+        ("updated", &w.updated),
+        ("added", &w.added),
+        ("removed", &w.removed),
+        ("already current", &w.unchanged),
+    ] {
         if !keys.is_empty() {
             parts.push(format!("{label} {}", keys.join(", ")));
         }
     }
-    format!("wrote {file} ({format}): {}. Every other line was kept.", parts.join("; "))
+    match w.replaced.is_some() {
+        true => format!("replaced {file} ({format}), a generated file: {}.", parts.join("; ")),
+        false => {
+            format!("wrote {file} ({format}): {}. Every other line was kept.", parts.join("; "))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -65,6 +80,8 @@ mod tests {
             updated: keys(updated),
             added: keys(added),
             unchanged: keys(unchanged),
+            removed: Vec::new(),
+            replaced: None,
         })
     }
 

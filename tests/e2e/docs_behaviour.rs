@@ -225,7 +225,8 @@ fn the_config_errors_the_reference_shows_are_the_real_messages() {
     assert_eq!(shown, real, "docs/config.md's example errors are not what setup prints");
 }
 
-/// The files under `dir` (recursively), relative to the repository root.
+/// The files under `dir` (recursively), relative to the repository root; not installed
+/// packages (`node_modules`).
 fn files_under(dir: &str) -> Vec<String> {
     let root = repo_root();
     let mut out = Vec::new();
@@ -233,7 +234,9 @@ fn files_under(dir: &str) -> Vec<String> {
     while let Some(d) = todo.pop() {
         for entry in std::fs::read_dir(&d).unwrap() {
             let path = entry.unwrap().path();
-            if path.is_dir() {
+            if path.ends_with("node_modules") {
+                continue;
+            } else if path.is_dir() {
                 todo.push(path);
             } else {
                 out.push(path.strip_prefix(&root).unwrap().display().to_string());

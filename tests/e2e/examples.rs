@@ -94,6 +94,8 @@ fn installs(args: &[&str]) -> Vec<String> {
         "tests/requirements.txt",
         "tests/requirements-checkov.txt",
         "tests/iam-sim/package-lock.json",
+        "examples/clients/js/package-lock.json",
+        "tests/amplify/package-lock.json",
     ] {
         std::fs::create_dir_all(repo.join(file).parent().unwrap()).unwrap();
         std::fs::copy(repo_root().join(file), repo.join(file)).unwrap();
@@ -110,10 +112,7 @@ fn installs(args: &[&str]) -> Vec<String> {
     );
     write_executable(
         &fake.join("npm"),
-        &format!(
-            "#!/bin/sh\necho \"npm $*\" >> {}\nmkdir -p tests/iam-sim/node_modules\n",
-            log.display()
-        ),
+        &format!("#!/bin/sh\necho \"npm $*\" >> {}\nmkdir -p \"$3/node_modules\"\n", log.display()),
     );
     let out = Command::new("bash")
         .arg(repo.join("tests/install-tools.sh"))
@@ -136,10 +135,11 @@ fn install_tools_with_emulator_installs_the_emulator_and_nothing_else() {
     let pinned = std::fs::read_to_string(repo_root().join("tests/requirements.txt")).unwrap();
     let moto_pin = pinned.lines().find(|l| l.starts_with("moto[server]==")).expect("moto pinned");
     let moto = format!("python -m pip install {moto_pin}");
-    let npm = "npm ci --prefix tests/iam-sim --no-audit --no-fund --loglevel=error";
-    assert_eq!(installs(&["--emulator"]), [moto.as_str(), npm]);
+    let npm = |dir: &str| format!("npm ci --prefix {dir} --no-audit --no-fund --loglevel=error");
+    let sim = npm("tests/iam-sim");
+    assert_eq!(installs(&["--emulator"]), [moto.clone(), sim.clone()]);
     let all = installs(&[]);
-    let mut expected = vec![moto.clone(), npm.to_string()];
+    let mut expected = vec![moto.clone(), sim, npm("examples/clients/js"), npm("tests/amplify")];
     for tool in pinned.lines().filter(|l| !l.starts_with("moto")) {
         expected.push(format!("python -m pip install {tool}"));
     }

@@ -6,6 +6,7 @@
 mod harness;
 
 mod action;
+mod app_clients;
 mod apply;
 mod backend;
 mod bad_input;
