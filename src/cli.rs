@@ -163,9 +163,9 @@ and says so on stderr."
     )]
     Man(ManArgs),
     /// Sign in as a user and use the table with the identity pool's credentials, hop by hop.
-    /// Exit 0 when every hop worked, 1 otherwise
+    /// Exit 0 when every hop that ran worked, 1 otherwise
     #[command(
-        long_about = "Sign in as a user and use the table with the identity pool's credentials, hop by hop. Exit 0 when every hop worked, 1 otherwise.\n\n\
+        long_about = "Sign in as a user and use the table with the identity pool's credentials, hop by hop. Exit 0 when every hop that ran worked (a hop the policy does not grant is skipped), 1 otherwise; interrupted by a signal, it cleans up and exits 128 + the signal's number.\n\n\
                       Runs the flow a client app runs, against the applied stack, and reports each hop with its duration: sign in to the user pool (InitiateAuth, USER_PASSWORD_AUTH), exchange the ID token at the identity pool (GetId, GetCredentialsForIdentity), then PutItem, GetItem, UpdateItem (and Query when granted) on one test item with those temporary credentials, and delete the item with the operator's credentials.\n\n\
                       With per_user_isolation the test item's partition key is the caller's own: their user pool sub (isolation_key = \"user-pool-sub\", the default) or identity id (\"identity-id\"), and the isolation hop checks that a GetItem on another user's partition key and a Scan are both denied. With the user pool sub, the backend-write and backend-read hops prove that the app and its backend share items: the operator, standing in for the backend, writes the item under userId = sub, and the signed-in user reads exactly that item. A failing hop is explained in terms of the setup (trust policy, pool roles, app client, policy actions).\n\n\
                       --guest runs the flow of an app before anyone signs in (needs identity_pool.allow_unauthenticated = true): GetId and GetCredentialsForIdentity without a login, then a table call that [guest] actions grants and one it does not, which must be denied. No call changes data.\n\n\

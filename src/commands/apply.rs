@@ -1,13 +1,15 @@
 //! `setup apply`: observe, plan, refuse early if a resource is not ours (or needs replacement),
 //! then carry out exactly the planned actions ([`crate::steps::execute`]). Steps run at once;
-//! an action waits only for the steps it needs:
+//! an action waits only for the steps it needs (`steps::tests::each_write_of_a_fresh_apply_waits_for_what_it_uses`
+//! pins these waits):
 //!
 //! ```text
-//! table ──────────────── create → wait ACTIVE → PITR
-//! identity pool ───────┬── role (trusts the pool) ──┬── trust policy
-//! access policy: create│                            ├── attach the policy to the role
-//!                      └────────────────────────────┴── pool roles
-//! backend policy ─────── create → attach
+//! table ─────────────── create → wait ACTIVE → PITR
+//! identity pool ──┬── role ───────┬── trust policy (+ sts:TagSession) ── principal tags
+//!                 │               ├── attach the access policy (created at once)
+//!                 ├── guest role ─┼── attach the guest policy (created at once)
+//!                 └───────────────┴── pool roles (authenticated, unauthenticated)
+//! backend policy ────── create → attach
 //! ```
 
 use anyhow::{anyhow, Result};

@@ -1,4 +1,4 @@
-//! Step 7, optional: backend access. A second customer-managed policy, scoped to the table,
+//! The `backend-policy` step, optional: backend access. A second customer-managed policy, scoped to the table,
 //! attached to the existing IAM role or user a backend runs as (`[backend]` in the config). The
 //! backend reads the caller's user-pool `sub` (e.g. the `x-amzn-oidc-identity` header behind a
 //! load balancer) and uses it as the partition key itself, so this policy has no `LeadingKeys`

@@ -1,4 +1,4 @@
-//! Step 5: the customer-managed IAM policy scoped to the table, attached to the role. A changed
+//! The `access-policy` step: the customer-managed IAM policy scoped to the table, attached to the role. A changed
 //! document becomes a new default version (see [`managed`] for what every managed policy
 //! shares).
 

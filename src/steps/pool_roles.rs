@@ -1,4 +1,4 @@
-//! Step 6: the identity pool's roles (`SetIdentityPoolRoles`). Its `authenticated` role must be
+//! The `pool-roles` step: the identity pool's roles (`SetIdentityPoolRoles`). Its `authenticated` role must be
 //! the stack's role; with guests allowed its `unauthenticated` role must be the stack's guest
 //! role, and with guests off the stack's guest role is taken off the pool (another
 //! unauthenticated role, set by hand, is kept). Role mappings are kept as they are.

@@ -1,4 +1,4 @@
-//! Step 3: the IAM role that the identity pool's authenticated users assume.
+//! The `role` step: the IAM role that the identity pool's authenticated users assume.
 //! The role is created with the trust policy; the `trust` step keeps that policy converged.
 
 use std::collections::BTreeMap;

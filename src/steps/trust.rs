@@ -1,4 +1,4 @@
-//! Step 4: trust policy convergence. The role's trust policy must let exactly this identity
+//! The `trust-policy` step: trust policy convergence. The role's trust policy must let exactly this identity
 //! pool's authenticated users assume it (`aud` = pool id, `amr` = authenticated, principal
 //! `cognito-identity.amazonaws.com`, action `sts:AssumeRoleWithWebIdentity`). A role made in the
 //! console, or a pool that was recreated, leaves a trust policy that does not match: the cause of

@@ -1,4 +1,4 @@
-//! Step 2: the Cognito identity pool, linked to the existing user pool and its app clients.
+//! The `identity-pool` step: the Cognito identity pool, linked to the existing user pool and its app clients.
 //!
 //! `lookup.rs` finds it (by tag, then by name), `apply.rs` creates, converges and deletes it;
 //! the diff is here.

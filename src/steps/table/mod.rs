@@ -1,4 +1,4 @@
-//! Step 1: the DynamoDB table — keys, billing, point-in-time recovery, deletion protection, tags,
+//! The `table` step: the DynamoDB table — keys, billing, point-in-time recovery, deletion protection, tags,
 //! encryption at rest, Time to Live, table class and global secondary indexes.
 //!
 //! `observe` reads it (`observe.rs`; the KMS key of a customer-managed table in `kms.rs`),
