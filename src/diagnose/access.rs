@@ -230,7 +230,7 @@ fn not_granted(grant: Grant, who: &str, key: &str, b: &Breach) -> String {
             "policy {policy} grants it ({st}), more than the config; `setup status` shows how it differs, `setup apply` fixes it"
         ),
         Grant::Other(name, st) => format!(
-            "role {role} also has {name}, which setup did not add and which grants it ({st}): every one of the {who} gets what it grants; remove it"
+            "role {role} also has {name}, which setup did not add and which grants it ({st}): {who} all get what it grants; remove it"
         ),
         Grant::Resource(st) => format!(
             "the resource-based policy of table {table} grants it ({st}); setup does not manage that policy (`setup status` shows the grant): remove it"
@@ -458,7 +458,7 @@ mod tests {
              "policy p grants it (statement \"TableAccess\"), more than the config; `setup status` shows how it differs, `setup apply` fixes it"),
             ("another policy", &guest, breach("dynamodb:DeleteItem", no,
                 vec![policy_of_role("managed policy hand-made", Some(grant("dynamodb:DeleteItem")))], None),
-             "role r also has managed policy hand-made, which setup did not add and which grants it (statement \"Extra\"): every one of the guests gets what it grants; remove it"),
+             "role r also has managed policy hand-made, which setup did not add and which grants it (statement \"Extra\"): guests all get what it grants; remove it"),
             ("the table's resource policy", &guest, breach("dynamodb:DeleteItem", no, vec![], Some(&resource)),
              "the resource-based policy of table t grants it (statement \"GuestsDelete\"); setup does not manage that policy (`setup status` shows the grant): remove it"),
             ("nothing", &guest, breach("dynamodb:DeleteItem", no, vec![], None),

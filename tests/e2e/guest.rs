@@ -315,7 +315,7 @@ fn guests_without_actions_and_what_verify_says_when_the_wiring_breaks() {
     assert_eq!(
         cause,
         format!(
-            "guests may call dynamodb:DeleteItem, which guest.actions does not grant: role {} also has managed policy {extra}, which setup did not add and which grants it (statement \"Deletes\"): every one of the guests gets what it grants; remove it",
+            "guests may call dynamodb:DeleteItem, which guest.actions does not grant: role {} also has managed policy {extra}, which setup did not add and which grants it (statement \"Deletes\"): guests all get what it grants; remove it",
             guest_role(&s)
         )
     );
