@@ -286,14 +286,14 @@ def main():
                for a in (["apply"], ["apply"], ["status"], ["teardown", "--delete-table", "--yes"])]
     finally:
         emu.stop()
-    size = os.path.getsize(args.binary) / (1024 * 1024)
+    size = os.path.getsize(args.binary)
     say("### Start-up, memory, size")
     say()
     say(f"- start-up to first request (process spawn → first request at the emulator): "
         f"median {med(startup) * 1000:.1f} ms, max {max(startup) * 1000:.1f} ms over {len(startup)} runs")
     say(f"- peak memory (max RSS) of apply / no-op apply / status / teardown: "
         + " / ".join(f"{x:.1f}" for x in rss) + " MB")
-    say(f"- release binary (LTO, stripped): {size:.1f} MB")
+    say(f"- release binary (LTO, stripped): {size / 1e6:.1f} MB ({size:,} bytes)")
     say()
     say("API calls per command (setup, 0 ms run):")
     say()

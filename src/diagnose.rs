@@ -15,6 +15,7 @@ pub mod access;
 pub mod identity_pool;
 mod isolation;
 mod principal_tags;
+pub mod resource_policy;
 pub mod sign_in;
 
 pub use isolation::{is_keyed, isolation_hole, isolation_refusal, KEYED_ACTIONS, LEADING_KEYS};

@@ -9,8 +9,9 @@
 //! and the string condition operators (`StringEquals`, `StringNotEquals`, `StringLike`,
 //! `StringNotLike`, and their `IgnoreCase` forms) with the `ForAllValues:` / `ForAnyValue:`
 //! qualifiers and the `IfExists` suffix, plus `Bool` and `Null`. An operator it does not know
-//! makes its statement not apply. Not modelled: resource policies, permission boundaries,
-//! session policies, SCPs, principals.
+//! makes its statement not apply. Not modelled: permission boundaries, session policies, SCPs,
+//! principals (a resource policy is evaluated here once `diagnose::resource_policy` has kept the
+//! statements whose principal is the caller).
 
 use std::collections::BTreeMap;
 
@@ -237,6 +238,15 @@ pub fn evaluate(policies: &[&Value], req: &Request) -> Decision {
     } else {
         Decision::ImplicitDeny
     }
+}
+
+/// The statements of `doc` that apply to the request (action, resource and conditions all
+/// match), whatever their effect, with their position in the document (0-based).
+pub fn applying_statements<'a>(
+    doc: &'a Value,
+    req: &Request,
+) -> Vec<(usize, &'a Map<String, Value>)> {
+    statements(doc).into_iter().enumerate().filter(|(_, st)| statement_applies(st, req)).collect()
 }
 
 /// Whether some Allow statement grants the action on the resource when conditions are ignored

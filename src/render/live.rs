@@ -16,10 +16,25 @@ use crate::progress::{Head, Progress};
 /// to do print nothing here (the report lists them).
 /// While a step waits, its updates (`table t CREATING 3s`) come every second: a line is
 /// printed when the state changes, and otherwise at most every [`PLAIN_REPEAT`].
+/// A line the step has just printed is not printed again (CI logs are read line by line).
 #[derive(Default)]
 pub struct Plain {
     started: Mutex<HashSet<StepId>>,
     last_update: Mutex<HashMap<StepId, (String, std::time::Instant)>>,
+    /// The last line printed for each step.
+    last_line: Mutex<HashMap<StepId, String>>,
+}
+
+impl Plain {
+    /// Prints `step: message` unless it is the line the step printed last.
+    fn line(&self, step: StepId, message: &str) {
+        let mut last = self.last_line.lock().expect("not poisoned");
+        if last.get(&step).is_some_and(|l| l == message) {
+            return;
+        }
+        last.insert(step, message.to_string());
+        eprintln!("{step}: {message}");
+    }
 }
 
 /// How often a plain line repeats an unchanged waiting state.
@@ -43,7 +58,7 @@ fn without_elapsed(message: &str) -> &str {
 impl Progress for Plain {
     fn start(&self, step: StepId, message: &str) {
         self.started.lock().expect("not poisoned").insert(step);
-        eprintln!("{step}: {message}");
+        self.line(step, message);
     }
     fn update(&self, step: StepId, message: &str) {
         let state = without_elapsed(message);
@@ -52,7 +67,7 @@ impl Progress for Plain {
             last.get(&step).is_some_and(|(s, at)| s == state && at.elapsed() < PLAIN_REPEAT);
         if !quiet {
             last.insert(step, (state.to_string(), std::time::Instant::now()));
-            eprintln!("{step}: {message}");
+            self.line(step, message);
         }
     }
     fn finish(&self, step: StepId, ok: bool, message: &str) {
@@ -61,9 +76,9 @@ impl Progress for Plain {
             return;
         }
         if ok {
-            eprintln!("{step}: done: {message}");
+            self.line(step, &format!("done: {message}"));
         } else {
-            eprintln!("{step}: failed: {message}");
+            self.line(step, &format!("failed: {message}"));
         }
     }
 }

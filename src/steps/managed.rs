@@ -375,12 +375,12 @@ pub async fn apply(ctx: &Ctx, t: &Target<'_>, action: &Action) -> Result<Vec<Don
             })])
         }
         Action::DeleteVersions(_, ids) => {
-            ctx.progress.start(t.step, &format!("removing policy {name}"));
+            ctx.progress.start(t.step, &format!("deleting the old versions of policy {name}"));
             delete_versions(ctx, t, ids).await?;
             Ok(vec![])
         }
         Action::Delete(..) => {
-            ctx.progress.start(t.step, &format!("removing policy {name}"));
+            ctx.progress.start(t.step, &format!("deleting policy {name}"));
             // Right after a detach, IAM can still count the attachment for a while.
             crate::aws::retry_for(&["DeleteConflict"], crate::aws::DELETE_CONFLICT_TIME, || {
                 iam.delete_policy().policy_arn(t.arn).send()

@@ -53,13 +53,14 @@ pub enum Scope {
     Full,
     /// What removal needs: which resources exist, who owns them, and what else uses the
     /// policies (teardown). Skips the user pool check (a deleted user pool must not block
-    /// teardown), PITR, the access policy's document and the pool's roles.
+    /// teardown), PITR, the table's resource policy, the access policy's document and the pool's
+    /// roles.
     Removal,
 }
 
 /// Reads every resource, with independent reads in flight together:
-/// the user pool check, STS → policies, table → (PITR, tags), identity pools → describe → (pool
-/// roles, principal tag map), role + its attachments.
+/// the user pool check, STS → policies, table → (PITR, tags, TTL, resource policy), identity
+/// pools → describe → (pool roles, principal tag map), role + its attachments.
 pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observed> {
     let full = scope == Scope::Full;
     // The guest role and policy: read with the rest when guests are on (or for teardown);
@@ -108,7 +109,7 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
                 false => Ok(None),
             }
         };
-        let (table, key) = tokio::join!(table::observe(aws, d, full), key);
+        let (table, key) = tokio::join!(table::observe(aws, d, full, full), key);
         Ok::<_, anyhow::Error>((table?, key?))
     };
     let pool_then_roles = async {

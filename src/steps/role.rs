@@ -287,7 +287,7 @@ pub async fn detach(
     policy: &str,
     arn: &str,
 ) -> Result<Vec<Done>> {
-    ctx.progress.start(step, &format!("deleting role {name}"));
+    ctx.progress.start(step, &format!("detaching policy {policy} from role {name}"));
     managed::detach(ctx, &Principal::Role(name.to_string()), arn).await?;
     Ok(vec![Done::Removed(format!("detached policy {policy}"))])
 }

@@ -2,6 +2,7 @@
 //! quote are the messages the binary prints, and the command table of the README is the
 //! command line `setup --help` describes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::harness::*;
@@ -283,4 +284,48 @@ fn what_the_examples_point_to_exists() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The build-cost figures the docs quote (`<!-- build_cost TREE FIELD -->VALUE<!--
+/// /build_cost -->` in README.md and docs/performance.md) are the output of the benchmark that
+/// measures them, as recorded in bench/build_cost.md (`python3 bench/build_cost.py --docs`
+/// rewrites both): a figure edited by hand, or kept from an older run, fails here. The binary's
+/// size in MB is its recorded byte count (1 MB = 10^6 bytes), and the README quotes it.
+#[test]
+fn build_cost_figures_in_the_docs_are_the_benchmarks_recorded_output() {
+    let recorded = std::fs::read_to_string(repo_root().join("bench/build_cost.md")).unwrap();
+    let fields = ["wall", "cpu", "compiled", "binary", "rss"];
+    // tree → field → figure, from the recorded table; tree → bytes, from its list.
+    let mut table: BTreeMap<String, BTreeMap<&str, String>> = BTreeMap::new();
+    let mut bytes: BTreeMap<String, u64> = BTreeMap::new();
+    for line in recorded.lines() {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if line.starts_with('|') && cells.len() == fields.len() + 1 && !cells[1].starts_with('-') {
+            let row = fields.iter().zip(&cells[1..]).map(|(f, c)| (*f, c.to_string())).collect();
+            table.insert(cells[0].to_string(), row);
+        }
+        if let (Some(rest), Some(at)) = (line.strip_prefix("- "), line.find(": binary ")) {
+            let tree = rest.split([' ', ':']).next().unwrap().to_string();
+            let n: String = line[at + 9..].chars().take_while(|c| *c != ' ').collect();
+            bytes.insert(tree, n.replace(',', "").parse().unwrap());
+        }
+    }
+    for (tree, n) in &bytes {
+        assert_eq!(table[tree]["binary"], format!("{:.1} MB", *n as f64 / 1e6), "{tree}");
+    }
+    let mut quoted = Vec::new();
+    for doc in ["README.md", "docs/performance.md"] {
+        let text = std::fs::read_to_string(repo_root().join(doc)).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("<!-- build_cost ") {
+            let (head, tail) = rest[at + 16..].split_once(" -->").unwrap();
+            let (value, after) = tail.split_once("<!-- /build_cost -->").unwrap();
+            let (tree, field) = head.split_once(' ').unwrap();
+            let want = table.get(tree).and_then(|row| row.get(field));
+            assert_eq!(Some(&value.to_string()), want, "{doc}: {tree} {field}");
+            quoted.push(format!("{doc} {tree} {field}"));
+            rest = after;
+        }
+    }
+    assert!(quoted.contains(&"README.md now binary".to_string()), "{quoted:?}");
 }

@@ -285,24 +285,37 @@ fn guests_without_actions_and_what_verify_says_when_the_wiring_breaks() {
     );
     assert_eq!(hop(&v, "guest-denied")["status"], "ok");
 
-    // A policy attached by hand grants what the config does not: the denied call shows it.
-    let extra = format!("{}-hand-made", s.name);
-    let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Action": "dynamodb:DeleteItem", "Resource": "*"}]});
-    let made = block_on(
-        sdk.iam.create_policy().policy_name(&extra).policy_document(doc.to_string()).send(),
-    )
-    .unwrap();
-    let extra_arn = made.policy().unwrap().arn().unwrap().to_string();
-    block_on(sdk.iam.attach_role_policy().role_name(guest_role(&s)).policy_arn(&extra_arn).send())
+    // Two policies attached by hand, one of which grants what the config does not: the denied
+    // call names that one, evaluated, not the other.
+    let attach = |name: &str, doc: Value| {
+        let made = block_on(
+            sdk.iam.create_policy().policy_name(name).policy_document(doc.to_string()).send(),
+        )
         .unwrap();
+        let arn = made.policy().unwrap().arn().unwrap().to_string();
+        block_on(sdk.iam.attach_role_policy().role_name(guest_role(&s)).policy_arn(&arn).send())
+            .unwrap();
+        arn
+    };
+    let unrelated = format!("{}-audit-logs", s.name);
+    let unrelated_arn = attach(
+        &unrelated,
+        json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}]}),
+    );
+    let extra = format!("{}-hand-made", s.name);
+    let extra_arn = attach(
+        &extra,
+        json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "Deletes", "Effect": "Allow", "Action": "dynamodb:DeleteItem", "Resource": "*"}]}),
+    );
     let v = verify_guest(&s, 1);
     let (failed, cause) = first_failure(&v);
     assert_eq!(failed, "guest-denied");
     assert_eq!(
         cause,
         format!(
-            "guests may call dynamodb:DeleteItem, which guest.actions does not grant: guest role {} also has managed policy {extra}, which setup did not add: every guest gets what they grant; remove them",
+            "guests may call dynamodb:DeleteItem, which guest.actions does not grant: role {} also has managed policy {extra}, which setup did not add and which grants it (statement \"Deletes\"): guests all get what it grants; remove it",
             guest_role(&s)
         )
     );
@@ -310,6 +323,7 @@ fn guests_without_actions_and_what_verify_says_when_the_wiring_breaks() {
         .status_notes("guest-role")
         .contains(&format!("has managed policy \"{extra}\" attached (not managed by setup; left as is): every guest gets what it grants")));
     block_on(sdk.detach_policy(&guest_role(&s), &extra_arn));
+    block_on(sdk.detach_policy(&guest_role(&s), &unrelated_arn));
 
     // The pool's roles cleared by hand: the emulator refuses the guest like Cognito, and verify
     // says why without waiting for propagation.
@@ -413,4 +427,57 @@ fn teardown_keeps_a_guest_policy_attached_outside_the_stack() {
     );
     assert!(block_on(sdk.policy_exists(&guest_policy_arn(&s))));
     assert!(!block_on(sdk.role_exists(&guest_role(&s))));
+}
+
+/// The issue-27 case: something outside the guest role's policies (here the table's
+/// resource-based policy, which the emulator enforces like DynamoDB) lets guests call what
+/// `guest.actions` does not grant. `verify --guest` names the statement that does it, not the
+/// guest policy (which is in sync); `status` shows the grant as a security finding on the table;
+/// once it is removed, both are clean again.
+#[test]
+fn a_table_resource_policy_that_lets_guests_in_is_named_by_verify_and_status() {
+    let s = applied_with_guest_get_item("guest-resource-policy");
+    let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", s.table());
+    let sdk = sdk();
+    verify_guest(&s, 0);
+    assert!(s.status_notes("table").iter().all(|n| !n.starts_with("security: ")));
+
+    let doc = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Backend", "Effect": "Allow",
+         "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:role/{}-api", s.name)},
+         "Action": "dynamodb:*", "Resource": table_arn},
+        {"Sid": "GuestCleanup", "Effect": "Allow", "Principal": {"AWS": guest_role_arn(&s)},
+         "Action": ["dynamodb:GetItem", "dynamodb:DeleteItem"], "Resource": table_arn}]});
+    block_on(
+        sdk.dynamodb.put_resource_policy().resource_arn(&table_arn).policy(doc.to_string()).send(),
+    )
+    .unwrap();
+    let v = verify_guest(&s, 1);
+    let (failed, cause) = first_failure(&v);
+    assert_eq!(failed, "guest-denied");
+    assert_eq!(
+        cause,
+        format!(
+            "guests may call dynamodb:DeleteItem, which guest.actions does not grant: the resource-based policy of table {} grants it (statement \"GuestCleanup\"); setup does not manage that policy (`setup status` shows the grant): remove it",
+            s.table()
+        )
+    );
+    // status: the guest policy is in sync, the table's policy grants more than the config
+    let r = s.run(&["status", "-o", "json"]);
+    let j = r.json();
+    assert_eq!(r.step(&j, "guest-policy")["state"], "in_sync", "{}", r.all());
+    let findings: Vec<String> =
+        s.status_notes("table").into_iter().filter(|n| n.starts_with("security: ")).collect();
+    assert_eq!(
+        findings,
+        [format!(
+            "security: the resource-based policy of table {} grants role {} (every guest) dynamodb:DeleteItem, which guest.actions does not (statement \"GuestCleanup\"); setup does not manage that policy: remove the grant",
+            s.table(),
+            guest_role(&s)
+        )]
+    );
+    block_on(sdk.dynamodb.delete_resource_policy().resource_arn(&table_arn).send()).unwrap();
+    verify_guest(&s, 0);
+    assert!(s.status_notes("table").iter().all(|n| !n.starts_with("security: ")));
+    s.ok(&["teardown", "--delete-table", "--yes"]);
 }

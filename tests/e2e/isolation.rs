@@ -390,3 +390,46 @@ fn signed_in_users_can_query_the_tables_indexes() {
     // An index keyed by something else cannot be limited to the user's own items: denied.
     assert_eq!(u.query_index(&s.table(), "byEmail", "email", "a@example.com").as_deref(), DENIED);
 }
+
+/// A statement in the table's resource-based policy that lets the signed-in role Scan breaks
+/// isolation without touching the role's policies: the isolation hop names that statement (the
+/// emulator enforces the table's policy like DynamoDB), and `status` shows it as a security
+/// finding on the table.
+#[test]
+fn a_table_resource_policy_that_breaks_isolation_is_named() {
+    let s = stack("iso-resource-policy", ISOLATED);
+    s.ok(&["apply"]);
+    let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", s.table());
+    let doc = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Reports", "Effect": "Allow",
+        "Principal": {"AWS": s.role_arn()}, "Action": "dynamodb:Scan", "Resource": table_arn}]});
+    block_on(
+        sdk()
+            .dynamodb
+            .put_resource_policy()
+            .resource_arn(&table_arn)
+            .policy(doc.to_string())
+            .send(),
+    )
+    .unwrap();
+    let j = verify_json(&s);
+    isolation_fails(
+        &j,
+        "Scan (no partition key) was allowed",
+        &format!(
+            "dynamodb:Scan with no partition key was allowed although policy {} does not allow it: the resource-based policy of table {} grants it (statement \"Reports\"; setup does not manage that policy)",
+            s.policy(),
+            s.table()
+        ),
+    );
+    let findings: Vec<String> =
+        s.status_notes("table").into_iter().filter(|n| n.starts_with("security: ")).collect();
+    assert_eq!(
+        findings,
+        [format!(
+            "security: the resource-based policy of table {} grants role {} (every signed-in user) dynamodb:Scan, which [policy] actions does not (statement \"Reports\"); setup does not manage that policy: remove the grant",
+            s.table(),
+            s.role()
+        )]
+    );
+    s.ok(&["teardown", "--delete-table", "--yes"]);
+}

@@ -215,3 +215,27 @@ fn a_teardown_timed_out_on_the_table_says_to_run_teardown_again() {
     s.ok(&["teardown", "--delete-table", "--yes"]);
     assert!(!block_on(sdk().table_exists(&s.table())));
 }
+
+/// Without a terminal, progress is plain lines on stderr, one per event, and no line is said
+/// twice: CI logs are read line by line. A stack with guests and a protected table, so teardown
+/// detaches and deletes two roles and turns protection off before deleting the table (each of
+/// which once printed the same line as the step after it).
+#[test]
+fn plain_progress_says_each_event_once() {
+    let s = Stack::new("plain-once", "");
+    s.write_config(&s.table_config(
+        "deletion_protection = true\n",
+        "[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n",
+    ));
+    for args in [&["apply"][..], &["teardown", "--delete-table", "--yes"][..]] {
+        let r = s.ok(args);
+        let lines: Vec<&str> = r.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        let repeated: Vec<&str> = lines.iter().copied().filter(|l| !seen.insert(*l)).collect();
+        assert!(repeated.is_empty(), "{args:?} repeated {repeated:?}:\n{}", r.stderr);
+        for step in ["table", "role", "guest-role"] {
+            let prefix = format!("{step}: ");
+            assert!(lines.iter().any(|l| l.starts_with(&prefix)), "{args:?}: no {step} line");
+        }
+    }
+}

@@ -29,6 +29,8 @@ concern:
                    /_setup/tagging) and the fault kind "denied"
   identity_tags    cognito-identity TagResource / UntagResource / ListTagsForResource, always on
   iam_fidelity     IAM checks moto lacks, always on (DeletePolicy conflicts, PolicySize quota)
+  resource_policies  DynamoDB resource-based policies as AWS has them (idempotent delete, gone
+                   with the table), and the policy that governs a request, for iam_enforce
   partition        aws / aws-us-gov / aws-cn: which IAM backend serves a region
   realistic        the windows of the realistic mode (--realistic SPEC), their runtime endpoint
                    GET/POST /_setup/realistic, and install() which applies the patches below

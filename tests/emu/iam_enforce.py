@@ -7,6 +7,10 @@ moto's IAM backend at request time:
 
   * the role's attached managed policies (default version) and inline policies, and its
     permissions boundary if it has one;
+  * for DynamoDB, the resource-based policy of the table the request reaches (its indexes: the
+    table's; resource_policies.py): an Allow for the role, its session or "*" grants the call
+    without an identity policy (same account), an explicit Deny denies ("... with an explicit
+    deny in a resource-based policy");
   * action `<service>:<Operation>` and the resource the request reaches (DynamoDB: the table
     ARN, or the index ARN when the request names an IndexName; each table of a batch; each item
     of a transaction with the item's own action, as DynamoDB does; PartiQL statements as
@@ -42,6 +46,8 @@ import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qs
+
+from . import resource_policies
 
 SIM_DIR = Path(__file__).resolve().parents[1] / "iam-sim"
 SESSION_NAME = "CognitoIdentityCredentials"
@@ -116,8 +122,10 @@ class IamSimulator:
         return json.loads(line)
 
     def decide(self, *, principal: str, action: str, resource: str, account: str,
-               context: dict, policies: list[dict], boundary: list[dict] | None = None) -> str:
-        """'Allowed', 'ImplicitlyDenied' or 'ExplicitlyDenied'; raises SimulatorError otherwise."""
+               context: dict, policies: list[dict], boundary: list[dict] | None = None,
+               resource_policy: dict | None = None) -> str:
+        """'Allowed', 'ImplicitlyDenied' or 'ExplicitlyDenied'; raises SimulatorError otherwise.
+        `resource_policy` is the resource's own policy document (a DynamoDB table's), if any."""
         with self.lock:
             self.next_id += 1
             req = {"id": self.next_id, "principal": principal, "action": action,
@@ -125,6 +133,9 @@ class IamSimulator:
                    "policies": policies}
             if boundary:
                 req["boundary"] = boundary
+            if resource_policy is not None:
+                req["resource_policy"] = {"name": f"resource policy of {resource}",
+                                          "policy": resource_policy}
             try:
                 self.proc.stdin.write(json.dumps(req) + "\n")
                 self.proc.stdin.flush()
@@ -194,6 +205,26 @@ def self_check(sim: IamSimulator) -> None:
                              "Effect": "Deny", "Action": "dynamodb:*", "Resource": "*"}]}}])
     if got != "ExplicitlyDenied":
         raise SimulatorError(f"IAM simulator self-check failed: explicit deny gave {got}")
+    # a table's resource-based policy: an Allow for the role grants what no identity policy
+    # does (same account), an Allow for another role does not, a Deny wins over identity Allows
+    def resource(effect, who):
+        return {"Version": "2012-10-17", "Statement": [{
+            "Effect": effect, "Principal": {"AWS": who}, "Action": "dynamodb:DeleteItem",
+            "Resource": table}]}
+    role = f"arn:aws:iam::{account}:role/R"
+    for what, policies, rp, want in [
+        ("a resource policy Allow for the role", [], resource("Allow", role), "Allowed"),
+        ("a resource policy Allow for everyone", [], resource("Allow", "*"), "Allowed"),
+        ("a resource policy Allow for another role", [],
+         resource("Allow", f"arn:aws:iam::{account}:role/Other"), "ImplicitlyDenied"),
+        ("a resource policy Deny", [{"name": "all", "policy": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}}],
+         resource("Deny", "*"), "ExplicitlyDenied"),
+    ]:
+        got = sim.decide(principal=principal, action="dynamodb:DeleteItem", resource=table,
+                         account=account, context=base, policies=policies, resource_policy=rp)
+        if got != want:
+            raise SimulatorError(f"IAM simulator self-check failed: {what}: got {got}, want {want}")
 
 
 # --------------------------------------------------------------------------
@@ -454,8 +485,8 @@ def role_policies(account: str, partition: str, role_arn: str):
 # The middleware
 # --------------------------------------------------------------------------
 
-def deny_message(principal: str, authz: Authz, explicit: bool) -> str:
-    why = ("with an explicit deny in an identity-based policy" if explicit
+def deny_message(principal: str, authz: Authz, explicit: bool, where: str = "an identity-based") -> str:
+    why = (f"with an explicit deny in {where} policy" if explicit
            else f"because no identity-based policy allows the {authz.action} action")
     return (f"User: {principal} is not authorized to perform: {authz.action} "
             f"on resource: {authz.resource} {why}")
@@ -556,20 +587,29 @@ class IamEnforceMiddleware:
             for tag, value in (record.get("principal_tags") or {}).items():
                 base[f"aws:PrincipalTag/{tag}"] = value
             for a in authz:
-                decision = self.sim.decide(
+                resource_policy = (resource_policies.policy_for(where["account"], where["region"],
+                                                                a.resource)
+                                   if service == "dynamodb" else None)
+                decide = lambda rp: self.sim.decide(  # noqa: E731
                     principal=principal, action=a.action, resource=a.resource,
                     account=where["account"], context=dict(base, **a.context),
-                    policies=policies, boundary=boundary)
+                    policies=policies, boundary=boundary, resource_policy=rp)
+                decision = decide(resource_policy)
                 with self.lock:
                     self.decisions.setdefault(key, []).append(
                         {"action": a.action, "resource": a.resource, "context": a.context,
-                         "decision": decision})
+                         "decision": decision, "resource_policy": resource_policy is not None})
                 if decision != "Allowed":
                     (environ.get("setup.record") or {})["iam"] = decision
                     code = "AccessDenied" if service in ("iam", "sts") else "AccessDeniedException"
                     status = "403 Forbidden" if service in ("iam", "sts") else "400 Bad Request"
-                    return _respond(start_response, service, status, code,
-                                    deny_message(principal, a, decision == "ExplicitlyDenied"))
+                    explicit = decision == "ExplicitlyDenied"
+                    # Whose Deny: the identity policies' unless only the resource policy denies.
+                    by_resource = (explicit and resource_policy is not None
+                                   and decide(None) != "ExplicitlyDenied")
+                    return _respond(start_response, service, status, code, deny_message(
+                        principal, a, explicit,
+                        "a resource-based" if by_resource else "an identity-based"))
         except SimulatorError as e:
             sys.stderr.write(f"emulator: IAM enforcement failed, refusing the request: {e}\n")
             return _respond(start_response, service, "500 Internal Server Error",

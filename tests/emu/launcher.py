@@ -36,6 +36,7 @@ from . import (
     pool_roles,
     principal_tags,
     realistic,
+    resource_policies,
     sign_in,
     signature,
     table_options,
@@ -56,6 +57,7 @@ def patch_moto() -> None:
     table_status.patch()
     signature.patch()
     sign_in.patch()
+    resource_policies.patch()
 
 
 class QuietHandler(MotoRequestHandler):

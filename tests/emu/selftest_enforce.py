@@ -2,7 +2,8 @@
 """Self-test of tests/emu/iam_enforce.py, paging.py and user_pools.py (issues 10 and 12).
 
 Starts launchers on loopback (python3 tests/emulator.py --port 0 [--page-size 2]) and checks with
-boto3: IAM enforcement on the credentials of signed-in identities (A), AWS paging and the page
+boto3: IAM enforcement on the credentials of signed-in identities, with DynamoDB resource-based
+policies (A), AWS paging and the page
 cap (B), user pools that sign in with email / phone / aliases, required attributes and password
 policies (C), and that the launcher refuses to start without its IAM simulator.
 Run: python3 tests/emu/selftest_enforce.py   (exit 1 on any failure; about 20 s).
@@ -15,7 +16,7 @@ import time
 
 from botocore.exceptions import ClientError
 
-from selftest_support import REGION, Launcher, eq, run_cases
+from selftest_support import REGION, Launcher, eq, error, run_cases
 
 ACCOUNT = "123456789012"
 OPERATOR = ("AKIDOPERATOR0000", "secret")
@@ -215,6 +216,69 @@ def test_enforcement(emu: Emulator):
     eq(first_get["context"], {"dynamodb:LeadingKeys": [alice]}, "GetItem context")
     scan = next(d for d in decisions if d["action"] == "dynamodb:Scan")
     eq((scan["context"], scan["decision"]), ({}, "Allowed"), "Scan context")
+
+
+def test_resource_policies(emu: Emulator):
+    """DynamoDB resource-based policies: the three calls as AWS answers them, and the policy in
+    the IAM decision on identity credentials (resource_policies.py, iam_enforce.py)."""
+    st = Stack(emu, "rbp")
+    own = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${cognito-identity.amazonaws.com:sub}"]},
+           "Null": {"dynamodb:LeadingKeys": "false"}}
+    st.policy([{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+                "Resource": st.table_arn, "Condition": own}])
+    alice, alice_creds = st.sign_in("alice")
+    bob, _ = st.sign_in("bob")
+    ddb = emu.client("dynamodb", creds=alice_creds)
+    st.ddb.put_item(TableName=st.table, Item=item(bob))
+
+    # no policy: Get answers PolicyNotFoundException; Delete is idempotent unless a revision is expected
+    error(st.ddb.get_resource_policy, "PolicyNotFoundException", ResourceArn=st.table_arn)
+    st.ddb.delete_resource_policy(ResourceArn=st.table_arn)
+    error(st.ddb.delete_resource_policy, "PolicyNotFoundException", ResourceArn=st.table_arn,
+          ExpectedRevisionId="1")
+    error(st.ddb.put_resource_policy, "ValidationException", ResourceArn=st.table_arn, Policy="not json")
+    check_denied(st, ddb.delete_item, "dynamodb:DeleteItem", st.table_arn, TableName=st.table, Key=item(bob))
+    check_denied(st, ddb.scan, "dynamodb:Scan", st.table_arn, TableName=st.table)
+
+    def put(statements):
+        doc = json.dumps({"Version": "2012-10-17", "Statement": statements})
+        rev = st.ddb.put_resource_policy(ResourceArn=st.table_arn, Policy=doc)["RevisionId"]
+        eq(json.loads(st.ddb.get_resource_policy(ResourceArn=st.table_arn)["Policy"]),
+           json.loads(doc), "GetResourcePolicy returns what was put")
+        return rev
+
+    # an Allow for the role grants what its identity policy does not, on another user's item too
+    put([{"Effect": "Allow", "Principal": {"AWS": st.role_arn}, "Action": "dynamodb:DeleteItem",
+          "Resource": st.table_arn}])
+    ddb.delete_item(TableName=st.table, Key=item(bob))
+    check_denied(st, ddb.scan, "dynamodb:Scan", st.table_arn, TableName=st.table)
+    # "Principal": "*" grants every caller; an Allow for another role grants this one nothing
+    put([{"Effect": "Allow", "Principal": "*", "Action": "dynamodb:Scan", "Resource": st.table_arn}])
+    ddb.scan(TableName=st.table)
+    check_denied(st, ddb.delete_item, "dynamodb:DeleteItem", st.table_arn, TableName=st.table, Key=item(bob))
+    put([{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/other"},
+          "Action": "dynamodb:*", "Resource": st.table_arn}])
+    check_denied(st, ddb.scan, "dynamodb:Scan", st.table_arn, TableName=st.table)
+    # an explicit Deny in it wins over the identity policy's Allow, and the message says whose
+    rev = put([{"Effect": "Deny", "Principal": "*", "Action": "dynamodb:GetItem", "Resource": st.table_arn}])
+    code, message, status = error_of(ddb.get_item, TableName=st.table, Key=item(alice))
+    eq((code, status), ("AccessDeniedException", 400), "GetItem under a resource policy Deny")
+    eq(message, (f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{st.role}/CognitoIdentityCredentials "
+                 f"is not authorized to perform: dynamodb:GetItem on resource: {st.table_arn} "
+                 "with an explicit deny in a resource-based policy"), "resource policy Deny message")
+    ddb.put_item(TableName=st.table, Item=item(alice))
+    # deleted with the matching revision: the grants are gone
+    st.ddb.delete_resource_policy(ResourceArn=st.table_arn, ExpectedRevisionId=rev)
+    eq(ddb.get_item(TableName=st.table, Key=item(alice))["Item"]["pk"]["S"], alice, "own item again")
+    error(st.ddb.get_resource_policy, "PolicyNotFoundException", ResourceArn=st.table_arn)
+    # a deleted table takes its policy with it: a new table of that name has none
+    put([{"Effect": "Allow", "Principal": "*", "Action": "dynamodb:Scan", "Resource": st.table_arn}])
+    st.ddb.delete_table(TableName=st.table)
+    st.ddb.create_table(TableName=st.table, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    error(st.ddb.get_resource_policy, "PolicyNotFoundException", ResourceArn=st.table_arn)
+    check_denied(st, ddb.scan, "dynamodb:Scan", st.table_arn, TableName=st.table)
 
 
 def test_refuses_without_simulator():
@@ -440,6 +504,7 @@ def main() -> int:
     emulators = [Emulator(), Emulator("--page-size", "2")]
     plain, capped = (e.wait_ready() for e in emulators)
     tests = [("A enforcement", lambda: test_enforcement(plain)),
+             ("A resource-based policies", lambda: test_resource_policies(plain)),
              ("A refuses to start without the simulator", test_refuses_without_simulator),
              ("B paging at AWS limits", lambda: test_paging_aws_limits(plain)),
              ("B paging with --page-size 2", lambda: test_paging_capped(capped)),

@@ -10,7 +10,9 @@
 //         "action": "dynamodb:GetItem", "resource": "arn:aws:dynamodb:...:table/T",
 //         "account": "123456789012", "context": {"dynamodb:LeadingKeys": ["k"], ...},
 //         "policies": [{"name": "p", "policy": {...}}],
-//         "boundary": [{"name": "b", "policy": {...}}] (optional: the permissions boundary)}
+//         "boundary": [{"name": "b", "policy": {...}}] (optional: the permissions boundary),
+//         "resource_policy": {"name": "r", "policy": {...}} (optional: the resource's own policy,
+//         e.g. a DynamoDB table's resource-based policy)}
 //   out: {"id": 1, "result": "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied"}
 //        or {"id": 1, "error": "..."} (the caller must deny).
 //
@@ -23,7 +25,11 @@
 // (validateIdentityPolicy) before evaluation; an invalid one is an error, never a silent allow.
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { validateIdentityPolicy } from '@cloud-copilot/iam-policy'
+import {
+  createValidatedPolicy,
+  validateIdentityPolicy,
+  validateResourcePolicy
+} from '@cloud-copilot/iam-policy'
 import { runUnsafeSimulation } from '@cloud-copilot/iam-simulate'
 
 const RESULTS = new Set(['Allowed', 'ImplicitlyDenied', 'ExplicitlyDenied'])
@@ -41,6 +47,18 @@ function evaluate(req) {
       return { error: `policy ${p.name} is invalid: ${errors.map((e) => e.message).join('; ')}` }
     }
   }
+  // Validated here, and handed over with its name: the simulator loads a bare resource policy
+  // without metadata and then fails reading its name.
+  const resource = req.resource_policy
+    ? createValidatedPolicy(req.resource_policy.policy, validateResourcePolicy, {
+        name: req.resource_policy.name
+      })
+    : undefined
+  if (resource && resource.errors.length > 0) {
+    return {
+      error: `resource policy ${req.resource_policy.name} is invalid: ${resource.errors.map((e) => e.message).join('; ')}`
+    }
+  }
   const result = runUnsafeSimulation(
     {
       request: {
@@ -51,6 +69,7 @@ function evaluate(req) {
       },
       identityPolicies: req.policies,
       permissionBoundaryPolicies: boundary,
+      resourcePolicy: resource,
       serviceControlPolicies: [],
       resourceControlPolicies: []
     },

@@ -196,7 +196,7 @@ async fn read_tables(
     names.dedup();
     let reads = futures_util::future::join_all(names.iter().map(|t| async {
         let d = probe(user_pool_id, role_name, t)?;
-        table::observe(aws, &d, true).await
+        table::observe(aws, &d, true, false).await
     }))
     .await;
     let mut tables = BTreeMap::new();

@@ -20,7 +20,7 @@ use super::login::{
 };
 use super::table::{is_denied, key_value};
 use super::{random_hex, sdk_error, Hop, Run};
-use crate::diagnose::access::{self, Call, LivePolicy};
+use crate::diagnose::access::{self, Breach, Call, Expected, LivePolicy};
 use crate::diagnose::identity_pool::{pool_configuration_problem, PoolRole};
 use crate::policy_eval;
 
@@ -378,45 +378,43 @@ async fn allowed(g: &Guest<'_>, action: &str) -> Result<Done<()>, Failure> {
     }
 }
 
-/// guest-denied: a call `guest.actions` does not grant must be denied.
+/// guest-denied: a call `guest.actions` does not grant must be denied; when it was allowed,
+/// what grants it, from the policies as read ([`access::explain_breach`]).
 async fn denied(g: &Guest<'_>, action: &str) -> Result<Done<()>, Failure> {
     let r = g.r;
-    match call(g, action).await.0 {
+    let (answer, pk_text) = call(g, action).await;
+    match answer {
         Answer::Denied(text) => Ok(done(
             (),
             format!("{action} was denied ({text}): guest.actions does not grant it"),
         )),
         Answer::Allowed(what) => {
-            let policy = r.o.guest.policy.as_ref().map(|p| p.arn.as_str());
-            let others: Vec<String> =
-                r.o.guest
-                    .role
-                    .as_ref()
-                    .map(|role| {
-                        role.attached
-                            .iter()
-                            .filter(|(_, arn)| Some(arn.as_str()) != policy)
-                            .map(|(name, _)| format!("managed policy {name}"))
-                            .chain(role.inline.iter().map(|n| format!("inline policy {n}")))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-            let why = if others.is_empty() {
-                format!(
-                    "the guest policy {} grants more than the config; `setup status` shows how it differs, `setup apply` fixes it",
-                    r.d.guest_spec.policy_name
-                )
-            } else {
-                format!(
-                    "guest role {} also has {}, which setup did not add: every guest gets what they grant; remove them",
-                    r.d.guest_spec.role_name,
-                    others.join(", ")
-                )
+            let ours = r.o.guest.policy.as_ref().map(|p| p.arn.as_str());
+            let role = r.o.guest.role.as_ref();
+            let other_policies = super::table::other_policies(r, role, ours).await;
+            let role_arn =
+                role.map_or_else(|| r.d.guest_role_arn(&r.o.account), |l| l.arn.clone());
+            let doc = match live_policy(r) {
+                LivePolicy::Attached(doc) => Some(doc),
+                _ => None,
             };
-            Err(failure(
-                format!("{action} was {what}; expected AccessDeniedException"),
-                format!("guests may call {action}, which guest.actions does not grant: {why}"),
-            ))
+            let cause = access::explain_breach(
+                doc,
+                &eval_context(r, g.identity_id, &pk_text),
+                &Breach {
+                    action,
+                    expected: Expected::NotGranted { who: "guests", key: "guest.actions" },
+                    policy: &r.d.guest_spec.policy_name,
+                    role: &r.d.guest_spec.role_name,
+                    role_arn: &role_arn,
+                    account: &r.o.account.id,
+                    table: &r.table,
+                    table_arn: &r.table_arn,
+                    other_policies,
+                    resource_policy: r.o.table.as_ref().and_then(|t| t.resource_policy.as_ref()),
+                },
+            );
+            Err(failure(format!("{action} was {what}; expected AccessDeniedException"), cause))
         }
         Answer::Failed { text, .. } => Err(failure(
             text.clone(),

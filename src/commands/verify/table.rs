@@ -14,7 +14,7 @@ use super::hop::{done, failure, Done, Failure};
 use super::{random_hex, sdk_error, Hop, Item, Run, MARKER_ATTR};
 use crate::aws::Found;
 use crate::config::{Isolation, KeyAttr, KeyType};
-use crate::diagnose::access::{self, Breach, Call, LivePolicy};
+use crate::diagnose::access::{self, Breach, Call, Expected, LivePolicy, OtherPolicy};
 use crate::policy_eval::{self, Decision};
 
 pub(super) fn key_value(k: &KeyAttr, text: &str) -> AttributeValue {
@@ -377,7 +377,8 @@ async fn isolation(
                 "dynamodb:GetItem",
                 Some(&other),
                 format!("GetItem on another user's partition key {other:?} ({holds}) was allowed; expected AccessDeniedException"),
-            ))
+            )
+            .await)
         }
         Err(e) if is_denied(e.code()) => {}
         Err(e) => return Err(call_failed(r, &e, "dynamodb:GetItem", identity_id, &other)),
@@ -389,7 +390,8 @@ async fn isolation(
             "dynamodb:Scan",
             None,
             "Scan (no partition key) was allowed; expected AccessDeniedException".to_string(),
-        )),
+        )
+        .await),
         Err(e) if is_denied(e.code()) => Ok(done(
             (),
             format!("GetItem on another user's partition key ({other}: {holds}) and Scan were both denied: the caller reaches only items keyed by its own {}", holds.trim_start_matches("the ")),
@@ -402,7 +404,7 @@ async fn isolation(
 }
 
 /// A request outside the caller's partition was allowed: why.
-fn breach(
+async fn breach(
     r: &Run<'_>,
     identity_id: &str,
     action: &str,
@@ -410,32 +412,53 @@ fn breach(
     error: String,
 ) -> Failure {
     let stack_policy = r.o.policy.as_ref().map(|p| p.arn.as_str());
-    let other_policies =
-        r.o.role
-            .as_ref()
-            .map(|role| {
-                role.attached
-                    .iter()
-                    .filter(|(_, arn)| Some(arn.as_str()) != stack_policy)
-                    .map(|(name, _)| name.clone())
-                    .chain(role.inline.iter().map(|n| format!("inline {n}")))
-                    .collect()
-            })
-            .unwrap_or_default();
+    let other_policies = other_policies(r, r.o.role.as_ref(), stack_policy).await;
     let cause = access::explain_breach(
         attached_policy(r),
         &eval_context(r, identity_id, other_key),
         &Breach {
             action,
-            other_key,
+            expected: Expected::OwnItems { other_key },
             policy: r.policy_name(),
             role: &r.d.role_name,
+            role_arn: &r.role_arn,
+            account: &r.o.account.id,
             table: &r.table,
             table_arn: &r.table_arn,
             other_policies,
+            resource_policy: r.o.table.as_ref().and_then(|t| t.resource_policy.as_ref()),
         },
     );
     failure(error, cause)
+}
+
+/// The policies of `role` besides the stack's (`ours`, by ARN), with the documents of the
+/// managed ones (read now: only a call that should have been denied needs them). Inline
+/// policies are named, not read.
+pub(super) async fn other_policies(
+    r: &Run<'_>,
+    role: Option<&crate::steps::role::Live>,
+    ours: Option<&str>,
+) -> Vec<OtherPolicy> {
+    let Some(role) = role else {
+        return Vec::new();
+    };
+    let managed = role.attached.iter().filter(|(_, arn)| Some(arn.as_str()) != ours).map(
+        |(name, arn)| async move {
+            let read = crate::steps::managed::observe(r.aws, arn, true).await;
+            OtherPolicy {
+                name: format!("managed policy {name}"),
+                document: read.ok().flatten().map(|p| p.document),
+            }
+        },
+    );
+    let mut out = futures_util::future::join_all(managed).await;
+    out.extend(
+        role.inline
+            .iter()
+            .map(|n| OtherPolicy { name: format!("inline policy {n}"), document: None }),
+    );
+    out
 }
 
 /// Removes the test item (operator credentials) and the test user, whatever happened before.

@@ -51,12 +51,12 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
             tagging.apply(ctx, STEP, call).await
         }
         Action::WaitActive(..) => {
-            ctx.progress.start(STEP, &format!("updating table {name}"));
+            ctx.progress.start(STEP, &format!("waiting for table {name} to be ACTIVE"));
             wait_active(ctx, false).await?;
             Ok(vec![])
         }
         Action::Billing(billing, indexes) => {
-            ctx.progress.start(STEP, &format!("updating table {name}"));
+            ctx.progress.start(STEP, &format!("setting the billing mode of table {name}"));
             let updates = indexes
                 .iter()
                 .map(|(index, read, write)| capacity_update(index, *read, *write))
@@ -80,7 +80,8 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
             Ok(vec![Done::Updated(format!("set billing mode to {}", billing.mode()))])
         }
         Action::DeletionProtection(on) => {
-            ctx.progress.start(STEP, &format!("updating table {name}"));
+            let what = format!("turning deletion protection {} for table {name}", on_off(*on));
+            ctx.progress.start(STEP, &what);
             update_table(ctx, "updating deletion protection of", Write::Update, || {
                 db.update_table().table_name(name).deletion_protection_enabled(*on).send()
             })
@@ -88,12 +89,13 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
             Ok(vec![Done::Updated(format!("turned deletion protection {}", on_off(*on)))])
         }
         Action::Pitr(on) => {
-            ctx.progress.start(STEP, &format!("updating table {name}"));
+            let what = format!("turning point-in-time recovery {} for table {name}", on_off(*on));
+            ctx.progress.start(STEP, &what);
             set_pitr(ctx, *on).await?;
             Ok(vec![Done::Updated(format!("turned point-in-time recovery {}", on_off(*on)))])
         }
         Action::ProtectionOff => {
-            ctx.progress.start(STEP, &format!("deleting table {name}"));
+            ctx.progress.start(STEP, &format!("turning off deletion protection of table {name}"));
             // An UpdateTable: the table is UPDATING until it is ACTIVE again, and DeleteTable
             // is refused (ResourceInUseException) until then.
             update_table(ctx, "turning off deletion protection of", Write::Update, || {
@@ -116,7 +118,7 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
         }
         Action::Keep(k) => Ok(vec![k.done()]),
         Action::Encryption(e) => {
-            ctx.progress.start(STEP, &format!("updating table {name}"));
+            ctx.progress.start(STEP, &format!("changing the encryption key of table {name}"));
             let sse = sse(e);
             update_table(ctx, "changing the encryption key of", Write::Update, || {
                 db.update_table().table_name(name).sse_specification(sse.clone()).send()
@@ -131,7 +133,7 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
             })])
         }
         Action::TableClass(class) => {
-            ctx.progress.start(STEP, &format!("updating table {name}"));
+            ctx.progress.start(STEP, &format!("changing the table class of table {name}"));
             update_table(ctx, "changing the table class of", Write::Update, || {
                 db.update_table().table_name(name).table_class(table_class(*class)).send()
             })
@@ -419,7 +421,7 @@ async fn wait_visible(ctx: &Ctx) -> Result<Live> {
     let name = &ctx.desired.table.name;
     waiter(ctx, format!("table {name} could not be read"))
         .until(|| async {
-            Ok(match observe(&ctx.aws, &ctx.desired, true).await? {
+            Ok(match observe(&ctx.aws, &ctx.desired, true, false).await? {
                 Some(live) => Poll::Ready(live),
                 None => Poll::Pending("not visible yet".into()),
             })

@@ -54,6 +54,8 @@ pub struct Live {
     pub ttl_transition: Option<String>,
     pub table_class: TableClass,
     pub indexes: Vec<LiveIndex>,
+    /// Its resource-based policy (not managed by setup; `None`: none, or not read).
+    pub resource_policy: Option<serde_json::Value>,
 }
 
 /// A global secondary index as DescribeTable shows it.
@@ -174,12 +176,41 @@ pub fn index_replace_refusal(plan: &crate::plan::Plan) -> Option<String> {
     (!names.is_empty()).then(|| replace_refusal(&names))
 }
 
+/// The security findings in the table's resource-based policy (which setup does not manage):
+/// grants to everyone, or to the stack's roles beyond what the config grants them.
+fn resource_policy_findings(v: &View) -> Vec<String> {
+    use crate::diagnose::resource_policy::{findings, Caller, Role};
+    let Some((live, doc)) = v.o.table.as_ref().and_then(|t| Some((t, t.resource_policy.as_ref()?)))
+    else {
+        return Vec::new();
+    };
+    let (d, account) = (v.d, &v.o.account);
+    let (role_arn, guest_arn) = (d.role_arn(account), d.guest_role_arn(account));
+    let mut roles = vec![Role {
+        caller: Caller { role_arn: &role_arn, account: &account.id },
+        who: format!("role {} (every signed-in user)", d.role_name),
+        granted: &d.actions,
+        key: "[policy] actions",
+    }];
+    if let Some(g) = d.guest() {
+        roles.push(Role {
+            caller: Caller { role_arn: &guest_arn, account: &account.id },
+            who: format!("role {} (every guest)", g.role_name),
+            granted: &g.actions,
+            key: "guest.actions",
+        });
+    }
+    findings(doc, &d.table.name, &live.arn, &roles).iter().map(ToString::to_string).collect()
+}
+
 impl Step for Table {
     type Action = Action;
     const ID: StepId = STEP;
 
     fn diff(&self, v: &View) -> Diff<Action> {
-        diff::diff(v.d, v.o.table.as_ref(), v.o.kms_key.as_ref(), v.region)
+        let mut r = diff::diff(v.d, v.o.table.as_ref(), v.o.kms_key.as_ref(), v.region);
+        r.notes.extend(resource_policy_findings(v));
+        r
     }
 
     fn removal(&self, v: &View) -> Diff<Action> {

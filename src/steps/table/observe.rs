@@ -1,5 +1,5 @@
 //! Reading the table: its description (keys, billing, encryption, class, indexes), tags,
-//! point-in-time recovery and Time to Live.
+//! point-in-time recovery, Time to Live and resource-based policy.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,8 +24,13 @@ pub const TAG_SETTLE_AGE: Duration = Duration::from_secs(120);
 pub const TAG_SETTLE_WAIT: Duration = Duration::from_secs(10);
 
 /// Reads the table, its tags and (with `with_pitr`) its point-in-time recovery and Time to
-/// Live status, and the key that encrypts it.
-pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Option<Live>> {
+/// Live status, (with `with_policy`) its resource-based policy, and the key that encrypts it.
+pub async fn observe(
+    aws: &Clients,
+    d: &Desired,
+    with_pitr: bool,
+    with_policy: bool,
+) -> Result<Option<Live>> {
     let name = &d.table.name;
     let Some(out) = aws
         .dynamodb
@@ -85,7 +90,15 @@ pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Opti
             },
         })
     };
-    let (pitr, tags, ttl, encryption) = tokio::join!(pitr, tags, ttl, encryption);
+    let resource_policy = async {
+        if with_policy && !deleting {
+            resource_policy(aws, &arn).await
+        } else {
+            Ok(None)
+        }
+    };
+    let (pitr, tags, ttl, encryption, resource_policy) =
+        tokio::join!(pitr, tags, ttl, encryption, resource_policy);
     let ttl = ttl?
         .and_then(|o| o.time_to_live_description().cloned())
         .unwrap_or_else(|| aws_sdk_dynamodb::types::TimeToLiveDescription::builder().build());
@@ -147,7 +160,24 @@ pub async fn observe(aws: &Clients, d: &Desired, with_pitr: bool) -> Result<Opti
             _ => TableClass::Standard,
         },
         indexes: indexes(t, on_demand),
+        resource_policy: resource_policy?,
     }))
+}
+
+/// The table's resource-based policy (`None`: it has none; DynamoDB answers
+/// `PolicyNotFoundException`).
+async fn resource_policy(aws: &Clients, arn: &str) -> Result<Option<serde_json::Value>> {
+    let out = aws.dynamodb.get_resource_policy().resource_arn(arn).send().await;
+    let out = match out {
+        Err(e) if crate::aws::code(&e) == Some("PolicyNotFoundException") => return Ok(None),
+        other => other.found(format!("reading the resource-based policy of {arn}"))?,
+    };
+    match out.as_ref().and_then(|o| o.policy()) {
+        Some(raw) => crate::policy_doc::parse(raw)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("the resource-based policy of {arn} is not JSON: {e}")),
+        None => Ok(None),
+    }
 }
 
 /// The key of type `kt` in `schema` (the table's or an index's), typed from the table's

@@ -26,6 +26,7 @@ fn live() -> Live {
         ttl_transition: None,
         table_class: TableClass::Standard,
         indexes: vec![],
+        resource_policy: None,
     }
 }
 
