@@ -24,6 +24,7 @@ use serde_path_to_error::Segment;
 
 use crate::aws::Account;
 
+pub mod dynamodb_actions;
 mod fields;
 #[cfg(test)]
 mod fuzz;

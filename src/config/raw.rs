@@ -107,6 +107,8 @@ pub struct Backend {
     pub user: Option<Spanned<IamName<64>>>,
     pub policy_name: Option<Spanned<IamName<128>>>,
     pub actions: Option<Actions>,
+    /// Lets `actions` hold reads of the table's settings (`dynamodb:DescribeTable`, …).
+    pub allow_table_reads: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

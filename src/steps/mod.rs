@@ -359,6 +359,7 @@ pub mod test_support {
             tags: tags(with_tags),
             attached: vec![],
             inline: vec![],
+            inline_documents: Default::default(),
         }
     }
 

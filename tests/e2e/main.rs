@@ -37,6 +37,7 @@ mod regions;
 mod release;
 mod reliability;
 mod scale;
+mod security;
 mod sub_isolation;
 mod table_options;
 mod teardown;

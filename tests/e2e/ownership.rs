@@ -72,7 +72,8 @@ fn resources_made_by_hand_are_not_owned_until_adopted() {
     let sdk = sdk();
     let pool_id = build_by_hand(&s, &sdk);
 
-    let r = s.expect(2, &["status", "-o", "json"]);
+    // The hand-made trust policy has no amr condition: a security finding (exit 3).
+    let r = s.expect(3, &["status", "-o", "json"]);
     let j = r.json();
     for step in ["table", "identity-pool", "role", "access-policy"] {
         assert_eq!(r.step(&j, step)["state"], "not_owned", "{step}: {}", r.stdout);
