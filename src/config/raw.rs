@@ -83,6 +83,7 @@ pub struct UserPool {
 pub struct IdentityPool {
     pub name: Option<PoolName>,
     pub allow_unauthenticated: Option<bool>,
+    pub server_side_token_check: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]

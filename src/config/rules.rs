@@ -86,6 +86,7 @@ pub(super) fn desired(
         },
         identity_pool_name,
         allow_unauthenticated,
+        server_side_token_check: raw.identity_pool.server_side_token_check.unwrap_or(true),
         role_name,
         policy_name,
         actions,

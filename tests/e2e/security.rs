@@ -200,3 +200,139 @@ fn guests_get_item_actions_only_and_a_guest_scan_is_said_to_be_public() {
         Some("AccessDeniedException")
     );
 }
+
+/// A user of `pool` (a user pool with app client `client`) signed in to the identity pool
+/// `identity_pool`: its DynamoDB client, or the error code of GetId.
+fn sign_in_with(
+    s: &Stack,
+    (pool, client): (&str, &str),
+    user: &str,
+) -> Result<aws_sdk_dynamodb::Client, String> {
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    let password = "Providers-Test-7-pw!";
+    let sdk = sdk();
+    let emu = s.emu;
+    let identity_pool = s.pool_id();
+    block_on(async {
+        let suppress = aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress;
+        let made = sdk.idp.admin_create_user().user_pool_id(pool).username(user);
+        made.message_action(suppress).send().await.unwrap();
+        let set = sdk.idp.admin_set_user_password().user_pool_id(pool).username(user);
+        set.password(password).permanent(true).send().await.unwrap();
+        let conf = sdk_config(emu, &fresh_key()).await;
+        let idp = aws_sdk_cognitoidentityprovider::Client::new(&conf);
+        let auth = idp
+            .initiate_auth()
+            .client_id(client)
+            .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+            .auth_parameters("USERNAME", user)
+            .auth_parameters("PASSWORD", password)
+            .send()
+            .await
+            .unwrap();
+        let token = auth.authentication_result().unwrap().id_token().unwrap().to_string();
+        let provider = format!("cognito-idp.{REGION}.amazonaws.com/{pool}");
+        let identity = aws_sdk_cognitoidentity::Client::new(&conf);
+        let id = identity.get_id().identity_pool_id(&identity_pool).logins(&provider, &token);
+        let id = id.send().await.map_err(|e| e.code().unwrap_or("no code").to_string())?;
+        let id = id.identity_id().unwrap().to_string();
+        let creds =
+            identity.get_credentials_for_identity().identity_id(&id).logins(&provider, &token);
+        let creds = creds.send().await.map_err(|e| e.code().unwrap_or("no code").to_string())?;
+        let c = creds.credentials().unwrap();
+        let creds = aws_sdk_dynamodb::config::Credentials::new(
+            c.access_key_id().unwrap(),
+            c.secret_key().unwrap(),
+            c.session_token().map(str::to_string),
+            None,
+            "other-pool",
+        );
+        let conf = aws_sdk_dynamodb::config::Builder::from(&conf).credentials_provider(creds);
+        Ok(aws_sdk_dynamodb::Client::from_conf(conf.build()))
+    })
+}
+
+/// Issue 22, item 2: providers nobody configured. The role's trust policy asks only for
+/// `amr = authenticated`, so a user of another user pool added to the identity pool by hand
+/// gets the table role (the emulator enforces IAM on its credentials); Google, OpenID Connect,
+/// SAML and the basic flow the same way (their logins are not emulated). `status` reports each
+/// as drift with a security finding (exit 3), `plan` shows the update, and `apply` leaves the
+/// configured user pool's clients as the only way in.
+#[test]
+fn providers_nobody_configured_are_security_findings_and_apply_removes_them() {
+    let s = stack("sec-providers", "");
+    s.ok(&["apply"]);
+    let sdk = sdk();
+    let pool_id = s.pool_id();
+    let described = block_on(sdk.identity_pool(&pool_id));
+    let ours = described.cognito_identity_providers();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].server_side_token_check(), Some(true), "the default is on");
+
+    // Another user pool, and the other kinds of provider, added by hand.
+    let name = format!("sec-providers-other-{}", std::process::id());
+    let (other_pool, other_client) =
+        block_on(sdk.user_pool_with_app_client(sdk.idp.create_user_pool().pool_name(name)));
+    let other = format!("cognito-idp.{REGION}.amazonaws.com/{other_pool}");
+    let oidc = format!("arn:aws:iam::{ACCOUNT}:oidc-provider/idp.example.com");
+    let saml = format!("arn:aws:iam::{ACCOUNT}:saml-provider/corp");
+    block_on(sdk.update_identity_pool(&pool_id, |u, _| {
+        let extra = aws_sdk_cognitoidentity::types::CognitoIdentityProvider::builder()
+            .provider_name(&other)
+            .client_id(&other_client)
+            .build();
+        u.cognito_identity_providers(extra)
+            .supported_login_providers("accounts.google.com", "app.apps.googleusercontent.com")
+            .open_id_connect_provider_arns(&oidc)
+            .saml_provider_arns(&saml)
+            .allow_classic_flow(true)
+    }));
+    let stranger = sign_in_with(&s, (&other_pool, &other_client), "stranger")
+        .expect("the other user pool's user gets credentials");
+    let t = s.table();
+    let item = crate::isolation::key("anything");
+    let put = block_on(stranger.put_item().table_name(&t).set_item(Some(item.clone())).send());
+    assert!(put.is_ok(), "the other pool's user writes to the table: {put:?}");
+
+    let r = s.expect(3, &["status", "-o", "json"]);
+    let j = r.json();
+    let step = r.step(&j, "identity-pool");
+    assert_eq!(step["state"], "drifted", "{step}");
+    let fields: Vec<&str> =
+        step["changes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
+    let other_field = format!("providers.{other}");
+    assert_eq!(
+        fields,
+        [
+            other_field.as_str(),
+            "supported_login_providers.accounts.google.com",
+            "open_id_connect_provider_arns",
+            "saml_provider_arns",
+            "allow_classic_flow"
+        ]
+    );
+    let found = findings(&j);
+    assert_eq!(found.len(), 5, "{found:?}");
+    assert!(found.iter().all(|(st, _)| st == "identity-pool"), "{found:?}");
+    assert_eq!(
+        found[1].1,
+        format!("identity pool {pool_id} accepts sign-in provider accounts.google.com, which the config does not name: anyone with an account there gets signed-in identities (amr = authenticated), and the role's trust policy hands those the table role; apply removes it")
+    );
+    s.run(&["plan"]).exits(0).stdout_has(&format!("will: update identity pool {pool_id}"));
+
+    s.ok(&["apply"]);
+    let after = block_on(sdk.identity_pool(&pool_id));
+    let names: Vec<&str> =
+        after.cognito_identity_providers().iter().filter_map(|p| p.provider_name()).collect();
+    assert_eq!(names, [format!("cognito-idp.{REGION}.amazonaws.com/{}", s.user_pool_id)]);
+    assert!(after.supported_login_providers().is_none_or(|m| m.is_empty()), "{after:?}");
+    assert!(after.open_id_connect_provider_arns().is_empty(), "{after:?}");
+    assert!(after.saml_provider_arns().is_empty(), "{after:?}");
+    assert_eq!(after.allow_classic_flow(), Some(false));
+    assert_eq!(
+        sign_in_with(&s, (&other_pool, &other_client), "stranger-2").err().as_deref(),
+        Some("NotAuthorizedException"),
+        "the other pool's users are refused now"
+    );
+    s.expect(0, &["status"]);
+}
