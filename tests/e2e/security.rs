@@ -336,3 +336,76 @@ fn providers_nobody_configured_are_security_findings_and_apply_removes_them() {
     );
     s.expect(0, &["status"]);
 }
+
+/// GetId then GetCredentialsForIdentity with a user pool ID token: "ok" or the error code.
+fn credentials_with(s: &Stack, token: &str) -> String {
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    let emu = s.emu;
+    let pool = s.pool_id();
+    let provider = format!("cognito-idp.{REGION}.amazonaws.com/{}", s.user_pool_id);
+    block_on(async {
+        let conf = sdk_config(emu, &fresh_key()).await;
+        let identity = aws_sdk_cognitoidentity::Client::new(&conf);
+        let id =
+            match identity.get_id().identity_pool_id(&pool).logins(&provider, token).send().await {
+                Ok(id) => id.identity_id().unwrap().to_string(),
+                Err(e) => return e.code().unwrap_or("no code").to_string(),
+            };
+        let creds =
+            identity.get_credentials_for_identity().identity_id(&id).logins(&provider, token);
+        match creds.send().await {
+            Ok(_) => "ok".to_string(),
+            Err(e) => e.code().unwrap_or("no code").to_string(),
+        }
+    })
+}
+
+/// Issue 22, item 2: `server_side_token_check`, on by default, makes Cognito refuse the ID
+/// token of a user who signed out everywhere (the emulator asks its user pool, as Cognito does);
+/// with `false` the same token still gets credentials until it expires.
+#[test]
+fn a_signed_out_users_token_gets_no_credentials_with_the_server_side_check() {
+    let s = stack("sec-token-check", "");
+    s.ok(&["apply"]);
+    let user = format!("sec-token-{}", std::process::id());
+    let password = "Token-Check-7-pw!";
+    create_user(&user, password);
+    let token = block_on(async {
+        let conf = sdk_config(s.emu, &fresh_key()).await;
+        let idp = aws_sdk_cognitoidentityprovider::Client::new(&conf);
+        let auth = idp
+            .initiate_auth()
+            .client_id(&s.client_id)
+            .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+            .auth_parameters("USERNAME", &user)
+            .auth_parameters("PASSWORD", password)
+            .send()
+            .await
+            .unwrap();
+        auth.authentication_result().unwrap().id_token().unwrap().to_string()
+    });
+    assert_eq!(credentials_with(&s, &token), "ok");
+    let sdk = sdk();
+    let out = sdk.idp.admin_user_global_sign_out().user_pool_id(&s.user_pool_id).username(&user);
+    block_on(out.send()).unwrap();
+    assert_eq!(credentials_with(&s, &token), "NotAuthorizedException", "signed out everywhere");
+
+    // The trade-off, turned off: the status says what changes, apply writes it, and the same
+    // revoked token gets credentials again.
+    s.write_config(&format!(
+        "\n[table]\nname = \"{}\"\n\n[identity_pool]\nserver_side_token_check = false\n",
+        s.table()
+    ));
+    let r = s.expect(2, &["status", "-o", "json"]);
+    let j = r.json();
+    let field = format!(
+        "providers.cognito-idp.{REGION}.amazonaws.com/{}.server_side_token_check",
+        s.user_pool_id
+    );
+    assert_eq!(
+        r.step(&j, "identity-pool")["changes"],
+        json!([{"field": field, "live": true, "desired": false}])
+    );
+    s.ok(&["apply"]);
+    assert_eq!(credentials_with(&s, &token), "ok", "unchecked: any unexpired token");
+}
