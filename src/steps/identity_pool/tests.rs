@@ -146,12 +146,12 @@ fn providers_the_config_does_not_name_are_drift_with_security_findings() {
     assert_eq!(
         r.notes,
         [
-            format!("security: identity pool {ID} also trusts user pool provider {other}, which the config does not name: its users get identities {gets}; apply removes it"),
+            format!("security: identity pool {ID} also trusts user pool provider {other}, which the config does not name: its users get {gets}; apply removes it"),
             format!("security: identity pool {ID} accepts sign-in provider accounts.google.com, which the config does not name: anyone with an account there gets {gets}; apply removes it"),
-            format!("security: identity pool {ID} accepts OpenID Connect provider arn:aws:iam::123456789012:oidc-provider/idp.example, which the config does not name: its users get identities {gets}; apply removes it"),
-            format!("security: identity pool {ID} accepts SAML provider arn:aws:iam::123456789012:saml-provider/corp, which the config does not name: its users get identities {gets}; apply removes it"),
+            format!("security: identity pool {ID} accepts OpenID Connect provider arn:aws:iam::123456789012:oidc-provider/idp.example, which the config does not name: its users get {gets}; apply removes it"),
+            format!("security: identity pool {ID} accepts SAML provider arn:aws:iam::123456789012:saml-provider/corp, which the config does not name: its users get {gets}; apply removes it"),
             format!("security: identity pool {ID} allows the basic (classic) flow: an identity's OpenID token goes to STS directly, for any role that trusts the pool, without the pool's choice of role; apply turns it off"),
-            format!("security: identity pool {ID} has developer provider \"login.example\", which the config does not name: whoever may call GetOpenIdTokenForDeveloperIdentity on it mints identities {gets}; Cognito cannot remove a developer provider name once set, so apply leaves it: make a new pool to be rid of it"),
+            format!("security: identity pool {ID} has developer provider \"login.example\", which the config does not name: whoever may call GetOpenIdTokenForDeveloperIdentity on it mints {gets}; Cognito cannot remove a developer provider name once set, so apply leaves it: make a new pool to be rid of it"),
         ]
     );
     let two = plan(&d, Lookup::NotOwned(vec![pool(ID, &[]), pool("us-east-1:2222", &[])])).0;

@@ -31,7 +31,7 @@ pub fn beyond_config(d: &Desired, live: &Live) -> (Vec<Change>, Vec<String>) {
     for (name, clients) in others {
         changes.push(Change::new(format!("providers.{name}"), Value::from(clients), Value::Null));
         notes.push(format!(
-            "security: identity pool {pool} also trusts user pool provider {name}, which the config does not name: its users get identities {gets}; apply removes it"
+            "security: identity pool {pool} also trusts user pool provider {name}, which the config does not name: its users get {gets}; apply removes it"
         ));
     }
     let raw = &live.raw;
@@ -66,7 +66,7 @@ pub fn beyond_config(d: &Desired, live: &Live) -> (Vec<Change>, Vec<String>) {
         ));
         for arn in arns {
             notes.push(format!(
-                "security: identity pool {pool} accepts {what} {arn}, which the config does not name: its users get identities {gets}; apply removes it"
+                "security: identity pool {pool} accepts {what} {arn}, which the config does not name: its users get {gets}; apply removes it"
             ));
         }
     }
@@ -78,7 +78,7 @@ pub fn beyond_config(d: &Desired, live: &Live) -> (Vec<Change>, Vec<String>) {
     }
     if let Some(dev) = raw.developer_provider_name().filter(|n| !n.is_empty()) {
         notes.push(format!(
-            "security: identity pool {pool} has developer provider {dev:?}, which the config does not name: whoever may call GetOpenIdTokenForDeveloperIdentity on it mints identities {gets}; Cognito cannot remove a developer provider name once set, so apply leaves it: make a new pool to be rid of it"
+            "security: identity pool {pool} has developer provider {dev:?}, which the config does not name: whoever may call GetOpenIdTokenForDeveloperIdentity on it mints {gets}; Cognito cannot remove a developer provider name once set, so apply leaves it: make a new pool to be rid of it"
         ));
     }
     (changes, notes)
