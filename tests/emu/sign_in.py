@@ -148,7 +148,12 @@ def _token_still_good(user_pool, token: str) -> bool:
     is enabled (AdminDisableUser revokes the user's tokens) and has not signed out everywhere
     (GlobalSignOut, AdminUserGlobalSignOut) since the token was issued."""
     _, username = user_pool.id_tokens[token]
-    user = user_pool.users.get(username)
+    # The token names the user as signed in (an email or phone number when those are the user
+    # name): found by that, or by its internal name, as moto keys its users.
+    user = user_pool.users.get(username) or next(
+        (u for u in user_pool.users.values()
+         if username in (u.username, *(a.get("Value") for a in u.attributes
+                                       if a.get("Name") in ("email", "phone_number")))), None)
     if user is None or not getattr(user, "enabled", True):
         return False
     return token not in getattr(user_pool, "revoked_id_tokens", set())
