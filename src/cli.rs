@@ -45,7 +45,7 @@ pub fn parse() -> Cli {
                   the table, an identity pool for your user pool, an IAM role for its authenticated users \
                   (with a trust policy scoped to the pool) and an IAM policy scoped to the table.\n\n\
                   Everything comes from one config file (default ./setup.toml); running a command twice is safe.",
-    after_help = "Examples:\n  setup init                      write a commented setup.toml\n  setup plan                      show what apply would do\n  setup apply                     create or converge everything\n  setup status --output json      drift check for CI (exit 2 on drift)\n  setup verify --create-test-user sign in and use the table like the app does\n  setup outputs --format env      ids and ARNs for the app\n  setup teardown                  remove what apply created (the table is kept)\n  setup export --format terraform move to Terraform (or --format cloudformation)\n\nCredentials and region come from the usual AWS sources: AWS_PROFILE, AWS_REGION,\nenvironment keys, SSO, instance roles. AWS_ENDPOINT_URL points at an emulator."
+    after_help = "Examples:\n  setup init                      write a commented setup.toml\n  setup plan                      show what apply would do\n  setup apply                     create or converge everything\n  setup status --output json      drift check for CI (exit 2 drift, 3 security)\n  setup verify --create-test-user sign in and use the table like the app does\n  setup outputs --format env      ids and ARNs for the app\n  setup teardown                  remove what apply created (the table is kept)\n  setup export --format terraform move to Terraform (or --format cloudformation)\n\nCredentials and region come from the usual AWS sources: AWS_PROFILE, AWS_REGION,\nenvironment keys, SSO, instance roles. AWS_ENDPOINT_URL points at an emulator."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -128,9 +128,10 @@ pub enum Command {
     /// Show what apply would create, update or leave; makes no changes
     #[command(after_help = "Example:\n  setup plan --config examples/user-profiles.toml")]
     Plan(PlanArgs),
-    /// Compare every resource with the config. Exit 0 in sync, 2 missing or drifted, 1 error
+    /// Compare every resource with the config. Exit 0 in sync, 2 missing or drifted, 3 security
+    /// finding, 1 error
     #[command(
-        after_help = "Example (CI drift check):\n  setup status --output json > drift.json || echo \"drift: exit $?\""
+        after_help = "Example (CI drift check):\n  setup status --output json > drift.json || echo \"drift or security finding: exit $?\""
     )]
     Status,
     /// Remove what apply created, in reverse order. The table is kept unless --delete-table

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::policy_eval::statements;
 
 pub mod access;
+pub mod grants;
 pub mod identity_pool;
 mod isolation;
 mod principal_tags;
@@ -343,6 +344,13 @@ fn guest_amr_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
     }
 }
 
+/// `<table ARN>/index/*`: one table's indexes, as setup grants them for a table with global
+/// secondary indexes (`policy_doc::with_indexes`), not a wildcard over other tables.
+fn is_index_grant(r: &str) -> bool {
+    r.strip_suffix("/index/*")
+        .is_some_and(|table| table.contains(":table/") && !has_wildcard(table))
+}
+
 /// What is too broad in a table access policy, including the per-user isolation hole
 /// ([`isolation_hole`]).
 pub fn access_policy(doc: &Value) -> Vec<Finding> {
@@ -353,7 +361,7 @@ pub fn access_policy(doc: &Value) -> Vec<Finding> {
                 out.push(Finding::security(
                     "Resource \"*\": the actions apply to every table (and resource) in the account, not only this table; scope it to the table ARN",
                 ));
-            } else if r.starts_with("arn:") && has_wildcard(&r) {
+            } else if r.starts_with("arn:") && has_wildcard(&r) && !is_index_grant(&r) {
                 out.push(Finding::security(format!(
                     "Resource {r:?} is a wildcard: it matches more than this table; use the table ARN"
                 )));

@@ -34,10 +34,36 @@ pub struct Report {
     pub steps: Vec<crate::plan::StepReport>,
     /// Errors of steps that failed (apply/teardown), as sentences.
     pub errors: Vec<String>,
+    /// The `security: …` findings of the steps' notes, by step: grants beyond the config, trust
+    /// policies that let in more than the pool's users… Any makes `status` exit 3.
+    pub security_findings: Vec<SecurityFinding>,
     /// One line for people: the overall result and what to do next.
     pub summary: String,
-    /// The process exit code (0 ok, 1 error, 2 drift for `status`).
+    /// The process exit code (0 ok, 1 error, 2 drift and 3 security findings for `status`).
     pub exit_code: u8,
+}
+
+/// One `security: …` note of a step, for the report's `security_findings`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SecurityFinding {
+    pub step: StepId,
+    pub resource: String,
+    /// The note without its `security: ` prefix.
+    pub finding: String,
+}
+
+/// Every `security: …` note of these steps, in step order.
+pub fn security_findings(steps: &[crate::plan::StepReport]) -> Vec<SecurityFinding> {
+    steps
+        .iter()
+        .flat_map(|st| {
+            st.notes.iter().filter_map(|n| n.strip_prefix("security: ")).map(|f| SecurityFinding {
+                step: st.step,
+                resource: st.resource.clone(),
+                finding: f.to_string(),
+            })
+        })
+        .collect()
 }
 
 impl Report {
@@ -54,6 +80,7 @@ impl Report {
             region: region.to_string(),
             account: account.to_string(),
             ok: true,
+            security_findings: security_findings(&plan.steps),
             steps: plan.steps,
             errors: Vec::new(),
             summary: String::new(),

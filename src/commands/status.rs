@@ -5,17 +5,44 @@ use anyhow::Result;
 use super::{Report, Session};
 use crate::plan::State;
 
-/// `status`: exit 0 when everything is in sync, 2 when anything is missing, drifted or not owned.
+/// Exit code of `status` when anything is missing, drifted or not owned.
+pub const DRIFT: u8 = 2;
+/// Exit code of `status` when any step has a security finding (whatever else it found).
+pub const SECURITY: u8 = 3;
+
+/// `status`: exit 0 when everything is in sync, 2 when anything is missing, drifted or not
+/// owned, 3 when anything has a security finding.
 pub async fn status(s: &Session) -> Result<Report> {
     let o = s.observe(crate::steps::Scope::Full).await?;
     let plan = s.diff(&o);
     let mut r = s.report("status", &o.account, plan);
     let out_of_sync = r.steps.iter().filter(|st| !st.in_sync()).count();
-    r.ok = out_of_sync == 0;
-    r.exit_code = if r.ok { 0 } else { 2 };
-    r.summary = if r.ok {
-        format!("All {} steps in sync.", r.steps.len())
-    } else {
+    let security = r.security_findings.len();
+    r.ok = out_of_sync == 0 && security == 0;
+    r.exit_code = match (security, out_of_sync) {
+        (0, 0) => 0,
+        (0, _) => DRIFT,
+        _ => SECURITY,
+    };
+    let findings = match security {
+        0 => String::new(),
+        1 => "1 security finding: see the `security:` note. ".to_string(),
+        n => format!("{n} security findings: see the `security:` notes. "),
+    };
+    r.summary = match (security, out_of_sync) {
+        (0, 0) => format!("All {} steps in sync.", r.steps.len()),
+        (_, 0) => format!(
+            "{findings}Setup leaves what it did not add alone: fix them by hand. The {} steps are otherwise in sync.",
+            r.steps.len()
+        ),
+        _ => findings + &drift_summary(&r),
+    };
+    Ok(r)
+}
+
+/// The summary of a status with steps out of sync.
+fn drift_summary(r: &Report) -> String {
+    {
         let count = |state| r.steps.iter().filter(|st| st.state == state).count();
         let mut parts = Vec::new();
         for (state, label) in [
@@ -34,8 +61,7 @@ pub async fn status(s: &Session) -> Result<Report> {
             "run `setup apply` to converge"
         };
         format!("{}; {hint}.", parts.join(", "))
-    };
-    Ok(r)
+    }
 }
 
 /// `plan` (and `apply --dry-run`): what apply would do.

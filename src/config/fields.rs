@@ -95,14 +95,7 @@ rule!(
     format!("{n:?} must be 1-128 characters of letters, digits, spaces and + = , . @ - _")
 );
 
-rule!(
-    /// A DynamoDB action: `dynamodb:` and a name, no wildcards.
-    Action,
-    |a| a
-        .strip_prefix("dynamodb:")
-        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric())),
-    format!("{a:?} is not a DynamoDB action; write actions like \"dynamodb:GetItem\" (no wildcards)")
-);
+pub use super::dynamodb_actions::{Action, BackendAction};
 
 /// An IAM role, user or policy name of at most `MAX` characters.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -475,7 +468,17 @@ mod tests {
              &[("pool/with/slashes", "\"pool/with/slashes\" must be 1-128 characters of letters, digits, spaces and + = , . @ - _"), ("", "\"\" must be 1-128")]),
             ("action", |v| check::<Action>(v).map(drop), &["dynamodb:GetItem", "dynamodb:scan"],
              &[("dynamodb:*", "\"dynamodb:*\" is not a DynamoDB action; write actions like \"dynamodb:GetItem\" (no wildcards)"),
-               ("s3:GetObject", "\"s3:GetObject\" is not a DynamoDB action"), ("dynamodb:", "\"dynamodb:\" is not")]),
+               ("s3:GetObject", "\"s3:GetObject\" is not a DynamoDB action"), ("dynamodb:", "\"dynamodb:\" is not"),
+               ("dynamodb:NotARealAction", "\"dynamodb:NotARealAction\" is not a DynamoDB action: IAM's list of DynamoDB actions (Service Authorization Reference, 2026-09-26) has no such name; the item actions are dynamodb:BatchGetItem, dynamodb:BatchWriteItem, "),
+               ("dynamodb:PutResourcePolicy", "\"dynamodb:PutResourcePolicy\" acts on the table itself, not on its items: setup grants item actions only, so that no app user, guest or backend can change, copy, delete or re-permission the table: dynamodb:BatchGetItem, "),
+               ("dynamodb:UpdateTable", "\"dynamodb:UpdateTable\" acts on the table itself"), ("dynamodb:DeleteTable", "\"dynamodb:DeleteTable\" acts on"),
+               ("dynamodb:DescribeTable", "\"dynamodb:DescribeTable\" acts on"), ("dynamodb:UpdateTimeToLive", "\"dynamodb:UpdateTimeToLive\" acts on"),
+               ("dynamodb:CreateBackup", "\"dynamodb:CreateBackup\" acts on"), ("dynamodb:ExportTableToPointInTime", "\"dynamodb:ExportTableToPointInTime\" acts on"),
+               ("dynamodb:TagResource", "\"dynamodb:TagResource\" acts on"), ("dynamodb:GetRecords", "\"dynamodb:GetRecords\" acts on")]),
+            ("backend action", |v| check::<BackendAction>(v).map(drop), &["dynamodb:Query", "dynamodb:DescribeTable", "dynamodb:describetimetolive"],
+             &[("dynamodb:DeleteTable", "\"dynamodb:DeleteTable\" acts on the table itself"),
+               ("dynamodb:UpdateTable", "\"dynamodb:UpdateTable\" acts on the table itself, not on its items: setup grants item actions only, so that no app user, guest or backend can change, copy, delete or re-permission the table: dynamodb:BatchGetItem, dynamodb:BatchWriteItem, dynamodb:ConditionCheckItem, dynamodb:DeleteItem, dynamodb:GetItem, dynamodb:PartiQLDelete, dynamodb:PartiQLInsert, dynamodb:PartiQLSelect, dynamodb:PartiQLUpdate, dynamodb:PutItem, dynamodb:Query, dynamodb:Scan, dynamodb:UpdateItem; a backend may also read the table's settings (dynamodb:DescribeTable, dynamodb:DescribeTimeToLive, dynamodb:DescribeContinuousBackups, dynamodb:ListTagsOfResource) with backend.allow_table_reads = true"),
+               ("dynamodb:Nope", "\"dynamodb:Nope\" is not a DynamoDB action: IAM's list")]),
             ("role name", |v| check::<IamName<64>>(v).map(drop), &["a", "a_+=,.@-b"],
              &[("my role", "\"my role\" must be 1-64 characters of letters, digits and _ + = , . @ -")]),
             ("policy name", |v| check::<IamName<128>>(v).map(drop), &["p"],

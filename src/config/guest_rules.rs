@@ -86,6 +86,16 @@ pub(super) fn guest(
             }
         }
     }
+    // A read of the whole table, for anyone: allowed, said on every run.
+    for (i, a) in list.iter().enumerate() {
+        if super::dynamodb_actions::in_list(&["Scan", "PartiQLSelect"], a.get_ref()) {
+            warnings.push(ConfigWarning(at.err(
+                &format!("guest.actions.{i}"),
+                Some(a.span()),
+                format!("security: {} lets anyone on the internet read every item of the table (guests need no account); keep it only if the whole table is public", a.get_ref()),
+            )));
+        }
+    }
     Ok(GuestSpec { role_name, policy_name, actions: dedup(actions.into_iter().map(|a| a.0)) })
 }
 
@@ -190,5 +200,30 @@ mod tests {
         let on = config("[identity_pool]\nallow_unauthenticated = true\n[guest]\nrole = \"g\"\n");
         let p = parse_with_warnings(&on, Path::new("s.toml"), &Overrides::default()).unwrap();
         assert!(p.warnings.is_empty());
+    }
+
+    #[test]
+    fn guests_get_item_actions_only_and_a_scan_with_a_security_warning() {
+        let on = "[identity_pool]\nallow_unauthenticated = true\n[guest]\n";
+        for (action, start) in [
+            (
+                "dynamodb:PutResourcePolicy",
+                "\"dynamodb:PutResourcePolicy\" acts on the table itself",
+            ),
+            ("dynamodb:UpdateTable", "\"dynamodb:UpdateTable\" acts on the table itself"),
+            ("dynamodb:DeleteTable", "\"dynamodb:DeleteTable\" acts on the table itself"),
+            (
+                "dynamodb:NotARealAction",
+                "\"dynamodb:NotARealAction\" is not a DynamoDB action: IAM's list",
+            ),
+        ] {
+            let e = error(&format!("{on}actions = [\"dynamodb:GetItem\", \"{action}\"]\n"));
+            assert!(e.starts_with(&format!("setup.toml:8: guest.actions.1: {start}")), "{e}");
+        }
+        let text = config(&format!("{on}actions = [\"dynamodb:GetItem\", \"dynamodb:Scan\"]\n"));
+        let p = parse_with_warnings(&text, Path::new("s.toml"), &Overrides::default()).unwrap();
+        assert_eq!(p.desired.guest().unwrap().actions, ["dynamodb:GetItem", "dynamodb:Scan"]);
+        let said: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(said, ["s.toml:8: guest.actions.1: security: dynamodb:Scan lets anyone on the internet read every item of the table (guests need no account); keep it only if the whole table is public"]);
     }
 }

@@ -24,6 +24,7 @@ use serde_path_to_error::Segment;
 
 use crate::aws::Account;
 
+pub mod dynamodb_actions;
 mod fields;
 #[cfg(test)]
 mod fuzz;
@@ -338,6 +339,9 @@ pub struct Desired {
     pub user_pool: UserPoolSpec,
     pub identity_pool_name: String,
     pub allow_unauthenticated: bool,
+    /// `identity_pool.server_side_token_check` (default true): Cognito checks each user pool
+    /// token with the user pool, so tokens of signed-out or disabled users are refused.
+    pub server_side_token_check: bool,
     pub role_name: String,
     pub policy_name: String,
     pub actions: Vec<String>,

@@ -83,6 +83,7 @@ pub struct UserPool {
 pub struct IdentityPool {
     pub name: Option<PoolName>,
     pub allow_unauthenticated: Option<bool>,
+    pub server_side_token_check: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -107,6 +108,8 @@ pub struct Backend {
     pub user: Option<Spanned<IamName<64>>>,
     pub policy_name: Option<Spanned<IamName<128>>>,
     pub actions: Option<Actions>,
+    /// Lets `actions` hold reads of the table's settings (`dynamodb:DescribeTable`, …).
+    pub allow_table_reads: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

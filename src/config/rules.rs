@@ -8,8 +8,8 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::fields::{
-    checked_entries, dedup, Action, BillingMode, ClientId, EncryptionKind, IsolationKey, KeyName,
-    RawProjection, Region, StackName, Tags,
+    checked_entries, dedup, Action, BackendAction, BillingMode, ClientId, EncryptionKind,
+    IsolationKey, KeyName, RawProjection, Region, StackName, Tags,
 };
 use super::raw;
 use super::{
@@ -86,6 +86,7 @@ pub(super) fn desired(
         },
         identity_pool_name,
         allow_unauthenticated,
+        server_side_token_check: raw.identity_pool.server_side_token_check.unwrap_or(true),
         role_name,
         policy_name,
         actions,
@@ -514,9 +515,22 @@ fn backend(
             format!("{policy:?} is already the name of the identity pool role's policy (policy.name); choose another"),
         ));
     }
+    let reads_allowed = b.allow_table_reads.as_ref().is_some_and(|f| *f.get_ref());
     let actions = match b.actions {
         Some(list) => {
-            dedup(entries::<Action>("backend.actions", &list.0, at)?.into_iter().map(|a| a.0))
+            let checked = entries::<BackendAction>("backend.actions", &list.0, at)?;
+            let reads = super::dynamodb_actions::TABLE_READS;
+            let gated = list.0.iter().enumerate().filter(|(_, a)| {
+                !reads_allowed && super::dynamodb_actions::in_list(&reads, a.get_ref())
+            });
+            if let Some((i, a)) = gated.into_iter().next() {
+                return Err(at.err(
+                    &format!("backend.actions.{i}"),
+                    Some(a.span()),
+                    format!("{:?} reads the table's settings, not its items: set backend.allow_table_reads = true to grant it to the backend", a.get_ref()),
+                ));
+            }
+            dedup(checked.into_iter().map(|a| a.0))
         }
         None => DEFAULT_BACKEND_ACTIONS.map(String::from).to_vec(),
     };

@@ -136,18 +136,21 @@ fn per_user_isolation_refuses_actions_without_a_partition_key() {
             "{MINIMAL}[policy]\nper_user_isolation = true\nactions = [\n  \"dynamodb:GetItem\",\n  {actions}\n]\n"
         ))
     };
-    for action in [
-        "dynamodb:Scan",
-        "dynamodb:scan",
-        "dynamodb:PartiQLSelect",
-        "dynamodb:ExportTableToPointInTime",
-        "dynamodb:GetRecords",
-        "dynamodb:DescribeTable",
-    ] {
+    for action in
+        ["dynamodb:Scan", "dynamodb:scan", "dynamodb:PartiQLSelect", "dynamodb:PartiQLUpdate"]
+    {
         let e = with(&format!("\"{action}\"")).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("policy.actions.1"), "{e}");
         assert!(e.message.starts_with(action), "{e}");
         assert_eq!(e.line, Some(MINIMAL.lines().count() + 5), "{e}");
+    }
+    // Actions on the table itself are refused with or without isolation (issue 22, item 3).
+    for action in
+        ["dynamodb:ExportTableToPointInTime", "dynamodb:GetRecords", "dynamodb:DescribeTable"]
+    {
+        let e = with(&format!("\"{action}\"")).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("policy.actions.1"), "{e}");
+        assert!(e.message.starts_with(&format!("\"{action}\" acts on the table itself")), "{e}");
     }
     let ok = with("\"dynamodb:Query\", \"dynamodb:BatchWriteItem\"").unwrap();
     assert_eq!(ok.actions.len(), 3);
@@ -386,3 +389,31 @@ fn every_error_names_its_field_and_line() {
 }
 
 mod table_options;
+
+/// `[backend]` grants item actions, and reads of the table's settings only behind
+/// `allow_table_reads`; never an action on the table itself (issue 22, item 3).
+#[test]
+fn a_backend_reads_table_settings_only_when_allowed() {
+    let with = |extra: &str| {
+        parse_str(&format!(
+            "{MINIMAL}[backend]\nrole = \"api\"\n{extra}actions = [\"dynamodb:GetItem\", \"dynamodb:DescribeTable\"]\n"
+        ))
+    };
+    let e = with("").unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("backend.actions.1"), "{e}");
+    assert_eq!(
+        e.message,
+        "\"dynamodb:DescribeTable\" reads the table's settings, not its items: set backend.allow_table_reads = true to grant it to the backend"
+    );
+    let d = with("allow_table_reads = true\n").unwrap();
+    assert_eq!(d.backend.unwrap().actions, ["dynamodb:GetItem", "dynamodb:DescribeTable"]);
+    let e = parse_str(&format!(
+        "{MINIMAL}[backend]\nrole = \"api\"\nallow_table_reads = true\nactions = [\"dynamodb:UpdateTable\"]\n"
+    ))
+    .unwrap_err();
+    assert!(e.message.starts_with("\"dynamodb:UpdateTable\" acts on the table itself"), "{e}");
+    let e = parse_str(&format!("{MINIMAL}[policy]\nactions = [\"dynamodb:DescribeTable\"]\n"))
+        .unwrap_err();
+    assert!(e.message.starts_with("\"dynamodb:DescribeTable\" acts on the table itself"), "{e}");
+    assert!(!e.message.contains("allow_table_reads"), "only a backend may: {e}");
+}

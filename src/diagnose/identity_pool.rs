@@ -170,6 +170,7 @@ mod tests {
             tags: Default::default(),
             attached: vec![],
             inline: vec![],
+            inline_documents: Default::default(),
         }
     }
 

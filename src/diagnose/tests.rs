@@ -153,6 +153,21 @@ fn access_policy_wildcards() {
     assert!(text.contains("security: wildcard action \"dynamodb:*\""), "{text}");
     let pattern = json!({"Statement": {"Effect": "Allow", "Action": ["dynamodb:Get*"], "Resource": "arn:aws:dynamodb:*:*:table/*"}});
     assert_eq!(access_policy(&pattern).len(), 2);
+    // The indexes of one table, as setup grants them with global secondary indexes: no finding
+    // (status would fail on every stack with an index); any table's indexes: a finding.
+    let t = json!("arn:aws:dynamodb:us-east-1:1:table/t");
+    let indexed = policy_doc::with_indexes(
+        policy_doc::access_policy(
+            "arn:aws:dynamodb:us-east-1:1:table/t",
+            &["dynamodb:Query".into()],
+            None,
+        ),
+        &t,
+        json!("arn:aws:dynamodb:us-east-1:1:table/t/index/*"),
+    );
+    assert_eq!(access_policy(&indexed), [], "{indexed}");
+    let any = json!({"Statement": {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "arn:aws:dynamodb:us-east-1:1:table/*/index/*"}});
+    assert_eq!(access_policy(&any).len(), 1);
 }
 
 #[test]

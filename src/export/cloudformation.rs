@@ -303,7 +303,7 @@ fn identity_pool(d: &Desired) -> Value {
             json!({
                 "ClientId": reference(&client_param(n)),
                 "ProviderName": provider_name(),
-                "ServerSideTokenCheck": false,
+                "ServerSideTokenCheck": d.server_side_token_check,
             })
         })
         .collect();

@@ -503,7 +503,7 @@ fn identity_pool(d: &Desired) -> Block {
                     Block::builder("content")
                         .add_attribute(("client_id", expr("cognito_identity_providers.value")))
                         .add_attribute(("provider_name", expr("local.user_pool_provider")))
-                        .add_attribute(("server_side_token_check", false))
+                        .add_attribute(("server_side_token_check", d.server_side_token_check))
                         .build(),
                 )
                 .build(),

@@ -361,6 +361,7 @@ pub mod test_support {
             tags: tags(with_tags),
             attached: vec![],
             inline: vec![],
+            inline_documents: Default::default(),
         }
     }
 
@@ -386,6 +387,7 @@ pub mod test_support {
             providers: vec![CognitoIdentityProvider::builder()
                 .provider_name(d.user_pool.provider_name())
                 .client_id(&d.user_pool.client_ids[0])
+                .server_side_token_check(d.server_side_token_check)
                 .build()],
             tags: tags(with_tags),
             raw: DescribeIdentityPoolOutput::builder()

@@ -11,6 +11,7 @@ use super::own::{existing, Global, Keep, Named, Owner, Tagging};
 use super::{identity_pool, managed, Ctx, Diff, Need, Run, Step, View};
 use crate::aws::{Clients, Found};
 use crate::config::{Desired, Principal};
+use crate::diagnose::grants::{self, Holder};
 use crate::export::Resource;
 use crate::plan::{Done, State, StepId};
 use crate::policy_doc;
@@ -29,6 +30,8 @@ pub struct Live {
     pub attached: Vec<(String, String)>,
     /// Inline policy names (added by hand; reported, never touched).
     pub inline: Vec<String>,
+    /// Their documents, by name (read only when there are inline policies).
+    pub inline_documents: BTreeMap<String, Value>,
     /// The region of the identity pool its trust policy names (see [`Global`]).
     pub named_region: Option<String>,
 }
@@ -74,10 +77,13 @@ pub async fn observe_named(aws: &Clients, name: &str) -> Result<Option<Live>> {
             )
         })
         .collect();
-    let inline = inline
+    let inline: Vec<String> = inline
         .found(format!("listing inline policies of role {name}"))?
         .map(|pages| pages.into_iter().flat_map(|o| o.policy_names).collect())
         .unwrap_or_default();
+    let inline_documents = inline_documents(aws, name, &inline).await?;
+    // One deleted since the listing is gone.
+    let inline = inline.into_iter().filter(|p| inline_documents.contains_key(p)).collect();
     Ok(Some(Live {
         arn: role.arn().to_string(),
         named_region: policy_doc::named_region(&trust),
@@ -85,7 +91,33 @@ pub async fn observe_named(aws: &Clients, name: &str) -> Result<Option<Live>> {
         tags: role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
         attached,
         inline,
+        inline_documents,
     }))
+}
+
+/// The documents of the role's inline policies, read all at once (none: no call).
+async fn inline_documents(
+    aws: &Clients,
+    role: &str,
+    names: &[String],
+) -> Result<BTreeMap<String, Value>> {
+    let reads = names.iter().map(|p| async move {
+        let out = aws.iam.get_role_policy().role_name(role).policy_name(p).send().await;
+        let what = format!("reading inline policy {p} of role {role}");
+        let Some(out) = out.found(what)? else {
+            return Ok(None);
+        };
+        // Unreadable: `null`, which the findings call unreadable (IAM still applies it).
+        let doc = policy_doc::parse(out.policy_document()).unwrap_or(Value::Null);
+        Ok::<_, anyhow::Error>(Some((p.clone(), doc)))
+    });
+    let mut out = BTreeMap::new();
+    for r in futures_util::future::join_all(reads).await {
+        if let Some((p, doc)) = r? {
+            out.insert(p, doc);
+        }
+    }
+    Ok(out)
 }
 
 /// The role's description (exports pass a reference for `pool_id`).
@@ -148,31 +180,14 @@ fn existing_role(d: &Desired, live: &Live, here: &str) -> Diff<Action> {
         global: Some((live.named_region.as_deref(), here)),
     };
     let mut r = existing(d, named, vec![], vec![], Action::Tag);
-    for p in &live.inline {
-        r.notes.push(format!("has inline policy {p:?} (not managed by setup; left as is)"));
-    }
-    r.notes.extend(other_managed_policies(d, live));
+    r.notes.extend(grants::beyond_config(
+        live,
+        &d.role_name,
+        &d.policy_name,
+        Holder::SignedIn,
+        &d.table.name,
+    ));
     r
-}
-
-/// Notes for the managed policies on the role besides the stack's own: every signed-in user gets
-/// what they grant too. An AWS managed policy is not scoped to the table, so it is a finding.
-fn other_managed_policies(d: &Desired, live: &Live) -> Vec<String> {
-    live.attached
-        .iter()
-        .filter(|(p, _)| *p != d.policy_name)
-        .map(|(p, arn)| {
-            // arn:PARTITION:iam::aws:policy/NAME: the account field is "aws".
-            if arn.split(':').nth(4) == Some("aws") {
-                format!(
-                    "security: AWS managed policy {p} is attached: every signed-in user gets what it grants, which is not scoped to table {} (AmazonDynamoDBFullAccess: every table of the account, deleting them included); setup leaves it attached: detach it",
-                    d.table.name
-                )
-            } else {
-                format!("has managed policy {p:?} attached (not managed by setup; left as is)")
-            }
-        })
-        .collect()
 }
 
 /// Creates the role with the trust policy for the pool. When it exists already (created
@@ -455,35 +470,12 @@ mod tests {
         }
         let mut inline = live(&ours);
         inline.inline.push("extra".into());
+        let admin =
+            serde_json::json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}});
+        inline.inline_documents.insert("extra".into(), admin);
         assert_eq!(
             plan(&d, Some(inline)).notes,
-            ["has inline policy \"extra\" (not managed by setup; left as is)"]
-        );
-    }
-
-    #[test]
-    fn other_managed_policies_are_noted_and_aws_managed_ones_are_findings() {
-        let d = desired("");
-        let mut live = live(&[]);
-        live.attached = vec![
-            (d.policy_name.clone(), "arn:aws:iam::123456789012:policy/p".into()),
-            ("dynamo-extra".into(), "arn:aws:iam::123456789012:policy/dynamo-extra".into()),
-            (
-                "AmazonDynamoDBFullAccess".into(),
-                "arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess".into(),
-            ),
-        ];
-        let notes = other_managed_policies(&d, &live);
-        assert_eq!(notes.len(), 2, "{notes:?}");
-        assert_eq!(
-            notes[0],
-            "has managed policy \"dynamo-extra\" attached (not managed by setup; left as is)"
-        );
-        assert!(
-            notes[1]
-                .starts_with("security: AWS managed policy AmazonDynamoDBFullAccess is attached"),
-            "{}",
-            notes[1]
+            [format!("security: inline policy \"extra\" on role {} grants every action (\"*\") on every resource (\"*\"): every signed-in user gets it, beyond the config; setup leaves it as is: delete it", d.role_name)]
         );
     }
 

@@ -103,7 +103,8 @@ fn backend_policy_drift_is_detected_and_repaired() {
     // Widened by hand: the drift and the security findings are both reported.
     let wide = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}]}"#;
     block_on(sdk.set_policy_document(&arn, wide));
-    let r = s.expect(2, &["status", "-o", "json"]);
+    // A security finding makes the exit code 3 (drift alone: 2).
+    let r = s.expect(3, &["status", "-o", "json"]);
     let j = r.json();
     let st = r.step(&j, "backend-policy");
     let fields = st["changes"].to_string();

@@ -258,7 +258,7 @@ fn each_ci_role_trusts_one_kind_of_job_exactly() {
 }
 
 #[test]
-fn drift_check_fails_on_exit_2_and_uploads_the_report() {
+fn drift_check_fails_on_a_nonzero_exit_and_uploads_the_report() {
     let w = workflow("drift-check.yml");
     let cron = text(&w["on"]["schedule"][0]["cron"]);
     assert_eq!(cron.split_whitespace().count(), 5, "{cron}");
@@ -279,6 +279,44 @@ fn drift_check_fails_on_exit_2_and_uploads_the_report() {
     // The report names ids and security findings: it expires.
     let days = upload["with"]["retention-days"].as_u64().expect("retention-days");
     assert!((1..=14).contains(&days), "{days}");
+}
+
+/// The summary step, run as GitHub runs it (bash, `GITHUB_STEP_SUMMARY` a file) on the report of a
+/// real `status` with a step out of sync and a security finding: it lists both (issue 22).
+#[test]
+fn drift_check_summary_lists_steps_out_of_sync_and_security_findings() {
+    let w = workflow("drift-check.yml");
+    let all = steps(&w);
+    let summary = all.iter().find(|s| text(&s["name"]) == "Summary").unwrap();
+    assert_eq!(text(&summary["if"]), "failure()");
+    let script = text(&summary["run"]).to_string();
+
+    let s = Stack::new("drift-summary", "");
+    s.ok(&["apply"]);
+    let sdk = sdk();
+    let admin =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let put = sdk.iam.put_role_policy().role_name(s.role()).policy_name("admin");
+    block_on(put.policy_document(admin).send()).unwrap();
+    block_on(sdk.set_deletion_protection(&s.table(), false));
+    let r = s.expect(3, &["status", "--output", "json"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("drift.json"), &r.stdout).unwrap();
+    let out = dir.path().join("summary.md");
+    let ran = std::process::Command::new("bash")
+        .args(["-e", "-c", &script])
+        .current_dir(dir.path())
+        .env("GITHUB_STEP_SUMMARY", &out)
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    let md = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = md.lines().collect();
+    assert!(lines[0].starts_with("## setup status: 1 security finding"), "{md}");
+    assert!(lines.contains(&format!("- table: drifted {}", s.table()).as_str()), "{md}");
+    let finding = format!("- security (role): inline policy \"admin\" on role {} grants every action (\"*\") on every resource (\"*\"): every signed-in user gets it, beyond the config; setup leaves it as is: delete it", s.role());
+    assert!(lines.contains(&finding.as_str()), "{md}");
+    block_on(sdk.iam.delete_role_policy().role_name(s.role()).policy_name("admin").send()).unwrap();
 }
 
 fn actions(policy: &serde_json::Value) -> BTreeSet<String> {

@@ -38,3 +38,8 @@ fn iam_enforcement_paging_and_user_pool_selftest_passes() {
 fn principal_tags_selftest_passes() {
     selftest("selftest_principal_tags.py");
 }
+
+#[test]
+fn identity_pool_classic_flow_selftest_passes() {
+    selftest("selftest_identity_pools.py");
+}

@@ -319,9 +319,10 @@ fn guests_without_actions_and_what_verify_says_when_the_wiring_breaks() {
             guest_role(&s)
         )
     );
+    s.expect(3, &["status"]);
     assert!(s
         .status_notes("guest-role")
-        .contains(&format!("has managed policy \"{extra}\" attached (not managed by setup; left as is): every guest gets what it grants")));
+        .contains(&format!("security: managed policy \"{extra}\" is attached to role {}, which the config does not name: every guest (anyone on the internet) gets what it grants, beyond the config; setup leaves it attached: detach it", guest_role(&s))));
     block_on(sdk.detach_policy(&guest_role(&s), &extra_arn));
     block_on(sdk.detach_policy(&guest_role(&s), &unrelated_arn));
 

@@ -68,7 +68,7 @@ fn a_trust_policy_without_amr_is_a_finding_until_adopted() {
     check_policy(&c.file, &c.hand.policy, &CRUD, false);
     let plan = plan_part(&c.text);
     assert!(plan.contains("unauthenticated (guest) identities"), "{plan}");
-    adopt_and_verify(&c.s, |r, j| {
+    adopt_and_verify_exits(&c.s, (3, 0), |r, j| {
         let notes = notes_of(r, j, "trust-policy");
         let amr = "security: no \\\"cognito-identity.amazonaws.com:amr\\\" condition";
         assert!(notes.contains(amr), "{notes}");
@@ -148,9 +148,14 @@ fn of_two_candidate_policies_one_is_chosen_and_the_other_named() {
     let above = comment_above(text, "[policy]");
     assert!(above.contains(&why) && above.contains(&other), "{text}");
     c.init.stderr_has(&why).stderr_has(&other);
-    adopt_and_verify(&c.s, |r, j| {
+    // A policy the config does not name stays a security finding after the adoption (setup
+    // cannot vouch for what it grants, now or after its next version): status exits 3.
+    adopt_and_verify_exits(&c.s, (3, 3), |r, j| {
         let notes = notes_of(r, j, "role");
-        assert!(notes.contains(&reader), "status names the other policy: {notes}");
+        assert!(
+            notes.contains(&format!("security: managed policy \\\"{reader}\\\" is attached")),
+            "status names the other policy: {notes}"
+        );
     });
     // The other policy is left as it was: still attached, never tagged.
     let sdk = sdk();
@@ -175,7 +180,7 @@ fn an_aws_managed_full_access_policy_is_a_finding_and_stays_attached() {
     let said = "policy AmazonDynamoDBFullAccess (AWS managed), attached to role";
     assert!(comment_above(&c.text, "[policy]").contains(said), "{}", c.text);
     c.init.stderr_has(said).stderr_has("dynamodb:* on *");
-    adopt_and_verify(&c.s, |r, j| {
+    adopt_and_verify_exits(&c.s, (3, 3), |r, j| {
         let notes = notes_of(r, j, "role");
         let finding = "security: AWS managed policy AmazonDynamoDBFullAccess is attached";
         assert!(notes.contains(finding), "{notes}");
@@ -216,7 +221,7 @@ fn isolation_without_the_null_guard_is_described_and_closed_on_adopt() {
     let scan = "grants dynamodb:Scan under the LeadingKeys condition";
     assert!(above.contains(scan) && above.contains("not the guard"), "{}", c.text);
     c.init.stderr_has(scan);
-    let v = adopt_and_verify(&c.s, |r, j| {
+    let v = adopt_and_verify_exits(&c.s, (3, 0), |r, j| {
         let notes = notes_of(r, j, "access-policy");
         assert!(notes.contains("security:") && notes.contains("Scan"), "{notes}");
     });
@@ -363,6 +368,8 @@ fn a_role_without_a_table_policy_still_gets_a_config_with_placeholders() {
     assert!(file["policy"].get("name").is_none(), "{text}");
     assert!(comment_above(&text, "[table]").contains("placeholder"), "{text}");
     // The tool reads it like any config: status compares it with the live resources.
+    // The role's other policy is a grant beyond the config: a security finding (exit 3).
     let r = s.run(&["status"]);
-    assert_eq!(r.code, 2, "{}", r.all());
+    assert_eq!(r.code, 3, "{}", r.all());
+    r.stdout_has(&format!("security: managed policy \"files-{}\" is attached", s.name));
 }

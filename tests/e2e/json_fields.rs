@@ -66,7 +66,14 @@ fn json_fields_match_the_fixture() {
     record(&mut found, "plan", &run(&["plan"], 0));
     run(&["apply"], 0);
     drift(&s);
-    record(&mut found, "status", &run(&["status"], 2));
+    // And a grant beyond the config, so `security_findings` has an entry.
+    let admin =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let sdk = sdk();
+    let put = sdk.iam.put_role_policy().role_name(s.role()).policy_name("admin");
+    block_on(put.policy_document(admin).send()).unwrap();
+    record(&mut found, "status", &run(&["status"], 3));
+    block_on(sdk.iam.delete_role_policy().role_name(s.role()).policy_name("admin").send()).unwrap();
     record(&mut found, "plan", &run(&["plan"], 0));
     record(&mut found, "apply", &run(&["apply"], 0));
     drift(&s);

@@ -38,6 +38,7 @@ mod regions;
 mod release;
 mod reliability;
 mod scale;
+mod security;
 mod signals;
 mod sub_isolation;
 mod table_options;

@@ -72,7 +72,8 @@ fn resources_made_by_hand_are_not_owned_until_adopted() {
     let sdk = sdk();
     let pool_id = build_by_hand(&s, &sdk);
 
-    let r = s.expect(2, &["status", "-o", "json"]);
+    // The hand-made trust policy has no amr condition: a security finding (exit 3).
+    let r = s.expect(3, &["status", "-o", "json"]);
     let j = r.json();
     for step in ["table", "identity-pool", "role", "access-policy"] {
         assert_eq!(r.step(&j, step)["state"], "not_owned", "{step}: {}", r.stdout);
@@ -142,7 +143,10 @@ fn a_table_with_other_keys_needs_replacement_and_is_never_touched() {
 }
 
 #[test]
-fn a_pool_with_an_extra_provider_keeps_it_and_reports_it() {
+/// Issue 22, item 2: a provider the config does not name gets the table role (the trust policy
+/// asks only for amr = authenticated), so it is drift with a security finding, and apply removes
+/// it (tests/e2e/security.rs has every kind of provider, with IAM enforced).
+fn a_pool_with_an_extra_provider_reports_it_and_apply_removes_it() {
     let s = Stack::new("extra-provider", "");
     s.ok(&["apply"]);
     let sdk = sdk();
@@ -158,7 +162,10 @@ fn a_pool_with_an_extra_provider_keeps_it_and_reports_it() {
             .allow_unauthenticated_identities(false)
             .set_cognito_identity_providers(Some(providers))
     }));
-    let r = s.ok(&["status"]);
-    r.stdout_has("also trusts provider cognito-idp.us-east-1.amazonaws.com/us-east-1_Other");
-    s.ok(&["apply"]).no_writes();
+    let r = s.expect(3, &["status"]);
+    r.stdout_has(&format!("security: identity pool {} also trusts user pool provider cognito-idp.us-east-1.amazonaws.com/us-east-1_Other, which the config does not name", s.pool_id()));
+    assert_eq!(s.ok(&["apply"]).writes(), ["UpdateIdentityPool"]);
+    let providers = block_on(sdk.identity_pool(&s.pool_id())).cognito_identity_providers().len();
+    assert_eq!(providers, 1, "only the configured app client is left");
+    s.ok(&["status"]);
 }

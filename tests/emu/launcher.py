@@ -32,6 +32,7 @@ from . import (
     endpoints,
     faults,
     iam_enforce,
+    identity_pool_flows,
     paging,
     pool_roles,
     principal_tags,
@@ -49,6 +50,7 @@ from . import (
 def patch_moto() -> None:
     """Every patch of moto, in an order that matters; before the backend apps are created."""
     pool_roles.patch()
+    identity_pool_flows.patch()
     principal_tags.patch()
     paging.patch()  # before realistic.install(), which wraps ListTagsOfResource
     user_pools.patch()

@@ -34,6 +34,9 @@ backends, read in-process):
     tags the map gives the claims of the login's ID token: ISSUED_CREDENTIALS[key]
     ["principal_tags"] = {tag: value}, which iam_enforce.py passes on as aws:PrincipalTag/<tag>.
     Guests (no Logins) get no tags and need no sts:TagSession.
+  * ServerSideTokenCheck on the identity pool's provider entry: the ID token of a user who
+    signed out everywhere since, was disabled or deleted is refused (NotAuthorizedException);
+    without the check it works until it expires.
   * Guests: GetId and GetCredentialsForIdentity without Logins need
     AllowUnauthenticatedIdentities (else NotAuthorizedException "Unauthenticated
     access is not supported for this identity pool."); each GetId without
@@ -133,7 +136,43 @@ def _check_login(account_id: str, pool, provider: str, token) -> dict:
         raise NotAuthorizedError(unsupported)
     if int(claims.get("exp", 0)) < time.time():
         raise NotAuthorizedError("Invalid login token. Token expired.")
+    checked = any(p.get("ProviderName") == provider and p.get("ClientId") == claims.get("aud")
+                  and p.get("ServerSideTokenCheck") for p in pool.cognito_identity_providers)
+    if checked and not _token_still_good(user_pool, token):
+        raise NotAuthorizedError("Invalid login token. Token has been revoked.")
     return dict(claims)
+
+
+def _token_still_good(user_pool, token: str) -> bool:
+    """ServerSideTokenCheck: the identity pool asks the user pool whether the user still exists,
+    is enabled (AdminDisableUser revokes the user's tokens) and has not signed out everywhere
+    (GlobalSignOut, AdminUserGlobalSignOut) since the token was issued."""
+    _, username = user_pool.id_tokens[token]
+    # The token names the user as signed in (an email or phone number when those are the user
+    # name): found by that, or by its internal name, as moto keys its users.
+    user = user_pool.users.get(username) or next(
+        (u for u in user_pool.users.values()
+         if username in (u.username, *(a.get("Value") for a in u.attributes
+                                       if a.get("Name") in ("email", "phone_number")))), None)
+    if user is None or not getattr(user, "enabled", True):
+        return False
+    return token not in getattr(user_pool, "revoked_id_tokens", set())
+
+
+def patch_sign_out() -> None:
+    """moto's sign-out revokes access and refresh tokens only; it also revokes the user's ID
+    tokens here, for ServerSideTokenCheck (an unchecked identity pool still accepts them until
+    they expire, as AWS does)."""
+    from moto.cognitoidp.models import CognitoIdpUserPool
+
+    original = CognitoIdpUserPool.sign_out
+
+    def sign_out(self, username):
+        revoked = self.__dict__.setdefault("revoked_id_tokens", set())
+        revoked.update(t for t, (_, user) in self.id_tokens.items() if user == username)
+        return original(self, username)
+
+    CognitoIdpUserPool.sign_out = sign_out
 
 
 def _identity_pool(resp, pool_id):
@@ -347,5 +386,6 @@ def get_credentials_for_identity_faithful(self):
 
 def patch() -> None:
     patch_initiate_auth()
+    patch_sign_out()
     CognitoIdentityResponse.get_id = get_id_faithful
     CognitoIdentityResponse.get_credentials_for_identity = get_credentials_for_identity_faithful

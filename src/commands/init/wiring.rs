@@ -285,6 +285,17 @@ pub fn config_actions(grant: &TableGrant, defaults: &[&str]) -> Actions {
             grant.wildcards.join(", ")
         ));
     }
+    let items = crate::config::dynamodb_actions::ITEM;
+    let (kept, table_level): (Vec<String>, Vec<String>) =
+        actions.into_iter().partition(|a| crate::config::dynamodb_actions::in_list(&items, a));
+    actions = kept;
+    if !table_level.is_empty() {
+        notes.push(format!(
+            "policy {} grants {} on the table: the config grants item actions only (not actions on the table itself, nor names outside IAM's list of DynamoDB actions), so they are left out and apply --adopt removes them",
+            grant.policy,
+            table_level.join(", ")
+        ));
+    }
     if grant.isolation.is_some() {
         let keyless: Vec<String> = actions.iter().filter(|a| !is_keyed(a)).cloned().collect();
         if !keyless.is_empty() {

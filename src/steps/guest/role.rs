@@ -85,16 +85,13 @@ fn compare(d: &Desired, here: &str, live: &RoleLive, pool_id: Option<&str>) -> D
     let mut r = existing(d, named, changes, fixes, Action::Tag);
     r.notes
         .extend(diagnose::guest_trust_policy(&live.trust, pool_id).iter().map(ToString::to_string));
-    for p in &live.inline {
-        r.notes.push(format!(
-            "has inline policy {p:?} (not managed by setup; left as is): every guest gets what it grants"
-        ));
-    }
-    for (p, _) in live.attached.iter().filter(|(p, _)| *p != d.guest_spec.policy_name) {
-        r.notes.push(format!(
-            "has managed policy {p:?} attached (not managed by setup; left as is): every guest gets what it grants"
-        ));
-    }
+    r.notes.extend(diagnose::grants::beyond_config(
+        live,
+        name,
+        &d.guest_spec.policy_name,
+        diagnose::grants::Holder::Guests,
+        &d.table.name,
+    ));
     r
 }
 

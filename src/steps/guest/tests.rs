@@ -129,7 +129,7 @@ fn the_mix_up_is_named_in_the_role_notes() {
     );
     assert_eq!(
         r.notes[1],
-        "has managed policy \"extra\" attached (not managed by setup; left as is): every guest gets what it grants"
+        format!("security: managed policy \"extra\" is attached to role {}, which the config does not name: every guest (anyone on the internet) gets what it grants, beyond the config; setup leaves it attached: detach it", d.guest_spec.role_name)
     );
 }
 

@@ -61,26 +61,20 @@ fn providers(d: &Desired) -> Vec<CognitoIdentityProvider> {
             CognitoIdentityProvider::builder()
                 .provider_name(d.user_pool.provider_name())
                 .client_id(c)
-                .server_side_token_check(false)
+                .server_side_token_check(d.server_side_token_check)
                 .build()
         })
         .collect()
 }
 
-/// UpdateIdentityPool with the config's settings, sending back everything the config does not
-/// manage (other providers, login providers…). Tags are left to TagResource, as Terraform does:
-/// an update never rewrites the pool's tag set.
+/// UpdateIdentityPool with the config's settings and nothing else: the configured user pool's
+/// app clients as the only providers, no sign-in, OpenID Connect or SAML providers, no basic
+/// flow (each would hand the table role to identities the config does not name). The developer
+/// provider name is sent back: Cognito never lets it change. Tags are left to TagResource, as
+/// Terraform does: an update never rewrites the pool's tag set.
 async fn update(ctx: &Ctx, live: &Live) -> Result<()> {
     let d = &ctx.desired;
     ctx.progress.start(STEP, &format!("updating identity pool {}", live.id));
-    let provider = d.user_pool.provider_name();
-    let mut all_providers: Vec<CognitoIdentityProvider> = live
-        .providers
-        .iter()
-        .filter(|p| p.provider_name() != Some(provider.as_str()))
-        .cloned()
-        .collect();
-    all_providers.extend(providers(d));
     let raw = &live.raw;
     ctx.aws
         .identity
@@ -88,12 +82,12 @@ async fn update(ctx: &Ctx, live: &Live) -> Result<()> {
         .identity_pool_id(&live.id)
         .identity_pool_name(&live.name)
         .allow_unauthenticated_identities(d.allow_unauthenticated)
-        .set_allow_classic_flow(raw.allow_classic_flow())
-        .set_supported_login_providers(raw.supported_login_providers().cloned())
+        .allow_classic_flow(false)
+        .set_supported_login_providers(Some(Default::default()))
         .set_developer_provider_name(raw.developer_provider_name().map(str::to_string))
-        .set_open_id_connect_provider_arns(Some(raw.open_id_connect_provider_arns().to_vec()))
-        .set_saml_provider_arns(Some(raw.saml_provider_arns().to_vec()))
-        .set_cognito_identity_providers(Some(all_providers))
+        .set_open_id_connect_provider_arns(Some(vec![]))
+        .set_saml_provider_arns(Some(vec![]))
+        .set_cognito_identity_providers(Some(providers(d)))
         .send()
         .await
         .explain(format!("updating identity pool {}", live.id))?;

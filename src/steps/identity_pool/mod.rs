@@ -5,6 +5,7 @@
 
 mod apply;
 mod lookup;
+mod unconfigured;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -128,21 +129,8 @@ fn settings(d: &Desired, live: &Live) -> Vec<Change> {
             Value::from(want.into_iter().collect::<Vec<_>>()),
         ));
     }
+    c.extend(unconfigured::token_check(d, live));
     c
-}
-
-fn foreign_providers(d: &Desired, live: &Live) -> Vec<String> {
-    let provider = d.user_pool.provider_name();
-    let mut v: Vec<String> = live
-        .providers
-        .iter()
-        .filter_map(|p| p.provider_name())
-        .filter(|p| *p != provider)
-        .map(str::to_string)
-        .collect();
-    v.sort();
-    v.dedup();
-    v
 }
 
 /// `NAME (id, id…)`.
@@ -153,7 +141,9 @@ fn named(d: &Desired, pools: &[&Live]) -> String {
 
 /// A live pool: this stack's, or the one untagged pool of that name.
 fn existing_pool(d: &Desired, live: &Live) -> Diff<Action> {
-    let changes = settings(d, live);
+    let mut changes = settings(d, live);
+    let (beyond, findings) = unconfigured::beyond_config(d, live);
+    changes.extend(beyond);
     let fixes = if changes.is_empty() {
         vec![]
     } else {
@@ -161,7 +151,7 @@ fn existing_pool(d: &Desired, live: &Live) -> Diff<Action> {
         vec![Action::Update(live.id.clone(), fields)]
     };
     let name = named(d, &[live]);
-    existing(
+    let mut r = existing(
         d,
         Named {
             step: STEP,
@@ -174,7 +164,9 @@ fn existing_pool(d: &Desired, live: &Live) -> Diff<Action> {
         changes,
         fixes,
         Action::Tag,
-    )
+    );
+    r.notes.extend(findings);
+    r
 }
 
 impl Step for IdentityPool {
@@ -207,14 +199,7 @@ impl Step for IdentityPool {
                         d.stack
                     ))
             }
-            Lookup::Owned(live) => {
-                let mut r = existing_pool(d, live);
-                for p in foreign_providers(d, live) {
-                    r.notes
-                        .push(format!("also trusts provider {p} (not in the config; left as is)"));
-                }
-                r
-            }
+            Lookup::Owned(live) => existing_pool(d, live),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The identity pool's diff and removal, case by case.
 
+use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
 use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 
 use super::*;
@@ -108,21 +109,67 @@ fn diff_cases() {
 }
 
 #[test]
-fn notes_name_what_is_left_alone() {
+fn providers_the_config_does_not_name_are_drift_with_security_findings() {
     let d = desired("[identity_pool]\nallow_unauthenticated = true\n");
     let mut p = pool(ID, &ours());
     p.allow_unauthenticated = true;
-    p.providers.push(provider("cognito-idp.us-east-1.amazonaws.com/us-east-1_Other", "x"));
+    let other = "cognito-idp.us-east-1.amazonaws.com/us-east-1_Other";
+    p.providers.push(provider(other, "x"));
+    p.raw = DescribeIdentityPoolOutput::builder()
+        .identity_pool_id(ID)
+        .identity_pool_name(&d.identity_pool_name)
+        .allow_unauthenticated_identities(true)
+        .supported_login_providers("accounts.google.com", "app.apps.googleusercontent.com")
+        .developer_provider_name("login.example")
+        .open_id_connect_provider_arns("arn:aws:iam::123456789012:oidc-provider/idp.example")
+        .saml_provider_arns("arn:aws:iam::123456789012:saml-provider/corp")
+        .allow_classic_flow(true)
+        .build()
+        .unwrap();
     let r = plan(&d, Lookup::Owned(Box::new(p))).0;
-    assert_eq!(r.state, State::InSync, "{:?}", r.changes);
-    assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+    assert_eq!(r.state, State::Drifted);
+    let fields: Vec<&str> = r.changes.iter().map(|c| c.field.as_str()).collect();
+    let other_field = format!("providers.{other}");
     assert_eq!(
-        r.notes[0],
-        "also trusts provider cognito-idp.us-east-1.amazonaws.com/us-east-1_Other (not in the config; left as is)"
+        fields,
+        [
+            other_field.as_str(),
+            "supported_login_providers.accounts.google.com",
+            "open_id_connect_provider_arns",
+            "saml_provider_arns",
+            "allow_classic_flow"
+        ]
+    );
+    assert_eq!(r.actions.len(), 1, "{:?}", r.actions);
+    assert!(matches!(&r.actions[0], Action::Update(..)));
+    let gets = "signed-in identities (amr = authenticated), and the role's trust policy hands those the table role";
+    assert_eq!(
+        r.notes,
+        [
+            format!("security: identity pool {ID} also trusts user pool provider {other}, which the config does not name: its users get {gets}; apply removes it"),
+            format!("security: identity pool {ID} accepts sign-in provider accounts.google.com, which the config does not name: anyone with an account there gets {gets}; apply removes it"),
+            format!("security: identity pool {ID} accepts OpenID Connect provider arn:aws:iam::123456789012:oidc-provider/idp.example, which the config does not name: its users get {gets}; apply removes it"),
+            format!("security: identity pool {ID} accepts SAML provider arn:aws:iam::123456789012:saml-provider/corp, which the config does not name: its users get {gets}; apply removes it"),
+            format!("security: identity pool {ID} allows the basic (classic) flow: an identity's OpenID token goes to STS directly, for any role that trusts the pool, without the pool's choice of role; apply turns it off"),
+            format!("security: identity pool {ID} has developer provider \"login.example\", which the config does not name: whoever may call GetOpenIdTokenForDeveloperIdentity on it mints {gets}; Cognito cannot remove a developer provider name once set, so apply leaves it: make a new pool to be rid of it"),
+        ]
     );
     let two = plan(&d, Lookup::NotOwned(vec![pool(ID, &[]), pool("us-east-1:2222", &[])])).0;
     assert_eq!(two.resource, format!("{} ({ID}, us-east-1:2222)", d.identity_pool_name));
     assert!(two.notes[0].contains("--adopt cannot choose one"), "{:?}", two.notes);
+}
+
+#[test]
+fn the_server_side_token_check_follows_the_config() {
+    let on = desired("");
+    assert!(on.server_side_token_check, "on by default");
+    let off = desired("[identity_pool]\nserver_side_token_check = false\n");
+    let field = format!("providers.{}.server_side_token_check", on.user_pool.provider_name());
+    let r = plan(&off, Lookup::Owned(Box::new(pool(ID, &ours())))).0;
+    assert_eq!(r.changes, [Change::new(field.as_str(), true, false)]);
+    assert_eq!(r.actions, [Action::Update(ID.into(), vec![field.clone()])]);
+    let r = plan(&on, Lookup::Owned(Box::new(test_support::pool(&off, ID, &ours())))).0;
+    assert_eq!(r.changes, [Change::new(field.as_str(), false, true)]);
 }
 
 #[test]

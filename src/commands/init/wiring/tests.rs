@@ -122,6 +122,8 @@ fn keyed_actions_beside_the_isolated_statement_are_named() {
     assert!(notes[1].contains("${aws:userid}"));
     let a = config_actions(g, &[]);
     assert_eq!(a.actions, ["dynamodb:PutItem", "dynamodb:GetItem"]);
+    let p = &g.policy;
+    assert_eq!(a.notes, [format!("policy {p} grants dynamodb:DescribeTable on the table: the config grants item actions only (not actions on the table itself, nor names outside IAM's list of DynamoDB actions), so they are left out and apply --adopt removes them")]);
 }
 
 #[test]
