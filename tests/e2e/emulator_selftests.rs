@@ -38,3 +38,8 @@ fn iam_enforcement_paging_and_user_pool_selftest_passes() {
 fn principal_tags_selftest_passes() {
     selftest("selftest_principal_tags.py");
 }
+
+#[test]
+fn iam_user_enforcement_selftest_passes() {
+    selftest("selftest_iam_users.py");
+}

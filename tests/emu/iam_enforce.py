@@ -43,6 +43,8 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from emu import iam_users
+
 SIM_DIR = Path(__file__).resolve().parents[1] / "iam-sim"
 SESSION_NAME = "CognitoIdentityCredentials"
 COGNITO = "cognito-identity.amazonaws.com"
@@ -527,8 +529,8 @@ class IamEnforceMiddleware:
     def __call__(self, environ, start_response):
         key = environ.get("setup.key", "")
         record = self.issued.get(key)
-        if record is None:
-            return self.app(environ, start_response)
+        if record is None:  # an IAM user's key, when moto enforces IAM (emu/iam_users.py)
+            return iam_users.enforce(self, environ, start_response, key)
         service = environ.get("setup.service", "")
         if (service, environ.get("setup.operation", "")) in ALWAYS_ALLOWED:
             return self.app(environ, start_response)
