@@ -21,7 +21,11 @@ same independent simulator as identity credentials (tests/iam-sim), with:
     identity pool needs iam:PassRole).
 
 moto still authenticates the request (the key and the signature); only its coarse action check is
-replaced (patch()). A key that is no IAM user's is left to moto, which refuses it.
+replaced (patch()). A key that is no IAM user's is left to moto, which refuses it. Requests signed
+with identity credentials (sign_in.py), which iam_enforce decides and moto does not know, skip
+moto's authentication altogether, and so do the unsigned public Cognito operations
+(GetCredentialsForIdentity, ...: moto lists only some), so that `verify` signs in on the enforcing
+emulator too.
 """
 
 from __future__ import annotations
@@ -49,7 +53,28 @@ def moto_enforcing() -> bool:
 
 
 def patch() -> None:
+    from moto.core.authorization import ActionAuthenticatorMixin
     from moto.iam.access_control import IAMRequestBase
+
+    authenticate = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    from emu.iam_enforce import ALWAYS_ALLOWED
+
+    services = {"AWSCognitoIdentityService": "cognito-identity",
+                "AWSCognitoIdentityProviderService": "cognito-idp"}
+
+    def authenticate_and_authorize(self, *args, **kwargs):
+        # Identity credentials (sign_in.py) are moto's unknowns: iam_enforce decided them.
+        if getattr(DECIDED, "identity", False):
+            return None
+        # Cognito's public operations (GetCredentialsForIdentity, ...) are unsigned in AWS;
+        # moto's list of them is short.
+        service, _, op = (self.headers.get("X-Amz-Target") or "").partition(".")
+        if (services.get(service), op) in ALWAYS_ALLOWED and not self.headers.get("Authorization"):
+            return None
+        return authenticate(self, *args, **kwargs)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = authenticate_and_authorize
 
     original = IAMRequestBase.check_action_permitted
 

@@ -102,6 +102,17 @@ def main() -> int:
             stranger = emu.client("iam", creds=("AKIDNOSUCHUSER00", "secret"))
             error(stranger.list_users, "InvalidClientTokenId", status=403)
 
+        def public_cognito_calls_stay_unsigned():
+            # GetCredentialsForIdentity is unsigned in AWS: it answers as Cognito, not as IAM.
+            import boto3
+            from botocore import UNSIGNED
+            from botocore.config import Config
+            anon = boto3.client("cognito-identity", endpoint_url=emu.endpoint, region_name=REGION,
+                                config=Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1}))
+            err = error(anon.get_credentials_for_identity, "ResourceNotFoundException",
+                        IdentityId=f"{REGION}:00000000-0000-0000-0000-000000000000")
+            check("Identity" in err.get("Message", ""), err)
+
         return run_cases([
             ("CreateIdentityPool: aws:RequestTag on an action without resource", create_pool_only_with_the_stack_tag),
             ("identity pools by aws:ResourceTag", pool_reads_only_on_pools_tagged_for_the_stack),
@@ -109,6 +120,7 @@ def main() -> int:
             ("SetIdentityPoolRoles implies iam:PassRole to cognito-identity", set_pool_roles_passes_each_role),
             ("CreateRole: the role's ARN", create_role_only_with_the_stack_names),
             ("no-resource actions allowed, unknown keys refused", actions_without_resource_and_unknown_keys),
+            ("unsigned public Cognito calls are not IAM's", public_cognito_calls_stay_unsigned),
         ], started)
     finally:
         emu.stop()
