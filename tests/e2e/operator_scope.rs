@@ -665,3 +665,23 @@ fn the_independent_simulator_refuses_the_escalations_the_scoped_policy_was_built
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The command line: `--stack-prefix` only with the operator policy, only as the start of a
+/// stack name; without credentials the account is `*` and stderr says so.
+#[test]
+fn the_operator_policy_flags_are_checked_and_the_unknown_account_is_said() {
+    let s = Stack::new("flags-scoped", "");
+    let r = s.run(&["export", "--format", "terraform", "--stack-prefix", "pr-"]).exits(1);
+    r.stderr_has("--stack-prefix applies to --format operator-policy only");
+    let r = s.run(&["export", "--format", "operator-policy", "--stack-prefix", "pr*"]).exits(1);
+    r.stderr_has("--stack-prefix \"pr*\" must be 1-31 characters");
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    let r = s.ok(&["export", "--format", "operator-policy", "--no-import"]);
+    r.stderr_has("the account is written as * (--no-import: no AWS calls)");
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        doc.to_string().contains("arn:aws:iam::*:role/flags-scoped-cognito-authenticated"),
+        "{doc}"
+    );
+    assert_eq!(r.ops, Vec::<String>::new(), "--no-import made AWS calls");
+}
