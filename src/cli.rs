@@ -139,13 +139,15 @@ pub enum Command {
         after_help = "Examples:\n  setup teardown\n  setup teardown --delete-table --yes   also delete the table and its data"
     )]
     Teardown(TeardownArgs),
-    /// Write the stack as a CloudFormation template or Terraform configuration
+    /// Write the stack as a CloudFormation template or Terraform configuration, or the operator's
+    /// least-privilege IAM policy
     #[command(
-        after_help = "Examples:\n  setup export --format cloudformation --output-file stack.yaml\n  setup export --format cloudformation --json > stack.json\n  setup export --format terraform --output-file setup.tf\n\n\
+        after_help = "Examples:\n  setup export --format cloudformation --output-file stack.yaml\n  setup export --format cloudformation --json > stack.json\n  setup export --format terraform --output-file setup.tf\n  setup export --format operator-policy > ci-policy.json\n  setup export --format operator-policy --stack-prefix pr-   every stack named pr-...\n\n\
 With credentials that can read the stack, the Terraform export adds `import` blocks for\n\
 the resources apply already created, so `terraform plan` takes them over instead of\n\
 creating new ones. Without credentials (or with --no-import) it has no import blocks,\n\
-and says so on stderr."
+and says so on stderr. The operator policy names the account the credentials belong to\n\
+(* without credentials)."
     )]
     Export(ExportArgs),
     /// Write a commented setup.toml to start from (asks for the user pool on a terminal)
@@ -276,6 +278,9 @@ pub enum ExportFormat {
     /// Terraform configuration (HCL) for the AWS provider
     #[value(alias = "tf")]
     Terraform,
+    /// The least-privilege IAM policy (JSON) for whoever runs setup on this stack, e.g. a CI
+    /// role: exact names, identity pools by their stack tag
+    OperatorPolicy,
 }
 
 #[derive(Debug, Args)]
@@ -289,9 +294,14 @@ pub struct ExportArgs {
     /// CloudFormation only: write JSON instead of YAML (also implied by --output json)
     #[arg(long)]
     pub json: bool,
-    /// Do not read the live stack: no Terraform import blocks, no AWS calls
+    /// Do not read the live stack: no Terraform import blocks, no AWS calls (operator-policy:
+    /// the account is written as *)
     #[arg(long)]
     pub no_import: bool,
+    /// operator-policy only: cover every stack whose name starts with PREFIX (per-pull-request
+    /// stacks, run with --stack PREFIX...), not only this config's stack
+    #[arg(long, value_name = "PREFIX")]
+    pub stack_prefix: Option<String>,
 }
 
 #[derive(Debug, Args)]

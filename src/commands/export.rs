@@ -1,6 +1,7 @@
-//! `setup export`: the desired state as a CloudFormation template or a Terraform configuration.
-//! Terraform gets `import` blocks for what this stack already created, when the live stack can
-//! be read; without credentials the export still works, without them.
+//! `setup export`: the desired state as a CloudFormation template or a Terraform configuration,
+//! or the operator's least-privilege policy. Terraform gets `import` blocks for what this stack
+//! already created, when the live stack can be read; without credentials the export still works,
+//! without them. The operator policy names the credentials' account when it can be read.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use super::{load_desired, Session};
 use crate::cli::{ExportArgs, ExportFormat, Global, Output};
+use crate::export::operator_policy::{self, Place, Stacks, PROBE_STACK};
 use crate::export::{cloudformation, terraform};
 use crate::progress::Silent;
 
@@ -24,9 +26,13 @@ pub async fn export(global: &Global, args: &ExportArgs) -> Result<Exported> {
             "--json and --output json apply to --format cloudformation only: the Terraform export is HCL. Drop the flag, or use --format cloudformation"
         );
     }
+    if args.stack_prefix.is_some() && args.format != ExportFormat::OperatorPolicy {
+        bail!("--stack-prefix applies to --format operator-policy only");
+    }
     let desired = load_desired(global)?;
     let mut notes = Vec::new();
     let text = match args.format {
+        ExportFormat::OperatorPolicy => operator(&desired, global, args, &mut notes).await?,
         ExportFormat::Cloudformation => {
             let t = cloudformation::template(&desired);
             if json {
@@ -79,6 +85,59 @@ pub async fn export(global: &Global, args: &ExportArgs) -> Result<Exported> {
         notes.push(format!("wrote {}", path.display()));
     }
     Ok(Exported { text, notes })
+}
+
+/// The operator policy for the config's stack, or for every stack named `--stack-prefix`….
+async fn operator(
+    desired: &crate::config::Desired,
+    global: &Global,
+    args: &ExportArgs,
+    notes: &mut Vec<String>,
+) -> Result<String> {
+    let (stacks, d) = match &args.stack_prefix {
+        None => (Stacks::One, desired.clone()),
+        Some(p) => {
+            let valid = (1..=31).contains(&p.len())
+                && p.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid {
+                bail!(
+                    "--stack-prefix {p:?} must be 1-31 characters of letters, digits, - and _, starting with a letter or digit (the start of a stack name)"
+                );
+            }
+            // The names the config derives from the stack are the ones that start with the probe.
+            let overrides = crate::config::Overrides {
+                stack: Some(PROBE_STACK.into()),
+                region: global.region.clone(),
+            };
+            (Stacks::Prefix(p.clone()), crate::config::load(&global.config, &overrides)?)
+        }
+    };
+    let place = if args.no_import {
+        notes.push("the account is written as * (--no-import: no AWS calls)".into());
+        Place::unknown_account(desired.region.as_deref())
+    } else {
+        match caller(desired, global).await {
+            Ok(place) => place,
+            Err(e) => {
+                notes.push(format!(
+                    "the account is written as * (could not read it: {e:#}); run again with working AWS credentials to name it"
+                ));
+                Place::unknown_account(desired.region.as_deref())
+            }
+        }
+    };
+    let doc = operator_policy::document(&d, &stacks, &place);
+    Ok(format!("{}\n", serde_json::to_string_pretty(&doc)?))
+}
+
+/// The credentials' account and partition (STS GetCallerIdentity, which needs no permission),
+/// and the stack's region.
+async fn caller(desired: &crate::config::Desired, global: &Global) -> Result<Place> {
+    let session = Session::connect(desired.clone(), global, Arc::new(Silent)).await?;
+    let me = session.aws.sts.get_caller_identity().send().await?;
+    let account = crate::aws::Account::from_caller(me.account().unwrap_or("*"), me.arn());
+    Ok(Place { account, region: session.aws.region.clone() })
 }
 
 /// The region and the import ids of the live stack.

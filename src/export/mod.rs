@@ -8,6 +8,7 @@
 //! resource impossible to forget.
 
 pub mod cloudformation;
+pub mod operator_policy;
 pub mod terraform;
 
 use serde_json::Value;

@@ -43,3 +43,8 @@ fn principal_tags_selftest_passes() {
 fn identity_pool_classic_flow_selftest_passes() {
     selftest("selftest_identity_pools.py");
 }
+
+#[test]
+fn iam_user_enforcement_selftest_passes() {
+    selftest("selftest_iam_users.py");
+}

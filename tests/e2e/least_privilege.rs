@@ -143,18 +143,6 @@ fn secrets_never_appear_in_output_or_logs() {
     assert_eq!(runs[3].code, 1);
 }
 
-/// The policy as the emulator can check it: moto evaluates actions only (every request is
-/// checked against resource "*", and conditions are not evaluated), so resources become "*"
-/// and conditions are dropped. What stays is exactly the list of actions.
-fn as_moto_checks_it(policy: &str) -> Value {
-    let mut doc: Value = serde_json::from_str(policy).unwrap();
-    for st in doc["Statement"].as_array_mut().unwrap() {
-        st["Resource"] = Value::from("*");
-        st.as_object_mut().unwrap().remove("Condition");
-    }
-    doc
-}
-
 fn create_user(sdk: &Sdk, name: &str, policy: &Value, managed: bool) -> (String, String) {
     block_on(async {
         sdk.iam.create_user().user_name(name).send().await.unwrap();
@@ -190,10 +178,10 @@ fn create_user(sdk: &Sdk, name: &str, policy: &Value, managed: bool) -> (String,
 }
 
 /// The whole lifecycle runs as an IAM user that has nothing but policies/operator.json, with
-/// the emulator enforcing IAM; without one of its actions, apply is refused with a clear error.
-/// (`verify` is not part of it: the identity pool's temporary credentials come from the
-/// launcher, and moto's IAM does not know them. Its operator-side actions are covered by the
-/// lifecycle coverage test in teardown.rs.)
+/// the emulator enforcing IAM (its simulator evaluates the policy's resources and conditions:
+/// tests/emu/iam_users.py); without one of its actions, apply is refused with a clear error.
+/// (`verify` under an enforced policy is in operator_scope.rs; the operator-side actions of
+/// verify are covered by the lifecycle coverage test in teardown.rs.)
 #[test]
 fn operator_policy_is_sufficient_with_iam_enforcement_on() {
     let emu = enforcing_emulator();
@@ -201,7 +189,8 @@ fn operator_policy_is_sufficient_with_iam_enforcement_on() {
     // user missing iam:CreateRole (3).
     let (pool, client) = emu.user_pool().clone();
     let sdk = emu.sdk();
-    let operator = as_moto_checks_it(include_str!("../../policies/operator.json"));
+    let operator: Value =
+        serde_json::from_str(include_str!("../../policies/operator.json")).unwrap();
     let (key, secret) = create_user(&sdk, "operator", &operator, true);
     let mut limited = operator.clone();
     for st in limited["Statement"].as_array_mut().unwrap() {

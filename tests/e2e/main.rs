@@ -27,6 +27,7 @@ mod isolation;
 mod json_fields;
 mod least_privilege;
 mod live;
+mod operator_scope;
 mod outputs;
 mod ownership;
 mod partition;

@@ -18,6 +18,9 @@ concern:
                    checking Logins, the pool's role and its trust policy; fresh credentials a call
   iam_enforce      IAM on those identity credentials, decided by an independent simulator (Node
                    sidecar tests/iam-sim); GET /_setup/iam-decisions?key=ASIA...
+  iam_users        with IAM enforced (INITIAL_NO_AUTH_ACTION_COUNT), IAM users' requests decided
+                   by the same simulator, with resources and the condition keys AWS passes
+                   (tags, iam:PolicyARN, iam:PassRole implied by SetIdentityPoolRoles)
   signature        moto's SigV4 check fixed for form bodies with spaces (IAM enforcement)
   table_status     GET /_setup/table-status?name=T&status=S: DescribeTable reports S for T
   paging           List calls paged as AWS pages them (--page-size N), and
@@ -39,8 +42,8 @@ concern:
                    ConcurrentModification on a new role, role propagation to Cognito
 
 Self-tests (also run by the Rust suite, tests/e2e/emulator_selftests.rs):
-python3 tests/emu/selftest_realistic.py, python3 tests/emu/selftest_enforce.py and
-python3 tests/emu/selftest_principal_tags.py; what they share (a launcher on loopback, boto3
+python3 tests/emu/selftest_realistic.py, python3 tests/emu/selftest_enforce.py,
+python3 tests/emu/selftest_principal_tags.py and python3 tests/emu/selftest_iam_users.py; what they share (a launcher on loopback, boto3
 clients) is in selftest_support.py.
 
 tests/emulator.py runs as a script, so tests/ is on sys.path and `import emu.launcher` works.

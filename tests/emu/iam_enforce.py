@@ -48,6 +48,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from . import resource_policies
+from emu import iam_users
 
 SIM_DIR = Path(__file__).resolve().parents[1] / "iam-sim"
 SESSION_NAME = "CognitoIdentityCredentials"
@@ -558,8 +559,8 @@ class IamEnforceMiddleware:
     def __call__(self, environ, start_response):
         key = environ.get("setup.key", "")
         record = self.issued.get(key)
-        if record is None:
-            return self.app(environ, start_response)
+        if record is None:  # an IAM user's key, when moto enforces IAM (emu/iam_users.py)
+            return iam_users.enforce(self, environ, start_response, key)
         service = environ.get("setup.service", "")
         if (service, environ.get("setup.operation", "")) in ALWAYS_ALLOWED:
             return self.app(environ, start_response)
@@ -614,5 +615,10 @@ class IamEnforceMiddleware:
             sys.stderr.write(f"emulator: IAM enforcement failed, refusing the request: {e}\n")
             return _respond(start_response, service, "500 Internal Server Error",
                             "InternalFailure", f"IAM enforcement failed in the emulator: {e}")
-        return self.app(environ, start_response)
+        # Decided here: moto, which does not know these keys, neither authenticates nor checks it.
+        iam_users.DECIDED.identity = True
+        try:
+            return self.app(environ, start_response)
+        finally:
+            iam_users.DECIDED.identity = False
 

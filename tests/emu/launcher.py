@@ -7,7 +7,8 @@ the WSGI layers and serves them on loopback. From the outside in:
   calllog.CallLogMiddleware       the call log, --delay-ms, the other /_setup/ endpoints
   faults.FaultMiddleware          fault injection and holds
   tagging.Inner                   the "denied" fault kind
-  iam_enforce.IamEnforceMiddleware  IAM on the identity credentials sign_in.py hands out
+  iam_enforce.IamEnforceMiddleware  IAM on the identity credentials sign_in.py hands out, and
+                                  (iam_users) on IAM users' keys once moto enforces IAM
   moto's DomainDispatcherApplication
 
 Run as `python3 tests/emulator.py` (see there for the options).
@@ -33,6 +34,7 @@ from . import (
     faults,
     iam_enforce,
     identity_pool_flows,
+    iam_users,
     paging,
     pool_roles,
     principal_tags,
@@ -58,6 +60,7 @@ def patch_moto() -> None:
     table_options.patch()  # wraps the handlers realistic.install() patched
     table_status.patch()
     signature.patch()
+    iam_users.patch()  # after signature: moto still authenticates, the simulator decides
     sign_in.patch()
     resource_policies.patch()
 

@@ -83,6 +83,20 @@ pub fn enforcing_emulator() -> &'static Emulator {
     })
 }
 
+/// The unauthenticated requests tests/e2e/operator_scope.rs makes before IAM is enforced.
+pub const OPERATOR_SCOPE_SETUP_CALLS: u32 = 16;
+
+/// An emulator of its own for tests/e2e/operator_scope.rs, enforcing IAM after
+/// [`OPERATOR_SCOPE_SETUP_CALLS`] requests (its own count: [`enforcing_emulator`]'s is another
+/// test's).
+pub fn operator_scope_emulator() -> &'static Emulator {
+    static EMU: OnceLock<Emulator> = OnceLock::new();
+    EMU.get_or_init(|| {
+        let calls = OPERATOR_SCOPE_SETUP_CALLS.to_string();
+        start_emulator_with(0, &[("INITIAL_NO_AUTH_ACTION_COUNT", &calls)])
+    })
+}
+
 /// An emulator of its own for tests/e2e/signals.rs: its holds match every caller (the empty key
 /// prefix), unsigned and identity-signed calls too, which would stall other tests' calls on a
 /// shared emulator. One test uses it, one run at a time.

@@ -1,0 +1,687 @@
+//! `setup export --format operator-policy` (issue 23): the scoped operator policy runs the whole
+//! life cycle with IAM enforced in the emulator, and denies the classic IAM privilege-escalation
+//! paths, through the emulator and through the independent IAM simulator (tests/iam-sim).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+const ADMIN_POLICY: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+const EVERYTHING: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const COGNITO_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#;
+
+fn iam_arn(resource: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:{resource}")
+}
+
+/// SDK clients signing with an IAM user's access key.
+fn clients(emu: &Emulator, key: &str, secret: &str) -> Sdk {
+    use aws_config::{BehaviorVersion, Region};
+    let creds = aws_sdk_iam::config::Credentials::new(key, secret, None, None, "operator");
+    let conf = block_on(
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(emu.endpoint())
+            .credentials_provider(creds)
+            .load(),
+    );
+    Sdk {
+        dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+        iam: aws_sdk_iam::Client::new(&conf),
+        identity: aws_sdk_cognitoidentity::Client::new(&conf),
+        idp: aws_sdk_cognitoidentityprovider::Client::new(&conf),
+    }
+}
+
+/// An IAM user with `policy` attached as a customer managed policy: (key, secret). Four
+/// requests.
+fn operator_user(sdk: &Sdk, name: &str, policy: &str) -> (String, String) {
+    block_on(async {
+        sdk.iam.create_user().user_name(name).send().await.unwrap();
+        let arn = sdk
+            .iam
+            .create_policy()
+            .policy_name(format!("{name}-policy"))
+            .policy_document(policy)
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_string();
+        sdk.iam.attach_user_policy().user_name(name).policy_arn(arn).send().await.unwrap();
+        let key = sdk.iam.create_access_key().user_name(name).send().await.unwrap();
+        let k = key.access_key().unwrap();
+        (k.access_key_id().to_string(), k.secret_access_key().to_string())
+    })
+}
+
+/// The exported operator policy of `s` (`extra`: more export flags). One request
+/// (GetCallerIdentity) unless `--no-import` is among them.
+fn exported(s: &Stack, extra: &[&str]) -> Value {
+    let mut args = vec!["export", "--format", "operator-policy"];
+    args.extend_from_slice(extra);
+    let r = s.ok(&args);
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout))
+}
+
+/// Records `what` as a failure unless the request was refused by IAM.
+fn refused<T, E: ProvideErrorMetadata>(what: &str, r: Result<T, E>, failures: &mut Vec<String>) {
+    match r {
+        Ok(_) => failures.push(format!("{what}: allowed")),
+        Err(e) => match e.code() {
+            Some("AccessDenied" | "AccessDeniedException") => {}
+            other => {
+                failures.push(format!("{what}: {other:?} {:?} (not an IAM refusal)", e.message()))
+            }
+        },
+    }
+}
+
+/// The whole life cycle as an IAM user holding nothing but the exported policy of its stack
+/// (and, for per-pull-request stacks, of `--stack-prefix`), IAM enforced by the emulator's
+/// simulator with resources and conditions; then every escalation path, tried with those
+/// credentials, is refused.
+#[test]
+fn the_scoped_operator_policy_runs_the_life_cycle_and_refuses_every_escalation() {
+    let emu = operator_scope_emulator();
+    let admin = emu.sdk();
+    let (pool, client) = emu.user_pool().clone(); // 2 requests
+    let s = Stack::on(emu, "scoped", "");
+    let backend = "scoped-svc";
+    s.write_config(&s.table_config("", &format!("[backend]\nuser = \"{backend}\"\n")));
+    let policy = exported(&s, &[]); // 1
+                                    // Nothing is left to patterns: the account is named, the roles exactly.
+    assert!(policy.to_string().contains(&iam_arn("role/scoped-cognito-authenticated")), "{policy}");
+    let (key, secret) = operator_user(&admin, "ci", &policy.to_string()); // 4
+    let pr = Stack::on(emu, "pr-7", "");
+    let pr_policy = exported(&pr, &["--stack-prefix", "pr-"]); // 1
+    assert!(pr_policy.to_string().contains(&iam_arn("role/pr-*-cognito-authenticated")));
+    let (pr_key, pr_secret) = operator_user(&admin, "ci-pr", &pr_policy.to_string()); // 4
+                                                                                      // What the escalations aim at: another role, another table, an untagged identity pool, the
+                                                                                      // backend's user.
+    block_on(async {
+        admin.iam.create_user().user_name(backend).send().await.unwrap(); // 1
+        admin.create_role("other-role", COGNITO_TRUST).await; // 1
+        admin
+            .dynamodb
+            .create_table()
+            .table_name("other-table")
+            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+            .attribute_definitions(
+                aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap(); // 1
+    });
+    let foreign_pool = block_on(
+        admin
+            .identity
+            .create_identity_pool()
+            .identity_pool_name("foreign")
+            .allow_unauthenticated_identities(false)
+            .send(),
+    )
+    .unwrap()
+    .identity_pool_id()
+    .to_string(); // 1: 16 in all (OPERATOR_SCOPE_SETUP_CALLS)
+
+    // From here on every request is checked against IAM: other credentials get nowhere.
+    assert!(block_on(admin.iam.list_users().send()).is_err(), "the emulator does not enforce IAM");
+    assert_eq!((s.user_pool_id.as_str(), s.client_id.as_str()), (pool.as_str(), client.as_str()));
+
+    let op = [("AWS_ACCESS_KEY_ID", key.as_str()), ("AWS_SECRET_ACCESS_KEY", secret.as_str())];
+    let run = |stack: &Stack, args: &[&str], env: &[(&str, &str)]| {
+        let r = stack.run_env(args, env);
+        assert_eq!(r.code, 0, "setup {args:?} as {}:\n{}", env[0].1, r.all());
+        r
+    };
+    run(&s, &["apply"], &op);
+    run(&s, &["status"], &op);
+    run(&s, &["verify", "--create-test-user"], &op);
+    // A config change: guests (a second role and policy passed to the pool), other actions.
+    s.write_config(&s.table_config(
+        "",
+        &format!("[backend]\nuser = \"{backend}\"\n[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n[policy]\nactions = [\"dynamodb:GetItem\", \"dynamodb:Query\"]\n"),
+    ));
+    run(&s, &["plan"], &op);
+    run(&s, &["apply"], &op);
+    run(&s, &["status"], &op);
+    run(&s, &["outputs"], &op);
+
+    // The escalation paths, with the operator's credentials, while the stack exists.
+    let o = clients(emu, &key, &secret);
+    let me = "ci";
+    let own_policy = iam_arn(&format!("policy/{me}-policy"));
+    // (Stack::pool_id asks with credentials the emulator now refuses.)
+    let stack_pool =
+        block_on(o.identity_pool_ids_named(&s.pool_name())).pop().expect("the stack's pool");
+    let mut failures = Vec::new();
+    block_on(async {
+        let iam = &o.iam;
+        let f = &mut failures;
+        refused(
+            "attach AdministratorAccess to the stack's role",
+            iam.attach_role_policy().role_name(s.role()).policy_arn(ADMIN_POLICY).send().await,
+            f,
+        );
+        refused(
+            "attach AdministratorAccess to another role",
+            iam.attach_role_policy().role_name("other-role").policy_arn(ADMIN_POLICY).send().await,
+            f,
+        );
+        refused(
+            "attach the stack's policy to another role",
+            iam.attach_role_policy()
+                .role_name("other-role")
+                .policy_arn(s.policy_arn())
+                .send()
+                .await,
+            f,
+        );
+        refused(
+            "UpdateAssumeRolePolicy on a role outside the stack",
+            iam.update_assume_role_policy()
+                .role_name("other-role")
+                .policy_document(COGNITO_TRUST)
+                .send()
+                .await,
+            f,
+        );
+        refused(
+            "CreatePolicyVersion of the operator's own policy",
+            iam.create_policy_version()
+                .policy_arn(&own_policy)
+                .policy_document(EVERYTHING)
+                .set_as_default(true)
+                .send()
+                .await,
+            f,
+        );
+        refused(
+            "CreatePolicy outside the stack",
+            iam.create_policy().policy_name("escalate").policy_document(EVERYTHING).send().await,
+            f,
+        );
+        refused(
+            "CreateRole outside the stack's names",
+            iam.create_role()
+                .role_name("escalate")
+                .assume_role_policy_document(COGNITO_TRUST)
+                .send()
+                .await,
+            f,
+        );
+        refused(
+            "DeleteRole outside the stack",
+            iam.delete_role().role_name("other-role").send().await,
+            f,
+        );
+        refused(
+            "PutRolePolicy (inline) on the stack's role",
+            iam.put_role_policy()
+                .role_name(s.role())
+                .policy_name("x")
+                .policy_document(EVERYTHING)
+                .send()
+                .await,
+            f,
+        );
+        refused(
+            "PutRolePolicy (inline) on another role",
+            iam.put_role_policy()
+                .role_name("other-role")
+                .policy_name("x")
+                .policy_document(EVERYTHING)
+                .send()
+                .await,
+            f,
+        );
+        refused(
+            "TagRole to claim a role for the stack",
+            iam.tag_role()
+                .role_name("other-role")
+                .tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key("setup:stack")
+                        .value("scoped")
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await,
+            f,
+        );
+        refused("CreateUser", iam.create_user().user_name("backdoor").send().await, f);
+        refused(
+            "CreateAccessKey for the backend user",
+            iam.create_access_key().user_name(backend).send().await,
+            f,
+        );
+        refused(
+            "CreateAccessKey for itself",
+            iam.create_access_key().user_name(me).send().await,
+            f,
+        );
+        refused(
+            "attach AdministratorAccess to the backend user",
+            iam.attach_user_policy().user_name(backend).policy_arn(ADMIN_POLICY).send().await,
+            f,
+        );
+        refused(
+            "attach AdministratorAccess to itself",
+            iam.attach_user_policy().user_name(me).policy_arn(ADMIN_POLICY).send().await,
+            f,
+        );
+        refused(
+            "PutUserPolicy on itself",
+            iam.put_user_policy()
+                .user_name(me)
+                .policy_name("x")
+                .policy_document(EVERYTHING)
+                .send()
+                .await,
+            f,
+        );
+        refused(
+            "DeleteTable outside the stack",
+            o.dynamodb.delete_table().table_name("other-table").send().await,
+            f,
+        );
+        let id = &o.identity;
+        refused(
+            "PassRole of a role outside the stack (SetIdentityPoolRoles)",
+            id.set_identity_pool_roles()
+                .identity_pool_id(&stack_pool)
+                .roles("authenticated", iam_arn("role/other-role"))
+                .send()
+                .await,
+            f,
+        );
+        refused(
+            "UpdateIdentityPool of an untagged pool",
+            id.update_identity_pool()
+                .identity_pool_id(&foreign_pool)
+                .identity_pool_name("foreign")
+                .allow_unauthenticated_identities(true)
+                .send()
+                .await,
+            f,
+        );
+        refused(
+            "DeleteIdentityPool of an untagged pool",
+            id.delete_identity_pool().identity_pool_id(&foreign_pool).send().await,
+            f,
+        );
+        let foreign_arn =
+            format!("arn:aws:cognito-identity:{REGION}:{ACCOUNT}:identitypool/{foreign_pool}");
+        refused(
+            "TagResource to claim a pool for the stack",
+            id.tag_resource().resource_arn(foreign_arn).tags("setup:stack", "scoped").send().await,
+            f,
+        );
+        refused(
+            "CreateIdentityPool without the stack tag",
+            id.create_identity_pool()
+                .identity_pool_name("untagged")
+                .allow_unauthenticated_identities(true)
+                .send()
+                .await,
+            f,
+        );
+        refused(
+            "CreateIdentityPool tagged for another stack",
+            id.create_identity_pool()
+                .identity_pool_name("other")
+                .allow_unauthenticated_identities(true)
+                .identity_pool_tags("setup:stack", "other")
+                .send()
+                .await,
+            f,
+        );
+    });
+    assert!(failures.is_empty(), "escalations not refused:\n{}", failures.join("\n"));
+
+    // The per-pull-request operator: its stacks, nobody else's.
+    let pr_op =
+        [("AWS_ACCESS_KEY_ID", pr_key.as_str()), ("AWS_SECRET_ACCESS_KEY", pr_secret.as_str())];
+    run(&pr, &["apply"], &pr_op);
+    let p = clients(emu, &pr_key, &pr_secret);
+    let mut failures = Vec::new();
+    block_on(async {
+        let f = &mut failures;
+        refused(
+            "a prefixed operator deletes another stack's role",
+            p.iam.delete_role().role_name(s.role()).send().await,
+            f,
+        );
+        refused(
+            "a prefixed operator writes another stack's pool",
+            p.identity.delete_identity_pool().identity_pool_id(&stack_pool).send().await,
+            f,
+        );
+        refused(
+            "a prefixed operator creates a role outside the prefix",
+            p.iam
+                .create_role()
+                .role_name("prod-cognito-authenticated")
+                .assume_role_policy_document(COGNITO_TRUST)
+                .send()
+                .await,
+            f,
+        );
+    });
+    assert!(failures.is_empty(), "escalations not refused:\n{}", failures.join("\n"));
+    run(&pr, &["teardown", "--delete-table", "--yes"], &pr_op);
+
+    run(&s, &["teardown", "--delete-table", "--yes"], &op);
+    assert!(block_on(o.dynamodb.describe_table().table_name(s.table()).send()).is_err());
+}
+
+/// The Node IAM simulator (tests/iam-sim/sim.mjs), directly: JSON lines in and out.
+struct Simulator {
+    child: Child,
+    stdin: ChildStdin,
+    lines: std::io::Lines<BufReader<ChildStdout>>,
+    id: u64,
+}
+
+impl Simulator {
+    fn start() -> Simulator {
+        let node = std::env::var("SETUP_TEST_NODE").unwrap_or_else(|_| "node".into());
+        let mut child = Command::new(&node)
+            .arg("sim.mjs")
+            .current_dir(repo_root().join("tests/iam-sim"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {node} tests/iam-sim/sim.mjs: {e}"));
+        let stdin = child.stdin.take().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let ready: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        assert_eq!(ready["ready"], true, "{ready}");
+        Simulator { child, stdin, lines, id: 0 }
+    }
+
+    fn decide(
+        &mut self,
+        principal: &str,
+        action: &str,
+        resource: &str,
+        context: &Value,
+        policy: &Value,
+    ) -> String {
+        self.id += 1;
+        let req = json!({"id": self.id, "principal": principal, "action": action,
+            "resource": resource, "account": ACCOUNT, "context": context,
+            "policies": [{"name": "operator", "policy": policy}]});
+        writeln!(self.stdin, "{req}").unwrap();
+        let answer: Value = serde_json::from_str(&self.lines.next().unwrap().unwrap()).unwrap();
+        assert_eq!(answer["id"], self.id, "{answer}");
+        answer["result"].as_str().unwrap_or_else(|| panic!("{answer}")).to_string()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The same escalation paths, and a few the emulator cannot send (PassRole to another service),
+/// evaluated by the independent simulator against the exported policy; the calls the life cycle
+/// needs are allowed by it, so the refusals are not vacuous.
+#[test]
+fn the_independent_simulator_refuses_the_escalations_the_scoped_policy_was_built_against() {
+    let s = Stack::new("sim-scoped", "");
+    s.write_config(&s.table_config("", "[backend]\nrole = \"sim-scoped-api\"\n"));
+    let policy = exported(&s, &["--no-import"]);
+    let pr = Stack::new("pr-9", "");
+    let pr_policy = exported(&pr, &["--no-import", "--stack-prefix", "pr-"]);
+    let me = iam_arn("user/ci");
+    let role = |n: &str| iam_arn(&format!("role/{n}"));
+    let pol = |n: &str| iam_arn(&format!("policy/{n}"));
+    let pool = |id: &str| format!("arn:aws:cognito-identity:{REGION}:{ACCOUNT}:identitypool/{id}");
+    let table = |n: &str| format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{n}");
+    let stack_role = role("sim-scoped-cognito-authenticated");
+    let stack_policy = pol("sim-scoped-table-access");
+    let tagged = |stack: &str| json!({ "aws:ResourceTag/setup:stack": stack });
+    let to = |service: &str| json!({ "iam:PassedToService": service });
+    let attach = |p: &str| json!({ "iam:PolicyARN": p });
+    let none = json!({});
+    let cognito = "cognito-identity.amazonaws.com";
+    let p1 = format!("{REGION}:11111111-1111-1111-1111-111111111111");
+    let allowed: Vec<(&str, String, Value)> = vec![
+        ("iam:CreateRole", stack_role.clone(), none.clone()),
+        ("iam:UpdateAssumeRolePolicy", stack_role.clone(), none.clone()),
+        ("iam:AttachRolePolicy", stack_role.clone(), attach(&stack_policy)),
+        ("iam:AttachRolePolicy", role("sim-scoped-api"), attach(&pol("sim-scoped-backend-access"))),
+        ("iam:PassRole", stack_role.clone(), to(cognito)),
+        ("iam:CreatePolicyVersion", stack_policy.clone(), none.clone()),
+        ("dynamodb:DeleteTable", table("sim-scoped-profiles"), none.clone()),
+        (
+            "cognito-identity:CreateIdentityPool",
+            "*".into(),
+            json!({"aws:RequestTag/setup:stack": "sim-scoped", "aws:TagKeys": ["setup:stack"]}),
+        ),
+        ("cognito-identity:DeleteIdentityPool", pool(&p1), tagged("sim-scoped")),
+        (
+            "cognito-idp:AdminCreateUser",
+            format!("arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{}", s.user_pool_id),
+            none.clone(),
+        ),
+    ];
+    let denied: Vec<(&str, &str, String, Value)> = vec![
+        (
+            "attach AdministratorAccess to the stack's role",
+            "iam:AttachRolePolicy",
+            stack_role.clone(),
+            attach(ADMIN_POLICY),
+        ),
+        (
+            "attach a policy outside the stack to the stack's role",
+            "iam:AttachRolePolicy",
+            stack_role.clone(),
+            attach(&pol("ci-policy")),
+        ),
+        (
+            "attach the stack's policy to another role",
+            "iam:AttachRolePolicy",
+            role("other"),
+            attach(&stack_policy),
+        ),
+        (
+            "attach AdministratorAccess to the backend role",
+            "iam:AttachRolePolicy",
+            role("sim-scoped-api"),
+            attach(ADMIN_POLICY),
+        ),
+        (
+            "UpdateAssumeRolePolicy outside the stack",
+            "iam:UpdateAssumeRolePolicy",
+            role("other"),
+            none.clone(),
+        ),
+        (
+            "UpdateAssumeRolePolicy of the backend role",
+            "iam:UpdateAssumeRolePolicy",
+            role("sim-scoped-api"),
+            none.clone(),
+        ),
+        (
+            "CreatePolicyVersion of the operator's own policy",
+            "iam:CreatePolicyVersion",
+            pol("ci-policy"),
+            none.clone(),
+        ),
+        (
+            "CreatePolicyVersion of another policy",
+            "iam:CreatePolicyVersion",
+            pol("other"),
+            none.clone(),
+        ),
+        (
+            "SetDefaultPolicyVersion",
+            "iam:SetDefaultPolicyVersion",
+            stack_policy.clone(),
+            none.clone(),
+        ),
+        ("CreateRole outside the stack's names", "iam:CreateRole", role("escalate"), none.clone()),
+        ("PassRole of a role outside the stack", "iam:PassRole", role("other"), to(cognito)),
+        (
+            "PassRole of the stack's role to another service",
+            "iam:PassRole",
+            stack_role.clone(),
+            to("lambda.amazonaws.com"),
+        ),
+        (
+            "PassRole of the stack's role to EC2",
+            "iam:PassRole",
+            stack_role.clone(),
+            to("ec2.amazonaws.com"),
+        ),
+        ("DeleteRole outside the stack", "iam:DeleteRole", role("other"), none.clone()),
+        ("DeleteTable outside the stack", "dynamodb:DeleteTable", table("other"), none.clone()),
+        (
+            "PutRolePolicy on the stack's role",
+            "iam:PutRolePolicy",
+            stack_role.clone(),
+            none.clone(),
+        ),
+        ("PutRolePolicy on another role", "iam:PutRolePolicy", role("other"), none.clone()),
+        (
+            "DeleteRolePermissionsBoundary",
+            "iam:DeleteRolePermissionsBoundary",
+            stack_role.clone(),
+            none.clone(),
+        ),
+        ("CreateUser", "iam:CreateUser", iam_arn("user/backdoor"), none.clone()),
+        ("CreateAccessKey for itself", "iam:CreateAccessKey", me.clone(), none.clone()),
+        ("CreateLoginProfile", "iam:CreateLoginProfile", me.clone(), none.clone()),
+        ("AttachUserPolicy to itself", "iam:AttachUserPolicy", me.clone(), attach(ADMIN_POLICY)),
+        ("PutUserPolicy on itself", "iam:PutUserPolicy", me.clone(), none.clone()),
+        ("AddUserToGroup", "iam:AddUserToGroup", iam_arn("group/admins"), none.clone()),
+        ("sts:AssumeRole of any role", "sts:AssumeRole", role("other"), none.clone()),
+        (
+            "UpdateIdentityPool of an untagged pool",
+            "cognito-identity:UpdateIdentityPool",
+            pool(&p1),
+            none.clone(),
+        ),
+        (
+            "DeleteIdentityPool of another stack's pool",
+            "cognito-identity:DeleteIdentityPool",
+            pool(&p1),
+            tagged("other"),
+        ),
+        (
+            "TagResource of an untagged pool",
+            "cognito-identity:TagResource",
+            pool(&p1),
+            json!({"aws:RequestTag/setup:stack": "sim-scoped"}),
+        ),
+        (
+            "CreateIdentityPool without the stack tag",
+            "cognito-identity:CreateIdentityPool",
+            "*".into(),
+            none.clone(),
+        ),
+        (
+            "CreateIdentityPool for another stack",
+            "cognito-identity:CreateIdentityPool",
+            "*".into(),
+            json!({"aws:RequestTag/setup:stack": "other"}),
+        ),
+        (
+            "AdminCreateUser in another user pool",
+            "cognito-idp:AdminCreateUser",
+            format!("arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_other"),
+            none.clone(),
+        ),
+        (
+            "lambda:CreateFunction",
+            "lambda:CreateFunction",
+            format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:x"),
+            none.clone(),
+        ),
+    ];
+    let mut sim = Simulator::start();
+    let mut wrong = Vec::new();
+    for (action, resource, ctx) in &allowed {
+        let got = sim.decide(&me, action, resource, ctx, &policy);
+        if got != "Allowed" {
+            wrong.push(format!("needed {action} on {resource} {ctx}: {got}"));
+        }
+    }
+    for (what, action, resource, ctx) in &denied {
+        let got = sim.decide(&me, action, resource, ctx, &policy);
+        if got == "Allowed" {
+            wrong.push(format!("{what} ({action} on {resource} {ctx}): allowed"));
+        }
+    }
+    // --stack-prefix pr-: every stack named pr-…, no other.
+    let pr_cases = [
+        ("iam:CreateRole", role("pr-12-cognito-authenticated"), none.clone(), true),
+        ("iam:PassRole", role("pr-12-cognito-guest"), to(cognito), true),
+        ("cognito-identity:DeleteIdentityPool", pool(&p1), tagged("pr-12"), true),
+        ("iam:CreateRole", role("prod-cognito-authenticated"), none.clone(), false),
+        ("iam:CreateRole", role("sim-scoped-cognito-authenticated"), none.clone(), false),
+        ("iam:AttachRolePolicy", role("pr-12-cognito-authenticated"), attach(ADMIN_POLICY), false),
+        (
+            "iam:AttachRolePolicy",
+            role("pr-12-cognito-authenticated"),
+            attach(&pol("prod-table-access")),
+            false,
+        ),
+        ("cognito-identity:DeleteIdentityPool", pool(&p1), tagged("prod"), false),
+        ("iam:CreatePolicyVersion", pol("prod-table-access"), none.clone(), false),
+    ];
+    for (action, resource, ctx, want) in &pr_cases {
+        let got = sim.decide(&me, action, resource, ctx, &pr_policy) == "Allowed";
+        if got != *want {
+            wrong
+                .push(format!("--stack-prefix pr-: {action} on {resource} {ctx}: allowed = {got}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The command line: `--stack-prefix` only with the operator policy, only as the start of a
+/// stack name; without credentials the account is `*` and stderr says so.
+#[test]
+fn the_operator_policy_flags_are_checked_and_the_unknown_account_is_said() {
+    let s = Stack::new("flags-scoped", "");
+    let r = s.run(&["export", "--format", "terraform", "--stack-prefix", "pr-"]).exits(1);
+    r.stderr_has("--stack-prefix applies to --format operator-policy only");
+    let r = s.run(&["export", "--format", "operator-policy", "--stack-prefix", "pr*"]).exits(1);
+    r.stderr_has("--stack-prefix \"pr*\" must be 1-31 characters");
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    let r = s.ok(&["export", "--format", "operator-policy", "--no-import"]);
+    r.stderr_has("the account is written as * (--no-import: no AWS calls)");
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        doc.to_string().contains("arn:aws:iam::*:role/flags-scoped-cognito-authenticated"),
+        "{doc}"
+    );
+    assert_eq!(r.ops, Vec::<String>::new(), "--no-import made AWS calls");
+}
