@@ -684,4 +684,16 @@ fn the_operator_policy_flags_are_checked_and_the_unknown_account_is_said() {
         "{doc}"
     );
     assert_eq!(r.ops, Vec::<String>::new(), "--no-import made AWS calls");
+
+    // A pull request's config names its table after its stack (pr-stack.yml): with the prefix
+    // that is every stack's own table, not pr-7's only; a fixed name stays exact.
+    let pr = Stack::new("pr-7", "");
+    pr.write_config("\n[table]\nname = \"pr-7-profiles\"\n");
+    let args = ["export", "--format", "operator-policy", "--no-import", "--stack-prefix", "pr-"];
+    let r = pr.ok(&args);
+    r.stderr_has("table pr-7-profiles starts with the stack name pr-7: every stack's own table, pr-*-profiles");
+    assert!(r.stdout.contains(":table/pr-*-profiles\""), "{}", r.stdout);
+    assert!(!r.stdout.contains("pr-7"), "{}", r.stdout);
+    pr.write_config("\n[table]\nname = \"shared-profiles\"\n");
+    assert!(pr.ok(&args).stdout.contains(":table/shared-profiles\""));
 }
