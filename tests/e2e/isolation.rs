@@ -103,17 +103,7 @@ pub fn sign_in(s: &Stack, user: &str) -> Identity {
             .send()
             .await
             .unwrap();
-        let c = creds.credentials().unwrap();
-        let creds = aws_sdk_dynamodb::config::Credentials::new(
-            c.access_key_id().unwrap(),
-            c.secret_key().unwrap(),
-            c.session_token().map(str::to_string),
-            None,
-            "identity",
-        );
-        let ddb_conf =
-            aws_sdk_dynamodb::config::Builder::from(&conf).credentials_provider(creds).build();
-        Identity { id, sub, ddb: aws_sdk_dynamodb::Client::from_conf(ddb_conf) }
+        Identity { id, sub, ddb: dynamodb_as(&conf, creds.credentials().unwrap(), "identity") }
     })
 }
 

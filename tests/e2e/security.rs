@@ -127,16 +127,7 @@ fn guest_ddb(s: &Stack) -> aws_sdk_dynamodb::Client {
         let id = identity.get_id().identity_pool_id(&pool_id).send().await.unwrap();
         let id = id.identity_id().unwrap().to_string();
         let creds = identity.get_credentials_for_identity().identity_id(&id).send().await.unwrap();
-        let c = creds.credentials().unwrap();
-        let creds = aws_sdk_dynamodb::config::Credentials::new(
-            c.access_key_id().unwrap(),
-            c.secret_key().unwrap(),
-            c.session_token().map(str::to_string),
-            None,
-            "guest",
-        );
-        let conf = aws_sdk_dynamodb::config::Builder::from(&conf).credentials_provider(creds);
-        aws_sdk_dynamodb::Client::from_conf(conf.build())
+        dynamodb_as(&conf, creds.credentials().unwrap(), "guest")
     })
 }
 
@@ -239,16 +230,7 @@ fn sign_in_with(
         let creds =
             identity.get_credentials_for_identity().identity_id(&id).logins(&provider, &token);
         let creds = creds.send().await.map_err(|e| e.code().unwrap_or("no code").to_string())?;
-        let c = creds.credentials().unwrap();
-        let creds = aws_sdk_dynamodb::config::Credentials::new(
-            c.access_key_id().unwrap(),
-            c.secret_key().unwrap(),
-            c.session_token().map(str::to_string),
-            None,
-            "other-pool",
-        );
-        let conf = aws_sdk_dynamodb::config::Builder::from(&conf).credentials_provider(creds);
-        Ok(aws_sdk_dynamodb::Client::from_conf(conf.build()))
+        Ok(dynamodb_as(&conf, creds.credentials().unwrap(), "other-pool"))
     })
 }
 

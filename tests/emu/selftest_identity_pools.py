@@ -10,9 +10,11 @@ Run: python3 tests/emu/selftest_identity_pools.py   (exit 1 on any failure; a fe
 
 import os
 import sys
-import traceback
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
+
+from selftest_support import run_cases  # noqa: E402 - this directory is on sys.path (a script)
 
 REGION = "us-east-1"
 
@@ -100,16 +102,8 @@ def test_server_side_token_check():
 
 
 def main() -> int:
-    failed = 0
-    for name, test in [("A AllowClassicFlow", test_classic_flow),
-                       ("B ServerSideTokenCheck", test_server_side_token_check)]:
-        try:
-            test()
-            print(f"PASS {name}")
-        except Exception:  # noqa: BLE001 - report every failure, then exit 1
-            failed += 1
-            print(f"FAIL {name}\n{traceback.format_exc()}")
-    return 1 if failed else 0
+    return run_cases([("A AllowClassicFlow", test_classic_flow),
+                      ("B ServerSideTokenCheck", test_server_side_token_check)], time.monotonic())
 
 
 if __name__ == "__main__":

@@ -15,6 +15,24 @@ use aws_sdk_iam::types::PolicyVersion;
 use super::{block_on, emulator, fresh_key, Emulator, REGION};
 
 /// The SDK config of a user signing with `key` in the emulator's default region.
+/// A DynamoDB client of `conf` that signs with credentials the identity pool issued (`who`
+/// names them in errors): what an app holds after GetCredentialsForIdentity.
+pub fn dynamodb_as(
+    conf: &aws_config::SdkConfig,
+    issued: &aws_sdk_cognitoidentity::types::Credentials,
+    who: &'static str,
+) -> aws_sdk_dynamodb::Client {
+    let creds = aws_sdk_dynamodb::config::Credentials::new(
+        issued.access_key_id().unwrap(),
+        issued.secret_key().unwrap(),
+        issued.session_token().map(str::to_string),
+        None,
+        who,
+    );
+    let conf = aws_sdk_dynamodb::config::Builder::from(conf).credentials_provider(creds);
+    aws_sdk_dynamodb::Client::from_conf(conf.build())
+}
+
 pub async fn sdk_config(emu: &Emulator, key: &str) -> aws_config::SdkConfig {
     sdk_config_in(emu, key, REGION).await
 }
