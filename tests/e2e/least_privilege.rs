@@ -143,7 +143,14 @@ fn secrets_never_appear_in_output_or_logs() {
     assert_eq!(runs[3].code, 1);
 }
 
-fn create_user(sdk: &Sdk, name: &str, policy: &Value, managed: bool) -> (String, String) {
+/// An IAM user with `policy` as a customer managed policy (`managed`) or an inline one:
+/// (key, secret).
+pub(crate) fn create_user(
+    sdk: &Sdk,
+    name: &str,
+    policy: &Value,
+    managed: bool,
+) -> (String, String) {
     block_on(async {
         sdk.iam.create_user().user_name(name).send().await.unwrap();
         if managed {

@@ -41,26 +41,8 @@ fn clients(emu: &Emulator, key: &str, secret: &str) -> Sdk {
 /// An IAM user with `policy` attached as a customer managed policy: (key, secret). Four
 /// requests.
 fn operator_user(sdk: &Sdk, name: &str, policy: &str) -> (String, String) {
-    block_on(async {
-        sdk.iam.create_user().user_name(name).send().await.unwrap();
-        let arn = sdk
-            .iam
-            .create_policy()
-            .policy_name(format!("{name}-policy"))
-            .policy_document(policy)
-            .send()
-            .await
-            .unwrap()
-            .policy()
-            .unwrap()
-            .arn()
-            .unwrap()
-            .to_string();
-        sdk.iam.attach_user_policy().user_name(name).policy_arn(arn).send().await.unwrap();
-        let key = sdk.iam.create_access_key().user_name(name).send().await.unwrap();
-        let k = key.access_key().unwrap();
-        (k.access_key_id().to_string(), k.secret_access_key().to_string())
-    })
+    let policy: Value = serde_json::from_str(policy).expect("a JSON policy");
+    crate::least_privilege::create_user(sdk, name, &policy, true)
 }
 
 /// The exported operator policy of `s` (`extra`: more export flags). One request
