@@ -117,8 +117,11 @@ pub async fn run(cli: Cli) -> ExitCode {
     // and say what they did. The read-only ones stop at once. A second signal abandons the calls
     // in flight (each is a single request: AWS either did it or not, and the next run sees
     // which), says what was done, and exits 128 + the signal's number.
-    let owns_cancellation = matches!(name, "apply" | "teardown" | "verify")
-        && !matches!(&cli.command, Command::Apply(a) if a.dry_run);
+    let owns_cancellation = match &cli.command {
+        Command::Apply(a) => !a.dry_run,
+        Command::Teardown(_) | Command::Verify(_) => true,
+        _ => false,
+    };
     if owns_cancellation {
         let first = cancel.clone();
         tokio::spawn(async move {

@@ -111,16 +111,7 @@ async fn operator(
                 region: global.region.clone(),
             };
             let mut d = crate::config::load(&global.config, &overrides)?;
-            // A table named after the config's own stack (`pr-7-profiles`, as pr-stack.yml's
-            // `setup init --table "$STACK-profiles"` writes it) is each stack's own table too.
-            let own = desired.stack.starts_with(p.as_str()).then_some(desired.stack.as_str());
-            if let Some(rest) = own.and_then(|stack| d.table.name.strip_prefix(stack)) {
-                notes.push(format!(
-                    "table {} starts with the stack name {}: every stack's own table, {p}*{rest}",
-                    d.table.name, desired.stack
-                ));
-                d.table.name = format!("{PROBE_STACK}{rest}");
-            }
+            notes.extend(operator_policy::own_table(&mut d, &desired.stack, p));
             (Stacks::Prefix(p.clone()), d)
         }
     };

@@ -139,6 +139,19 @@ fn without_empty_statements(mut doc: Value) -> Value {
     doc
 }
 
+/// For a config loaded with [`PROBE_STACK`]: a table named after the config's own stack
+/// (`pr-7-profiles`, as pr-stack.yml's `setup init --table "$STACK-profiles"` writes it) is each
+/// stack's own table too, so it becomes a derived name. Returns the note that says so.
+pub fn own_table(d: &mut Desired, stack: &str, prefix: &str) -> Option<String> {
+    let rest = d.table.name.strip_prefix(stack).filter(|_| stack.starts_with(prefix))?;
+    let note = format!(
+        "table {} starts with the stack name {stack}: every stack's own table, {prefix}*{rest}",
+        d.table.name
+    );
+    d.table.name = format!("{PROBE_STACK}{rest}");
+    Some(note)
+}
+
 struct Names<'a> {
     stack: &'a str,
     stacks: &'a Stacks,
