@@ -24,6 +24,7 @@ use serde_path_to_error::Segment;
 
 use crate::aws::Account;
 
+mod boundary;
 pub mod dynamodb_actions;
 mod fields;
 #[cfg(test)]
@@ -34,6 +35,7 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
+pub use boundary::Boundary;
 pub use crate::policy_doc::Isolation;
 pub use fields::{is_region, tag_char};
 
@@ -357,6 +359,8 @@ pub struct Desired {
     /// Tags for every resource: the config's `tags` (formerly `table.tags`) plus the ownership
     /// tag.
     pub tags: BTreeMap<String, String>,
+    /// `permissions_boundary`: the managed policy every role the stack creates carries.
+    pub permissions_boundary: Option<Boundary>,
 }
 
 impl Desired {
@@ -407,6 +411,10 @@ impl Desired {
         let mut tags = self.tags.clone();
         tags.insert(REGION_TAG.to_string(), region.to_string());
         tags
+    }
+    /// The ARN of the configured permissions boundary, if any.
+    pub fn boundary_arn(&self, account: &Account) -> Option<String> {
+        self.permissions_boundary.as_ref().map(|b| b.arn(account))
     }
     pub fn role_arn(&self, account: &Account) -> String {
         account.arn("iam", "", &format!("role/{}", self.role_name))

@@ -29,6 +29,7 @@ pub struct Config {
     pub policy: Policy,
     pub backend: Option<Spanned<Backend>>,
     pub guest: Option<Spanned<Guest>>,
+    pub permissions_boundary: Option<super::Boundary>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -94,6 +94,7 @@ pub(super) fn desired(
         backend,
         guest_spec,
         tags,
+        permissions_boundary: raw.permissions_boundary,
     };
     Ok(Parsed { desired, warnings })
 }

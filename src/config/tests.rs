@@ -417,3 +417,18 @@ fn a_backend_reads_table_settings_only_when_allowed() {
     assert!(e.message.starts_with("\"dynamodb:DescribeTable\" acts on the table itself"), "{e}");
     assert!(!e.message.contains("allow_table_reads"), "only a backend may: {e}");
 }
+
+#[test]
+fn the_permissions_boundary_is_read_from_the_top_level() {
+    let account = crate::aws::Account { id: "123456789012".into(), partition: "aws".into() };
+    assert_eq!(parse_str(MINIMAL).unwrap().boundary_arn(&account), None);
+    let d = parse_str(&format!("permissions_boundary = \"demo-boundary\"\n{MINIMAL}")).unwrap();
+    assert_eq!(
+        d.boundary_arn(&account).as_deref(),
+        Some("arn:aws:iam::123456789012:policy/demo-boundary")
+    );
+    let e = parse_str(&format!("permissions_boundary = \"arn:aws:iam::1:role/r\"\n{MINIMAL}"))
+        .unwrap_err();
+    assert_eq!((e.field.as_deref(), e.line), (Some("permissions_boundary"), Some(1)), "{e}");
+    assert!(e.message.starts_with("\"arn:aws:iam::1:role/r\" is not an IAM policy ARN"), "{e}");
+}
