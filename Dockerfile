@@ -10,10 +10,14 @@
 # The release workflow builds it on a native runner per platform and pushes
 # ghcr.io/<owner>/setup:<version> (docs/install.md).
 
-# The toolchain of the release binaries (.github/workflows/release.yml: RUSTUP_TOOLCHAIN).
-ARG RUST_VERSION=1.95.0
-
-FROM rust:${RUST_VERSION}-alpine AS build
+# Base images are pinned by digest (the multi-platform index, so the amd64 and arm64 builds
+# both resolve it), not only by tag: a tag can be moved to other contents, a digest cannot.
+# .github/dependabot.yml proposes new digests. To look one up by hand:
+#   docker buildx imagetools inspect rust:1.95.0-alpine --format '{{json .Manifest.Digest}}'
+#
+# The build image's tag is the toolchain of the release binaries (.github/workflows/release.yml:
+# RUSTUP_TOOLCHAIN; a test keeps them in step).
+FROM rust:1.95.0-alpine@sha256:606fd313a0f49743ee2a7bd49a0914bab7deedb12791f3a846a34a4711db7ed2 AS build
 # Alpine's C toolchain is musl's: the TLS library's C code links statically with the Rust code.
 RUN apk add --no-cache musl-dev
 WORKDIR /src
@@ -32,7 +36,7 @@ RUN readelf --dynamic /usr/local/bin/setup > /tmp/dynamic \
        fi \
     && /usr/local/bin/setup --version
 
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
 COPY --from=build /usr/local/bin/setup /usr/local/bin/setup
 # The config is read from the working directory: mount it here (-v "$PWD:/work").
 WORKDIR /work

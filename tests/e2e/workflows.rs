@@ -24,6 +24,7 @@ fn actions_files() -> Vec<String> {
         }
     }
     files.push("action.yml".into());
+    files.push(".github/dependabot.yml".into());
     files.sort();
     for expected in [
         ".github/workflows/ci.yml",
@@ -264,16 +265,38 @@ fn release_ci_and_the_image_build_with_one_toolchain_at_least_rust_version() {
     let release =
         text(&yaml(".github/workflows/release.yml")["env"]["RUSTUP_TOOLCHAIN"]).to_string();
     let ci = text(&yaml(".github/workflows/ci.yml")["env"]["RUSTUP_TOOLCHAIN"]).to_string();
-    let docker = read("Dockerfile")
+    let docker: String = read("Dockerfile")
         .lines()
-        .find_map(|l| l.strip_prefix("ARG RUST_VERSION=").map(str::to_string))
-        .expect("ARG RUST_VERSION= in the Dockerfile");
+        .find_map(|l| l.strip_prefix("FROM rust:")?.split_once("-alpine@").map(|(v, _)| v.into()))
+        .expect("FROM rust:<version>-alpine@sha256:… in the Dockerfile");
     assert_eq!(release, ci);
     assert_eq!(release, docker);
     assert!(
         version_parts(&release) >= version_parts(msrv),
         "toolchain {release} is older than rust-version {msrv}"
     );
+}
+
+/// Every image the Dockerfile builds from is named by digest (a tag can be moved to other
+/// contents), and the tag beside it says which one it is.
+#[test]
+fn the_dockerfile_pins_every_base_image_by_digest() {
+    let dockerfile = read("Dockerfile");
+    let images: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("FROM "))
+        .map(|rest| rest.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(images.len(), 2, "{images:?}");
+    for image in images {
+        let (name, digest) =
+            image.split_once("@sha256:").unwrap_or_else(|| panic!("{image} is not pinned by digest"));
+        assert!(name.contains(':'), "{image}: name the tag beside the digest");
+        assert!(
+            digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()),
+            "{image}: a sha256 digest is 64 hex digits"
+        );
+    }
 }
 
 /// `.dockerignore` as Docker applies it: the last pattern that matches the path or one of its
@@ -327,7 +350,8 @@ fn the_image_builds_from_a_context_with_every_source_file_and_runs_as_non_root()
     let stages: Vec<&str> = dockerfile.split("\nFROM ").skip(1).collect();
     assert_eq!(stages.len(), 2, "a build stage and the runtime stage");
     let (build, runtime) = (stages[0], stages[1]);
-    assert!(build.starts_with("rust:${RUST_VERSION}-alpine AS build"), "{build}");
+    assert!(build.starts_with("rust:") && build.contains("-alpine@sha256:"), "{build}");
+    assert!(build.lines().next().unwrap().ends_with(" AS build"), "{build}");
     assert!(build.contains("cargo build --release --locked --bin setup"));
 
     // Every file the crate compiles from is in the build context and copied into the stage.
