@@ -200,15 +200,18 @@ pub const KMS_TEMPLATE: &str = include_str!("../policies/kms.json");
 pub const KMS_ACTIONS: [&str; 2] = ["kms:Decrypt", "kms:GenerateDataKey"];
 
 /// The statement granting [`KMS_ACTIONS`] on the key `key_arn` (its ARN, never an alias), only
-/// through DynamoDB in `region` (`kms:ViaService`). For every policy that works on a
-/// customer-managed table: the access policy, the guest policy.
-pub fn kms_statement(key_arn: &str, region: &str) -> Value {
-    kms_statement_with(Value::from(key_arn), Value::from(region))
+/// through DynamoDB in `region` (`kms:ViaService`) and only for the table `table_name` (the
+/// `aws:dynamodb:tableName` pair of the encryption context DynamoDB sends with each KMS call),
+/// so the grant cannot serve another table that shares the key. For every policy that works on
+/// a customer-managed table: the access policy, the guest policy, the backend's.
+pub fn kms_statement(key_arn: &str, region: &str, table_name: &str) -> Value {
+    kms_statement_with(Value::from(key_arn), Value::from(region), table_name)
 }
 
 /// [`kms_statement`] with the key ARN and region as any JSON value (exports pass references).
-pub fn kms_statement_with(key_arn: Value, region: Value) -> Value {
-    render(KMS_TEMPLATE, &[("key_arn", key_arn), ("region", region)])
+pub fn kms_statement_with(key_arn: Value, region: Value, table_name: &str) -> Value {
+    let vars = [("key_arn", key_arn), ("region", region), ("table_name", Value::from(table_name))];
+    render(KMS_TEMPLATE, &vars)
 }
 
 /// `doc` with `statement` added to its statements.

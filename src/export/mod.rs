@@ -105,14 +105,14 @@ pub const REGION: &str = "\u{0}region\u{0}";
 /// reference, and the KMS grant of a customer-managed table (`key`).
 pub fn access_document(d: &Desired, table: &TableRefs, key: Option<KeyRefs>) -> Value {
     let doc = policy_doc::access_policy_with(table.arn.clone(), &d.actions, d.isolation);
-    with_key_grant(table.on_indexes(d, doc), key)
+    with_key_grant(d, table.on_indexes(d, doc), key)
 }
 
 /// The guests' policy document as apply writes it (see [`access_document`]).
 pub fn guest_document(d: &Desired, table: &TableRefs, key: Option<KeyRefs>) -> Value {
     let actions = &d.guest_spec.actions;
     let doc = policy_doc::access_policy_with(table.arn.clone(), actions, d.guest_isolation());
-    with_key_grant(table.on_indexes(d, doc), key)
+    with_key_grant(d, table.on_indexes(d, doc), key)
 }
 
 /// The backend policy's document as apply writes it (see [`access_document`]).
@@ -120,7 +120,7 @@ pub fn backend_document(d: &Desired, table: &TableRefs, key: Option<KeyRefs>) ->
     let b = d.backend.as_ref()?;
     let vars = [("actions", Value::from(b.actions.clone())), ("table_arn", table.arn.clone())];
     let doc = policy_doc::render(policy_doc::BACKEND_TEMPLATE, &vars);
-    Some(with_key_grant(table.on_indexes(d, doc), key))
+    Some(with_key_grant(d, table.on_indexes(d, doc), key))
 }
 
 /// The table in an exported policy: its ARN and its indexes' (`<ARN>/index/*`) as the
@@ -136,9 +136,9 @@ impl TableRefs {
     }
 }
 
-fn with_key_grant(doc: Value, key: Option<KeyRefs>) -> Value {
+fn with_key_grant(d: &Desired, doc: Value, key: Option<KeyRefs>) -> Value {
     let Some(key) = key else { return doc };
-    let mut statement = policy_doc::kms_statement_with(key.arn, Value::from(REGION));
+    let mut statement = policy_doc::kms_statement_with(key.arn, Value::from(REGION), &d.table.name);
     regional(&mut statement, key.regional);
     policy_doc::with_statement(doc, statement)
 }

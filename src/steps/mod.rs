@@ -140,7 +140,7 @@ impl View<'_> {
             grants.push_str(" and its indexes");
         }
         if let Some(key) = self.o.kms_key.as_ref().and_then(|k| k.arn()) {
-            let statement = crate::policy_doc::kms_statement(key, self.region);
+            let statement = crate::policy_doc::kms_statement(key, self.region, &self.d.table.name);
             doc = crate::policy_doc::with_statement(doc, statement);
             grants.push_str(&format!("; {} on {key}", crate::policy_doc::KMS_ACTIONS.join(", ")));
         }

@@ -109,7 +109,10 @@ fn table_options_apply_stay_in_sync_and_converge_after_drift() {
             "Effect": "Allow",
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": key,
-            "Condition": {"StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}}
+            "Condition": {"StringEquals": {
+                "kms:ViaService": "dynamodb.us-east-1.amazonaws.com",
+                "kms:EncryptionContext:aws:dynamodb:tableName": s.table(),
+            }}
         })]
     );
 

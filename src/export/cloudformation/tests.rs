@@ -214,7 +214,7 @@ fn a_customer_managed_key_is_granted_in_the_access_policy_as_apply_grants_it() {
     // As apply writes it: on the table and its indexes, and the grant on the key.
     let apply = policy_doc::with_statement(
         d.on_indexes_of(policy_doc::access_policy(table_arn, &d.actions, None), table_arn),
-        policy_doc::kms_statement(KEY_ARN, "eu-west-1"),
+        policy_doc::kms_statement(KEY_ARN, "eu-west-1", &d.table.name),
     );
     assert_eq!(apply["Statement"][0]["Resource"][1], format!("{table_arn}/index/*"));
     assert_eq!(resolved(doc, table_arn, KEY_ARN, "eu-west-1"), apply);
@@ -263,7 +263,7 @@ fn guests_get_their_role_policy_and_the_pools_unauthenticated_role() {
         resolved(&policy["PolicyDocument"], table_arn, KEY_ARN, "eu-west-1"),
         policy_doc::with_statement(
             d.on_indexes_of(guest::policy_document(&d, table_arn), table_arn),
-            policy_doc::kms_statement(KEY_ARN, "eu-west-1"),
+            policy_doc::kms_statement(KEY_ARN, "eu-west-1", &d.table.name),
         )
     );
     assert_eq!(

@@ -184,7 +184,7 @@ fn a_customer_managed_table_with_indexes_is_in_the_backend_policy() {
     let Action::Create(new) = &r.actions[0] else { panic!("{:?}", r.actions) };
     let statements = new.document["Statement"].as_array().unwrap();
     assert_eq!(statements[0]["Resource"], json!([TABLE_ARN, format!("{TABLE_ARN}/index/*")]));
-    assert_eq!(statements[1], policy_doc::kms_statement(key_arn, "us-east-1"));
+    assert_eq!(statements[1], policy_doc::kms_statement(key_arn, "us-east-1", &d.table.name));
     let actions = d.backend.as_ref().unwrap().actions.join(", ");
     assert_eq!(
         new.grants,

@@ -336,7 +336,7 @@ fn a_customer_managed_table_gives_guests_its_key_too() {
         new.document,
         crate::policy_doc::with_statement(
             policy_document(&d, &table_arn),
-            crate::policy_doc::kms_statement(key, "us-east-1")
+            crate::policy_doc::kms_statement(key, "us-east-1", &d.table.name)
         )
     );
     assert_eq!(

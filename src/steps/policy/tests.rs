@@ -160,8 +160,8 @@ fn diff_cases() {
 }
 
 /// A customer-managed table: the policy also grants the KMS actions on the key DescribeKey
-/// found (by its ARN, whatever the config named), only through DynamoDB; none for a key that
-/// was not found.
+/// found (by its ARN, whatever the config named), only through DynamoDB and only for this table
+/// (DynamoDB's encryption context names it); none for a key that was not found.
 #[test]
 fn a_customer_managed_table_adds_the_kms_grant_on_that_key() {
     use crate::steps::table::KeyLookup;
@@ -178,7 +178,10 @@ fn a_customer_managed_table_adds_the_kms_grant_on_that_key() {
             "Effect": "Allow",
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": key_arn,
-            "Condition": {"StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}}
+            "Condition": {"StringEquals": {
+                "kms:ViaService": "dynamodb.us-east-1.amazonaws.com",
+                "kms:EncryptionContext:aws:dynamodb:tableName": "demo-profiles",
+            }}
         })
     );
     assert_eq!(new.document["Statement"][0], desired_doc(&d)["Statement"][0]);
