@@ -128,8 +128,9 @@ fn looks_like_cognito(p: &str) -> bool {
 }
 
 /// What is wrong with a role's trust policy for the authenticated users of `pool_id`
-/// (`None` while the pool does not exist yet: the `aud` value is then not compared).
-pub fn trust_policy(doc: &Value, pool_id: Option<&str>) -> Vec<Finding> {
+/// (`None` while the pool does not exist yet: the `aud` value is then not compared) who sign in
+/// with the user pool `provider` (`cognito-idp.<region>.amazonaws.com/<pool id>`).
+pub fn trust_policy(doc: &Value, pool_id: Option<&str>, provider: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     let allows: Vec<_> = statements(doc).into_iter().filter(|s| is_allow(s)).collect();
     if allows.is_empty() {
@@ -142,7 +143,7 @@ pub fn trust_policy(doc: &Value, pool_id: Option<&str>) -> Vec<Finding> {
         principal_findings(st, &mut out);
         action_findings(st, &mut out);
         aud_findings(st, pool_id, &mut out);
-        amr_findings(st, &mut out);
+        amr_findings(st, provider, &mut out);
     }
     out.dedup();
     out
@@ -251,9 +252,11 @@ fn aud_findings(st: &Map<String, Value>, pool_id: Option<&str>, out: &mut Vec<Fi
     }
 }
 
-/// A statement's `amr` condition: the values it names, and whether an operator negates them.
+/// A statement's `amr` conditions: the values each operator names (an identity must match one
+/// value of every one of them: `ForAnyValue` per operator, all operators at once), and whether
+/// an operator negates them.
 struct Amr {
-    values: Vec<String>,
+    blocks: Vec<(String, Vec<String>)>,
     negated: bool,
 }
 
@@ -265,33 +268,89 @@ impl Amr {
             return None;
         }
         let negated = amr.iter().any(|(op, _)| op.contains("Not"));
-        Some(Amr { values: amr.into_iter().flat_map(|(_, v)| v).collect(), negated })
+        Some(Amr { blocks: amr.into_iter().map(|(op, v)| (op.to_string(), v)).collect(), negated })
     }
 
-    /// The condition lets identities with this `amr` value in.
-    fn admits(&self, value: &str) -> bool {
+    /// Every value named, for messages.
+    fn values(&self) -> Vec<String> {
+        self.blocks.iter().flat_map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Whether one operator's values match one of the identity's `amr` values.
+    fn block_admits(values: &[String], amr: &[String]) -> bool {
+        values.iter().any(|v| amr.iter().any(|a| crate::policy_eval::glob_matches(v, a, false)))
+    }
+
+    /// The conditions let an identity whose `amr` is `amr` in.
+    fn admits_all(&self, amr: &[String]) -> bool {
+        !self.negated && self.blocks.iter().all(|(_, v)| Amr::block_admits(v, amr))
+    }
+
+    /// Some signed-in user gets in: every operator admits `authenticated` or names a user pool
+    /// (whichever that is), as the authenticated role's trust does.
+    fn admits_signed_in(&self) -> bool {
+        let authenticated = ["authenticated".to_string()];
         !self.negated
-            && self.values.iter().any(|v| crate::policy_eval::glob_matches(v, value, false))
+            && self.blocks.iter().all(|(_, v)| {
+                Amr::block_admits(v, &authenticated)
+                    || v.iter().any(|p| p.starts_with("cognito-idp."))
+            })
+    }
+
+    /// The conditions let identities whose only `amr` value is `value` in.
+    fn admits(&self, value: &str) -> bool {
+        self.admits_all(&[value.to_string()])
     }
 }
 
-fn amr_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
+/// An `amr` value that names a sign-in provider (`cognito-idp.<region>.amazonaws.com/<pool>`,
+/// `accounts.google.com`, …) rather than `authenticated`/`unauthenticated`.
+fn is_provider(v: &str) -> bool {
+    v.contains('/') || v.contains('.')
+}
+
+/// What Cognito puts in `amr` for a user who signed in with the user pool `provider`:
+/// `authenticated`, the provider, and `<provider>:CognitoSignIn:<sub>` (a sample sub here).
+fn signed_in_amr(provider: &str) -> [String; 3] {
+    [
+        "authenticated".to_string(),
+        provider.to_string(),
+        format!("{provider}:CognitoSignIn:00000000-0000-0000-0000-000000000000"),
+    ]
+}
+
+fn amr_findings(st: &Map<String, Value>, provider: &str, out: &mut Vec<Finding>) {
     let Some(amr) = Amr::of(st) else {
         out.push(Finding::security(format!(
             "no \"{AMR_KEY}\" condition: unauthenticated (guest) identities of the pool could assume this role too; add ForAnyValue:StringLike {AMR_KEY} = \"authenticated\""
         )));
         return;
     };
-    let values = &amr.values;
+    let values = amr.values();
     if amr.admits("unauthenticated") {
         out.push(Finding::security(format!(
             "amr allows \"unauthenticated\" ({values:?}): guests who never signed in get this role's access"
         )));
     }
-    if !amr.admits("authenticated") {
-        out.push(Finding::broken(format!(
+    let signed_in = signed_in_amr(provider);
+    if amr.admits_all(&signed_in) {
+        return;
+    }
+    // The operator that refuses this pool's signed-in users: one naming another sign-in
+    // provider, or one that does not admit `authenticated`.
+    let refusing = amr.blocks.iter().find(|(_, v)| !Amr::block_admits(v, &signed_in));
+    match refusing {
+        Some((op, required)) if required.iter().any(|v| is_provider(v)) => {
+            out.push(Finding::broken(format!(
+                "amr must include {required:?} ({op}), but this stack's users sign in with user pool {provider}, so Cognito sends amr [\"authenticated\", \"{provider}\", …]"
+            )))
+        }
+        Some((_, required)) => out.push(Finding::broken(format!(
+            "amr is {required:?}, not \"authenticated\": signed-in users cannot assume the role"
+        ))),
+        None => out.push(Finding::broken(format!(
             "amr is {values:?}, not \"authenticated\": signed-in users cannot assume the role"
-        )));
+        ))),
     }
 }
 
@@ -329,8 +388,8 @@ fn guest_amr_findings(st: &Map<String, Value>, out: &mut Vec<Finding>) {
         )));
         return;
     };
-    let values = &amr.values;
-    match (amr.admits("unauthenticated"), amr.admits("authenticated")) {
+    let values = amr.values();
+    match (amr.admits("unauthenticated"), amr.admits_signed_in()) {
         (false, true) => out.push(Finding::guest(format!(
             "amr mix-up: the guest role trusts amr {values:?}, the value of signed-in users, instead of \"unauthenticated\": guests cannot assume it, and signed-in users can"
         ))),

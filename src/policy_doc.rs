@@ -119,26 +119,38 @@ fn substitute(v: &mut Value, vars: &[(&str, Value)]) {
     }
 }
 
-/// The trust policy for the authenticated role of `identity_pool_id`.
-pub fn trust_policy(identity_pool_id: &str) -> Value {
-    trust_policy_with(Value::String(identity_pool_id.to_string()))
+/// The trust policy for the authenticated role of `identity_pool_id`, for the users who signed
+/// in with the user pool `user_pool_provider` (`cognito-idp.<region>.amazonaws.com/<pool id>`):
+/// Cognito lists the provider in `amr` beside `authenticated`, so an identity from any other
+/// sign-in provider the pool may be given later does not get the role.
+pub fn trust_policy(identity_pool_id: &str, user_pool_provider: &str) -> Value {
+    trust_policy_with(Value::String(identity_pool_id.to_string()), user_pool_provider)
 }
 
 /// The trust policy of a role whose sessions carry principal tags (`tag_session`): it also
 /// allows `sts:TagSession`, under the same conditions, or Cognito refuses credentials.
-pub fn trust_policy_tagging(identity_pool_id: Value, tag_session: bool) -> Value {
+pub fn trust_policy_tagging(
+    identity_pool_id: Value,
+    user_pool_provider: &str,
+    tag_session: bool,
+) -> Value {
     let actions = match tag_session {
         true => Value::from(vec![WEB_IDENTITY_ACTION, TAG_SESSION_ACTION]),
         false => Value::from(WEB_IDENTITY_ACTION),
     };
-    render(TRUST_TEMPLATE, &[("identity_pool_id", identity_pool_id), ("trust_actions", actions)])
+    let vars = [
+        ("identity_pool_id", identity_pool_id),
+        ("trust_actions", actions),
+        ("user_pool_provider", Value::from(user_pool_provider)),
+    ];
+    render(TRUST_TEMPLATE, &vars)
 }
 
 /// The trust policy with `identity_pool_id` given as any JSON value: exports pass a reference
 /// (CloudFormation `{"Ref": ...}`, a Terraform expression) where apply passes the id, so both
 /// come from the same template.
-pub fn trust_policy_with(identity_pool_id: Value) -> Value {
-    trust_policy_tagging(identity_pool_id, false)
+pub fn trust_policy_with(identity_pool_id: Value, user_pool_provider: &str) -> Value {
+    trust_policy_tagging(identity_pool_id, user_pool_provider, false)
 }
 
 /// The access policy granting `actions` on `table_arn`; with per-user `isolation` only on

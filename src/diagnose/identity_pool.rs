@@ -32,10 +32,11 @@ impl PoolRole {
 /// the pool's `kind` slot, another role there, a missing role, or a trust policy that does not
 /// let this pool's identities of that kind in (with `tagged`, the pool passes principal tags:
 /// also one that does not allow `sts:TagSession`). `None` when the wiring looks right (then the
-/// refusal is IAM propagation).
+/// refusal is IAM propagation). `provider` is the user pool the signed-in users come from.
 pub fn pool_configuration_problem(
     (kind, tagged): (PoolRole, bool),
     pool_id: &str,
+    provider: &str,
     roles: Option<&pool_roles::Live>,
     role: Option<&role::Live>,
     role_name: &str,
@@ -75,7 +76,7 @@ pub fn pool_configuration_problem(
     };
     let (findings, blocking_severity) = match kind {
         PoolRole::Authenticated => {
-            let mut findings = trust_policy(&role.trust, Some(pool_id));
+            let mut findings = trust_policy(&role.trust, Some(pool_id), provider);
             findings.extend(tag_session(&role.trust, tagged));
             (findings, Severity::Finding)
         }
@@ -156,6 +157,7 @@ pub fn token_refused(code: &str, message: &str, x: &Exchange, wiring: Option<Str
 mod tests {
     use super::*;
     use crate::policy_doc;
+    use crate::steps::test_support::PROVIDER;
     use serde_json::Value;
     use std::collections::HashMap;
 
@@ -184,12 +186,13 @@ mod tests {
 
     #[test]
     fn pool_configuration_causes_are_named_and_a_right_wiring_is_none() {
-        let good = role_with(policy_doc::trust_policy(POOL));
+        let good = role_with(policy_doc::trust_policy(POOL, PROVIDER));
         let problem = |r: Option<&str>, role: Option<&role::Live>| {
             let roles = Some(&roles(r));
             pool_configuration_problem(
                 (PoolRole::Authenticated, false),
                 POOL,
+                PROVIDER,
                 roles,
                 role,
                 "demo-role",
@@ -202,8 +205,10 @@ mod tests {
         assert!(other.contains("role/x, not the stack's role"), "{other}");
         let gone = problem(Some(ROLE_ARN), None).unwrap();
         assert!(gone.contains("does not exist"), "{gone}");
-        let wrong_aud =
-            role_with(policy_doc::trust_policy("us-east-1:00000000-0000-0000-0000-000000000000"));
+        let wrong_aud = role_with(policy_doc::trust_policy(
+            "us-east-1:00000000-0000-0000-0000-000000000000",
+            PROVIDER,
+        ));
         let aud = problem(Some(ROLE_ARN), Some(&wrong_aud)).unwrap();
         assert!(
             aud.contains("trust policy does not let")
@@ -228,8 +233,10 @@ mod tests {
             ..role_with(crate::steps::guest::trust_policy(POOL))
         };
         // The signed-in users' trust on the guest role: the amr mix-up.
-        let mixed_up =
-            role::Live { arn: GUEST_ARN.into(), ..role_with(policy_doc::trust_policy(POOL)) };
+        let mixed_up = role::Live {
+            arn: GUEST_ARN.into(),
+            ..role_with(policy_doc::trust_policy(POOL, PROVIDER))
+        };
         let problem = |unauth: Option<&str>, role: Option<&role::Live>| {
             let mut pool = roles(Some(ROLE_ARN));
             if let Some(arn) = unauth {
@@ -238,6 +245,7 @@ mod tests {
             pool_configuration_problem(
                 (PoolRole::Guest, false),
                 POOL,
+                PROVIDER,
                 Some(&pool),
                 role,
                 "demo-guest",
@@ -307,12 +315,20 @@ mod tests {
     /// verify names it at get-credentials.
     #[test]
     fn a_tagging_pool_needs_tag_session_in_the_trust_policy() {
-        let plain = role_with(policy_doc::trust_policy(POOL));
-        let tagging = role_with(policy_doc::trust_policy_tagging(POOL.into(), true));
+        let plain = role_with(policy_doc::trust_policy(POOL, PROVIDER));
+        let tagging = role_with(policy_doc::trust_policy_tagging(POOL.into(), PROVIDER, true));
         let problem = |tagged, role: &role::Live| {
             let roles = roles(Some(ROLE_ARN));
             let kind = (PoolRole::Authenticated, tagged);
-            pool_configuration_problem(kind, POOL, Some(&roles), Some(role), "demo-role", ROLE_ARN)
+            pool_configuration_problem(
+                kind,
+                POOL,
+                PROVIDER,
+                Some(&roles),
+                Some(role),
+                "demo-role",
+                ROLE_ARN,
+            )
         };
         assert_eq!(problem(false, &plain), None);
         assert_eq!(problem(true, &tagging), None);

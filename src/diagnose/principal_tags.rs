@@ -85,13 +85,14 @@ mod tests {
 
     use super::*;
     use crate::policy_doc::{access_policy, trust_policy, trust_policy_tagging};
+    use crate::steps::test_support::PROVIDER;
 
     const TABLE: &str = "arn:aws:dynamodb:us-east-1:1:table/t";
 
     #[test]
     fn a_trust_policy_without_tag_session_is_named_only_when_tags_are_mapped() {
-        let plain = trust_policy("us-east-1:p");
-        let tagging = trust_policy_tagging(json!("us-east-1:p"), true);
+        let plain = trust_policy("us-east-1:p", PROVIDER);
+        let tagging = trust_policy_tagging(json!("us-east-1:p"), PROVIDER, true);
         assert_eq!(tag_session(&plain, false), None);
         assert_eq!(tag_session(&tagging, true), None);
         let f = tag_session(&plain, true).expect("a finding");

@@ -1,13 +1,19 @@
 use super::*;
 use crate::policy_doc;
+use crate::steps::test_support::PROVIDER;
 use serde_json::json;
 
 const POOL: &str = "us-east-1:11111111-2222-3333-4444-555555555555";
 
 fn trust_with(edit: impl FnOnce(&mut Value)) -> Value {
-    let mut doc = policy_doc::trust_policy(POOL);
+    let mut doc = policy_doc::trust_policy(POOL, PROVIDER);
     edit(&mut doc["Statement"][0]);
     doc
+}
+
+/// The trust policy as the console writes it: `amr` = `authenticated`, no provider named.
+fn console_amr(s: &mut Value) {
+    s["Condition"].as_object_mut().unwrap().remove("ForAnyValue:StringEquals");
 }
 
 fn messages(f: &[Finding]) -> String {
@@ -16,8 +22,8 @@ fn messages(f: &[Finding]) -> String {
 
 #[test]
 fn the_desired_trust_policy_has_no_findings() {
-    assert_eq!(trust_policy(&policy_doc::trust_policy(POOL), Some(POOL)), []);
-    assert_eq!(trust_policy(&policy_doc::trust_policy(POOL), None), []);
+    assert_eq!(trust_policy(&policy_doc::trust_policy(POOL, PROVIDER), Some(POOL), PROVIDER), []);
+    assert_eq!(trust_policy(&policy_doc::trust_policy(POOL, PROVIDER), None, PROVIDER), []);
 }
 
 #[test]
@@ -26,13 +32,13 @@ fn aud_for_another_pool() {
         s["Condition"]["StringEquals"][AUD_KEY] =
             json!("us-east-1:00000000-0000-0000-0000-000000000000")
     });
-    let f = trust_policy(&doc, Some(POOL));
+    let f = trust_policy(&doc, Some(POOL), PROVIDER);
     assert_eq!(f.len(), 1, "{}", messages(&f));
     assert_eq!(f[0].severity, Severity::Finding);
     assert!(f[0].message.contains("aud is \"us-east-1:00000000"), "{}", f[0]);
     assert!(f[0].message.contains(POOL));
     // Without a pool to compare with, the value is not judged.
-    assert_eq!(trust_policy(&doc, None), []);
+    assert_eq!(trust_policy(&doc, None, PROVIDER), []);
 }
 
 #[test]
@@ -40,7 +46,7 @@ fn missing_aud_is_a_security_finding() {
     let doc = trust_with(|s| {
         s["Condition"].as_object_mut().unwrap().remove("StringEquals");
     });
-    let f = trust_policy(&doc, Some(POOL));
+    let f = trust_policy(&doc, Some(POOL), PROVIDER);
     assert_eq!(f.len(), 1, "{}", messages(&f));
     assert_eq!(f[0].severity, Severity::Security);
     assert!(f[0].to_string().starts_with("security: no \"cognito-identity.amazonaws.com:aud\" condition: any identity pool, in any AWS account"), "{}", f[0]);
@@ -49,9 +55,10 @@ fn missing_aud_is_a_security_finding() {
 #[test]
 fn amr_unauthenticated() {
     let doc = trust_with(|s| {
+        console_amr(s);
         s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = json!("unauthenticated")
     });
-    let f = trust_policy(&doc, Some(POOL));
+    let f = trust_policy(&doc, Some(POOL), PROVIDER);
     let text = messages(&f);
     assert_eq!(f.len(), 2, "{text}");
     assert!(text.contains("security: amr allows \"unauthenticated\""), "{text}");
@@ -64,8 +71,11 @@ fn amr_unauthenticated() {
 #[test]
 fn amr_both_or_wildcard_lets_guests_in() {
     for v in [json!(["authenticated", "unauthenticated"]), json!("*authenticated")] {
-        let doc = trust_with(|s| s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = v.clone());
-        let f = trust_policy(&doc, Some(POOL));
+        let doc = trust_with(|s| {
+            console_amr(s);
+            s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] = v.clone()
+        });
+        let f = trust_policy(&doc, Some(POOL), PROVIDER);
         assert_eq!(f.len(), 1, "{v}: {}", messages(&f));
         assert_eq!(f[0].severity, Severity::Security);
     }
@@ -73,7 +83,7 @@ fn amr_both_or_wildcard_lets_guests_in() {
 
 /// The trust policy has exactly one finding, and it starts with `start`.
 fn only_finding_starts_with(doc: &Value, start: &str) {
-    let f = trust_policy(doc, Some(POOL));
+    let f = trust_policy(doc, Some(POOL), PROVIDER);
     assert_eq!(f.len(), 1, "{}", messages(&f));
     assert!(f[0].to_string().starts_with(start), "{}", f[0]);
 }
@@ -81,9 +91,35 @@ fn only_finding_starts_with(doc: &Value, start: &str) {
 #[test]
 fn missing_amr_is_a_security_finding() {
     let doc = trust_with(|s| {
+        console_amr(s);
         s["Condition"].as_object_mut().unwrap().remove("ForAnyValue:StringLike");
     });
     only_finding_starts_with(&doc, "security: no \"cognito-identity.amazonaws.com:amr\"");
+}
+
+/// The generated trust also requires the user pool in `amr`: the console's form without it is
+/// drift (apply adds it), not a finding; another user pool there keeps this pool's users out;
+/// with the user pool required, `unauthenticated` beside `authenticated` no longer lets guests
+/// in (their amr names no provider).
+#[test]
+fn amr_names_this_user_pool() {
+    assert_eq!(trust_policy(&trust_with(console_amr), Some(POOL), PROVIDER), []);
+    let other = "cognito-idp.us-east-1.amazonaws.com/us-east-1_other";
+    let doc = trust_with(|s| s["Condition"]["ForAnyValue:StringEquals"][AMR_KEY] = json!(other));
+    only_finding_starts_with(
+        &doc,
+        &format!("finding: amr must include [\"{other}\"] (ForAnyValue:StringEquals), but this stack's users sign in with user pool {PROVIDER}"),
+    );
+    let doc = trust_with(|s| {
+        s["Condition"]["ForAnyValue:StringLike"][AMR_KEY] =
+            json!(["authenticated", "unauthenticated"])
+    });
+    assert_eq!(trust_policy(&doc, Some(POOL), PROVIDER), []);
+    // Only the provider, without `authenticated`: signed-in users still get in.
+    let doc = trust_with(|s| {
+        s["Condition"].as_object_mut().unwrap().remove("ForAnyValue:StringLike");
+    });
+    assert_eq!(trust_policy(&doc, Some(POOL), PROVIDER), []);
 }
 
 #[test]
@@ -94,7 +130,7 @@ fn assume_role_instead_of_web_identity() {
         "finding: action is \"sts:AssumeRole\" instead of \"sts:AssumeRoleWithWebIdentity\"",
     );
     let doc = trust_with(|s| s["Action"] = json!("sts:*"));
-    assert_eq!(trust_policy(&doc, Some(POOL))[0].severity, Severity::Security);
+    assert_eq!(trust_policy(&doc, Some(POOL), PROVIDER)[0].severity, Severity::Security);
 }
 
 #[test]
@@ -105,11 +141,11 @@ fn misspelled_principal() {
         "finding: principal Federated \"cognito-identity.amazon.com\" is misspelled",
     );
     let doc = trust_with(|s| s["Principal"] = json!({"Service": "lambda.amazonaws.com"}));
-    assert!(trust_policy(&doc, Some(POOL))[0]
+    assert!(trust_policy(&doc, Some(POOL), PROVIDER)[0]
         .message
         .contains("principal is Service lambda.amazonaws.com"));
     let doc = trust_with(|s| s["Principal"] = json!("*"));
-    assert_eq!(trust_policy(&doc, Some(POOL))[0].severity, Severity::Security);
+    assert_eq!(trust_policy(&doc, Some(POOL), PROVIDER)[0].severity, Severity::Security);
 }
 
 #[test]
@@ -117,7 +153,7 @@ fn console_default_trust_policy_has_several_findings_in_order() {
     // A role made for another service, then an attempt to reuse it.
     let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"Federated": "cognito-identity.amazon.com"}, "Action": "sts:AssumeRole"}]});
-    let f = trust_policy(&doc, Some(POOL));
+    let f = trust_policy(&doc, Some(POOL), PROVIDER);
     let text = messages(&f);
     assert_eq!(f.len(), 4, "{text}");
     assert!(
@@ -132,7 +168,7 @@ fn console_default_trust_policy_has_several_findings_in_order() {
 #[test]
 fn no_allow_statement() {
     let doc = json!({"Version": "2012-10-17", "Statement": []});
-    assert!(trust_policy(&doc, Some(POOL))[0].message.contains("no Allow statement"));
+    assert!(trust_policy(&doc, Some(POOL), PROVIDER)[0].message.contains("no Allow statement"));
 }
 
 #[test]
@@ -174,11 +210,11 @@ fn access_policy_wildcards() {
 fn only_near_misses_of_the_cognito_principal_are_called_misspelled() {
     for near in ["cognito.amazonaws.com", "identity.amazonaws.com"] {
         let doc = trust_with(|s| s["Principal"] = json!({"Federated": near}));
-        let f = messages(&trust_policy(&doc, Some(POOL)));
+        let f = messages(&trust_policy(&doc, Some(POOL), PROVIDER));
         assert!(f.contains(&format!("principal Federated {near:?} is misspelled")), "{near}: {f}");
     }
     let doc = trust_with(|s| s["Principal"] = json!({"Federated": "accounts.google.com"}));
-    let f = messages(&trust_policy(&doc, Some(POOL)));
+    let f = messages(&trust_policy(&doc, Some(POOL), PROVIDER));
     assert!(
         f.contains("principal is Federated accounts.google.com, not Federated \"cognito-identity.amazonaws.com\""),
         "{f}"
@@ -189,7 +225,7 @@ fn only_near_misses_of_the_cognito_principal_are_called_misspelled() {
 #[test]
 fn a_named_aws_principal_is_not_the_wildcard() {
     let doc = trust_with(|s| s["Principal"] = json!({"AWS": "arn:aws:iam::123456789012:root"}));
-    let f = trust_policy(&doc, Some(POOL));
+    let f = trust_policy(&doc, Some(POOL), PROVIDER);
     assert_eq!(f.len(), 1, "{}", messages(&f));
     assert_eq!(f[0].severity, Severity::Finding);
     assert!(
@@ -202,7 +238,7 @@ fn a_named_aws_principal_is_not_the_wildcard() {
 #[test]
 fn a_principal_written_as_a_plain_string_is_not_the_wildcard() {
     let doc = trust_with(|s| s["Principal"] = json!("cognito-identity.amazonaws.com"));
-    let f = trust_policy(&doc, Some(POOL));
+    let f = trust_policy(&doc, Some(POOL), PROVIDER);
     assert_eq!(f.len(), 1, "{}", messages(&f));
     assert_eq!(f[0].severity, Severity::Finding);
     assert!(!f[0].message.contains("Principal \"*\""), "{}", f[0]);
@@ -211,11 +247,11 @@ fn a_principal_written_as_a_plain_string_is_not_the_wildcard() {
 #[test]
 fn a_wildcard_action_that_does_not_cover_web_identity_is_the_wrong_action() {
     let doc = trust_with(|s| s["Action"] = json!("s3:*"));
-    let f = messages(&trust_policy(&doc, Some(POOL)));
+    let f = messages(&trust_policy(&doc, Some(POOL), PROVIDER));
     assert!(f.contains("action is [\"s3:*\"] instead of \"sts:AssumeRoleWithWebIdentity\""), "{f}");
     assert!(!f.contains("is a wildcard"), "{f}");
     let doc = trust_with(|s| s["Action"] = json!("sts:*"));
-    let f = messages(&trust_policy(&doc, Some(POOL)));
+    let f = messages(&trust_policy(&doc, Some(POOL), PROVIDER));
     assert!(f.contains("action \"sts:*\" is a wildcard"), "{f}");
 }
 
@@ -244,7 +280,7 @@ fn guest_amr_mix_up_is_a_named_finding() {
         "finding: amr mix-up: the guest role trusts amr [\"authenticated\"], the value of signed-in users, instead of \"unauthenticated\": guests cannot assume it, and signed-in users can (guests get no credentials: GetCredentialsForIdentity fails with InvalidIdentityPoolConfigurationException)"
     );
     // The authenticated role's own check calls the same document a guest hole.
-    let as_role = trust_policy(&guest_trust_with(|_| {}), Some(POOL));
+    let as_role = trust_policy(&guest_trust_with(|_| {}), Some(POOL), PROVIDER);
     assert!(
         messages(&as_role).contains("security: amr allows \"unauthenticated\""),
         "{}",
@@ -318,7 +354,7 @@ fn string_like_on_the_exact_pool_id_is_no_pattern() {
         let equals = c.remove("StringEquals").unwrap();
         c.insert("StringLike".into(), equals);
     });
-    assert_eq!(trust_policy(&doc, Some(POOL)), []);
+    assert_eq!(trust_policy(&doc, Some(POOL), PROVIDER), []);
 }
 
 #[test]

@@ -320,7 +320,11 @@ fn identity_pool(d: &Desired) -> Value {
 
 fn authenticated_role(d: &Desired) -> Value {
     let description = role::description(&d.stack, &format!("${{{IDENTITY_POOL}}}"));
-    let trust = policy_doc::trust_policy_tagging(reference(IDENTITY_POOL), d.tags_sessions());
+    let trust = policy_doc::trust_policy_tagging(
+        reference(IDENTITY_POOL),
+        &d.user_pool.provider_name(),
+        d.tags_sessions(),
+    );
     pool_role(d, &d.role_name, description, trust)
 }
 

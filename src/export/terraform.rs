@@ -352,6 +352,7 @@ fn locals(d: &Desired) -> Block {
                 TRUST_POLICY,
                 from_json(&policy_doc::trust_policy_tagging(
                     hcl_ref(&format!("{IDENTITY_POOL}.id")),
+                    &d.user_pool.provider_name(),
                     d.tags_sessions(),
                 )),
             )),

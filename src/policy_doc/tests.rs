@@ -1,9 +1,10 @@
 use super::*;
+use crate::steps::test_support::PROVIDER;
 use serde_json::json;
 
 #[test]
 fn templates_render_without_leftover_placeholders() {
-    let t = to_json(&trust_policy("us-east-1:1111"));
+    let t = to_json(&trust_policy("us-east-1:1111", PROVIDER));
     let a = to_json(&access_policy(
         "arn:aws:dynamodb:us-east-1:123456789012:table/t",
         &["dynamodb:GetItem".into()],
@@ -67,8 +68,8 @@ fn aud_change(live: &str, desired: &str) -> Change {
 
 #[test]
 fn diff_names_the_field_that_differs() {
-    let live = trust_policy("us-east-1:aaaa");
-    let desired = trust_policy("us-east-1:bbbb");
+    let live = trust_policy("us-east-1:aaaa", PROVIDER);
+    let desired = trust_policy("us-east-1:bbbb", PROVIDER);
     assert_eq!(diff(&live, &desired), [aud_change("us-east-1:aaaa", "us-east-1:bbbb")]);
 }
 
@@ -100,13 +101,14 @@ fn console_trust(pool: &str) -> Value {
     "Action": "sts:AssumeRoleWithWebIdentity",
     "Condition": {
         "StringEquals": {"Cognito-Identity.amazonaws.com:AUD": pool},
-        "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"}
+        "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"},
+        "ForAnyValue:StringEquals": {"Cognito-Identity.amazonaws.com:AMR": PROVIDER}
     }}]})
 }
 
 #[test]
 fn a_console_written_trust_policy_is_the_generated_one() {
-    let desired = trust_policy("us-east-1:1111");
+    let desired = trust_policy("us-east-1:1111", PROVIDER);
     let live = console_trust("us-east-1:1111");
     assert!(equivalent(&live, &desired), "{live} vs {desired}");
     assert_eq!(diff(&live, &desired), vec![]);
@@ -114,6 +116,13 @@ fn a_console_written_trust_policy_is_the_generated_one() {
     let other = console_trust("us-east-1:2222");
     assert!(!equivalent(&other, &desired));
     assert_eq!(diff(&other, &desired), [aud_change("us-east-1:2222", "us-east-1:1111")]);
+    // The console's default names no user pool in amr: a difference apply removes.
+    let mut unscoped = console_trust("us-east-1:1111");
+    unscoped["Statement"][0]["Condition"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ForAnyValue:StringEquals");
+    assert!(!equivalent(&unscoped, &desired));
 }
 
 #[test]
@@ -269,7 +278,11 @@ fn the_region_a_document_names() {
         )
     };
     let cases = [
-        ("a trust policy: its pool's region", trust_policy("ap-south-1:1111"), Some("ap-south-1")),
+        (
+            "a trust policy: its pool's region",
+            trust_policy("ap-south-1:1111", PROVIDER),
+            Some("ap-south-1"),
+        ),
         ("an access policy: its table's region", access("eu-west-1"), Some("eu-west-1")),
         (
             "on the indexes too: still one region",
@@ -287,13 +300,13 @@ fn the_region_a_document_names() {
         ),
         (
             "two pools of two regions: none",
-            trust_policy_with(json!(["ap-south-1:1", "eu-west-1:2"])),
+            trust_policy_with(json!(["ap-south-1:1", "eu-west-1:2"]), PROVIDER),
             None,
         ),
         (
             "the pool wins over a table (a trust policy names no table)",
             with_statement(
-                trust_policy("ap-south-1:1"),
+                trust_policy("ap-south-1:1", PROVIDER),
                 json!({"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table("eu-west-1")}),
             ),
             Some("ap-south-1"),
@@ -303,7 +316,7 @@ fn the_region_a_document_names() {
             json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}),
             None,
         ),
-        ("a pool id without a region: none", trust_policy("1111"), None),
+        ("a pool id without a region: none", trust_policy("1111", PROVIDER), None),
         ("not a document", json!("x"), None),
     ];
     for (what, doc, want) in cases {

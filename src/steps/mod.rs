@@ -301,6 +301,8 @@ pub mod test_support {
     pub const ACCOUNT: &str = "123456789012";
     /// The region the tests' views are for.
     pub const REGION: &str = "us-east-1";
+    /// The user pool provider of [`desired`]'s user pool.
+    pub const PROVIDER: &str = "cognito-idp.us-east-1.amazonaws.com/us-east-1_abc123";
 
     /// Stack `demo`, table `demo-profiles` tagged `team = mobile`, one app client; `extra` adds
     /// sections.

@@ -395,6 +395,7 @@ impl Step for Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::steps::test_support::PROVIDER;
     use crate::steps::test_support::{self, desired, observed, view, Expect};
     use crate::steps::Observed;
 
@@ -418,7 +419,7 @@ mod tests {
         let ours: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let before_region_tag = [("setup:stack", "demo"), ("team", "mobile")];
         let trusting = |pool: &str, tags: &[(&str, &str)]| {
-            Some(test_support::role(&d, policy_doc::trust_policy(pool), tags))
+            Some(test_support::role(&d, policy_doc::trust_policy(pool, PROVIDER), tags))
         };
         let cases = vec![
             (
@@ -532,7 +533,7 @@ mod tests {
             (
                 "trusting that region's pool",
                 vec![("setup:stack", "demo")],
-                policy_doc::trust_policy("ap-south-1:p"),
+                policy_doc::trust_policy("ap-south-1:p", PROVIDER),
             ),
         ] {
             o.role = Some(test_support::role(&d, trust, &tags));

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::test_support::{self, desired, observed, view};
 use super::*;
 use crate::policy_doc;
+use crate::steps::test_support::PROVIDER;
 
 /// Guests with a policy of their own, a backend role, and isolation by the user pool sub (the
 /// principal tag map): every step applies.
@@ -121,7 +122,7 @@ fn each_removal_of_a_teardown_waits_for_what_must_go_first() {
     let ours: Vec<(&str, &str)> = d.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut o = observed();
     let policy_arn = d.policy_arn(&o.account);
-    let mut role = test_support::role(&d, policy_doc::trust_policy("us-east-1:p"), &ours);
+    let mut role = test_support::role(&d, policy_doc::trust_policy("us-east-1:p", PROVIDER), &ours);
     role.attached = vec![(d.policy_name.clone(), policy_arn.clone())];
     o.role = Some(role);
     let mut policy = test_support::policy(policy_arn, Value::Null, &ours);

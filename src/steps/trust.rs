@@ -54,7 +54,11 @@ impl fmt::Display for Action {
 /// The trust policy the stack's role must have for `pool_id`: with `sts:TagSession` when the
 /// pool passes principal tags (isolation by the user pool sub), or Cognito refuses credentials.
 pub fn desired(d: &Desired, pool_id: &str) -> serde_json::Value {
-    policy_doc::trust_policy_tagging(pool_id.into(), d.tags_sessions())
+    policy_doc::trust_policy_tagging(
+        pool_id.into(),
+        &d.user_pool.provider_name(),
+        d.tags_sessions(),
+    )
 }
 
 fn pool_id(run: &Run<'_>) -> Result<String> {
@@ -85,7 +89,7 @@ impl Step for Trust {
         // Name each hand-made mistake, not only the raw diff.
         let tagged = principal_tags::live(v).is_some();
         r.notes.extend(
-            diagnose::trust_policy(&live.trust, pool_id)
+            diagnose::trust_policy(&live.trust, pool_id, &v.d.user_pool.provider_name())
                 .into_iter()
                 .chain(diagnose::tag_session(&live.trust, tagged))
                 .map(|f| f.to_string()),
@@ -155,6 +159,7 @@ impl Step for Trust {
 mod tests {
     use super::*;
     use crate::steps::identity_pool::Lookup;
+    use crate::steps::test_support::PROVIDER;
     use crate::steps::test_support::{self, desired, observed, pool, view, Expect};
     use serde_json::json;
 
@@ -168,12 +173,12 @@ mod tests {
     fn diff_cases() {
         let d = desired("");
         let ours = [("setup:stack", "demo")];
-        let right = policy_doc::trust_policy(POOL);
+        let right = policy_doc::trust_policy(POOL, PROVIDER);
         let mut wrong_action = right.clone();
         wrong_action["Statement"][0]["Action"] = json!("sts:AssumeRole");
         let rewrite = vec![Action::Rewrite(d.role_name.clone())];
         let aud = "Statement.Condition.StringEquals.cognito-identity.amazonaws.com:aud";
-        let other_pool = policy_doc::trust_policy("us-east-1:other");
+        let other_pool = policy_doc::trust_policy("us-east-1:other", PROVIDER);
         let cases = vec![
             ("no role yet", None, None, Expect::new(State::Missing, vec![Action::WithRole])),
             (
@@ -224,8 +229,8 @@ mod tests {
     fn tag_session_follows_the_principal_tag_map() {
         use crate::steps::principal_tags::Live as TagMap;
         let ours = [("setup:stack", "demo")];
-        let plain = policy_doc::trust_policy(POOL);
-        let tagging = policy_doc::trust_policy_tagging(POOL.into(), true);
+        let plain = policy_doc::trust_policy(POOL, PROVIDER);
+        let tagging = policy_doc::trust_policy_tagging(POOL.into(), PROVIDER, true);
         let by_sub = desired("[policy]\nper_user_isolation = true\n");
         let off = desired("");
         let map = TagMap { use_defaults: false, tags: [("sub".into(), "sub".into())].into() };

@@ -5,7 +5,7 @@ use setup::policy_doc::{equivalent, parse};
 
 use crate::harness::*;
 
-fn expected_trust(pool_id: &str) -> Value {
+fn expected_trust(pool_id: &str, provider: &str) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -14,7 +14,8 @@ fn expected_trust(pool_id: &str) -> Value {
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {
                 "StringEquals": {"cognito-identity.amazonaws.com:aud": pool_id},
-                "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"}
+                "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"},
+                "ForAnyValue:StringEquals": {"cognito-identity.amazonaws.com:amr": provider}
             }
         }]
     })
@@ -101,7 +102,7 @@ fn fresh_apply_creates_every_piece_with_the_expected_documents_and_tags() {
         let role = sdk.iam.get_role().role_name(s.role()).send().await.unwrap();
         let role = role.role().unwrap();
         let trust = parse(role.assume_role_policy_document().unwrap()).unwrap();
-        assert!(equivalent(&trust, &expected_trust(&pool_id)), "{trust}");
+        assert!(equivalent(&trust, &expected_trust(&pool_id, &s.provider())), "{trust}");
         assert_eq!(tag_map(role.tags()), want_iam_tags);
         let roles =
             sdk.identity.get_identity_pool_roles().identity_pool_id(&pool_id).send().await.unwrap();

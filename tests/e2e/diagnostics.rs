@@ -12,8 +12,8 @@ fn set_trust(s: &Stack, doc: &str) {
 }
 
 /// A trust policy like the desired one with `edit` applied to its statement.
-fn trust(pool: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
-    let mut doc = setup::policy_doc::trust_policy(pool);
+fn trust(s: &Stack, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut doc = setup::policy_doc::trust_policy(&s.pool_id(), &s.provider());
     edit(&mut doc["Statement"][0]);
     doc.to_string()
 }
@@ -32,31 +32,40 @@ fn each_trust_policy_mistake_is_named_by_status() {
     let cases: Vec<(&str, String, &str, &str)> = vec![
         (
             "aud for another pool",
-            trust(&pool, |st| st["Condition"]["StringEquals"]["cognito-identity.amazonaws.com:aud"] = "us-east-1:00000000-0000-0000-0000-000000000000".into()),
+            trust(&s, |st| st["Condition"]["StringEquals"]["cognito-identity.amazonaws.com:aud"] = "us-east-1:00000000-0000-0000-0000-000000000000".into()),
             "finding: ",
             "aud is \"us-east-1:00000000-0000-0000-0000-000000000000\" but this stack's identity pool is",
         ),
         (
-            "amr unauthenticated",
-            trust(&pool, |st| st["Condition"]["ForAnyValue:StringLike"]["cognito-identity.amazonaws.com:amr"] = "unauthenticated".into()),
+            "amr unauthenticated, no user pool named (the console's form)",
+            trust(&s, |st| {
+                st["Condition"].as_object_mut().unwrap().remove("ForAnyValue:StringEquals");
+                st["Condition"]["ForAnyValue:StringLike"]["cognito-identity.amazonaws.com:amr"] = "unauthenticated".into()
+            }),
             "security: ",
             "amr allows \"unauthenticated\"",
         ),
         (
+            "amr names another user pool",
+            trust(&s, |st| st["Condition"]["ForAnyValue:StringEquals"]["cognito-identity.amazonaws.com:amr"] = "cognito-idp.us-east-1.amazonaws.com/us-east-1_other".into()),
+            "finding: ",
+            "amr must include [\"cognito-idp.us-east-1.amazonaws.com/us-east-1_other\"] (ForAnyValue:StringEquals), but this stack's users sign in with user pool",
+        ),
+        (
             "sts:AssumeRole",
-            trust(&pool, |st| st["Action"] = "sts:AssumeRole".into()),
+            trust(&s, |st| st["Action"] = "sts:AssumeRole".into()),
             "finding: ",
             "action is \"sts:AssumeRole\" instead of \"sts:AssumeRoleWithWebIdentity\"",
         ),
         (
             "misspelled principal",
-            trust(&pool, |st| st["Principal"]["Federated"] = "cognito-identity.amazon.com".into()),
+            trust(&s, |st| st["Principal"]["Federated"] = "cognito-identity.amazon.com".into()),
             "finding: ",
             "principal Federated \"cognito-identity.amazon.com\" is misspelled",
         ),
         (
             "missing aud",
-            trust(&pool, |st| {
+            trust(&s, |st| {
                 st["Condition"].as_object_mut().unwrap().remove("StringEquals");
             }),
             "security: ",
@@ -74,7 +83,7 @@ fn each_trust_policy_mistake_is_named_by_status() {
     // The amr case also says signed-in users are locked out.
     set_trust(
         &s,
-        &trust(&pool, |st| {
+        &trust(&s, |st| {
             st["Condition"]["ForAnyValue:StringLike"]["cognito-identity.amazonaws.com:amr"] =
                 "unauthenticated".into()
         }),

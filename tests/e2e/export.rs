@@ -142,7 +142,10 @@ fn cloudformation_template_has_every_piece_of_the_desired_state() {
     assert_eq!(role["RoleName"], "orders-app-users");
     assert!(policy_doc::equivalent(
         &role["AssumeRolePolicyDocument"],
-        &policy_doc::trust_policy_with(json!({"Ref": "IdentityPool"}))
+        &policy_doc::trust_policy_with(
+            json!({"Ref": "IdentityPool"}),
+            "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Zyx987"
+        )
     ));
     let policy = &res["AccessPolicy"]["Properties"];
     assert_eq!(res["AccessPolicy"]["Type"], "AWS::IAM::ManagedPolicy");

@@ -98,7 +98,7 @@ fn generated_policies_pass_parliament_and_the_trust_diagnosis() {
         let trust = block_on(sdk.trust_policy(&s.role()));
         let pool = s.pool_id();
         assert!(
-            setup::diagnose::trust_policy(&trust, Some(&pool)).is_empty(),
+            setup::diagnose::trust_policy(&trust, Some(&pool), &s.provider()).is_empty(),
             "{trust}"
         );
         let cond = &trust["Statement"][0]["Condition"];
@@ -106,6 +106,10 @@ fn generated_policies_pass_parliament_and_the_trust_diagnosis() {
         assert_eq!(
             cond["ForAnyValue:StringLike"]["cognito-identity.amazonaws.com:amr"],
             "authenticated"
+        );
+        assert_eq!(
+            cond["ForAnyValue:StringEquals"]["cognito-identity.amazonaws.com:amr"],
+            s.provider().as_str()
         );
         no_wildcards(&trust);
 

@@ -234,12 +234,14 @@ fn sign_in_with(
     })
 }
 
-/// Issue 22, item 2: providers nobody configured. The role's trust policy asks only for
-/// `amr = authenticated`, so a user of another user pool added to the identity pool by hand
-/// gets the table role (the emulator enforces IAM on its credentials); Google, OpenID Connect,
-/// SAML and the basic flow the same way (their logins are not emulated). `status` reports each
-/// as drift with a security finding (exit 3), `plan` shows the update, and `apply` leaves the
-/// configured user pool's clients as the only way in.
+/// Issue 22, item 2: providers nobody configured. A user of another user pool added to the
+/// identity pool by hand is a signed-in identity of the pool; the role's trust policy names the
+/// configured user pool in `amr`, so Cognito refuses them the role, but with the console's trust
+/// policy (`amr = authenticated` only) they get the table role (the emulator enforces IAM on
+/// their credentials); Google, OpenID Connect, SAML and the basic flow the same way (their logins
+/// are not emulated). `status` reports each provider as drift with a security finding (exit 3)
+/// and the trust policy as drift, `plan` shows the updates, and `apply` leaves the configured
+/// user pool's clients as the only way in.
 #[test]
 fn providers_nobody_configured_are_security_findings_and_apply_removes_them() {
     let s = stack("sec-providers", "");
@@ -269,6 +271,18 @@ fn providers_nobody_configured_are_security_findings_and_apply_removes_them() {
             .saml_provider_arns(&saml)
             .allow_classic_flow(true)
     }));
+    assert_eq!(
+        sign_in_with(&s, (&other_pool, &other_client), "stranger-0").err().as_deref(),
+        Some("InvalidIdentityPoolConfigurationException"),
+        "the trust policy names the configured user pool: the other pool's users get no role"
+    );
+    // The console's trust policy names no user pool: then the other pool's users get the role.
+    let mut console = setup::policy_doc::trust_policy(&pool_id, &s.provider());
+    console["Statement"][0]["Condition"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ForAnyValue:StringEquals");
+    block_on(sdk.set_trust_policy(&s.role(), &console.to_string()));
     let stranger = sign_in_with(&s, (&other_pool, &other_client), "stranger")
         .expect("the other user pool's user gets credentials");
     let t = s.table();
@@ -278,6 +292,7 @@ fn providers_nobody_configured_are_security_findings_and_apply_removes_them() {
 
     let r = s.expect(3, &["status", "-o", "json"]);
     let j = r.json();
+    assert_eq!(r.step(&j, "trust-policy")["state"], "drifted");
     let step = r.step(&j, "identity-pool");
     assert_eq!(step["state"], "drifted", "{step}");
     let fields: Vec<&str> =
@@ -298,7 +313,7 @@ fn providers_nobody_configured_are_security_findings_and_apply_removes_them() {
     assert!(found.iter().all(|(st, _)| st == "identity-pool"), "{found:?}");
     assert_eq!(
         found[1].1,
-        format!("identity pool {pool_id} accepts sign-in provider accounts.google.com, which the config does not name: anyone with an account there gets signed-in identities (amr = authenticated), and the role's trust policy hands those the table role; apply removes it")
+        format!("identity pool {pool_id} accepts sign-in provider accounts.google.com, which the config does not name: anyone with an account there gets signed-in identities of this pool (amr = authenticated), kept from the table role only by the role's trust policy naming the configured user pool (a role or role mapping added by hand would not); apply removes it")
     );
     s.run(&["plan"]).exits(0).stdout_has(&format!("will: update identity pool {pool_id}"));
 

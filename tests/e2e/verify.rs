@@ -282,7 +282,7 @@ fn a_propagation_timeout_too_short_says_it_may_still_be_propagating() {
     let window = emu.realistic()["iam_propagation"].clone();
     emu.set_realistic(serde_json::json!({"iam_propagation": 10.0}));
     let sdk = emu.sdk();
-    let doc = setup::policy_doc::trust_policy(&s.pool_id()).to_string();
+    let doc = setup::policy_doc::trust_policy(&s.pool_id(), &s.provider()).to_string();
     block_on(sdk.iam.update_assume_role_policy().role_name(s.role()).policy_document(doc).send())
         .unwrap();
     let r = s.run(&["verify", "--create-test-user", "--propagation-timeout", "2s", "-o", "json"]);

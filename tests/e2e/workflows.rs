@@ -289,8 +289,9 @@ fn the_dockerfile_pins_every_base_image_by_digest() {
         .collect();
     assert_eq!(images.len(), 2, "{images:?}");
     for image in images {
-        let (name, digest) =
-            image.split_once("@sha256:").unwrap_or_else(|| panic!("{image} is not pinned by digest"));
+        let (name, digest) = image
+            .split_once("@sha256:")
+            .unwrap_or_else(|| panic!("{image} is not pinned by digest"));
         assert!(name.contains(':'), "{image}: name the tag beside the digest");
         assert!(
             digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()),

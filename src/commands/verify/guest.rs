@@ -153,6 +153,7 @@ pub(super) fn guest_wiring(r: &Run<'_>) -> Option<String> {
     pool_configuration_problem(
         (PoolRole::Guest, false),
         &r.pool_id,
+        &r.d.user_pool.provider_name(),
         r.o.pool_roles.as_ref(),
         r.o.guest.role.as_ref(),
         &r.d.guest_spec.role_name,

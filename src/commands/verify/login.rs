@@ -228,6 +228,7 @@ fn pool_problem(r: &Run<'_>) -> Option<String> {
     pool_configuration_problem(
         (PoolRole::Authenticated, tagged),
         &r.pool_id,
+        &r.d.user_pool.provider_name(),
         r.o.pool_roles.as_ref(),
         r.o.role.as_ref(),
         &r.d.role_name,

@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::{parse, Overrides};
+use crate::steps::test_support::PROVIDER;
 use std::path::Path;
 
 fn desired(extra: &str) -> Desired {
@@ -15,7 +16,7 @@ fn documents_come_from_the_policy_templates_with_references() {
     let t = template(&d);
     let trust = &t["Resources"][ROLE]["Properties"]["AssumeRolePolicyDocument"];
     // The same template as apply, with the pool's id replaced by a reference.
-    let with_id = policy_doc::trust_policy("us-east-1:1234");
+    let with_id = policy_doc::trust_policy("us-east-1:1234", &d.user_pool.provider_name());
     let mut resolved = trust.clone();
     resolved["Statement"][0]["Condition"]["StringEquals"]["cognito-identity.amazonaws.com:aud"] =
         json!("us-east-1:1234");

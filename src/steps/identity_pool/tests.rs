@@ -142,7 +142,7 @@ fn providers_the_config_does_not_name_are_drift_with_security_findings() {
     );
     assert_eq!(r.actions.len(), 1, "{:?}", r.actions);
     assert!(matches!(&r.actions[0], Action::Update(..)));
-    let gets = "signed-in identities (amr = authenticated), and the role's trust policy hands those the table role";
+    let gets = "signed-in identities of this pool (amr = authenticated), kept from the table role only by the role's trust policy naming the configured user pool (a role or role mapping added by hand would not)";
     assert_eq!(
         r.notes,
         [

@@ -1,7 +1,8 @@
 //! What an identity pool trusts beyond the config: other user pools, sign-in providers (Google,
 //! Facebook, Amazon, Apple, Twitter), a developer provider, OpenID Connect and SAML providers,
-//! and the basic (classic) flow. The role's trust policy asks only for `amr = authenticated`, so
-//! an identity from any of them gets the table role: each is drift (apply removes it) with a
+//! and the basic (classic) flow. An identity from any of them is a signed-in identity of the pool
+//! (`amr = authenticated`); only the stack role's trust policy, which also names the configured
+//! user pool in `amr`, keeps it from the table role. Each is drift (apply removes it) with a
 //! security finding. A developer provider name cannot be removed (Cognito keeps it once set):
 //! a finding only.
 
@@ -14,7 +15,7 @@ use crate::plan::Change;
 /// The changes (for `apply` to remove) and the findings (`security: …` notes).
 pub fn beyond_config(d: &Desired, live: &Live) -> (Vec<Change>, Vec<String>) {
     let pool = &live.id;
-    let gets = "signed-in identities (amr = authenticated), and the role's trust policy hands those the table role";
+    let gets = "signed-in identities of this pool (amr = authenticated), kept from the table role only by the role's trust policy naming the configured user pool (a role or role mapping added by hand would not)";
     let mut changes = Vec::new();
     let mut notes = Vec::new();
     let ours = d.user_pool.provider_name();

@@ -221,6 +221,11 @@ impl Stack {
         block_on(self.emu.sdk().identity_pool_ids_named(&self.pool_name()))
     }
 
+    /// The user pool's provider name, as Cognito lists it in `amr`.
+    pub fn provider(&self) -> String {
+        format!("cognito-idp.{}.amazonaws.com/{}", super::REGION, self.user_pool_id)
+    }
+
     pub fn pool_id(&self) -> String {
         let ids = self.pool_ids();
         assert_eq!(ids.len(), 1, "expected exactly one pool, found {ids:?}");
