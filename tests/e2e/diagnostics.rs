@@ -26,7 +26,6 @@ fn has(notes: &[String], prefix: &str, text: &str) -> bool {
 fn each_trust_policy_mistake_is_named_by_status() {
     let s = Stack::new("diag-trust", "");
     s.ok(&["apply"]);
-    let pool = s.pool_id();
     assert!(notes(&s, "trust-policy").is_empty(), "a converged trust policy has no findings");
 
     let cases: Vec<(&str, String, &str, &str)> = vec![

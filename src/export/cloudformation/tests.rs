@@ -1,6 +1,5 @@
 use super::*;
 use crate::config::{parse, Overrides};
-use crate::steps::test_support::PROVIDER;
 use std::path::Path;
 
 fn desired(extra: &str) -> Desired {
