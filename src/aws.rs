@@ -180,6 +180,9 @@ macro_rules! client {
     }};
 }
 
+#[cfg(test)]
+mod retry_tests;
+
 fn clients(sdk: &SdkConfig, user_pool_region: &str) -> Result<Clients> {
     let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
         anyhow!(

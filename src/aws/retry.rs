@@ -6,7 +6,8 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef, InterceptorContext,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef, InterceptorContext,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -93,9 +94,11 @@ impl ClassifyRetry for ErrorCodes {
 }
 
 /// Per-call retry bookkeeping (see [`RetryBudget`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Spent {
-    started: std::time::Instant,
+    /// When the first attempt began, by the client's time source (the one its retry sleeps
+    /// follow).
+    started: Option<std::time::SystemTime>,
     other_failures: u32,
 }
 
@@ -121,8 +124,21 @@ impl Intercept for RetryBudget {
         _context: &BeforeSerializationInterceptorContextRef<'_>,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        cfg.interceptor_state()
-            .store_put(Spent { started: std::time::Instant::now(), other_failures: 0 });
+        cfg.interceptor_state().store_put(Spent::default());
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut spent = cfg.load::<Spent>().cloned().unwrap_or_default();
+        if spent.started.is_none() {
+            spent.started = Some(now(runtime_components));
+            cfg.interceptor_state().store_put(spent);
+        }
         Ok(())
     }
 
@@ -149,12 +165,11 @@ impl Intercept for RetryBudget {
         let RetryAction::RetryIndicated(RetryReason::RetryableError { kind, .. }) = action else {
             return Ok(());
         };
-        let mut spent = cfg
-            .load::<Spent>()
-            .cloned()
-            .unwrap_or(Spent { started: std::time::Instant::now(), other_failures: 0 });
+        let mut spent = cfg.load::<Spent>().cloned().unwrap_or_default();
+        let now = now(runtime_components);
+        let started = *spent.started.get_or_insert(now);
         let out_of_budget = if kind == ErrorKind::ThrottlingError {
-            spent.started.elapsed() >= THROTTLE_TIME
+            now.duration_since(started).unwrap_or_default() >= THROTTLE_TIME
         } else {
             spent.other_failures += 1;
             spent.other_failures >= OTHER_ATTEMPTS
@@ -169,6 +184,11 @@ impl Intercept for RetryBudget {
         cfg.interceptor_state().store_put(spent);
         Ok(())
     }
+}
+
+/// The client's time (real time, except in tests, which replace it with the sleeps' own).
+fn now(runtime_components: &RuntimeComponents) -> std::time::SystemTime {
+    runtime_components.time_source().map_or_else(std::time::SystemTime::now, |t| t.now())
 }
 
 /// Throttling error codes (what the SDK's standard retry treats as throttling).
