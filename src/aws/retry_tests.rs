@@ -100,7 +100,9 @@ fn each_kind_of_failure_gets_its_own_budget_of_attempts() {
     let (other, throttle) = (OTHER_ATTEMPTS as usize, THROTTLE_ATTEMPTS as usize);
     let no_wait = Duration::ZERO;
     let t = "ThrottlingException";
-    let cases: Vec<(&str, Vec<&str>, Duration, (bool, usize))> = vec![
+    // (what, the answers in turn, the least each pause counts, (succeeded, attempts))
+    type Case<'a> = (&'a str, Vec<&'a str>, Duration, (bool, usize));
+    let cases: Vec<Case> = vec![
         ("5xx: the standard budget", times(30, "InternalServerError"), no_wait, (false, other)),
         (
             "5xx, then an answer within it",
