@@ -142,7 +142,7 @@ pub enum Command {
     /// Write the stack as a CloudFormation template or Terraform configuration, or the operator's
     /// least-privilege IAM policy
     #[command(
-        after_help = "Examples:\n  setup export --format cloudformation --output-file stack.yaml\n  setup export --format cloudformation --json > stack.json\n  setup export --format terraform --output-file setup.tf\n  setup export --format operator-policy > ci-policy.json\n  setup export --format operator-policy --stack-prefix pr-   every stack named pr-...\n\n\
+        after_help = "Examples:\n  setup export --format cloudformation --output-file stack.yaml\n  setup export --format cloudformation --json > stack.json\n  setup export --format terraform --output-file setup.tf\n  setup export --format operator-policy > ci-policy.json\n  setup export --format operator-policy --stack-prefix pr-   every stack named pr-...\n  setup export --format boundary-policy > boundary.json   what `setup bootstrap` creates\n\n\
 With credentials that can read the stack, the Terraform export adds `import` blocks for\n\
 the resources apply already created, so `terraform plan` takes them over instead of\n\
 creating new ones. Without credentials (or with --no-import) it has no import blocks,\n\
@@ -281,6 +281,9 @@ pub enum ExportFormat {
     /// The least-privilege IAM policy (JSON) for whoever runs setup on this stack, e.g. a CI
     /// role: exact names, identity pools by their stack tag
     OperatorPolicy,
+    /// The permissions boundary's IAM policy (JSON) that `setup bootstrap` creates: the stack's
+    /// table actions on its table, indexes and key, for admins who create it by hand
+    BoundaryPolicy,
 }
 
 #[derive(Debug, Args)]
@@ -294,12 +297,12 @@ pub struct ExportArgs {
     /// CloudFormation only: write JSON instead of YAML (also implied by --output json)
     #[arg(long)]
     pub json: bool,
-    /// Do not read the live stack: no Terraform import blocks, no AWS calls (operator-policy:
-    /// the account is written as *)
+    /// Do not read the live stack: no Terraform import blocks, no AWS calls (operator-policy,
+    /// boundary-policy: the account is written as *)
     #[arg(long)]
     pub no_import: bool,
-    /// operator-policy only: cover every stack whose name starts with PREFIX (per-pull-request
-    /// stacks, run with --stack PREFIX...), not only this config's stack
+    /// operator-policy and boundary-policy only: cover every stack whose name starts with PREFIX
+    /// (per-pull-request stacks, run with --stack PREFIX...), not only this config's stack
     #[arg(long, value_name = "PREFIX")]
     pub stack_prefix: Option<String>,
 }

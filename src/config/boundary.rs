@@ -53,7 +53,8 @@ fn is_policy_arn(a: &str) -> bool {
         && partition.starts_with("aws")
         && service == "iam"
         && region.is_empty()
-        && (account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
+        && (account == "aws"
+            || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
         && is_policy_name(name)
         && path.len() < 512
         && path.chars().all(|c| c.is_ascii_graphic())
@@ -94,9 +95,21 @@ mod tests {
         let account = Account { id: "123456789012".into(), partition: "aws-cn".into() };
         let cases: &[(&str, Option<(&str, &str)>)] = &[
             ("b", Some(("arn:aws-cn:iam::123456789012:policy/b", "b"))),
-            ("my-stack_boundary+=,.@", Some(("arn:aws-cn:iam::123456789012:policy/my-stack_boundary+=,.@", "my-stack_boundary+=,.@"))),
-            ("arn:aws:iam::210987654321:policy/teams/app/cap", Some(("arn:aws:iam::210987654321:policy/teams/app/cap", "cap"))),
-            ("arn:aws:iam::aws:policy/PowerUserAccess", Some(("arn:aws:iam::aws:policy/PowerUserAccess", "PowerUserAccess"))),
+            (
+                "my-stack_boundary+=,.@",
+                Some((
+                    "arn:aws-cn:iam::123456789012:policy/my-stack_boundary+=,.@",
+                    "my-stack_boundary+=,.@",
+                )),
+            ),
+            (
+                "arn:aws:iam::210987654321:policy/teams/app/cap",
+                Some(("arn:aws:iam::210987654321:policy/teams/app/cap", "cap")),
+            ),
+            (
+                "arn:aws:iam::aws:policy/PowerUserAccess",
+                Some(("arn:aws:iam::aws:policy/PowerUserAccess", "PowerUserAccess")),
+            ),
             ("", None),
             ("my boundary", None),
             ("arn:aws:iam::123456789012:role/r", None),

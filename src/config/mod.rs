@@ -35,8 +35,8 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
-pub use boundary::Boundary;
 pub use crate::policy_doc::Isolation;
+pub use boundary::Boundary;
 pub use fields::{is_region, tag_char};
 
 /// The tag that marks a resource as created (owned) by a stack.

@@ -36,7 +36,8 @@ pub fn actions(d: &Desired) -> Vec<String> {
 pub fn document(d: &Desired, stacks: &Stacks, place: &Place, key_arn: Option<&str>) -> Value {
     let table = operator_policy::stack_name(d, stacks, &d.table.name);
     let table_arn = place.account.arn("dynamodb", &place.region, &format!("table/{table}"));
-    let vars = [("actions", Value::from(actions(d))), ("table_arn", Value::from(table_arn.as_str()))];
+    let vars =
+        [("actions", Value::from(actions(d))), ("table_arn", Value::from(table_arn.as_str()))];
     let doc = d.on_indexes_of(policy_doc::render(TEMPLATE, &vars), &table_arn);
     match key_arn {
         Some(key) => policy_doc::with_statement(doc, policy_doc::kms_statement(key, &place.region)),
@@ -84,7 +85,8 @@ mod tests {
     fn the_boundary_is_the_configured_actions_on_the_table_and_nothing_else() {
         let d = desired("[policy]\nactions = [\"dynamodb:GetItem\", \"dynamodb:PutItem\"]\n");
         let got = document(&d, &Stacks::One, &place(), None);
-        let want = boundary(vec![statement(&["dynamodb:GetItem", "dynamodb:PutItem"], json!(TABLE))]);
+        let want =
+            boundary(vec![statement(&["dynamodb:GetItem", "dynamodb:PutItem"], json!(TABLE))]);
         assert_eq!(got, want);
     }
 
@@ -124,7 +126,10 @@ mod tests {
                 arn: json!(TABLE),
                 index_arn: json!(format!("{TABLE}/index/*")),
             },
-            Some(crate::export::KeyRefs { arn: json!(KEY), regional: |s| json!(s.replace(crate::export::REGION, "eu-west-1")) }),
+            Some(crate::export::KeyRefs {
+                arn: json!(KEY),
+                regional: |s| json!(s.replace(crate::export::REGION, "eu-west-1")),
+            }),
         );
         assert!(policy_doc::equivalent(&access, &got), "{access}\n{got}");
     }
