@@ -55,7 +55,7 @@ async fn provider(aws: &Clients) -> Result<Option<Provider>> {
 /// Carries out one action; says what it did.
 pub async fn apply(aws: &Clients, tag: &str, action: &Action) -> Result<String> {
     let iam = &aws.iam;
-    let tags = |_: ()| managed::tags(&BTreeMap::from([(TAG.to_string(), tag.to_string())]));
+    let tags = managed::tags(&BTreeMap::from([(TAG.to_string(), tag.to_string())]))?;
     match action {
         Action::CreatePolicy(p) => {
             iam.create_policy()
@@ -63,7 +63,7 @@ pub async fn apply(aws: &Clients, tag: &str, action: &Action) -> Result<String> 
                 .path(&p.path)
                 .description(&p.description)
                 .policy_document(policy_doc::to_json(&p.document))
-                .set_tags(Some(tags(())?))
+                .set_tags(Some(tags.clone()))
                 .send()
                 .await
                 .explain(format!("creating policy {}", p.name))?;
@@ -80,7 +80,7 @@ pub async fn apply(aws: &Clients, tag: &str, action: &Action) -> Result<String> 
             iam.create_open_id_connect_provider()
                 .url(format!("https://{}", github::ISSUER))
                 .client_id_list(github::AUDIENCE)
-                .set_tags(Some(tags(())?))
+                .set_tags(Some(tags.clone()))
                 .send()
                 .await
                 .explain(format!("creating OIDC provider {arn}"))?;
@@ -97,7 +97,7 @@ pub async fn apply(aws: &Clients, tag: &str, action: &Action) -> Result<String> 
                         .role_name(name)
                         .description(description)
                         .assume_role_policy_document(policy_doc::to_json(trust))
-                        .set_tags(Some(tags(()).unwrap_or_default()))
+                        .set_tags(Some(tags.clone()))
                         .send()
                 },
             )
