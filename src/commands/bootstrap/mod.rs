@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use super::Session;
 use crate::cli::{BootstrapArgs, Global};
-use crate::config::Boundary;
+use crate::config::{Boundary, Desired};
 use crate::export::boundary_policy;
 use crate::export::operator_policy::{self, Place, Stacks};
 use plan::{Action, Ci, Policy, Wanted};
@@ -124,60 +124,9 @@ pub async fn bootstrap(
             None => k.arn().map(str::to_string),
         },
     };
-    let boundary_arn = boundary.arn(&account);
-    if let Boundary::Arn(arn) = &boundary {
-        let owner = arn.split(':').nth(4).unwrap_or_default();
-        if owner != account.id {
-            bail!(
-                "permissions_boundary is {arn}, a policy of account {owner}, but these credentials are of account {}: bootstrap creates the boundary in the credentials' account. Run it with credentials of account {owner}, or name the boundary by its policy name",
-                account.id
-            );
-        }
-    }
-    let tag = match &stacks {
-        Stacks::One => d.stack.clone(),
-        Stacks::Prefix(p) => format!("{p}*"),
-    };
-    let wanted = Wanted {
-        boundary: Policy {
-            name: boundary.name().to_string(),
-            path: path_of(&boundary_arn),
-            arn: boundary_arn,
-            description: format!(
-                "Permissions boundary of the roles of setup stack {tag}: the table actions they may ever have (setup bootstrap)"
-            ),
-            document: boundary_policy::document(&covered, &stacks, &place, key.as_deref()),
-        },
-        ci: match (&repo, &sub) {
-            (Some(repo), Some(sub)) => {
-                let (role, operator) = match &stacks {
-                    Stacks::One => ci_names(&d.stack, false),
-                    Stacks::Prefix(p) => ci_names(p, true),
-                };
-                let provider_arn = github::provider_arn(&account);
-                Some(Ci {
-                    repo: repo.clone(),
-                    role_arn: account.arn("iam", "", &format!("role/{role}")),
-                    role_description: format!(
-                        "Runs setup on stack {tag} from GitHub Actions of {repo} ({sub}) (setup bootstrap)"
-                    ),
-                    trust: github::trust_policy(&provider_arn, sub),
-                    provider_arn,
-                    role_name: role,
-                    operator: Policy {
-                        arn: account.arn("iam", "", &format!("policy/{operator}")),
-                        name: operator,
-                        path: "/".into(),
-                        description: format!(
-                            "What setup may do on stack {tag} (setup export --format operator-policy; setup bootstrap)"
-                        ),
-                        document: operator_policy::document(&covered, &stacks, &place),
-                    },
-                })
-            }
-            _ => None,
-        },
-    };
+    let ci = repo.as_deref().zip(sub.as_deref());
+    let wanted = wanted(d, (&covered, &stacks), &place, (&boundary, key.as_deref()), ci)?;
+    let tag = tag(d, &stacks);
     let seen = calls::observe(&s.aws, &wanted).await?;
     let planned = plan::plan(&wanted, &seen)?;
     let mut report = BootstrapReport {
@@ -250,6 +199,76 @@ pub async fn bootstrap(
     Ok(report)
 }
 
+/// What the `setup:bootstrap` tag and the descriptions call the stack(s): the stack, or
+/// `PREFIX*`.
+fn tag(d: &Desired, stacks: &Stacks) -> String {
+    match stacks {
+        Stacks::One => d.stack.clone(),
+        Stacks::Prefix(p) => format!("{p}*"),
+    }
+}
+
+/// What bootstrap converges to for the config `d`, naming its stack(s) from `covered` as
+/// `stacks` says, in `place`: the boundary (with the grant on the table's key, `key`), and for
+/// `ci` = (repository, subject) the CI role and its operator policy. Refuses a boundary ARN of
+/// another account.
+fn wanted(
+    d: &Desired,
+    (covered, stacks): (&Desired, &Stacks),
+    place: &Place,
+    (boundary, key): (&Boundary, Option<&str>),
+    ci: Option<(&str, &str)>,
+) -> Result<Wanted> {
+    let account = &place.account;
+    if let Boundary::Arn(arn) = boundary {
+        let owner = arn.split(':').nth(4).unwrap_or_default();
+        if owner != account.id {
+            bail!(
+                "permissions_boundary is {arn}, a policy of account {owner}, but these credentials are of account {}: bootstrap creates the boundary in the credentials' account. Run it with credentials of account {owner}, or name the boundary by its policy name",
+                account.id
+            );
+        }
+    }
+    let tag = tag(d, stacks);
+    let boundary_arn = boundary.arn(account);
+    let boundary = Policy {
+        name: boundary.name().to_string(),
+        path: path_of(&boundary_arn),
+        arn: boundary_arn,
+        description: format!(
+            "Permissions boundary of the roles of setup stack {tag}: the table actions they may ever have (setup bootstrap)"
+        ),
+        document: boundary_policy::document(covered, stacks, place, key),
+    };
+    let ci = ci.map(|(repo, sub)| {
+        let (role, operator) = match stacks {
+            Stacks::One => ci_names(&d.stack, false),
+            Stacks::Prefix(p) => ci_names(p, true),
+        };
+        let provider_arn = github::provider_arn(account);
+        Ci {
+            repo: repo.to_string(),
+            role_arn: account.arn("iam", "", &format!("role/{role}")),
+            role_description: format!(
+                "Runs setup on stack {tag} from GitHub Actions of {repo} ({sub}) (setup bootstrap)"
+            ),
+            trust: github::trust_policy(&provider_arn, sub),
+            provider_arn,
+            role_name: role,
+            operator: Policy {
+                arn: account.arn("iam", "", &format!("policy/{operator}")),
+                name: operator,
+                path: "/".into(),
+                description: format!(
+                    "What setup may do on stack {tag} (setup export --format operator-policy; setup bootstrap)"
+                ),
+                document: operator_policy::document(covered, stacks, place),
+            },
+        }
+    });
+    Ok(Wanted { boundary, ci })
+}
+
 /// Records the ARN of what `action` created.
 fn made(r: &mut BootstrapReport, action: &Action, w: &Wanted) {
     let ci = w.ci.as_ref();
@@ -291,6 +310,49 @@ fn ask() -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn desired(extra: &str) -> Desired {
+        let text = format!(
+            "stack = \"shop\"\nregion = \"us-east-1\"\n{extra}[user_pool]\nid = \"us-east-1_abc123\"\nclient_ids = [\"client1\"]\n"
+        );
+        let path = std::path::Path::new("setup.toml");
+        crate::config::parse(&text, path, &Default::default()).unwrap()
+    }
+
+    fn place() -> Place {
+        let account = crate::aws::Account { id: "123456789012".into(), partition: "aws".into() };
+        Place { account, region: "us-east-1".into() }
+    }
+
+    #[test]
+    fn a_boundary_of_another_account_is_refused_before_any_call() {
+        let d = desired("permissions_boundary = \"arn:aws:iam::210987654321:policy/cap\"\n");
+        let b = d.permissions_boundary.clone().unwrap();
+        let e = wanted(&d, (&d, &Stacks::One), &place(), (&b, None), None).unwrap_err();
+        assert!(e.to_string().contains("a policy of account 210987654321, but these credentials are of account 123456789012"), "{e}");
+        let own =
+            desired("permissions_boundary = \"arn:aws:iam::123456789012:policy/teams/cap\"\n");
+        let b = own.permissions_boundary.clone().unwrap();
+        let w = wanted(&own, (&own, &Stacks::One), &place(), (&b, None), None).unwrap();
+        assert_eq!((w.boundary.name.as_str(), w.boundary.path.as_str()), ("cap", "/teams/"));
+        assert_eq!(w.ci, None);
+    }
+
+    #[test]
+    fn the_ci_role_and_operator_policy_are_named_for_the_stack_or_the_prefix() {
+        let d = desired("permissions_boundary = \"shop-boundary\"\n");
+        let b = d.permissions_boundary.clone().unwrap();
+        let ci = Some(("o/r", "repo:o/r:environment:production"));
+        let w = wanted(&d, (&d, &Stacks::One), &place(), (&b, None), ci).unwrap();
+        let c = w.ci.unwrap();
+        assert_eq!(c.role_arn, "arn:aws:iam::123456789012:role/shop-setup-ci");
+        assert_eq!(c.operator.arn, "arn:aws:iam::123456789012:policy/shop-setup-operator");
+        assert_eq!(c.operator.document, operator_policy::document(&d, &Stacks::One, &place()));
+        let prefix = Stacks::Prefix("pr-".into());
+        let w = wanted(&d, (&d, &prefix), &place(), (&b, None), ci).unwrap();
+        assert_eq!(w.ci.unwrap().role_name, "pr-setup-ci");
+        assert!(w.boundary.description.contains("setup stack pr-*"), "{}", w.boundary.description);
+    }
 
     #[test]
     fn a_boundary_arn_with_a_path_is_created_on_that_path() {
