@@ -45,7 +45,7 @@ pub fn parse() -> Cli {
                   the table, an identity pool for your user pool, an IAM role for its authenticated users \
                   (with a trust policy scoped to the pool) and an IAM policy scoped to the table.\n\n\
                   Everything comes from one config file (default ./setup.toml); running a command twice is safe.",
-    after_help = "Examples:\n  setup init                      write a commented setup.toml\n  setup plan                      show what apply would do\n  setup apply                     create or converge everything\n  setup status --output json      drift check for CI (exit 2 drift, 3 security)\n  setup verify --create-test-user sign in and use the table like the app does\n  setup outputs --format env      ids and ARNs for the app\n  setup teardown                  remove what apply created (the table is kept)\n  setup export --format terraform move to Terraform (or --format cloudformation)\n\nCredentials and region come from the usual AWS sources: AWS_PROFILE, AWS_REGION,\nenvironment keys, SSO, instance roles. AWS_ENDPOINT_URL points at an emulator."
+    after_help = "Examples:\n  setup init                      write a commented setup.toml\n  setup plan                      show what apply would do\n  setup apply                     create or converge everything\n  setup status --output json      drift check for CI (exit 2 drift, 3 security)\n  setup verify --create-test-user sign in and use the table like the app does\n  setup outputs --format env      ids and ARNs for the app\n  setup teardown                  remove what apply created (the table is kept)\n  setup export --format terraform move to Terraform (or --format cloudformation)\n  setup bootstrap --github-repo o/r  once, as an administrator: boundary and CI role\n\nCredentials and region come from the usual AWS sources: AWS_PROFILE, AWS_REGION,\nenvironment keys, SSO, instance roles. AWS_ENDPOINT_URL points at an emulator."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -142,7 +142,7 @@ pub enum Command {
     /// Write the stack as a CloudFormation template or Terraform configuration, or the operator's
     /// least-privilege IAM policy
     #[command(
-        after_help = "Examples:\n  setup export --format cloudformation --output-file stack.yaml\n  setup export --format cloudformation --json > stack.json\n  setup export --format terraform --output-file setup.tf\n  setup export --format operator-policy > ci-policy.json\n  setup export --format operator-policy --stack-prefix pr-   every stack named pr-...\n\n\
+        after_help = "Examples:\n  setup export --format cloudformation --output-file stack.yaml\n  setup export --format cloudformation --json > stack.json\n  setup export --format terraform --output-file setup.tf\n  setup export --format operator-policy > ci-policy.json\n  setup export --format operator-policy --stack-prefix pr-   every stack named pr-...\n  setup export --format boundary-policy > boundary.json   what `setup bootstrap` creates\n\n\
 With credentials that can read the stack, the Terraform export adds `import` blocks for\n\
 the resources apply already created, so `terraform plan` takes them over instead of\n\
 creating new ones. Without credentials (or with --no-import) it has no import blocks,\n\
@@ -150,6 +150,18 @@ and says so on stderr. The operator policy names the account the credentials bel
 (* without credentials)."
     )]
     Export(ExportArgs),
+    /// Run once by an administrator: create the permissions boundary the config names, and with
+    /// --github-repo the GitHub OIDC provider, a CI role only that repository's workflows can
+    /// assume, and the stack's scoped operator policy attached to it. Shows what it will do and
+    /// asks first (--yes for scripts); a second run changes nothing
+    #[command(
+        long_about = "Run once by an administrator, before the first `setup apply`: create what the stack's operator (a CI role) must not be able to create or change itself.\n\n\
+                      Always: the permissions boundary the config names (`permissions_boundary`), a customer managed policy that allows exactly the table actions of [policy] and [guest] on the table, its indexes and its key. Every role of the stack carries it, so nothing the operator writes into the stack's own policies reaches further. A boundary that differs from the config gets a new default version (the oldest one goes at IAM's limit of 5).\n\n\
+                      With --github-repo OWNER/REPO: the IAM OIDC provider for token.actions.githubusercontent.com (when the account has none), the role <stack>-setup-ci that only workflows of that repository can assume (aud sts.amazonaws.com, sub as --github-subject says), and the policy <stack>-setup-operator (`setup export --format operator-policy`) attached to it. With --stack-prefix PREFIX they are named PREFIXsetup-ci and PREFIXsetup-operator and cover every stack named PREFIX...\n\n\
+                      It lists each create and update, then asks; answering no changes nothing, so it doubles as a dry run. Without a terminal it needs --yes. It needs IAM administrator rights: the operator policy does not grant what bootstrap does, on purpose.",
+        after_help = "Examples:\n  setup bootstrap                                   the boundary only (asks first)\n  setup bootstrap --github-repo your-org/your-app   also the OIDC provider, CI role and operator policy\n  setup bootstrap --github-repo your-org/your-app --github-subject pull_request --stack-prefix pr-\n                                                    a role for per-pull-request stacks\n  setup bootstrap --yes --output json               for scripts: the ARNs it made"
+    )]
+    Bootstrap(BootstrapArgs),
     /// Write a commented setup.toml to start from (asks for the user pool on a terminal)
     #[command(
         after_help = "Examples:\n  setup init                                    ask for the user pool and app client\n  setup init --user-pool-id us-east-1_AbCdEf123 --client-id 1example23456789 \\\n             --stack myapp-dev --region us-east-1 --table user-profiles\n  setup init --config envs/prod.toml --force    overwrite an existing file\n  setup init --from-identity-pool us-east-1:1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d\n                                                describe what you built by hand, then `setup apply --adopt`"
@@ -281,6 +293,9 @@ pub enum ExportFormat {
     /// The least-privilege IAM policy (JSON) for whoever runs setup on this stack, e.g. a CI
     /// role: exact names, identity pools by their stack tag
     OperatorPolicy,
+    /// The permissions boundary's IAM policy (JSON) that `setup bootstrap` creates: the stack's
+    /// table actions on its table, indexes and key, for admins who create it by hand
+    BoundaryPolicy,
 }
 
 #[derive(Debug, Args)]
@@ -294,14 +309,40 @@ pub struct ExportArgs {
     /// CloudFormation only: write JSON instead of YAML (also implied by --output json)
     #[arg(long)]
     pub json: bool,
-    /// Do not read the live stack: no Terraform import blocks, no AWS calls (operator-policy:
-    /// the account is written as *)
+    /// Do not read the live stack: no Terraform import blocks, no AWS calls (operator-policy,
+    /// boundary-policy: the account is written as *)
     #[arg(long)]
     pub no_import: bool,
-    /// operator-policy only: cover every stack whose name starts with PREFIX (per-pull-request
-    /// stacks, run with --stack PREFIX...), not only this config's stack
+    /// operator-policy and boundary-policy only: cover every stack whose name starts with PREFIX
+    /// (per-pull-request stacks, run with --stack PREFIX...), not only this config's stack
     #[arg(long, value_name = "PREFIX")]
     pub stack_prefix: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Also create the GitHub OIDC provider, a CI role that only this repository's workflows can
+    /// assume, and the scoped operator policy attached to it (OWNER/REPO)
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub github_repo: Option<String>,
+    /// Which of the repository's workflow jobs may assume the CI role (the token's `sub`):
+    /// environment:NAME (default environment:production: only jobs that run in that GitHub
+    /// environment, which can require reviewers and protected branches), pull_request (any
+    /// pull request's job, from anyone who can push a branch to the repository: for
+    /// per-pull-request stacks with --stack-prefix), ref:refs/heads/BRANCH (any job on that
+    /// branch: anyone who can merge to it), or a raw subject starting with repo:OWNER/REPO: (a
+    /// `*` in it is matched as a pattern, and repo:OWNER/REPO:* lets every job of the repository
+    /// in, on any branch)
+    #[arg(long, value_name = "SUBJECT", requires = "github_repo")]
+    pub github_subject: Option<String>,
+    /// Cover every stack whose name starts with PREFIX (per-pull-request stacks): the boundary's
+    /// table and the operator policy as `setup export --stack-prefix` writes them
+    #[arg(long, value_name = "PREFIX")]
+    pub stack_prefix: Option<String>,
+    /// Do not ask before creating or updating (required when stdin is not a terminal and there
+    /// is something to do)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -361,7 +402,9 @@ mod tests {
         assert!(
             option_help("init", "region").starts_with("AWS region to write into the new config")
         );
-        for name in ["plan", "apply", "status", "teardown", "verify", "outputs", "export"] {
+        for name in
+            ["plan", "apply", "status", "teardown", "verify", "outputs", "export", "bootstrap"]
+        {
             assert!(
                 option_help(name, "stack").contains("overrides `stack` in the config"),
                 "{name}"

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use cancel::Cancel;
 use cli::{Cli, Command, Output, OutputsFormat};
 use commands::verify::{self, Login, VerifyOptions};
-use commands::{apply, export as export_cmd, init, outputs, status, teardown, Session};
+use commands::{apply, bootstrap, export as export_cmd, init, outputs, status, teardown, Session};
 use keyfile::Format;
 use progress::Journal;
 use render::Style;
@@ -51,6 +51,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Man(_) => "man",
         Command::Verify(_) => "verify",
         Command::Outputs(_) => "outputs",
+        Command::Bootstrap(_) => "bootstrap",
     };
     // Commands that do not work on a stack: success, or the error and exit status 1.
     let finish = |result: anyhow::Result<()>| match result {
@@ -90,6 +91,17 @@ pub async fn run(cli: Cli) -> ExitCode {
             Command::Outputs(o) => {
                 return Ok(Finished::Exit(run_outputs(style, &session, o, cli.global.output).await))
             }
+            Command::Bootstrap(b) => {
+                let confirm = match b.yes {
+                    true => bootstrap::Confirm::Yes,
+                    false => bootstrap::Confirm::Ask(render::bootstrap_plan),
+                };
+                let report = bootstrap::bootstrap(&session, &cli.global, b, confirm).await;
+                let report = report.map_err(|e| format!("{e:#}"))?;
+                render::bootstrapped(style, &report);
+                let code = cancel.signal().map_or(report.exit_code, |s| s.exit_code());
+                return Ok(Finished::Exit(ExitCode::from(code)));
+            }
             _ => {}
         }
         let result = match &cli.command {
@@ -108,7 +120,8 @@ pub async fn run(cli: Cli) -> ExitCode {
             | Command::Completions(_)
             | Command::Man(_)
             | Command::Verify(_)
-            | Command::Outputs(_) => unreachable!("handled above"),
+            | Command::Outputs(_)
+            | Command::Bootstrap(_) => unreachable!("handled above"),
         };
         result.map(Finished::Report).map_err(|e| format!("{e:#}"))
     };
@@ -119,7 +132,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     // which), says what was done, and exits 128 + the signal's number.
     let owns_cancellation = match &cli.command {
         Command::Apply(a) => !a.dry_run,
-        Command::Teardown(_) | Command::Verify(_) => true,
+        Command::Teardown(_) | Command::Verify(_) | Command::Bootstrap(_) => true,
         _ => false,
     };
     if owns_cancellation {

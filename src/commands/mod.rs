@@ -2,6 +2,7 @@
 //! how the report is shown.
 
 pub mod apply;
+pub mod bootstrap;
 pub mod export;
 pub mod init;
 pub mod outputs;

@@ -7,6 +7,7 @@
 //! exports. Every exporter writes one block per resource; the `match` in each makes a new
 //! resource impossible to forget.
 
+pub mod boundary_policy;
 pub mod cloudformation;
 pub mod operator_policy;
 pub mod terraform;

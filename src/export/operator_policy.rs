@@ -176,5 +176,12 @@ impl Names<'_> {
     }
 }
 
+/// A name of `d`'s stack as the policies for `stacks` write it: exact, or, for a name derived
+/// from the stack, with the stack's part as `<prefix>*` (the permissions boundary names the
+/// table this way).
+pub fn stack_name(d: &Desired, stacks: &Stacks, name: &str) -> String {
+    Names { stack: &d.stack, stacks }.of(name)
+}
+
 #[cfg(test)]
 mod tests;

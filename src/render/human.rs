@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::commands::bootstrap::{BootstrapReport, Shown};
 use crate::commands::verify::{HopStatus, Signer, VerifyReport};
 use crate::commands::Report;
 use crate::plan::{State, StepReport};
@@ -171,6 +172,38 @@ pub fn verify_report(r: &VerifyReport, tty: bool) -> String {
         );
         if let Some(c) = &h.cause {
             let _ = writeln!(out, "      cause: {c}");
+        }
+    }
+    let _ = writeln!(out, "{}", r.summary);
+    out
+}
+
+/// The plan `setup bootstrap` asks about (stderr, before the question).
+pub fn bootstrap_plan(p: &Shown) -> String {
+    let mut out = format!("bootstrap stack {} (account {}) will:\n", p.stack, p.account);
+    for a in &p.actions {
+        let _ = writeln!(out, "  + {a}");
+    }
+    out
+}
+
+/// The `setup bootstrap` report: each planned action with whether it was done, the ARNs, the
+/// summary.
+pub fn bootstrap_report(r: &BootstrapReport, tty: bool) -> String {
+    let mut out = format!("{}\n", header(r.command, &r.stack, &r.region, &r.account));
+    for t in &r.actions {
+        let text = t.result.as_deref().unwrap_or(&t.action);
+        let _ = writeln!(out, "  {} {text}", symbol(t.done.then_some(true), tty));
+    }
+    let arns = [
+        ("boundary policy", &r.boundary_policy_arn),
+        ("operator policy", &r.operator_policy_arn),
+        ("CI role", &r.ci_role_arn),
+        ("OIDC provider", &r.oidc_provider_arn),
+    ];
+    for (what, arn) in arns {
+        if let Some(arn) = arn {
+            let _ = writeln!(out, "  {what:<16} {arn}");
         }
     }
     let _ = writeln!(out, "{}", r.summary);

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 
 use crate::cli::{Global, Output};
+use crate::commands::bootstrap::{BootstrapReport, Shown};
 use crate::commands::export::Exported;
 use crate::commands::init::Initialized;
 use crate::commands::outputs::{Outputs, Written};
@@ -181,6 +182,23 @@ pub fn man(command: Option<&str>) -> Result<()> {
     use std::io::Write;
     std::io::stdout().write_all(&out)?;
     Ok(())
+}
+
+/// Shows the plan `setup bootstrap` asks about: stderr, so that stdout holds only the report.
+pub fn bootstrap_plan(p: &Shown) {
+    eprint!("{}", human::bootstrap_plan(p));
+}
+
+/// Prints the `setup bootstrap` report.
+pub fn bootstrapped(style: Style, r: &BootstrapReport) {
+    match style.output {
+        Output::Json => println!("{}", json::to_pretty(r)),
+        Output::Text if style.quiet => {}
+        Output::Text => print!("{}", human::bootstrap_report(r, style.tty)),
+    }
+    for e in &r.errors {
+        eprintln!("error: {e}");
+    }
 }
 
 /// Prints the `verify` report.

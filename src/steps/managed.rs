@@ -436,13 +436,24 @@ async fn create(ctx: &Ctx, t: &Target<'_>, new: &New) -> Result<Vec<Done>> {
     }
 }
 
-/// Writes `desired` as the new default version. At the 5-version limit the oldest non-default
-/// version goes first. `CreatePolicyVersion` is not idempotent: after a lost answer the default
-/// version is read back, and only written again if it is not the desired document.
+/// Writes `desired` as the new default version of the policy `t` (see
+/// [`write_default_version`]).
 async fn new_default_version(ctx: &Ctx, t: &Target<'_>, desired: &Value) -> Result<Vec<Done>> {
-    let iam = &ctx.aws.iam;
-    let (arn, name) = (t.arn, t.name);
-    ctx.progress.start(t.step, &format!("writing a new version of policy {name}"));
+    ctx.progress.start(t.step, &format!("writing a new version of policy {}", t.name));
+    write_default_version(&ctx.aws, t.arn, t.name, desired).await
+}
+
+/// Writes `desired` as the new default version of the policy `arn` (named `name`). At the
+/// 5-version limit the oldest non-default version goes first. `CreatePolicyVersion` is not
+/// idempotent: after a lost answer the default version is read back, and only written again if
+/// it is not the desired document.
+pub async fn write_default_version(
+    aws: &Clients,
+    arn: &str,
+    name: &str,
+    desired: &Value,
+) -> Result<Vec<Done>> {
+    let iam = &aws.iam;
     let no_retry = aws_sdk_iam::config::Builder::default()
         .retry_config(aws_config::retry::RetryConfig::disabled());
     let done = std::sync::Mutex::new(Vec::new());
@@ -450,7 +461,7 @@ async fn new_default_version(ctx: &Ctx, t: &Target<'_>, desired: &Value) -> Resu
         &format!("writing a new version of policy {name}"),
         &["LimitExceeded"],
         || async {
-            let all = versions(&ctx.aws, arn).await?.unwrap_or_default();
+            let all = versions(aws, arn).await?.unwrap_or_default();
             if all.len() >= MAX_VERSIONS {
                 let mut old: Vec<_> = all.iter().filter(|v| !v.is_default_version()).collect();
                 old.sort_by_key(|v| v.create_date().map(|d| (d.secs(), d.subsec_nanos())));
@@ -483,7 +494,7 @@ async fn new_default_version(ctx: &Ctx, t: &Target<'_>, desired: &Value) -> Resu
             }))
         },
         || async {
-            let now = observe(&ctx.aws, arn, true).await?;
+            let now = observe(aws, arn, true).await?;
             Ok(now.filter(|l| policy_doc::equivalent(&l.document, desired)).map(|_| String::new()))
         },
     )

@@ -48,3 +48,8 @@ fn identity_pool_classic_flow_selftest_passes() {
 fn iam_user_enforcement_selftest_passes() {
     selftest("selftest_iam_users.py");
 }
+
+#[test]
+fn iam_fidelity_selftest_passes() {
+    selftest("selftest_iam_fidelity.py");
+}

@@ -11,10 +11,13 @@
 //!   [`Run`] result.
 //! - [`stack`](self::stack): a test's [`Stack`]: names, config, runs.
 //! - [`sdk`](self::sdk): SDK clients and by-hand changes, as a user makes them in the console.
+//! - [`iam_sim`](self::iam_sim): the independent IAM simulator, for decisions the emulator
+//!   cannot make (trust policies of OIDC providers).
 //! - [`report`](self::report): reading the JSON reports of `verify`.
 //! - [`tools`](self::tools): Python and the linters the tests run.
 
 pub mod emulator;
+pub mod iam_sim;
 pub mod report;
 pub mod run;
 pub mod sdk;
@@ -23,6 +26,7 @@ pub mod tools;
 
 pub use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
 pub use emulator::*;
+pub use iam_sim::*;
 pub use report::*;
 pub use run::*;
 pub use sdk::*;

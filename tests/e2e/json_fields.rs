@@ -89,6 +89,12 @@ fn json_fields_match_the_fixture() {
         ),
     );
 
+    // bootstrap, with a config that names a boundary: the run creates it, so `actions` has one.
+    let text = std::fs::read_to_string(s.config_path()).unwrap();
+    let boot = format!("permissions_boundary = \"json-fields-boundary\"\n{text}");
+    std::fs::write(s.dir.path().join("boot.toml"), boot).unwrap();
+    record(&mut found, "bootstrap", &run(&["bootstrap", "--config", "boot.toml", "--yes"], 0));
+
     let fixture_path = repo_root().join("tests/fixtures/json-fields.txt");
     if std::env::var_os("SETUP_BLESS").is_some() {
         let mut text = String::from(

@@ -10,6 +10,7 @@ mod app_clients;
 mod apply;
 mod backend;
 mod bad_input;
+mod bootstrap;
 mod checkov;
 mod ci_examples;
 mod diagnostics;

@@ -654,7 +654,7 @@ fn the_independent_simulator_refuses_the_escalations_the_scoped_policy_was_built
 fn the_operator_policy_flags_are_checked_and_the_unknown_account_is_said() {
     let s = Stack::new("flags-scoped", "");
     let r = s.run(&["export", "--format", "terraform", "--stack-prefix", "pr-"]).exits(1);
-    r.stderr_has("--stack-prefix applies to --format operator-policy only");
+    r.stderr_has("--stack-prefix applies to --format operator-policy and boundary-policy only");
     let r = s.run(&["export", "--format", "operator-policy", "--stack-prefix", "pr*"]).exits(1);
     r.stderr_has("--stack-prefix \"pr*\" must be 1-31 characters");
     assert!(r.stdout.is_empty(), "{}", r.stdout);

@@ -49,6 +49,7 @@ const COMMANDS: &[&str] = &[
     "man",
     "verify",
     "outputs",
+    "bootstrap",
 ];
 
 #[test]

@@ -31,7 +31,8 @@ concern:
   tagging          Resource Groups Tagging API GetResources for identity pools (POST
                    /_setup/tagging) and the fault kind "denied"
   identity_tags    cognito-identity TagResource / UntagResource / ListTagsForResource, always on
-  iam_fidelity     IAM checks moto lacks, always on (DeletePolicy conflicts, PolicySize quota)
+  iam_fidelity     IAM checks moto lacks, always on (DeletePolicy conflicts, PolicySize quota,
+                   trust policies naming an OIDC or SAML provider the account lacks)
   resource_policies  DynamoDB resource-based policies as AWS has them (idempotent delete, gone
                    with the table), and the policy that governs a request, for iam_enforce
   partition        aws / aws-us-gov / aws-cn: which IAM backend serves a region
@@ -43,7 +44,8 @@ concern:
 
 Self-tests (also run by the Rust suite, tests/e2e/emulator_selftests.rs):
 python3 tests/emu/selftest_realistic.py, python3 tests/emu/selftest_enforce.py,
-python3 tests/emu/selftest_principal_tags.py and python3 tests/emu/selftest_iam_users.py; what they share (a launcher on loopback, boto3
+python3 tests/emu/selftest_principal_tags.py, python3 tests/emu/selftest_iam_users.py and
+python3 tests/emu/selftest_iam_fidelity.py; what they share (a launcher on loopback, boto3
 clients) is in selftest_support.py.
 
 tests/emulator.py runs as a script, so tests/ is on sys.path and `import emu.launcher` works.
