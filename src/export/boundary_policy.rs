@@ -39,10 +39,15 @@ pub fn document(d: &Desired, stacks: &Stacks, place: &Place, key_arn: Option<&st
     let vars =
         [("actions", Value::from(actions(d))), ("table_arn", Value::from(table_arn.as_str()))];
     let doc = d.on_indexes_of(policy_doc::render(TEMPLATE, &vars), &table_arn);
-    match key_arn {
-        Some(key) => policy_doc::with_statement(doc, policy_doc::kms_statement(key, &place.region)),
-        None => doc,
+    let Some(key) = key_arn else { return doc };
+    let mut grant = policy_doc::kms_statement(key, &place.region, &table);
+    if table.contains('*') {
+        // Every stack of the prefix: the table name in the encryption context is a pattern.
+        let condition = grant["Condition"].as_object_mut().expect("the key grant has conditions");
+        let equals = condition.remove("StringEquals").expect("the key grant's StringEquals");
+        condition.insert("StringLike".into(), equals);
     }
+    policy_doc::with_statement(doc, grant)
 }
 
 #[cfg(test)]
@@ -117,7 +122,8 @@ mod tests {
         ));
         let got = document(&d, &Stacks::One, &place(), Some(KEY));
         let on_table = statement(&["dynamodb:Query"], json!([TABLE, format!("{TABLE}/index/*")]));
-        let want = boundary(vec![on_table, policy_doc::kms_statement(KEY, "eu-west-1")]);
+        let want =
+            boundary(vec![on_table, policy_doc::kms_statement(KEY, "eu-west-1", &d.table.name)]);
         assert_eq!(got, want);
         // The same two statements as the access policy apply writes for this config.
         let access = crate::export::access_document(
@@ -142,6 +148,15 @@ mod tests {
         let got = document(&d, &Stacks::Prefix("pr-".into()), &place(), None);
         let table = "arn:aws:dynamodb:eu-west-1:123456789012:table/pr-*-profiles";
         assert_eq!(got["Statement"][0]["Resource"], json!(table));
+        // The key grant names the tables by the same pattern, in the encryption context.
+        let got = document(&d, &Stacks::Prefix("pr-".into()), &place(), Some(KEY));
+        assert_eq!(
+            got["Statement"][1]["Condition"],
+            json!({"StringLike": {
+                "kms:ViaService": "dynamodb.eu-west-1.amazonaws.com",
+                "kms:EncryptionContext:aws:dynamodb:tableName": "pr-*-profiles",
+            }})
+        );
         // A table the config names as such is shared by every stack: exact.
         let shared = desired("[table]\nname = \"shared\"\n");
         let got = document(&shared, &Stacks::Prefix("pr-".into()), &place(), None);
