@@ -115,6 +115,36 @@ fn table_options_apply_stay_in_sync_and_converge_after_drift() {
             }}
         })]
     );
+    // The independent simulator: the key serves DynamoDB's calls for this table, and not for
+    // another table that shares the key, nor calls made to KMS directly.
+    let mut sim = IamSim::start();
+    let role =
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/{}/CognitoIdentityCredentials", s.role());
+    let via = |table: &str| {
+        json!({"kms:ViaService": "dynamodb.us-east-1.amazonaws.com",
+               "kms:EncryptionContext:aws:dynamodb:tableName": table,
+               "kms:EncryptionContext:aws:dynamodb:subscriberId": ACCOUNT})
+    };
+    let direct = json!({"kms:EncryptionContext:aws:dynamodb:tableName": s.table()});
+    // KMS decides with the key policy too: the default one, which leaves it to IAM.
+    let key_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "kms:*", "Resource": "*"}]});
+    for (what, action, context, want) in [
+        ("this table", "kms:Decrypt", via(&s.table()), "Allowed"),
+        ("this table", "kms:GenerateDataKey", via(&s.table()), "Allowed"),
+        ("another table", "kms:Decrypt", via("other-table"), "ImplicitlyDenied"),
+        ("KMS called directly", "kms:Decrypt", direct, "ImplicitlyDenied"),
+    ] {
+        let got = sim.decide(
+            &role,
+            action,
+            &key,
+            &context,
+            std::slice::from_ref(&doc),
+            Some(&key_policy),
+        );
+        assert_eq!(got, want, "{what}: {action}");
+    }
 
     assert_eq!(table_changes(&s, 0).0, Vec::<String>::new());
     s.ok(&["apply"]).no_writes();
