@@ -2,9 +2,6 @@
 //! life cycle with IAM enforced in the emulator, and denies the classic IAM privilege-escalation
 //! paths, through the emulator and through the independent IAM simulator (tests/iam-sim).
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
@@ -379,57 +376,6 @@ fn the_scoped_operator_policy_runs_the_life_cycle_and_refuses_every_escalation()
     assert!(block_on(o.dynamodb.describe_table().table_name(s.table()).send()).is_err());
 }
 
-/// The Node IAM simulator (tests/iam-sim/sim.mjs), directly: JSON lines in and out.
-struct Simulator {
-    child: Child,
-    stdin: ChildStdin,
-    lines: std::io::Lines<BufReader<ChildStdout>>,
-    id: u64,
-}
-
-impl Simulator {
-    fn start() -> Simulator {
-        let node = std::env::var("SETUP_TEST_NODE").unwrap_or_else(|_| "node".into());
-        let mut child = Command::new(&node)
-            .arg("sim.mjs")
-            .current_dir(repo_root().join("tests/iam-sim"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {node} tests/iam-sim/sim.mjs: {e}"));
-        let stdin = child.stdin.take().unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let ready: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-        assert_eq!(ready["ready"], true, "{ready}");
-        Simulator { child, stdin, lines, id: 0 }
-    }
-
-    fn decide(
-        &mut self,
-        principal: &str,
-        action: &str,
-        resource: &str,
-        context: &Value,
-        policy: &Value,
-    ) -> String {
-        self.id += 1;
-        let req = json!({"id": self.id, "principal": principal, "action": action,
-            "resource": resource, "account": ACCOUNT, "context": context,
-            "policies": [{"name": "operator", "policy": policy}]});
-        writeln!(self.stdin, "{req}").unwrap();
-        let answer: Value = serde_json::from_str(&self.lines.next().unwrap().unwrap()).unwrap();
-        assert_eq!(answer["id"], self.id, "{answer}");
-        answer["result"].as_str().unwrap_or_else(|| panic!("{answer}")).to_string()
-    }
-}
-
-impl Drop for Simulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The same escalation paths, and a few the emulator cannot send (PassRole to another service),
 /// evaluated by the independent simulator against the exported policy; the calls the life cycle
 /// needs are allowed by it, so the refusals are not vacuous.
@@ -607,16 +553,16 @@ fn the_independent_simulator_refuses_the_escalations_the_scoped_policy_was_built
             none.clone(),
         ),
     ];
-    let mut sim = Simulator::start();
+    let mut sim = IamSim::start();
     let mut wrong = Vec::new();
     for (action, resource, ctx) in &allowed {
-        let got = sim.decide(&me, action, resource, ctx, &policy);
+        let got = sim.decide(&me, action, resource, ctx, std::slice::from_ref(&policy), None);
         if got != "Allowed" {
             wrong.push(format!("needed {action} on {resource} {ctx}: {got}"));
         }
     }
     for (what, action, resource, ctx) in &denied {
-        let got = sim.decide(&me, action, resource, ctx, &policy);
+        let got = sim.decide(&me, action, resource, ctx, std::slice::from_ref(&policy), None);
         if got == "Allowed" {
             wrong.push(format!("{what} ({action} on {resource} {ctx}): allowed"));
         }
@@ -639,7 +585,8 @@ fn the_independent_simulator_refuses_the_escalations_the_scoped_policy_was_built
         ("iam:CreatePolicyVersion", pol("prod-table-access"), none.clone(), false),
     ];
     for (action, resource, ctx, want) in &pr_cases {
-        let got = sim.decide(&me, action, resource, ctx, &pr_policy) == "Allowed";
+        let got = sim.decide(&me, action, resource, ctx, std::slice::from_ref(&pr_policy), None)
+            == "Allowed";
         if got != *want {
             wrong
                 .push(format!("--stack-prefix pr-: {action} on {resource} {ctx}: allowed = {got}"));
