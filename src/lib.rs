@@ -26,6 +26,7 @@ use cli::{Cli, Command, Output, OutputsFormat};
 use commands::verify::{self, Login, VerifyOptions};
 use commands::{apply, bootstrap, export as export_cmd, init, outputs, status, teardown, Session};
 use keyfile::Format;
+use plan::Command as Ran;
 use progress::Journal;
 use render::Style;
 
@@ -40,18 +41,18 @@ pub async fn run(cli: Cli) -> ExitCode {
     let style = Style::detect(&cli.global);
     init_logging(cli.global.verbose, style.stderr_color());
     let name = match &cli.command {
-        Command::Apply(a) if a.dry_run => "plan",
-        Command::Apply(_) => "apply",
-        Command::Plan(_) => "plan",
-        Command::Status => "status",
-        Command::Teardown(_) => "teardown",
-        Command::Export(_) => "export",
-        Command::Init(_) => "init",
-        Command::Completions(_) => "completions",
-        Command::Man(_) => "man",
-        Command::Verify(_) => "verify",
-        Command::Outputs(_) => "outputs",
-        Command::Bootstrap(_) => "bootstrap",
+        Command::Apply(a) if a.dry_run => Ran::Plan,
+        Command::Apply(_) => Ran::Apply,
+        Command::Plan(_) => Ran::Plan,
+        Command::Status => Ran::Status,
+        Command::Teardown(_) => Ran::Teardown,
+        Command::Export(_) => Ran::Export,
+        Command::Init(_) => Ran::Init,
+        Command::Completions(_) => Ran::Completions,
+        Command::Man(_) => Ran::Man,
+        Command::Verify(_) => Ran::Verify,
+        Command::Outputs(_) => Ran::Outputs,
+        Command::Bootstrap(_) => Ran::Bootstrap,
     };
     // Commands that do not work on a stack: success, or the error and exit status 1.
     let finish = |result: anyhow::Result<()>| match result {
@@ -191,7 +192,7 @@ async fn run_verify(style: render::Style, session: &Session, v: &cli::VerifyArgs
             match verify::read_password(std::env::var("SETUP_VERIFY_PASSWORD").ok()) {
                 Ok(password) => Login::User { username: username.clone(), password },
                 Err(e) => {
-                    render::error(style, "verify", &format!("{e:#}"));
+                    render::error(style, Ran::Verify, &format!("{e:#}"));
                     return ExitCode::from(1);
                 }
             }
@@ -210,7 +211,7 @@ async fn run_verify(style: render::Style, session: &Session, v: &cli::VerifyArgs
             ExitCode::from(report.exit_code)
         }
         Err(e) => {
-            render::error(style, "verify", &format!("{e:#}"));
+            render::error(style, Ran::Verify, &format!("{e:#}"));
             ExitCode::from(1)
         }
     }
@@ -224,7 +225,7 @@ async fn run_outputs(
 ) -> ExitCode {
     use outputs::Target;
     let fail = |message: &str| {
-        render::error(style, "outputs", message);
+        render::error(style, Ran::Outputs, message);
         ExitCode::from(1)
     };
     let target = |f: OutputsFormat| match f {
@@ -313,4 +314,25 @@ fn init_logging(verbose: u8, color: bool) {
         .with_ansi(color)
         .without_time();
     let _ = tracing_subscriber::registry().with(fmt).with(targets).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ran;
+
+    /// Every subcommand on the command line is a report's `command`, under the same name, and
+    /// the JSON holds that name.
+    #[test]
+    fn each_subcommand_is_a_command_of_the_same_name() {
+        let clap = crate::cli::command();
+        let mut typed: Vec<&str> = clap.get_subcommands().map(|c| c.get_name()).collect();
+        typed.retain(|n| *n != "help");
+        typed.sort_unstable();
+        let mut ours: Vec<&str> = Ran::ALL.iter().map(|c| c.name()).collect();
+        ours.sort_unstable();
+        assert_eq!(typed, ours);
+        for c in Ran::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.name());
+        }
+    }
 }

@@ -2,11 +2,11 @@
 //! look: a line per step on a terminal, plain lines in CI, nothing with `--output json` or
 //! `--quiet`.
 
-use crate::plan::{StepId, StepReport};
+use crate::plan::{Command, StepId, StepReport};
 
 /// What `apply` or `teardown` works on (the head of its report).
 pub struct Head<'a> {
-    pub command: &'a str,
+    pub command: Command,
     pub stack: &'a str,
     pub region: &'a str,
     pub account: &'a str,
@@ -23,18 +23,18 @@ pub trait Progress: Send + Sync {
     fn begin(&self, _head: &Head, _steps: &[StepId]) {}
     /// A step of `apply` or `teardown` ended: `report` says what it did (or its error) and how
     /// long it worked.
-    fn ended(&self, command: &str, report: &StepReport) {
+    fn ended(&self, command: Command, report: &StepReport) {
         let message = message(command, report);
         self.finish(report.step, report.error.is_none(), &message);
     }
 }
 
 /// A finished step in a few words: its error, what it did, or `unchanged`.
-pub fn message(command: &str, report: &StepReport) -> String {
+pub fn message(command: Command, report: &StepReport) -> String {
     match &report.error {
         Some(e) => e.clone(),
         None if report.done.is_empty() => "unchanged".to_string(),
-        None => report.outcome(command == "teardown"),
+        None => report.outcome(command.removes()),
     }
 }
 
@@ -112,7 +112,7 @@ impl Progress for Journal {
     fn begin(&self, head: &Head, steps: &[StepId]) {
         self.inner.begin(head, steps);
     }
-    fn ended(&self, command: &str, report: &StepReport) {
+    fn ended(&self, command: Command, report: &StepReport) {
         let message = message(command, report);
         self.with_entry(report.step, |e| e.finished = Some((report.error.is_none(), message)));
         self.inner.ended(command, report);

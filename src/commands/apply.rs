@@ -12,6 +12,7 @@
 //! backend policy ────── create → attach
 //! ```
 
+use crate::plan::Command;
 use anyhow::{anyhow, Result};
 
 use super::{Report, Session};
@@ -43,7 +44,7 @@ pub async fn apply(s: &Session, adopt: bool, allow_index_replace: bool) -> Resul
     if !refused.is_empty() {
         return Err(anyhow!("nothing was changed, because {}", refused.join("; ")));
     }
-    let mut r = s.execute("apply", &o, plan, adopt).await;
+    let mut r = s.execute(Command::Apply, &o, plan, adopt).await;
     let changed = r.steps.iter().filter(|st| !st.done.is_empty()).count();
     r.summary = if !r.ok {
         format!(

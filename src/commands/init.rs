@@ -28,7 +28,7 @@ mod wiring;
 /// What `init` wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct Initialized {
-    pub command: &'static str,
+    pub command: crate::plan::Command,
     pub ok: bool,
     /// The file written.
     pub config: PathBuf,
@@ -177,7 +177,7 @@ pub async fn init(global: &Global, args: &InitArgs) -> Result<Initialized> {
         .with_context(|| format!("writing {}", path.display()))?;
     let clients = answers.client_ids.len();
     Ok(Initialized {
-        command: "init",
+        command: crate::plan::Command::Init,
         ok: true,
         config: path.clone(),
         summary: format!(

@@ -19,14 +19,14 @@ use serde::Serialize;
 use crate::aws::{self, AwsOptions, Clients};
 use crate::cli::Global;
 use crate::config::{self, ConfigError, Desired, Overrides};
-use crate::plan::{Plan, StepId};
+use crate::plan::{Command, Plan, StepId};
 use crate::progress::{Head, Progress};
 use crate::steps::{self, Ctx, Observed, Run};
 
 /// What a command found and did, for the renderers.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    pub command: &'static str,
+    pub command: Command,
     pub stack: String,
     pub region: String,
     pub account: String,
@@ -69,7 +69,7 @@ pub fn security_findings(steps: &[crate::plan::StepReport]) -> Vec<SecurityFindi
 
 impl Report {
     pub fn new(
-        command: &'static str,
+        command: Command,
         ctx_stack: &str,
         region: &str,
         account: &str,
@@ -170,7 +170,7 @@ impl Session {
         plan
     }
 
-    pub fn ctx(&self, command: &'static str, account: &crate::aws::Account, adopt: bool) -> Ctx {
+    pub fn ctx(&self, command: Command, account: &crate::aws::Account, adopt: bool) -> Ctx {
         Ctx {
             command,
             aws: self.aws.clone(),
@@ -185,7 +185,7 @@ impl Session {
 
     pub fn report(
         &self,
-        command: &'static str,
+        command: Command,
         account: &crate::aws::Account,
         plan: Plan,
     ) -> Report {
@@ -197,7 +197,7 @@ impl Session {
     /// summary is the command's to write).
     pub async fn execute(
         &self,
-        command: &'static str,
+        command: Command,
         o: &Observed,
         plan: Plan,
         adopt: bool,

@@ -1,5 +1,6 @@
 //! `setup status` and `setup plan`: observe, compare, report. No writes.
 
+use crate::plan::Command;
 use anyhow::Result;
 
 use super::{Report, Session};
@@ -15,7 +16,7 @@ pub const SECURITY: u8 = 3;
 pub async fn status(s: &Session) -> Result<Report> {
     let o = s.observe(crate::steps::Scope::Full).await?;
     let plan = s.diff(&o);
-    let mut r = s.report("status", &o.account, plan);
+    let mut r = s.report(Command::Status, &o.account, plan);
     let out_of_sync = r.steps.iter().filter(|st| !st.in_sync()).count();
     let security = r.security_findings.len();
     r.ok = out_of_sync == 0 && security == 0;
@@ -69,7 +70,7 @@ pub async fn plan(s: &Session, adopt: bool, allow_index_replace: bool) -> Result
     let o = s.observe(crate::steps::Scope::Full).await?;
     let plan = s.diff(&o);
     let refusals = super::apply::refusals(&plan, adopt, allow_index_replace);
-    let mut r = s.report("plan", &o.account, plan);
+    let mut r = s.report(Command::Plan, &o.account, plan);
     let changing = r.steps.iter().filter(|st| !st.actions.is_empty() && !st.in_sync()).count();
     if !refusals.is_empty() {
         r.ok = false;

@@ -9,6 +9,7 @@
 //! 3. delete the policy ‖ delete the identity pool
 //! ```
 
+use crate::plan::Command;
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{bail, Result};
@@ -45,7 +46,7 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
             }
         }
     }
-    let mut r = s.execute("teardown", &o, plan, false).await;
+    let mut r = s.execute(Command::Teardown, &o, plan, false).await;
     let done = || r.steps.iter().flat_map(|st| st.done.iter());
     let removed = done().filter(|d| matches!(d, Done::Removed(_))).count();
     // Kept on purpose because something outside the stack uses it (the table is kept by

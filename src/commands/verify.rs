@@ -84,7 +84,7 @@ pub struct VerifyOptions {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
-    pub command: &'static str,
+    pub command: crate::plan::Command,
     pub stack: String,
     pub region: String,
     pub account: String,
@@ -302,7 +302,7 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
     };
     let identity_id = run.identity_id.into_inner().expect("not poisoned");
     Ok(VerifyReport {
-        command: "verify",
+        command: crate::plan::Command::Verify,
         stack: d.stack.clone(),
         region: s.aws.region.clone(),
         account: o.account.id.clone(),

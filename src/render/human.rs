@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::commands::bootstrap::{BootstrapReport, Shown};
 use crate::commands::verify::{HopStatus, Signer, VerifyReport};
 use crate::commands::Report;
-use crate::plan::{State, StepReport};
+use crate::plan::{Command, State, StepReport};
 
 fn value(v: &Value) -> String {
     match v {
@@ -38,10 +38,10 @@ pub fn duration(ms: u64) -> String {
 }
 
 /// For status and plan: the state before; for apply and teardown: whether the step succeeded.
-fn mark(command: &str, s: &StepReport, tty: bool) -> String {
-    let good = match command {
-        "apply" | "teardown" => Some(s.error.is_none()),
-        _ => match s.state {
+fn mark(command: Command, s: &StepReport, tty: bool) -> String {
+    let good = match command.carries_out() {
+        true => Some(s.error.is_none()),
+        false => match s.state {
             State::InSync => Some(true),
             State::Missing => None,
             _ => Some(false),
@@ -73,14 +73,14 @@ fn notes(out: &mut String, s: &StepReport) {
 }
 
 /// The first line of a report: `apply stack demo in us-east-1 (account 123456789012)`.
-pub fn header(command: &str, stack: &str, region: &str, account: &str) -> String {
+pub fn header(command: Command, stack: &str, region: &str, account: &str) -> String {
     format!("{command} stack {stack} in {region} (account {account})")
 }
 
 /// A step's line in `apply` and `teardown` (after its mark): what it did and how long it worked.
 /// The terminal's progress line ends as this same line.
-pub fn step_line(command: &str, s: &StepReport) -> String {
-    let text = s.outcome(command == "teardown");
+pub fn step_line(command: Command, s: &StepReport) -> String {
+    let text = s.outcome(command.removes());
     match s.duration_ms {
         Some(ms) => format!("{:<14} {text} ({})", s.step.name(), duration(ms)),
         None => format!("{:<14} {text}", s.step.name()),
@@ -91,14 +91,14 @@ pub fn report(r: &Report, tty: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", header(r.command, &r.stack, &r.region, &r.account));
     for s in &r.steps {
-        let line = match r.command {
-            "apply" | "teardown" => step_line(r.command, s),
-            _ => format!("{:<14} {:<10} {}", s.step.name(), s.state.label(), s.resource),
+        let line = match r.command.carries_out() {
+            true => step_line(r.command, s),
+            false => format!("{:<14} {:<10} {}", s.step.name(), s.state.label(), s.resource),
         };
         let _ = writeln!(out, "  {} {line}", mark(r.command, s, tty));
         match r.command {
-            "status" => details(&mut out, s),
-            "plan" => {
+            Command::Status => details(&mut out, s),
+            Command::Plan => {
                 details(&mut out, s);
                 for a in &s.actions {
                     let _ = writeln!(out, "      will: {a}");
@@ -215,7 +215,7 @@ mod tests {
     use super::*;
     use crate::plan::{Change, Plan, StepId};
 
-    fn sample(command: &'static str) -> Report {
+    fn sample(command: Command) -> Report {
         let mut drifted: StepReport =
             StepReport::new(StepId::TrustPolicy, "demo-role", State::Drifted);
         drifted.changes.push(Change::new(
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn status_lists_each_step_with_the_diff_and_no_symbols_off_terminal() {
-        let text = report(&sample("status"), false);
+        let text = report(&sample(Command::Status), false);
         assert!(text.contains("ok table          in sync    user-profiles"), "{text}");
         assert!(text.contains("!! trust-policy   drifted    demo-role"), "{text}");
         assert!(
@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn apply_lines_show_each_step_duration() {
-        let mut r = sample("apply");
+        let mut r = sample(Command::Apply);
         r.steps[0].done.push(crate::plan::Done::Created("created table user-profiles".into()));
         r.steps[0].duration_ms = Some(1234);
         r.steps[1].duration_ms = Some(125_000);
@@ -259,7 +259,7 @@ mod tests {
     #[test]
     fn json_report_has_stable_fields() {
         let v: Value =
-            serde_json::from_str(&crate::render::json::report(&sample("status"))).unwrap();
+            serde_json::from_str(&crate::render::json::report(&sample(Command::Status))).unwrap();
         for key in [
             "command",
             "stack",

@@ -13,7 +13,7 @@ pub fn to_pretty<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).expect("reports always serialize")
 }
 
-pub fn error(command: &str, message: &str) -> String {
+pub fn error(command: crate::plan::Command, message: &str) -> String {
     serde_json::to_string_pretty(&json!({
         "command": command,
         "ok": false,

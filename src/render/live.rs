@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::plan::{StepId, StepReport};
+use crate::plan::{Command, StepId, StepReport};
 use crate::progress::{Head, Progress};
 
 /// One line per event, e.g. `table: creating table user-profiles`. Steps that had nothing
@@ -183,7 +183,7 @@ impl Progress for Terminal {
             self.end(step, ok, &format!("{:<14} {message} ({secs:.1}s)", step.name()));
         }
     }
-    fn ended(&self, command: &str, report: &StepReport) {
+    fn ended(&self, command: Command, report: &StepReport) {
         self.end(report.step, report.error.is_none(), &super::human::step_line(command, report));
     }
 }

@@ -102,7 +102,7 @@ pub fn report(style: Style, r: &Report) {
         Output::Text => {
             // On one terminal, the step lines of apply and teardown are on screen already.
             let shown =
-                style.live_lines() && style.tty && matches!(r.command, "apply" | "teardown");
+                style.live_lines() && style.tty && r.command.carries_out();
             if shown {
                 print!("{}", human::after_live(r));
             } else {
@@ -116,7 +116,7 @@ pub fn report(style: Style, r: &Report) {
 }
 
 /// Prints an error that stopped the command before it could report.
-pub fn error(style: Style, command: &str, message: &str) {
+pub fn error(style: Style, command: crate::plan::Command, message: &str) {
     if style.output == Output::Json {
         println!("{}", json::error(command, message));
     }

@@ -83,7 +83,7 @@ pub struct Ctx {
     /// How long to wait for the table to become ACTIVE or to be deleted (`--wait-timeout`).
     pub wait_timeout: Duration,
     /// The command carrying out the actions (`apply`, `teardown`): what advice says to run again.
-    pub command: &'static str,
+    pub command: crate::plan::Command,
     /// Once cancelled, no further action starts and waits end (the calls in flight finish).
     pub cancel: crate::cancel::Cancel,
 }

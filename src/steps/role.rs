@@ -13,7 +13,7 @@ use crate::aws::{Clients, Found};
 use crate::config::{Desired, Principal};
 use crate::diagnose::grants::{self, Holder};
 use crate::export::Resource;
-use crate::plan::{Done, State, StepId};
+use crate::plan::{Command, Done, State, StepId};
 use crate::policy_doc;
 
 const STEP: StepId = StepId::Role;
@@ -241,7 +241,7 @@ pub enum Removal {
 /// How role `name` (this stack's) is removed: the stack's policy (`ours`, by ARN) detached, then
 /// the role deleted, unless it holds policies setup did not add; then it is kept, naming them,
 /// and `rerun` is the command that finishes the job once they are gone.
-pub fn removal_steps(live: &Live, name: &str, ours: Option<&str>, rerun: &str) -> Vec<Removal> {
+pub fn removal_steps(live: &Live, name: &str, ours: Option<&str>, rerun: Command) -> Vec<Removal> {
     let (detach, others): (Vec<_>, Vec<_>) =
         live.attached.iter().partition(|(_, arn)| Some(arn.as_str()) == ours);
     let mut others: Vec<String> =
@@ -359,7 +359,7 @@ impl Step for Role {
                 .as_ref()
                 .filter(|p| p.global().ours(&d.stack, v.region))
                 .map(|p| p.arn.as_str());
-        let steps = removal_steps(live, name, ours, "teardown").into_iter().map(|s| match s {
+        let steps = removal_steps(live, name, ours, Command::Teardown).into_iter().map(|s| match s {
             Removal::Detach(policy, arn) => Action::DetachPolicy(policy, arn),
             Removal::Delete => Action::Delete(name.clone()),
             Removal::Keep(k) => Action::Keep(k),

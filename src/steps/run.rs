@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::{step, Ctx, Need, Observed};
-use crate::plan::{StepId, StepReport};
+use crate::plan::{Command, StepId, StepReport};
 
 /// What actions run with: the context, what was observed, and what earlier steps handed on
 /// (the id of a pool created just now, the role as it is after its step).
@@ -47,7 +47,7 @@ enum Status {
 /// Runs the planned actions of `steps` and returns the reports with what each step did: its
 /// `done`, its `error` (or `skipped: …` when a step it needs failed), how long it worked, and
 /// the actions that ran. `command` is `apply` or `teardown` (for the progress lines).
-pub async fn execute(run: &Run<'_>, command: &str, steps: Vec<StepReport>) -> Vec<StepReport> {
+pub async fn execute(run: &Run<'_>, command: Command, steps: Vec<StepReport>) -> Vec<StepReport> {
     let edges = steps.iter().flat_map(|r| {
         let s = step(r.step);
         r.actions.iter().flat_map(move |a| s.needs(a).into_iter().map(move |n| (r.step, n.step())))
@@ -77,7 +77,7 @@ pub async fn execute(run: &Run<'_>, command: &str, steps: Vec<StepReport>) -> Ve
 async fn run_step(
     run: &Run<'_>,
     board: &HashMap<StepId, watch::Sender<Status>>,
-    command: &str,
+    command: Command,
     mut report: StepReport,
 ) -> StepReport {
     let s = step(report.step);

@@ -31,7 +31,7 @@ use plan::{Action, Ci, Policy, Wanted};
 /// What bootstrap did (or would have done), for the renderers.
 #[derive(Debug, Clone, Serialize)]
 pub struct BootstrapReport {
-    pub command: &'static str,
+    pub command: crate::plan::Command,
     pub stack: String,
     pub region: String,
     pub account: String,
@@ -130,7 +130,7 @@ pub async fn bootstrap(
     let seen = calls::observe(&s.aws, &wanted).await?;
     let planned = plan::plan(&wanted, &seen)?;
     let mut report = BootstrapReport {
-        command: "bootstrap",
+        command: crate::plan::Command::Bootstrap,
         stack: d.stack.clone(),
         region: place.region.clone(),
         account: account.id.clone(),

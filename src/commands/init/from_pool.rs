@@ -363,7 +363,7 @@ async fn write(global: &Global, draft: Draft) -> Result<Initialized> {
     let table = draft.table.as_ref().map(|(n, _)| n.clone()).unwrap_or_default();
     let policy = draft.policy.as_ref().map(|p| p.name.clone()).unwrap_or_default();
     Ok(Initialized {
-        command: "init",
+        command: crate::plan::Command::Init,
         ok: true,
         config: path.clone(),
         summary: format!(

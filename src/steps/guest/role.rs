@@ -12,7 +12,7 @@ use super::{our_policy, trust_policy, GUESTS_OFF};
 use crate::config::Desired;
 use crate::diagnose;
 use crate::export::Resource;
-use crate::plan::{Change, Done, State, StepId};
+use crate::plan::{Change, Command, Done, State, StepId};
 use crate::policy_doc;
 
 const STEP: StepId = StepId::GuestRole;
@@ -108,7 +108,7 @@ fn removal(v: &View, why: Option<&'static str>) -> Diff<Action> {
             .act(Action::Keep(Keep::owned_by(format!("role {name}"), &own)));
     }
     let ours = our_policy(v).map(|p| p.arn.as_str());
-    let rerun = if why.is_some() { "apply" } else { "teardown" };
+    let rerun = if why.is_some() { Command::Apply } else { Command::Teardown };
     let steps = users_role::removal_steps(live, name, ours, rerun).into_iter().map(|s| match s {
         Removal::Detach(policy, arn) => Action::DetachPolicy(policy, arn),
         Removal::Delete => Action::Delete(name.clone(), why),
