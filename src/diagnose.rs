@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::plan::Note;
 use crate::policy_eval::statements;
 
 pub mod access;
@@ -63,28 +64,23 @@ pub const SIGN_IN_FAILS: &str = "sign-in fails with InvalidIdentityPoolConfigura
 pub const GUEST_ACCESS_FAILS: &str =
     "guests get no credentials: GetCredentialsForIdentity fails with InvalidIdentityPoolConfigurationException";
 
-/// `finding: …` or `security: …`, the form used in step notes. Trust policy findings (which
-/// all break sign-in) say so.
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.severity {
-            Severity::Finding => write!(f, "finding: {} ({SIGN_IN_FAILS})", self.message),
-            Severity::Security => write!(f, "security: {}", self.message),
-            Severity::GuestFinding => write!(f, "finding: {} ({GUEST_ACCESS_FAILS})", self.message),
+/// A finding as a step's note: trust policy findings (which all break sign-in or guest access)
+/// say so.
+impl From<Finding> for Note {
+    fn from(f: Finding) -> Note {
+        match f.severity {
+            Severity::Finding => Note::finding(f.message, Some(SIGN_IN_FAILS)),
+            Severity::Security => Note::security(f.message),
+            Severity::GuestFinding => Note::finding(f.message, Some(GUEST_ACCESS_FAILS)),
         }
     }
 }
 
-/// A finding note (`finding: …`, `security: …`) told in the past, for the report of an apply
-/// that replaced the document it is about: `fixed, was: …` (without what the mistake does to
-/// the app, which it no longer does). Any other note: `None`.
-pub fn fixed(note: &str) -> Option<String> {
-    let message = note.strip_prefix("finding: ").or_else(|| note.strip_prefix("security: "))?;
-    let message = [SIGN_IN_FAILS, GUEST_ACCESS_FAILS]
-        .iter()
-        .find_map(|effect| message.strip_suffix(&format!(" ({effect})")))
-        .unwrap_or(message);
-    Some(format!("fixed, was: {message}"))
+/// `finding: …` or `security: …`, the form used in step notes.
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&Note::from(self.clone()), f)
+    }
 }
 
 /// A string or list of strings as a list (anything else: empty).

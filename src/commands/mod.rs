@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::aws::{self, AwsOptions, Clients};
 use crate::cli::Global;
 use crate::config::{self, ConfigError, Desired, Overrides};
-use crate::plan::{Command, Plan, StepId};
+use crate::plan::{Command, NoteKind, Plan, StepId};
 use crate::progress::{Head, Progress};
 use crate::steps::{self, Ctx, Observed, Run};
 
@@ -58,23 +58,17 @@ pub fn security_findings(steps: &[crate::plan::StepReport]) -> Vec<SecurityFindi
     steps
         .iter()
         .flat_map(|st| {
-            st.notes.iter().filter_map(|n| n.strip_prefix("security: ")).map(|f| SecurityFinding {
+            st.notes.iter().filter(|n| n.kind == NoteKind::Security).map(|n| SecurityFinding {
                 step: st.step,
                 resource: st.resource.clone(),
-                finding: f.to_string(),
+                finding: n.text.clone(),
             })
         })
         .collect()
 }
 
 impl Report {
-    pub fn new(
-        command: Command,
-        ctx_stack: &str,
-        region: &str,
-        account: &str,
-        plan: Plan,
-    ) -> Self {
+    pub fn new(command: Command, ctx_stack: &str, region: &str, account: &str, plan: Plan) -> Self {
         Report {
             command,
             stack: ctx_stack.to_string(),
@@ -183,25 +177,14 @@ impl Session {
         }
     }
 
-    pub fn report(
-        &self,
-        command: Command,
-        account: &crate::aws::Account,
-        plan: Plan,
-    ) -> Report {
+    pub fn report(&self, command: Command, account: &crate::aws::Account, plan: Plan) -> Report {
         Report::new(command, &self.desired.stack, &self.aws.region, &account.id, plan)
     }
 
     /// Carries out `plan` (`apply` or `teardown`): a progress line per step, every step's
     /// actions, and the report of what was done, with the errors of steps that failed (the
     /// summary is the command's to write).
-    pub async fn execute(
-        &self,
-        command: Command,
-        o: &Observed,
-        plan: Plan,
-        adopt: bool,
-    ) -> Report {
+    pub async fn execute(&self, command: Command, o: &Observed, plan: Plan, adopt: bool) -> Report {
         let ctx = self.ctx(command, &o.account, adopt);
         let ids: Vec<StepId> = plan.steps.iter().map(|st| st.step).collect();
         self.progress.begin(

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use crate::plan::Note;
 use crate::policy_eval::statements;
 use crate::steps::role::Live;
 
@@ -47,39 +48,39 @@ pub fn beyond_config(
     ours: &str,
     holder: Holder,
     table: &str,
-) -> Vec<String> {
+) -> Vec<Note> {
     let who = holder.who();
-    let mut out: Vec<String> = live
+    let mut out: Vec<Note> = live
         .attached
         .iter()
         .filter(|(p, _)| p != ours)
         .map(|(p, arn)| {
             // arn:PARTITION:iam::aws:policy/NAME: the account field is "aws".
             if arn.split(':').nth(4) == Some("aws") {
-                format!(
-                    "security: AWS managed policy {p} is attached to role {role}: {who} gets what it grants ({}); setup leaves it attached: detach it",
+                Note::security(format!(
+                    "AWS managed policy {p} is attached to role {role}: {who} gets what it grants ({}); setup leaves it attached: detach it",
                     aws_scope(p, table)
-                )
+                ))
             } else {
-                format!(
-                    "security: managed policy {p:?} is attached to role {role}, which the config does not name: {who} gets what it grants, beyond the config; setup leaves it attached: detach it"
-                )
+                Note::security(format!(
+                    "managed policy {p:?} is attached to role {role}, which the config does not name: {who} gets what it grants, beyond the config; setup leaves it attached: detach it"
+                ))
             }
         })
         .collect();
     for name in &live.inline {
         out.push(match live.inline_documents.get(name).filter(|d| !d.is_null()) {
             Some(doc) => match granted(doc) {
-                Some(what) => format!(
-                    "security: inline policy {name:?} on role {role} grants {what}: {who} gets it, beyond the config; setup leaves it as is: delete it"
-                ),
-                None => format!(
+                Some(what) => Note::security(format!(
+                    "inline policy {name:?} on role {role} grants {what}: {who} gets it, beyond the config; setup leaves it as is: delete it"
+                )),
+                None => Note::info(format!(
                     "has inline policy {name:?} (not managed by setup; it allows nothing, so left as is)"
-                ),
+                )),
             },
-            None => format!(
-                "security: inline policy {name:?} on role {role} could not be read: {who} gets what it grants; setup leaves it as is: delete it"
-            ),
+            None => Note::security(format!(
+                "inline policy {name:?} on role {role} could not be read: {who} gets what it grants; setup leaves it as is: delete it"
+            )),
         });
     }
     out
@@ -164,7 +165,7 @@ mod tests {
                 "security: managed policy \"hand-made\" is attached to role r, which the config does not name: every signed-in user gets what it grants, beyond the config; setup leaves it attached: detach it",
             ]
         );
-        assert!(!notes[0].contains("AmazonDynamoDBFullAccess"));
+        assert!(!notes[0].text.contains("AmazonDynamoDBFullAccess"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::plan::Note;
 use crate::policy_doc;
 use crate::steps::test_support::PROVIDER;
 use serde_json::json;
@@ -359,17 +360,21 @@ fn string_like_on_the_exact_pool_id_is_no_pattern() {
 
 #[test]
 fn a_fixed_finding_is_told_in_the_past_without_its_effect() {
+    let fixed = |f: Finding| Note::from(f).fixed().to_string();
     let broken = Finding::broken("aud is \"x\"");
-    assert_eq!(fixed(&broken.to_string()).as_deref(), Some("fixed, was: aud is \"x\""));
-    let guest = Finding::guest("amr mix-up");
-    assert_eq!(fixed(&guest.to_string()).as_deref(), Some("fixed, was: amr mix-up"));
-    let security = Finding::security("Resource \"*\" (every table)");
     assert_eq!(
-        fixed(&security.to_string()).as_deref(),
-        Some("fixed, was: Resource \"*\" (every table)")
+        broken.to_string(),
+        format!("finding: aud is \"x\" ({})", crate::diagnose::SIGN_IN_FAILS)
     );
+    assert_eq!(fixed(broken), "fixed, was: aud is \"x\"");
+    assert_eq!(fixed(Finding::guest("amr mix-up")), "fixed, was: amr mix-up");
+    let security = Finding::security("Resource \"*\" (every table)");
+    assert_eq!(security.to_string(), "security: Resource \"*\" (every table)");
+    assert_eq!(fixed(security), "fixed, was: Resource \"*\" (every table)");
     // Notes that are not findings stay as they are.
-    assert_eq!(fixed("has inline policy \"p\" (not managed by setup; left as is)"), None);
+    let note = Note::info("has inline policy \"p\" (not managed by setup; left as is)");
+    assert_eq!(note.clone().fixed(), note);
+    assert_eq!(Note::from(Finding::guest("x")).fixed().fixed().to_string(), "fixed, was: x");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::commands::bootstrap::{BootstrapReport, Shown};
 use crate::commands::verify::{HopStatus, Signer, VerifyReport};
 use crate::commands::Report;
-use crate::plan::{Command, State, StepReport};
+use crate::plan::{Command, NoteKind, State, StepReport};
 
 fn value(v: &Value) -> String {
     match v {
@@ -64,11 +64,11 @@ fn details(out: &mut String, s: &StepReport) {
 /// fixed them) already say what they are.
 fn notes(out: &mut String, s: &StepReport) {
     for n in &s.notes {
-        if ["finding: ", "security: ", "fixed, was: "].iter().any(|p| n.starts_with(p)) {
-            let _ = writeln!(out, "      {n}");
-        } else {
-            let _ = writeln!(out, "      note: {n}");
+        match n.kind {
+            NoteKind::Info => writeln!(out, "      note: {n}"),
+            NoteKind::Finding | NoteKind::Security | NoteKind::Fixed => writeln!(out, "      {n}"),
         }
+        .expect("writing to a String");
     }
 }
 
@@ -254,6 +254,27 @@ mod tests {
         let text = report(&r, false);
         assert!(text.contains("ok table          created table user-profiles (1.2s)"), "{text}");
         assert!(text.contains("unchanged (demo-role) (2m05s)"), "{text}");
+    }
+
+    #[test]
+    fn notes_are_labelled_by_their_kind_not_by_their_text() {
+        let mut r = sample(Command::Status);
+        r.steps[0].notes = vec![
+            crate::plan::Note::info("security: looks like a finding, but is a plain note"),
+            crate::plan::Note::security("grants \"*\""),
+            crate::plan::Note::finding("aud is \"x\"", Some("sign-in fails")),
+            crate::plan::Note::security("was open").fixed(),
+        ];
+        let text = report(&r, false);
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for want in [
+            "note: security: looks like a finding, but is a plain note",
+            "security: grants \"*\"",
+            "finding: aud is \"x\" (sign-in fails)",
+            "fixed, was: was open",
+        ] {
+            assert!(lines.contains(&want), "{want:?} in {text}");
+        }
     }
 
     #[test]

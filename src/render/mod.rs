@@ -101,8 +101,7 @@ pub fn report(style: Style, r: &Report) {
         }
         Output::Text => {
             // On one terminal, the step lines of apply and teardown are on screen already.
-            let shown =
-                style.live_lines() && style.tty && r.command.carries_out();
+            let shown = style.live_lines() && style.tty && r.command.carries_out();
             if shown {
                 print!("{}", human::after_live(r));
             } else {

@@ -154,7 +154,7 @@ impl Step for Backend {
         }
         let mut r = managed::compare(d, v.region, (STEP, &name), p, &desired, attachment);
         for g in &live.groups {
-            r.notes.push(format!("also attached to group {g} (added by hand; left as is)"));
+            r.notes.push(format!("also attached to group {g} (added by hand; left as is)").into());
         }
         r
     }

@@ -15,7 +15,7 @@ use super::{role, Ctx, Diff, Need};
 use crate::aws::{Clients, Explain, Found};
 use crate::config::{Desired, Principal, REGION_TAG, STACK_TAG};
 use crate::diagnose;
-use crate::plan::{Change, Done, State, StepId};
+use crate::plan::{Change, Done, Note, State, StepId};
 use crate::policy_doc;
 
 /// IAM keeps at most five versions of a policy.
@@ -195,7 +195,7 @@ pub fn compare(
         global: Some((live.named_region.as_deref(), here)),
     };
     let mut r = existing(d, named, changes, fixes, Action::Tag);
-    r.notes.extend(diagnose::access_policy(&live.document).iter().map(ToString::to_string));
+    r.notes.extend(diagnose::access_policy(&live.document).into_iter().map(Note::from));
     r
 }
 

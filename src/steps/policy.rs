@@ -9,7 +9,7 @@ use super::{Diff, Need, Run, Step, View};
 use crate::config::{Desired, Isolation, Principal};
 use crate::diagnose;
 use crate::export::Resource;
-use crate::plan::{Done, State, StepId};
+use crate::plan::{Done, Note, State, StepId};
 use crate::policy_doc;
 
 pub use managed::{observe, Live};
@@ -27,22 +27,21 @@ pub fn description(d: &Desired) -> String {
 /// What the access policy's per-user isolation means for the app: a switch of the key (which
 /// changes which items every user reaches), a principal tag it reads that the pool does not
 /// map, and a backend that keys items by another value than the app.
-fn isolation_notes(v: &View) -> Vec<String> {
+fn isolation_notes(v: &View) -> Vec<Note> {
     let (d, live) = (v.d, v.o.policy.as_ref());
     let mut notes = Vec::new();
     if let (Some(live), Some(key)) = (live, d.isolation) {
-        notes.extend(diagnose::key_switch(&live.document, key));
+        notes.extend(diagnose::key_switch(&live.document, key).map(Note::info));
     }
     if let Some(live) = live {
         let mapped = super::principal_tags::mapped(v);
-        notes
-            .extend(diagnose::unmapped_tags(&live.document, &mapped).iter().map(|f| f.to_string()));
+        notes.extend(diagnose::unmapped_tags(&live.document, &mapped).into_iter().map(Note::from));
     }
     if d.backend.is_some() && d.isolation == Some(Isolation::IdentityId) {
         notes.push(format!(
             "[backend] writes userId = the user pool sub (from x-amzn-oidc-identity), but isolation_key = \"identity-id\" lets each app user reach only items keyed by their identity id ({}): the backend and the app use different userId values for the same user; use isolation_key = \"user-pool-sub\" so that both see the same items",
             policy_doc::IDENTITY_ID_VARIABLE
-        ));
+        ).into());
     }
     notes
 }

@@ -359,11 +359,12 @@ impl Step for Role {
                 .as_ref()
                 .filter(|p| p.global().ours(&d.stack, v.region))
                 .map(|p| p.arn.as_str());
-        let steps = removal_steps(live, name, ours, Command::Teardown).into_iter().map(|s| match s {
-            Removal::Detach(policy, arn) => Action::DetachPolicy(policy, arn),
-            Removal::Delete => Action::Delete(name.clone()),
-            Removal::Keep(k) => Action::Keep(k),
-        });
+        let steps =
+            removal_steps(live, name, ours, Command::Teardown).into_iter().map(|s| match s {
+                Removal::Detach(policy, arn) => Action::DetachPolicy(policy, arn),
+                Removal::Delete => Action::Delete(name.clone()),
+                Removal::Keep(k) => Action::Keep(k),
+            });
         steps.fold(Diff::new(STEP, name, State::InSync), Diff::act)
     }
 

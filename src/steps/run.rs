@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::{step, Ctx, Need, Observed};
-use crate::plan::{Command, StepId, StepReport};
+use crate::plan::{Command, Note, StepId, StepReport};
 
 /// What actions run with: the context, what was observed, and what earlier steps handed on
 /// (the id of a pool created just now, the role as it is after its step).
@@ -161,11 +161,9 @@ pub fn cycle(edges: impl IntoIterator<Item = (StepId, StepId)>) -> Option<Vec<St
 }
 
 /// The step's findings, told in the past: the document they were about has been replaced.
-fn past_findings(notes: &mut [String]) {
+fn past_findings(notes: &mut [Note]) {
     for n in notes {
-        if let Some(fixed) = crate::diagnose::fixed(n) {
-            *n = fixed;
-        }
+        *n = std::mem::replace(n, Note::info("")).fixed();
     }
 }
 

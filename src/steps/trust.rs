@@ -11,7 +11,7 @@ use anyhow::{anyhow, Result};
 use super::{identity_pool, principal_tags, role, Diff, Need, Run, Step, View};
 use crate::config::Desired;
 use crate::diagnose;
-use crate::plan::{Done, State, StepId};
+use crate::plan::{Done, Note, State, StepId};
 use crate::policy_doc;
 
 const STEP: StepId = StepId::TrustPolicy;
@@ -92,7 +92,7 @@ impl Step for Trust {
             diagnose::trust_policy(&live.trust, pool_id, &v.d.user_pool.provider_name())
                 .into_iter()
                 .chain(diagnose::tag_session(&live.trust, tagged))
-                .map(|f| f.to_string()),
+                .map(Note::from),
         );
         if !r.changes.is_empty() {
             // While the pool still passes tags, the trust policy keeps allowing them.
@@ -278,7 +278,10 @@ mod tests {
             o.principal_tags = mapped;
             let r = Trust.diff(&view(d, &o));
             expect.check(what, &r);
-            let named = r.notes.iter().any(|n| n.contains("does not allow \"sts:TagSession\""));
+            let named = r
+                .notes
+                .iter()
+                .any(|n| n.is_finding() && n.text.contains("does not allow \"sts:TagSession\""));
             assert_eq!(named, finding, "{what}: {:?}", r.notes);
         }
         assert_eq!(

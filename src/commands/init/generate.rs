@@ -275,7 +275,7 @@ pub fn plan_comment(report: &Report) -> String {
             t.push_str(&hanging(&format!("- {a}"), "     ", "       "));
         }
         for n in &st.notes {
-            t.push_str(&comment(n, "     "));
+            t.push_str(&comment(&n.to_string(), "     "));
         }
     }
     t.push_str(&comment(&report.summary, " "));

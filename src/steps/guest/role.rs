@@ -12,7 +12,7 @@ use super::{our_policy, trust_policy, GUESTS_OFF};
 use crate::config::Desired;
 use crate::diagnose;
 use crate::export::Resource;
-use crate::plan::{Change, Command, Done, State, StepId};
+use crate::plan::{Change, Command, Done, Note, State, StepId};
 use crate::policy_doc;
 
 const STEP: StepId = StepId::GuestRole;
@@ -83,8 +83,7 @@ fn compare(d: &Desired, here: &str, live: &RoleLive, pool_id: Option<&str>) -> D
     };
     let changes = trust_changes(&live.trust, &desired);
     let mut r = existing(d, named, changes, fixes, Action::Tag);
-    r.notes
-        .extend(diagnose::guest_trust_policy(&live.trust, pool_id).iter().map(ToString::to_string));
+    r.notes.extend(diagnose::guest_trust_policy(&live.trust, pool_id).into_iter().map(Note::from));
     r.notes.extend(diagnose::grants::beyond_config(
         live,
         name,

@@ -128,6 +128,7 @@ fn the_mix_up_is_named_in_the_role_notes() {
     assert_eq!(r.notes.len(), 2, "{:?}", r.notes);
     assert!(
         r.notes[0]
+            .to_string()
             .starts_with("finding: amr mix-up: the guest role trusts amr [\"authenticated\"]"),
         "{}",
         r.notes[0]

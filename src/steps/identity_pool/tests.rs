@@ -156,7 +156,7 @@ fn providers_the_config_does_not_name_are_drift_with_security_findings() {
     );
     let two = plan(&d, Lookup::NotOwned(vec![pool(ID, &[]), pool("us-east-1:2222", &[])])).0;
     assert_eq!(two.resource, format!("{} ({ID}, us-east-1:2222)", d.identity_pool_name));
-    assert!(two.notes[0].contains("--adopt cannot choose one"), "{:?}", two.notes);
+    assert!(two.notes[0].text.contains("--adopt cannot choose one"), "{:?}", two.notes);
 }
 
 #[test]

@@ -10,10 +10,10 @@ use serde_json::Value;
 
 use super::Live;
 use crate::config::Desired;
-use crate::plan::Change;
+use crate::plan::{Change, Note};
 
 /// The changes (for `apply` to remove) and the findings (`security: …` notes).
-pub fn beyond_config(d: &Desired, live: &Live) -> (Vec<Change>, Vec<String>) {
+pub fn beyond_config(d: &Desired, live: &Live) -> (Vec<Change>, Vec<Note>) {
     let pool = &live.id;
     let gets = "signed-in identities of this pool (amr = authenticated), kept from the table role only by the role's trust policy naming the configured user pool (a role or role mapping added by hand would not)";
     let mut changes = Vec::new();
@@ -31,9 +31,9 @@ pub fn beyond_config(d: &Desired, live: &Live) -> (Vec<Change>, Vec<String>) {
     others.sort();
     for (name, clients) in others {
         changes.push(Change::new(format!("providers.{name}"), Value::from(clients), Value::Null));
-        notes.push(format!(
-            "security: identity pool {pool} also trusts user pool provider {name}, which the config does not name: its users get {gets}; apply removes it"
-        ));
+        notes.push(Note::security(format!(
+            "identity pool {pool} also trusts user pool provider {name}, which the config does not name: its users get {gets}; apply removes it"
+        )));
     }
     let raw = &live.raw;
     let mut logins: Vec<(&String, &String)> =
@@ -45,9 +45,9 @@ pub fn beyond_config(d: &Desired, live: &Live) -> (Vec<Change>, Vec<String>) {
             Value::from(app.as_str()),
             Value::Null,
         ));
-        notes.push(format!(
-            "security: identity pool {pool} accepts sign-in provider {provider}, which the config does not name: anyone with an account there gets {gets}; apply removes it"
-        ));
+        notes.push(Note::security(format!(
+            "identity pool {pool} accepts sign-in provider {provider}, which the config does not name: anyone with an account there gets {gets}; apply removes it"
+        )));
     }
     for (field, what, arns) in [
         (
@@ -66,21 +66,21 @@ pub fn beyond_config(d: &Desired, live: &Live) -> (Vec<Change>, Vec<String>) {
             Value::from(Vec::<String>::new()),
         ));
         for arn in arns {
-            notes.push(format!(
-                "security: identity pool {pool} accepts {what} {arn}, which the config does not name: its users get {gets}; apply removes it"
-            ));
+            notes.push(Note::security(format!(
+                "identity pool {pool} accepts {what} {arn}, which the config does not name: its users get {gets}; apply removes it"
+            )));
         }
     }
     if raw.allow_classic_flow() == Some(true) {
         changes.push(Change::new("allow_classic_flow", true, false));
-        notes.push(format!(
-            "security: identity pool {pool} allows the basic (classic) flow: an identity's OpenID token goes to STS directly, for any role that trusts the pool, without the pool's choice of role; apply turns it off"
-        ));
+        notes.push(Note::security(format!(
+            "identity pool {pool} allows the basic (classic) flow: an identity's OpenID token goes to STS directly, for any role that trusts the pool, without the pool's choice of role; apply turns it off"
+        )));
     }
     if let Some(dev) = raw.developer_provider_name().filter(|n| !n.is_empty()) {
-        notes.push(format!(
-            "security: identity pool {pool} has developer provider {dev:?}, which the config does not name: whoever may call GetOpenIdTokenForDeveloperIdentity on it mints {gets}; Cognito cannot remove a developer provider name once set, so apply leaves it: make a new pool to be rid of it"
-        ));
+        notes.push(Note::security(format!(
+            "identity pool {pool} has developer provider {dev:?}, which the config does not name: whoever may call GetOpenIdTokenForDeveloperIdentity on it mints {gets}; Cognito cannot remove a developer provider name once set, so apply leaves it: make a new pool to be rid of it"
+        )));
     }
     (changes, notes)
 }

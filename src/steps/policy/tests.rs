@@ -303,21 +303,23 @@ fn isolation_notes_say_what_a_key_switch_and_a_mismatch_mean() {
     let switch = notes(&by_sub, desired_doc(&by_id), Some(sub_map.clone()));
     assert_eq!(switch.len(), 1, "{switch:?}");
     assert!(
-        switch[0].starts_with("the access policy keys each user's items by the identity id"),
+        switch[0].text.starts_with("the access policy keys each user's items by the identity id"),
         "{switch:?}"
     );
     assert!(notes(&by_sub, desired_doc(&by_sub), Some(sub_map.clone())).is_empty());
     let unmapped = notes(&by_sub, desired_doc(&by_sub), None);
     assert_eq!(unmapped.len(), 1, "{unmapped:?}");
     assert!(
-        unmapped[0].starts_with("finding: the access policy reads the principal tag \"sub\""),
+        unmapped[0]
+            .to_string()
+            .starts_with("finding: the access policy reads the principal tag \"sub\""),
         "{unmapped:?}"
     );
     assert!(notes(&by_id, desired_doc(&by_id), None).is_empty());
     let backend = notes(&backend_by_id, desired_doc(&backend_by_id), None);
     assert_eq!(backend.len(), 1, "{backend:?}");
     assert!(
-        backend[0].contains("the backend and the app use different userId values"),
+        backend[0].text.contains("the backend and the app use different userId values"),
         "{backend:?}"
     );
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{indexes, Action, KeyLookup, Live, STEP};
 use crate::config::{Billing, Desired, Encryption, KeyAttr, TableClass, TableSpec};
-use crate::plan::{Change, State};
+use crate::plan::{Change, Note, State};
 use crate::steps::own::{existing, owner, Keep, Named, Owner};
 use crate::steps::Diff;
 
@@ -265,18 +265,21 @@ fn table_diff(d: &Desired, live: Option<&Live>, key: Option<&KeyLookup>) -> Diff
     }
     if r.state != State::NotOwned {
         if live.status != "ACTIVE" {
-            r.notes.push(format!(
-                "table status is {} (in progress; apply waits for ACTIVE before changing it)",
-                live.status
-            ));
+            r.notes.push(
+                format!(
+                    "table status is {} (in progress; apply waits for ACTIVE before changing it)",
+                    live.status
+                )
+                .into(),
+            );
         }
         if let Some(t) = &live.pitr_transition {
-            r.notes.push(format!("point-in-time recovery is {t} (in progress, not drift)"));
+            r.notes.push(format!("point-in-time recovery is {t} (in progress, not drift)").into());
         }
         if let Some(t) = &live.sse_transition {
-            r.notes.push(format!("encryption is {t} (in progress, not drift)"));
+            r.notes.push(format!("encryption is {t} (in progress, not drift)").into());
         }
-        r.notes.extend(notes);
+        r.notes.extend(notes.into_iter().map(Note::info));
     }
     r
 }

@@ -20,7 +20,7 @@ use anyhow::Result;
 use super::{Diff, Keep, Run, Step, Tagging, View};
 use crate::config::{Billing, Desired, Encryption, Gsi, KeyAttr, Projection, TableClass};
 use crate::export::Resource;
-use crate::plan::{Done, StepId};
+use crate::plan::{Done, Note, StepId};
 
 pub use apply::replace_refusal;
 pub use kms::{observe_key, KeyInfo, KeyLookup};
@@ -178,7 +178,7 @@ pub fn index_replace_refusal(plan: &crate::plan::Plan) -> Option<String> {
 
 /// The security findings in the table's resource-based policy (which setup does not manage):
 /// grants to everyone, or to the stack's roles beyond what the config grants them.
-fn resource_policy_findings(v: &View) -> Vec<String> {
+fn resource_policy_findings(v: &View) -> Vec<Note> {
     use crate::diagnose::resource_policy::{findings, Caller, Role};
     let Some((live, doc)) = v.o.table.as_ref().and_then(|t| Some((t, t.resource_policy.as_ref()?)))
     else {
@@ -200,7 +200,7 @@ fn resource_policy_findings(v: &View) -> Vec<String> {
             key: "guest.actions",
         });
     }
-    findings(doc, &d.table.name, &live.arn, &roles).iter().map(ToString::to_string).collect()
+    findings(doc, &d.table.name, &live.arn, &roles).into_iter().map(Note::from).collect()
 }
 
 impl Step for Table {
