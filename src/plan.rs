@@ -171,12 +171,35 @@ impl Change {
 #[derive(Clone)]
 pub struct Action {
     text: String,
+    kind: &'static str,
     typed: Arc<dyn Any + Send + Sync>,
 }
 
+/// What kind of action a step's action is, for JSON readers (`action_kinds`): the name of its
+/// variant in kebab-case (`create`, `detach-policy`, `keep`). Step actions derive it with
+/// `strum::IntoStaticStr`; with the step's name it says what an action does without parsing
+/// its sentence.
+pub trait Kind {
+    fn kind(&self) -> &'static str;
+}
+
+impl<A> Kind for A
+where
+    for<'a> &'a A: Into<&'static str>,
+{
+    fn kind(&self) -> &'static str {
+        self.into()
+    }
+}
+
 impl Action {
-    pub fn new<A: fmt::Display + Send + Sync + 'static>(action: A) -> Self {
-        Action { text: action.to_string(), typed: Arc::new(action) }
+    pub fn new<A: fmt::Display + Kind + Send + Sync + 'static>(action: A) -> Self {
+        Action { text: action.to_string(), kind: action.kind(), typed: Arc::new(action) }
+    }
+
+    /// See [`Kind`]; an action shown `with --adopt:` keeps its kind.
+    pub fn kind(&self) -> &'static str {
+        self.kind
     }
 
     /// Shown as `with --adopt: …`: an action only `apply --adopt` takes.
@@ -362,8 +385,9 @@ impl Serialize for Done {
 }
 
 /// What one step found and what it would do (or did). A step plans with its own action type
-/// (`StepReport<table::Action>`); commands handle the erased [`Action`]s.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// (`StepReport<table::Action>`); commands handle the erased [`Action`]s. In the JSON, each
+/// field under its name, and `action_kinds` beside `actions`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct StepReport<A = Action> {
     pub step: StepId,
     /// The resource's name, id or ARN (whatever identifies it best so far).
@@ -386,8 +410,27 @@ pub struct StepReport<A = Action> {
     /// step skipped because a step it needs failed.
     pub duration_ms: Option<u64>,
     /// With `blocked`: `apply --adopt` can take the resource over (it has no stack tag at all).
-    #[serde(skip)]
     pub adoptable: bool,
+}
+
+impl Serialize for StepReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let kinds: Vec<&str> = self.actions.iter().map(Action::kind).collect();
+        let mut st = s.serialize_struct("StepReport", 11)?;
+        st.serialize_field("step", &self.step)?;
+        st.serialize_field("resource", &self.resource)?;
+        st.serialize_field("state", &self.state)?;
+        st.serialize_field("changes", &self.changes)?;
+        st.serialize_field("actions", &self.actions)?;
+        st.serialize_field("action_kinds", &kinds)?;
+        st.serialize_field("done", &self.done)?;
+        st.serialize_field("notes", &self.notes)?;
+        st.serialize_field("blocked", &self.blocked)?;
+        st.serialize_field("error", &self.error)?;
+        st.serialize_field("duration_ms", &self.duration_ms)?;
+        st.end()
+    }
 }
 
 impl<A> StepReport<A> {
@@ -452,7 +495,7 @@ impl<A> StepReport<A> {
     }
 }
 
-impl<A: fmt::Display + Send + Sync + 'static> StepReport<A> {
+impl<A: fmt::Display + Kind + Send + Sync + 'static> StepReport<A> {
     /// The report with its actions erased to [`Action`]s (what commands print and execute),
     /// shown `with --adopt:` when only an adoption would take them.
     pub fn erase(self) -> StepReport {
@@ -513,7 +556,8 @@ impl Plan {
 mod tests {
     use super::*;
 
-    #[derive(Debug, PartialEq)]
+    #[derive(Debug, PartialEq, strum::IntoStaticStr)]
+    #[strum(serialize_all = "kebab-case")]
     enum Demo {
         Make(u8),
     }
@@ -531,7 +575,9 @@ mod tests {
         assert_eq!(a.typed::<Demo>(), Some(&Demo::Make(3)));
         assert_eq!(a.typed::<String>(), None);
         assert_eq!(serde_json::to_value(&a).unwrap(), "make 3");
-        assert_eq!(a.with_adopt().text(), "with --adopt: make 3");
+        assert_eq!(a.kind(), "make");
+        let adopt = a.with_adopt();
+        assert_eq!((adopt.text(), adopt.kind()), ("with --adopt: make 3", "make"));
     }
 
     #[test]

@@ -300,7 +300,8 @@ pub enum Why {
 }
 
 /// What `apply` and `teardown` do to a managed policy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     Create(New),
     Tag(Tagging),

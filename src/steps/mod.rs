@@ -177,7 +177,15 @@ impl Need {
 #[allow(async_fn_in_trait)]
 pub trait Step: Sync + 'static {
     /// What this step can do; `Display` is the text of `plan` and of the JSON `actions`.
-    type Action: fmt::Display + fmt::Debug + Send + Sync + 'static;
+    /// Its variants' names are the JSON `action_kinds` (`strum`'s `IntoStaticStr` and
+    /// `VariantNames`, in kebab-case).
+    type Action: fmt::Display
+        + fmt::Debug
+        + crate::plan::Kind
+        + strum::VariantNames
+        + Send
+        + Sync
+        + 'static;
 
     /// Its name in reports, JSON and progress lines.
     const ID: StepId;
@@ -227,11 +235,16 @@ pub trait AnyStep: Sync {
     ) -> LocalBoxFuture<'a, Result<Vec<Done>>>;
     fn fixes_findings(&self, action: &Action) -> bool;
     fn export(&self, d: &Desired) -> Vec<Resource>;
+    /// Every kind its actions can have (the JSON `action_kinds`).
+    fn action_kinds(&self) -> &'static [&'static str];
 }
 
 impl<S: Step> AnyStep for S {
     fn id(&self) -> StepId {
         S::ID
+    }
+    fn action_kinds(&self) -> &'static [&'static str] {
+        <S::Action as strum::VariantNames>::VARIANTS
     }
     fn applies(&self, v: &View) -> bool {
         Step::applies(self, v)

@@ -69,7 +69,8 @@ pub struct Roles {
 }
 
 /// What `apply` and `teardown` do to the pool's roles.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     Set(Roles),
     /// Teardown: they go with the identity pool.

@@ -76,7 +76,8 @@ pub fn mapped(v: &View) -> BTreeMap<String, String> {
 }
 
 /// What `apply` and `teardown` do to the map.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     /// Set this map (tag → claim) for the user pool provider.
     Set(BTreeMap<String, String>),

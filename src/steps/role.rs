@@ -144,7 +144,8 @@ pub fn arn(run: &Run<'_>) -> String {
 }
 
 /// What `apply` and `teardown` do to the role.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     /// Create it, trusting the identity pool's authenticated users.
     Create(String),

@@ -145,3 +145,19 @@ fn each_removal_of_a_teardown_waits_for_what_must_go_first() {
     );
     assert_eq!(super::run::cycle(edges(&waits(|s| s.removal(&v)))), None);
 }
+
+/// Every kind of action a step can plan is documented in docs/json-output.md, on its step's row.
+#[test]
+fn every_action_kind_is_documented_under_its_step() {
+    let doc = include_str!("../../docs/json-output.md");
+    for s in STEPS {
+        let row = format!("| `{}` |", s.id());
+        let line = doc
+            .lines()
+            .find(|l| l.starts_with(&row))
+            .unwrap_or_else(|| panic!("no row for step {} in docs/json-output.md", s.id()));
+        for kind in s.action_kinds() {
+            assert!(line.contains(&format!("`{kind}`")), "{}: `{kind}` is not in {line:?}", s.id());
+        }
+    }
+}

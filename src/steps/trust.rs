@@ -23,7 +23,8 @@ pub struct Trust;
 pub const NEW_POOL_ID: &str = "<id of the identity pool to be created>";
 
 /// What `apply` and `teardown` do to the trust policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     /// The role is being created with it: nothing to write (unless the create found a role
     /// made meanwhile, whose trust policy is then compared).

@@ -104,6 +104,27 @@ fn actions(j: &Value) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
+/// Each step's `action_kinds` in a JSON report (one per action, in the same order).
+fn kinds(j: &Value) -> BTreeMap<String, Vec<String>> {
+    let texts = actions(j);
+    let kinds: BTreeMap<String, Vec<String>> = j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|st| {
+            let list = st["action_kinds"].as_array().unwrap();
+            (
+                st["step"].as_str().unwrap().to_string(),
+                list.iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+            )
+        })
+        .collect();
+    for (step, k) in &kinds {
+        assert_eq!(k.len(), texts[step].len(), "{step}: {k:?} for {:?}", texts[step]);
+    }
+    kinds
+}
+
 /// Plans, applies, and checks that apply carried out exactly the planned actions (and that they
 /// converged the stack). Returns the actions.
 fn plan_then_apply(s: &Stack, flags: &[&str]) -> BTreeMap<String, Vec<String>> {
@@ -112,10 +133,12 @@ fn plan_then_apply(s: &Stack, flags: &[&str]) -> BTreeMap<String, Vec<String>> {
         args.extend_from_slice(flags);
         args
     };
-    let planned = actions(&s.ok(&with("plan")).json());
+    let plan = s.ok(&with("plan")).json();
+    let planned = actions(&plan);
     let applied = s.ok(&with("apply"));
     let done = actions(&applied.json());
     assert_eq!(done, planned, "apply did other than plan printed:\n{}", applied.all());
+    assert_eq!(kinds(&applied.json()), kinds(&plan), "{}", applied.all());
     assert!(
         planned.values().any(|a| !a.is_empty()) && !applied.writes().is_empty(),
         "a drift with nothing to do:\n{}",
@@ -144,6 +167,9 @@ fn for_every_drift_apply_carries_out_exactly_the_planned_actions() {
 fn a_takeover_with_adopt_carries_out_the_planned_adoption() {
     let s = Stack::new("plan-apply-adopt", "");
     block_on(sdk().create_role(&s.role(), CONSOLE_DEFAULT_TRUST));
+    // Shown `with --adopt: …`, the adoption keeps its kind.
+    let plan = s.ok(&["plan", "--adopt", "--output", "json"]).json();
+    assert_eq!(kinds(&plan)["role"], ["tag"]);
     let done = plan_then_apply(&s, &["--adopt"]);
     assert_eq!(done["role"], [format!("with --adopt: tag role {} for this stack", s.role())]);
     assert_eq!(done["trust-policy"], [format!("rewrite the trust policy of role {}", s.role())]);
@@ -181,6 +207,18 @@ fn teardown_lists_the_removal_it_carried_out() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     assert_eq!(got, want, "{}", r.all());
+    let want_kinds: BTreeMap<String, Vec<String>> = [
+        ("table", vec!["keep"]),
+        ("identity-pool", vec!["delete"]),
+        ("role", vec!["detach-policy", "delete"]),
+        ("trust-policy", vec!["with-role-removal"]),
+        ("access-policy", vec!["delete"]),
+        ("pool-roles", vec!["with-pool-removal"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(kinds(&j), want_kinds, "{}", r.all());
     let mut writes = r.writes();
     writes.sort();
     assert_eq!(

@@ -21,7 +21,8 @@ const STEP: StepId = StepId::GuestRole;
 pub struct GuestRole;
 
 /// What `apply` and `teardown` do to the guest role.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     /// Create it, trusting the identity pool's unauthenticated identities.
     Create(String),

@@ -73,7 +73,8 @@ pub fn id(run: &Run<'_>) -> Option<String> {
 }
 
 /// What `apply` and `teardown` do to the pool.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     /// Create it (its name) for the user pool (its id) and its app clients (how many).
     Create(String, String, usize),

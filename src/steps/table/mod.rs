@@ -72,7 +72,8 @@ pub struct LiveIndex {
 }
 
 /// What `apply` and `teardown` do to the table.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Action {
     /// Wait until a table of this name that is being deleted is gone (none can be created
     /// meanwhile).
