@@ -322,13 +322,15 @@ impl fmt::Display for Note {
 /// Notes compare with their one-line form (tests, and the JSON's view of them).
 impl PartialEq<&str> for Note {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        let line = self.to_string();
+        line == *other
     }
 }
 
 impl PartialEq<String> for Note {
     fn eq(&self, other: &String) -> bool {
-        self.to_string() == *other
+        let line = self.to_string();
+        line == *other
     }
 }
 
