@@ -17,10 +17,11 @@ use anyhow::{anyhow, Result};
 
 use super::{Report, Session};
 use crate::plan::Plan;
-use crate::steps::Scope;
+use crate::steps::{self, Allowed, Scope};
 
 /// Why apply would refuse to start, one sentence per step (empty when it can run): a resource
-/// that is not ours (unless adopted), or indexes to replace without `--allow-index-replace`.
+/// that is not ours (unless adopted), or what a step refuses without a flag (indexes to replace
+/// without `--allow-index-replace`).
 pub fn refusals(plan: &Plan, adopt: bool, allow_index_replace: bool) -> Vec<String> {
     let mut refused: Vec<String> = plan
         .steps
@@ -30,10 +31,7 @@ pub fn refusals(plan: &Plan, adopt: bool, allow_index_replace: bool) -> Vec<Stri
             _ => None,
         })
         .collect();
-    let replace = crate::steps::table::index_replace_refusal(plan);
-    if let Some(why) = replace.filter(|_| !allow_index_replace) {
-        refused.push(format!("table: {why}"));
-    }
+    refused.extend(steps::refusals(plan, Allowed { index_replace: allow_index_replace }));
     refused
 }
 

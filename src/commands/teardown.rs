@@ -15,8 +15,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{bail, Result};
 
 use super::{Report, Session};
-use crate::plan::{Done, Kept, StepId};
-use crate::steps::{self, table, Scope};
+use crate::plan::{Done, Kept};
+use crate::steps::{self, Confirmation, Scope};
 
 /// How a `--delete-table` teardown gets its confirmation.
 pub enum Confirm {
@@ -30,16 +30,10 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
     let o = s.observe(Scope::Removal).await?;
     let d = &s.desired;
     let plan = steps::removal(d, &s.aws.region, &o, delete_table);
-    let deletes_table = plan
-        .get(StepId::Table)
-        .actions
-        .iter()
-        .any(|a| matches!(a.typed::<table::Action>(), Some(table::Action::Delete(..))));
-    if deletes_table {
-        if let Confirm::Ask = confirm {
+    if let Confirm::Ask = confirm {
+        for ask in steps::confirmations(&plan) {
             // The prompt blocks on stdin: a signal there ends teardown before anything is deleted.
-            let name = d.table.name.clone();
-            let prompt = tokio::task::spawn_blocking(move || confirm_table(&name));
+            let prompt = tokio::task::spawn_blocking(move || ask_person(&ask));
             match s.cancel.unless_cancelled(prompt).await {
                 Some(answer) => answer??,
                 None => bail!("interrupted at the confirmation; nothing was deleted"),
@@ -69,19 +63,20 @@ pub async fn teardown(s: &Session, delete_table: bool, confirm: Confirm) -> Resu
     Ok(r)
 }
 
-fn confirm_table(name: &str) -> Result<()> {
+fn ask_person(ask: &Confirmation) -> Result<()> {
+    let Confirmation { subject, answer, answer_is, flag } = ask;
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         bail!(
-            "refusing to delete table {name} and its data without confirmation: stdin is not a terminal, so pass --yes together with --delete-table"
+            "refusing to delete {subject} and its data without confirmation: stdin is not a terminal, so pass --yes together with {flag}"
         );
     }
-    eprint!("This deletes table {name} and ALL its data. Type the table name to confirm: ");
+    eprint!("This deletes {subject} and ALL its data. Type {answer_is} to confirm: ");
     std::io::stderr().flush()?;
     let mut line = String::new();
     stdin.lock().read_line(&mut line)?;
-    if line.trim() != name {
-        bail!("confirmation did not match {name:?}; nothing was deleted");
+    if line.trim() != answer {
+        bail!("confirmation did not match {answer:?}; nothing was deleted");
     }
     Ok(())
 }

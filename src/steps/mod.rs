@@ -219,6 +219,57 @@ pub trait Step: Sync + 'static {
     fn export(&self, _d: &Desired) -> Vec<Resource> {
         Vec::new()
     }
+
+    /// Why `apply` must not start with these planned actions of this step, unless the person
+    /// running it allowed it (`--allow-index-replace`): the sentence says what to do. `None`:
+    /// nothing to refuse (the default).
+    fn refusal(&self, _actions: &[&Self::Action], _allowed: Allowed) -> Option<String> {
+        None
+    }
+
+    /// What the person running the command must confirm before `action` runs (or pass
+    /// `--yes`): the table's deletion. `None`: nothing to ask (the default).
+    fn confirmation(&self, _action: &Self::Action) -> Option<Confirmation> {
+        None
+    }
+}
+
+/// What the person running `apply` allowed on the command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Allowed {
+    /// `--allow-index-replace`: delete and create again an index whose keys changed.
+    pub index_replace: bool,
+}
+
+/// An action that destroys data: it runs only once the person typed `answer` (or passed `--yes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// What is destroyed, with its data: `table user-profiles`.
+    pub subject: String,
+    /// What to type.
+    pub answer: String,
+    /// What to type, for people: `the table name`.
+    pub answer_is: &'static str,
+    /// The flag that asked for it (`--delete-table`): with `--yes`, nothing is asked.
+    pub flag: &'static str,
+}
+
+/// Why apply would refuse to start with this plan, one sentence per step (`<step>: <why>`).
+pub fn refusals(plan: &Plan, allowed: Allowed) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter_map(|st| {
+            step(st.step).refusal(&st.actions, allowed).map(|why| format!("{}: {why}", st.step))
+        })
+        .collect()
+}
+
+/// What must be confirmed before this plan runs, in step order.
+pub fn confirmations(plan: &Plan) -> Vec<Confirmation> {
+    plan.steps
+        .iter()
+        .flat_map(|st| st.actions.iter().filter_map(|a| step(st.step).confirmation(a)))
+        .collect()
 }
 
 /// [`Step`] with its action type erased, for the registry. Implemented for every step.
@@ -237,6 +288,8 @@ pub trait AnyStep: Sync {
     fn export(&self, d: &Desired) -> Vec<Resource>;
     /// Every kind its actions can have (the JSON `action_kinds`).
     fn action_kinds(&self) -> &'static [&'static str];
+    fn refusal(&self, actions: &[Action], allowed: Allowed) -> Option<String>;
+    fn confirmation(&self, action: &Action) -> Option<Confirmation>;
 }
 
 impl<S: Step> AnyStep for S {
@@ -245,6 +298,13 @@ impl<S: Step> AnyStep for S {
     }
     fn action_kinds(&self) -> &'static [&'static str] {
         <S::Action as strum::VariantNames>::VARIANTS
+    }
+    fn refusal(&self, actions: &[Action], allowed: Allowed) -> Option<String> {
+        let typed: Vec<&S::Action> = actions.iter().filter_map(Action::typed).collect();
+        Step::refusal(self, &typed, allowed)
+    }
+    fn confirmation(&self, action: &Action) -> Option<Confirmation> {
+        Step::confirmation(self, action.typed()?)
     }
     fn applies(&self, v: &View) -> bool {
         Step::applies(self, v)

@@ -161,3 +161,41 @@ fn every_action_kind_is_documented_under_its_step() {
         }
     }
 }
+
+/// Refusals and confirmations are the steps' hooks: apply asks the step whether a plan may run
+/// (the table refuses to replace indexes without `--allow-index-replace`), and teardown asks what
+/// to confirm (the table's deletion), through the erased actions commands hold.
+#[test]
+fn steps_say_what_they_refuse_and_what_must_be_confirmed() {
+    let d = desired(
+        "[[table.global_secondary_indexes]]\nname = \"byEmail\"\npartition_key = { name = \"email\", type = \"S\" }\n",
+    );
+    let gsi = d.table.global_secondary_indexes[0].clone();
+    let report = |actions: Vec<table::Action>| {
+        let mut r: StepReport = StepReport::new(StepId::Table, "t", crate::plan::State::Drifted);
+        r.actions = actions.into_iter().map(Action::new).collect();
+        Plan { steps: vec![r] }
+    };
+    let replace =
+        report(vec![table::Action::TtlOff("ttl".into()), table::Action::ReplaceIndex(gsi)]);
+    let refused = refusals(&replace, Allowed::default());
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].starts_with("table: ") && refused[0].contains("byEmail"), "{refused:?}");
+    assert_eq!(refusals(&replace, Allowed { index_replace: true }), Vec::<String>::new());
+    assert_eq!(confirmations(&replace), []);
+
+    let delete = report(vec![
+        table::Action::ProtectionOff,
+        table::Action::Delete("demo-profiles".into(), false),
+    ]);
+    assert_eq!(refusals(&delete, Allowed::default()), Vec::<String>::new());
+    assert_eq!(
+        confirmations(&delete),
+        [Confirmation {
+            subject: "table demo-profiles".into(),
+            answer: "demo-profiles".into(),
+            answer_is: "the table name",
+            flag: "--delete-table",
+        }]
+    );
+}

@@ -17,7 +17,7 @@ use std::fmt;
 
 use anyhow::Result;
 
-use super::{Diff, Keep, Run, Step, Tagging, View};
+use super::{Allowed, Confirmation, Diff, Keep, Run, Step, Tagging, View};
 use crate::config::{Billing, Desired, Encryption, Gsi, KeyAttr, Projection, TableClass};
 use crate::export::Resource;
 use crate::plan::{Done, Note, StepId};
@@ -161,22 +161,6 @@ impl fmt::Display for Action {
     }
 }
 
-/// Why `apply` stops before any write when the plan replaces indexes and
-/// `--allow-index-replace` was not given (`None`: it replaces none).
-pub fn index_replace_refusal(plan: &crate::plan::Plan) -> Option<String> {
-    let names: Vec<String> = plan
-        .steps
-        .iter()
-        .filter(|s| s.step == STEP)
-        .flat_map(|s| &s.actions)
-        .filter_map(|a| match a.typed::<Action>() {
-            Some(Action::ReplaceIndex(g)) => Some(g.name.clone()),
-            _ => None,
-        })
-        .collect();
-    (!names.is_empty()).then(|| replace_refusal(&names))
-}
-
 /// The security findings in the table's resource-based policy (which setup does not manage):
 /// grants to everyone, or to the stack's roles beyond what the config grants them.
 fn resource_policy_findings(v: &View) -> Vec<Note> {
@@ -224,5 +208,30 @@ impl Step for Table {
 
     fn export(&self, _d: &Desired) -> Vec<Resource> {
         vec![Resource::Table]
+    }
+
+    /// Replacing indexes (their keys changed) deletes them: only with `--allow-index-replace`.
+    fn refusal(&self, actions: &[&Action], allowed: Allowed) -> Option<String> {
+        let names: Vec<String> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::ReplaceIndex(g) => Some(g.name.clone()),
+                _ => None,
+            })
+            .collect();
+        (!names.is_empty() && !allowed.index_replace).then(|| replace_refusal(&names))
+    }
+
+    /// Deleting the table deletes its data: the person types its name (or passes `--yes`).
+    fn confirmation(&self, action: &Action) -> Option<Confirmation> {
+        match action {
+            Action::Delete(name, _) => Some(Confirmation {
+                subject: format!("table {name}"),
+                answer: name.clone(),
+                answer_is: "the table name",
+                flag: "--delete-table",
+            }),
+            _ => None,
+        }
     }
 }
