@@ -10,12 +10,17 @@ pub mod config;
 pub mod diagnose;
 pub mod export;
 pub mod keyfile;
+#[cfg(test)]
+mod layers;
 pub mod plan;
 pub mod policy_doc;
 pub mod policy_eval;
 pub mod progress;
 pub mod render;
+pub mod resource;
 pub mod steps;
+#[cfg(test)]
+mod testing;
 pub mod wait;
 
 use std::process::ExitCode;

@@ -3,11 +3,23 @@
 //! signed-in user, or every guest) gets what they grant, so each one that grants anything is a
 //! `security: …` finding, which makes `status` fail. Pure functions of the observed role.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::plan::Note;
 use crate::policy_eval::statements;
-use crate::steps::role::Live;
+
+/// The policies on a role, as observed.
+#[derive(Debug, Clone, Copy)]
+pub struct Policies<'a> {
+    /// Managed policies attached to the role: (name, ARN).
+    pub attached: &'a [(String, String)],
+    /// Inline policy names.
+    pub inline: &'a [String],
+    /// Their documents, by name (`null` or absent: could not be read).
+    pub inline_documents: &'a BTreeMap<String, Value>,
+}
 
 /// Who holds the credentials of a role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +55,7 @@ fn aws_scope(policy: &str, table: &str) -> String {
 
 /// The findings and notes for role `role` (`live`) besides `ours`, the stack's own policy.
 pub fn beyond_config(
-    live: &Live,
+    live: Policies,
     role: &str,
     ours: &str,
     holder: Holder,
@@ -68,7 +80,7 @@ pub fn beyond_config(
             }
         })
         .collect();
-    for name in &live.inline {
+    for name in live.inline {
         out.push(match live.inline_documents.get(name).filter(|d| !d.is_null()) {
             Some(doc) => match granted(doc) {
                 Some(what) => Note::security(format!(
@@ -124,25 +136,23 @@ pub fn granted(doc: &Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use serde_json::json;
 
     use super::*;
 
-    fn role(attached: &[(&str, &str)], inline: &[(&str, Option<Value>)]) -> Live {
-        Live {
-            arn: "arn:aws:iam::123456789012:role/r".into(),
-            trust: Value::Null,
-            tags: BTreeMap::new(),
-            attached: attached.iter().map(|(n, a)| (n.to_string(), a.to_string())).collect(),
-            inline: inline.iter().map(|(n, _)| n.to_string()).collect(),
-            inline_documents: inline
-                .iter()
-                .filter_map(|(n, d)| d.clone().map(|d| (n.to_string(), d)))
-                .collect(),
-            named_region: None,
-        }
+    /// A role's policies: (attached, inline names, inline documents).
+    type Owned = (Vec<(String, String)>, Vec<String>, BTreeMap<String, Value>);
+
+    fn role(attached: &[(&str, &str)], inline: &[(&str, Option<Value>)]) -> Owned {
+        (
+            attached.iter().map(|(n, a)| (n.to_string(), a.to_string())).collect(),
+            inline.iter().map(|(n, _)| n.to_string()).collect(),
+            inline.iter().filter_map(|(n, d)| d.clone().map(|d| (n.to_string(), d))).collect(),
+        )
+    }
+
+    fn policies(r: &Owned) -> Policies<'_> {
+        Policies { attached: &r.0, inline: &r.1, inline_documents: &r.2 }
     }
 
     #[test]
@@ -156,7 +166,7 @@ mod tests {
             ],
             &[],
         );
-        let notes = beyond_config(&live, "r", "ours", Holder::SignedIn, "t");
+        let notes = beyond_config(policies(&live), "r", "ours", Holder::SignedIn, "t");
         assert_eq!(
             notes,
             [
@@ -177,7 +187,7 @@ mod tests {
             &[],
             &[("admin", Some(admin)), ("deny", Some(deny)), ("s3", Some(s3)), ("gone", None)],
         );
-        let notes = beyond_config(&live, "g", "ours", Holder::Guests, "t");
+        let notes = beyond_config(policies(&live), "g", "ours", Holder::Guests, "t");
         assert_eq!(
             notes,
             [

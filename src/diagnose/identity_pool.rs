@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::{guest_trust_policy, tag_session, trust_policy, Severity, AUD_KEY};
-use crate::steps::{pool_roles, role};
+use serde_json::Value;
 
 const APPLY: &str = "run `setup apply` to fix it (`setup status` shows the same)";
 
@@ -32,21 +32,19 @@ impl PoolRole {
 /// the pool's `kind` slot, another role there, a missing role, or a trust policy that does not
 /// let this pool's identities of that kind in (with `tagged`, the pool passes principal tags:
 /// also one that does not allow `sts:TagSession`). `None` when the wiring looks right (then the
-/// refusal is IAM propagation). `provider` is the user pool the signed-in users come from.
+/// refusal is IAM propagation). `provider` is the user pool the signed-in users come from;
+/// `in_slot` the role ARN the pool has in the `kind` slot; `trust` the trust policy of the
+/// stack's role (`None`: the role does not exist).
 pub fn pool_configuration_problem(
     (kind, tagged): (PoolRole, bool),
     pool_id: &str,
     provider: &str,
-    roles: Option<&pool_roles::Live>,
-    role: Option<&role::Live>,
+    in_slot: Option<&str>,
+    trust: Option<&Value>,
     role_name: &str,
     role_arn: &str,
 ) -> Option<String> {
     let who = kind.identities();
-    let in_slot = roles.and_then(|r| match kind {
-        PoolRole::Authenticated => r.authenticated(),
-        PoolRole::Guest => r.unauthenticated(),
-    });
     match (kind, in_slot) {
         (PoolRole::Authenticated, None) => {
             return Some(format!(
@@ -70,17 +68,17 @@ pub fn pool_configuration_problem(
         }
         _ => {}
     }
-    let Some(role) = role else {
+    let Some(trust) = trust else {
         let which = if kind == PoolRole::Guest { "guest" } else { "authenticated" };
         return Some(format!("the pool's {which} role {role_name} does not exist; {APPLY}"));
     };
     let (findings, blocking_severity) = match kind {
         PoolRole::Authenticated => {
-            let mut findings = trust_policy(&role.trust, Some(pool_id), provider);
-            findings.extend(tag_session(&role.trust, tagged));
+            let mut findings = trust_policy(trust, Some(pool_id), provider);
+            findings.extend(tag_session(trust, tagged));
             (findings, Severity::Finding)
         }
-        PoolRole::Guest => (guest_trust_policy(&role.trust, Some(pool_id)), Severity::GuestFinding),
+        PoolRole::Guest => (guest_trust_policy(trust, Some(pool_id)), Severity::GuestFinding),
     };
     let blocking: Vec<String> = findings
         .into_iter()
@@ -157,44 +155,29 @@ pub fn token_refused(code: &str, message: &str, x: &Exchange, wiring: Option<Str
 mod tests {
     use super::*;
     use crate::policy_doc;
-    use crate::steps::test_support::PROVIDER;
-    use serde_json::Value;
-    use std::collections::HashMap;
+    use crate::testing::PROVIDER;
 
     const POOL: &str = "us-east-1:11111111-2222-3333-4444-555555555555";
     const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/demo-role";
 
-    fn role_with(trust: Value) -> role::Live {
-        role::Live {
-            arn: ROLE_ARN.into(),
-            named_region: None,
-            trust,
-            tags: Default::default(),
-            attached: vec![],
-            inline: vec![],
-            inline_documents: Default::default(),
-        }
-    }
-
-    fn roles(auth: Option<&str>) -> pool_roles::Live {
-        let mut roles = HashMap::new();
-        if let Some(a) = auth {
-            roles.insert("authenticated".to_string(), a.to_string());
-        }
-        pool_roles::Live { roles, role_mappings: None }
+    /// The guest trust policy as setup writes it (policies/guest-trust.json) for this pool.
+    fn guest_trust(pool: &str) -> Value {
+        policy_doc::render(
+            include_str!("../../policies/guest-trust.json"),
+            &[("identity_pool_id", Value::String(pool.to_string()))],
+        )
     }
 
     #[test]
     fn pool_configuration_causes_are_named_and_a_right_wiring_is_none() {
-        let good = role_with(policy_doc::trust_policy(POOL, PROVIDER));
-        let problem = |r: Option<&str>, role: Option<&role::Live>| {
-            let roles = Some(&roles(r));
+        let good = policy_doc::trust_policy(POOL, PROVIDER);
+        let problem = |r: Option<&str>, trust: Option<&Value>| {
             pool_configuration_problem(
                 (PoolRole::Authenticated, false),
                 POOL,
                 PROVIDER,
-                roles,
-                role,
+                r,
+                trust,
                 "demo-role",
                 ROLE_ARN,
             )
@@ -205,10 +188,8 @@ mod tests {
         assert!(other.contains("role/x, not the stack's role"), "{other}");
         let gone = problem(Some(ROLE_ARN), None).unwrap();
         assert!(gone.contains("does not exist"), "{gone}");
-        let wrong_aud = role_with(policy_doc::trust_policy(
-            "us-east-1:00000000-0000-0000-0000-000000000000",
-            PROVIDER,
-        ));
+        let wrong_aud =
+            policy_doc::trust_policy("us-east-1:00000000-0000-0000-0000-000000000000", PROVIDER);
         let aud = problem(Some(ROLE_ARN), Some(&wrong_aud)).unwrap();
         assert!(
             aud.contains("trust policy does not let")
@@ -228,26 +209,16 @@ mod tests {
     #[test]
     fn guest_wiring_causes_are_named_and_a_right_wiring_is_none() {
         const GUEST_ARN: &str = "arn:aws:iam::123456789012:role/demo-guest";
-        let good = role::Live {
-            arn: GUEST_ARN.into(),
-            ..role_with(crate::steps::guest::trust_policy(POOL))
-        };
+        let good = guest_trust(POOL);
         // The signed-in users' trust on the guest role: the amr mix-up.
-        let mixed_up = role::Live {
-            arn: GUEST_ARN.into(),
-            ..role_with(policy_doc::trust_policy(POOL, PROVIDER))
-        };
-        let problem = |unauth: Option<&str>, role: Option<&role::Live>| {
-            let mut pool = roles(Some(ROLE_ARN));
-            if let Some(arn) = unauth {
-                pool.roles.insert("unauthenticated".into(), arn.into());
-            }
+        let mixed_up = policy_doc::trust_policy(POOL, PROVIDER);
+        let problem = |unauth: Option<&str>, trust: Option<&Value>| {
             pool_configuration_problem(
                 (PoolRole::Guest, false),
                 POOL,
                 PROVIDER,
-                Some(&pool),
-                role,
+                unauth,
+                trust,
                 "demo-guest",
                 GUEST_ARN,
             )
@@ -315,17 +286,16 @@ mod tests {
     /// verify names it at get-credentials.
     #[test]
     fn a_tagging_pool_needs_tag_session_in_the_trust_policy() {
-        let plain = role_with(policy_doc::trust_policy(POOL, PROVIDER));
-        let tagging = role_with(policy_doc::trust_policy_tagging(POOL.into(), PROVIDER, true));
-        let problem = |tagged, role: &role::Live| {
-            let roles = roles(Some(ROLE_ARN));
+        let plain = policy_doc::trust_policy(POOL, PROVIDER);
+        let tagging = policy_doc::trust_policy_tagging(POOL.into(), PROVIDER, true);
+        let problem = |tagged, trust: &Value| {
             let kind = (PoolRole::Authenticated, tagged);
             pool_configuration_problem(
                 kind,
                 POOL,
                 PROVIDER,
-                Some(&roles),
-                Some(role),
+                Some(ROLE_ARN),
+                Some(trust),
                 "demo-role",
                 ROLE_ARN,
             )

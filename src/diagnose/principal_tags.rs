@@ -85,7 +85,7 @@ mod tests {
 
     use super::*;
     use crate::policy_doc::{access_policy, trust_policy, trust_policy_tagging};
-    use crate::steps::test_support::PROVIDER;
+    use crate::testing::PROVIDER;
 
     const TABLE: &str = "arn:aws:dynamodb:us-east-1:1:table/t";
 

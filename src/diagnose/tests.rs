@@ -1,7 +1,7 @@
 use super::*;
 use crate::plan::Note;
 use crate::policy_doc;
-use crate::steps::test_support::PROVIDER;
+use crate::testing::PROVIDER;
 use serde_json::json;
 
 const POOL: &str = "us-east-1:11111111-2222-3333-4444-555555555555";
@@ -257,7 +257,7 @@ fn a_wildcard_action_that_does_not_cover_web_identity_is_the_wrong_action() {
 }
 
 fn guest_trust_with(edit: impl FnOnce(&mut Value)) -> Value {
-    let mut doc = crate::steps::guest::trust_policy(POOL);
+    let mut doc = guest_trust(POOL);
     edit(&mut doc["Statement"][0]);
     doc
 }
@@ -385,4 +385,12 @@ fn the_desired_shared_access_policy_has_no_findings() {
         None,
     );
     assert_eq!(access_policy(&shared), []);
+}
+
+/// The guest trust policy as setup writes it (policies/guest-trust.json) for this pool.
+fn guest_trust(pool: &str) -> Value {
+    policy_doc::render(
+        include_str!("../../policies/guest-trust.json"),
+        &[("identity_pool_id", Value::String(pool.to_string()))],
+    )
 }

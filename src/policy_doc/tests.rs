@@ -1,5 +1,5 @@
 use super::*;
-use crate::steps::test_support::PROVIDER;
+use crate::testing::PROVIDER;
 use serde_json::json;
 
 #[test]

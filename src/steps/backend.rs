@@ -16,9 +16,9 @@ use super::own::Keep;
 use super::{Diff, Run, Step, View};
 use crate::aws::{Account, Clients, Found};
 use crate::config::{Desired, Principal};
-use crate::export::Resource;
 use crate::plan::{Change, Done, State, StepId};
 use crate::policy_doc;
+use crate::resource::Resource;
 
 const STEP: StepId = StepId::BackendPolicy;
 

@@ -44,9 +44,9 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::aws::{Account, Clients};
 use crate::config::Desired;
-use crate::export::Resource;
 use crate::plan::{Action, Done, Plan, StepId, StepReport};
 use crate::progress::Progress;
+use crate::resource::Resource;
 
 pub use observe::{observe, Observed, Scope};
 pub use own::{not_owned_reason, owner, tag_changes, Keep, Owner, Tagging};
@@ -375,7 +375,7 @@ pub mod test_support {
     /// The region the tests' views are for.
     pub const REGION: &str = "us-east-1";
     /// The user pool provider of [`desired`]'s user pool.
-    pub const PROVIDER: &str = "cognito-idp.us-east-1.amazonaws.com/us-east-1_abc123";
+    pub use crate::testing::PROVIDER;
 
     /// Stack `demo`, table `demo-profiles` tagged `team = mobile`, one app client; `extra` adds
     /// sections.

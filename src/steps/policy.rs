@@ -8,9 +8,9 @@ use super::managed::{self, Action, New, Target};
 use super::{Diff, Need, Run, Step, View};
 use crate::config::{Desired, Isolation, Principal};
 use crate::diagnose;
-use crate::export::Resource;
 use crate::plan::{Done, Note, State, StepId};
 use crate::policy_doc;
+use crate::resource::Resource;
 
 pub use managed::{observe, Live};
 

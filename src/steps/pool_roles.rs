@@ -13,8 +13,8 @@ use serde_json::Value;
 use super::{guest, identity_pool, role, Diff, Need, Run, Step, View};
 use crate::aws::{Clients, Found};
 use crate::config::Desired;
-use crate::export::Resource;
 use crate::plan::{Change, Done, State, StepId};
+use crate::resource::Resource;
 
 const STEP: StepId = StepId::PoolRoles;
 

@@ -12,9 +12,9 @@ use super::{identity_pool, managed, Ctx, Diff, Need, Run, Step, View};
 use crate::aws::{Clients, Found};
 use crate::config::{Desired, Principal};
 use crate::diagnose::grants::{self, Holder};
-use crate::export::Resource;
 use crate::plan::{Command, Done, State, StepId};
 use crate::policy_doc;
+use crate::resource::Resource;
 
 const STEP: StepId = StepId::Role;
 
@@ -37,6 +37,15 @@ pub struct Live {
 }
 
 impl Live {
+    /// Its policies, for the findings on grants beyond the config.
+    pub fn policies(&self) -> grants::Policies<'_> {
+        grants::Policies {
+            attached: &self.attached,
+            inline: &self.inline,
+            inline_documents: &self.inline_documents,
+        }
+    }
+
     /// The role as the ownership check of a global resource sees it.
     pub fn global(&self) -> Global<'_> {
         Global { tags: &self.tags, named: self.named_region.as_deref() }
@@ -182,7 +191,7 @@ fn existing_role(d: &Desired, live: &Live, here: &str) -> Diff<Action> {
     };
     let mut r = existing(d, named, vec![], vec![], Action::Tag);
     r.notes.extend(grants::beyond_config(
-        live,
+        live.policies(),
         &d.role_name,
         &d.policy_name,
         Holder::SignedIn,

@@ -54,7 +54,7 @@ pub fn document(o: &Outputs) -> Value {
 
 /// The file's text: the document, pretty, with a final newline.
 pub fn text(o: &Outputs) -> String {
-    crate::render::json::to_pretty(&document(o)) + "\n"
+    serde_json::to_string_pretty(&document(o)).expect("a JSON value always serializes") + "\n"
 }
 
 /// A warning when one `auth.aws_region` cannot describe both pools: the user pool lives in

@@ -154,8 +154,8 @@ pub(super) fn guest_wiring(r: &Run<'_>) -> Option<String> {
         (PoolRole::Guest, false),
         &r.pool_id,
         &r.d.user_pool.provider_name(),
-        r.o.pool_roles.as_ref(),
-        r.o.guest.role.as_ref(),
+        r.o.pool_roles.as_ref().and_then(|p| p.unauthenticated()),
+        r.o.guest.role.as_ref().map(|l| &l.trust),
         &r.d.guest_spec.role_name,
         &arn,
     )

@@ -229,8 +229,8 @@ fn pool_problem(r: &Run<'_>) -> Option<String> {
         (PoolRole::Authenticated, tagged),
         &r.pool_id,
         &r.d.user_pool.provider_name(),
-        r.o.pool_roles.as_ref(),
-        r.o.role.as_ref(),
+        r.o.pool_roles.as_ref().and_then(|p| p.authenticated()),
+        r.o.role.as_ref().map(|l| &l.trust),
         &r.d.role_name,
         &r.role_arn,
     )

@@ -9,9 +9,9 @@ use super::super::managed::{self, Action, New, Target, Why};
 use super::super::{Diff, Need, Run, Step, View};
 use super::{our_role, GUESTS_OFF};
 use crate::config::{Desired, Principal};
-use crate::export::Resource;
 use crate::plan::{Change, Done, State, StepId};
 use crate::policy_doc;
+use crate::resource::Resource;
 
 const STEP: StepId = StepId::GuestPolicy;
 

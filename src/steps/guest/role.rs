@@ -11,9 +11,9 @@ use super::super::{identity_pool, trust, Diff, Need, Run, Step, View};
 use super::{our_policy, trust_policy, GUESTS_OFF};
 use crate::config::Desired;
 use crate::diagnose;
-use crate::export::Resource;
 use crate::plan::{Change, Command, Done, Note, State, StepId};
 use crate::policy_doc;
+use crate::resource::Resource;
 
 const STEP: StepId = StepId::GuestRole;
 
@@ -86,7 +86,7 @@ fn compare(d: &Desired, here: &str, live: &RoleLive, pool_id: Option<&str>) -> D
     let mut r = existing(d, named, changes, fixes, Action::Tag);
     r.notes.extend(diagnose::guest_trust_policy(&live.trust, pool_id).into_iter().map(Note::from));
     r.notes.extend(diagnose::grants::beyond_config(
-        live,
+        live.policies(),
         name,
         &d.guest_spec.policy_name,
         diagnose::grants::Holder::Guests,

@@ -18,8 +18,8 @@ use serde_json::Value;
 use super::own::{existing, owner, Keep, Named, Owner, Tagging};
 use super::{Diff, Need, Run, Step, View};
 use crate::config::{Desired, STACK_TAG};
-use crate::export::Resource;
 use crate::plan::{Change, Done, State, StepId};
+use crate::resource::Resource;
 
 pub use apply::CREATED_TAG;
 pub use lookup::observe;

@@ -19,8 +19,8 @@ use anyhow::Result;
 
 use super::{Allowed, Confirmation, Diff, Keep, Run, Step, Tagging, View};
 use crate::config::{Billing, Desired, Encryption, Gsi, KeyAttr, Projection, TableClass};
-use crate::export::Resource;
 use crate::plan::{Done, Note, StepId};
+use crate::resource::Resource;
 
 pub use apply::replace_refusal;
 pub use kms::{observe_key, KeyInfo, KeyLookup};
