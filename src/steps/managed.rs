@@ -223,7 +223,7 @@ pub fn role_attachment(
 pub fn needs_role(action: &Action, role_step: StepId) -> Vec<Need> {
     match action {
         Action::Attach(_) => vec![Need::Done(role_step)],
-        Action::Delete(..) => vec![Need::After(role_step)],
+        Action::Delete { .. } => vec![Need::After(role_step)],
         _ => vec![],
     }
 }
@@ -271,9 +271,9 @@ pub fn deletion(
 ) -> Diff<Action> {
     let old = live.old_versions.clone().unwrap_or_default();
     if !old.is_empty() {
-        r = r.act(Action::DeleteVersions(name.to_string(), old));
+        r = r.act(Action::DeleteVersions { policy: name.to_string(), versions: old });
     }
-    r.act(Action::Delete(name.to_string(), why))
+    r.act(Action::Delete { policy: name.to_string(), why })
 }
 
 pub fn tags(map: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
@@ -310,10 +310,16 @@ pub enum Action {
     NewVersion(Value),
     Attach(Principal),
     Detach(Principal, Why),
-    /// The non-default versions, which must go before the policy.
-    DeleteVersions(String, Vec<String>),
-    /// Delete the policy (its name, and why, when it is not the stack's removal).
-    Delete(String, Option<&'static str>),
+    /// The policy's non-default versions, which must go before the policy.
+    DeleteVersions {
+        policy: String,
+        versions: Vec<String>,
+    },
+    /// Delete the policy (`why`: when it is not the stack's removal).
+    Delete {
+        policy: String,
+        why: Option<&'static str>,
+    },
     Keep(Keep),
 }
 
@@ -333,11 +339,13 @@ impl fmt::Display for Action {
             }
             Action::Attach(who) => write!(f, "attach it to {who}"),
             Action::Detach(who, _) => write!(f, "detach it from {who}"),
-            Action::DeleteVersions(name, ids) => {
+            Action::DeleteVersions { policy: name, versions: ids } => {
                 write!(f, "delete the old versions {} of policy {name}", ids.join(", "))
             }
-            Action::Delete(name, None) => write!(f, "delete policy {name}"),
-            Action::Delete(name, Some(why)) => write!(f, "delete policy {name} ({why})"),
+            Action::Delete { policy: name, why: None } => write!(f, "delete policy {name}"),
+            Action::Delete { policy: name, why: Some(why) } => {
+                write!(f, "delete policy {name} ({why})")
+            }
             Action::Keep(k) => k.fmt(f),
         }
     }
@@ -375,12 +383,12 @@ pub async fn apply(ctx: &Ctx, t: &Target<'_>, action: &Action) -> Result<Vec<Don
                 Why::Removing => format!("detached from {who} (the {} itself is kept)", who.kind()),
             })])
         }
-        Action::DeleteVersions(_, ids) => {
+        Action::DeleteVersions { versions: ids, .. } => {
             ctx.progress.start(t.step, &format!("deleting the old versions of policy {name}"));
             delete_versions(ctx, t, ids).await?;
             Ok(vec![])
         }
-        Action::Delete(..) => {
+        Action::Delete { .. } => {
             ctx.progress.start(t.step, &format!("deleting policy {name}"));
             // Right after a detach, IAM can still count the attachment for a while.
             crate::aws::retry_for(&["DeleteConflict"], crate::aws::DELETE_CONFLICT_TIME, || {

@@ -186,7 +186,7 @@ fn steps_say_what_they_refuse_and_what_must_be_confirmed() {
 
     let delete = report(vec![
         table::Action::ProtectionOff,
-        table::Action::Delete("demo-profiles".into(), false),
+        table::Action::Delete { name: "demo-profiles".into(), deleting: false },
     ]);
     assert_eq!(refusals(&delete, Allowed::default()), Vec::<String>::new());
     assert_eq!(

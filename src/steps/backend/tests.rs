@@ -124,8 +124,8 @@ fn a_leftover_policy_is_removed_only_when_it_is_the_stacks() {
         r.actions,
         [
             Action::Detach(api, Why::Removing),
-            Action::DeleteVersions(name.clone(), vec!["v1".into()]),
-            Action::Delete(name, Some("the config has no [backend] section")),
+            Action::DeleteVersions { policy: name.clone(), versions: vec!["v1".into()] },
+            Action::Delete { policy: name, why: Some("the config has no [backend] section") },
         ]
     );
     let applies = |d: &Desired, backend: Option<Live>| {
@@ -150,7 +150,10 @@ fn removal_cases() {
     let ours = live(Some(policy(&d, Value::Null, OURS)), std::slice::from_ref(&api));
     assert_eq!(
         plan(&d, Some(ours.clone())).1.actions,
-        [Action::Detach(api.clone(), Why::Removing), Action::Delete(name.clone(), None)]
+        [
+            Action::Detach(api.clone(), Why::Removing),
+            Action::Delete { policy: name.clone(), why: None }
+        ]
     );
     let mut grouped = ours.clone();
     grouped.groups.push("ops".into());

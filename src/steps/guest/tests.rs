@@ -246,8 +246,14 @@ fn no_actions_means_no_policy_and_a_policy_left_goes() {
         State::Drifted,
         vec![
             Action::Detach(Principal::Role(d.guest_spec.role_name.clone()), Why::Removing),
-            Action::DeleteVersions(d.guest_spec.policy_name.clone(), vec!["v1".into()]),
-            Action::Delete(d.guest_spec.policy_name.clone(), Some("guest.actions is empty")),
+            Action::DeleteVersions {
+                policy: d.guest_spec.policy_name.clone(),
+                versions: vec!["v1".into()],
+            },
+            Action::Delete {
+                policy: d.guest_spec.policy_name.clone(),
+                why: Some("guest.actions is empty"),
+            },
         ],
     )
     .fields(&["guest.actions"])
@@ -286,9 +292,12 @@ fn guests_off_removes_the_stacks_guest_role_and_policy() {
         GuestRole.diff(&v).actions[1].to_string(),
         "delete role demo-cognito-guest (guests are off: identity_pool.allow_unauthenticated = false)"
     );
-    Expect::new(State::Drifted, vec![Action::Delete(name.clone(), Some(GUESTS_OFF))])
-        .fields(&["identity_pool.allow_unauthenticated"])
-        .check("policy", &GuestPolicy.diff(&v));
+    Expect::new(
+        State::Drifted,
+        vec![Action::Delete { policy: name.clone(), why: Some(GUESTS_OFF) }],
+    )
+    .fields(&["identity_pool.allow_unauthenticated"])
+    .check("policy", &GuestPolicy.diff(&v));
 
     // Not the stack's: guests off leaves them alone, and the steps are not even shown.
     let mut theirs = o.clone();

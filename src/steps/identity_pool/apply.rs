@@ -18,7 +18,7 @@ pub const CREATED_TAG: &str = "setup:created";
 pub async fn apply(run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
     let ctx = run.ctx;
     match action {
-        Action::Create(..) => {
+        Action::Create { .. } => {
             let (id, done) = create(ctx).await?;
             run.hand_on(Created(id));
             Ok(done)
@@ -35,7 +35,7 @@ pub async fn apply(run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
             let call = call.set_tags(Some(tags)).send();
             tagging.apply(ctx, STEP, call).await
         }
-        Action::Update(id, fields) => {
+        Action::Update { id, fields } => {
             update(ctx, pool(run)?).await?;
             Ok(vec![Done::Updated(format!("updated identity pool {id} ({})", fields.join(", ")))])
         }

@@ -76,11 +76,18 @@ pub fn id(run: &Run<'_>) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, strum::IntoStaticStr, strum::VariantNames)]
 #[strum(serialize_all = "kebab-case")]
 pub enum Action {
-    /// Create it (its name) for the user pool (its id) and its app clients (how many).
-    Create(String, String, usize),
+    /// Create it for the user pool and its app clients.
+    Create {
+        name: String,
+        user_pool: String,
+        clients: usize,
+    },
     Tag(Tagging),
-    /// UpdateIdentityPool with the config's settings (the pool's id, the fields that differ).
-    Update(String, Vec<String>),
+    /// UpdateIdentityPool with the config's settings (`fields`: the ones that differ).
+    Update {
+        id: String,
+        fields: Vec<String>,
+    },
     Delete(String),
     Keep(Keep),
 }
@@ -88,13 +95,13 @@ pub enum Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Create(name, user_pool, clients) => write!(
+            Action::Create { name, user_pool, clients } => write!(
                 f,
                 "create identity pool {name} for {user_pool} ({clients} app client{})",
                 if *clients == 1 { "" } else { "s" }
             ),
             Action::Tag(t) => t.fmt(f),
-            Action::Update(id, _) => write!(f, "update identity pool {id}"),
+            Action::Update { id, .. } => write!(f, "update identity pool {id}"),
             Action::Delete(id) => write!(f, "delete identity pool {id}"),
             Action::Keep(k) => k.fmt(f),
         }
@@ -149,7 +156,7 @@ fn existing_pool(d: &Desired, live: &Live) -> Diff<Action> {
         vec![]
     } else {
         let fields = changes.iter().map(|c| c.field.clone()).collect();
-        vec![Action::Update(live.id.clone(), fields)]
+        vec![Action::Update { id: live.id.clone(), fields }]
     };
     let name = named(d, &[live]);
     let mut r = existing(
@@ -177,11 +184,11 @@ impl Step for IdentityPool {
     fn diff(&self, v: &View) -> Diff<Action> {
         let (d, name) = (v.d, &v.d.identity_pool_name);
         match &v.o.pool {
-            Lookup::None => Diff::new(STEP, name, State::Missing).act(Action::Create(
-                name.clone(),
-                d.user_pool.id.clone(),
-                d.user_pool.client_ids.len(),
-            )),
+            Lookup::None => Diff::new(STEP, name, State::Missing).act(Action::Create {
+                name: name.clone(),
+                user_pool: d.user_pool.id.clone(),
+                clients: d.user_pool.client_ids.len(),
+            }),
             Lookup::NotOwned(candidates) if candidates.len() == 1 => {
                 existing_pool(d, &candidates[0])
             }

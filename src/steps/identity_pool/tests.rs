@@ -46,15 +46,21 @@ fn diff_cases() {
     let guests = with(&ours(), &|p| p.allow_unauthenticated = true);
     let other_client =
         with(&ours(), &|p| p.providers = vec![provider(&d.user_pool.provider_name(), "other")]);
-    let update =
-        |fields: &[&str]| Action::Update(ID.into(), fields.iter().map(|f| f.to_string()).collect());
+    let update = |fields: &[&str]| Action::Update {
+        id: ID.into(),
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+    };
     let cases = vec![
         (
             "missing",
             Lookup::None,
             Expect::new(
                 State::Missing,
-                vec![Action::Create(d.identity_pool_name.clone(), "us-east-1_abc123".into(), 1)],
+                vec![Action::Create {
+                    name: d.identity_pool_name.clone(),
+                    user_pool: "us-east-1_abc123".into(),
+                    clients: 1,
+                }],
             ),
         ),
         (
@@ -141,7 +147,7 @@ fn providers_the_config_does_not_name_are_drift_with_security_findings() {
         ]
     );
     assert_eq!(r.actions.len(), 1, "{:?}", r.actions);
-    assert!(matches!(&r.actions[0], Action::Update(..)));
+    assert!(matches!(&r.actions[0], Action::Update { .. }));
     let gets = "signed-in identities of this pool (amr = authenticated), kept from the table role only by the role's trust policy naming the configured user pool (a role or role mapping added by hand would not)";
     assert_eq!(
         r.notes,
@@ -167,7 +173,7 @@ fn the_server_side_token_check_follows_the_config() {
     let field = format!("providers.{}.server_side_token_check", on.user_pool.provider_name());
     let r = plan(&off, Lookup::Owned(Box::new(pool(ID, &ours())))).0;
     assert_eq!(r.changes, [Change::new(field.as_str(), true, false)]);
-    assert_eq!(r.actions, [Action::Update(ID.into(), vec![field.clone()])]);
+    assert_eq!(r.actions, [Action::Update { id: ID.into(), fields: vec![field.clone()] }]);
     let r = plan(&on, Lookup::Owned(Box::new(test_support::pool(&off, ID, &ours())))).0;
     assert_eq!(r.changes, [Change::new(field.as_str(), false, true)]);
 }
@@ -202,8 +208,11 @@ fn the_pool_in_use_is_the_owned_one_or_the_only_untagged_one() {
 #[test]
 fn plan_lines_of_the_pool() {
     let d = desired("");
-    let create =
-        |clients| Action::Create(d.identity_pool_name.clone(), "us-east-1_abc123".into(), clients);
+    let create = |clients| Action::Create {
+        name: d.identity_pool_name.clone(),
+        user_pool: "us-east-1_abc123".into(),
+        clients,
+    };
     assert_eq!(
         create(1).to_string(),
         "create identity pool demo_identities for us-east-1_abc123 (1 app client)"
@@ -213,7 +222,7 @@ fn plan_lines_of_the_pool() {
         "create identity pool demo_identities for us-east-1_abc123 (2 app clients)"
     );
     assert_eq!(
-        Action::Update(ID.into(), vec!["providers".into()]).to_string(),
+        Action::Update { id: ID.into(), fields: vec!["providers".into()] }.to_string(),
         format!("update identity pool {ID}")
     );
     assert_eq!(Action::Delete(ID.into()).to_string(), format!("delete identity pool {ID}"));

@@ -240,11 +240,14 @@ fn removal_cases() {
     let role = d.role_name.as_str();
     o.role = Some(role_with(&d, true, OURS));
     o.policy = Some(with(&[role], &[], &["v1", "v2"]));
-    let delete = Action::Delete(d.policy_name.clone(), None);
+    let delete = Action::Delete { policy: d.policy_name.clone(), why: None };
     assert_eq!(
         plan(&o).actions,
         [
-            Action::DeleteVersions(d.policy_name.clone(), vec!["v1".into(), "v2".into()]),
+            Action::DeleteVersions {
+                policy: d.policy_name.clone(),
+                versions: vec!["v1".into(), "v2".into()]
+            },
             delete.clone()
         ],
         "the role step detaches it from the stack's role"

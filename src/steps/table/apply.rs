@@ -17,7 +17,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::{diff, kms, observe, Action, Live, STEP};
+use super::{diff, kms, observe, Action, IndexUnits, Live, STEP};
 use crate::aws::Found;
 use crate::config::{self, Billing, Encryption, Gsi, KeyAttr, KeyType, TableClass};
 use crate::plan::Done;
@@ -40,7 +40,7 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
             wait_gone(ctx).await?;
             Ok(vec![])
         }
-        Action::Create(..) => create(ctx).await,
+        Action::Create { .. } => create(ctx).await,
         Action::EnablePitr => {
             set_pitr(ctx, true).await?;
             Ok(vec![Done::Updated("enabled point-in-time recovery".into())])
@@ -50,16 +50,16 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
             let call = call.set_tags(Some(tags(&tagging.tags)?)).send();
             tagging.apply(ctx, STEP, call).await
         }
-        Action::WaitActive(..) => {
+        Action::WaitActive { .. } => {
             ctx.progress.start(STEP, &format!("waiting for table {name} to be ACTIVE"));
             wait_active(ctx, false).await?;
             Ok(vec![])
         }
-        Action::Billing(billing, indexes) => {
+        Action::Billing { mode: billing, indexes } => {
             ctx.progress.start(STEP, &format!("setting the billing mode of table {name}"));
             let updates = indexes
                 .iter()
-                .map(|(index, read, write)| capacity_update(index, *read, *write))
+                .map(|u| capacity_update(&u.index, u.read, u.write))
                 .collect::<Result<Vec<_>>>()?;
             update_table(ctx, "updating the billing mode of", Write::Update, || {
                 let mut req =
@@ -104,7 +104,7 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
             .await?;
             Ok(vec![Done::Updated("turned deletion protection off".into())])
         }
-        Action::Delete(_, deleting) => {
+        Action::Delete { deleting, .. } => {
             ctx.progress.start(STEP, &format!("deleting table {name}"));
             if !deleting {
                 update_table(ctx, "deleting", Write::Delete, || {
@@ -154,7 +154,7 @@ pub async fn apply(ctx: &Ctx, action: &Action) -> Result<Vec<Done>> {
             create_index(ctx, g).await?;
             Ok(vec![Done::Updated(format!("replaced index {} (deleted, created again)", g.name))])
         }
-        Action::IndexCapacity(index, read, write) => {
+        Action::IndexCapacity(IndexUnits { index, read, write }) => {
             ctx.progress.start(STEP, &format!("updating index {index}"));
             let update = capacity_update(index, *read, *write)?;
             settled(ctx).await?;

@@ -131,7 +131,7 @@ fn settings(
         Change::new("billing_mode", billing_text(&live.billing), billing_text(&spec.billing)),
     );
     if billing {
-        actions.push(Action::Billing(spec.billing, ix.billing_capacity));
+        actions.push(Action::Billing { mode: spec.billing, indexes: ix.billing_capacity });
     }
     actions.extend(ix.capacity);
     actions.extend(ix.replaces);
@@ -219,7 +219,7 @@ fn table_diff(d: &Desired, live: Option<&Live>, key: Option<&KeyLookup>) -> Diff
                 ))
                 .act(Action::WaitGone(name.clone()));
         }
-        r = r.act(Action::Create(name.clone(), shape(spec, &encryption)));
+        r = r.act(Action::Create { name: name.clone(), shape: shape(spec, &encryption) });
         if spec.point_in_time_recovery {
             r = r.act(Action::EnablePitr);
         }
@@ -231,7 +231,7 @@ fn table_diff(d: &Desired, live: Option<&Live>, key: Option<&KeyLookup>) -> Diff
     let keys = key_changes(spec, live);
     let (mut changes, mut fixes, notes) = settings(spec, live, &encryption);
     if !fixes.is_empty() && live.status != "ACTIVE" {
-        fixes.insert(0, Action::WaitActive(name.clone(), live.status.clone()));
+        fixes.insert(0, Action::WaitActive { name: name.clone(), status: live.status.clone() });
     }
     changes.splice(0..0, keys.iter().cloned());
     let mut r = existing(
@@ -304,9 +304,9 @@ pub fn removal(d: &Desired, live: Option<&Live>, delete_table: bool) -> Diff<Act
     }
     let deleting = live.status == "DELETING";
     if live.deletion_protection && !deleting {
-        r.act(Action::ProtectionOff).act(Action::Delete(name.clone(), false))
+        r.act(Action::ProtectionOff).act(Action::Delete { name: name.clone(), deleting: false })
     } else {
-        r.act(Action::Delete(name.clone(), deleting))
+        r.act(Action::Delete { name: name.clone(), deleting })
     }
 }
 

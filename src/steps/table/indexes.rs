@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Action, LiveIndex};
+use super::{Action, IndexUnits, LiveIndex};
 use crate::config::{Billing, Gsi, KeyAttr, Projection, TableSpec};
 use crate::plan::Change;
 
@@ -56,7 +56,7 @@ pub struct Plan {
     pub replaced: Vec<String>,
     pub notes: Vec<String>,
     /// With a switch to PROVISIONED: the capacity of every index that stays until then.
-    pub billing_capacity: Vec<(String, i64, i64)>,
+    pub billing_capacity: Vec<IndexUnits>,
 }
 
 pub fn plan(spec: &TableSpec, live_billing: &Billing, live: &[LiveIndex]) -> Plan {
@@ -82,7 +82,7 @@ pub fn plan(spec: &TableSpec, live_billing: &Billing, live: &[LiveIndex]) -> Pla
             continue;
         };
         if let (true, Some((r, w))) = (to_provisioned, g.capacity) {
-            p.billing_capacity.push((g.name.clone(), r, w));
+            p.billing_capacity.push(IndexUnits { index: g.name.clone(), read: r, write: w });
         }
         if !same_shape(g, l) {
             p.changes.push(Change::new(field(&g.name), live_shape(l), shape(g)));
@@ -101,7 +101,11 @@ pub fn plan(spec: &TableSpec, live_billing: &Billing, live: &[LiveIndex]) -> Pla
                     capacity_text(l.capacity),
                     capacity_text(g.capacity),
                 ));
-                p.capacity.push(Action::IndexCapacity(g.name.clone(), r, w));
+                p.capacity.push(Action::IndexCapacity(IndexUnits {
+                    index: g.name.clone(),
+                    read: r,
+                    write: w,
+                }));
             }
         }
     }

@@ -78,16 +78,26 @@ pub enum Action {
     /// Wait until a table of this name that is being deleted is gone (none can be created
     /// meanwhile).
     WaitGone(String),
-    /// Create it: its name and shape (`userId (S) + createdAt (S), PAY_PER_REQUEST`).
-    Create(String, String),
+    /// Create it.
+    Create {
+        name: String,
+        /// `userId (S) + createdAt (S), PAY_PER_REQUEST`.
+        shape: String,
+    },
     /// Right after the create.
     EnablePitr,
     Tag(Tagging),
-    /// It is CREATING or UPDATING: wait for ACTIVE before changing it.
-    WaitActive(String, String),
+    /// It is CREATING or UPDATING (`status`): wait for ACTIVE before changing it.
+    WaitActive {
+        name: String,
+        status: String,
+    },
     /// The billing mode and table capacity, with the capacity of each index that stays (AWS
     /// needs it for every index when the table becomes PROVISIONED).
-    Billing(Billing, Vec<(String, i64, i64)>),
+    Billing {
+        mode: Billing,
+        indexes: Vec<IndexUnits>,
+    },
     DeletionProtection(bool),
     /// Switch the key that encrypts the table (`CustomerManaged` holds the key's ARN).
     Encryption(Encryption),
@@ -98,8 +108,8 @@ pub enum Action {
     DeleteIndex(String),
     /// Delete this index and create it again with the config's keys and projection.
     ReplaceIndex(Gsi),
-    /// Set an index's capacity units: `(name, read, write)`.
-    IndexCapacity(String, i64, i64),
+    /// Set an index's capacity units.
+    IndexCapacity(IndexUnits),
     /// Turn Time to Live on for this attribute.
     TtlOn(String),
     /// Turn Time to Live off (it is on for this attribute).
@@ -107,9 +117,20 @@ pub enum Action {
     Pitr(bool),
     /// Teardown: deletion protection off, so that it can be deleted.
     ProtectionOff,
-    /// Teardown: delete it (when `true`, it is being deleted already: wait until it is gone).
-    Delete(String, bool),
+    /// Teardown: delete it (`deleting`: it is being deleted already, wait until it is gone).
+    Delete {
+        name: String,
+        deleting: bool,
+    },
     Keep(Keep),
+}
+
+/// An index's provisioned capacity units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexUnits {
+    pub index: String,
+    pub read: i64,
+    pub write: i64,
 }
 
 impl fmt::Display for Action {
@@ -118,13 +139,13 @@ impl fmt::Display for Action {
             Action::WaitGone(name) => {
                 write!(f, "wait until the deletion of table {name} has finished")
             }
-            Action::Create(name, shape) => write!(f, "create table {name} ({shape})"),
+            Action::Create { name, shape } => write!(f, "create table {name} ({shape})"),
             Action::EnablePitr => f.write_str("enable point-in-time recovery"),
             Action::Tag(t) => t.fmt(f),
-            Action::WaitActive(name, status) => {
+            Action::WaitActive { name, status } => {
                 write!(f, "wait until table {name} is ACTIVE (it is {status})")
             }
-            Action::Billing(..) => f.write_str("update billing mode"),
+            Action::Billing { .. } => f.write_str("update billing mode"),
             Action::DeletionProtection(_) => f.write_str("update deletion protection"),
             Action::Pitr(_) => f.write_str("update point-in-time recovery"),
             Action::Encryption(e) => match e {
@@ -149,13 +170,13 @@ impl fmt::Display for Action {
                 g.name,
                 indexes::shape(g)
             ),
-            Action::IndexCapacity(name, read, write) => {
+            Action::IndexCapacity(IndexUnits { index: name, read, write }) => {
                 write!(f, "set capacity of index {name} (read {read}, write {write})")
             }
             Action::TtlOn(attr) => write!(f, "turn Time to Live on (attribute {attr})"),
             Action::TtlOff(attr) => write!(f, "turn Time to Live off (attribute {attr})"),
             Action::ProtectionOff => f.write_str("turn deletion protection off"),
-            Action::Delete(name, _) => write!(f, "delete table {name} and its data"),
+            Action::Delete { name, .. } => write!(f, "delete table {name} and its data"),
             Action::Keep(k) => k.fmt(f),
         }
     }
@@ -225,7 +246,7 @@ impl Step for Table {
     /// Deleting the table deletes its data: the person types its name (or passes `--yes`).
     fn confirmation(&self, action: &Action) -> Option<Confirmation> {
         match action {
-            Action::Delete(name, _) => Some(Confirmation {
+            Action::Delete { name, .. } => Some(Confirmation {
                 subject: format!("table {name}"),
                 answer: name.clone(),
                 answer_is: "the table name",

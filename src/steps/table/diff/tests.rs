@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::{Gsi, KeyType, Projection};
 use crate::steps::own::Tagging;
-use crate::steps::table::{KeyInfo, LiveIndex};
+use crate::steps::table::{IndexUnits, KeyInfo, LiveIndex};
 use crate::steps::test_support::{desired, Expect};
 use std::collections::BTreeMap;
 
@@ -42,7 +42,10 @@ fn diff_cases() {
         f(&mut l);
         Some(l)
     };
-    let create = Action::Create(NAME.into(), "userId (S) + createdAt (S), PAY_PER_REQUEST".into());
+    let create = Action::Create {
+        name: NAME.into(),
+        shape: "userId (S) + createdAt (S), PAY_PER_REQUEST".into(),
+    };
     let tag = |tags: BTreeMap<String, String>, adopt| {
         Action::Tag(Tagging { kind: "table", name: NAME.into(), tags, adopt })
     };
@@ -60,8 +63,11 @@ fn diff_cases() {
         (
             "billing",
             with(&|l| l.billing = Billing::Provisioned { read: 1, write: 1 }),
-            Expect::new(State::Drifted, vec![Action::Billing(Billing::OnDemand, vec![])])
-                .fields(&["billing_mode"]),
+            Expect::new(
+                State::Drifted,
+                vec![Action::Billing { mode: Billing::OnDemand, indexes: vec![] }],
+            )
+            .fields(&["billing_mode"]),
         ),
         (
             "deletion protection",
@@ -83,7 +89,10 @@ fn diff_cases() {
             }),
             Expect::new(
                 State::Drifted,
-                vec![Action::WaitActive(NAME.into(), "UPDATING".into()), Action::Pitr(true)],
+                vec![
+                    Action::WaitActive { name: NAME.into(), status: "UPDATING".into() },
+                    Action::Pitr(true),
+                ],
             ),
         ),
         (
@@ -346,10 +355,10 @@ fn option_cases() {
             Expect::new(
                 State::Missing,
                 vec![
-                    Action::Create(
-                        NAME.into(),
-                        format!("userId (S) + createdAt (S), PAY_PER_REQUEST, customer managed key {KEY_ARN}, STANDARD_INFREQUENT_ACCESS, indexes byEmail, byTeam"),
-                    ),
+                    Action::Create {
+                        name: NAME.into(),
+                        shape: format!("userId (S) + createdAt (S), PAY_PER_REQUEST, customer managed key {KEY_ARN}, STANDARD_INFREQUENT_ACCESS, indexes byEmail, byTeam"),
+                    },
                     Action::EnablePitr,
                     Action::TtlOn("expiresAt".into()),
                 ],
@@ -427,7 +436,7 @@ fn index_capacity_and_billing_switches() {
     assert!(diff(&d, Some(&l), None, "us-east-1").actions.is_empty());
     l.indexes[0].capacity = Some((1, 1));
     let r = diff(&d, Some(&l), None, "us-east-1");
-    assert_eq!(r.actions, [Action::IndexCapacity("byEmail".into(), 2, 3)]);
+    assert_eq!(r.actions, [Action::IndexCapacity(units("byEmail", 2, 3))]);
     assert_eq!(r.changes[0].field, "global_secondary_indexes.byEmail.capacity");
     assert_eq!(r.changes[0].live, "read 1, write 1");
 
@@ -441,7 +450,7 @@ fn index_capacity_and_billing_switches() {
         r.actions,
         [
             Action::DeleteIndex("old".into()),
-            Action::Billing(d.table.billing, vec![("byEmail".into(), 2, 3)]),
+            Action::Billing { mode: d.table.billing, indexes: vec![units("byEmail", 2, 3)] },
         ]
     );
 }
@@ -497,21 +506,21 @@ fn removal_cases() {
             Some(live()),
             true,
             State::InSync,
-            vec![Action::ProtectionOff, Action::Delete(NAME.into(), false)],
+            vec![Action::ProtectionOff, Action::Delete { name: NAME.into(), deleting: false }],
         ),
         (
             "unprotected",
             Some(unprotected),
             true,
             State::InSync,
-            vec![Action::Delete(NAME.into(), false)],
+            vec![Action::Delete { name: NAME.into(), deleting: false }],
         ),
         (
             "being deleted",
             Some(deleting),
             true,
             State::InSync,
-            vec![Action::Delete(NAME.into(), true)],
+            vec![Action::Delete { name: NAME.into(), deleting: true }],
         ),
     ] {
         let r = removal(&d, l.as_ref(), delete);
@@ -594,4 +603,8 @@ fn index_differences_show_keys_and_projection() {
     assert_eq!(p.notes, ["index byEmail is CREATING (in progress, not drift)"]);
     let p = indexes::plan(&spec, &Billing::OnDemand, &[live_index(&by_email)]);
     assert!(p.notes.is_empty() && p.changes.is_empty(), "{p:?}");
+}
+
+fn units(index: &str, read: i64, write: i64) -> IndexUnits {
+    IndexUnits { index: index.into(), read, write }
 }
