@@ -52,6 +52,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Verify(_) => "verify",
         Command::Outputs(_) => "outputs",
         Command::Bootstrap(_) => "bootstrap",
+        Command::List => "list",
     };
     // Commands that do not work on a stack: success, or the error and exit status 1.
     let finish = |result: anyhow::Result<()>| match result {
@@ -76,6 +77,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             let exported = export_cmd::export(&cli.global, args).await;
             let to_file = args.output_file.is_some();
             return finish(exported.map(|e| render::exported(style, to_file, &e)));
+        }
+        Command::List => {
+            let listed = commands::list::run(&cli.global).await;
+            return finish(listed.map(|l| render::listed(style, &l)));
         }
         _ => {}
     }
@@ -121,7 +126,8 @@ pub async fn run(cli: Cli) -> ExitCode {
             | Command::Man(_)
             | Command::Verify(_)
             | Command::Outputs(_)
-            | Command::Bootstrap(_) => unreachable!("handled above"),
+            | Command::Bootstrap(_)
+            | Command::List => unreachable!("handled above"),
         };
         result.map(Finished::Report).map_err(|e| format!("{e:#}"))
     };
