@@ -146,6 +146,22 @@ fn the_scoped_operator_policy_runs_the_life_cycle_and_refuses_every_escalation()
     run(&s, &["apply"], &op);
     run(&s, &["status"], &op);
     run(&s, &["outputs"], &op);
+    // `setup list` reads nothing the scoped policy does not grant: the stack, its table, its
+    // pool and both its roles, with their creation times, and no note of a denied read.
+    let r = run(&s, &["list", "-o", "json"], &op);
+    let listed = r.json();
+    let ours: Vec<&Value> =
+        listed.as_array().unwrap().iter().filter(|x| x["stack"] == "scoped").collect();
+    assert_eq!(ours.len(), 1, "{listed:#}");
+    let names: Vec<&str> = ours[0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&s.table().as_str()) && names.contains(&s.role().as_str()), "{names:?}");
+    assert_eq!(names.len(), 4, "table, pool, authenticated and guest roles: {names:?}");
+    assert!(!r.stderr.contains("note:"), "{}", r.all());
 
     // The escalation paths, with the operator's credentials, while the stack exists.
     let o = clients(emu, &key, &secret);
