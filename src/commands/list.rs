@@ -194,13 +194,17 @@ pub fn resource_of_arn(arn: &str) -> Resource {
     Resource { kind, name: name.to_string(), arn: arn.to_string(), created: None }
 }
 
-/// The earliest creation time (RFC 3339 strings of one format sort as times).
+/// The earliest creation time: the times are all [`rfc3339`], whose strings sort as the times
+/// they name.
 pub fn earliest(resources: &[Resource]) -> Option<String> {
     resources.iter().filter_map(|r| r.created.clone()).min()
 }
 
-fn rfc3339(t: &aws_smithy_types::DateTime) -> Option<String> {
-    t.fmt(Format::DateTime).ok()
+/// `2026-03-02T10:15:03Z`: whole seconds, UTC, one width. AWS answers with milliseconds or
+/// microseconds (or none), and `…03Z` sorts after `…03.5Z` as a string; a janitor's
+/// `jq fromdateiso8601` reads no fractions either.
+pub fn rfc3339(t: &aws_smithy_types::DateTime) -> Option<String> {
+    aws_smithy_types::DateTime::from_secs(t.secs()).fmt(Format::DateTime).ok()
 }
 
 /// A read `list` can do without: not found drops the resource (deleted since the index saw

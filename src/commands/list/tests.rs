@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use super::{earliest, group, owned_role, resource_of_arn, Resource};
+use super::{earliest, group, owned_role, resource_of_arn, rfc3339, Resource};
 
 fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -91,4 +91,15 @@ fn a_role_is_the_stacks_when_tagged_for_it_and_this_region() {
     assert!(!owned_role(&t(&[]), "a", "eu-west-1"), "untagged");
     // Made before roles carried the region tag: the pool that names it is in this region.
     assert!(owned_role(&t(&[("setup:stack", "a")]), "a", "eu-west-1"));
+}
+
+#[test]
+fn creation_times_are_whole_seconds_in_utc_so_that_they_sort_as_strings() {
+    use aws_smithy_types::DateTime;
+    let at = |secs: i64, nanos: u32| rfc3339(&DateTime::from_secs_and_nanos(secs, nanos)).unwrap();
+    assert_eq!(at(1_772_446_503, 0), "2026-03-02T10:15:03Z");
+    assert_eq!(at(1_772_446_503, 87_285_000), "2026-03-02T10:15:03Z");
+    assert_eq!(at(1_772_446_503, 999_999_999), "2026-03-02T10:15:03Z");
+    // A later second with a fraction still sorts after an earlier whole one.
+    assert!(at(1_772_446_502, 500_000_000) < at(1_772_446_503, 0));
 }
