@@ -22,7 +22,10 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::date_time::Format;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures_util::future::join_all;
 use serde::Serialize;
 
@@ -215,22 +218,9 @@ enum Read<T> {
     Failed(String),
 }
 
-fn read<T, E>(
-    what: String,
-    res: std::result::Result<
-        T,
-        aws_smithy_runtime_api::client::result::SdkError<
-            E,
-            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-        >,
-    >,
-) -> Read<T>
+fn read<T, E>(what: String, res: Result<T, SdkError<E, HttpResponse>>) -> Read<T>
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match res {
         Ok(v) => Read::Ok(v),
