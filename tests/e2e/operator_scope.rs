@@ -386,6 +386,26 @@ fn the_scoped_operator_policy_runs_the_life_cycle_and_refuses_every_escalation()
         );
     });
     assert!(failures.is_empty(), "escalations not refused:\n{}", failures.join("\n"));
+    // The janitor's view (examples/github-actions/janitor.yml) with the prefixed policy: every
+    // stack is named (GetResources has no resource-level permissions), the pr- stack with its
+    // resources and creation times; another stack's details are refused, said in a note.
+    let r = run(&pr, &["list", "-o", "json"], &pr_op);
+    let listed = r.json();
+    let of = |name: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["stack"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not listed: {listed:#}"))
+    };
+    let mine = of(&pr.name);
+    assert!(mine["created"].is_string(), "{mine:#}");
+    assert_eq!(mine["resources"].as_array().unwrap().len(), 3, "{mine:#}");
+    let theirs = of("scoped");
+    assert!(theirs["created"].is_null(), "another stack's table is not read: {theirs:#}");
+    r.stderr_has(&format!("reading table {}", s.table()));
     run(&pr, &["teardown", "--delete-table", "--yes"], &pr_op);
 
     run(&s, &["teardown", "--delete-table", "--yes"], &op);
