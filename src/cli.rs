@@ -45,7 +45,7 @@ pub fn parse() -> Cli {
                   the table, an identity pool for your user pool, an IAM role for its authenticated users \
                   (with a trust policy scoped to the pool) and an IAM policy scoped to the table.\n\n\
                   Everything comes from one config file (default ./setup.toml); running a command twice is safe.",
-    after_help = "Examples:\n  setup init                      write a commented setup.toml\n  setup plan                      show what apply would do\n  setup apply                     create or converge everything\n  setup status --output json      drift check for CI (exit 2 drift, 3 security)\n  setup verify --create-test-user sign in and use the table like the app does\n  setup outputs --format env      ids and ARNs for the app\n  setup teardown                  remove what apply created (the table is kept)\n  setup export --format terraform move to Terraform (or --format cloudformation)\n  setup bootstrap --github-repo o/r  once, as an administrator: boundary and CI role\n\nCredentials and region come from the usual AWS sources: AWS_PROFILE, AWS_REGION,\nenvironment keys, SSO, instance roles. AWS_ENDPOINT_URL points at an emulator."
+    after_help = "Examples:\n  setup init                      write a commented setup.toml\n  setup plan                      show what apply would do\n  setup apply                     create or converge everything\n  setup status --output json      drift check for CI (exit 2 drift, 3 security)\n  setup verify --create-test-user sign in and use the table like the app does\n  setup outputs --format env      ids and ARNs for the app\n  setup teardown                  remove what apply created (the table is kept)\n  setup export --format terraform move to Terraform (or --format cloudformation)\n  setup bootstrap --github-repo o/r  once, as an administrator: boundary and CI role\n  setup list                      the stacks in this account and region\n\nCredentials and region come from the usual AWS sources: AWS_PROFILE, AWS_REGION,\nenvironment keys, SSO, instance roles. AWS_ENDPOINT_URL points at an emulator."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -162,6 +162,14 @@ and says so on stderr. The operator policy names the account the credentials bel
         after_help = "Examples:\n  setup bootstrap                                   the boundary only (asks first)\n  setup bootstrap --github-repo your-org/your-app   also the OIDC provider, CI role and operator policy\n  setup bootstrap --github-repo your-org/your-app --github-subject pull_request --stack-prefix pr-\n                                                    a role for per-pull-request stacks\n  setup bootstrap --yes --output json               for scripts: the ARNs it made"
     )]
     Bootstrap(BootstrapArgs),
+    /// List the stacks in the account and region (found by their setup:stack tag), with their
+    /// resources and when they were made. Needs no config
+    #[command(
+        long_about = "List the stacks in the account and region, found by their `setup:stack` tag through the Resource Groups Tagging API, with their resources (table, identity pool, the pool's roles) and when they were made. Needs no config: the region is --region, else the config's if there is one, else AWS_REGION or the profile's.\n\n\
+                      The number of requests does not grow with the account: one GetResources page per 100 tagged resources, then a fixed number of reads per stack (DescribeTable, DescribeIdentityPool, GetIdentityPoolRoles, GetRole). IAM is global and the Tagging API does not return roles, so roles are found through the stack's identity pool, and only those tagged for the stack and this region are listed. Exit 0 (also when there is no stack), 1 on an error.",
+        after_help = "Examples:\n  setup list\n  setup list --region eu-west-1 --output json\n  setup list -o json | jq -r '.[] | select(.stack | startswith(\"pr-\")) | .stack'"
+    )]
+    List,
     /// Write a commented setup.toml to start from (asks for the user pool on a terminal)
     #[command(
         after_help = "Examples:\n  setup init                                    ask for the user pool and app client\n  setup init --user-pool-id us-east-1_AbCdEf123 --client-id 1example23456789 \\\n             --stack myapp-dev --region us-east-1 --table user-profiles\n  setup init --config envs/prod.toml --force    overwrite an existing file\n  setup init --from-identity-pool us-east-1:1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d\n                                                describe what you built by hand, then `setup apply --adopt`"

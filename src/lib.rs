@@ -58,6 +58,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Verify(_) => Ran::Verify,
         Command::Outputs(_) => Ran::Outputs,
         Command::Bootstrap(_) => Ran::Bootstrap,
+        Command::List => Ran::List,
     };
     // Commands that do not work on a stack: success, or the error and exit status 1.
     let finish = |result: anyhow::Result<()>| match result {
@@ -82,6 +83,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             let exported = export_cmd::export(&cli.global, args).await;
             let to_file = args.output_file.is_some();
             return finish(exported.map(|e| render::exported(style, to_file, &e)));
+        }
+        Command::List => {
+            let listed = commands::list::run(&cli.global).await;
+            return finish(listed.map(|l| render::listed(style, &l)));
         }
         _ => {}
     }
@@ -127,7 +132,8 @@ pub async fn run(cli: Cli) -> ExitCode {
             | Command::Man(_)
             | Command::Verify(_)
             | Command::Outputs(_)
-            | Command::Bootstrap(_) => unreachable!("handled above"),
+            | Command::Bootstrap(_)
+            | Command::List => unreachable!("handled above"),
         };
         result.map(Finished::Report).map_err(|e| format!("{e:#}"))
     };

@@ -71,10 +71,11 @@ pub enum Command {
     Init,
     Completions,
     Man,
+    List,
 }
 
 impl Command {
-    pub const ALL: [Command; 11] = [
+    pub const ALL: [Command; 12] = [
         Command::Apply,
         Command::Plan,
         Command::Status,
@@ -86,6 +87,7 @@ impl Command {
         Command::Init,
         Command::Completions,
         Command::Man,
+        Command::List,
     ];
 
     pub fn name(self) -> &'static str {
@@ -101,6 +103,7 @@ impl Command {
             Command::Init => "init",
             Command::Completions => "completions",
             Command::Man => "man",
+            Command::List => "list",
         }
     }
 

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod bootstrap;
 pub mod export;
 pub mod init;
+pub mod list;
 pub mod outputs;
 pub mod status;
 pub mod teardown;

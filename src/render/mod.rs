@@ -7,6 +7,7 @@
 
 pub mod human;
 pub mod json;
+pub mod list;
 pub mod live;
 pub mod outputs;
 
@@ -19,6 +20,7 @@ use crate::cli::{Global, Output};
 use crate::commands::bootstrap::{BootstrapReport, Shown};
 use crate::commands::export::Exported;
 use crate::commands::init::Initialized;
+use crate::commands::list::Listing;
 use crate::commands::outputs::{Outputs, Written};
 use crate::commands::verify::VerifyReport;
 use crate::commands::Report;
@@ -229,5 +231,18 @@ pub fn written(style: Style, w: &Written) {
         Output::Json => println!("{}", json::to_pretty(w)),
         Output::Text if style.quiet => {}
         Output::Text => println!("{}", outputs::written(w)),
+    }
+}
+
+/// Prints what `setup list` found: the table (text) or the array of stacks (JSON) on stdout,
+/// what could not be read on stderr.
+pub fn listed(style: Style, l: &Listing) {
+    match style.output {
+        Output::Json => println!("{}", json::to_pretty(&l.stacks)),
+        Output::Text if style.quiet => {}
+        Output::Text => print!("{}", list::table(l)),
+    }
+    for n in &l.notes {
+        style.note(n);
     }
 }

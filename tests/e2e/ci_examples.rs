@@ -226,6 +226,7 @@ fn each_ci_role_trusts_one_kind_of_job_exactly() {
         ("github-oidc-trust-pull-request.json", ":pull_request"),
         ("github-oidc-trust-production.json", ":environment:production"),
         ("github-oidc-trust-drift-check.json", ":ref:refs/heads/main"),
+        ("github-oidc-trust-janitor.json", ":environment:janitor"),
     ] {
         let doc: serde_json::Value =
             serde_json::from_str(&read(&format!("examples/github-actions/{file}"))).unwrap();
@@ -247,14 +248,84 @@ fn each_ci_role_trusts_one_kind_of_job_exactly() {
         assert!(!sub.contains('*') && !sub.contains('?'), "{file}: {sub}");
         subs.push(sub.to_string());
     }
+    subs.sort();
     subs.dedup();
-    assert_eq!(subs.len(), 3);
+    assert_eq!(subs.len(), 4);
     // Each workflow assumes its own role.
-    let roles: Vec<String> = ["pr-stack.yml", "apply.yml", "drift-check.yml"]
+    let roles: Vec<String> = ["pr-stack.yml", "apply.yml", "drift-check.yml", "janitor.yml"]
         .iter()
         .map(|f| role_variable(&workflow(f)))
         .collect();
-    assert_eq!(roles, ["SETUP_PR_ROLE_ARN", "SETUP_PRODUCTION_ROLE_ARN", "SETUP_DRIFT_ROLE_ARN"]);
+    assert_eq!(
+        roles,
+        [
+            "SETUP_PR_ROLE_ARN",
+            "SETUP_PRODUCTION_ROLE_ARN",
+            "SETUP_DRIFT_ROLE_ARN",
+            "SETUP_JANITOR_ROLE_ARN"
+        ]
+    );
+}
+
+/// The janitor lists the stacks, then tears down each pull-request stack older than the limit
+/// with the config pull-request stacks are made with, from its own environment's role.
+#[test]
+fn janitor_lists_the_stacks_and_tears_down_the_stale_pull_request_ones() {
+    let w = workflow("janitor.yml");
+    assert_eq!(text(&w["on"]["schedule"][0]["cron"]).split_whitespace().count(), 5);
+    assert!(w["on"]["pull_request"].is_null() && w["on"]["pull_request_target"].is_null());
+    check_oidc("janitor.yml", &w);
+    let job = w["jobs"].as_mapping().unwrap().values().next().unwrap();
+    assert_eq!(text(&job["environment"]), "janitor");
+    assert_eq!(role_variable(&w), "SETUP_JANITOR_ROLE_ARN");
+    let commands = check_commands_parse(&w);
+    let names: Vec<&str> = commands.iter().map(|c| c[1].as_str()).collect();
+    assert_eq!(names, ["list", "init", "teardown"]);
+    assert!(commands[0].windows(2).any(|p| p == ["--output", "json"]), "{:?}", commands[0]);
+    for flag in ["--delete-table", "--yes"] {
+        assert!(commands[2].contains(&flag.to_string()), "{:?}", commands[2]);
+    }
+    // The same table name as the pull request's stack, so teardown --delete-table finds it.
+    let pr = check_commands_parse(&workflow("pr-stack.yml"));
+    let table = |c: &Vec<String>| c[c.iter().position(|a| a == "--table").unwrap() + 1].clone();
+    assert_eq!(table(&commands[1]).replace("$stack", "$STACK"), table(&pr[0]));
+    assert_eq!(text(&w["env"]["PREFIX"]), "pr-");
+}
+
+/// The janitor's selection, run as GitHub runs it (bash, the workflow's env) on what a real
+/// `setup list --output json` printed: the pull-request stacks older than MAX_AGE_DAYS, and
+/// nothing else.
+#[test]
+fn janitor_picks_exactly_the_old_pull_request_stacks() {
+    let w = workflow("janitor.yml");
+    let pick = steps(&w).into_iter().find(|s| text(&s["name"]) == "Pick the stale ones").unwrap();
+    let script = text(&pick["run"]).to_string();
+    let region = "ap-northeast-1";
+    let pr = Stack::new("pr-janitor-1", "");
+    let other = Stack::new("janitor-keep", "");
+    for s in [&pr, &other] {
+        s.ok(&["apply", "--region", region]);
+    }
+    let listed = pr.ok(&["list", "--region", region, "--output", "json"]).stdout;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stacks.json"), &listed).unwrap();
+    let stale = |days: &str| {
+        let ran = std::process::Command::new("bash")
+            .args(["-e", "-c", &script])
+            .current_dir(dir.path())
+            .env("PREFIX", text(&w["env"]["PREFIX"]))
+            .env("MAX_AGE_DAYS", days)
+            .output()
+            .unwrap();
+        assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+        std::fs::read_to_string(dir.path().join("stale.txt")).unwrap()
+    };
+    // Made moments ago: older than 0 days, younger than 1.
+    assert_eq!(stale("0"), format!("{}\n", pr.name), "{listed}");
+    assert_eq!(stale(text(&w["env"]["MAX_AGE_DAYS"])), "", "{listed}");
+    for s in [&pr, &other] {
+        s.ok(&["teardown", "--delete-table", "--yes", "--region", region]);
+    }
 }
 
 #[test]

@@ -65,6 +65,8 @@ fn json_fields_match_the_fixture() {
     };
     record(&mut found, "plan", &run(&["plan"], 0));
     run(&["apply"], 0);
+    // The stacks of the region, this one's with a table, a pool and a role.
+    record(&mut found, "list", &run(&["list"], 0));
     drift(&s);
     // And a grant beyond the config, so `security_findings` has an entry.
     let admin =

@@ -226,6 +226,7 @@ fn operator_policy_is_sufficient_with_iam_enforcement_on() {
         &["status"][..],
         &["apply"][..],
         &["outputs"][..],
+        &["list"][..],
         &["teardown", "--delete-table", "--yes"][..],
     ] {
         let r = s.run_env(args, &as_operator);

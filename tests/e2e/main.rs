@@ -27,6 +27,7 @@ mod init_from;
 mod isolation;
 mod json_fields;
 mod least_privilege;
+mod list;
 mod live;
 mod operator_scope;
 mod outputs;

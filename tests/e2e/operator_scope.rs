@@ -146,6 +146,22 @@ fn the_scoped_operator_policy_runs_the_life_cycle_and_refuses_every_escalation()
     run(&s, &["apply"], &op);
     run(&s, &["status"], &op);
     run(&s, &["outputs"], &op);
+    // `setup list` reads nothing the scoped policy does not grant: the stack, its table, its
+    // pool and both its roles, with their creation times, and no note of a denied read.
+    let r = run(&s, &["list", "-o", "json"], &op);
+    let listed = r.json();
+    let ours: Vec<&Value> =
+        listed.as_array().unwrap().iter().filter(|x| x["stack"] == "scoped").collect();
+    assert_eq!(ours.len(), 1, "{listed:#}");
+    let names: Vec<&str> = ours[0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&s.table().as_str()) && names.contains(&s.role().as_str()), "{names:?}");
+    assert_eq!(names.len(), 4, "table, pool, authenticated and guest roles: {names:?}");
+    assert!(!r.stderr.contains("note:"), "{}", r.all());
 
     // The escalation paths, with the operator's credentials, while the stack exists.
     let o = clients(emu, &key, &secret);
@@ -370,6 +386,26 @@ fn the_scoped_operator_policy_runs_the_life_cycle_and_refuses_every_escalation()
         );
     });
     assert!(failures.is_empty(), "escalations not refused:\n{}", failures.join("\n"));
+    // The janitor's view (examples/github-actions/janitor.yml) with the prefixed policy: every
+    // stack is named (GetResources has no resource-level permissions), the pr- stack with its
+    // resources and creation times; another stack's details are refused, said in a note.
+    let r = run(&pr, &["list", "-o", "json"], &pr_op);
+    let listed = r.json();
+    let of = |name: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["stack"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not listed: {listed:#}"))
+    };
+    let mine = of(&pr.name);
+    assert!(mine["created"].is_string(), "{mine:#}");
+    assert_eq!(mine["resources"].as_array().unwrap().len(), 3, "{mine:#}");
+    let theirs = of("scoped");
+    assert!(theirs["created"].is_null(), "another stack's table is not read: {theirs:#}");
+    r.stderr_has(&format!("reading table {}", s.table()));
     run(&pr, &["teardown", "--delete-table", "--yes"], &pr_op);
 
     run(&s, &["teardown", "--delete-table", "--yes"], &op);

@@ -160,6 +160,7 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
     // verify (with a test user) and outputs read and write only what the policy allows.
     run(&["verify", "--create-test-user"]);
     run(&["outputs"]);
+    run(&["list"]);
     // Drift in every step, so the update paths run too.
     block_on(async {
         sdk.set_trust_policy(&s.role(), r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#).await;

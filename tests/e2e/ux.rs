@@ -50,6 +50,7 @@ const COMMANDS: &[&str] = &[
     "verify",
     "outputs",
     "bootstrap",
+    "list",
 ];
 
 #[test]

@@ -30,6 +30,7 @@ fn actions_files() -> Vec<String> {
         ".github/workflows/ci.yml",
         ".github/workflows/release.yml",
         "examples/github-actions/drift-check.yml",
+        "examples/github-actions/janitor.yml",
         "examples/github-actions/pr-stack.yml",
     ] {
         assert!(files.iter().any(|f| f == expected), "{expected} is missing");

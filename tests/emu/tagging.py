@@ -27,6 +27,10 @@ fields optional, 0 or absent = off):
              there with their last tags). Tag changes on a live pool show at once.
   page_size  at most that many resources a page, whatever ResourcesPerPage asks for.
 
+IAM roles and policies are never returned, tagged or not, as in AWS ("The GetResources operation
+does not currently support IAM users and roles"); moto's IAM backend is not one of its taggable
+ones either. tests/emu/selftest_tagging.py checks all of the above that `setup list` relies on.
+
 install(faults) also
   * adds the fault kind "denied" to tests/emulator.py's fault injection: the request is answered
     with the service's access-denied error (AccessDeniedException, HTTP 400, for JSON services;
