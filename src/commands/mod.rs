@@ -151,7 +151,7 @@ impl Session {
 
     pub async fn observe(&self, scope: steps::Scope) -> Result<Observed> {
         let o = steps::observe(&self.aws, &self.desired, scope).await?;
-        tracing::debug!(account = %o.account, table = o.table.is_some(), role = o.role.is_some(), policy = o.policy.is_some(), "observed");
+        tracing::debug!(account = %o.account, table = o.get::<crate::steps::table::Table>().is_some(), role = o.get::<crate::steps::role::Role>().is_some(), policy = o.get::<crate::steps::policy::AccessPolicy>().is_some(), "observed");
         Ok(o)
     }
 

@@ -48,7 +48,7 @@ use crate::export::Resource;
 use crate::plan::{Action, Done, Plan, StepId, StepReport};
 use crate::progress::Progress;
 
-pub use observe::{observe, Observed, Scope};
+pub use observe::{observe, AnyObserve, Observe, Observed, Scope};
 pub use own::{not_owned_reason, owner, tag_changes, Keep, Owner, Tagging};
 pub use run::{execute, Run};
 
@@ -139,7 +139,7 @@ impl View<'_> {
         if !self.d.table.global_secondary_indexes.is_empty() {
             grants.push_str(" and its indexes");
         }
-        if let Some(key) = self.o.kms_key.as_ref().and_then(|k| k.arn()) {
+        if let Some(key) = self.o.get::<crate::steps::table::KmsKey>().and_then(|k| k.arn()) {
             let statement = crate::policy_doc::kms_statement(key, self.region, &self.d.table.name);
             doc = crate::policy_doc::with_statement(doc, statement);
             grants.push_str(&format!("; {} on {key}", crate::policy_doc::KMS_ACTIONS.join(", ")));
@@ -148,7 +148,7 @@ impl View<'_> {
     }
     /// The id of the identity pool the stack uses, when it exists.
     pub fn pool_id(&self) -> Option<&str> {
-        self.o.pool.live().map(|p| p.id.as_str())
+        crate::steps::identity_pool::lookup(self.o).live().map(|p| p.id.as_str())
     }
 }
 
@@ -175,7 +175,7 @@ impl Need {
 
 /// The contract of a step. See the module documentation for the shape.
 #[allow(async_fn_in_trait)]
-pub trait Step: Sync + 'static {
+pub trait Step: Observe {
     /// What this step can do; `Display` is the text of `plan` and of the JSON `actions`.
     type Action: fmt::Display + fmt::Debug + Send + Sync + 'static;
 
@@ -214,7 +214,7 @@ pub trait Step: Sync + 'static {
 }
 
 /// [`Step`] with its action type erased, for the registry. Implemented for every step.
-pub trait AnyStep: Sync {
+pub trait AnyStep: AnyObserve {
     fn id(&self) -> StepId;
     fn applies(&self, v: &View) -> bool;
     fn diff(&self, v: &View) -> StepReport;

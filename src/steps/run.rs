@@ -4,6 +4,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,11 +38,47 @@ impl<'a> Run<'a> {
     }
 }
 
+/// Where one entry of the board is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
+pub enum Status {
     Running,
     Succeeded,
     Failed,
+}
+
+/// The dependency board: every entry (a unit of apply, an observation) starts running and ends
+/// once; others wait for its end. Observing and carrying out a plan both run on it.
+pub struct Board<K> {
+    entries: HashMap<K, watch::Sender<Status>>,
+}
+
+impl<K: Eq + Hash> Board<K> {
+    pub fn new(keys: impl IntoIterator<Item = K>) -> Self {
+        Board {
+            entries: keys.into_iter().map(|k| (k, watch::channel(Status::Running).0)).collect(),
+        }
+    }
+
+    /// Entry `key` has ended so.
+    pub fn end(&self, key: &K, status: Status) {
+        if let Some(tx) = self.entries.get(key) {
+            tx.send_replace(status);
+        }
+    }
+
+    /// Waits until every entry `which` picks has ended: `Failed` if one of them failed (none
+    /// at all has nothing to wait for).
+    pub async fn ended(&self, which: impl Fn(&K) -> bool) -> Status {
+        let mut status = Status::Succeeded;
+        for (_, tx) in self.entries.iter().filter(|(k, _)| which(k)) {
+            let mut rx = tx.subscribe();
+            let ended = rx.wait_for(|s| *s != Status::Running).await.map(|s| *s);
+            if ended.unwrap_or(Status::Failed) == Status::Failed {
+                status = Status::Failed;
+            }
+        }
+        status
+    }
 }
 
 /// Runs the planned actions of `steps` and returns the reports with what each step did: its
@@ -68,15 +105,14 @@ pub async fn execute(run: &Run<'_>, command: &str, steps: Vec<StepReport>) -> Ve
             })
             .collect();
     }
-    let board: HashMap<StepId, watch::Sender<Status>> =
-        steps.iter().map(|s| (s.step, watch::channel(Status::Running).0)).collect();
+    let board = Board::new(steps.iter().map(|s| s.step));
     let work = steps.into_iter().map(|report| run_step(run, &board, command, report));
     futures_util::future::join_all(work).await
 }
 
 async fn run_step(
     run: &Run<'_>,
-    board: &HashMap<StepId, watch::Sender<Status>>,
+    board: &Board<StepId>,
     command: &str,
     mut report: StepReport,
 ) -> StepReport {
@@ -85,7 +121,8 @@ async fn run_step(
     let mut worked = Duration::ZERO;
     'actions: for action in planned {
         for need in s.needs(&action) {
-            if ended(board, need.step()).await == Status::Failed && matches!(need, Need::Done(_)) {
+            let ended = board.ended(|id| *id == need.step()).await;
+            if ended == Status::Failed && matches!(need, Need::Done(_)) {
                 report.error = Some(format!("skipped: the {} step failed", need.step()));
                 break 'actions;
             }
@@ -115,7 +152,7 @@ async fn run_step(
     let skipped = report.actions.is_empty() && report.error.is_some();
     report.duration_ms = (!skipped).then_some(worked.as_millis() as u64);
     let status = if report.error.is_none() { Status::Succeeded } else { Status::Failed };
-    board[&report.step].send_replace(status);
+    board.end(&report.step, status);
     run.ctx.progress.ended(command, &report);
     report
 }
@@ -167,14 +204,4 @@ fn past_findings(notes: &mut [String]) {
             *n = fixed;
         }
     }
-}
-
-/// Waits until step `id` has ended (a step that is not part of the plan has nothing to do).
-async fn ended(board: &HashMap<StepId, watch::Sender<Status>>, id: StepId) -> Status {
-    let Some(tx) = board.get(&id) else {
-        return Status::Succeeded;
-    };
-    let mut rx = tx.subscribe();
-    let status = rx.wait_for(|s| *s != Status::Running).await.map(|s| *s).unwrap_or(Status::Failed);
-    status
 }

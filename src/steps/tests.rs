@@ -124,12 +124,14 @@ fn each_removal_of_a_teardown_waits_for_what_must_go_first() {
     let policy_arn = d.policy_arn(&o.account);
     let mut role = test_support::role(&d, policy_doc::trust_policy("us-east-1:p", PROVIDER), &ours);
     role.attached = vec![(d.policy_name.clone(), policy_arn.clone())];
-    o.role = Some(role);
+    o.set::<crate::steps::role::Role>(Some(role));
     let mut policy = test_support::policy(policy_arn, Value::Null, &ours);
     policy.entities =
         Some(managed::Entities { roles: vec![d.role_name.clone()], ..Default::default() });
-    o.policy = Some(policy);
-    o.pool = identity_pool::Lookup::Owned(Box::new(test_support::pool(&d, "us-east-1:p", &ours)));
+    o.set::<crate::steps::policy::AccessPolicy>(Some(policy));
+    o.set::<crate::steps::identity_pool::IdentityPool>(Some(identity_pool::Lookup::Owned(
+        Box::new(test_support::pool(&d, "us-east-1:p", &ours)),
+    )));
     let v = view(&d, &o);
     assert_eq!(
         waits(|s| s.removal(&v)),

@@ -17,13 +17,14 @@ use std::fmt;
 
 use anyhow::Result;
 
+use super::observe::{Look, Observe};
 use super::{Diff, Keep, Run, Step, Tagging, View};
 use crate::config::{Billing, Desired, Encryption, Gsi, KeyAttr, Projection, TableClass};
 use crate::export::Resource;
 use crate::plan::{Done, StepId};
 
 pub use apply::replace_refusal;
-pub use kms::{observe_key, KeyInfo, KeyLookup};
+pub use kms::{observe_key, KeyInfo, KeyLookup, KmsKey};
 pub use observe::{observe, TAG_SETTLE_AGE, TAG_SETTLE_WAIT};
 
 const STEP: StepId = StepId::Table;
@@ -180,7 +181,9 @@ pub fn index_replace_refusal(plan: &crate::plan::Plan) -> Option<String> {
 /// grants to everyone, or to the stack's roles beyond what the config grants them.
 fn resource_policy_findings(v: &View) -> Vec<String> {
     use crate::diagnose::resource_policy::{findings, Caller, Role};
-    let Some((live, doc)) = v.o.table.as_ref().and_then(|t| Some((t, t.resource_policy.as_ref()?)))
+    let Some((live, doc)) =
+        v.o.get::<crate::steps::table::Table>()
+            .and_then(|t| Some((t, t.resource_policy.as_ref()?)))
     else {
         return Vec::new();
     };
@@ -203,18 +206,30 @@ fn resource_policy_findings(v: &View) -> Vec<String> {
     findings(doc, &d.table.name, &live.arn, &roles).iter().map(ToString::to_string).collect()
 }
 
+impl Observe for Table {
+    type Live = Live;
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<Live>> {
+        observe(look.aws, look.d, look.full(), look.full()).await
+    }
+}
+
 impl Step for Table {
     type Action = Action;
     const ID: StepId = STEP;
 
     fn diff(&self, v: &View) -> Diff<Action> {
-        let mut r = diff::diff(v.d, v.o.table.as_ref(), v.o.kms_key.as_ref(), v.region);
+        let mut r = diff::diff(
+            v.d,
+            v.o.get::<crate::steps::table::Table>(),
+            v.o.get::<crate::steps::table::KmsKey>(),
+            v.region,
+        );
         r.notes.extend(resource_policy_findings(v));
         r
     }
 
     fn removal(&self, v: &View) -> Diff<Action> {
-        diff::removal(v.d, v.o.table.as_ref(), v.delete_table)
+        diff::removal(v.d, v.o.get::<crate::steps::table::Table>(), v.delete_table)
     }
 
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
