@@ -78,8 +78,8 @@ impl From<StepId> for Unit {
 impl fmt::Display for Unit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.instance {
-            Some(i) => write!(f, "{}[{i}]", self.step),
-            None => write!(f, "{}", self.step),
+            Some(i) => f.pad(&format!("{}[{i}]", self.step)),
+            None => f.pad(self.step.name()),
         }
     }
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::aws::{self, AwsOptions, Clients};
 use crate::cli::Global;
 use crate::config::{self, ConfigError, Desired, Overrides};
-use crate::plan::{Plan, StepId};
+use crate::plan::{Plan, StepId, Unit};
 use crate::progress::{Head, Progress};
 use crate::steps::{self, Ctx, Observed, Run};
 
@@ -48,6 +48,9 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SecurityFinding {
     pub step: StepId,
+    /// The step's instance (absent for a step with one resource).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     pub resource: String,
     /// The note without its `security: ` prefix.
     pub finding: String,
@@ -60,6 +63,7 @@ pub fn security_findings(steps: &[crate::plan::StepReport]) -> Vec<SecurityFindi
         .flat_map(|st| {
             st.notes.iter().filter_map(|n| n.strip_prefix("security: ")).map(|f| SecurityFinding {
                 step: st.step,
+                instance: st.instance.clone(),
                 resource: st.resource.clone(),
                 finding: f.to_string(),
             })
@@ -203,7 +207,7 @@ impl Session {
         adopt: bool,
     ) -> Report {
         let ctx = self.ctx(command, &o.account, adopt);
-        let ids: Vec<StepId> = plan.steps.iter().map(|st| st.step).collect();
+        let units: Vec<Unit> = plan.steps.iter().map(|st| st.unit()).collect();
         self.progress.begin(
             &Head {
                 command,
@@ -211,13 +215,13 @@ impl Session {
                 region: &self.aws.region,
                 account: &o.account.id,
             },
-            &ids,
+            &units,
         );
         let steps = steps::execute(&Run::new(&ctx, o), command, plan.steps).await;
         let mut r = self.report(command, &o.account, Plan { steps });
         for st in &r.steps {
             if let Some(e) = &st.error {
-                r.errors.push(format!("{}: {e}", st.step));
+                r.errors.push(format!("{}: {e}", st.unit()));
             }
         }
         r.ok = r.errors.is_empty();

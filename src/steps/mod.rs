@@ -45,7 +45,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::aws::{Account, Clients};
 use crate::config::Desired;
 use crate::export::Resource;
-use crate::plan::{Action, Done, Plan, StepId, StepReport};
+use crate::plan::{Action, Done, Plan, StepId, StepReport, Unit};
 use crate::progress::Progress;
 
 pub use observe::{observe, AnyObserve, Observe, Observed, Scope};
@@ -115,9 +115,15 @@ pub struct View<'a> {
     pub region: &'a str,
     /// `teardown --delete-table`.
     pub delete_table: bool,
+    /// The instance being planned (`None` for a step with one resource).
+    pub instance: Option<&'a str>,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    /// What observer `O` found for this view's instance.
+    pub fn live<O: Observe>(&self) -> Option<&'a O::Live> {
+        self.o.instance::<O>(self.instance)
+    }
     pub fn table_arn(&self) -> String {
         self.d.table_arn(self.region, &self.o.account)
     }
@@ -156,19 +162,30 @@ impl View<'_> {
 pub type Diff<A> = StepReport<A>;
 
 /// What an action waits for before it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Need {
-    /// That step must have succeeded (the action uses what it made); if it failed, the rest of
-    /// this step is skipped.
+    /// That step (every instance of it) must have succeeded (the action uses what it made); if
+    /// it failed, the rest of this step is skipped.
     Done(StepId),
-    /// That step must have ended, whatever the result (order only).
+    /// That step (every instance of it) must have ended, whatever the result (order only).
     After(StepId),
+    /// That one instance of a step must have succeeded (as `Done`).
+    Instance(Unit),
 }
 
 impl Need {
-    pub fn step(self) -> StepId {
+    pub fn step(&self) -> StepId {
         match self {
-            Need::Done(s) | Need::After(s) => s,
+            Need::Done(s) | Need::After(s) => *s,
+            Need::Instance(u) => u.step,
+        }
+    }
+
+    /// What it waits for, as reports name it.
+    pub fn unit(&self) -> Unit {
+        match self {
+            Need::Done(s) | Need::After(s) => Unit::from(*s),
+            Need::Instance(u) => u.clone(),
         }
     }
 }
@@ -269,16 +286,26 @@ fn typed<S: Step>(action: &Action) -> &S::Action {
 
 /// Compares everything observed with the config: the report `status`, `plan` and `apply` share.
 pub fn diff(d: &Desired, region: &str, o: &Observed) -> Plan {
-    plan(&View { d, o, region, delete_table: false }, |s, v| s.diff(v))
+    plan(&View { d, o, region, delete_table: false, instance: None }, |s, v| s.diff(v))
 }
 
 /// What `teardown` does: every step's removal, from what was observed.
 pub fn removal(d: &Desired, region: &str, o: &Observed, delete_table: bool) -> Plan {
-    plan(&View { d, o, region, delete_table }, |s, v| s.removal(v))
+    plan(&View { d, o, region, delete_table, instance: None }, |s, v| s.removal(v))
 }
 
+/// Every applying step's report, one per instance, in registry order.
 fn plan(v: &View, report: impl Fn(&dyn AnyStep, &View) -> StepReport) -> Plan {
-    Plan { steps: STEPS.iter().filter(|s| s.applies(v)).map(|s| report(*s, v)).collect() }
+    let mut steps = Vec::new();
+    for s in STEPS.iter().filter(|s| s.applies(v)) {
+        for instance in s.instances(v.d) {
+            let of = View { instance: instance.as_deref(), ..*v };
+            let mut r = report(*s, &of);
+            r.instance = instance;
+            steps.push(r);
+        }
+    }
+    Plan { steps }
 }
 
 /// Configs and expectations for the steps' unit tests.
@@ -337,7 +364,7 @@ pub mod test_support {
     }
 
     pub fn view<'a>(d: &'a Desired, o: &'a Observed) -> View<'a> {
-        View { d, o, region: REGION, delete_table: false }
+        View { d, o, region: REGION, delete_table: false, instance: None }
     }
 
     pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::{step, Ctx, Need, Observed};
-use crate::plan::{StepId, StepReport};
+use crate::plan::{StepReport, Unit};
 
 /// What actions run with: the context, what was observed, and what earlier steps handed on
 /// (the id of a pool created just now, the role as it is after its step).
@@ -85,13 +85,16 @@ impl<K: Eq + Hash> Board<K> {
 /// `done`, its `error` (or `skipped: …` when a step it needs failed), how long it worked, and
 /// the actions that ran. `command` is `apply` or `teardown` (for the progress lines).
 pub async fn execute(run: &Run<'_>, command: &str, steps: Vec<StepReport>) -> Vec<StepReport> {
+    let units: Vec<Unit> = steps.iter().map(StepReport::unit).collect();
     let edges = steps.iter().flat_map(|r| {
         let s = step(r.step);
-        r.actions.iter().flat_map(move |a| s.needs(a).into_iter().map(move |n| (r.step, n.step())))
+        let unit = r.unit();
+        let needed = r.actions.iter().flat_map(|a| s.needs(a)).flat_map(|n| waits_for(&units, &n));
+        needed.map(move |to| (unit.clone(), to)).collect::<Vec<_>>()
     });
     if let Some(cycle) = cycle(edges) {
         // Each would wait for the other for ever: a bug in the steps' needs, refused up front.
-        let names: Vec<&str> = cycle.iter().map(|id| id.name()).collect();
+        let names: Vec<String> = cycle.iter().map(Unit::to_string).collect();
         let error = format!(
             "internal error: steps {} wait for each other; nothing was done (please report it)",
             names.join(" → ")
@@ -105,14 +108,14 @@ pub async fn execute(run: &Run<'_>, command: &str, steps: Vec<StepReport>) -> Ve
             })
             .collect();
     }
-    let board = Board::new(steps.iter().map(|s| s.step));
+    let board = Board::new(units);
     let work = steps.into_iter().map(|report| run_step(run, &board, command, report));
     futures_util::future::join_all(work).await
 }
 
 async fn run_step(
     run: &Run<'_>,
-    board: &Board<StepId>,
+    board: &Board<Unit>,
     command: &str,
     mut report: StepReport,
 ) -> StepReport {
@@ -121,9 +124,12 @@ async fn run_step(
     let mut worked = Duration::ZERO;
     'actions: for action in planned {
         for need in s.needs(&action) {
-            let ended = board.ended(|id| *id == need.step()).await;
-            if ended == Status::Failed && matches!(need, Need::Done(_)) {
-                report.error = Some(format!("skipped: the {} step failed", need.step()));
+            let ended = match &need {
+                Need::Done(id) | Need::After(id) => board.ended(|u| u.step == *id).await,
+                Need::Instance(unit) => board.ended(|u| u == unit).await,
+            };
+            if ended == Status::Failed && !matches!(need, Need::After(_)) {
+                report.error = Some(format!("skipped: the {} step failed", need.unit()));
                 break 'actions;
             }
         }
@@ -152,49 +158,65 @@ async fn run_step(
     let skipped = report.actions.is_empty() && report.error.is_some();
     report.duration_ms = (!skipped).then_some(worked.as_millis() as u64);
     let status = if report.error.is_none() { Status::Succeeded } else { Status::Failed };
-    board.end(&report.step, status);
+    board.end(&report.unit(), status);
     run.ctx.progress.ended(command, &report);
     report
 }
 
-/// A cycle among the waits `from → to` (each step waiting for the other's end), as the steps
-/// along it with the first repeated at the end; `None` when there is none.
-pub fn cycle(edges: impl IntoIterator<Item = (StepId, StepId)>) -> Option<Vec<StepId>> {
-    let mut next: HashMap<StepId, Vec<StepId>> = HashMap::new();
+/// What a need waits for among the plan's `units`: every instance of a step, or one (a step
+/// not in the plan: that step itself, which has nothing to do).
+fn waits_for(units: &[Unit], need: &Need) -> Vec<Unit> {
+    match need {
+        Need::Instance(unit) => vec![unit.clone()],
+        Need::Done(id) | Need::After(id) => {
+            let of: Vec<Unit> = units.iter().filter(|u| u.step == *id).cloned().collect();
+            if of.is_empty() {
+                vec![Unit::from(*id)]
+            } else {
+                of
+            }
+        }
+    }
+}
+
+/// A cycle among the waits `from → to` (each waiting for the other's end), as the units along
+/// it with the first repeated at the end; `None` when there is none.
+pub fn cycle<K: Clone + Ord + Hash>(edges: impl IntoIterator<Item = (K, K)>) -> Option<Vec<K>> {
+    let mut next: HashMap<K, Vec<K>> = HashMap::new();
     for (from, to) in edges {
         if from != to {
             next.entry(from).or_default().push(to);
         }
     }
     // Depth first; `path` is the chain being followed, `done` what has no cycle behind it.
-    fn visit(
-        id: StepId,
-        next: &HashMap<StepId, Vec<StepId>>,
-        path: &mut Vec<StepId>,
-        done: &mut Vec<StepId>,
-    ) -> Option<Vec<StepId>> {
-        if let Some(at) = path.iter().position(|p| *p == id) {
+    fn visit<K: Clone + Ord + Hash>(
+        id: &K,
+        next: &HashMap<K, Vec<K>>,
+        path: &mut Vec<K>,
+        done: &mut Vec<K>,
+    ) -> Option<Vec<K>> {
+        if let Some(at) = path.iter().position(|p| p == id) {
             let mut found = path[at..].to_vec();
-            found.push(id);
+            found.push(id.clone());
             return Some(found);
         }
-        if done.contains(&id) {
+        if done.contains(id) {
             return None;
         }
-        path.push(id);
-        for &to in next.get(&id).into_iter().flatten() {
+        path.push(id.clone());
+        for to in next.get(id).into_iter().flatten() {
             if let Some(found) = visit(to, next, path, done) {
                 return Some(found);
             }
         }
         path.pop();
-        done.push(id);
+        done.push(id.clone());
         None
     }
-    let mut starts: Vec<StepId> = next.keys().copied().collect();
+    let mut starts: Vec<K> = next.keys().cloned().collect();
     starts.sort();
     let (mut path, mut done) = (Vec::new(), Vec::new());
-    starts.into_iter().find_map(|id| visit(id, &next, &mut path, &mut done))
+    starts.iter().find_map(|id| visit(id, &next, &mut path, &mut done))
 }
 
 /// The step's findings, told in the past: the document they were about has been replaced.
