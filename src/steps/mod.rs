@@ -33,6 +33,8 @@ pub mod role;
 pub mod run;
 pub mod table;
 pub mod trust;
+#[cfg(test)]
+pub mod twins;
 pub mod user_pool;
 
 use std::fmt;
@@ -65,6 +67,10 @@ pub const STEPS: &[&dyn AnyStep] = &[
     &pool_roles::PoolRoles,
     &principal_tags::PrincipalTags,
     &backend::Backend,
+    #[cfg(test)]
+    &twins::Twins,
+    #[cfg(test)]
+    &twins::TwinChild,
 ];
 
 /// The registered step with this id.
@@ -361,6 +367,39 @@ pub mod test_support {
     /// Nothing observed yet; tests fill in what they compare.
     pub fn observed() -> Observed {
         Observed::nothing(account())
+    }
+
+    /// What actions run with in tests: clients that reach nothing (a test's steps make no
+    /// calls), the test account, no progress output.
+    pub fn ctx(d: &Desired) -> super::Ctx {
+        use aws_config::{BehaviorVersion, Region, SdkConfig};
+        let sdk = SdkConfig::builder()
+            .region(Region::new(REGION))
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let aws = crate::aws::Clients {
+            region: REGION.into(),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            sts: aws_sdk_sts::Client::new(&sdk),
+            identity: aws_sdk_cognitoidentity::Client::new(&sdk),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(&sdk),
+            kms: aws_sdk_kms::Client::new(&sdk),
+            idp: aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+            endpoint: None,
+            sdk,
+            user_pool_region: REGION.into(),
+        };
+        super::Ctx {
+            aws,
+            desired: d.clone(),
+            account: account(),
+            progress: std::sync::Arc::new(crate::progress::Silent),
+            adopt: false,
+            wait_timeout: std::time::Duration::from_secs(1),
+            command: "apply",
+            cancel: crate::cancel::Cancel::default(),
+        }
     }
 
     pub fn view<'a>(d: &'a Desired, o: &'a Observed) -> View<'a> {
