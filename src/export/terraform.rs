@@ -79,7 +79,7 @@ pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<Str
     let table = o
         .get::<crate::steps::table::Table>()
         .filter(|t| owned("table", &d.table.name, owner(&t.tags, stack)));
-    let pool = match crate::steps::identity_pool::lookup(o) {
+    let pool = match identity_pool::lookup(o) {
         identity_pool::Lookup::Owned(p) => Some(p.as_ref()),
         // Never this stack's: the check only notes why there is no import block.
         identity_pool::Lookup::NotOwned(c) => c
@@ -90,22 +90,20 @@ pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<Str
     // IAM is global: a role or policy of this stack's name in another region is not ours here.
     let mut role_ours =
         |name: &str, r: &role::Live| owned("role", name, r.global().owner(stack, region));
-    let role: Option<&role::Live> =
-        o.get::<crate::steps::role::Role>().filter(|r| role_ours(&d.role_name, r));
+    let role: Option<&role::Live> = o.get::<role::Role>().filter(|r| role_ours(&d.role_name, r));
     let guest_role: Option<&role::Live> =
-        o.get::<crate::steps::guest::GuestRole>().filter(|r| role_ours(&d.guest_spec.role_name, r));
+        o.get::<guest::GuestRole>().filter(|r| role_ours(&d.guest_spec.role_name, r));
     let mut policy_ours =
         |name: &str, p: &policy::Live| owned("policy", name, p.global().owner(stack, region));
     let policy: Option<&policy::Live> =
-        o.get::<crate::steps::policy::AccessPolicy>().filter(|p| policy_ours(&d.policy_name, p));
+        o.get::<policy::AccessPolicy>().filter(|p| policy_ours(&d.policy_name, p));
     let backend: Option<(&backend::Live, &policy::Live)> =
-        o.get::<crate::steps::backend::Backend>().and_then(|b| {
+        o.get::<backend::Backend>().and_then(|b| {
             let p = b.policy.as_ref()?;
             policy_ours(&d.backend_policy_name(), p).then_some((b, p))
         });
-    let guest_policy: Option<&policy::Live> = o
-        .get::<crate::steps::guest::GuestPolicy>()
-        .filter(|p| policy_ours(&d.guest_spec.policy_name, p));
+    let guest_policy: Option<&policy::Live> =
+        o.get::<guest::GuestPolicy>().filter(|p| policy_ours(&d.guest_spec.policy_name, p));
     let mut found = Vec::new();
     for r in resources(d) {
         let id = match r {

@@ -110,13 +110,11 @@ impl Step for Backend {
 
     /// With a `[backend]` section, or a policy it left behind.
     fn applies(&self, v: &View) -> bool {
-        v.d.backend.is_some()
-            || leftover(v.d, v.region, v.o.get::<crate::steps::backend::Backend>()).is_some()
+        v.d.backend.is_some() || leftover(v.d, v.region, v.o.get::<Backend>()).is_some()
     }
 
     fn diff(&self, v: &View) -> Diff<Action> {
-        let (d, live, name) =
-            (v.d, v.o.get::<crate::steps::backend::Backend>(), v.d.backend_policy_name());
+        let (d, live, name) = (v.d, v.o.get::<Backend>(), v.d.backend_policy_name());
         let Some(b) = &d.backend else {
             // A policy under the default name, but no [backend] section (any more).
             let (Some(p), Some(live)) = (leftover(d, v.region, live), live) else {
@@ -179,7 +177,7 @@ impl Step for Backend {
     /// The principals themselves are left alone.
     fn removal(&self, v: &View) -> Diff<Action> {
         let (d, name) = (v.d, v.d.backend_policy_name());
-        let live = v.o.get::<crate::steps::backend::Backend>();
+        let live = v.o.get::<Backend>();
         let (Some(live), Some(p)) = (live, live.and_then(|l| l.policy.as_ref())) else {
             return Diff::new(STEP, &name, State::Missing);
         };

@@ -1,23 +1,36 @@
 //! The provisioning steps and the contract they share.
 //!
-//! Each step is one module, and every step answers the same four questions (the [`Step`]
-//! trait):
+//! Each step is one module, and every step answers the same questions (the [`Step`] trait, with
+//! [`Observe`] as its supertrait):
 //!
-//! * **observe** — what exists? Each module has an `observe` function for its resource; "not
-//!   found" is a state, not an error. [`observe()`] reads every resource once, concurrently,
-//!   into [`Observed`] (the trust step reads the role, so reads are shared, not per step).
+//! * **observe** — what exists? The step's `Observe::observe` reads its resource into its `Live`
+//!   type; "not found" is `None`, a state, not an error. `Observe::reads` names the observations
+//!   it reads first (pool-roles reads the identity pool's, for the pool id). [`observe()`] runs
+//!   every step's read and every source's (what is no step's resource: the caller's account, the
+//!   user pool check, the table's KMS key, [`observe::SOURCES`]) on the dependency board of
+//!   [`run`], each as soon as what it reads is in, into [`Observed`]: data keyed by observer and
+//!   instance (`o.get::<role::Role>()`). A step can read another's observation too (the trust
+//!   step compares the role's trust policy), so nothing is read twice.
+//! * **instances** — `Observe::instances`: a step has one resource (`None`, the default) or one
+//!   instance per key the config gives (a group's name). The step id plus the instance key (a
+//!   [`Unit`], shown `step[instance]`) is what gets a report, a place on the board and a line.
 //! * **diff** — what differs, and what would fix it? A pure function of the config and
-//!   [`Observed`] that returns the step's own typed actions ([`Diff`]).
+//!   [`Observed`] (the [`View`], with its instance) that returns the step's own typed actions
+//!   ([`Diff`]).
 //! * **removal** — what would `teardown` do? Also pure, also typed actions.
 //! * **apply** — carry out one of those actions, and say what it did ([`Done`]).
 //!
 //! `status` and `plan` print the actions; `apply` and `teardown` hand exactly those actions back
-//! to the step ([`run::execute`]), each as soon as the steps it [`Need`]s are done. The shared
-//! pieces live beside the steps: ownership and adoption ([`own`]), the create that may or may not
-//! have happened ([`once`]), and the waiter (`crate::wait`).
+//! to the step ([`run::execute`]), each as soon as what it [`Need`]s has ended (a step, every
+//! instance of it, or one instance). The shared pieces live beside the steps: ownership and
+//! adoption ([`own`]), the create that may or may not have happened ([`once`]), and the waiter
+//! (`crate::wait`).
 //!
 //! [`STEPS`] is the registry: its order is the order of reports and of `setup export`; apply and
-//! teardown run in the order the steps' needs give.
+//! teardown run in the order the steps' needs give. Adding a step: its module (with its
+//! `StepId::new("name")`, `Live`, `Action`, and the `Observe` and `Step` impls), one line in
+//! [`STEPS`], and its config; a step that `setup export` writes also adds `export::Resource`
+//! variants (`src/steps/twins.rs`, test-only, is the smallest step with instances).
 
 pub mod backend;
 pub mod guest;
@@ -54,8 +67,8 @@ pub use observe::{observe, AnyObserve, Observe, Observed, Scope};
 pub use own::{not_owned_reason, owner, tag_changes, Keep, Owner, Tagging};
 pub use run::{execute, Run};
 
-/// The registry: every step, in report order. Adding a step is a module implementing [`Step`]
-/// and one line here.
+/// The registry: every step, in report order. Adding a step is a module implementing
+/// [`Observe`] and [`Step`], one line here, and its config.
 pub const STEPS: &[&dyn AnyStep] = &[
     &table::Table,
     &identity_pool::IdentityPool,
@@ -160,7 +173,7 @@ impl<'a> View<'a> {
     }
     /// The id of the identity pool the stack uses, when it exists.
     pub fn pool_id(&self) -> Option<&str> {
-        crate::steps::identity_pool::lookup(self.o).live().map(|p| p.id.as_str())
+        identity_pool::lookup(self.o).live().map(|p| p.id.as_str())
     }
 }
 

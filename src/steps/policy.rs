@@ -31,7 +31,7 @@ pub fn description(d: &Desired) -> String {
 /// changes which items every user reaches), a principal tag it reads that the pool does not
 /// map, and a backend that keys items by another value than the app.
 fn isolation_notes(v: &View) -> Vec<String> {
-    let (d, live) = (v.d, v.o.get::<crate::steps::policy::AccessPolicy>());
+    let (d, live) = (v.d, v.o.get::<AccessPolicy>());
     let mut notes = Vec::new();
     if let (Some(live), Some(key)) = (live, d.isolation) {
         notes.extend(diagnose::key_switch(&live.document, key));
@@ -73,7 +73,7 @@ impl Step for AccessPolicy {
         let (d, name, table_arn) = (v.d, &v.d.policy_name, v.table_arn());
         let doc = policy_doc::access_policy(&table_arn, &d.actions, d.isolation);
         let (desired, grants) = v.table_policy(doc, &d.actions);
-        let mut r = match v.o.get::<crate::steps::policy::AccessPolicy>() {
+        let mut r = match v.o.get::<AccessPolicy>() {
             None => {
                 let new = New {
                     name: name.clone(),
@@ -104,7 +104,7 @@ impl Step for AccessPolicy {
     /// its old versions, unless it is attached to something outside the stack.
     fn removal(&self, v: &View) -> Diff<Action> {
         let (d, name) = (v.d, &v.d.policy_name);
-        let Some(live) = v.o.get::<crate::steps::policy::AccessPolicy>() else {
+        let Some(live) = v.o.get::<AccessPolicy>() else {
             return Diff::new(STEP, name, State::Missing);
         };
         let role_is_ours =

@@ -132,15 +132,14 @@ impl Step for PoolRoles {
     fn diff(&self, v: &View) -> Diff<Action> {
         // No pool yet (it is to be created): it has no roles.
         let (pool_id, role_arn) = (v.pool_id(), v.role_arn());
-        let live = v.o.get::<crate::steps::pool_roles::PoolRoles>().filter(|_| pool_id.is_some());
+        let live = v.o.get::<PoolRoles>().filter(|_| pool_id.is_some());
         let resource = pool_id.unwrap_or("(new identity pool)");
         let current = live.and_then(Live::authenticated);
         let current_guest = live.and_then(Live::unauthenticated);
         let mut changes = Vec::new();
         // The pool names the role, but the role is gone (deleted by hand, or by a teardown):
         // every sign-in fails until the role exists again, so this is not in sync.
-        let dangling =
-            current == Some(role_arn.as_str()) && v.o.get::<crate::steps::role::Role>().is_none();
+        let dangling = current == Some(role_arn.as_str()) && v.o.get::<role::Role>().is_none();
         if current != Some(role_arn.as_str()) || dangling {
             changes.push(Change::new(
                 "roles.authenticated",
@@ -151,8 +150,8 @@ impl Step for PoolRoles {
         let guest = match v.d.guest() {
             Some(g) => {
                 let arn = guest::role_arn(v);
-                let gone = current_guest == Some(arn.as_str())
-                    && v.o.get::<crate::steps::guest::GuestRole>().is_none();
+                let gone =
+                    current_guest == Some(arn.as_str()) && v.o.get::<guest::GuestRole>().is_none();
                 if current_guest == Some(arn.as_str()) && !gone {
                     Guest::Keep
                 } else {
@@ -308,11 +307,13 @@ mod tests {
         expect: (State, Vec<Action>, &[&str]),
     ) {
         if let Some(id) = pool_id {
-            o.set::<crate::steps::identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(
-                pool(d, id, &[("setup:stack", "demo")]),
-            ))));
+            o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+                d,
+                id,
+                &[("setup:stack", "demo")],
+            )))));
         }
-        o.set::<crate::steps::pool_roles::PoolRoles>(live);
+        o.set::<PoolRoles>(live);
         let r = PoolRoles.diff(&view(d, o));
         assert_eq!((r.state, r.actions), (expect.0, expect.1), "{what}");
         let fields: Vec<&str> = r.changes.iter().map(|c| c.field.as_str()).collect();
@@ -356,7 +357,7 @@ mod tests {
         ] {
             let d = desired("");
             let mut o = observed();
-            o.set::<crate::steps::role::Role>(Some(test_support::role(
+            o.set::<role::Role>(Some(test_support::role(
                 &d,
                 Value::Null,
                 &[("setup:stack", "demo")],
@@ -378,12 +379,12 @@ mod tests {
 
     fn observed_with_pool(d: &Desired) -> crate::steps::Observed {
         let mut o = observed();
-        o.set::<crate::steps::identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+        o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
             d,
             POOL,
             &[("setup:stack", "demo")],
         )))));
-        o.set::<crate::steps::pool_roles::PoolRoles>(Some(roles(&[("authenticated", ROLE)])));
+        o.set::<PoolRoles>(Some(roles(&[("authenticated", ROLE)])));
         o
     }
 
@@ -392,7 +393,7 @@ mod tests {
         &'a str,
         &'a Desired,
         Option<Live>,
-        Option<crate::steps::role::Live>,
+        Option<role::Live>,
         (State, Vec<Action>, &'a [&'a str]),
     );
 
@@ -485,12 +486,12 @@ mod tests {
         ];
         for (what, d, live, guest, expect) in cases {
             let mut o = observed();
-            o.set::<crate::steps::role::Role>(Some(test_support::role(
+            o.set::<role::Role>(Some(test_support::role(
                 d,
                 Value::Null,
                 &[("setup:stack", "demo")],
             )));
-            o.set::<crate::steps::guest::GuestRole>(guest);
+            o.set::<guest::GuestRole>(guest);
             let pool_id = if what.starts_with("a new pool") { None } else { Some(POOL) };
             check(what, d, &mut o, pool_id, live, expect);
         }

@@ -62,7 +62,7 @@ pub async fn observe(aws: &Clients, pool_id: &str, provider: &str) -> Result<Opt
 
 /// The active map of the stack's pool, as observed (none while the pool does not exist).
 pub fn live<'a>(v: &View<'a>) -> Option<&'a Live> {
-    v.pool_id().and(v.o.get::<crate::steps::principal_tags::PrincipalTags>()).filter(|l| l.active())
+    v.pool_id().and(v.o.get::<PrincipalTags>()).filter(|l| l.active())
 }
 
 /// The tags the stack's pool passes for the user pool provider, as observed: its map, or AWS's
@@ -318,11 +318,13 @@ mod tests {
         ] {
             let mut o = observed();
             if pool_exists {
-                o.set::<crate::steps::identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(
-                    pool(d, POOL, &[("setup:stack", "demo")]),
-                ))));
+                o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+                    d,
+                    POOL,
+                    &[("setup:stack", "demo")],
+                )))));
             }
-            o.set::<crate::steps::principal_tags::PrincipalTags>(map);
+            o.set::<PrincipalTags>(map);
             let v = view(d, &o);
             assert!(PrincipalTags.applies(&v), "{what}");
             expect.check(what, &PrincipalTags.diff(&v));
@@ -330,10 +332,12 @@ mod tests {
         // Nothing asked, nothing there: the step is not part of the stack.
         for d in [&by_id, &off] {
             let mut o = observed();
-            o.set::<crate::steps::identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(
-                pool(d, POOL, &[("setup:stack", "demo")]),
-            ))));
-            o.set::<crate::steps::principal_tags::PrincipalTags>(Some(live(false, &[])));
+            o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+                d,
+                POOL,
+                &[("setup:stack", "demo")],
+            )))));
+            o.set::<PrincipalTags>(Some(live(false, &[])));
             assert!(!PrincipalTags.applies(&view(d, &o)));
         }
     }

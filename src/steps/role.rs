@@ -140,7 +140,7 @@ pub struct Made {
 pub fn arn(run: &Run<'_>) -> String {
     run.handed::<Made>()
         .map(|m| m.arn)
-        .or_else(|| run.o.get::<crate::steps::role::Role>().map(|r| r.arn.clone()))
+        .or_else(|| run.o.get::<Role>().map(|r| r.arn.clone()))
         .unwrap_or_else(|| run.ctx.role_arn())
 }
 
@@ -343,7 +343,7 @@ impl Step for Role {
     const ID: StepId = STEP;
 
     fn diff(&self, v: &View) -> Diff<Action> {
-        match v.o.get::<crate::steps::role::Role>() {
+        match v.o.get::<Role>() {
             Some(live) => existing_role(v.d, live, v.region),
             None => Diff::new(STEP, &v.d.role_name, State::Missing)
                 .act(Action::Create(v.d.role_name.clone())),
@@ -354,7 +354,7 @@ impl Step for Role {
     /// something setup did not add is still attached.
     fn removal(&self, v: &View) -> Diff<Action> {
         let (d, name) = (v.d, &v.d.role_name);
-        let Some(live) = v.o.get::<crate::steps::role::Role>() else {
+        let Some(live) = v.o.get::<Role>() else {
             return Diff::new(STEP, name, State::Missing);
         };
         let own = live.global().owner(&d.stack, v.region);
@@ -409,7 +409,7 @@ mod tests {
 
     fn plan(d: &Desired, role: Option<Live>) -> Diff<Action> {
         let mut o = observed();
-        o.set::<crate::steps::role::Role>(role);
+        o.set::<Role>(role);
         Role.diff(&view(d, &o))
     }
 
@@ -495,7 +495,7 @@ mod tests {
         let ours: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut o = observed();
         let policy_arn = d.policy_arn(&o.account);
-        o.set::<crate::steps::policy::AccessPolicy>(Some(crate::steps::managed::Live {
+        o.set::<crate::steps::policy::AccessPolicy>(Some(managed::Live {
             arn: policy_arn.clone(),
             default_version: "v1".into(),
             document: Value::Null,
@@ -508,7 +508,7 @@ mod tests {
         assert_eq!(v(&o).state, State::Missing);
         let mut role = live(&ours);
         role.attached.push((d.policy_name.clone(), policy_arn.clone()));
-        o.set::<crate::steps::role::Role>(Some(role.clone()));
+        o.set::<Role>(Some(role.clone()));
         assert_eq!(
             v(&o).actions,
             [
@@ -518,7 +518,7 @@ mod tests {
         );
         role.inline.push("hand-made".into());
         role.attached.push(("other".into(), "arn:aws:iam::aws:policy/Other".into()));
-        o.set::<crate::steps::role::Role>(Some(role));
+        o.set::<Role>(Some(role));
         let r = v(&o);
         assert_eq!(r.actions[0], Action::DetachPolicy(d.policy_name.clone(), policy_arn));
         let Action::Keep(k) = &r.actions[1] else { panic!("{:?}", r.actions) };
@@ -526,7 +526,7 @@ mod tests {
             k.because,
             "it still has managed policy other, inline policy hand-made that setup did not add; remove them and run teardown again"
         );
-        o.set::<crate::steps::role::Role>(Some(live(&[])));
+        o.set::<Role>(Some(live(&[])));
         assert_eq!(v(&o).actions, [Action::Keep(Keep::not_ours(format!("role {}", d.role_name)))]);
     }
 
@@ -544,7 +544,7 @@ mod tests {
                 policy_doc::trust_policy("ap-south-1:p", PROVIDER),
             ),
         ] {
-            o.set::<crate::steps::role::Role>(Some(test_support::role(&d, trust, &tags)));
+            o.set::<Role>(Some(test_support::role(&d, trust, &tags)));
             let r = Role.removal(&view(&d, &o));
             assert_eq!(r.state, State::NotOwned, "{what}");
             let [Action::Keep(k)] = &r.actions[..] else { panic!("{what}: {:?}", r.actions) };

@@ -95,7 +95,7 @@ impl Step for Trust {
     fn diff(&self, v: &View) -> Diff<Action> {
         let (name, pool_id) = (&v.d.role_name, v.pool_id());
         let desired = desired(v.d, pool_id.unwrap_or(NEW_POOL_ID));
-        let Some(live) = v.o.get::<crate::steps::role::Role>() else {
+        let Some(live) = v.o.get::<role::Role>() else {
             return Diff::new(STEP, name, State::Missing).act(Action::WithRole);
         };
         let mut r =
@@ -228,11 +228,11 @@ mod tests {
         ];
         for (what, live, pool_id, expect) in cases {
             let mut o = observed();
-            o.set::<crate::steps::role::Role>(live);
+            o.set::<role::Role>(live);
             if let Some(id) = pool_id {
-                o.set::<crate::steps::identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(
-                    pool(&d, id, &ours),
-                ))));
+                o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+                    &d, id, &ours,
+                )))));
             }
             expect.check(what, &Trust.diff(&view(&d, &o)));
         }
@@ -289,11 +289,11 @@ mod tests {
             ),
         ] {
             let mut o = observed();
-            o.set::<crate::steps::role::Role>(Some(role_trusting(live, &ours)));
-            o.set::<crate::steps::identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(
-                pool(d, POOL, &ours),
-            ))));
-            o.set::<crate::steps::principal_tags::PrincipalTags>(mapped);
+            o.set::<role::Role>(Some(role_trusting(live, &ours)));
+            o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+                d, POOL, &ours,
+            )))));
+            o.set::<principal_tags::PrincipalTags>(mapped);
             let r = Trust.diff(&view(d, &o));
             expect.check(what, &r);
             let named = r.notes.iter().any(|n| n.contains("does not allow \"sts:TagSession\""));

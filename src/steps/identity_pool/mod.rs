@@ -70,9 +70,7 @@ pub struct Created(pub String);
 
 /// The id of the stack's pool during `apply`: created just now, or as observed.
 pub fn id(run: &Run<'_>) -> Option<String> {
-    run.handed::<Created>()
-        .map(|c| c.0)
-        .or_else(|| crate::steps::identity_pool::lookup(run.o).live().map(|p| p.id.clone()))
+    run.handed::<Created>().map(|c| c.0).or_else(|| lookup(run.o).live().map(|p| p.id.clone()))
 }
 
 /// What `apply` and `teardown` do to the pool.
@@ -191,7 +189,7 @@ impl Step for IdentityPool {
 
     fn diff(&self, v: &View) -> Diff<Action> {
         let (d, name) = (v.d, &v.d.identity_pool_name);
-        match crate::steps::identity_pool::lookup(v.o) {
+        match lookup(v.o) {
             Lookup::None => Diff::new(STEP, name, State::Missing).act(Action::Create(
                 name.clone(),
                 d.user_pool.id.clone(),
@@ -222,7 +220,7 @@ impl Step for IdentityPool {
     /// Teardown deletes the stack's pool (after the role that points at it); others stay.
     fn removal(&self, v: &View) -> Diff<Action> {
         let d = v.d;
-        match crate::steps::identity_pool::lookup(v.o) {
+        match lookup(v.o) {
             Lookup::None => Diff::new(STEP, &d.identity_pool_name, State::Missing),
             Lookup::Owned(live) => Diff::new(STEP, named(d, &[live]), State::InSync)
                 .act(Action::Delete(live.id.clone())),

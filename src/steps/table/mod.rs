@@ -181,9 +181,7 @@ pub fn index_replace_refusal(plan: &crate::plan::Plan) -> Option<String> {
 /// grants to everyone, or to the stack's roles beyond what the config grants them.
 fn resource_policy_findings(v: &View) -> Vec<String> {
     use crate::diagnose::resource_policy::{findings, Caller, Role};
-    let Some((live, doc)) =
-        v.o.get::<crate::steps::table::Table>()
-            .and_then(|t| Some((t, t.resource_policy.as_ref()?)))
+    let Some((live, doc)) = v.o.get::<Table>().and_then(|t| Some((t, t.resource_policy.as_ref()?)))
     else {
         return Vec::new();
     };
@@ -218,18 +216,13 @@ impl Step for Table {
     const ID: StepId = STEP;
 
     fn diff(&self, v: &View) -> Diff<Action> {
-        let mut r = diff::diff(
-            v.d,
-            v.o.get::<crate::steps::table::Table>(),
-            v.o.get::<crate::steps::table::KmsKey>(),
-            v.region,
-        );
+        let mut r = diff::diff(v.d, v.o.get::<Table>(), v.o.get::<KmsKey>(), v.region);
         r.notes.extend(resource_policy_findings(v));
         r
     }
 
     fn removal(&self, v: &View) -> Diff<Action> {
-        diff::removal(v.d, v.o.get::<crate::steps::table::Table>(), v.delete_table)
+        diff::removal(v.d, v.o.get::<Table>(), v.delete_table)
     }
 
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
