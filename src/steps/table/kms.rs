@@ -112,6 +112,20 @@ pub async fn observe_key(aws: &Clients, d: &Desired) -> Result<Option<KeyLookup>
     }))
 }
 
+/// `table.encryption = "customer-managed"`: its key, as KMS DescribeKey finds it (a source: the
+/// table step and the table policies read it; teardown does not need it).
+pub struct KmsKey;
+
+impl Observe for KmsKey {
+    type Live = KeyLookup;
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<KeyLookup>> {
+        match look.full() {
+            true => observe_key(look.aws, look.d).await,
+            false => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,19 +181,5 @@ mod tests {
             assert!(why.starts_with(says), "{why}");
         }
         assert_eq!(KeyLookup::NotFound("alias/gone".into()).arn(), None);
-    }
-}
-
-/// `table.encryption = "customer-managed"`: its key, as KMS DescribeKey finds it (a source: the
-/// table step and the table policies read it; teardown does not need it).
-pub struct KmsKey;
-
-impl Observe for KmsKey {
-    type Live = KeyLookup;
-    async fn observe(&self, look: &Look<'_>) -> Result<Option<KeyLookup>> {
-        match look.full() {
-            true => observe_key(look.aws, look.d).await,
-            false => Ok(None),
-        }
     }
 }
