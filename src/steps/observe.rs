@@ -229,7 +229,12 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
         observers.flat_map(|o| o.instances(d).into_iter().map(move |i| (o, i))).collect();
     let board = Board::new(units.iter().map(|(o, i)| (o.key(), i.clone())));
     let seen = Mutex::new(HashMap::new());
-    let work = units.iter().map(|(o, instance)| {
+    // What others read is on their critical path: its request goes out first.
+    let read_by_others: Vec<TypeId> = units.iter().flat_map(|(o, _)| o.reads(d, scope)).collect();
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by_key(|&i| !read_by_others.contains(&units[i].0.key()));
+    let work = order.iter().map(|&i| {
+        let (o, instance) = &units[i];
         let (board, seen) = (&board, &seen);
         async move {
             let key = (o.key(), instance.clone());
@@ -237,7 +242,7 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
                 if board.ended(|(k, _)| *k == read).await == Status::Failed {
                     // What it reads failed: that error is the one told.
                     board.end(&key, Status::Failed);
-                    return Ok(());
+                    return (i, Ok(()));
                 }
             }
             let look = Look { aws, d, scope, instance: instance.as_deref(), seen };
@@ -247,11 +252,13 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
                 seen.lock().expect("not poisoned").insert(key.clone(), found.clone());
             }
             board.end(&key, status);
-            result.map(|_| ())
+            (i, result.map(|_| ()))
         }
     });
-    let results = futures_util::future::join_all(work).await;
-    results.into_iter().collect::<Result<Vec<()>>>()?;
+    let mut results = futures_util::future::join_all(work).await;
+    // Errors in registry order (sources first), whatever order the reads went out in.
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect::<Result<Vec<()>>>()?;
     let seen = seen.into_inner().expect("not poisoned");
     let account = seen
         .get(&(TypeId::of::<Caller>(), None))

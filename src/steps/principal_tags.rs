@@ -137,13 +137,8 @@ impl Observe for PrincipalTags {
         vec![read::<identity_pool::IdentityPool>()]
     }
     async fn observe(&self, look: &Look<'_>) -> Result<Option<Live>> {
-        let pool = look.get::<identity_pool::IdentityPool>();
-        match pool.as_deref().and_then(identity_pool::Lookup::live) {
-            Some(p) if look.full() => {
-                observe(look.aws, &p.id, &look.d.user_pool.provider_name()).await
-            }
-            _ => Ok(None),
-        }
+        let Some(id) = identity_pool::settings_of(look) else { return Ok(None) };
+        observe(look.aws, &id, &look.d.user_pool.provider_name()).await
     }
 }
 

@@ -177,6 +177,13 @@ impl Observe for IdentityPool {
     }
 }
 
+/// The pool whose settings (its roles, its principal tag map) an observation that reads
+/// [`IdentityPool`] reads: the stack's, once it exists; not for teardown (they go with it).
+pub fn settings_of(look: &Look) -> Option<String> {
+    let pool = look.get::<IdentityPool>()?;
+    pool.live().filter(|_| look.full()).map(|p| p.id.clone())
+}
+
 /// What was found of the stack's identity pool (`Lookup::None` when it was not read).
 pub fn lookup(o: &Observed) -> &Lookup {
     static NONE: Lookup = Lookup::None;
