@@ -227,3 +227,26 @@ fn past_findings(notes: &mut [String]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::{Board, Status};
+
+    #[tokio::test]
+    async fn a_wait_ends_with_every_entry_it_picks_and_fails_if_one_failed() {
+        let board = Board::new([("a", 1), ("a", 2), ("b", 1)]);
+        // Nothing picked: nothing to wait for.
+        assert_eq!(board.ended(|k| k.0 == "c").await, Status::Succeeded);
+        board.end(&("a", 1), Status::Succeeded);
+        board.end(&("b", 1), Status::Failed);
+        // `a` has an entry still running: the wait ends only with it.
+        let mut wait = Box::pin(board.ended(|k| k.0 == "a"));
+        assert_eq!((&mut wait).now_or_never(), None);
+        board.end(&("a", 2), Status::Failed);
+        assert_eq!(wait.await, Status::Failed);
+        assert_eq!(board.ended(|k| *k == ("a", 1)).await, Status::Succeeded);
+        assert_eq!(board.ended(|k| k.0 == "b").await, Status::Failed);
+    }
+}
