@@ -10,6 +10,7 @@ use super::{provenance, resources, KeyRefs, Resource, TableRefs, REGION};
 use crate::config::{Billing, Desired, Encryption, Gsi, Principal, Projection, REGION_TAG};
 use crate::policy_doc;
 use crate::steps::{backend, guest, identity_pool, owner, policy, role, Observed, Owner};
+use crate::steps::{backend::Backend, pool_roles::PoolRoles, table::Table};
 
 /// Resource addresses (`type.name`).
 pub const TABLE: &str = "aws_dynamodb_table.table";
@@ -76,9 +77,7 @@ pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<Str
         mine
     };
     let stack = d.stack.as_str();
-    let table = o
-        .get::<crate::steps::table::Table>()
-        .filter(|t| owned("table", &d.table.name, owner(&t.tags, stack)));
+    let table = o.get::<Table>().filter(|t| owned("table", &d.table.name, owner(&t.tags, stack)));
     let pool = match identity_pool::lookup(o) {
         identity_pool::Lookup::Owned(p) => Some(p.as_ref()),
         // Never this stack's: the check only notes why there is no import block.
@@ -97,11 +96,10 @@ pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<Str
         |name: &str, p: &policy::Live| owned("policy", name, p.global().owner(stack, region));
     let policy: Option<&policy::Live> =
         o.get::<policy::AccessPolicy>().filter(|p| policy_ours(&d.policy_name, p));
-    let backend: Option<(&backend::Live, &policy::Live)> =
-        o.get::<backend::Backend>().and_then(|b| {
-            let p = b.policy.as_ref()?;
-            policy_ours(&d.backend_policy_name(), p).then_some((b, p))
-        });
+    let backend: Option<(&backend::Live, &policy::Live)> = o.get::<Backend>().and_then(|b| {
+        let p = b.policy.as_ref()?;
+        policy_ours(&d.backend_policy_name(), p).then_some((b, p))
+    });
     let guest_policy: Option<&policy::Live> =
         o.get::<guest::GuestPolicy>().filter(|p| policy_ours(&d.guest_spec.policy_name, p));
     let mut found = Vec::new();
@@ -125,7 +123,7 @@ pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<Str
                 }
                 _ => None,
             },
-            Resource::PoolRoles => match (pool, o.get::<crate::steps::pool_roles::PoolRoles>()) {
+            Resource::PoolRoles => match (pool, o.get::<PoolRoles>()) {
                 (Some(p), Some(roles)) if roles.authenticated().is_some() => Some(p.id.clone()),
                 _ => None,
             },
