@@ -104,15 +104,15 @@ impl Observe for TwinChild {
 impl Step for TwinChild {
     type Action = Make;
     const ID: StepId = CHILD;
+    /// Its own twin, and no other.
+    fn needs(&self, action: &Make) -> Vec<Need> {
+        vec![Need::Instance(Unit::new(TWINS, Some(&action.0)))]
+    }
     fn diff(&self, v: &View) -> Diff<Make> {
         compare(CHILD, v)
     }
     fn removal(&self, v: &View) -> Diff<Make> {
         Diff::new(CHILD, v.instance.unwrap_or_default(), State::Missing)
-    }
-    /// Its own twin, and no other.
-    fn needs(&self, action: &Make) -> Vec<Need> {
-        vec![Need::Instance(Unit::new(TWINS, Some(&action.0)))]
     }
     async fn apply(&self, _run: &Run<'_>, action: &Make) -> Result<Vec<Done>> {
         Ok(vec![Done::Created(format!("made the child of twin {}", action.0))])
