@@ -12,39 +12,34 @@ use std::sync::Arc;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-/// The provisioning steps. Their order is the registry's (`steps::STEPS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StepId {
-    Table,
-    IdentityPool,
-    Role,
-    TrustPolicy,
-    AccessPolicy,
-    /// Only with guests allowed (or a leftover guest role or policy of this stack).
-    GuestRole,
-    GuestPolicy,
-    PoolRoles,
-    /// Only with isolation by the user pool sub (or a map left on the stack's pool).
-    PrincipalTags,
-    /// Only with a `[backend]` section (or a leftover backend policy of this stack).
-    BackendPolicy,
-}
+/// A step's name in reports, JSON and progress lines. Each step names itself (its `Step::ID`);
+/// the registry (`steps::STEPS`) gives their order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StepId(&'static str);
 
+#[allow(non_upper_case_globals)]
 impl StepId {
+    pub const Table: StepId = StepId("table");
+    pub const IdentityPool: StepId = StepId("identity-pool");
+    pub const Role: StepId = StepId("role");
+    pub const TrustPolicy: StepId = StepId("trust-policy");
+    pub const AccessPolicy: StepId = StepId("access-policy");
+    /// Only with guests allowed (or a leftover guest role or policy of this stack).
+    pub const GuestRole: StepId = StepId("guest-role");
+    pub const GuestPolicy: StepId = StepId("guest-policy");
+    pub const PoolRoles: StepId = StepId("pool-roles");
+    /// Only with isolation by the user pool sub (or a map left on the stack's pool).
+    pub const PrincipalTags: StepId = StepId("principal-tags");
+    /// Only with a `[backend]` section (or a leftover backend policy of this stack).
+    pub const BackendPolicy: StepId = StepId("backend-policy");
+
+    /// A step named `name` (kebab-case: it is the JSON `step`).
+    pub const fn new(name: &'static str) -> Self {
+        StepId(name)
+    }
+
     pub fn name(self) -> &'static str {
-        match self {
-            StepId::Table => "table",
-            StepId::IdentityPool => "identity-pool",
-            StepId::Role => "role",
-            StepId::TrustPolicy => "trust-policy",
-            StepId::AccessPolicy => "access-policy",
-            StepId::GuestRole => "guest-role",
-            StepId::GuestPolicy => "guest-policy",
-            StepId::PoolRoles => "pool-roles",
-            StepId::PrincipalTags => "principal-tags",
-            StepId::BackendPolicy => "backend-policy",
-        }
+        self.0
     }
 }
 
@@ -121,6 +116,41 @@ impl Command {
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl Serialize for StepId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// The unit of a plan, of the run board and of reports: a step, and which of its instances (a
+/// group name, a table name) when it has several. Shown `step[instance]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Unit {
+    pub step: StepId,
+    pub instance: Option<String>,
+}
+
+impl Unit {
+    pub fn new(step: StepId, instance: Option<&str>) -> Self {
+        Unit { step, instance: instance.map(str::to_string) }
+    }
+}
+
+impl From<StepId> for Unit {
+    fn from(step: StepId) -> Self {
+        Unit { step, instance: None }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.instance {
+            Some(i) => f.pad(&format!("{}[{i}]", self.step)),
+            None => f.pad(self.step.name()),
+        }
     }
 }
 
@@ -395,6 +425,8 @@ impl Serialize for Done {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepReport<A = Action> {
     pub step: StepId,
+    /// Which instance of the step (absent from the JSON for a step with one resource).
+    pub instance: Option<String>,
     /// The resource's name, id or ARN (whatever identifies it best so far).
     pub resource: String,
     pub state: State,
@@ -422,8 +454,13 @@ impl Serialize for StepReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let kinds: Vec<&str> = self.actions.iter().map(Action::kind).collect();
-        let mut st = s.serialize_struct("StepReport", 11)?;
+        let fields = 11 + usize::from(self.instance.is_some());
+        let mut st = s.serialize_struct("StepReport", fields)?;
         st.serialize_field("step", &self.step)?;
+        match &self.instance {
+            Some(instance) => st.serialize_field("instance", instance)?,
+            None => st.skip_field("instance")?,
+        }
         st.serialize_field("resource", &self.resource)?;
         st.serialize_field("state", &self.state)?;
         st.serialize_field("changes", &self.changes)?;
@@ -442,6 +479,7 @@ impl<A> StepReport<A> {
     pub fn new(step: StepId, resource: impl Into<String>, state: State) -> Self {
         StepReport {
             step,
+            instance: None,
             resource: resource.into(),
             state,
             changes: Vec::new(),
@@ -453,6 +491,11 @@ impl<A> StepReport<A> {
             duration_ms: None,
             adoptable: false,
         }
+    }
+
+    /// The step and instance this report is about.
+    pub fn unit(&self) -> Unit {
+        Unit { step: self.step, instance: self.instance.clone() }
     }
 
     pub fn in_sync(&self) -> bool {
@@ -519,6 +562,7 @@ impl<A: fmt::Display + Kind + Send + Sync + 'static> StepReport<A> {
             .collect();
         StepReport {
             step: self.step,
+            instance: self.instance,
             resource: self.resource,
             state: self.state,
             changes: self.changes,

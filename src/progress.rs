@@ -2,7 +2,7 @@
 //! look: a line per step on a terminal, plain lines in CI, nothing with `--output json` or
 //! `--quiet`.
 
-use crate::plan::{Command, StepId, StepReport};
+use crate::plan::{Command, StepReport, Unit};
 
 /// What `apply` or `teardown` works on (the head of its report).
 pub struct Head<'a> {
@@ -12,20 +12,38 @@ pub struct Head<'a> {
     pub account: &'a str,
 }
 
+/// The events, each about a unit (a step, or one instance of it). The logic calls them as
+/// `progress.start(step_or_unit, …)` ([`Progress::started`] through the methods on
+/// `dyn Progress`).
 pub trait Progress: Send + Sync {
-    /// A step started doing something.
-    fn start(&self, step: StepId, message: &str);
-    /// Something changed while the step runs (e.g. waiting for the table to become ACTIVE).
-    fn update(&self, step: StepId, message: &str);
-    /// The step ended; `ok` is false when it failed.
-    fn finish(&self, step: StepId, ok: bool, message: &str);
-    /// `apply` or `teardown` is about to run these steps (in report order).
-    fn begin(&self, _head: &Head, _steps: &[StepId]) {}
-    /// A step of `apply` or `teardown` ended: `report` says what it did (or its error) and how
+    /// A unit started doing something.
+    fn started(&self, unit: &Unit, message: &str);
+    /// Something changed while the unit runs (e.g. waiting for the table to become ACTIVE).
+    fn updated(&self, unit: &Unit, message: &str);
+    /// The unit ended; `ok` is false when it failed.
+    fn finished(&self, unit: &Unit, ok: bool, message: &str);
+    /// `apply` or `teardown` is about to run these units (in report order).
+    fn begin(&self, _head: &Head, _units: &[Unit]) {}
+    /// A unit of `apply` or `teardown` ended: `report` says what it did (or its error) and how
     /// long it worked.
     fn ended(&self, command: Command, report: &StepReport) {
         let message = message(command, report);
-        self.finish(report.step, report.error.is_none(), &message);
+        self.finished(&report.unit(), report.error.is_none(), &message);
+    }
+}
+
+impl dyn Progress {
+    /// A step (or an instance: a [`Unit`]) started doing something.
+    pub fn start(&self, unit: impl Into<Unit>, message: &str) {
+        self.started(&unit.into(), message)
+    }
+    /// Something changed while it runs.
+    pub fn update(&self, unit: impl Into<Unit>, message: &str) {
+        self.updated(&unit.into(), message)
+    }
+    /// It ended; `ok` is false when it failed.
+    pub fn finish(&self, unit: impl Into<Unit>, ok: bool, message: &str) {
+        self.finished(&unit.into(), ok, message)
     }
 }
 
@@ -42,14 +60,14 @@ pub fn message(command: Command, report: &StepReport) -> String {
 pub struct Silent;
 
 impl Progress for Silent {
-    fn start(&self, _: StepId, _: &str) {}
-    fn update(&self, _: StepId, _: &str) {}
-    fn finish(&self, _: StepId, _: bool, _: &str) {}
+    fn started(&self, _: &Unit, _: &str) {}
+    fn updated(&self, _: &Unit, _: &str) {}
+    fn finished(&self, _: &Unit, _: bool, _: &str) {}
 }
 
 /// What a [`Journal`] knows of one step.
 struct Entry {
-    step: StepId,
+    step: Unit,
     /// The latest start or update message.
     current: String,
     /// Set when the step finished: whether it succeeded, and its message.
@@ -68,12 +86,12 @@ impl Journal {
         Journal { inner, entries: std::sync::Mutex::new(Vec::new()) }
     }
 
-    fn with_entry(&self, step: StepId, f: impl FnOnce(&mut Entry)) {
+    fn with_entry(&self, step: &Unit, f: impl FnOnce(&mut Entry)) {
         let mut entries = self.entries.lock().expect("not poisoned");
-        let index = match entries.iter().position(|e| e.step == step) {
+        let index = match entries.iter().position(|e| e.step == *step) {
             Some(i) => i,
             None => {
-                entries.push(Entry { step, current: String::new(), finished: None });
+                entries.push(Entry { step: step.clone(), current: String::new(), finished: None });
                 entries.len() - 1
             }
         };
@@ -109,28 +127,28 @@ impl Journal {
 }
 
 impl Progress for Journal {
-    fn begin(&self, head: &Head, steps: &[StepId]) {
-        self.inner.begin(head, steps);
+    fn begin(&self, head: &Head, units: &[Unit]) {
+        self.inner.begin(head, units);
     }
     fn ended(&self, command: Command, report: &StepReport) {
         let message = message(command, report);
-        self.with_entry(report.step, |e| e.finished = Some((report.error.is_none(), message)));
+        self.with_entry(&report.unit(), |e| e.finished = Some((report.error.is_none(), message)));
         self.inner.ended(command, report);
     }
-    fn start(&self, step: StepId, message: &str) {
+    fn started(&self, step: &Unit, message: &str) {
         self.with_entry(step, |e| {
             e.finished = None;
             e.current = message.to_string();
         });
-        self.inner.start(step, message);
+        self.inner.started(step, message);
     }
-    fn update(&self, step: StepId, message: &str) {
+    fn updated(&self, step: &Unit, message: &str) {
         self.with_entry(step, |e| e.current = message.to_string());
-        self.inner.update(step, message);
+        self.inner.updated(step, message);
     }
-    fn finish(&self, step: StepId, ok: bool, message: &str) {
+    fn finished(&self, step: &Unit, ok: bool, message: &str) {
         self.with_entry(step, |e| e.finished = Some((ok, message.to_string())));
-        self.inner.finish(step, ok, message);
+        self.inner.finished(step, ok, message);
     }
 }
 
@@ -140,14 +158,16 @@ mod tests {
 
     #[test]
     fn journal_lists_finished_and_in_flight_steps_but_not_idle_ones() {
-        let j = Journal::new(std::sync::Arc::new(Silent));
+        use crate::plan::StepId;
+        let journal = Journal::new(std::sync::Arc::new(Silent));
+        let j: &dyn Progress = &journal;
         j.start(StepId::Table, "creating table t");
         j.finish(StepId::Table, true, "created table t");
         j.finish(StepId::Role, true, "unchanged");
-        j.start(StepId::IdentityPool, "creating identity pool p");
+        j.start(Unit::new(StepId::IdentityPool, Some("p")), "creating identity pool p");
         assert_eq!(
-            j.summary(),
-            "Finished: table (created table t). In flight (abandoned): identity-pool (creating identity pool p)."
+            journal.summary(),
+            "Finished: table (created table t). In flight (abandoned): identity-pool[p] (creating identity pool p)."
         );
     }
 }

@@ -27,7 +27,7 @@ pub fn refusals(plan: &Plan, adopt: bool, allow_index_replace: bool) -> Vec<Stri
         .steps
         .iter()
         .filter_map(|s| match &s.blocked {
-            Some(reason) if !(adopt && s.adoptable) => Some(format!("{}: {reason}", s.step)),
+            Some(reason) if !(adopt && s.adoptable) => Some(format!("{}: {reason}", s.unit())),
             _ => None,
         })
         .collect();

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::aws::{self, AwsOptions, Clients};
 use crate::cli::Global;
 use crate::config::{self, ConfigError, Desired, Overrides};
-use crate::plan::{Command, NoteKind, Plan, StepId};
+use crate::plan::{Command, NoteKind, Plan, StepId, Unit};
 use crate::progress::{Head, Progress};
 use crate::steps::{self, Ctx, Observed, Run};
 
@@ -49,6 +49,9 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SecurityFinding {
     pub step: StepId,
+    /// The step's instance (absent for a step with one resource).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     pub resource: String,
     /// The note without its `security: ` prefix.
     pub finding: String,
@@ -61,6 +64,7 @@ pub fn security_findings(steps: &[crate::plan::StepReport]) -> Vec<SecurityFindi
         .flat_map(|st| {
             st.notes.iter().filter(|n| n.kind == NoteKind::Security).map(|n| SecurityFinding {
                 step: st.step,
+                instance: st.instance.clone(),
                 resource: st.resource.clone(),
                 finding: n.text.clone(),
             })
@@ -146,7 +150,7 @@ impl Session {
 
     pub async fn observe(&self, scope: steps::Scope) -> Result<Observed> {
         let o = steps::observe(&self.aws, &self.desired, scope).await?;
-        tracing::debug!(account = %o.account, table = o.table.is_some(), role = o.role.is_some(), policy = o.policy.is_some(), "observed");
+        tracing::debug!(account = %o.account, table = o.get::<crate::steps::table::Table>().is_some(), role = o.get::<crate::steps::role::Role>().is_some(), policy = o.get::<crate::steps::policy::AccessPolicy>().is_some(), "observed");
         Ok(o)
     }
 
@@ -187,7 +191,7 @@ impl Session {
     /// summary is the command's to write).
     pub async fn execute(&self, command: Command, o: &Observed, plan: Plan, adopt: bool) -> Report {
         let ctx = self.ctx(command, &o.account, adopt);
-        let ids: Vec<StepId> = plan.steps.iter().map(|st| st.step).collect();
+        let units: Vec<Unit> = plan.steps.iter().map(|st| st.unit()).collect();
         self.progress.begin(
             &Head {
                 command,
@@ -195,13 +199,13 @@ impl Session {
                 region: &self.aws.region,
                 account: &o.account.id,
             },
-            &ids,
+            &units,
         );
         let steps = steps::execute(&Run::new(&ctx, o), command, plan.steps).await;
         let mut r = self.report(command, &o.account, Plan { steps });
         for st in &r.steps {
             if let Some(e) = &st.error {
-                r.errors.push(format!("{}: {e}", st.step));
+                r.errors.push(format!("{}: {e}", st.unit()));
             }
         }
         r.ok = r.errors.is_empty();

@@ -108,13 +108,13 @@ pub async fn outputs(s: &Session) -> Result<Outputs> {
     let o = s.observe(crate::steps::Scope::Full).await?;
     let d = &s.desired;
     let mut missing = Vec::new();
-    if o.table.is_none() {
+    if o.get::<crate::steps::table::Table>().is_none() {
         missing.push(format!("table {}", d.table.name));
     }
-    if o.pool.live().is_none() {
+    if crate::steps::identity_pool::lookup(&o).live().is_none() {
         missing.push(format!("identity pool {}", d.identity_pool_name));
     }
-    if o.role.is_none() {
+    if o.get::<crate::steps::role::Role>().is_none() {
         missing.push(format!("role {}", d.role_name));
     }
     if !missing.is_empty() {
@@ -124,10 +124,14 @@ pub async fn outputs(s: &Session) -> Result<Outputs> {
             missing.join(", ")
         );
     }
-    let (Some(table), Some(pool), Some(role)) = (&o.table, o.pool.live(), &o.role) else {
+    let (Some(table), Some(pool), Some(role)) = (
+        o.get::<crate::steps::table::Table>(),
+        crate::steps::identity_pool::lookup(&o).live(),
+        o.get::<crate::steps::role::Role>(),
+    ) else {
         unreachable!("checked above");
     };
-    let isolation = match &o.policy {
+    let isolation = match o.get::<crate::steps::policy::AccessPolicy>() {
         Some(p) if !p.document.is_null() => Isolation::of(&p.document),
         _ => d.isolation,
     };

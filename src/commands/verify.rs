@@ -204,14 +204,14 @@ impl Run<'_> {
 pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
     let o = s.observe(crate::steps::Scope::Full).await?;
     let d = &s.desired;
-    let Some(pool) = o.pool.live() else {
+    let Some(pool) = crate::steps::identity_pool::lookup(&o).live() else {
         bail!(
             "stack {} is not applied: identity pool {} does not exist; run `setup apply` first",
             d.stack,
             d.identity_pool_name
         );
     };
-    let Some(table) = &o.table else {
+    let Some(table) = o.get::<crate::steps::table::Table>() else {
         bail!(
             "stack {} is not applied: table {} does not exist; run `setup apply` first",
             d.stack,

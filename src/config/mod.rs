@@ -361,6 +361,9 @@ pub struct Desired {
     pub tags: BTreeMap<String, String>,
     /// `permissions_boundary`: the managed policy every role the stack creates carries.
     pub permissions_boundary: Option<Boundary>,
+    /// Test-only: the instances of the `twins` step (`steps/twins.rs`).
+    #[cfg(test)]
+    pub twins: Vec<String>,
 }
 
 impl Desired {

@@ -95,6 +95,8 @@ pub(super) fn desired(
         guest_spec,
         tags,
         permissions_boundary: raw.permissions_boundary,
+        #[cfg(test)]
+        twins: Vec::new(),
     };
     Ok(Parsed { desired, warnings })
 }

@@ -10,6 +10,7 @@ use super::{provenance, resources, KeyRefs, Resource, TableRefs, REGION};
 use crate::config::{Billing, Desired, Encryption, Gsi, Principal, Projection, REGION_TAG};
 use crate::policy_doc;
 use crate::steps::{backend, guest, identity_pool, owner, policy, role, Observed, Owner};
+use crate::steps::{backend::Backend, pool_roles::PoolRoles, table::Table};
 
 /// Resource addresses (`type.name`).
 pub const TABLE: &str = "aws_dynamodb_table.table";
@@ -76,8 +77,8 @@ pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<Str
         mine
     };
     let stack = d.stack.as_str();
-    let table = o.table.as_ref().filter(|t| owned("table", &d.table.name, owner(&t.tags, stack)));
-    let pool = match &o.pool {
+    let table = o.get::<Table>().filter(|t| owned("table", &d.table.name, owner(&t.tags, stack)));
+    let pool = match identity_pool::lookup(o) {
         identity_pool::Lookup::Owned(p) => Some(p.as_ref()),
         // Never this stack's: the check only notes why there is no import block.
         identity_pool::Lookup::NotOwned(c) => c
@@ -88,19 +89,19 @@ pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<Str
     // IAM is global: a role or policy of this stack's name in another region is not ours here.
     let mut role_ours =
         |name: &str, r: &role::Live| owned("role", name, r.global().owner(stack, region));
-    let role: Option<&role::Live> = o.role.as_ref().filter(|r| role_ours(&d.role_name, r));
+    let role: Option<&role::Live> = o.get::<role::Role>().filter(|r| role_ours(&d.role_name, r));
     let guest_role: Option<&role::Live> =
-        o.guest.role.as_ref().filter(|r| role_ours(&d.guest_spec.role_name, r));
+        o.get::<guest::GuestRole>().filter(|r| role_ours(&d.guest_spec.role_name, r));
     let mut policy_ours =
         |name: &str, p: &policy::Live| owned("policy", name, p.global().owner(stack, region));
     let policy: Option<&policy::Live> =
-        o.policy.as_ref().filter(|p| policy_ours(&d.policy_name, p));
-    let backend: Option<(&backend::Live, &policy::Live)> = o.backend.as_ref().and_then(|b| {
+        o.get::<policy::AccessPolicy>().filter(|p| policy_ours(&d.policy_name, p));
+    let backend: Option<(&backend::Live, &policy::Live)> = o.get::<Backend>().and_then(|b| {
         let p = b.policy.as_ref()?;
         policy_ours(&d.backend_policy_name(), p).then_some((b, p))
     });
     let guest_policy: Option<&policy::Live> =
-        o.guest.policy.as_ref().filter(|p| policy_ours(&d.guest_spec.policy_name, p));
+        o.get::<guest::GuestPolicy>().filter(|p| policy_ours(&d.guest_spec.policy_name, p));
     let mut found = Vec::new();
     for r in resources(d) {
         let id = match r {
@@ -122,7 +123,7 @@ pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<Str
                 }
                 _ => None,
             },
-            Resource::PoolRoles => match (pool, &o.pool_roles) {
+            Resource::PoolRoles => match (pool, o.get::<PoolRoles>()) {
                 (Some(p), Some(roles)) if roles.authenticated().is_some() => Some(p.id.clone()),
                 _ => None,
             },

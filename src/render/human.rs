@@ -82,8 +82,8 @@ pub fn header(command: Command, stack: &str, region: &str, account: &str) -> Str
 pub fn step_line(command: Command, s: &StepReport) -> String {
     let text = s.outcome(command.removes());
     match s.duration_ms {
-        Some(ms) => format!("{:<14} {text} ({})", s.step.name(), duration(ms)),
-        None => format!("{:<14} {text}", s.step.name()),
+        Some(ms) => format!("{:<14} {text} ({})", s.unit(), duration(ms)),
+        None => format!("{:<14} {text}", s.unit()),
     }
 }
 
@@ -93,7 +93,7 @@ pub fn report(r: &Report, tty: bool) -> String {
     for s in &r.steps {
         let line = match r.command.carries_out() {
             true => step_line(r.command, s),
-            false => format!("{:<14} {:<10} {}", s.step.name(), s.state.label(), s.resource),
+            false => format!("{:<14} {:<10} {}", s.unit(), s.state.label(), s.resource),
         };
         let _ = writeln!(out, "  {} {line}", mark(r.command, s, tty));
         match r.command {
@@ -116,7 +116,7 @@ pub fn report(r: &Report, tty: bool) -> String {
 pub fn after_live(r: &Report) -> String {
     let mut out = String::new();
     for s in r.steps.iter().filter(|s| !s.notes.is_empty()) {
-        let _ = writeln!(out, "  {}:", s.step.name());
+        let _ = writeln!(out, "  {}:", s.unit());
         notes(&mut out, s);
     }
     let _ = writeln!(out, "{}", r.summary);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::plan::{Command, StepId, StepReport};
+use crate::plan::{Command, StepReport, Unit};
 use crate::progress::{Head, Progress};
 
 /// One line per event, e.g. `table: creating table user-profiles`. Steps that had nothing
@@ -19,20 +19,20 @@ use crate::progress::{Head, Progress};
 /// A line the step has just printed is not printed again (CI logs are read line by line).
 #[derive(Default)]
 pub struct Plain {
-    started: Mutex<HashSet<StepId>>,
-    last_update: Mutex<HashMap<StepId, (String, std::time::Instant)>>,
+    started: Mutex<HashSet<Unit>>,
+    last_update: Mutex<HashMap<Unit, (String, std::time::Instant)>>,
     /// The last line printed for each step.
-    last_line: Mutex<HashMap<StepId, String>>,
+    last_line: Mutex<HashMap<Unit, String>>,
 }
 
 impl Plain {
     /// Prints `step: message` unless it is the line the step printed last.
-    fn line(&self, step: StepId, message: &str) {
+    fn line(&self, step: &Unit, message: &str) {
         let mut last = self.last_line.lock().expect("not poisoned");
-        if last.get(&step).is_some_and(|l| l == message) {
+        if last.get(step).is_some_and(|l| l == message) {
             return;
         }
-        last.insert(step, message.to_string());
+        last.insert(step.clone(), message.to_string());
         eprintln!("{step}: {message}");
     }
 }
@@ -56,22 +56,21 @@ fn without_elapsed(message: &str) -> &str {
 }
 
 impl Progress for Plain {
-    fn start(&self, step: StepId, message: &str) {
-        self.started.lock().expect("not poisoned").insert(step);
+    fn started(&self, step: &Unit, message: &str) {
+        self.started.lock().expect("not poisoned").insert(step.clone());
         self.line(step, message);
     }
-    fn update(&self, step: StepId, message: &str) {
+    fn updated(&self, step: &Unit, message: &str) {
         let state = without_elapsed(message);
         let mut last = self.last_update.lock().expect("not poisoned");
-        let quiet =
-            last.get(&step).is_some_and(|(s, at)| s == state && at.elapsed() < PLAIN_REPEAT);
+        let quiet = last.get(step).is_some_and(|(s, at)| s == state && at.elapsed() < PLAIN_REPEAT);
         if !quiet {
-            last.insert(step, (state.to_string(), std::time::Instant::now()));
+            last.insert(step.clone(), (state.to_string(), std::time::Instant::now()));
             self.line(step, message);
         }
     }
-    fn finish(&self, step: StepId, ok: bool, message: &str) {
-        let started = self.started.lock().expect("not poisoned").contains(&step);
+    fn finished(&self, step: &Unit, ok: bool, message: &str) {
+        let started = self.started.lock().expect("not poisoned").contains(step);
         if ok && !started {
             return;
         }
@@ -87,9 +86,9 @@ impl Progress for Plain {
 /// step's report line (what it did, and how long it worked).
 pub struct Terminal {
     multi: MultiProgress,
-    bars: Mutex<HashMap<StepId, ProgressBar>>,
+    bars: Mutex<HashMap<Unit, ProgressBar>>,
     /// The lines whose step has started (spinning, their time running).
-    started: Mutex<HashSet<StepId>>,
+    started: Mutex<HashSet<Unit>>,
 }
 
 impl Terminal {
@@ -112,26 +111,26 @@ impl Terminal {
     }
 
     /// The step's line, added now if `begin` did not announce it.
-    fn bar(&self, step: StepId) -> ProgressBar {
+    fn bar(&self, step: &Unit) -> ProgressBar {
         let mut bars = self.bars.lock().expect("not poisoned");
-        bars.entry(step).or_insert_with(|| self.add(step)).clone()
+        bars.entry(step.clone()).or_insert_with(|| self.add(step)).clone()
     }
 
-    fn add(&self, step: StepId) -> ProgressBar {
+    fn add(&self, step: &Unit) -> ProgressBar {
         let bar = self.multi.add(ProgressBar::new_spinner());
         bar.set_style(Self::waiting());
-        bar.set_prefix(step.name());
+        bar.set_prefix(step.to_string());
         bar.set_message("waiting");
         bar
     }
 
     /// The step is working: its line spins, and its time runs from its first start.
-    fn working(&self, step: StepId, message: &str) {
+    fn working(&self, step: &Unit, message: &str) {
         let bar = self.bar(step);
         if bar.is_finished() {
             return;
         }
-        if self.started.lock().expect("not poisoned").insert(step) {
+        if self.started.lock().expect("not poisoned").insert(step.clone()) {
             bar.reset_elapsed();
             bar.set_style(Self::spinning());
             bar.enable_steady_tick(Duration::from_millis(100));
@@ -139,7 +138,7 @@ impl Terminal {
         bar.set_message(message.to_string());
     }
 
-    fn end(&self, step: StepId, ok: bool, line: &str) {
+    fn end(&self, step: &Unit, ok: bool, line: &str) {
         let bar = self.bar(step);
         let mark = if ok {
             console::style("✓").for_stderr().green()
@@ -158,7 +157,7 @@ impl Default for Terminal {
 }
 
 impl Progress for Terminal {
-    fn begin(&self, head: &Head, steps: &[StepId]) {
+    fn begin(&self, head: &Head, steps: &[Unit]) {
         let _ = self.multi.println(super::human::header(
             head.command,
             head.stack,
@@ -166,25 +165,26 @@ impl Progress for Terminal {
             head.account,
         ));
         for step in steps {
-            self.bar(*step);
+            self.bar(step);
         }
     }
-    fn start(&self, step: StepId, message: &str) {
+    fn started(&self, step: &Unit, message: &str) {
         self.working(step, message);
     }
-    fn update(&self, step: StepId, message: &str) {
+    fn updated(&self, step: &Unit, message: &str) {
         self.working(step, message);
     }
-    fn finish(&self, step: StepId, ok: bool, message: &str) {
+    fn finished(&self, step: &Unit, ok: bool, message: &str) {
         // Outside apply and teardown (verify's wait): the line with its own time.
-        let bar = self.bars.lock().expect("not poisoned").get(&step).cloned();
+        let bar = self.bars.lock().expect("not poisoned").get(step).cloned();
         if let Some(bar) = bar {
             let secs = bar.elapsed().as_secs_f64();
-            self.end(step, ok, &format!("{:<14} {message} ({secs:.1}s)", step.name()));
+            self.end(step, ok, &format!("{:<14} {message} ({secs:.1}s)", step.to_string()));
         }
     }
     fn ended(&self, command: Command, report: &StepReport) {
-        self.end(report.step, report.error.is_none(), &super::human::step_line(command, report));
+        let line = super::human::step_line(command, report);
+        self.end(&report.unit(), report.error.is_none(), &line);
     }
 }
 

@@ -13,6 +13,9 @@ use anyhow::Result;
 
 use super::managed::{self, Action, New, Target, Why};
 use super::own::Keep;
+use std::any::TypeId;
+
+use super::observe::{read, Caller, Look, Observe, Scope};
 use super::{Diff, Run, Step, View};
 use crate::aws::{Account, Clients, Found};
 use crate::config::{Desired, Principal};
@@ -90,17 +93,28 @@ pub fn description(d: &Desired, principal: &Principal) -> String {
     )
 }
 
+/// The backend policy and principal (`None`: no `[backend]` and nothing left over).
+impl Observe for Backend {
+    type Live = Live;
+    fn reads(&self, _d: &Desired, _scope: Scope) -> Vec<TypeId> {
+        vec![read::<Caller>()]
+    }
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<Live>> {
+        observe(look.aws, look.d, &*look.account()?).await
+    }
+}
+
 impl Step for Backend {
     type Action = Action;
     const ID: StepId = STEP;
 
     /// With a `[backend]` section, or a policy it left behind.
     fn applies(&self, v: &View) -> bool {
-        v.d.backend.is_some() || leftover(v.d, v.region, v.o.backend.as_ref()).is_some()
+        v.d.backend.is_some() || leftover(v.d, v.region, v.o.get::<Backend>()).is_some()
     }
 
     fn diff(&self, v: &View) -> Diff<Action> {
-        let (d, live, name) = (v.d, v.o.backend.as_ref(), v.d.backend_policy_name());
+        let (d, live, name) = (v.d, v.o.get::<Backend>(), v.d.backend_policy_name());
         let Some(b) = &d.backend else {
             // A policy under the default name, but no [backend] section (any more).
             let (Some(p), Some(live)) = (leftover(d, v.region, live), live) else {
@@ -163,7 +177,7 @@ impl Step for Backend {
     /// The principals themselves are left alone.
     fn removal(&self, v: &View) -> Diff<Action> {
         let (d, name) = (v.d, v.d.backend_policy_name());
-        let live = v.o.backend.as_ref();
+        let live = v.o.get::<Backend>();
         let (Some(live), Some(p)) = (live, live.and_then(|l| l.policy.as_ref())) else {
             return Diff::new(STEP, &name, State::Missing);
         };

@@ -1,23 +1,36 @@
 //! The provisioning steps and the contract they share.
 //!
-//! Each step is one module, and every step answers the same four questions (the [`Step`]
-//! trait):
+//! Each step is one module, and every step answers the same questions (the [`Step`] trait, with
+//! [`Observe`] as its supertrait):
 //!
-//! * **observe** — what exists? Each module has an `observe` function for its resource; "not
-//!   found" is a state, not an error. [`observe()`] reads every resource once, concurrently,
-//!   into [`Observed`] (the trust step reads the role, so reads are shared, not per step).
+//! * **observe** — what exists? The step's `Observe::observe` reads its resource into its `Live`
+//!   type; "not found" is `None`, a state, not an error. `Observe::reads` names the observations
+//!   it reads first (pool-roles reads the identity pool's, for the pool id). [`observe()`] runs
+//!   every step's read and every source's (what is no step's resource: the caller's account, the
+//!   user pool check, the table's KMS key, [`observe::SOURCES`]) on the dependency board of
+//!   [`run`], each as soon as what it reads is in, into [`Observed`]: data keyed by observer and
+//!   instance (`o.get::<role::Role>()`). A step can read another's observation too (the trust
+//!   step compares the role's trust policy), so nothing is read twice.
+//! * **instances** — `Observe::instances`: a step has one resource (`None`, the default) or one
+//!   instance per key the config gives (a group's name). The step id plus the instance key (a
+//!   [`Unit`], shown `step[instance]`) is what gets a report, a place on the board and a line.
 //! * **diff** — what differs, and what would fix it? A pure function of the config and
-//!   [`Observed`] that returns the step's own typed actions ([`Diff`]).
+//!   [`Observed`] (the [`View`], with its instance) that returns the step's own typed actions
+//!   ([`Diff`]).
 //! * **removal** — what would `teardown` do? Also pure, also typed actions.
 //! * **apply** — carry out one of those actions, and say what it did ([`Done`]).
 //!
 //! `status` and `plan` print the actions; `apply` and `teardown` hand exactly those actions back
-//! to the step ([`run::execute`]), each as soon as the steps it [`Need`]s are done. The shared
-//! pieces live beside the steps: ownership and adoption ([`own`]), the create that may or may not
-//! have happened ([`once`]), and the waiter (`crate::wait`).
+//! to the step ([`run::execute`]), each as soon as what it [`Need`]s has ended (a step, every
+//! instance of it, or one instance). The shared pieces live beside the steps: ownership and
+//! adoption ([`own`]), the create that may or may not have happened ([`once`]), and the waiter
+//! (`crate::wait`).
 //!
 //! [`STEPS`] is the registry: its order is the order of reports and of `setup export`; apply and
-//! teardown run in the order the steps' needs give.
+//! teardown run in the order the steps' needs give. Adding a step: its module (with its
+//! `StepId::new("name")`, `Live`, `Action`, and the `Observe` and `Step` impls), one line in
+//! [`STEPS`], and its config; a step that `setup export` writes also adds `export::Resource`
+//! variants (`src/steps/twins.rs`, test-only, is the smallest step with instances).
 
 pub mod backend;
 pub mod guest;
@@ -33,6 +46,8 @@ pub mod role;
 pub mod run;
 pub mod table;
 pub mod trust;
+#[cfg(test)]
+pub mod twins;
 pub mod user_pool;
 
 use std::fmt;
@@ -44,16 +59,16 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::aws::{Account, Clients};
 use crate::config::Desired;
-use crate::plan::{Action, Done, Plan, StepId, StepReport};
+use crate::plan::{Action, Done, Plan, StepId, StepReport, Unit};
 use crate::progress::Progress;
 use crate::resource::Resource;
 
-pub use observe::{observe, Observed, Scope};
+pub use observe::{observe, AnyObserve, Observe, Observed, Scope};
 pub use own::{not_owned_reason, owner, tag_changes, Keep, Owner, Tagging};
 pub use run::{execute, Run};
 
-/// The registry: every step, in report order. Adding a step is a module implementing [`Step`]
-/// and one line here.
+/// The registry: every step, in report order. Adding a step is a module implementing
+/// [`Observe`] and [`Step`], one line here, and its config.
 pub const STEPS: &[&dyn AnyStep] = &[
     &table::Table,
     &identity_pool::IdentityPool,
@@ -65,6 +80,10 @@ pub const STEPS: &[&dyn AnyStep] = &[
     &pool_roles::PoolRoles,
     &principal_tags::PrincipalTags,
     &backend::Backend,
+    #[cfg(test)]
+    &twins::Twins,
+    #[cfg(test)]
+    &twins::TwinChild,
 ];
 
 /// The registered step with this id.
@@ -115,9 +134,15 @@ pub struct View<'a> {
     pub region: &'a str,
     /// `teardown --delete-table`.
     pub delete_table: bool,
+    /// The instance being planned (`None` for a step with one resource).
+    pub instance: Option<&'a str>,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    /// What observer `O` found for this view's instance.
+    pub fn live<O: Observe>(&self) -> Option<&'a O::Live> {
+        self.o.instance::<O>(self.instance)
+    }
     pub fn table_arn(&self) -> String {
         self.d.table_arn(self.region, &self.o.account)
     }
@@ -139,7 +164,7 @@ impl View<'_> {
         if !self.d.table.global_secondary_indexes.is_empty() {
             grants.push_str(" and its indexes");
         }
-        if let Some(key) = self.o.kms_key.as_ref().and_then(|k| k.arn()) {
+        if let Some(key) = self.o.get::<crate::steps::table::KmsKey>().and_then(|k| k.arn()) {
             let statement = crate::policy_doc::kms_statement(key, self.region, &self.d.table.name);
             doc = crate::policy_doc::with_statement(doc, statement);
             grants.push_str(&format!("; {} on {key}", crate::policy_doc::KMS_ACTIONS.join(", ")));
@@ -148,7 +173,7 @@ impl View<'_> {
     }
     /// The id of the identity pool the stack uses, when it exists.
     pub fn pool_id(&self) -> Option<&str> {
-        self.o.pool.live().map(|p| p.id.as_str())
+        identity_pool::lookup(self.o).live().map(|p| p.id.as_str())
     }
 }
 
@@ -156,26 +181,37 @@ impl View<'_> {
 pub type Diff<A> = StepReport<A>;
 
 /// What an action waits for before it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Need {
-    /// That step must have succeeded (the action uses what it made); if it failed, the rest of
-    /// this step is skipped.
+    /// That step (every instance of it) must have succeeded (the action uses what it made); if
+    /// it failed, the rest of this step is skipped.
     Done(StepId),
-    /// That step must have ended, whatever the result (order only).
+    /// That step (every instance of it) must have ended, whatever the result (order only).
     After(StepId),
+    /// That one instance of a step must have succeeded (as `Done`).
+    Instance(Unit),
 }
 
 impl Need {
-    pub fn step(self) -> StepId {
+    pub fn step(&self) -> StepId {
         match self {
-            Need::Done(s) | Need::After(s) => s,
+            Need::Done(s) | Need::After(s) => *s,
+            Need::Instance(u) => u.step,
+        }
+    }
+
+    /// What it waits for, as reports name it.
+    pub fn unit(&self) -> Unit {
+        match self {
+            Need::Done(s) | Need::After(s) => Unit::from(*s),
+            Need::Instance(u) => u.clone(),
         }
     }
 }
 
 /// The contract of a step. See the module documentation for the shape.
 #[allow(async_fn_in_trait)]
-pub trait Step: Sync + 'static {
+pub trait Step: Observe {
     /// What this step can do; `Display` is the text of `plan` and of the JSON `actions`.
     /// Its variants' names are the JSON `action_kinds` (`strum`'s `IntoStaticStr` and
     /// `VariantNames`, in kebab-case).
@@ -273,7 +309,7 @@ pub fn confirmations(plan: &Plan) -> Vec<Confirmation> {
 }
 
 /// [`Step`] with its action type erased, for the registry. Implemented for every step.
-pub trait AnyStep: Sync {
+pub trait AnyStep: AnyObserve {
     fn id(&self) -> StepId;
     fn applies(&self, v: &View) -> bool;
     fn diff(&self, v: &View) -> StepReport;
@@ -342,16 +378,26 @@ fn typed<S: Step>(action: &Action) -> &S::Action {
 
 /// Compares everything observed with the config: the report `status`, `plan` and `apply` share.
 pub fn diff(d: &Desired, region: &str, o: &Observed) -> Plan {
-    plan(&View { d, o, region, delete_table: false }, |s, v| s.diff(v))
+    plan(&View { d, o, region, delete_table: false, instance: None }, |s, v| s.diff(v))
 }
 
 /// What `teardown` does: every step's removal, from what was observed.
 pub fn removal(d: &Desired, region: &str, o: &Observed, delete_table: bool) -> Plan {
-    plan(&View { d, o, region, delete_table }, |s, v| s.removal(v))
+    plan(&View { d, o, region, delete_table, instance: None }, |s, v| s.removal(v))
 }
 
+/// Every applying step's report, one per instance, in registry order.
 fn plan(v: &View, report: impl Fn(&dyn AnyStep, &View) -> StepReport) -> Plan {
-    Plan { steps: STEPS.iter().filter(|s| s.applies(v)).map(|s| report(*s, v)).collect() }
+    let mut steps = Vec::new();
+    for s in STEPS.iter().filter(|s| s.applies(v)) {
+        for instance in s.instances(v.d) {
+            let of = View { instance: instance.as_deref(), ..*v };
+            let mut r = report(*s, &of);
+            r.instance = instance;
+            steps.push(r);
+        }
+    }
+    Plan { steps }
 }
 
 /// Configs and expectations for the steps' unit tests.
@@ -409,8 +455,41 @@ pub mod test_support {
         Observed::nothing(account())
     }
 
+    /// What actions run with in tests: clients that reach nothing (a test's steps make no
+    /// calls), the test account, no progress output.
+    pub fn ctx(d: &Desired) -> super::Ctx {
+        use aws_config::{BehaviorVersion, Region, SdkConfig};
+        let sdk = SdkConfig::builder()
+            .region(Region::new(REGION))
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let aws = crate::aws::Clients {
+            region: REGION.into(),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            sts: aws_sdk_sts::Client::new(&sdk),
+            identity: aws_sdk_cognitoidentity::Client::new(&sdk),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(&sdk),
+            kms: aws_sdk_kms::Client::new(&sdk),
+            idp: aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+            endpoint: None,
+            sdk,
+            user_pool_region: REGION.into(),
+        };
+        super::Ctx {
+            aws,
+            desired: d.clone(),
+            account: account(),
+            progress: std::sync::Arc::new(crate::progress::Silent),
+            adopt: false,
+            wait_timeout: std::time::Duration::from_secs(1),
+            command: crate::plan::Command::Apply,
+            cancel: crate::cancel::Cancel::default(),
+        }
+    }
+
     pub fn view<'a>(d: &'a Desired, o: &'a Observed) -> View<'a> {
-        View { d, o, region: REGION, delete_table: false }
+        View { d, o, region: REGION, delete_table: false, instance: None }
     }
 
     pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -5,6 +5,9 @@
 use anyhow::Result;
 
 use super::managed::{self, Action, New, Target};
+use std::any::TypeId;
+
+use super::observe::{read, Caller, Look, Observe, Scope};
 use super::{Diff, Need, Run, Step, View};
 use crate::config::{Desired, Isolation, Principal};
 use crate::diagnose;
@@ -28,7 +31,7 @@ pub fn description(d: &Desired) -> String {
 /// changes which items every user reaches), a principal tag it reads that the pool does not
 /// map, and a backend that keys items by another value than the app.
 fn isolation_notes(v: &View) -> Vec<Note> {
-    let (d, live) = (v.d, v.o.policy.as_ref());
+    let (d, live) = (v.d, v.o.get::<AccessPolicy>());
     let mut notes = Vec::new();
     if let (Some(live), Some(key)) = (live, d.isolation) {
         notes.extend(diagnose::key_switch(&live.document, key).map(Note::info));
@@ -46,6 +49,21 @@ fn isolation_notes(v: &View) -> Vec<Note> {
     notes
 }
 
+/// The access policy; in [`Scope::Removal`] with its attachments and old versions.
+impl Observe for AccessPolicy {
+    type Live = Live;
+    fn reads(&self, _d: &Desired, _scope: Scope) -> Vec<TypeId> {
+        vec![read::<Caller>()]
+    }
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<Live>> {
+        let arn = look.d.policy_arn(&*look.account()?);
+        match look.full() {
+            true => managed::observe(look.aws, &arn, true).await,
+            false => managed::observe_all(look.aws, &arn).await,
+        }
+    }
+}
+
 impl Step for AccessPolicy {
     type Action = Action;
     const ID: StepId = STEP;
@@ -54,7 +72,7 @@ impl Step for AccessPolicy {
         let (d, name, table_arn) = (v.d, &v.d.policy_name, v.table_arn());
         let doc = policy_doc::access_policy(&table_arn, &d.actions, d.isolation);
         let (desired, grants) = v.table_policy(doc, &d.actions);
-        let mut r = match &v.o.policy {
+        let mut r = match v.o.get::<AccessPolicy>() {
             None => {
                 let new = New {
                     name: name.clone(),
@@ -65,8 +83,11 @@ impl Step for AccessPolicy {
                 managed::missing(STEP, new, Principal::Role(d.role_name.clone()))
             }
             Some(live) => {
-                let attachment =
-                    managed::role_attachment(v.o.role.as_ref(), &d.role_name, &live.arn);
+                let attachment = managed::role_attachment(
+                    v.o.get::<crate::steps::role::Role>(),
+                    &d.role_name,
+                    &live.arn,
+                );
                 managed::compare(d, v.region, (STEP, name), live, &desired, attachment)
             }
         };
@@ -82,10 +103,12 @@ impl Step for AccessPolicy {
     /// its old versions, unless it is attached to something outside the stack.
     fn removal(&self, v: &View) -> Diff<Action> {
         let (d, name) = (v.d, &v.d.policy_name);
-        let Some(live) = &v.o.policy else {
+        let Some(live) = v.o.get::<AccessPolicy>() else {
             return Diff::new(STEP, name, State::Missing);
         };
-        let role_is_ours = v.o.role.as_ref().is_some_and(|r| r.global().ours(&d.stack, v.region));
+        let role_is_ours =
+            v.o.get::<crate::steps::role::Role>()
+                .is_some_and(|r| r.global().ours(&d.stack, v.region));
         let outside = managed::attached_outside(live, role_is_ours.then_some(d.role_name.as_str()));
         if let Some(kept) = managed::kept(STEP, (&d.stack, v.region), name, live, &outside) {
             return kept;

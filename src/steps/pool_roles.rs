@@ -10,6 +10,9 @@ use anyhow::{anyhow, Result};
 use aws_sdk_cognitoidentity::types::RoleMapping;
 use serde_json::Value;
 
+use std::any::TypeId;
+
+use super::observe::{read, Look, Observe, Scope};
 use super::{guest, identity_pool, role, Diff, Need, Run, Step, View};
 use crate::aws::{Clients, Found};
 use crate::config::Desired;
@@ -108,6 +111,18 @@ fn named_role(arn: Option<&str>, gone: bool) -> Value {
     }
 }
 
+/// Read with the pool (not for teardown: they go with it).
+impl Observe for PoolRoles {
+    type Live = Live;
+    fn reads(&self, _d: &Desired, _scope: Scope) -> Vec<TypeId> {
+        vec![read::<identity_pool::IdentityPool>()]
+    }
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<Live>> {
+        let Some(id) = identity_pool::settings_of(look) else { return Ok(None) };
+        observe(look.aws, &id).await
+    }
+}
+
 impl Step for PoolRoles {
     type Action = Action;
     const ID: StepId = STEP;
@@ -115,14 +130,14 @@ impl Step for PoolRoles {
     fn diff(&self, v: &View) -> Diff<Action> {
         // No pool yet (it is to be created): it has no roles.
         let (pool_id, role_arn) = (v.pool_id(), v.role_arn());
-        let live = v.o.pool_roles.as_ref().filter(|_| pool_id.is_some());
+        let live = v.o.get::<PoolRoles>().filter(|_| pool_id.is_some());
         let resource = pool_id.unwrap_or("(new identity pool)");
         let current = live.and_then(Live::authenticated);
         let current_guest = live.and_then(Live::unauthenticated);
         let mut changes = Vec::new();
         // The pool names the role, but the role is gone (deleted by hand, or by a teardown):
         // every sign-in fails until the role exists again, so this is not in sync.
-        let dangling = current == Some(role_arn.as_str()) && v.o.role.is_none();
+        let dangling = current == Some(role_arn.as_str()) && v.o.get::<role::Role>().is_none();
         if current != Some(role_arn.as_str()) || dangling {
             changes.push(Change::new(
                 "roles.authenticated",
@@ -133,7 +148,8 @@ impl Step for PoolRoles {
         let guest = match v.d.guest() {
             Some(g) => {
                 let arn = guest::role_arn(v);
-                let gone = current_guest == Some(arn.as_str()) && v.o.guest.role.is_none();
+                let gone =
+                    current_guest == Some(arn.as_str()) && v.o.get::<guest::GuestRole>().is_none();
                 if current_guest == Some(arn.as_str()) && !gone {
                     Guest::Keep
                 } else {
@@ -216,9 +232,7 @@ impl Step for PoolRoles {
         roles.insert("authenticated".into(), role_arn.clone());
         let guest_arn = run
             .o
-            .guest
-            .role
-            .as_ref()
+            .get::<guest::GuestRole>()
             .map_or_else(|| ctx.desired.guest_role_arn(&ctx.account), |r| r.arn.clone());
         match &set.guest {
             Guest::Keep => {}
@@ -291,9 +305,13 @@ mod tests {
         expect: (State, Vec<Action>, &[&str]),
     ) {
         if let Some(id) = pool_id {
-            o.pool = Lookup::Owned(Box::new(pool(d, id, &[("setup:stack", "demo")])));
+            o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+                d,
+                id,
+                &[("setup:stack", "demo")],
+            )))));
         }
-        o.pool_roles = live;
+        o.set::<PoolRoles>(live);
         let r = PoolRoles.diff(&view(d, o));
         assert_eq!((r.state, r.actions), (expect.0, expect.1), "{what}");
         let fields: Vec<&str> = r.changes.iter().map(|c| c.field.as_str()).collect();
@@ -337,7 +355,11 @@ mod tests {
         ] {
             let d = desired("");
             let mut o = observed();
-            o.role = Some(test_support::role(&d, Value::Null, &[("setup:stack", "demo")]));
+            o.set::<role::Role>(Some(test_support::role(
+                &d,
+                Value::Null,
+                &[("setup:stack", "demo")],
+            )));
             check(what, &d, &mut o, pool_id, live, (state, actions, fields));
         }
         // The pool names the stack's role, but the role is gone: not in sync, and apply sets
@@ -355,8 +377,12 @@ mod tests {
 
     fn observed_with_pool(d: &Desired) -> crate::steps::Observed {
         let mut o = observed();
-        o.pool = Lookup::Owned(Box::new(pool(d, POOL, &[("setup:stack", "demo")])));
-        o.pool_roles = Some(roles(&[("authenticated", ROLE)]));
+        o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+            d,
+            POOL,
+            &[("setup:stack", "demo")],
+        )))));
+        o.set::<PoolRoles>(Some(roles(&[("authenticated", ROLE)])));
         o
     }
 
@@ -365,7 +391,7 @@ mod tests {
         &'a str,
         &'a Desired,
         Option<Live>,
-        Option<crate::steps::role::Live>,
+        Option<role::Live>,
         (State, Vec<Action>, &'a [&'a str]),
     );
 
@@ -458,8 +484,12 @@ mod tests {
         ];
         for (what, d, live, guest, expect) in cases {
             let mut o = observed();
-            o.role = Some(test_support::role(d, Value::Null, &[("setup:stack", "demo")]));
-            o.guest.role = guest;
+            o.set::<role::Role>(Some(test_support::role(
+                d,
+                Value::Null,
+                &[("setup:stack", "demo")],
+            )));
+            o.set::<guest::GuestRole>(guest);
             let pool_id = if what.starts_with("a new pool") { None } else { Some(POOL) };
             check(what, d, &mut o, pool_id, live, expect);
         }

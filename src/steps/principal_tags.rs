@@ -14,6 +14,9 @@ use std::fmt;
 use anyhow::{anyhow, Result};
 use serde_json::Value;
 
+use std::any::TypeId;
+
+use super::observe::{read, Look, Observe, Scope};
 use super::{identity_pool, Diff, Need, Run, Step, View};
 use crate::aws::{Clients, Found};
 use crate::config::Desired;
@@ -59,7 +62,7 @@ pub async fn observe(aws: &Clients, pool_id: &str, provider: &str) -> Result<Opt
 
 /// The active map of the stack's pool, as observed (none while the pool does not exist).
 pub fn live<'a>(v: &View<'a>) -> Option<&'a Live> {
-    v.pool_id().and(v.o.principal_tags.as_ref()).filter(|l| l.active())
+    v.pool_id().and(v.o.get::<PrincipalTags>()).filter(|l| l.active())
 }
 
 /// The tags the stack's pool passes for the user pool provider, as observed: its map, or AWS's
@@ -126,6 +129,18 @@ fn changes(live: Option<&Live>, desired: Option<&BTreeMap<String, String>>) -> V
         }
     }
     out
+}
+
+/// The pool's map for the user pool provider, read with the pool (not for teardown).
+impl Observe for PrincipalTags {
+    type Live = Live;
+    fn reads(&self, _d: &Desired, _scope: Scope) -> Vec<TypeId> {
+        vec![read::<identity_pool::IdentityPool>()]
+    }
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<Live>> {
+        let Some(id) = identity_pool::settings_of(look) else { return Ok(None) };
+        observe(look.aws, &id, &look.d.user_pool.provider_name()).await
+    }
 }
 
 impl Step for PrincipalTags {
@@ -299,9 +314,13 @@ mod tests {
         ] {
             let mut o = observed();
             if pool_exists {
-                o.pool = Lookup::Owned(Box::new(pool(d, POOL, &[("setup:stack", "demo")])));
+                o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+                    d,
+                    POOL,
+                    &[("setup:stack", "demo")],
+                )))));
             }
-            o.principal_tags = map;
+            o.set::<PrincipalTags>(map);
             let v = view(d, &o);
             assert!(PrincipalTags.applies(&v), "{what}");
             expect.check(what, &PrincipalTags.diff(&v));
@@ -309,8 +328,12 @@ mod tests {
         // Nothing asked, nothing there: the step is not part of the stack.
         for d in [&by_id, &off] {
             let mut o = observed();
-            o.pool = Lookup::Owned(Box::new(pool(d, POOL, &[("setup:stack", "demo")])));
-            o.principal_tags = Some(live(false, &[]));
+            o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+                d,
+                POOL,
+                &[("setup:stack", "demo")],
+            )))));
+            o.set::<PrincipalTags>(Some(live(false, &[])));
             assert!(!PrincipalTags.applies(&view(d, &o)));
         }
     }

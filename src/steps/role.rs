@@ -7,6 +7,7 @@ use std::fmt;
 use anyhow::{bail, Result};
 use serde_json::Value;
 
+use super::observe::{Look, Observe};
 use super::own::{existing, Global, Keep, Named, Owner, Tagging};
 use super::{identity_pool, managed, Ctx, Diff, Need, Run, Step, View};
 use crate::aws::{Clients, Found};
@@ -148,7 +149,7 @@ pub struct Made {
 pub fn arn(run: &Run<'_>) -> String {
     run.handed::<Made>()
         .map(|m| m.arn)
-        .or_else(|| run.o.role.as_ref().map(|r| r.arn.clone()))
+        .or_else(|| run.o.get::<Role>().map(|r| r.arn.clone()))
         .unwrap_or_else(|| run.ctx.role_arn())
 }
 
@@ -340,12 +341,19 @@ pub async fn write_trust(ctx: &Ctx, step: StepId, name: &str, desired: &Value) -
     Ok(())
 }
 
+impl Observe for Role {
+    type Live = Live;
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<Live>> {
+        observe(look.aws, look.d).await
+    }
+}
+
 impl Step for Role {
     type Action = Action;
     const ID: StepId = STEP;
 
     fn diff(&self, v: &View) -> Diff<Action> {
-        match &v.o.role {
+        match v.o.get::<Role>() {
             Some(live) => existing_role(v.d, live, v.region),
             None => Diff::new(STEP, &v.d.role_name, State::Missing)
                 .act(Action::Create(v.d.role_name.clone())),
@@ -356,7 +364,7 @@ impl Step for Role {
     /// something setup did not add is still attached.
     fn removal(&self, v: &View) -> Diff<Action> {
         let (d, name) = (v.d, &v.d.role_name);
-        let Some(live) = &v.o.role else {
+        let Some(live) = v.o.get::<Role>() else {
             return Diff::new(STEP, name, State::Missing);
         };
         let own = live.global().owner(&d.stack, v.region);
@@ -365,7 +373,7 @@ impl Step for Role {
                 .act(Action::Keep(Keep::owned_by(format!("role {name}"), &own)));
         }
         let ours =
-            v.o.policy
+            v.o.get::<crate::steps::policy::AccessPolicy>()
                 .as_ref()
                 .filter(|p| p.global().ours(&d.stack, v.region))
                 .map(|p| p.arn.as_str());
@@ -412,7 +420,7 @@ mod tests {
 
     fn plan(d: &Desired, role: Option<Live>) -> Diff<Action> {
         let mut o = observed();
-        o.role = role;
+        o.set::<Role>(role);
         Role.diff(&view(d, &o))
     }
 
@@ -498,7 +506,7 @@ mod tests {
         let ours: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut o = observed();
         let policy_arn = d.policy_arn(&o.account);
-        o.policy = Some(crate::steps::managed::Live {
+        o.set::<crate::steps::policy::AccessPolicy>(Some(managed::Live {
             arn: policy_arn.clone(),
             default_version: "v1".into(),
             document: Value::Null,
@@ -506,12 +514,12 @@ mod tests {
             entities: None,
             old_versions: None,
             named_region: None,
-        });
+        }));
         let v = |o: &Observed| Role.removal(&view(&d, o));
         assert_eq!(v(&o).state, State::Missing);
         let mut role = live(&ours);
         role.attached.push((d.policy_name.clone(), policy_arn.clone()));
-        o.role = Some(role.clone());
+        o.set::<Role>(Some(role.clone()));
         assert_eq!(
             v(&o).actions,
             [
@@ -521,7 +529,7 @@ mod tests {
         );
         role.inline.push("hand-made".into());
         role.attached.push(("other".into(), "arn:aws:iam::aws:policy/Other".into()));
-        o.role = Some(role);
+        o.set::<Role>(Some(role));
         let r = v(&o);
         assert_eq!(r.actions[0], Action::DetachPolicy(d.policy_name.clone(), policy_arn));
         let Action::Keep(k) = &r.actions[1] else { panic!("{:?}", r.actions) };
@@ -529,7 +537,7 @@ mod tests {
             k.because,
             "it still has managed policy other, inline policy hand-made that setup did not add; remove them and run teardown again"
         );
-        o.role = Some(live(&[]));
+        o.set::<Role>(Some(live(&[])));
         assert_eq!(v(&o).actions, [Action::Keep(Keep::not_ours(format!("role {}", d.role_name)))]);
     }
 
@@ -547,7 +555,7 @@ mod tests {
                 policy_doc::trust_policy("ap-south-1:p", PROVIDER),
             ),
         ] {
-            o.role = Some(test_support::role(&d, trust, &tags));
+            o.set::<Role>(Some(test_support::role(&d, trust, &tags)));
             let r = Role.removal(&view(&d, &o));
             assert_eq!(r.state, State::NotOwned, "{what}");
             let [Action::Keep(k)] = &r.actions[..] else { panic!("{what}: {:?}", r.actions) };

@@ -8,6 +8,9 @@ use std::fmt;
 
 use anyhow::{anyhow, Result};
 
+use std::any::TypeId;
+
+use super::observe::{read, Look, Observe, Scope};
 use super::{identity_pool, principal_tags, role, Diff, Need, Run, Step, View};
 use crate::config::Desired;
 use crate::diagnose;
@@ -75,6 +78,17 @@ async fn rewrite(run: &Run<'_>) -> Result<Vec<Done>> {
     Ok(vec![Done::Updated(format!("trust policy now allows only identity pool {pool_id}"))])
 }
 
+/// The trust step has no read of its own: it compares the role's trust policy.
+impl Observe for Trust {
+    type Live = ();
+    fn reads(&self, _d: &Desired, _scope: Scope) -> Vec<TypeId> {
+        vec![read::<role::Role>()]
+    }
+    async fn observe(&self, _look: &Look<'_>) -> Result<Option<()>> {
+        Ok(None)
+    }
+}
+
 impl Step for Trust {
     type Action = Action;
     const ID: StepId = STEP;
@@ -82,7 +96,7 @@ impl Step for Trust {
     fn diff(&self, v: &View) -> Diff<Action> {
         let (name, pool_id) = (&v.d.role_name, v.pool_id());
         let desired = desired(v.d, pool_id.unwrap_or(NEW_POOL_ID));
-        let Some(live) = &v.o.role else {
+        let Some(live) = v.o.get::<role::Role>() else {
             return Diff::new(STEP, name, State::Missing).act(Action::WithRole);
         };
         let mut r =
@@ -215,9 +229,11 @@ mod tests {
         ];
         for (what, live, pool_id, expect) in cases {
             let mut o = observed();
-            o.role = live;
+            o.set::<role::Role>(live);
             if let Some(id) = pool_id {
-                o.pool = Lookup::Owned(Box::new(pool(&d, id, &ours)));
+                o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+                    &d, id, &ours,
+                )))));
             }
             expect.check(what, &Trust.diff(&view(&d, &o)));
         }
@@ -274,9 +290,11 @@ mod tests {
             ),
         ] {
             let mut o = observed();
-            o.role = Some(role_trusting(live, &ours));
-            o.pool = Lookup::Owned(Box::new(pool(d, POOL, &ours)));
-            o.principal_tags = mapped;
+            o.set::<role::Role>(Some(role_trusting(live, &ours)));
+            o.set::<identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+                d, POOL, &ours,
+            )))));
+            o.set::<principal_tags::PrincipalTags>(mapped);
             let r = Trust.diff(&view(d, &o));
             expect.check(what, &r);
             let named = r

@@ -13,6 +13,7 @@ use aws_sdk_cognitoidentityprovider::types::UserPoolType;
 
 use crate::aws::{is_not_found, Clients, Explain};
 use crate::config::Desired;
+use crate::steps::observe::{Look, Observe};
 
 /// The user pools described in this process, by id.
 fn seen() -> &'static Mutex<HashMap<String, UserPoolType>> {
@@ -73,4 +74,17 @@ pub async fn check(aws: &Clients, d: &Desired) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The user pool check, a source (not in teardown: a deleted user pool must not block it).
+pub struct UserPool;
+
+impl Observe for UserPool {
+    type Live = ();
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<()>> {
+        match look.full() {
+            true => check(look.aws, look.d).await.map(Some),
+            false => Ok(None),
+        }
+    }
 }

@@ -270,7 +270,7 @@ pub fn plan_comment(report: &Report) -> String {
         "\n# What `setup apply --adopt` would change: its plan against this file when it was\n# written (`setup plan --adopt` shows the current one).\n",
     );
     for st in &report.steps {
-        t.push_str(&format!("#   {} {}: {}\n", st.step, st.resource, st.state.label()));
+        t.push_str(&format!("#   {} {}: {}\n", st.unit(), st.resource, st.state.label()));
         for a in &st.actions {
             t.push_str(&hanging(&format!("- {a}"), "     ", "       "));
         }

@@ -127,7 +127,9 @@ fn refused(r: &Run<'_>, code: &str, message: &str) -> String {
     let pool = &r.pool_id;
     match code {
         "NotAuthorizedException" => {
-            let live_off = r.o.pool.live().is_some_and(|p| !p.allow_unauthenticated);
+            let live_off = crate::steps::identity_pool::lookup(r.o)
+                .live()
+                .is_some_and(|p| !p.allow_unauthenticated);
             if live_off {
                 format!("identity pool {pool} does not allow unauthenticated identities (AllowUnauthenticatedIdentities is off, although the config sets identity_pool.allow_unauthenticated = true); {APPLY}")
             } else {
@@ -148,14 +150,15 @@ fn refused(r: &Run<'_>, code: &str, message: &str) -> String {
 /// let this pool's guests in. `None` when it looks right (then the refusal is IAM propagation).
 pub(super) fn guest_wiring(r: &Run<'_>) -> Option<String> {
     let arn =
-        r.o.guest.role.as_ref().map_or_else(|| r.d.guest_role_arn(&r.o.account), |l| l.arn.clone());
+        r.o.get::<crate::steps::guest::GuestRole>()
+            .map_or_else(|| r.d.guest_role_arn(&r.o.account), |l| l.arn.clone());
     // Guests sign in with no provider: no principal tags, no sts:TagSession.
     pool_configuration_problem(
         (PoolRole::Guest, false),
         &r.pool_id,
         &r.d.user_pool.provider_name(),
-        r.o.pool_roles.as_ref().and_then(|p| p.unauthenticated()),
-        r.o.guest.role.as_ref().map(|l| &l.trust),
+        r.o.get::<crate::steps::pool_roles::PoolRoles>().and_then(|p| p.unauthenticated()),
+        r.o.get::<crate::steps::guest::GuestRole>().map(|l| &l.trust),
         &r.d.guest_spec.role_name,
         &arn,
     )
@@ -330,11 +333,12 @@ async fn call(g: &Guest<'_>, action: &str) -> (Answer, String) {
 
 /// The guest policy as the guest role has it.
 fn live_policy<'a>(r: &Run<'a>) -> LivePolicy<'a> {
-    let Some(p) = &r.o.guest.policy else {
+    let Some(p) = &r.o.get::<crate::steps::guest::GuestPolicy>() else {
         return LivePolicy::Missing;
     };
     let attached =
-        r.o.guest.role.as_ref().is_some_and(|role| role.attached.iter().any(|(_, a)| *a == p.arn));
+        r.o.get::<crate::steps::guest::GuestRole>()
+            .is_some_and(|role| role.attached.iter().any(|(_, a)| *a == p.arn));
     if attached {
         LivePolicy::Attached(&p.document)
     } else {
@@ -390,8 +394,8 @@ async fn denied(g: &Guest<'_>, action: &str) -> Result<Done<()>, Failure> {
             format!("{action} was denied ({text}): guest.actions does not grant it"),
         )),
         Answer::Allowed(what) => {
-            let ours = r.o.guest.policy.as_ref().map(|p| p.arn.as_str());
-            let role = r.o.guest.role.as_ref();
+            let ours = r.o.get::<crate::steps::guest::GuestPolicy>().map(|p| p.arn.as_str());
+            let role = r.o.get::<crate::steps::guest::GuestRole>();
             let other_policies = super::table::other_policies(r, role, ours).await;
             let role_arn =
                 role.map_or_else(|| r.d.guest_role_arn(&r.o.account), |l| l.arn.clone());
@@ -412,7 +416,7 @@ async fn denied(g: &Guest<'_>, action: &str) -> Result<Done<()>, Failure> {
                     table: &r.table,
                     table_arn: &r.table_arn,
                     other_policies,
-                    resource_policy: r.o.table.as_ref().and_then(|t| t.resource_policy.as_ref()),
+                    resource_policy: r.o.get::<crate::steps::table::Table>().and_then(|t| t.resource_policy.as_ref()),
                 },
             );
             Err(failure(format!("{action} was {what}; expected AccessDeniedException"), cause))

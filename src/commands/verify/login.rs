@@ -195,21 +195,20 @@ where
     R: std::fmt::Debug,
 {
     let (code, text) = sdk_error(e);
-    let trusted: Vec<(String, String)> =
-        r.o.pool
-            .live()
-            .map(|p| {
-                p.providers
-                    .iter()
-                    .map(|c| {
-                        (
-                            c.provider_name().unwrap_or_default().to_string(),
-                            c.client_id().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+    let trusted: Vec<(String, String)> = crate::steps::identity_pool::lookup(r.o)
+        .live()
+        .map(|p| {
+            p.providers
+                .iter()
+                .map(|c| {
+                    (
+                        c.provider_name().unwrap_or_default().to_string(),
+                        c.client_id().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let exchange = Exchange {
         pool_id: &r.pool_id,
         user_pool_id: &r.d.user_pool.id,
@@ -224,13 +223,14 @@ where
 
 /// What the static diagnosis finds wrong in the pool's role wiring (`None`: it looks right).
 fn pool_problem(r: &Run<'_>) -> Option<String> {
-    let tagged = r.o.principal_tags.as_ref().is_some_and(|m| m.active());
+    let tagged =
+        r.o.get::<crate::steps::principal_tags::PrincipalTags>().is_some_and(|m| m.active());
     pool_configuration_problem(
         (PoolRole::Authenticated, tagged),
         &r.pool_id,
         &r.d.user_pool.provider_name(),
-        r.o.pool_roles.as_ref().and_then(|p| p.authenticated()),
-        r.o.role.as_ref().map(|l| &l.trust),
+        r.o.get::<crate::steps::pool_roles::PoolRoles>().and_then(|p| p.authenticated()),
+        r.o.get::<crate::steps::role::Role>().map(|l| &l.trust),
         &r.d.role_name,
         &r.role_arn,
     )

@@ -44,7 +44,7 @@ pub(super) fn eval_context(
         ),
     ];
     let sub = r.sub.lock().expect("not poisoned").clone();
-    let map = r.o.principal_tags.as_ref().filter(|m| m.active());
+    let map = r.o.get::<crate::steps::principal_tags::PrincipalTags>().filter(|m| m.active());
     for (tag, claim) in map.map(|m| m.tags.clone()).unwrap_or_default() {
         if let (Some(sub), "sub") = (&sub, claim.as_str()) {
             pairs.push((format!("aws:PrincipalTag/{tag}"), vec![sub.clone()]));
@@ -67,15 +67,16 @@ fn own_key(r: &Run<'_>, identity_id: &str) -> Option<String> {
 
 /// The stack's access policy document, when it exists and is attached to the role.
 fn attached_policy<'a>(r: &Run<'a>) -> Option<&'a Value> {
-    let p = r.o.policy.as_ref()?;
+    let p = r.o.get::<crate::steps::policy::AccessPolicy>()?;
     let attached =
-        r.o.role.as_ref().is_some_and(|role| role.attached.iter().any(|(_, a)| *a == p.arn));
+        r.o.get::<crate::steps::role::Role>()
+            .is_some_and(|role| role.attached.iter().any(|(_, a)| *a == p.arn));
     attached.then_some(&p.document)
 }
 
 /// The stack's access policy as the role has it.
 fn live_policy<'a>(r: &Run<'a>) -> LivePolicy<'a> {
-    match (&r.o.policy, attached_policy(r)) {
+    match (&r.o.get::<crate::steps::policy::AccessPolicy>(), attached_policy(r)) {
         (None, _) => LivePolicy::Missing,
         (Some(_), None) => LivePolicy::NotAttached,
         (Some(_), Some(doc)) => LivePolicy::Attached(doc),
@@ -411,8 +412,9 @@ async fn breach(
     other_key: Option<&str>,
     error: String,
 ) -> Failure {
-    let stack_policy = r.o.policy.as_ref().map(|p| p.arn.as_str());
-    let other_policies = other_policies(r, r.o.role.as_ref(), stack_policy).await;
+    let stack_policy = r.o.get::<crate::steps::policy::AccessPolicy>().map(|p| p.arn.as_str());
+    let other_policies =
+        other_policies(r, r.o.get::<crate::steps::role::Role>(), stack_policy).await;
     let cause = access::explain_breach(
         attached_policy(r),
         &eval_context(r, identity_id, other_key),
@@ -426,7 +428,10 @@ async fn breach(
             table: &r.table,
             table_arn: &r.table_arn,
             other_policies,
-            resource_policy: r.o.table.as_ref().and_then(|t| t.resource_policy.as_ref()),
+            resource_policy: r
+                .o
+                .get::<crate::steps::table::Table>()
+                .and_then(|t| t.resource_policy.as_ref()),
         },
     );
     failure(error, cause)

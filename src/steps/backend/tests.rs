@@ -15,7 +15,7 @@ const OURS: &[(&str, &str)] =
 /// The backend step's diff and removal of what was observed.
 fn plan(d: &Desired, backend: Option<Live>) -> (Diff<Action>, Diff<Action>) {
     let mut o = observed();
-    o.backend = backend;
+    o.set::<crate::steps::backend::Backend>(backend);
     let v = view(d, &o);
     (Backend.diff(&v), Backend.removal(&v))
 }
@@ -130,7 +130,7 @@ fn a_leftover_policy_is_removed_only_when_it_is_the_stacks() {
     );
     let applies = |d: &Desired, backend: Option<Live>| {
         let mut o = observed();
-        o.backend = backend;
+        o.set::<crate::steps::backend::Backend>(backend);
         Backend.applies(&view(d, &o))
     };
     assert!(applies(&d, Some(l)));
@@ -181,8 +181,11 @@ fn a_customer_managed_table_with_indexes_is_in_the_backend_policy() {
         "[backend]\nrole = \"api\"\n\n[[table.global_secondary_indexes]]\nname = \"byEmail\"\npartition_key = { name = \"email\", type = \"S\" }\n",
     );
     let mut o = observed();
-    o.backend = Some(live(None, &[]));
-    o.kms_key = Some(crate::steps::test_support::customer_key(key_arn, |_| ()));
+    o.set::<crate::steps::backend::Backend>(Some(live(None, &[])));
+    o.set::<crate::steps::table::KmsKey>(Some(crate::steps::test_support::customer_key(
+        key_arn,
+        |_| (),
+    )));
     let r = Backend.diff(&view(&d, &o));
     let Action::Create(new) = &r.actions[0] else { panic!("{:?}", r.actions) };
     let statements = new.document["Statement"].as_array().unwrap();

@@ -20,10 +20,13 @@ mod tests;
 use anyhow::Result;
 use serde_json::Value;
 
+use std::any::TypeId;
+
 use super::managed;
+use super::observe::{read, Caller, Look, Scope};
+use super::pool_roles::PoolRoles;
 use super::role::Live as RoleLive;
-use super::{Scope, View};
-use crate::aws::{Account, Clients};
+use super::View;
 use crate::config::Desired;
 use crate::policy_doc;
 
@@ -60,46 +63,65 @@ pub fn policy_description(d: &Desired) -> String {
     format!("Guest access to DynamoDB table {} (managed by setup, stack {})", d.table.name, d.stack)
 }
 
-/// The guest role and policy as they are.
-#[derive(Debug, Clone, Default)]
-pub struct Live {
-    pub role: Option<RoleLive>,
-    /// With its attachments and old versions when they may have to go (teardown, guests off,
-    /// `guest.actions` empty).
-    pub policy: Option<managed::Live>,
+/// What the guest role and policy read first: the account, and with guests off (outside
+/// teardown) the pool's roles: the guest role and policy are read then only while the pool still
+/// names the guest role (apply takes it off the pool last, so a removal that stopped halfway is
+/// found again).
+fn reads(d: &Desired, scope: Scope) -> Vec<TypeId> {
+    let mut reads = vec![read::<Caller>()];
+    if d.guest().is_none() && scope == Scope::Full {
+        reads.push(read::<PoolRoles>());
+    }
+    reads
 }
 
-/// Reads the guest role (with what is attached to it) and the guest policy, also with guests
-/// off: a guest role or policy this stack left behind is removed.
-pub async fn observe(aws: &Clients, d: &Desired, account: &Account, scope: Scope) -> Result<Live> {
-    let arn = d.guest_policy_arn(account);
-    let removing = scope == Scope::Removal || d.guest().is_none_or(|g| g.actions.is_empty());
-    let policy = async {
-        match managed::observe(aws, &arn, scope == Scope::Full).await? {
-            Some(live) if removing => Ok(Some(managed::with_attachments(aws, live).await?)),
-            other => Ok::<_, anyhow::Error>(other),
-        }
-    };
-    let (role, policy) =
-        tokio::join!(super::role::observe_named(aws, &d.guest_spec.role_name), policy);
-    Ok(Live { role: role?, policy: policy? })
+/// Whether the guest role and policy are read at all (see [`reads`]); also with guests off: a
+/// guest role or policy this stack left behind is removed.
+fn read_guests(look: &Look) -> Result<bool> {
+    if look.d.guest().is_some() || !look.full() {
+        return Ok(true);
+    }
+    let roles = look.get::<PoolRoles>();
+    let named = roles.as_deref().and_then(super::pool_roles::Live::unauthenticated);
+    Ok(named == Some(look.d.guest_role_arn(&*look.account()?).as_str()))
+}
+
+/// Reads the guest role, with what is attached to it.
+async fn observe_role(look: &Look<'_>) -> Result<Option<RoleLive>> {
+    match read_guests(look)? {
+        true => super::role::observe_named(look.aws, &look.d.guest_spec.role_name).await,
+        false => Ok(None),
+    }
+}
+
+/// Reads the guest policy; with its attachments and old versions when they may have to go
+/// (teardown, guests off, `guest.actions` empty).
+async fn observe_policy(look: &Look<'_>) -> Result<Option<managed::Live>> {
+    if !read_guests(look)? {
+        return Ok(None);
+    }
+    let (aws, d) = (look.aws, look.d);
+    let arn = d.guest_policy_arn(&*look.account()?);
+    let removing = !look.full() || d.guest().is_none_or(|g| g.actions.is_empty());
+    match managed::observe(aws, &arn, look.full()).await? {
+        Some(live) if removing => Ok(Some(managed::with_attachments(aws, live).await?)),
+        other => Ok(other),
+    }
 }
 
 /// The guest role, when it is this stack's.
 fn our_role<'a>(v: &View<'a>) -> Option<&'a RoleLive> {
-    v.o.guest.role.as_ref().filter(|r| r.global().ours(&v.d.stack, v.region))
+    v.o.get::<GuestRole>().filter(|r| r.global().ours(&v.d.stack, v.region))
 }
 
 /// The guest policy, when it is this stack's.
 fn our_policy<'a>(v: &View<'a>) -> Option<&'a managed::Live> {
-    v.o.guest.policy.as_ref().filter(|p| p.global().ours(&v.d.stack, v.region))
+    v.o.get::<GuestPolicy>().filter(|p| p.global().ours(&v.d.stack, v.region))
 }
 
 /// The guest role's ARN: as observed, else computed.
 pub fn role_arn(v: &View) -> String {
-    v.o.guest
-        .role
-        .as_ref()
+    v.o.get::<GuestRole>()
         .map(|r| r.arn.clone())
         .unwrap_or_else(|| v.d.guest_role_arn(&v.o.account))
 }
@@ -112,5 +134,5 @@ pub const GUESTS_OFF: &str = "guests are off: identity_pool.allow_unauthenticate
 pub fn leftover_on_pool(v: &View, unauthenticated: &str) -> bool {
     v.d.guest().is_none()
         && unauthenticated == v.d.guest_role_arn(&v.o.account)
-        && (v.o.guest.role.is_none() || our_role(v).is_some())
+        && (v.o.get::<GuestRole>().is_none() || our_role(v).is_some())
 }

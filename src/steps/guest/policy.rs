@@ -6,6 +6,9 @@ use anyhow::Result;
 use serde_json::Value;
 
 use super::super::managed::{self, Action, New, Target, Why};
+use std::any::TypeId;
+
+use super::super::observe::{Look, Observe, Scope};
 use super::super::{Diff, Need, Run, Step, View};
 use super::{our_role, GUESTS_OFF};
 use crate::config::{Desired, Principal};
@@ -26,7 +29,7 @@ pub struct GuestPolicy;
 /// the role stays). Kept when it is not the stack's or attached to something outside it.
 fn removal(v: &View, why: Option<&'static str>, detach: bool) -> Diff<Action> {
     let (d, name) = (v.d, &v.d.guest_spec.policy_name);
-    let Some(live) = &v.o.guest.policy else {
+    let Some(live) = v.o.get::<crate::steps::guest::GuestPolicy>() else {
         return Diff::new(STEP, name, State::Missing);
     };
     let role = &d.guest_spec.role_name;
@@ -53,6 +56,16 @@ fn unwanted(mut r: Diff<Action>, field: &str, live: String, desired: Value) -> D
     r
 }
 
+impl Observe for GuestPolicy {
+    type Live = managed::Live;
+    fn reads(&self, d: &Desired, scope: Scope) -> Vec<TypeId> {
+        super::reads(d, scope)
+    }
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<managed::Live>> {
+        super::observe_policy(look).await
+    }
+}
+
 impl Step for GuestPolicy {
     type Action = Action;
     const ID: StepId = STEP;
@@ -71,7 +84,7 @@ impl Step for GuestPolicy {
             return unwanted(r, "identity_pool.allow_unauthenticated", exists, Value::Null);
         };
         if guest.actions.is_empty() {
-            return match &v.o.guest.policy {
+            return match v.o.get::<crate::steps::guest::GuestPolicy>() {
                 Some(p) if p.global().ours(&d.stack, v.region) => {
                     let r = removal(v, Some(NO_ACTIONS), true);
                     unwanted(r, "guest.actions", exists, Value::Array(vec![]))
@@ -88,7 +101,7 @@ impl Step for GuestPolicy {
         // A customer-managed table: guests need its key too, like signed-in users.
         let (desired, grants) =
             v.table_policy(super::policy_document(d, &table_arn), &guest.actions);
-        let mut r = match &v.o.guest.policy {
+        let mut r = match v.o.get::<crate::steps::guest::GuestPolicy>() {
             None => {
                 let new = New {
                     name: name.clone(),
@@ -99,7 +112,7 @@ impl Step for GuestPolicy {
                 managed::missing(STEP, new, Principal::Role(guest.role_name.clone()))
             }
             Some(live) => {
-                let role = v.o.guest.role.as_ref();
+                let role = v.o.get::<crate::steps::guest::GuestRole>();
                 let attachment = managed::role_attachment(role, &guest.role_name, &live.arn);
                 managed::compare(d, v.region, (STEP, name), live, &desired, attachment)
             }

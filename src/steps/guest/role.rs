@@ -7,6 +7,9 @@ use serde_json::Value;
 
 use super::super::own::{existing, Keep, Named, Owner, Tagging};
 use super::super::role::{self as users_role, Live as RoleLive, Removal};
+use std::any::TypeId;
+
+use super::super::observe::{Look, Observe, Scope};
 use super::super::{identity_pool, trust, Diff, Need, Run, Step, View};
 use super::{our_policy, trust_policy, GUESTS_OFF};
 use crate::config::Desired;
@@ -99,7 +102,7 @@ fn compare(d: &Desired, here: &str, live: &RoleLive, pool_id: Option<&str>) -> D
 /// delete it, unless it is not the stack's or has policies setup did not add.
 fn removal(v: &View, why: Option<&'static str>) -> Diff<Action> {
     let (d, name) = (v.d, &v.d.guest_spec.role_name);
-    let Some(live) = &v.o.guest.role else {
+    let Some(live) = v.o.get::<crate::steps::guest::GuestRole>() else {
         return Diff::new(STEP, name, State::Missing);
     };
     let own = live.global().owner(&d.stack, v.region);
@@ -160,6 +163,16 @@ async fn rewrite_trust(run: &Run<'_>) -> Result<Vec<Done>> {
     ))])
 }
 
+impl Observe for GuestRole {
+    type Live = RoleLive;
+    fn reads(&self, d: &Desired, scope: Scope) -> Vec<TypeId> {
+        super::reads(d, scope)
+    }
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<RoleLive>> {
+        super::observe_role(look).await
+    }
+}
+
 impl Step for GuestRole {
     type Action = Action;
     const ID: StepId = STEP;
@@ -185,7 +198,7 @@ impl Step for GuestRole {
             }
             return r;
         }
-        match &v.o.guest.role {
+        match v.o.get::<crate::steps::guest::GuestRole>() {
             None => Diff::new(STEP, name, State::Missing).act(Action::Create(name.clone())),
             Some(live) => compare(d, v.region, live, v.pool_id()),
         }

@@ -41,7 +41,11 @@ fn guest_role(
 }
 
 fn with_pool(d: &Desired, o: &mut Observed) {
-    o.pool = Lookup::Owned(Box::new(pool(d, POOL, &[("setup:stack", "demo")])));
+    o.set::<crate::steps::identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(pool(
+        d,
+        POOL,
+        &[("setup:stack", "demo")],
+    )))));
 }
 
 #[test]
@@ -111,7 +115,7 @@ fn role_diff_cases() {
     for (what, role, expect) in cases {
         let mut o = observed();
         with_pool(&d, &mut o);
-        o.guest.role = role;
+        o.set::<crate::steps::guest::GuestRole>(role);
         expect.check(what, &GuestRole.diff(&view(&d, &o)));
     }
 }
@@ -197,8 +201,8 @@ fn policy_diff_cases() {
     for (what, p, r, expect) in cases {
         let mut o = observed();
         with_pool(&d, &mut o);
-        o.guest.policy = p;
-        o.guest.role = r;
+        o.set::<crate::steps::guest::GuestPolicy>(p);
+        o.set::<crate::steps::guest::GuestRole>(r);
         expect.check(what, &GuestPolicy.diff(&view(&d, &o)));
     }
 }
@@ -235,13 +239,13 @@ fn no_actions_means_no_policy_and_a_policy_left_goes() {
     p.entities =
         Some(Entities { roles: vec![d.guest_spec.role_name.clone()], ..Default::default() });
     p.old_versions = Some(vec!["v1".into()]);
-    o.guest.policy = Some(p);
-    o.guest.role = Some(guest_role(
+    o.set::<crate::steps::guest::GuestPolicy>(Some(p));
+    o.set::<crate::steps::guest::GuestRole>(Some(guest_role(
         &d,
         trust_policy(POOL),
         &pairs(&ours(&d)),
         &[(&d.guest_spec.policy_name, &arn)],
-    ));
+    )));
     Expect::new(
         State::Drifted,
         vec![
@@ -275,8 +279,13 @@ fn guests_off_removes_the_stacks_guest_role_and_policy() {
     p.entities =
         Some(Entities { roles: vec![d.guest_spec.role_name.clone()], ..Default::default() });
     p.old_versions = Some(vec![]);
-    o.guest.policy = Some(p);
-    o.guest.role = Some(guest_role(&d, trust_policy(POOL), &pairs(&ours(&d)), &[(name, &arn)]));
+    o.set::<crate::steps::guest::GuestPolicy>(Some(p));
+    o.set::<crate::steps::guest::GuestRole>(Some(guest_role(
+        &d,
+        trust_policy(POOL),
+        &pairs(&ours(&d)),
+        &[(name, &arn)],
+    )));
     let v = view(&off, &o);
     assert!(Step::applies(&GuestRole, &v) && Step::applies(&GuestPolicy, &v));
     Expect::new(
@@ -301,8 +310,8 @@ fn guests_off_removes_the_stacks_guest_role_and_policy() {
 
     // Not the stack's: guests off leaves them alone, and the steps are not even shown.
     let mut theirs = o.clone();
-    theirs.guest.role.as_mut().unwrap().tags = test_support::tags(&[("setup:stack", "x")]);
-    theirs.guest.policy.as_mut().unwrap().tags = test_support::tags(&[]);
+    theirs.get_mut::<GuestRole>().unwrap().tags = test_support::tags(&[("setup:stack", "x")]);
+    theirs.get_mut::<GuestPolicy>().unwrap().tags = test_support::tags(&[]);
     let v = view(&off, &theirs);
     assert!(!Step::applies(&GuestRole, &v) && !Step::applies(&GuestPolicy, &v));
     // Nothing there: not shown either.
@@ -315,12 +324,12 @@ fn guests_off_removes_the_stacks_guest_role_and_policy() {
 fn teardown_keeps_a_guest_role_with_policies_setup_did_not_add() {
     let d = on("");
     let mut o = observed();
-    o.guest.role = Some(guest_role(
+    o.set::<crate::steps::guest::GuestRole>(Some(guest_role(
         &d,
         trust_policy(POOL),
         &pairs(&ours(&d)),
         &[("hand-made", "arn:aws:iam::123456789012:policy/hand-made")],
-    ));
+    )));
     let r = GuestRole.removal(&view(&d, &o));
     assert_eq!(
         r.actions,
@@ -329,7 +338,7 @@ fn teardown_keeps_a_guest_role_with_policies_setup_did_not_add() {
             "it still has managed policy hand-made that setup did not add; remove them and run teardown again"
         ))]
     );
-    o.guest.role.as_mut().unwrap().attached.clear();
+    o.get_mut::<crate::steps::guest::GuestRole>().unwrap().attached.clear();
     assert_eq!(
         GuestRole.removal(&view(&d, &o)).actions,
         [RoleAction::Delete("demo-cognito-guest".into(), None)]
@@ -343,7 +352,10 @@ fn a_customer_managed_table_gives_guests_its_key_too() {
     let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     let mut o = observed();
     with_pool(&d, &mut o);
-    o.kms_key = Some(crate::steps::test_support::customer_key(key, |_| ()));
+    o.set::<crate::steps::table::KmsKey>(Some(crate::steps::test_support::customer_key(
+        key,
+        |_| (),
+    )));
     let r = GuestPolicy.diff(&view(&d, &o));
     let Action::Create(new) = &r.actions[0] else { panic!("{:?}", r.actions) };
     let table_arn = d.table_arn("us-east-1", &o.account);

@@ -50,7 +50,9 @@ pub async fn apply(run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
 
 /// The live pool an update or tag is for (the owned one, or the one being adopted).
 fn pool<'a>(run: &'a Run<'_>) -> Result<&'a Live> {
-    run.o.pool.live().ok_or_else(|| anyhow::anyhow!("internal: no identity pool to change"))
+    crate::steps::identity_pool::lookup(run.o)
+        .live()
+        .ok_or_else(|| anyhow::anyhow!("internal: no identity pool to change"))
 }
 
 fn providers(d: &Desired) -> Vec<CognitoIdentityProvider> {

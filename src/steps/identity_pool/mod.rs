@@ -15,8 +15,9 @@ use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentity
 use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 use serde_json::Value;
 
+use super::observe::{Look, Observe};
 use super::own::{existing, owner, Keep, Named, Owner, Tagging};
-use super::{Diff, Need, Run, Step, View};
+use super::{Diff, Need, Observed, Run, Step, View};
 use crate::config::{Desired, STACK_TAG};
 use crate::plan::{Change, Done, State, StepId};
 use crate::resource::Resource;
@@ -69,7 +70,7 @@ pub struct Created(pub String);
 
 /// The id of the stack's pool during `apply`: created just now, or as observed.
 pub fn id(run: &Run<'_>) -> Option<String> {
-    run.handed::<Created>().map(|c| c.0).or_else(|| run.o.pool.live().map(|p| p.id.clone()))
+    run.handed::<Created>().map(|c| c.0).or_else(|| lookup(run.o).live().map(|p| p.id.clone()))
 }
 
 /// What `apply` and `teardown` do to the pool.
@@ -177,13 +178,33 @@ fn existing_pool(d: &Desired, live: &Live) -> Diff<Action> {
     r
 }
 
+impl Observe for IdentityPool {
+    type Live = Lookup;
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<Lookup>> {
+        Ok(Some(observe(look.aws, look.d).await?))
+    }
+}
+
+/// The pool whose settings (its roles, its principal tag map) an observation that reads
+/// [`IdentityPool`] reads: the stack's, once it exists; not for teardown (they go with it).
+pub fn settings_of(look: &Look) -> Option<String> {
+    let pool = look.get::<IdentityPool>()?;
+    pool.live().filter(|_| look.full()).map(|p| p.id.clone())
+}
+
+/// What was found of the stack's identity pool (`Lookup::None` when it was not read).
+pub fn lookup(o: &Observed) -> &Lookup {
+    static NONE: Lookup = Lookup::None;
+    o.get::<IdentityPool>().unwrap_or(&NONE)
+}
+
 impl Step for IdentityPool {
     type Action = Action;
     const ID: StepId = STEP;
 
     fn diff(&self, v: &View) -> Diff<Action> {
         let (d, name) = (v.d, &v.d.identity_pool_name);
-        match &v.o.pool {
+        match lookup(v.o) {
             Lookup::None => Diff::new(STEP, name, State::Missing).act(Action::Create {
                 name: name.clone(),
                 user_pool: d.user_pool.id.clone(),
@@ -214,7 +235,7 @@ impl Step for IdentityPool {
     /// Teardown deletes the stack's pool (after the role that points at it); others stay.
     fn removal(&self, v: &View) -> Diff<Action> {
         let d = v.d;
-        match &v.o.pool {
+        match lookup(v.o) {
             Lookup::None => Diff::new(STEP, &d.identity_pool_name, State::Missing),
             Lookup::Owned(live) => Diff::new(STEP, named(d, &[live]), State::InSync)
                 .act(Action::Delete(live.id.clone())),

@@ -19,7 +19,7 @@ fn pool(id: &str, with_tags: &[(&str, &str)]) -> Live {
 /// The pool step's diff and removal of what the lookup found.
 fn plan(d: &Desired, found: Lookup) -> (Diff<Action>, Diff<Action>) {
     let mut o = observed();
-    o.pool = found;
+    o.set::<crate::steps::identity_pool::IdentityPool>(Some(found));
     let v = view(d, &o);
     (IdentityPool.diff(&v), IdentityPool.removal(&v))
 }

@@ -154,7 +154,8 @@ fn diff_cases() {
     ];
     for (what, live, role, expect) in cases {
         let mut o = observed();
-        (o.policy, o.role) = (live, Some(role.clone()));
+        o.set::<AccessPolicy>(live);
+        o.set::<crate::steps::role::Role>(Some(role.clone()));
         expect.check(what, &AccessPolicy.diff(&view(&d, &o)));
     }
 }
@@ -168,7 +169,10 @@ fn a_customer_managed_table_adds_the_kms_grant_on_that_key() {
     let key_arn = "arn:aws:kms:us-east-1:123456789012:key/k1";
     let d = desired("");
     let mut o = observed();
-    o.kms_key = Some(crate::steps::test_support::customer_key(key_arn, |_| ()));
+    o.set::<crate::steps::table::KmsKey>(Some(crate::steps::test_support::customer_key(
+        key_arn,
+        |_| (),
+    )));
     let r = AccessPolicy.diff(&view(&d, &o));
     let Action::Create(new) = &r.actions[0] else { panic!("{:?}", r.actions) };
     assert_eq!(
@@ -193,13 +197,13 @@ fn a_customer_managed_table_adds_the_kms_grant_on_that_key() {
         )
     );
     // The live policy without the grant has drifted: a new version adds it.
-    o.policy = Some(policy(&d, desired_doc(&d), OURS));
-    o.role = Some(role_with(&d, true, OURS));
+    o.set::<crate::steps::policy::AccessPolicy>(Some(policy(&d, desired_doc(&d), OURS)));
+    o.set::<crate::steps::role::Role>(Some(role_with(&d, true, OURS)));
     let r = AccessPolicy.diff(&view(&d, &o));
     assert_eq!(r.state, State::Drifted);
     assert_eq!(r.actions, [Action::NewVersion(new.document.clone())]);
 
-    o.kms_key = Some(KeyLookup::NotFound("alias/gone".into()));
+    o.set::<crate::steps::table::KmsKey>(Some(KeyLookup::NotFound("alias/gone".into())));
     assert_eq!(AccessPolicy.diff(&view(&d, &o)).state, State::InSync);
 }
 
@@ -210,7 +214,7 @@ fn a_document_iam_would_refuse_is_blocked_even_for_adopt() {
     let untagged = policy(&d, Value::Null, &[]);
     for live in [None, Some(untagged)] {
         let mut o = observed();
-        o.policy = live;
+        o.set::<crate::steps::policy::AccessPolicy>(live);
         let r = AccessPolicy.diff(&view(&d, &o));
         assert!(
             r.blocked.as_deref().is_some_and(|b| b.contains("over IAM's limit")),
@@ -238,8 +242,8 @@ fn removal_cases() {
         p
     };
     let role = d.role_name.as_str();
-    o.role = Some(role_with(&d, true, OURS));
-    o.policy = Some(with(&[role], &[], &["v1", "v2"]));
+    o.set::<crate::steps::role::Role>(Some(role_with(&d, true, OURS)));
+    o.set::<crate::steps::policy::AccessPolicy>(Some(with(&[role], &[], &["v1", "v2"])));
     let delete = Action::Delete { policy: d.policy_name.clone(), why: None };
     assert_eq!(
         plan(&o).actions,
@@ -252,7 +256,7 @@ fn removal_cases() {
         ],
         "the role step detaches it from the stack's role"
     );
-    o.policy = Some(with(&[role], &["someone"], &[]));
+    o.set::<crate::steps::policy::AccessPolicy>(Some(with(&[role], &["someone"], &[])));
     assert_eq!(
         plan(&o).actions,
         [Action::Keep(Keep::in_use(
@@ -261,11 +265,11 @@ fn removal_cases() {
         ))]
     );
     // A role of the same name that is not the stack's keeps its policy (and the policy stays).
-    o.role = Some(role_with(&d, true, &[]));
-    o.policy = Some(with(&[role], &[], &[]));
+    o.set::<crate::steps::role::Role>(Some(role_with(&d, true, &[])));
+    o.set::<crate::steps::policy::AccessPolicy>(Some(with(&[role], &[], &[])));
     let Action::Keep(k) = &plan(&o).actions[0] else { panic!("kept") };
     assert_eq!(k.because, format!("still attached to role {role} (not managed by this stack)"));
-    o.policy = Some(policy(&d, Value::Null, &[]));
+    o.set::<crate::steps::policy::AccessPolicy>(Some(policy(&d, Value::Null, &[])));
     assert_eq!(
         plan(&o).actions,
         [Action::Keep(Keep::not_ours(format!("policy {}", d.policy_name)))]
@@ -297,10 +301,12 @@ fn isolation_notes_say_what_a_key_switch_and_a_mismatch_mean() {
     let sub_map = TagMap { use_defaults: false, tags: [("sub".into(), "sub".into())].into() };
     let notes = |d: &Desired, live_doc: Value, map: Option<TagMap>| {
         let mut o = observed();
-        o.pool = Lookup::Owned(Box::new(test_support::pool(d, POOL, &[("setup:stack", "demo")])));
-        o.principal_tags = map;
-        o.policy = Some(policy(d, live_doc, OURS));
-        o.role = Some(role_with(d, true, OURS));
+        o.set::<crate::steps::identity_pool::IdentityPool>(Some(Lookup::Owned(Box::new(
+            test_support::pool(d, POOL, &[("setup:stack", "demo")]),
+        ))));
+        o.set::<crate::steps::principal_tags::PrincipalTags>(map);
+        o.set::<crate::steps::policy::AccessPolicy>(Some(policy(d, live_doc, OURS)));
+        o.set::<crate::steps::role::Role>(Some(role_with(d, true, OURS)));
         AccessPolicy.diff(&view(d, &o)).notes
     };
     let switch = notes(&by_sub, desired_doc(&by_id), Some(sub_map.clone()));

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use crate::aws::{Clients, Explain};
 use crate::config::Desired;
+use crate::steps::observe::{Look, Observe};
 
 /// What DescribeKey says about a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +110,20 @@ pub async fn observe_key(aws: &Clients, d: &Desired) -> Result<Option<KeyLookup>
         Some(info) => KeyLookup::Found(info),
         None => KeyLookup::NotFound(key.to_string()),
     }))
+}
+
+/// `table.encryption = "customer-managed"`: its key, as KMS DescribeKey finds it (a source: the
+/// table step and the table policies read it; teardown does not need it).
+pub struct KmsKey;
+
+impl Observe for KmsKey {
+    type Live = KeyLookup;
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<KeyLookup>> {
+        match look.full() {
+            true => observe_key(look.aws, look.d).await,
+            false => Ok(None),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,13 +17,14 @@ use std::fmt;
 
 use anyhow::Result;
 
+use super::observe::{Look, Observe};
 use super::{Allowed, Confirmation, Diff, Keep, Run, Step, Tagging, View};
 use crate::config::{Billing, Desired, Encryption, Gsi, KeyAttr, Projection, TableClass};
 use crate::plan::{Done, Note, StepId};
 use crate::resource::Resource;
 
 pub use apply::replace_refusal;
-pub use kms::{observe_key, KeyInfo, KeyLookup};
+pub use kms::{observe_key, KeyInfo, KeyLookup, KmsKey};
 pub use observe::{observe, TAG_SETTLE_AGE, TAG_SETTLE_WAIT};
 
 const STEP: StepId = StepId::Table;
@@ -186,7 +187,7 @@ impl fmt::Display for Action {
 /// grants to everyone, or to the stack's roles beyond what the config grants them.
 fn resource_policy_findings(v: &View) -> Vec<Note> {
     use crate::diagnose::resource_policy::{findings, Caller, Role};
-    let Some((live, doc)) = v.o.table.as_ref().and_then(|t| Some((t, t.resource_policy.as_ref()?)))
+    let Some((live, doc)) = v.o.get::<Table>().and_then(|t| Some((t, t.resource_policy.as_ref()?)))
     else {
         return Vec::new();
     };
@@ -209,18 +210,25 @@ fn resource_policy_findings(v: &View) -> Vec<Note> {
     findings(doc, &d.table.name, &live.arn, &roles).into_iter().map(Note::from).collect()
 }
 
+impl Observe for Table {
+    type Live = Live;
+    async fn observe(&self, look: &Look<'_>) -> Result<Option<Live>> {
+        observe(look.aws, look.d, look.full(), look.full()).await
+    }
+}
+
 impl Step for Table {
     type Action = Action;
     const ID: StepId = STEP;
 
     fn diff(&self, v: &View) -> Diff<Action> {
-        let mut r = diff::diff(v.d, v.o.table.as_ref(), v.o.kms_key.as_ref(), v.region);
+        let mut r = diff::diff(v.d, v.o.get::<Table>(), v.o.get::<KmsKey>(), v.region);
         r.notes.extend(resource_policy_findings(v));
         r
     }
 
     fn removal(&self, v: &View) -> Diff<Action> {
-        diff::removal(v.d, v.o.table.as_ref(), v.delete_table)
+        diff::removal(v.d, v.o.get::<Table>(), v.delete_table)
     }
 
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
