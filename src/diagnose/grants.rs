@@ -141,6 +141,7 @@ mod tests {
                 .filter_map(|(n, d)| d.clone().map(|d| (n.to_string(), d)))
                 .collect(),
             named_region: None,
+            boundary: None,
         }
     }
 

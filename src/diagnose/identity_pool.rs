@@ -173,6 +173,7 @@ mod tests {
             attached: vec![],
             inline: vec![],
             inline_documents: Default::default(),
+            boundary: None,
         }
     }
 

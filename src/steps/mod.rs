@@ -30,6 +30,7 @@ pub mod policy;
 pub mod pool_roles;
 pub mod principal_tags;
 pub mod role;
+pub mod role_boundary;
 pub mod run;
 pub mod table;
 pub mod trust;
@@ -364,6 +365,7 @@ pub mod test_support {
             attached: vec![],
             inline: vec![],
             inline_documents: Default::default(),
+            boundary: None,
         }
     }
 

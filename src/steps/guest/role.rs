@@ -9,6 +9,7 @@ use super::super::own::{existing, Keep, Named, Owner, Tagging};
 use super::super::role::{self as users_role, Live as RoleLive, Removal};
 use super::super::{identity_pool, trust, Diff, Need, Run, Step, View};
 use super::{our_policy, trust_policy, GUESTS_OFF};
+use crate::aws::Account;
 use crate::config::Desired;
 use crate::diagnose;
 use crate::export::Resource;
@@ -28,6 +29,8 @@ pub enum Action {
     Tag(Tagging),
     /// UpdateAssumeRolePolicy with the guest trust policy (the role's name).
     RewriteTrust(String),
+    /// PutRolePermissionsBoundary with the configured boundary (its ARN): missing or another.
+    PutBoundary(String),
     /// Detach the stack's guest policy (its name and ARN), so the role can go.
     DetachPolicy(String, String),
     /// Delete it (its name; and why, when the stack stays).
@@ -47,6 +50,7 @@ impl fmt::Display for Action {
                 f,
                 "rewrite the trust policy of role {name} (this pool's guests only: amr = unauthenticated)"
             ),
+            Action::PutBoundary(arn) => super::super::role_boundary::text(f, arn),
             Action::DetachPolicy(policy, _) => write!(f, "detach policy {policy} from it"),
             Action::Delete(name, None) => write!(f, "delete role {name}"),
             Action::Delete(name, Some(why)) => write!(f, "delete role {name} ({why})"),
@@ -65,14 +69,21 @@ fn trust_changes(live: &Value, desired: &Value) -> Vec<Change> {
 
 /// An existing role with the guest role's name, compared with the config: its owner (the
 /// ownership check of [`existing`]), its trust policy, and notes for what else is on it.
-fn compare(d: &Desired, here: &str, live: &RoleLive, pool_id: Option<&str>) -> Diff<Action> {
+fn compare(
+    d: &Desired,
+    (here, account): (&str, &Account),
+    live: &RoleLive,
+    pool_id: Option<&str>,
+) -> Diff<Action> {
     let name = &d.guest_spec.role_name;
     let desired = trust_policy(pool_id.unwrap_or(trust::NEW_POOL_ID));
-    let fixes = if policy_doc::equivalent(&live.trust, &desired) {
+    let mut fixes = if policy_doc::equivalent(&live.trust, &desired) {
         vec![]
     } else {
         vec![Action::RewriteTrust(name.clone())]
     };
+    let (boundary, put, note) = super::super::role_boundary::diff(d, live, account, name);
+    fixes.extend(put.map(Action::PutBoundary));
     let named = Named {
         step: STEP,
         kind: "role",
@@ -81,8 +92,10 @@ fn compare(d: &Desired, here: &str, live: &RoleLive, pool_id: Option<&str>) -> D
         tags: &live.tags,
         global: Some((live.named_region.as_deref(), here)),
     };
-    let changes = trust_changes(&live.trust, &desired);
+    let mut changes = trust_changes(&live.trust, &desired);
+    changes.extend(boundary);
     let mut r = existing(d, named, changes, fixes, Action::Tag);
+    r.notes.extend(note);
     r.notes
         .extend(diagnose::guest_trust_policy(&live.trust, pool_id).iter().map(ToString::to_string));
     r.notes.extend(diagnose::grants::beyond_config(
@@ -135,7 +148,7 @@ async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
             let live = users_role::observe_named(&ctx.aws, name)
                 .await?
                 .ok_or_else(|| anyhow!("role {name} exists but cannot be read"))?;
-            let plan = compare(d, ctx.region(), &live, Some(&pool_id));
+            let plan = compare(d, (ctx.region(), &ctx.account), &live, Some(&pool_id));
             if let Some(why) = plan.blocked.filter(|_| !(ctx.adopt && plan.adoptable)) {
                 bail!(why);
             }
@@ -187,7 +200,7 @@ impl Step for GuestRole {
         }
         match &v.o.guest.role {
             None => Diff::new(STEP, name, State::Missing).act(Action::Create(name.clone())),
-            Some(live) => compare(d, v.region, live, v.pool_id()),
+            Some(live) => compare(d, (v.region, &v.o.account), live, v.pool_id()),
         }
     }
 
@@ -214,6 +227,9 @@ impl Step for GuestRole {
             Action::Create(_) => create(run).await,
             Action::Tag(tagging) => users_role::tag(ctx, STEP, name, tagging).await,
             Action::RewriteTrust(_) => rewrite_trust(run).await,
+            Action::PutBoundary(arn) => {
+                super::super::role_boundary::put(ctx, STEP, name, arn).await
+            }
             Action::DetachPolicy(policy, arn) => {
                 users_role::detach(ctx, STEP, name, policy, arn).await
             }
@@ -236,5 +252,6 @@ pub(super) fn compare_for_tests(
     live: &RoleLive,
     pool_id: Option<&str>,
 ) -> Diff<Action> {
-    compare(d, crate::steps::test_support::REGION, live, pool_id)
+    let account = crate::steps::test_support::observed().account;
+    compare(d, (crate::steps::test_support::REGION, &account), live, pool_id)
 }

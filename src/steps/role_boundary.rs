@@ -1,0 +1,165 @@
+//! The permissions boundary of the stack's roles (issue 23, item 2), shared by the role step and
+//! the guest role's step: compared with the config as drift (`permissions_boundary`), put back
+//! with PutRolePermissionsBoundary. A boundary the config no longer names is left on the role,
+//! with a note: taking a cap off is an administrator's decision, never a side effect of `apply`.
+
+use std::fmt;
+
+use anyhow::Result;
+use serde_json::Value;
+
+use super::role::Live;
+use super::Ctx;
+use crate::aws::Account;
+use crate::config::Desired;
+use crate::plan::{Change, Done, StepId};
+
+/// The plan's line for `PutBoundary` (both roles).
+pub fn text(f: &mut fmt::Formatter<'_>, arn: &str) -> fmt::Result {
+    write!(f, "set its permissions boundary to {arn} (PutRolePermissionsBoundary)")
+}
+
+/// The role's permissions boundary compared with the config: the change (`permissions_boundary`)
+/// and the boundary to put when it is missing or another; with none configured and one on the
+/// role, a note (setup never removes a boundary: taking a cap off is left to an administrator).
+pub fn diff(
+    d: &Desired,
+    live: &Live,
+    account: &Account,
+    name: &str,
+) -> (Vec<Change>, Option<String>, Option<String>) {
+    match (d.boundary_arn(account), &live.boundary) {
+        (Some(want), have) if have.as_deref() != Some(want.as_str()) => {
+            let change = Change::new(
+                "permissions_boundary",
+                have.as_deref().map_or(Value::Null, Value::from),
+                Value::from(want.as_str()),
+            );
+            (vec![change], Some(want), None)
+        }
+        (None, Some(have)) => (
+            vec![],
+            None,
+            Some(format!(
+                "role {name} has permissions boundary {have}, which the config does not name; setup does not remove a boundary: an administrator can (aws iam delete-role-permissions-boundary --role-name {name})"
+            )),
+        ),
+        _ => (vec![], None, None),
+    }
+}
+
+/// Puts the configured permissions boundary on the role (the role may be moments old).
+pub async fn put(ctx: &Ctx, step: StepId, name: &str, arn: &str) -> Result<Vec<Done>> {
+    ctx.progress.start(step, &format!("setting the permissions boundary of role {name}"));
+    crate::aws::eventually(&format!("setting the permissions boundary of role {name}"), || {
+        let call = ctx.aws.iam.put_role_permissions_boundary().role_name(name);
+        call.permissions_boundary(arn).send()
+    })
+    .await?;
+    Ok(vec![Done::Updated(format!("permissions boundary is {arn}"))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Boundary;
+    use crate::plan::State;
+    use crate::steps::guest::role::{Action as GuestAction, GuestRole};
+    use crate::steps::role::{Action as RoleAction, Role};
+    use crate::steps::test_support::{self, desired, observed, view, Expect, PROVIDER};
+    use crate::steps::Step;
+
+    const POOL: &str = "us-east-1:11111111-2222-3333-4444-555555555555";
+    const MINE: &str = "arn:aws:iam::123456789012:policy/demo-boundary";
+    const OTHER: &str = "arn:aws:iam::123456789012:policy/wide-open";
+
+    fn config(boundary: Option<&str>) -> Desired {
+        let mut d = desired(
+            "[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n",
+        );
+        d.permissions_boundary = boundary.map(|b| Boundary::Name(b.into()));
+        d
+    }
+
+    /// Both roles of `d`'s stack, as apply made them, carrying `live` as their boundary.
+    fn both(d: &Desired, live: Option<&str>) -> crate::steps::Observed {
+        let mut o = observed();
+        let tags = d.iam_tags(test_support::REGION);
+        let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut role =
+            test_support::role(d, crate::policy_doc::trust_policy(POOL, PROVIDER), &tags);
+        role.boundary = live.map(str::to_string);
+        let mut guest = test_support::role(d, crate::steps::guest::trust_policy(POOL), &tags);
+        guest.arn = d.guest_role_arn(&o.account);
+        guest.boundary = live.map(str::to_string);
+        o.role = Some(role);
+        o.guest.role = Some(guest);
+        o.pool = crate::steps::identity_pool::Lookup::Owned(Box::new(test_support::pool(
+            d,
+            POOL,
+            &[("setup:stack", "demo")],
+        )));
+        o
+    }
+
+    #[test]
+    fn a_missing_or_different_boundary_is_drift_that_apply_puts_back_on_both_roles() {
+        let cases: &[(&str, Option<&str>, Option<&str>, State, bool)] = &[
+            ("configured and carried", Some("demo-boundary"), Some(MINE), State::InSync, false),
+            ("configured, removed by hand", Some("demo-boundary"), None, State::Drifted, true),
+            (
+                "configured, another put instead",
+                Some("demo-boundary"),
+                Some(OTHER),
+                State::Drifted,
+                true,
+            ),
+            ("none configured, none carried", None, None, State::InSync, false),
+        ];
+        for (what, configured, live, state, put) in cases {
+            let d = config(*configured);
+            let o = both(&d, *live);
+            let v = view(&d, &o);
+            let fields: &[&str] = if *put { &["permissions_boundary"] } else { &[] };
+            let role = if *put { vec![RoleAction::PutBoundary(MINE.into())] } else { vec![] };
+            let guest = if *put { vec![GuestAction::PutBoundary(MINE.into())] } else { vec![] };
+            Expect::new(*state, role).fields(fields).check(what, &Role.diff(&v));
+            Expect::new(*state, guest).fields(fields).check(what, &GuestRole.diff(&v));
+            let change = Role.diff(&v).changes.into_iter().next();
+            if let Some(c) = change {
+                assert_eq!(
+                    (c.live, c.desired),
+                    (live.map_or(Value::Null, Value::from), Value::from(MINE)),
+                    "{what}"
+                );
+            }
+        }
+        let d = config(Some("demo-boundary"));
+        assert_eq!(
+            RoleAction::PutBoundary(MINE.into()).to_string(),
+            format!("set its permissions boundary to {MINE} (PutRolePermissionsBoundary)")
+        );
+        assert_eq!(Role.diff(&view(&d, &both(&d, None))).notes, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_boundary_the_config_no_longer_names_is_kept_with_a_note() {
+        let d = config(None);
+        let o = both(&d, Some(MINE));
+        let v = view(&d, &o);
+        let role = Role.diff(&v);
+        let guest = GuestRole.diff(&v);
+        for (name, r) in [
+            (&d.role_name, (role.state, role.actions.len(), role.notes)),
+            (&d.guest_spec.role_name, (guest.state, guest.actions.len(), guest.notes)),
+        ] {
+            assert_eq!(r.0, State::InSync, "{name}");
+            assert_eq!(r.1, 0, "{name}");
+            assert!(
+                r.2.contains(&format!("role {name} has permissions boundary {MINE}, which the config does not name; setup does not remove a boundary: an administrator can (aws iam delete-role-permissions-boundary --role-name {name})")),
+                "{name}: {:?}",
+                r.2
+            );
+        }
+    }
+}
