@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::policy_eval::statements;
 
 pub mod access;
+pub mod boundary;
 pub mod grants;
 pub mod identity_pool;
 mod isolation;

@@ -20,6 +20,7 @@
 //! teardown run in the order the steps' needs give.
 
 pub mod backend;
+pub mod boundary;
 pub mod guest;
 pub mod identity_pool;
 pub mod managed;

@@ -3,7 +3,8 @@
 use anyhow::{anyhow, Result};
 
 use super::{
-    backend, guest, identity_pool, managed, pool_roles, principal_tags, role, table, user_pool,
+    backend, boundary, guest, identity_pool, managed, pool_roles, principal_tags, role, table,
+    user_pool,
 };
 use crate::aws::{Account, Clients, Explain};
 use crate::config::Desired;
@@ -26,6 +27,8 @@ pub struct Observed {
     pub backend: Option<backend::Live>,
     /// The guest role and policy (read also with guests off, to find a leftover).
     pub guest: guest::Live,
+    /// The configured permissions boundary (`None`: none configured, or not read: teardown).
+    pub boundary: Option<boundary::Live>,
 }
 
 impl Observed {
@@ -42,6 +45,7 @@ impl Observed {
             policy: None,
             backend: None,
             guest: guest::Live::default(),
+            boundary: None,
         }
     }
 }
@@ -97,9 +101,15 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
                 false => Ok(guest::Live::default()),
             }
         };
-        let (policy, backend, guest) =
-            tokio::join!(policy, backend::observe(aws, d, &account), guest);
-        Ok::<_, anyhow::Error>((account, policy?, backend?, guest?))
+        let bound = async {
+            match full {
+                true => boundary::observe(aws, d, &account).await,
+                false => None,
+            }
+        };
+        let (policy, backend, guest, bound) =
+            tokio::join!(policy, backend::observe(aws, d, &account), guest, bound);
+        Ok::<_, anyhow::Error>((account, policy?, backend?, guest?, bound))
     };
     let table = async {
         // Teardown does not need the key.
@@ -132,7 +142,7 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
         tokio::join!(preflight, account_then_policies, table, pool_then_roles, role);
     // The user pool check comes first: a wrong id explains every other failure.
     pre?;
-    let (account, policy, backend, mut guest) = account_policies?;
+    let (account, policy, backend, mut guest, boundary) = account_policies?;
     let (pool, pool_roles, principal_tags) = pool_roles?;
     // Guests off: a guest role the pool still names is this stack's to remove (apply takes it
     // off the pool last, so a removal that stopped halfway is found again).
@@ -152,5 +162,6 @@ pub async fn observe(aws: &Clients, d: &Desired, scope: Scope) -> Result<Observe
         policy,
         backend,
         guest,
+        boundary,
     })
 }

@@ -349,11 +349,12 @@ impl Step for Role {
     const ID: StepId = STEP;
 
     fn diff(&self, v: &View) -> Diff<Action> {
-        match &v.o.role {
+        let r = match &v.o.role {
             Some(live) => existing_role(v.d, live, v.region, &v.o.account),
             None => Diff::new(STEP, &v.d.role_name, State::Missing)
                 .act(Action::Create(v.d.role_name.clone())),
-        }
+        };
+        super::role_boundary::checked(v, r)
     }
 
     /// Teardown deletes the stack's role once the stack's policy is detached from it, unless

@@ -9,9 +9,11 @@ use anyhow::Result;
 use serde_json::Value;
 
 use super::role::Live;
-use super::Ctx;
+use super::{Ctx, Diff, View};
 use crate::aws::Account;
 use crate::config::Desired;
+use crate::diagnose::boundary::{self, Live as Document};
+use crate::export::operator_policy::Place;
 use crate::plan::{Change, Done, StepId};
 
 /// The plan's line for `PutBoundary` (both roles).
@@ -46,6 +48,30 @@ pub fn diff(
         ),
         _ => (vec![], None, None),
     }
+}
+
+/// The role step's diff with what the configured boundary's live document says: a boundary
+/// that is missing, or that does not allow what the config asks for, blocks `apply` (before
+/// anything is written) and is a finding in `plan` and `status`, naming `setup bootstrap`; a
+/// boundary that could not be read is a note (the check is skipped).
+pub fn checked<A>(v: &View, mut r: Diff<A>) -> Diff<A> {
+    let Some(b) = &v.o.boundary else { return r };
+    let place = Place { account: v.o.account.clone(), region: v.region.to_string() };
+    let configured = v.d.table.encryption.kms_key().and_then(crate::export::key_arn);
+    let key = v.o.kms_key.as_ref().and_then(|k| k.arn()).or(configured);
+    if let Document::Unreadable(why) = &b.policy {
+        r.notes.push(format!(
+            "could not read permissions boundary {} ({why}): whether the config stays within it was not checked",
+            b.arn
+        ));
+    }
+    let Some(why) = boundary::refusal(v.d, &place, key, &b.arn, &b.policy) else { return r };
+    r.notes.push(format!("finding: {why}"));
+    let why = match r.blocked.take() {
+        Some(other) => format!("{other}; and {why}"),
+        None => why,
+    };
+    r.block(why)
 }
 
 /// Puts the configured permissions boundary on the role (the role may be moments old).
@@ -161,5 +187,48 @@ mod tests {
                 r.2
             );
         }
+    }
+
+    #[test]
+    fn a_config_beyond_the_boundary_blocks_apply_and_names_setup_bootstrap() {
+        let d = config(Some("demo-boundary"));
+        let table = "arn:aws:dynamodb:us-east-1:123456789012:table/demo-profiles";
+        let only = |actions: &[&str]| {
+            Document::Document(serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": actions, "Resource": table}]}))
+        };
+        let with = |policy: Option<Document>| {
+            let mut o = both(&d, Some(MINE));
+            o.boundary =
+                policy.map(|policy| super::super::boundary::Live { arn: MINE.into(), policy });
+            Role.diff(&view(&d, &o))
+        };
+        // The config grants GetItem to both roles (the default actions and [guest] actions).
+        let needed: Vec<String> = crate::export::boundary_policy::actions(&d);
+        let all: Vec<&str> = needed.iter().map(String::as_str).collect();
+        let r = with(Some(only(&all)));
+        assert_eq!((r.blocked, r.notes), (None, vec![]));
+        assert_eq!(with(None).blocked, None, "no boundary read: nothing to check");
+
+        let short: Vec<&str> = all.iter().copied().filter(|a| *a != "dynamodb:PutItem").collect();
+        let r = with(Some(only(&short)));
+        let why = r.blocked.expect("blocked");
+        assert!(why.contains(&format!("dynamodb:PutItem on {table}")), "{why}");
+        assert!(why.contains("`setup bootstrap`"), "{why}");
+        assert_eq!(r.notes, [format!("finding: {why}")]);
+        assert!(!r.adoptable);
+
+        let r = with(Some(Document::Missing));
+        assert!(r
+            .blocked
+            .unwrap()
+            .starts_with(&format!("permissions boundary {MINE} does not exist")));
+
+        let r = with(Some(Document::Unreadable("AccessDenied".into())));
+        assert_eq!(r.blocked, None);
+        assert_eq!(
+            r.notes,
+            [format!("could not read permissions boundary {MINE} (AccessDenied): whether the config stays within it was not checked")]
+        );
     }
 }
