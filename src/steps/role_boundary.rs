@@ -74,6 +74,25 @@ pub fn checked<A>(v: &View, mut r: Diff<A>) -> Diff<A> {
     r.block(why)
 }
 
+/// What `plan` says once when the config names no boundary: what the operator could still write
+/// into the stack's own policies, which nothing caps.
+pub fn unbounded_note(d: &Desired) -> Option<String> {
+    if d.permissions_boundary.is_some() {
+        return None;
+    }
+    let mut roles = vec![format!("role {} (policy {})", d.role_name, d.policy_name)];
+    if d.guest().is_some() {
+        roles.push(format!(
+            "guest role {} (policy {})",
+            d.guest_spec.role_name, d.guest_spec.policy_name
+        ));
+    }
+    Some(format!(
+        "no permissions_boundary: whoever can run apply with this stack's operator policy can write any action on any resource into the stack's own policies, and the stack's roles would get it: {}. Set permissions_boundary and have an administrator run `setup bootstrap` to cap them (docs/aws-access.md)",
+        roles.join(", ")
+    ))
+}
+
 /// Puts the configured permissions boundary on the role (the role may be moments old).
 pub async fn put(ctx: &Ctx, step: StepId, name: &str, arn: &str) -> Result<Vec<Done>> {
     ctx.progress.start(step, &format!("setting the permissions boundary of role {name}"));
@@ -230,5 +249,21 @@ mod tests {
             r.notes,
             [format!("could not read permissions boundary {MINE} (AccessDenied): whether the config stays within it was not checked")]
         );
+    }
+
+    #[test]
+    fn without_a_boundary_plan_says_what_the_operator_could_still_write() {
+        let d = config(None);
+        let note = unbounded_note(&d).expect("a note");
+        assert!(
+            note.contains("role demo-cognito-authenticated (policy demo-table-access)"),
+            "{note}"
+        );
+        assert!(
+            note.contains("guest role demo-cognito-guest (policy demo-guest-access)"),
+            "{note}"
+        );
+        assert!(note.contains("`setup bootstrap`"), "{note}");
+        assert_eq!(unbounded_note(&config(Some("demo-boundary"))), None);
     }
 }
