@@ -149,7 +149,9 @@ mod tests {
 
     #[test]
     fn a_missing_or_different_boundary_is_drift_that_apply_puts_back_on_both_roles() {
-        let cases: &[(&str, Option<&str>, Option<&str>, State, bool)] = &[
+        // (what, configured boundary, live boundary, state, put back)
+        type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, State, bool);
+        let cases: &[Case] = &[
             ("configured and carried", Some("demo-boundary"), Some(MINE), State::InSync, false),
             ("configured, removed by hand", Some("demo-boundary"), None, State::Drifted, true),
             (
