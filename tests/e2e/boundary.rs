@@ -181,3 +181,92 @@ fn a_signed_in_users_credentials_are_capped_by_the_boundary() {
     );
     s.ok(&["teardown", "--delete-table", "--yes"]);
 }
+
+/// The scoped operator policy of a stack with a boundary, enforced by the emulator: apply,
+/// status and teardown run with it, the roles get the boundary, and the operator can neither
+/// create a stack role without it (or with another), nor take it off, nor write the boundary.
+#[test]
+fn the_scoped_operator_runs_a_bounded_stack_and_cannot_escape_the_boundary() {
+    use aws_sdk_iam::error::ProvideErrorMetadata as _;
+    let emu = boundary_emulator();
+    let admin = emu.sdk();
+    let _ = emu.user_pool().clone(); // 2 requests
+    let s = Stack::on(emu, "bnd-scoped", "");
+    let text = s.base_config() + &s.table_config("", "");
+    let top = format!("permissions_boundary = \"{}-boundary\"\n", s.name);
+    std::fs::write(s.config_path(), top + &text).unwrap();
+    let r = s.ok(&["export", "--format", "operator-policy"]); // 1
+    let policy: Value = serde_json::from_str(&r.stdout).unwrap();
+    let table = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", s.table());
+    let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "dynamodb:*", "Resource": [table.clone(), format!("{table}/index/*")]}]});
+    let create = admin.iam.create_policy().policy_name(format!("{}-boundary", s.name));
+    block_on(create.policy_document(doc.to_string()).send()).unwrap(); // 1
+    let (key, secret) = crate::least_privilege::create_user(&admin, "bnd-ci", &policy, true); // 4
+    assert!(block_on(admin.iam.list_users().send()).is_err(), "the emulator does not enforce IAM");
+
+    let op = [("AWS_ACCESS_KEY_ID", key.as_str()), ("AWS_SECRET_ACCESS_KEY", secret.as_str())];
+    let run = |args: &[&str]| {
+        let r = s.run_env(args, &op);
+        assert_eq!(r.code, 0, "setup {args:?} as the operator:\n{}", r.all());
+        r
+    };
+    run(&["apply"]);
+    run(&["status"]);
+    let arn = boundary_arn(&s);
+    let o = crate::operator_scope::clients(emu, &key, &secret);
+    let role = block_on(o.iam.get_role().role_name(s.role()).send()).unwrap();
+    let live = role.role().unwrap().permissions_boundary().unwrap().permissions_boundary_arn();
+    assert_eq!(live, Some(arn.as_str()));
+
+    // Putting back exactly the boundary is allowed (what apply does after drift), so the
+    // refusals below are the conditions', not a missing grant.
+    let same = o.iam.put_role_permissions_boundary().role_name(s.role()).permissions_boundary(&arn);
+    block_on(same.send()).expect("the operator may put back exactly the boundary");
+
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#;
+    let guest = guest_role(&s);
+    let mut wrong = Vec::new();
+    let mut refused = |what: &str, code: Option<&str>| {
+        if code != Some("AccessDenied") {
+            wrong.push(format!("{what}: {code:?}"));
+        }
+    };
+    let wide = iam_arn_of("policy/bnd-scoped-wide-open");
+    let create = |boundary: Option<&str>| {
+        let call = o.iam.create_role().role_name(&guest).assume_role_policy_document(trust);
+        block_on(call.set_permissions_boundary(boundary.map(str::to_string)).send())
+    };
+    refused(
+        "a stack role without the boundary",
+        create(None).err().as_ref().and_then(|e| e.code()),
+    );
+    refused(
+        "a stack role with another boundary",
+        create(Some(&wide)).err().as_ref().and_then(|e| e.code()),
+    );
+    let put = o.iam.put_role_permissions_boundary().role_name(s.role()).permissions_boundary(&wide);
+    refused(
+        "another boundary on the role",
+        block_on(put.send()).err().as_ref().and_then(|e| e.code()),
+    );
+    let delete = o.iam.delete_role_permissions_boundary().role_name(s.role());
+    refused(
+        "the boundary taken off",
+        block_on(delete.send()).err().as_ref().and_then(|e| e.code()),
+    );
+    let version = o.iam.create_policy_version().policy_arn(&arn).set_as_default(true);
+    let everything =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let version = block_on(version.policy_document(everything).send());
+    refused("a new boundary version", version.err().as_ref().and_then(|e| e.code()));
+    let gone = block_on(o.iam.delete_policy().policy_arn(&arn).send());
+    refused("the boundary deleted", gone.err().as_ref().and_then(|e| e.code()));
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    run(&["teardown", "--delete-table", "--yes"]);
+}
+
+fn iam_arn_of(resource: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:{resource}")
+}

@@ -17,7 +17,7 @@ fn iam_arn(resource: &str) -> String {
 }
 
 /// SDK clients signing with an IAM user's access key.
-fn clients(emu: &Emulator, key: &str, secret: &str) -> Sdk {
+pub(crate) fn clients(emu: &Emulator, key: &str, secret: &str) -> Sdk {
     use aws_config::{BehaviorVersion, Region};
     let creds = aws_sdk_iam::config::Credentials::new(key, secret, None, None, "operator");
     let conf = block_on(
