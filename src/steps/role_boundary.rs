@@ -13,7 +13,6 @@ use super::{Ctx, Diff, View};
 use crate::aws::Account;
 use crate::config::Desired;
 use crate::diagnose::boundary::{self, Live as Document};
-use crate::export::operator_policy::Place;
 use crate::plan::{Change, Done, StepId};
 
 /// The plan's line for `PutBoundary` (both roles).
@@ -56,16 +55,18 @@ pub fn diff(
 /// boundary that could not be read is a note (the check is skipped).
 pub fn checked<A>(v: &View, mut r: Diff<A>) -> Diff<A> {
     let Some(b) = &v.o.boundary else { return r };
-    let place = Place { account: v.o.account.clone(), region: v.region.to_string() };
-    let configured = v.d.table.encryption.kms_key().and_then(crate::export::key_arn);
+    let configured =
+        v.d.table.encryption.kms_key().filter(|k| k.starts_with("arn:") && k.contains(":key/"));
     let key = v.o.kms_key.as_ref().and_then(|k| k.arn()).or(configured);
+    let (d, table_arn) = (v.d, v.d.table_arn(v.region, &v.o.account));
+    let needed = d.boundary_document(&d.table.name, &table_arn, v.region, key);
     if let Document::Unreadable(why) = &b.policy {
         r.notes.push(format!(
             "could not read permissions boundary {} ({why}): whether the config stays within it was not checked",
             b.arn
         ));
     }
-    let Some(why) = boundary::refusal(v.d, &place, key, &b.arn, &b.policy) else { return r };
+    let Some(why) = boundary::refusal(&b.arn, &b.policy, &needed) else { return r };
     r.notes.push(format!("finding: {why}"));
     let why = match r.blocked.take() {
         Some(other) => format!("{other}; and {why}"),
@@ -225,7 +226,7 @@ mod tests {
             Role.diff(&view(&d, &o))
         };
         // The config grants GetItem to both roles (the default actions and [guest] actions).
-        let needed: Vec<String> = crate::export::boundary_policy::actions(&d);
+        let needed: Vec<String> = d.boundary_actions();
         let all: Vec<&str> = needed.iter().map(String::as_str).collect();
         let r = with(Some(only(&all)));
         assert_eq!((r.blocked, r.notes), (None, vec![]));
@@ -267,5 +268,30 @@ mod tests {
         );
         assert!(note.contains("`setup bootstrap`"), "{note}");
         assert_eq!(unbounded_note(&config(Some("demo-boundary"))), None);
+    }
+
+    /// A new index is beyond a boundary made before it; the boundary bootstrap would write now
+    /// (`Desired::boundary_document`) covers it.
+    #[test]
+    fn a_new_index_is_beyond_a_boundary_made_before_it() {
+        let index = "[[table.global_secondary_indexes]]\nname = \"byEmail\"\npartition_key = { name = \"email\", type = \"S\" }\n";
+        let mut d = desired(index);
+        d.permissions_boundary = Some(Boundary::Name("demo-boundary".into()));
+        let table = d.table_arn(test_support::REGION, &test_support::account());
+        let mut without = d.clone();
+        without.table.global_secondary_indexes.clear();
+        let old = without.boundary_document(&d.table.name, &table, test_support::REGION, None);
+        let now = d.boundary_document(&d.table.name, &table, test_support::REGION, None);
+        let with = |doc: Value| {
+            let mut o = observed();
+            o.boundary = Some(super::super::boundary::Live {
+                arn: MINE.into(),
+                policy: Document::Document(doc),
+            });
+            Role.diff(&view(&d, &o)).blocked
+        };
+        let why = with(old).expect("blocked");
+        assert!(why.contains(&format!("on {table}/index/*")), "{why}");
+        assert_eq!(with(now), None);
     }
 }
