@@ -13,6 +13,7 @@ use crate::plan::Note;
 use crate::policy_eval::statements;
 
 pub mod access;
+pub mod boundary;
 pub mod grants;
 pub mod identity_pool;
 mod isolation;

@@ -5,7 +5,57 @@
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
+use serde_json::Value;
+
+use super::Desired;
 use crate::aws::Account;
+use crate::policy_doc;
+
+/// The boundary's template (`policies/boundary.json`), embedded at build time.
+pub const TEMPLATE: &str = include_str!("../../policies/boundary.json");
+
+impl Desired {
+    /// The table actions any role of the stack is granted: `[policy] actions`, then the
+    /// `[guest] actions` not among them (guests allowed only), without repeats.
+    pub fn boundary_actions(&self) -> Vec<String> {
+        let guest = self.guest().map(|g| g.actions.as_slice()).unwrap_or_default();
+        let mut all: Vec<String> = Vec::new();
+        for a in self.actions.iter().chain(guest) {
+            if !all.contains(a) {
+                all.push(a.clone());
+            }
+        }
+        all
+    }
+
+    /// The permissions boundary's document (what `setup bootstrap` writes): the table actions
+    /// of [`Desired::boundary_actions`] on `table_arn` (and its indexes when it has any), and
+    /// the grant on the customer managed key `key_arn` for the table named `table` in `region`
+    /// (`table` may be a pattern, for every stack of a prefix: then matched with `StringLike`).
+    pub fn boundary_document(
+        &self,
+        table: &str,
+        table_arn: &str,
+        region: &str,
+        key_arn: Option<&str>,
+    ) -> Value {
+        let vars = [
+            ("actions", Value::from(self.boundary_actions())),
+            ("table_arn", Value::from(table_arn)),
+        ];
+        let doc = self.on_indexes_of(policy_doc::render(TEMPLATE, &vars), table_arn);
+        let Some(key) = key_arn else { return doc };
+        let mut grant = policy_doc::kms_statement(key, region, table);
+        if table.contains('*') {
+            // Every stack of the prefix: the table name in the encryption context is a pattern.
+            let condition =
+                grant["Condition"].as_object_mut().expect("the key grant has conditions");
+            let equals = condition.remove("StringEquals").expect("the key grant's StringEquals");
+            condition.insert("StringLike".into(), equals);
+        }
+        policy_doc::with_statement(doc, grant)
+    }
+}
 
 /// A permissions boundary as the config names it.
 #[derive(Debug, Clone, PartialEq, Eq)]

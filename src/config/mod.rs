@@ -36,7 +36,7 @@ mod rules;
 mod tests;
 
 pub use crate::policy_doc::Isolation;
-pub use boundary::Boundary;
+pub use boundary::{Boundary, TEMPLATE as BOUNDARY_TEMPLATE};
 pub use fields::{is_region, tag_char};
 
 /// The tag that marks a resource as created (owned) by a stack.

@@ -12,22 +12,13 @@ use serde_json::Value;
 
 use super::operator_policy::{self, Place, Stacks};
 use crate::config::Desired;
-use crate::policy_doc;
 
 /// The template (`policies/boundary.json`), embedded at build time.
-pub const TEMPLATE: &str = include_str!("../../policies/boundary.json");
+pub const TEMPLATE: &str = crate::config::BOUNDARY_TEMPLATE;
 
-/// The table actions any role of the stack is granted: `[policy] actions`, then the `[guest]
-/// actions` not among them (guests allowed only), without repeats.
+/// The table actions any role of the stack is granted ([`Desired::boundary_actions`]).
 pub fn actions(d: &Desired) -> Vec<String> {
-    let guest = d.guest().map(|g| g.actions.as_slice()).unwrap_or_default();
-    let mut all: Vec<String> = Vec::new();
-    for a in d.actions.iter().chain(guest) {
-        if !all.contains(a) {
-            all.push(a.clone());
-        }
-    }
-    all
+    d.boundary_actions()
 }
 
 /// The boundary for `d`'s stack (or every stack of `stacks`) in `place`, with the grant on the
@@ -36,18 +27,7 @@ pub fn actions(d: &Desired) -> Vec<String> {
 pub fn document(d: &Desired, stacks: &Stacks, place: &Place, key_arn: Option<&str>) -> Value {
     let table = operator_policy::stack_name(d, stacks, &d.table.name);
     let table_arn = place.account.arn("dynamodb", &place.region, &format!("table/{table}"));
-    let vars =
-        [("actions", Value::from(actions(d))), ("table_arn", Value::from(table_arn.as_str()))];
-    let doc = d.on_indexes_of(policy_doc::render(TEMPLATE, &vars), &table_arn);
-    let Some(key) = key_arn else { return doc };
-    let mut grant = policy_doc::kms_statement(key, &place.region, &table);
-    if table.contains('*') {
-        // Every stack of the prefix: the table name in the encryption context is a pattern.
-        let condition = grant["Condition"].as_object_mut().expect("the key grant has conditions");
-        let equals = condition.remove("StringEquals").expect("the key grant's StringEquals");
-        condition.insert("StringLike".into(), equals);
-    }
-    policy_doc::with_statement(doc, grant)
+    d.boundary_document(&table, &table_arn, &place.region, key_arn)
 }
 
 #[cfg(test)]
@@ -59,6 +39,7 @@ mod tests {
     use super::*;
     use crate::aws::Account;
     use crate::config::{parse, Overrides};
+    use crate::policy_doc;
 
     const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 

@@ -10,7 +10,7 @@ use serde_norway::value::{Tag, TaggedValue};
 
 use super::{provenance, resources, KeyRefs, Resource, TableRefs, REGION};
 use crate::config::{
-    Billing, Desired, Encryption, Gsi, KeyAttr, Principal, Projection, REGION_TAG,
+    Billing, Boundary, Desired, Encryption, Gsi, KeyAttr, Principal, Projection, REGION_TAG,
 };
 use crate::policy_doc;
 use crate::steps::{backend, guest, policy, role};
@@ -329,9 +329,10 @@ fn authenticated_role(d: &Desired) -> Value {
 }
 
 /// A role the identity pool's identities assume: `description` is an `Fn::Sub` template naming
-/// the pool.
+/// the pool. With `permissions_boundary`, the role carries it (a policy name: the account's
+/// policy of that name).
 fn pool_role(d: &Desired, name: &str, description: String, trust: Value) -> Value {
-    json!({
+    let mut role = json!({
         "Type": "AWS::IAM::Role",
         "Properties": {
             "RoleName": name,
@@ -339,7 +340,16 @@ fn pool_role(d: &Desired, name: &str, description: String, trust: Value) -> Valu
             "AssumeRolePolicyDocument": trust,
             "Tags": iam_tags(d),
         }
-    })
+    });
+    let boundary = match &d.permissions_boundary {
+        Some(Boundary::Name(n)) => {
+            json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{n}") })
+        }
+        Some(Boundary::Arn(a)) => json!(a),
+        None => return role,
+    };
+    role["Properties"]["PermissionsBoundary"] = boundary;
+    role
 }
 
 fn access_policy(d: &Desired) -> Value {

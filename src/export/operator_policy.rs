@@ -10,8 +10,11 @@
 //! created only with that tag.
 //!
 //! What no IAM condition can stop, a permissions boundary must (issue 23, item 2): the operator
-//! writes the stack's own policy documents and trust policies. `CreateOnlyTheStackRoles` is a
-//! statement of its own so that an `iam:PermissionsBoundary` condition can be added to it.
+//! writes the stack's own policy documents and trust policies. With `permissions_boundary` set,
+//! `CreateRole` and `PutRolePermissionsBoundary` are allowed only with exactly that boundary
+//! (`iam:PermissionsBoundary`), `DeleteRolePermissionsBoundary` is denied on every role, and
+//! every write to the boundary policy is denied; the operator only reads it (to tell when the
+//! config asks for more than it allows).
 
 use serde_json::Value;
 
@@ -101,6 +104,18 @@ pub fn document(d: &Desired, stacks: &Stacks, place: &Place) -> Value {
     let user_pool =
         acct.arn("cognito-idp", d.user_pool.region(), &format!("userpool/{}", d.user_pool.id));
     let attach_roles = [roles.clone(), backend_role.clone()].concat();
+    // With a permissions boundary: the stack's roles are created (and their boundary put back)
+    // only with exactly it, no role loses its boundary, and the boundary itself is read, never
+    // written. Without one, `CreateOnlyTheStackRoles` has no condition.
+    let boundary: Vec<String> = d.boundary_arn(acct).into_iter().collect();
+    let (roles_bounded, roles_unbounded) = match boundary.is_empty() {
+        true => (vec![], roles.clone()),
+        false => (roles.clone(), vec![]),
+    };
+    let every_role = match boundary.is_empty() {
+        true => vec![],
+        false => vec![acct.arn("iam", "", "role/*")],
+    };
     let vars = [
         ("stack_tag", Value::from(names.stack_tag())),
         ("table", Value::from(vec![table.clone(), policy_doc::index_arn(&table)])),
@@ -112,6 +127,10 @@ pub fn document(d: &Desired, stacks: &Stacks, place: &Place) -> Value {
         ("identity_pools", Value::from(acct.arn("cognito-identity", region, "identitypool/*"))),
         ("roles", Value::from(roles.clone())),
         ("pool_roles", Value::from(roles)),
+        ("roles_bounded", Value::from(roles_bounded)),
+        ("roles_unbounded", Value::from(roles_unbounded)),
+        ("boundary", Value::from(boundary)),
+        ("every_role_if_bounded", Value::from(every_role)),
         ("backend_roles", Value::from(backend_role)),
         ("attach_roles", Value::from(attach_roles)),
         ("backend_users", Value::from(backend_user)),

@@ -307,13 +307,13 @@ pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> S
                 key.into_iter().chain([table(d)]).collect()
             }
             Resource::IdentityPool => vec![identity_pool(d)],
-            Resource::Role => vec![authenticated_role(d)],
+            Resource::Role => roles::authenticated(d),
             Resource::AccessPolicy => vec![access_policy(d)],
             Resource::PolicyAttachment => vec![resource(POLICY_ATTACHMENT)
                 .add_attribute(("role", attr(ROLE, "name")))
                 .add_attribute(("policy_arn", attr(ACCESS_POLICY, "arn")))
                 .build()],
-            Resource::GuestRole => vec![guest_role(d)],
+            Resource::GuestRole => vec![roles::guest(d)],
             Resource::GuestPolicy => vec![guest_policy(d)],
             Resource::GuestPolicyAttachment => vec![resource(GUEST_POLICY_ATTACHMENT)
                 .add_attribute(("role", attr(GUEST_ROLE, "name")))
@@ -514,27 +514,6 @@ fn identity_pool(d: &Desired) -> Block {
         .build()
 }
 
-fn authenticated_role(d: &Desired) -> Block {
-    let description = role::description(&d.stack, &format!("${{{IDENTITY_POOL}.id}}"));
-    pool_role(ROLE, &d.role_name, description, TRUST_POLICY)
-}
-
-fn guest_role(d: &Desired) -> Block {
-    let description = guest::role_description(&d.stack, &format!("${{{IDENTITY_POOL}.id}}"));
-    pool_role(GUEST_ROLE, &d.guest_spec.role_name, description, GUEST_TRUST_POLICY)
-}
-
-/// A role the identity pool's identities assume: `description` is a template naming the pool,
-/// `trust` the local that holds its trust policy.
-fn pool_role(address: &str, name: &str, description: String, trust: &str) -> Block {
-    resource(address)
-        .add_attribute(("name", name))
-        .add_attribute(("description", template_string(description)))
-        .add_attribute(("assume_role_policy", jsonencode(&format!("local.{trust}"))))
-        .add_attribute(("tags", iam_tags()))
-        .build()
-}
-
 /// The guests' policy (only with guests allowed and `[guest] actions`: `resources` lists it
 /// then).
 fn guest_policy(d: &Desired) -> Block {
@@ -606,5 +585,6 @@ fn backend_attachment(d: &Desired) -> Block {
     .build()
 }
 
+mod roles;
 #[cfg(test)]
 mod tests;

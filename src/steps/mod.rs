@@ -33,6 +33,7 @@
 //! variants (`src/steps/twins.rs`, test-only, is the smallest step with instances).
 
 pub mod backend;
+pub mod boundary;
 pub mod guest;
 pub mod identity_pool;
 pub mod managed;
@@ -43,6 +44,7 @@ pub mod policy;
 pub mod pool_roles;
 pub mod principal_tags;
 pub mod role;
+pub mod role_boundary;
 pub mod run;
 pub mod table;
 pub mod trust;
@@ -516,6 +518,7 @@ pub mod test_support {
             attached: vec![],
             inline: vec![],
             inline_documents: Default::default(),
+            boundary: None,
         }
     }
 

@@ -10,10 +10,10 @@ use serde_json::Value;
 use super::observe::{Look, Observe};
 use super::own::{existing, Global, Keep, Named, Owner, Tagging};
 use super::{identity_pool, managed, Ctx, Diff, Need, Run, Step, View};
-use crate::aws::{Clients, Found};
+use crate::aws::{Account, Clients, Found};
 use crate::config::{Desired, Principal};
 use crate::diagnose::grants::{self, Holder};
-use crate::plan::{Command, Done, State, StepId};
+use crate::plan::{Command, Done, Note, State, StepId};
 use crate::policy_doc;
 use crate::resource::Resource;
 
@@ -35,6 +35,8 @@ pub struct Live {
     pub inline_documents: BTreeMap<String, Value>,
     /// The region of the identity pool its trust policy names (see [`Global`]).
     pub named_region: Option<String>,
+    /// The ARN of its permissions boundary (`GetRole`'s `PermissionsBoundary`), if it has one.
+    pub boundary: Option<String>,
 }
 
 impl Live {
@@ -102,6 +104,10 @@ pub async fn observe_named(aws: &Clients, name: &str) -> Result<Option<Live>> {
         attached,
         inline,
         inline_documents,
+        boundary: role
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_string),
     }))
 }
 
@@ -160,6 +166,8 @@ pub enum Action {
     /// Create it, trusting the identity pool's authenticated users.
     Create(String),
     Tag(Tagging),
+    /// PutRolePermissionsBoundary with the configured boundary (its ARN): missing or another.
+    PutBoundary(String),
     /// Teardown: detach the stack's access policy (its name and ARN), so the role can go.
     DetachPolicy(String, String),
     Delete(String),
@@ -173,6 +181,7 @@ impl fmt::Display for Action {
                 write!(f, "create role {name} trusted by the identity pool's authenticated users")
             }
             Action::Tag(t) => t.fmt(f),
+            Action::PutBoundary(arn) => super::role_boundary::text(f, arn),
             Action::DetachPolicy(policy, _) => write!(f, "detach policy {policy} from it"),
             Action::Delete(name) => write!(f, "delete role {name}"),
             Action::Keep(k) => k.fmt(f),
@@ -181,7 +190,7 @@ impl fmt::Display for Action {
 }
 
 /// A role with the configured name: this stack's (tags completed), adoptable, or another's.
-fn existing_role(d: &Desired, live: &Live, here: &str) -> Diff<Action> {
+fn existing_role(d: &Desired, live: &Live, here: &str, account: &Account) -> Diff<Action> {
     let named = Named {
         step: STEP,
         kind: "role",
@@ -190,7 +199,10 @@ fn existing_role(d: &Desired, live: &Live, here: &str) -> Diff<Action> {
         tags: &live.tags,
         global: Some((live.named_region.as_deref(), here)),
     };
-    let mut r = existing(d, named, vec![], vec![], Action::Tag);
+    let (changes, fixes, note) = super::role_boundary::diff(d, live, account, &d.role_name);
+    let fixes = fixes.into_iter().map(Action::PutBoundary).collect();
+    let mut r = existing(d, named, changes, fixes, Action::Tag);
+    r.notes.extend(note.map(Note::info));
     r.notes.extend(grants::beyond_config(
         live.policies(),
         &d.role_name,
@@ -225,7 +237,7 @@ async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
             let live = observe(&ctx.aws, d)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("role {name} exists but cannot be read"))?;
-            let plan = existing_role(d, &live, ctx.region());
+            let plan = existing_role(d, &live, ctx.region(), &ctx.account);
             if let Some(why) = plan.blocked.filter(|_| !(ctx.adopt && plan.adoptable)) {
                 bail!(why);
             }
@@ -295,6 +307,8 @@ pub async fn create_call(
     ctx.progress.start(step, &format!("creating role {name}"));
     let call = ctx.aws.iam.create_role().role_name(name).description(description);
     let call = call.assume_role_policy_document(policy_doc::to_json(trust));
+    // The permissions boundary, when the config names one: the role never exists without it.
+    let call = call.set_permissions_boundary(ctx.desired.boundary_arn(&ctx.account));
     Ok(call.set_tags(Some(managed::tags(&ctx.iam_tags())?)).send().await)
 }
 
@@ -353,11 +367,12 @@ impl Step for Role {
     const ID: StepId = STEP;
 
     fn diff(&self, v: &View) -> Diff<Action> {
-        match v.o.get::<Role>() {
-            Some(live) => existing_role(v.d, live, v.region),
+        let r = match v.o.get::<Role>() {
+            Some(live) => existing_role(v.d, live, v.region, &v.o.account),
             None => Diff::new(STEP, &v.d.role_name, State::Missing)
                 .act(Action::Create(v.d.role_name.clone())),
-        }
+        };
+        super::role_boundary::checked(v, r)
     }
 
     /// Teardown deletes the stack's role once the stack's policy is detached from it, unless
@@ -400,6 +415,7 @@ impl Step for Role {
         match action {
             Action::Create(_) => create(run).await,
             Action::Tag(tagging) => tag(ctx, STEP, name, tagging).await,
+            Action::PutBoundary(arn) => super::role_boundary::put(ctx, STEP, name, arn).await,
             Action::DetachPolicy(policy, arn) => detach(ctx, STEP, name, policy, arn).await,
             Action::Delete(_) => delete(ctx, STEP, name).await,
             Action::Keep(k) => Ok(vec![k.done()]),

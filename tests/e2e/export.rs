@@ -32,10 +32,11 @@ pub(crate) fn every_config(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// A config unlike the examples: provisioned, numeric key only, two clients, guests allowed,
-/// names given, extra tags and actions.
+/// names given, extra tags and actions, a permissions boundary by name.
 pub(crate) const OWN_CONFIG: &str = r#"
 stack = "lint-own"
 region = "eu-central-1"
+permissions_boundary = "orders-boundary"
 
 [table]
 name = "orders.v2"
@@ -169,6 +170,13 @@ fn cloudformation_template_has_every_piece_of_the_desired_state() {
         "unauthenticated"
     );
     assert!(res.get("GuestPolicy").is_none(), "{res}");
+    // Both roles carry the permissions boundary, the account's policy of that name.
+    let boundary =
+        json!({"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/orders-boundary"});
+    assert_eq!(
+        (&role["PermissionsBoundary"], &guest["PermissionsBoundary"]),
+        (&boundary, &boundary)
+    );
     let attach = &res["IdentityPoolRoleAttachment"]["Properties"];
     assert_eq!(attach["IdentityPoolId"], json!({"Ref": "IdentityPool"}));
     assert_eq!(

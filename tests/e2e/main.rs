@@ -11,6 +11,7 @@ mod apply;
 mod backend;
 mod bad_input;
 mod bootstrap;
+mod boundary;
 mod checkov;
 mod ci_examples;
 mod diagnostics;

@@ -17,7 +17,7 @@ fn iam_arn(resource: &str) -> String {
 }
 
 /// SDK clients signing with an IAM user's access key.
-fn clients(emu: &Emulator, key: &str, secret: &str) -> Sdk {
+pub(crate) fn clients(emu: &Emulator, key: &str, secret: &str) -> Sdk {
     use aws_config::{BehaviorVersion, Region};
     let creds = aws_sdk_iam::config::Credentials::new(key, secret, None, None, "operator");
     let conf = block_on(
@@ -661,4 +661,94 @@ fn the_operator_policy_flags_are_checked_and_the_unknown_account_is_said() {
     assert!(!r.stdout.contains("pr-7"), "{}", r.stdout);
     pr.write_config("\n[table]\nname = \"shared-profiles\"\n");
     assert!(pr.ok(&args).stdout.contains(":table/shared-profiles\""));
+}
+
+/// With `permissions_boundary` set, the independent simulator decides: the stack's roles are
+/// created and their boundary put back only with exactly that boundary; creating one without
+/// it or with another, taking a boundary off, and any write to the boundary policy are denied.
+#[test]
+fn with_a_boundary_the_scoped_policy_creates_roles_only_with_it_and_never_writes_it() {
+    let s = Stack::new("sim-bounded", "");
+    s.write_config(&s.table_config("", ""));
+    let text = std::fs::read_to_string(s.config_path()).unwrap();
+    let top = "permissions_boundary = \"sim-bounded-boundary\"\n";
+    std::fs::write(s.config_path(), format!("{top}{text}")).unwrap();
+    let policy = exported(&s, &["--no-import"]);
+    let me = iam_arn("user/ci");
+    let stack_role = iam_arn("role/sim-bounded-cognito-authenticated");
+    let guest_role = iam_arn("role/sim-bounded-cognito-guest");
+    let boundary = iam_arn("policy/sim-bounded-boundary");
+    let with = |b: &str| json!({ "iam:PermissionsBoundary": b });
+    let none = json!({});
+    let cases: Vec<(&str, &str, &str, Value, bool)> = vec![
+        ("create the role with the boundary", "iam:CreateRole", &stack_role, with(&boundary), true),
+        ("create the guest role with it", "iam:CreateRole", &guest_role, with(&boundary), true),
+        (
+            "put the boundary back",
+            "iam:PutRolePermissionsBoundary",
+            &stack_role,
+            with(&boundary),
+            true,
+        ),
+        ("read the boundary", "iam:GetPolicyVersion", &boundary, none.clone(), true),
+        ("create the role without a boundary", "iam:CreateRole", &stack_role, none.clone(), false),
+        (
+            "create the role with another boundary",
+            "iam:CreateRole",
+            &stack_role,
+            with(&iam_arn("policy/wide-open")),
+            false,
+        ),
+        (
+            "create the role with an AWS managed boundary",
+            "iam:CreateRole",
+            &stack_role,
+            with("arn:aws:iam::aws:policy/AdministratorAccess"),
+            false,
+        ),
+        (
+            "change the boundary",
+            "iam:PutRolePermissionsBoundary",
+            &stack_role,
+            with(&iam_arn("policy/wide-open")),
+            false,
+        ),
+        (
+            "take the boundary off",
+            "iam:DeleteRolePermissionsBoundary",
+            &stack_role,
+            none.clone(),
+            false,
+        ),
+        ("a new boundary version", "iam:CreatePolicyVersion", &boundary, none.clone(), false),
+        ("delete a boundary version", "iam:DeletePolicyVersion", &boundary, none.clone(), false),
+        ("another default version", "iam:SetDefaultPolicyVersion", &boundary, none.clone(), false),
+        ("delete the boundary", "iam:DeletePolicy", &boundary, none.clone(), false),
+    ];
+    let mut sim = IamSim::start();
+    let mut wrong = Vec::new();
+    for (what, action, resource, ctx, want) in &cases {
+        let got = sim.decide(&me, action, resource, ctx, std::slice::from_ref(&policy), None);
+        if (got == "Allowed") != *want {
+            wrong.push(format!("{what} ({action} on {resource} {ctx}): {got}"));
+        }
+    }
+    // Even with a second policy on the CI role that allows everything on IAM, the guards hold.
+    let everything_iam: Value = serde_json::from_str(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let both = [policy.clone(), everything_iam];
+    for (action, resource) in [
+        ("iam:DeleteRolePermissionsBoundary", stack_role.as_str()),
+        ("iam:CreatePolicyVersion", boundary.as_str()),
+        ("iam:SetDefaultPolicyVersion", boundary.as_str()),
+        ("iam:DeletePolicy", boundary.as_str()),
+    ] {
+        let got = sim.decide(&me, action, resource, &none, &both, None);
+        if got != "ExplicitlyDenied" {
+            wrong.push(format!("with iam:* beside it, {action} on {resource}: {got}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -188,6 +188,12 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
         "\n[tags]\nteam = \"web\"\n\n[table]\nname = \"{}\"\npoint_in_time_recovery = false\nttl_attribute = \"expiresAt\"\nencryption = \"customer-managed\"\nkms_key = \"{key}\"\n[identity_pool]\nallow_unauthenticated = true\n[policy]\nactions = [\"dynamodb:Query\"]\n[backend]\nuser = \"{svc}\"\nactions = [\"dynamodb:GetItem\"]\n",
         s.table()
     ));
+    // A permissions boundary added to the running stack (bootstrap, an administrator's run,
+    // is not the operator's): apply puts it on the existing role, and reads it.
+    let text = std::fs::read_to_string(s.config_path()).unwrap();
+    let top = format!("permissions_boundary = \"{}-boundary\"\n", s.name);
+    std::fs::write(s.config_path(), top + &text).unwrap();
+    s.ok(&["bootstrap", "--yes"]);
     run(&["apply"]);
     block_on(sdk.clear_pool_roles(&s.pool_id()));
     run(&["apply"]);

@@ -6,7 +6,9 @@ evaluates every request signed with such credentials against the identity's role
 moto's IAM backend at request time:
 
   * the role's attached managed policies (default version) and inline policies, and its
-    permissions boundary if it has one;
+    permissions boundary if it has one (the effective permissions are the intersection: an
+    action the policies allow and the boundary does not is denied "because no permissions
+    boundary allows the ... action");
   * for DynamoDB, the resource-based policy of the table the request reaches (its indexes: the
     table's; resource_policies.py): an Allow for the role, its session or "*" grants the call
     without an identity policy (same account), an explicit Deny denies ("... with an explicit
@@ -486,8 +488,12 @@ def role_policies(account: str, partition: str, role_arn: str):
 # The middleware
 # --------------------------------------------------------------------------
 
-def deny_message(principal: str, authz: Authz, explicit: bool, where: str = "an identity-based") -> str:
+def deny_message(principal: str, authz: Authz, explicit: bool, where: str = "an identity-based",
+                 boundary: bool = False) -> str:
+    """AWS's wording; `boundary`: the identity policies allow it, the permissions boundary does
+    not ("because no permissions boundary allows the ... action")."""
     why = (f"with an explicit deny in {where} policy" if explicit
+           else f"because no permissions boundary allows the {authz.action} action" if boundary
            else f"because no identity-based policy allows the {authz.action} action")
     return (f"User: {principal} is not authorized to perform: {authz.action} "
             f"on resource: {authz.resource} {why}")
@@ -608,9 +614,15 @@ class IamEnforceMiddleware:
                     # Whose Deny: the identity policies' unless only the resource policy denies.
                     by_resource = (explicit and resource_policy is not None
                                    and decide(None) != "ExplicitlyDenied")
+                    # Capped by the role's permissions boundary: allowed without it.
+                    capped = (not explicit and bool(boundary) and self.sim.decide(
+                        principal=principal, action=a.action, resource=a.resource,
+                        account=where["account"], context=dict(base, **a.context),
+                        policies=policies, boundary=None, resource_policy=resource_policy)
+                        == "Allowed")
                     return _respond(start_response, service, status, code, deny_message(
                         principal, a, explicit,
-                        "a resource-based" if by_resource else "an identity-based"))
+                        "a resource-based" if by_resource else "an identity-based", capped))
         except SimulatorError as e:
             sys.stderr.write(f"emulator: IAM enforcement failed, refusing the request: {e}\n")
             return _respond(start_response, service, "500 Internal Server Error",

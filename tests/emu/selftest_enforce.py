@@ -218,6 +218,37 @@ def test_enforcement(emu: Emulator):
     eq((scan["context"], scan["decision"]), ({}, "Allowed"), "Scan context")
 
 
+def test_boundary(emu: Emulator):
+    """A role with a permissions boundary: its credentials get the intersection of its policies
+    and the boundary; the boundary alone grants nothing; taking it off lifts the cap."""
+    st = Stack(emu, "capped")
+    st.policy([{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+                "Resource": st.table_arn}])
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": st.table_arn}]})
+    boundary = st.iam.create_policy(PolicyName="capped-boundary", PolicyDocument=doc)["Policy"]["Arn"]
+    st.iam.put_role_permissions_boundary(RoleName=st.role, PermissionsBoundary=boundary)
+    eq(st.iam.get_role(RoleName=st.role)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"],
+       boundary, "GetRole's boundary")
+    _, creds = st.sign_in("alice")
+    ddb = emu.client("dynamodb", creds=creds)
+    ddb.get_item(TableName=st.table, Key=item("a"))  # in both
+    code, message, status = error_of(ddb.put_item, TableName=st.table, Item=item("a"))  # policy only
+    eq((code, status), ("AccessDeniedException", 400), "PutItem beyond the boundary")
+    eq(message, denied_message(st, "dynamodb:PutItem", st.table_arn).replace(
+        "no identity-based policy", "no permissions boundary"), "PutItem message")
+    check_denied(st, ddb.query, "dynamodb:Query", st.table_arn, TableName=st.table,  # boundary only
+                 KeyConditionExpression="pk = :v", ExpressionAttributeValues={":v": {"S": "a"}})
+    # A new boundary version is read at request time; taking the boundary off lifts the cap.
+    st.iam.create_policy_version(PolicyArn=boundary, SetAsDefault=True, PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem",
+                                                 "Resource": st.table_arn}]}))
+    ddb.put_item(TableName=st.table, Item=item("a"))
+    error_of(ddb.get_item, TableName=st.table, Key=item("a"))
+    st.iam.delete_role_permissions_boundary(RoleName=st.role)
+    ddb.get_item(TableName=st.table, Key=item("a"))
+
+
 def test_resource_policies(emu: Emulator):
     """DynamoDB resource-based policies: the three calls as AWS answers them, and the policy in
     the IAM decision on identity credentials (resource_policies.py, iam_enforce.py)."""
@@ -505,6 +536,7 @@ def main() -> int:
     plain, capped = (e.wait_ready() for e in emulators)
     tests = [("A enforcement", lambda: test_enforcement(plain)),
              ("A resource-based policies", lambda: test_resource_policies(plain)),
+             ("A permissions boundary", lambda: test_boundary(plain)),
              ("A refuses to start without the simulator", test_refuses_without_simulator),
              ("B paging at AWS limits", lambda: test_paging_aws_limits(plain)),
              ("B paging with --page-size 2", lambda: test_paging_capped(capped)),

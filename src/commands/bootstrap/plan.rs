@@ -216,6 +216,7 @@ mod tests {
             },
             inline: vec![],
             inline_documents: BTreeMap::new(),
+            boundary: None,
             named_region: None,
         }
     }

@@ -309,3 +309,26 @@ fn yaml_uses_short_intrinsic_tags() {
     let back: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     assert_eq!(back["Resources"][TABLE]["DeletionPolicy"], serde_norway::Value::from("Retain"));
 }
+
+/// With `permissions_boundary`, both roles carry it: a name as the account's policy of that
+/// name, an ARN as written; without it, no such property.
+#[test]
+fn the_roles_carry_the_configured_permissions_boundary() {
+    let guests = "[identity_pool]\nallow_unauthenticated = true\n";
+    let arn = "arn:aws:iam::210987654321:policy/teams/cap";
+    for (boundary, want) in [
+        (
+            Some(Boundary::Name("demo-boundary".into())),
+            json!({"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/demo-boundary"}),
+        ),
+        (Some(Boundary::Arn(arn.into())), json!(arn)),
+        (None, Value::Null),
+    ] {
+        let mut d = desired(guests);
+        d.permissions_boundary = boundary;
+        let t = template(&d);
+        for role in [ROLE, GUEST_ROLE] {
+            assert_eq!(t["Resources"][role]["Properties"]["PermissionsBoundary"], want, "{role}");
+        }
+    }
+}

@@ -36,14 +36,22 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
+/// The actions the document allows (its Deny statements are guards, not grants).
 fn actions(doc: &Value) -> BTreeSet<String> {
-    doc["Statement"].as_array().unwrap().iter().flat_map(|s| strings(&s["Action"])).collect()
+    let list = doc["Statement"].as_array().unwrap().iter();
+    list.filter(|s| s["Effect"] == "Allow").flat_map(|s| strings(&s["Action"])).collect()
+}
+
+/// The statements with this `effect` that name `action`.
+fn naming<'a>(doc: &'a Value, effect: &str, action: &str) -> Vec<&'a Value> {
+    let list = doc["Statement"].as_array().unwrap();
+    let list = list.iter().filter(|s| s["Effect"] == effect);
+    list.filter(|s| strings(&s["Action"]).iter().any(|a| a == action)).collect()
 }
 
 /// The statements that grant `action`.
 fn granting<'a>(doc: &'a Value, action: &str) -> Vec<&'a Value> {
-    let list = doc["Statement"].as_array().unwrap();
-    list.iter().filter(|s| strings(&s["Action"]).iter().any(|a| a == action)).collect()
+    naming(doc, "Allow", action)
 }
 
 /// The resources `action` is granted on (all statements together).
@@ -63,10 +71,18 @@ fn every_feature() -> Vec<Desired> {
         desired(&format!(
             "[table]\nencryption = \"customer-managed\"\nkms_key = \"{KEY}\"\n[backend]\nrole = \"api\"\n"
         )),
-        desired(
+        bounded(desired(
             "[table]\nencryption = \"customer-managed\"\nkms_key = \"alias/orders\"\n[backend]\nuser = \"svc\"\n",
-        ),
+        )),
     ]
+}
+
+const BOUNDARY: &str = "arn:aws:iam::123456789012:policy/shop-boundary";
+
+/// `d` with `permissions_boundary = "shop-boundary"`.
+fn bounded(mut d: Desired) -> Desired {
+    d.permissions_boundary = Some(crate::config::Boundary::Name("shop-boundary".into()));
+    d
 }
 
 /// The scoped policy grants exactly the reference policy's actions: an action added to
@@ -164,7 +180,8 @@ fn star_only_where_aws_has_no_resource_and_no_wildcard_names() {
     ]);
     for d in every_feature() {
         let doc = document(&d, &Stacks::One, &place());
-        for s in doc["Statement"].as_array().unwrap() {
+        // Deny statements may reach wider than the stack: they only take away.
+        for s in doc["Statement"].as_array().unwrap().iter().filter(|s| s["Effect"] == "Allow") {
             for r in strings(&s["Resource"]) {
                 if r == "*" {
                     let acts: BTreeSet<String> = strings(&s["Action"]).into_iter().collect();
@@ -243,4 +260,47 @@ fn the_template_is_valid_json_with_unique_sids() {
     // Every placeholder is filled.
     let doc = document(&every_feature()[0], &Stacks::One, &place());
     assert!(!doc.to_string().contains("${"), "{doc}");
+}
+
+/// With a permissions boundary: the stack's roles are created, and their boundary put back,
+/// only with exactly it; no role's boundary can be taken off; the boundary policy is read,
+/// never written. Without one, none of this is in the document.
+#[test]
+fn with_a_boundary_roles_are_created_only_with_it_and_the_boundary_is_never_written() {
+    let iam = |r: &str| format!("arn:aws:iam::{ACCOUNT}:{r}");
+    let roles = set(&[&iam("role/shop-cognito-authenticated"), &iam("role/shop-cognito-guest")]);
+    let doc = document(&bounded(desired("")), &Stacks::One, &place());
+    for a in ["iam:CreateRole", "iam:PutRolePermissionsBoundary"] {
+        let st = granting(&doc, a);
+        assert_eq!(st.len(), 1, "{a}: {doc}");
+        assert_eq!(strings(&st[0]["Resource"]).into_iter().collect::<BTreeSet<_>>(), roles, "{a}");
+        assert_eq!(
+            st[0]["Condition"],
+            json!({"StringLike": {"iam:PermissionsBoundary": [BOUNDARY]}}),
+            "{a}"
+        );
+    }
+    for a in ["iam:GetPolicy", "iam:GetPolicyVersion"] {
+        assert!(resources(&doc, a).contains(BOUNDARY), "{a}");
+    }
+    let denied = |a: &str| -> BTreeSet<String> {
+        naming(&doc, "Deny", a).iter().flat_map(|s| strings(&s["Resource"])).collect()
+    };
+    assert_eq!(denied("iam:DeleteRolePermissionsBoundary"), set(&[&iam("role/*")]));
+    for a in [
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+        "iam:DeletePolicy",
+        "iam:CreatePolicy",
+    ] {
+        assert_eq!(denied(a), set(&[BOUNDARY]), "{a}");
+        assert!(!resources(&doc, a).contains(BOUNDARY), "{a} granted on the boundary");
+    }
+
+    let plain = document(&desired(""), &Stacks::One, &place());
+    let create = granting(&plain, "iam:CreateRole");
+    assert_eq!((create.len(), &create[0]["Condition"]), (1, &Value::Null), "{plain}");
+    assert!(granting(&plain, "iam:PutRolePermissionsBoundary").is_empty(), "{plain}");
+    assert!(naming(&plain, "Deny", "iam:DeleteRolePermissionsBoundary").is_empty(), "{plain}");
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::{parse, Overrides};
+use crate::config::{parse, Boundary, Overrides};
 use std::path::Path;
 
 fn desired() -> Desired {
@@ -202,4 +202,35 @@ fn strings_with_template_markers_are_escaped() {
     let e = from_json(&json!({"a": "${not.a.reference}"}));
     let text = hcl::format::to_string(&e).unwrap();
     assert!(text.contains("$${not.a.reference}"), "{text}");
+}
+
+/// With `permissions_boundary`, both roles carry it: a name through the `aws_iam_policy` data
+/// source, an ARN as written; without it, neither the attribute nor the data source.
+#[test]
+fn the_roles_carry_the_configured_permissions_boundary() {
+    let guests = "[identity_pool]\nallow_unauthenticated = true\n";
+    let arn = "arn:aws:iam::210987654321:policy/teams/cap";
+    for (boundary, want) in [
+        (Some(Boundary::Name("demo-boundary".into())), Some("data.aws_iam_policy.boundary.arn")),
+        (Some(Boundary::Arn(arn.into())), Some("\"arn:aws:iam::210987654321:policy/teams/cap\"")),
+        (None, None),
+    ] {
+        let mut d = desired_with(guests);
+        d.permissions_boundary = boundary.clone();
+        let text = configuration(&d, None, &[]);
+        let body: Body = hcl::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        for name in ["authenticated", "guest"] {
+            let role = blocks(&body, "resource", ["aws_iam_role", name]);
+            let got = role.body().attributes().find(|a| a.key() == "permissions_boundary");
+            assert_eq!(got.map(|a| a.expr().to_string()).as_deref(), want, "{name}");
+        }
+        let by_name = body
+            .blocks()
+            .any(|b| b.identifier() == "data" && b.labels()[0].as_str() == "aws_iam_policy");
+        assert_eq!(by_name, matches!(boundary, Some(Boundary::Name(_))), "{text}");
+        if by_name {
+            let data = blocks(&body, "data", ["aws_iam_policy", "boundary"]);
+            assert_eq!(attribute(data, "name"), "\"demo-boundary\"");
+        }
+    }
 }

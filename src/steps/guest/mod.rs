@@ -13,7 +13,7 @@
 //! guest role and policy this stack created (its tag) are removed by `apply`, as by `teardown`.
 
 mod policy;
-mod role;
+pub(crate) mod role;
 #[cfg(test)]
 mod tests;
 

@@ -12,6 +12,7 @@ use std::any::TypeId;
 use super::super::observe::{Look, Observe, Scope};
 use super::super::{identity_pool, trust, Diff, Need, Run, Step, View};
 use super::{our_policy, trust_policy, GUESTS_OFF};
+use crate::aws::Account;
 use crate::config::Desired;
 use crate::diagnose;
 use crate::plan::{Change, Command, Done, Note, State, StepId};
@@ -32,6 +33,8 @@ pub enum Action {
     Tag(Tagging),
     /// UpdateAssumeRolePolicy with the guest trust policy (the role's name).
     RewriteTrust(String),
+    /// PutRolePermissionsBoundary with the configured boundary (its ARN): missing or another.
+    PutBoundary(String),
     /// Detach the stack's guest policy (its name and ARN), so the role can go.
     DetachPolicy(String, String),
     /// Delete it (its name; and why, when the stack stays).
@@ -51,6 +54,7 @@ impl fmt::Display for Action {
                 f,
                 "rewrite the trust policy of role {name} (this pool's guests only: amr = unauthenticated)"
             ),
+            Action::PutBoundary(arn) => super::super::role_boundary::text(f, arn),
             Action::DetachPolicy(policy, _) => write!(f, "detach policy {policy} from it"),
             Action::Delete(name, None) => write!(f, "delete role {name}"),
             Action::Delete(name, Some(why)) => write!(f, "delete role {name} ({why})"),
@@ -69,14 +73,21 @@ fn trust_changes(live: &Value, desired: &Value) -> Vec<Change> {
 
 /// An existing role with the guest role's name, compared with the config: its owner (the
 /// ownership check of [`existing`]), its trust policy, and notes for what else is on it.
-fn compare(d: &Desired, here: &str, live: &RoleLive, pool_id: Option<&str>) -> Diff<Action> {
+fn compare(
+    d: &Desired,
+    (here, account): (&str, &Account),
+    live: &RoleLive,
+    pool_id: Option<&str>,
+) -> Diff<Action> {
     let name = &d.guest_spec.role_name;
     let desired = trust_policy(pool_id.unwrap_or(trust::NEW_POOL_ID));
-    let fixes = if policy_doc::equivalent(&live.trust, &desired) {
+    let mut fixes = if policy_doc::equivalent(&live.trust, &desired) {
         vec![]
     } else {
         vec![Action::RewriteTrust(name.clone())]
     };
+    let (boundary, put, note) = super::super::role_boundary::diff(d, live, account, name);
+    fixes.extend(put.map(Action::PutBoundary));
     let named = Named {
         step: STEP,
         kind: "role",
@@ -85,8 +96,10 @@ fn compare(d: &Desired, here: &str, live: &RoleLive, pool_id: Option<&str>) -> D
         tags: &live.tags,
         global: Some((live.named_region.as_deref(), here)),
     };
-    let changes = trust_changes(&live.trust, &desired);
+    let mut changes = trust_changes(&live.trust, &desired);
+    changes.extend(boundary);
     let mut r = existing(d, named, changes, fixes, Action::Tag);
+    r.notes.extend(note.map(Note::info));
     r.notes.extend(diagnose::guest_trust_policy(&live.trust, pool_id).into_iter().map(Note::from));
     r.notes.extend(diagnose::grants::beyond_config(
         live.policies(),
@@ -138,7 +151,7 @@ async fn create(run: &Run<'_>) -> Result<Vec<Done>> {
             let live = users_role::observe_named(&ctx.aws, name)
                 .await?
                 .ok_or_else(|| anyhow!("role {name} exists but cannot be read"))?;
-            let plan = compare(d, ctx.region(), &live, Some(&pool_id));
+            let plan = compare(d, (ctx.region(), &ctx.account), &live, Some(&pool_id));
             if let Some(why) = plan.blocked.filter(|_| !(ctx.adopt && plan.adoptable)) {
                 bail!(why);
             }
@@ -200,7 +213,7 @@ impl Step for GuestRole {
         }
         match v.o.get::<crate::steps::guest::GuestRole>() {
             None => Diff::new(STEP, name, State::Missing).act(Action::Create(name.clone())),
-            Some(live) => compare(d, v.region, live, v.pool_id()),
+            Some(live) => compare(d, (v.region, &v.o.account), live, v.pool_id()),
         }
     }
 
@@ -227,6 +240,9 @@ impl Step for GuestRole {
             Action::Create(_) => create(run).await,
             Action::Tag(tagging) => users_role::tag(ctx, STEP, name, tagging).await,
             Action::RewriteTrust(_) => rewrite_trust(run).await,
+            Action::PutBoundary(arn) => {
+                super::super::role_boundary::put(ctx, STEP, name, arn).await
+            }
             Action::DetachPolicy(policy, arn) => {
                 users_role::detach(ctx, STEP, name, policy, arn).await
             }
@@ -249,5 +265,6 @@ pub(super) fn compare_for_tests(
     live: &RoleLive,
     pool_id: Option<&str>,
 ) -> Diff<Action> {
-    compare(d, crate::steps::test_support::REGION, live, pool_id)
+    let account = crate::steps::test_support::observed().account;
+    compare(d, (crate::steps::test_support::REGION, &account), live, pool_id)
 }

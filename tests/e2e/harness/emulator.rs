@@ -97,6 +97,20 @@ pub fn operator_scope_emulator() -> &'static Emulator {
     })
 }
 
+/// Requests made before IAM is enforced on [`boundary_emulator`]: the user pool and its client
+/// (2), the exported operator policy (1), the boundary policy (1), the operator user (4).
+pub const BOUNDARY_SETUP_CALLS: u32 = 8;
+
+/// An emulator of its own for tests/e2e/boundary.rs's operator, enforcing IAM after
+/// [`BOUNDARY_SETUP_CALLS`] requests.
+pub fn boundary_emulator() -> &'static Emulator {
+    static EMU: OnceLock<Emulator> = OnceLock::new();
+    EMU.get_or_init(|| {
+        let calls = BOUNDARY_SETUP_CALLS.to_string();
+        start_emulator_with(0, &[("INITIAL_NO_AUTH_ACTION_COUNT", &calls)])
+    })
+}
+
 /// An emulator of its own for tests/e2e/signals.rs: its holds match every caller (the empty key
 /// prefix), unsigned and identity-signed calls too, which would stall other tests' calls on a
 /// shared emulator. One test uses it, one run at a time.
