@@ -59,7 +59,11 @@ def _validate_role_mappings(mappings) -> dict:
                 f"RoleMapping for '{provider}' must have Type Token or Rules."
             )
         ambiguous = mapping.get("AmbiguousRoleResolution")
-        if ambiguous is not None and ambiguous not in AMBIGUOUS:
+        # RoleMapping: "If you specify Token or Rules as the Type, AmbiguousRoleResolution is
+        # required." (tests/emu/role_mappings.py applies it)
+        if ambiguous is None:
+            raise InvalidParameterError(f"AmbiguousRoleResolution is required for '{provider}'.")
+        if ambiguous not in AMBIGUOUS:
             raise InvalidParameterError(f"Invalid AmbiguousRoleResolution '{ambiguous}'.")
         if mapping["Type"] == "Rules" and not (mapping.get("RulesConfiguration") or {}).get("Rules"):
             raise InvalidParameterError(f"RulesConfiguration is required for '{provider}'.")
