@@ -53,3 +53,8 @@ fn iam_user_enforcement_selftest_passes() {
 fn iam_fidelity_selftest_passes() {
     selftest("selftest_iam_fidelity.py");
 }
+
+#[test]
+fn role_mappings_selftest_passes() {
+    selftest("selftest_role_mappings.py");
+}
