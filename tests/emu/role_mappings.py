@@ -58,7 +58,6 @@ import sys
 from moto.core.exceptions import JsonRESTError
 
 SESSION_NAME = "CognitoIdentityCredentials"
-MATCH_TYPES = ("Equals", "Contains", "StartsWith", "NotEqual")
 USER_POOL_PROVIDER_RE = re.compile(r"^cognito-idp\.[\w-]+\.amazonaws\.com/[\w-]+_[0-9a-zA-Z]+$")
 
 

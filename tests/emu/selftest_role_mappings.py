@@ -9,7 +9,8 @@ app client is not used, NotEqual/StartsWith/Equals on claims (B); a Token mappin
 cognito:preferred_role, CustomRoleArn picks among cognito:roles and is never ignored (C); a mapped
 role whose trust does not admit the pool is refused with InvalidIdentityPoolConfigurationException
 (D); IAM is enforced with the chosen role's policy (E); realistic mode's propagation delay applies
-to a new mapped role (F); SetIdentityPoolRoles requires AmbiguousRoleResolution (G).
+to a new mapped role (F); SetIdentityPoolRoles requires AmbiguousRoleResolution and valid rules,
+at most 25 (G).
 Run: python3 tests/emu/selftest_role_mappings.py   (exit 1 on any failure; about 10 s).
 """
 
@@ -264,7 +265,16 @@ def test_realistic_propagation(emu: Launcher):
 def test_set_roles_validation(emu: Launcher):
     st = Stack(emu, "val", groups=(("admins", 1),))
     mapping = st.rules("admins")
-    del mapping[next(iter(mapping))]["AmbiguousRoleResolution"]
+    key = next(iter(mapping))
+    del mapping[key]["AmbiguousRoleResolution"]
+    error(st.map, "InvalidParameterException", mappings=mapping)
+    mapping = st.rules("admins")
+    rules = mapping[key]["RulesConfiguration"]["Rules"]
+    rules *= 26
+    error(st.map, "InvalidParameterException", mappings=mapping)  # at most 25 rules
+    del rules[25:]
+    st.map(mapping)
+    rules[0] = dict(rules[0], MatchType="Like")
     error(st.map, "InvalidParameterException", mappings=mapping)
 
 
@@ -277,7 +287,7 @@ def main() -> int:
              ("D a mapped role's trust", lambda: test_mapped_role_trust(emu)),
              ("E IAM enforced with the group role", lambda: test_enforced_with_group_role(emu)),
              ("F realistic propagation of a mapped role", lambda: test_realistic_propagation(emu)),
-             ("G AmbiguousRoleResolution is required", lambda: test_set_roles_validation(emu))]
+             ("G AmbiguousRoleResolution and rules are validated", lambda: test_set_roles_validation(emu))]
     try:
         return run_cases(tests, started)
     finally:
