@@ -10,7 +10,8 @@ Prints exactly one line "READY <port>" on stdout once listening. Exits when its
 stdin reaches EOF (so a dead test harness never leaves it orphaned), and on
 SIGTERM / SIGINT. Requires moto[server]==5.2.5 (tests/requirements.txt).
 Self-tests: python3 tests/emu/selftest_realistic.py, python3 tests/emu/selftest_enforce.py,
-python3 tests/emu/selftest_principal_tags.py, python3 tests/emu/selftest_iam_users.py.
+python3 tests/emu/selftest_principal_tags.py, python3 tests/emu/selftest_iam_users.py,
+python3 tests/emu/selftest_role_mappings.py.
 """
 
 from emu.launcher import main  # tests/ is on sys.path: this file runs as a script

@@ -16,6 +16,9 @@ concern:
                    sign-in
   sign_in          faithful sign-in: InitiateAuth auth flows, GetId and GetCredentialsForIdentity
                    checking Logins, the pool's role and its trust policy; fresh credentials a call
+  role_mappings    role-based access control: the role GetCredentialsForIdentity chooses (rules,
+                   token roles, AmbiguousRoleResolution), the group claims of user pool tokens,
+                   GetCallerIdentity of issued credentials
   iam_enforce      IAM on those identity credentials, decided by an independent simulator (Node
                    sidecar tests/iam-sim); GET /_setup/iam-decisions?key=ASIA...
   iam_users        with IAM enforced (INITIAL_NO_AUTH_ACTION_COUNT), IAM users' requests decided

@@ -40,6 +40,7 @@ from . import (
     principal_tags,
     realistic,
     resource_policies,
+    role_mappings,
     sign_in,
     signature,
     table_options,
@@ -62,6 +63,7 @@ def patch_moto() -> None:
     signature.patch()
     iam_users.patch()  # after signature: moto still authenticates, the simulator decides
     sign_in.patch()
+    role_mappings.patch()  # ID token group claims; GetCallerIdentity of issued credentials
     resource_policies.patch()
 
 

@@ -14,6 +14,7 @@ ROLE_ARN_RE = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 ROLE_KEYS = ("authenticated", "unauthenticated")
 MAPPING_TYPES = ("Token", "Rules")
 AMBIGUOUS = ("AuthenticatedRole", "Deny")
+MATCH_TYPES = ("Equals", "Contains", "StartsWith", "NotEqual")
 
 
 def _pool_for(resp: CognitoIdentityResponse):
@@ -48,6 +49,21 @@ def _validate_roles(roles) -> dict:
     return dict(roles)
 
 
+def _validate_rules(provider: str, rules) -> None:
+    """RulesConfigurationType: "Array Members: Minimum number of 1 item. Maximum number of 25
+    items."; MappingRule: Claim, MatchType (Equals | Contains | StartsWith | NotEqual), Value and
+    RoleARN are required."""
+    if not isinstance(rules, list) or len(rules) > 25:
+        raise InvalidParameterError(f"At most 25 rules can be specified for '{provider}'.")
+    for rule in rules:
+        if not isinstance(rule, dict) or rule.get("MatchType") not in MATCH_TYPES:
+            raise InvalidParameterError(f"Invalid MatchType in the rules for '{provider}'.")
+        if not all(isinstance(rule.get(k), str) and rule[k] for k in ("Claim", "Value")):
+            raise InvalidParameterError(f"Claim and Value are required in the rules for '{provider}'.")
+        if not isinstance(rule.get("RoleARN"), str) or not ROLE_ARN_RE.match(rule["RoleARN"]):
+            raise InvalidParameterError(f"Invalid role ARN '{rule.get('RoleARN')}' in the rules for '{provider}'.")
+
+
 def _validate_role_mappings(mappings) -> dict:
     if mappings is None:
         return {}
@@ -59,10 +75,16 @@ def _validate_role_mappings(mappings) -> dict:
                 f"RoleMapping for '{provider}' must have Type Token or Rules."
             )
         ambiguous = mapping.get("AmbiguousRoleResolution")
-        if ambiguous is not None and ambiguous not in AMBIGUOUS:
+        # RoleMapping: "If you specify Token or Rules as the Type, AmbiguousRoleResolution is
+        # required." (tests/emu/role_mappings.py applies it)
+        if ambiguous is None:
+            raise InvalidParameterError(f"AmbiguousRoleResolution is required for '{provider}'.")
+        if ambiguous not in AMBIGUOUS:
             raise InvalidParameterError(f"Invalid AmbiguousRoleResolution '{ambiguous}'.")
-        if mapping["Type"] == "Rules" and not (mapping.get("RulesConfiguration") or {}).get("Rules"):
+        rules = (mapping.get("RulesConfiguration") or {}).get("Rules")
+        if mapping["Type"] == "Rules" and not rules:
             raise InvalidParameterError(f"RulesConfiguration is required for '{provider}'.")
+        _validate_rules(provider, rules or [])
     return dict(mappings)
 
 

@@ -45,7 +45,10 @@ backends, read in-process):
     the call log tells their requests apart from the operator's.
 
 IAM policies on those credentials are enforced by tests/emu/iam_enforce.py.
-Not emulated: role mappings, developer/OIDC/SAML logins, the basic (classic) flow, STS's limits
+  * Role mappings (tests/emu/role_mappings.py): the role is the one the login's mapping chooses
+    (rules on the ID token's claims, or its role claims, then AmbiguousRoleResolution); the
+    checks above apply to that role.
+Not emulated: developer/OIDC/SAML logins, the basic (classic) flow, STS's limits
 on session tags (characters, the packed size, the 460 bytes the console names for mapped
 attributes), and principal tags from GetOpenIdTokenForDeveloperIdentity.
 """
@@ -65,7 +68,7 @@ from moto.cognitoidentity.responses import CognitoIdentityResponse
 from moto.cognitoidp.models import CognitoIdpBackend, cognitoidp_backends
 from moto.core.exceptions import JsonRESTError
 
-from . import partition, principal_tags, realistic
+from . import partition, principal_tags, realistic, role_mappings
 from .errors import InvalidParameterError
 from .pool_roles import JSON_HEADERS
 
@@ -340,7 +343,14 @@ def get_credentials_for_identity_faithful(self):
     if record["logins"] and subs != record["logins"]:
         raise NotAuthorizedError("Logins don't match. Please include at least one valid login for this identity or identity pool.")
     kind = "authenticated" if subs else "unauthenticated"
-    role_arn = (getattr(pool, "roles", {}) or {}).get(kind)
+    custom = self._get_param("CustomRoleArn")
+    if kind == "authenticated":  # rules, token roles, AmbiguousRoleResolution: role_mappings.py
+        role_arn = role_mappings.choose_role(pool, claims, custom)
+    else:
+        role_arn = (getattr(pool, "roles", {}) or {}).get(kind)
+        if custom and custom != role_arn:  # never ignored silently
+            raise role_mappings.RoleMappingDenied(
+                "the identity pool", f"CustomRoleArn {custom} for a guest (its role is {role_arn})")
     if not role_arn:
         raise InvalidIdentityPoolConfigurationError(f"identity pool {record['pool_id']} has no {kind} role")
     iam = partition.iam_backend(self.current_account, record["pool_id"].split(":", 1)[0])
@@ -377,6 +387,7 @@ def get_credentials_for_identity_faithful(self):
     with _sign_in_lock:
         ISSUED_CREDENTIALS[access_key] = {"identity_id": identity_id, "role_arn": role_arn,
                                           "pool_id": record["pool_id"], "expiration": expiration,
+                                          "role_id": getattr(role, "id", None),
                                           "amr": amr, "principal_tags": tags}
     body = {"IdentityId": identity_id, "Credentials": {
         "AccessKeyId": access_key, "SecretKey": secret_key,
