@@ -57,7 +57,9 @@ fn iam_fidelity_selftest_passes() {
 #[test]
 fn tagging_api_selftest_passes() {
     selftest("selftest_tagging.py");
+}
 
+#[test]
 fn role_mappings_selftest_passes() {
     selftest("selftest_role_mappings.py");
 }
