@@ -211,6 +211,17 @@ def scale(emu, binary, pool, client, n):
 
 # ---------------------------------------------------------------------------- report
 
+def setup_binary(given):
+    """The setup binary to measure: `given`, else target/release/setup, else target/debug/setup."""
+    if given is not None:
+        return given
+    for profile in ("release", "debug"):
+        candidate = os.path.join(ROOT, "target", profile, "setup")
+        if os.path.exists(candidate):
+            return candidate
+    raise SystemExit("no setup binary: run `cargo build --release` first")
+
+
 def med(xs):
     return statistics.median(xs) if xs else float("nan")
 

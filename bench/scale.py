@@ -85,15 +85,7 @@ def main():
                     help="default: target/release/setup, else target/debug/setup")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "scale.md"))
     args = ap.parse_args()
-    binary = args.binary
-    if binary is None:
-        for profile in ("release", "debug"):
-            candidate = os.path.join(ROOT, "target", profile, "setup")
-            if os.path.exists(candidate):
-                binary = candidate
-                break
-        else:
-            raise SystemExit("no setup binary: run `cargo build --release` first")
+    binary = bench.setup_binary(args.binary)
     build = "release" if os.sep + "release" + os.sep in binary else "debug"
     delays = [int(x) for x in args.delays.split(",")]
     n = args.pools

@@ -88,14 +88,14 @@ pub fn allow_guests(s: &Stack, sdk: &Sdk) {
     }));
 }
 
-/// Each step's `actions` in a JSON report.
-fn actions(j: &Value) -> BTreeMap<String, Vec<String>> {
+/// Each step's list `key` (`actions`, `action_kinds`) in a JSON report.
+fn per_step(j: &Value, key: &str) -> BTreeMap<String, Vec<String>> {
     j["steps"]
         .as_array()
         .unwrap()
         .iter()
         .map(|st| {
-            let list = st["actions"].as_array().unwrap();
+            let list = st[key].as_array().unwrap();
             (
                 st["step"].as_str().unwrap().to_string(),
                 list.iter().map(|a| a.as_str().unwrap().to_string()).collect(),
@@ -104,21 +104,14 @@ fn actions(j: &Value) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
+/// Each step's `actions` in a JSON report.
+fn actions(j: &Value) -> BTreeMap<String, Vec<String>> {
+    per_step(j, "actions")
+}
+
 /// Each step's `action_kinds` in a JSON report (one per action, in the same order).
 fn kinds(j: &Value) -> BTreeMap<String, Vec<String>> {
-    let texts = actions(j);
-    let kinds: BTreeMap<String, Vec<String>> = j["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|st| {
-            let list = st["action_kinds"].as_array().unwrap();
-            (
-                st["step"].as_str().unwrap().to_string(),
-                list.iter().map(|a| a.as_str().unwrap().to_string()).collect(),
-            )
-        })
-        .collect();
+    let (texts, kinds) = (actions(j), per_step(j, "action_kinds"));
     for (step, k) in &kinds {
         assert_eq!(k.len(), texts[step].len(), "{step}: {k:?} for {:?}", texts[step]);
     }
