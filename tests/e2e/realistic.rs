@@ -115,7 +115,13 @@ fn successive_table_updates_wait_for_active_in_between() {
 #[test]
 fn pitr_right_after_creation_is_retried_and_enabling_is_not_drift() {
     let s = stack("real-pitr", "");
-    let r = s.ok(&["apply"]);
+    // The table is ACTIVE 2 s after CreateTable; the waiter polls 0.2, 0.6, 1.4, 2.4, 3.4 s after
+    // it. With the default 2.5 s window the first enable lands within 0.1 s of the window's end
+    // (or after it, on a slow machine): 4 s keeps it refused whichever poll sees ACTIVE.
+    realistic_emulator().set_realistic(json!({"pitr_unavailable": 4.0}));
+    let r = s.run(&["apply"]);
+    realistic_emulator().set_realistic(json!({"pitr_unavailable": 2.5}));
+    assert_eq!(r.code, 0, "{}", r.all());
     assert!(
         r.count("UpdateContinuousBackups") >= 2,
         "the first enable should have been refused and retried: {:?}",
