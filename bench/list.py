@@ -62,13 +62,8 @@ def summary(rs: list) -> dict:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--delays", default="0,100")
-    ap.add_argument("--pools", type=int, default=1000, help="other identity pools in the region")
+    bench.scale_args(ap, "list.md")
     ap.add_argument("--stacks", type=int, default=3, help="stacks applied in the region")
-    ap.add_argument("--binary", default=None,
-                    help="default: target/release/setup, else target/debug/setup")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "list.md"))
     args = ap.parse_args()
     binary = bench.setup_binary(args.binary)
     build = "release" if os.sep + "release" + os.sep in binary else "debug"

@@ -211,6 +211,16 @@ def scale(emu, binary, pool, client, n):
 
 # ---------------------------------------------------------------------------- report
 
+def scale_args(ap, out_name: str):
+    """The options `list.py` and `scale.py` share: runs, delays, other pools, binary, out."""
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--delays", default="0,100")
+    ap.add_argument("--pools", type=int, default=1000, help="other identity pools in the region")
+    ap.add_argument("--binary", default=None,
+                    help="default: target/release/setup, else target/debug/setup")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", out_name))
+
+
 def setup_binary(given):
     """The setup binary to measure: `given`, else target/release/setup, else target/debug/setup."""
     if given is not None:

@@ -17,7 +17,7 @@ import tempfile
 import time
 
 from selftest_enforce import ACCOUNT, Emulator, Stack, check_denied, error_of, item
-from selftest_support import REGION, eq, run_cases
+from selftest_support import REGION, eq, run_cases_then_stop
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/
 
@@ -324,10 +324,7 @@ def main() -> int:
         tests = [("A Set/GetPrincipalTagAttributeMap", lambda: test_api(emu)),
                  ("B+C sign-in with principal tags", lambda: test_sign_in(emu, stderr.name)),
                  ("D DeleteIdentityPool drops the maps", test_delete_drops_maps)]
-        try:
-            return run_cases(tests, started)
-        finally:
-            emu.stop()
+        return run_cases_then_stop(emu, tests, started)
 
 
 if __name__ == "__main__":

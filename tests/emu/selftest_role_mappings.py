@@ -21,7 +21,8 @@ import time
 
 from botocore.exceptions import ClientError
 
-from selftest_support import REGION, Launcher, check, eq, error, run_cases, sleep_until, within
+from selftest_support import (REGION, Launcher, check, eq, error, run_cases_then_stop,
+                              sleep_until, within)
 
 ACCOUNT = "123456789012"
 OPERATOR = ("AKIDOPERATOR0000", "secret")
@@ -288,10 +289,7 @@ def main() -> int:
              ("E IAM enforced with the group role", lambda: test_enforced_with_group_role(emu)),
              ("F realistic propagation of a mapped role", lambda: test_realistic_propagation(emu)),
              ("G AmbiguousRoleResolution and rules are validated", lambda: test_set_roles_validation(emu))]
-    try:
-        return run_cases(tests, started)
-    finally:
-        emu.stop()
+    return run_cases_then_stop(emu, tests, started)
 
 
 if __name__ == "__main__":

@@ -113,3 +113,11 @@ def run_cases(tests, started: float) -> int:
             print(f"FAIL {name}\n{traceback.format_exc()}")
     print(f"{len(tests) - failed} passed, {failed} failed ({time.monotonic() - started:.1f}s)")
     return 1 if failed else 0
+
+
+def run_cases_then_stop(emu, tests, started: float) -> int:
+    """[`run_cases`], then stops the emulator whatever happened."""
+    try:
+        return run_cases(tests, started)
+    finally:
+        emu.stop()

@@ -21,7 +21,7 @@ import json
 import sys
 import time
 
-from selftest_support import Launcher, eq, error, run_cases
+from selftest_support import Launcher, eq, error, run_cases_then_stop
 from selftest_tables import table_args
 
 ACCOUNT = "123456789012"
@@ -128,10 +128,7 @@ def main() -> int:
     tests = [("A TagFilters", tag_filters), ("B ResourceTypeFilters", type_filters),
              ("C regional", regional), ("D no IAM", no_iam), ("E paging", paging),
              ("F deletions", deleted)]
-    try:
-        return run_cases(tests, started)
-    finally:
-        emu.stop()
+    return run_cases_then_stop(emu, tests, started)
 
 
 if __name__ == "__main__":
