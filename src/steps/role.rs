@@ -168,8 +168,11 @@ pub enum Action {
     Tag(Tagging),
     /// PutRolePermissionsBoundary with the configured boundary (its ARN): missing or another.
     PutBoundary(String),
-    /// Teardown: detach the stack's access policy (its name and ARN), so the role can go.
-    DetachPolicy(String, String),
+    /// Teardown: detach the stack's access policy, so the role can go.
+    DetachPolicy {
+        policy: String,
+        arn: String,
+    },
     Delete(String),
     Keep(Keep),
 }
@@ -182,7 +185,7 @@ impl fmt::Display for Action {
             }
             Action::Tag(t) => t.fmt(f),
             Action::PutBoundary(arn) => super::role_boundary::text(f, arn),
-            Action::DetachPolicy(policy, _) => write!(f, "detach policy {policy} from it"),
+            Action::DetachPolicy { policy, .. } => write!(f, "detach policy {policy} from it"),
             Action::Delete(name) => write!(f, "delete role {name}"),
             Action::Keep(k) => k.fmt(f),
         }
@@ -394,7 +397,7 @@ impl Step for Role {
                 .map(|p| p.arn.as_str());
         let steps =
             removal_steps(live, name, ours, Command::Teardown).into_iter().map(|s| match s {
-                Removal::Detach(policy, arn) => Action::DetachPolicy(policy, arn),
+                Removal::Detach(policy, arn) => Action::DetachPolicy { policy, arn },
                 Removal::Delete => Action::Delete(name.clone()),
                 Removal::Keep(k) => Action::Keep(k),
             });
@@ -416,7 +419,7 @@ impl Step for Role {
             Action::Create(_) => create(run).await,
             Action::Tag(tagging) => tag(ctx, STEP, name, tagging).await,
             Action::PutBoundary(arn) => super::role_boundary::put(ctx, STEP, name, arn).await,
-            Action::DetachPolicy(policy, arn) => detach(ctx, STEP, name, policy, arn).await,
+            Action::DetachPolicy { policy, arn } => detach(ctx, STEP, name, policy, arn).await,
             Action::Delete(_) => delete(ctx, STEP, name).await,
             Action::Keep(k) => Ok(vec![k.done()]),
         }
@@ -539,7 +542,7 @@ mod tests {
         assert_eq!(
             v(&o).actions,
             [
-                Action::DetachPolicy(d.policy_name.clone(), policy_arn.clone()),
+                Action::DetachPolicy { policy: d.policy_name.clone(), arn: policy_arn.clone() },
                 Action::Delete(d.role_name.clone())
             ]
         );
@@ -547,7 +550,10 @@ mod tests {
         role.attached.push(("other".into(), "arn:aws:iam::aws:policy/Other".into()));
         o.set::<Role>(Some(role));
         let r = v(&o);
-        assert_eq!(r.actions[0], Action::DetachPolicy(d.policy_name.clone(), policy_arn));
+        assert_eq!(
+            r.actions[0],
+            Action::DetachPolicy { policy: d.policy_name.clone(), arn: policy_arn }
+        );
         let Action::Keep(k) = &r.actions[1] else { panic!("{:?}", r.actions) };
         assert_eq!(
             k.because,

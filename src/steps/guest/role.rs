@@ -35,10 +35,16 @@ pub enum Action {
     RewriteTrust(String),
     /// PutRolePermissionsBoundary with the configured boundary (its ARN): missing or another.
     PutBoundary(String),
-    /// Detach the stack's guest policy (its name and ARN), so the role can go.
-    DetachPolicy(String, String),
-    /// Delete it (its name; and why, when the stack stays).
-    Delete(String, Option<&'static str>),
+    /// Detach the stack's guest policy, so the role can go.
+    DetachPolicy {
+        policy: String,
+        arn: String,
+    },
+    /// Delete it (`why`: when the stack stays).
+    Delete {
+        name: String,
+        why: Option<&'static str>,
+    },
     Keep(Keep),
 }
 
@@ -55,9 +61,9 @@ impl fmt::Display for Action {
                 "rewrite the trust policy of role {name} (this pool's guests only: amr = unauthenticated)"
             ),
             Action::PutBoundary(arn) => super::super::role_boundary::text(f, arn),
-            Action::DetachPolicy(policy, _) => write!(f, "detach policy {policy} from it"),
-            Action::Delete(name, None) => write!(f, "delete role {name}"),
-            Action::Delete(name, Some(why)) => write!(f, "delete role {name} ({why})"),
+            Action::DetachPolicy { policy, .. } => write!(f, "detach policy {policy} from it"),
+            Action::Delete { name, why: None } => write!(f, "delete role {name}"),
+            Action::Delete { name, why: Some(why) } => write!(f, "delete role {name} ({why})"),
             Action::Keep(k) => k.fmt(f),
         }
     }
@@ -126,8 +132,8 @@ fn removal(v: &View, why: Option<&'static str>) -> Diff<Action> {
     let ours = our_policy(v).map(|p| p.arn.as_str());
     let rerun = if why.is_some() { Command::Apply } else { Command::Teardown };
     let steps = users_role::removal_steps(live, name, ours, rerun).into_iter().map(|s| match s {
-        Removal::Detach(policy, arn) => Action::DetachPolicy(policy, arn),
-        Removal::Delete => Action::Delete(name.clone(), why),
+        Removal::Detach(policy, arn) => Action::DetachPolicy { policy, arn },
+        Removal::Delete => Action::Delete { name: name.clone(), why },
         Removal::Keep(k) => Action::Keep(k),
     });
     steps.fold(Diff::new(STEP, name, State::InSync), Diff::act)
@@ -243,10 +249,10 @@ impl Step for GuestRole {
             Action::PutBoundary(arn) => {
                 super::super::role_boundary::put(ctx, STEP, name, arn).await
             }
-            Action::DetachPolicy(policy, arn) => {
+            Action::DetachPolicy { policy, arn } => {
                 users_role::detach(ctx, STEP, name, policy, arn).await
             }
-            Action::Delete(..) => users_role::delete(ctx, STEP, name).await,
+            Action::Delete { .. } => users_role::delete(ctx, STEP, name).await,
             Action::Keep(k) => Ok(vec![k.done()]),
         }
     }

@@ -291,8 +291,8 @@ fn guests_off_removes_the_stacks_guest_role_and_policy() {
     Expect::new(
         State::Drifted,
         vec![
-            RoleAction::DetachPolicy(name.clone(), arn.clone()),
-            RoleAction::Delete(d.guest_spec.role_name.clone(), Some(GUESTS_OFF)),
+            RoleAction::DetachPolicy { policy: name.clone(), arn: arn.clone() },
+            RoleAction::Delete { name: d.guest_spec.role_name.clone(), why: Some(GUESTS_OFF) },
         ],
     )
     .fields(&["identity_pool.allow_unauthenticated"])
@@ -341,7 +341,7 @@ fn teardown_keeps_a_guest_role_with_policies_setup_did_not_add() {
     o.get_mut::<crate::steps::guest::GuestRole>().unwrap().attached.clear();
     assert_eq!(
         GuestRole.removal(&view(&d, &o)).actions,
-        [RoleAction::Delete("demo-cognito-guest".into(), None)]
+        [RoleAction::Delete { name: "demo-cognito-guest".into(), why: None }]
     );
 }
 
