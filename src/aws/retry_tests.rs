@@ -19,12 +19,13 @@ use aws_smithy_types::body::SdkBody;
 use super::retry::{retry_config, OTHER_ATTEMPTS, THROTTLE_ATTEMPTS, THROTTLE_TIME};
 use super::{ErrorCodes, RetryBudget};
 
-/// Time that passes only when the SDK sleeps between attempts, each sleep counting at least
-/// `min_sleep`.
+/// Time that passes only when the SDK sleeps between attempts, each sleep counting exactly
+/// `pause` whatever the SDK asked for: the SDK's backoff has random jitter, and a clock moved by
+/// it would end the time budget after a different number of attempts from run to run.
 #[derive(Debug, Clone)]
 struct Clock {
     now: Arc<Mutex<SystemTime>>,
-    min_sleep: Duration,
+    pause: Duration,
 }
 
 impl TimeSource for Clock {
@@ -34,16 +35,16 @@ impl TimeSource for Clock {
 }
 
 impl AsyncSleep for Clock {
-    fn sleep(&self, d: Duration) -> Sleep {
+    fn sleep(&self, _asked: Duration) -> Sleep {
         let clock = self.clone();
         Sleep::new(async move {
-            *clock.now.lock().unwrap() += d.max(clock.min_sleep);
+            *clock.now.lock().unwrap() += clock.pause;
         })
     }
 }
 
-fn sdk(http: &StaticReplayClient, min_sleep: Duration) -> SdkConfig {
-    let clock = Clock { now: Arc::new(Mutex::new(SystemTime::UNIX_EPOCH)), min_sleep };
+fn sdk(http: &StaticReplayClient, pause: Duration) -> SdkConfig {
+    let clock = Clock { now: Arc::new(Mutex::new(SystemTime::UNIX_EPOCH)), pause };
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -82,9 +83,9 @@ fn dynamodb(code: &str) -> ReplayEvent {
 }
 
 /// DescribeTable answered by `answers` in turn: whether it succeeded, and the attempts made.
-fn describe_table(answers: &[&str], min_sleep: Duration) -> (bool, usize) {
+fn describe_table(answers: &[&str], pause: Duration) -> (bool, usize) {
     let http = StaticReplayClient::new(answers.iter().map(|a| dynamodb(a)).collect());
-    let sdk = sdk(&http, min_sleep);
+    let sdk = sdk(&http, pause);
     let client = client!(aws_sdk_dynamodb, &sdk);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let ok = rt.block_on(client.describe_table().table_name("t").send()).is_ok();
@@ -100,7 +101,7 @@ fn each_kind_of_failure_gets_its_own_budget_of_attempts() {
     let (other, throttle) = (OTHER_ATTEMPTS as usize, THROTTLE_ATTEMPTS as usize);
     let no_wait = Duration::ZERO;
     let t = "ThrottlingException";
-    // (what, the answers in turn, the least each pause counts, (succeeded, attempts))
+    // (what, the answers in turn, what each pause counts, (succeeded, attempts))
     type Case<'a> = (&'a str, Vec<&'a str>, Duration, (bool, usize));
     let cases: Vec<Case> = vec![
         ("5xx: the standard budget", times(30, "InternalServerError"), no_wait, (false, other)),
@@ -141,8 +142,8 @@ fn each_kind_of_failure_gets_its_own_budget_of_attempts() {
         ("a client error is not retried", vec!["ValidationException", "ok"], no_wait, (false, 1)),
     ];
     assert_eq!(THROTTLE_TIME, Duration::from_secs(90), "the 6-attempt case assumes 90 s");
-    for (what, answers, min_sleep, want) in cases {
-        assert_eq!(describe_table(&answers, min_sleep), want, "{what}");
+    for (what, answers, pause, want) in cases {
+        assert_eq!(describe_table(&answers, pause), want, "{what}");
     }
 }
 
