@@ -189,17 +189,17 @@ mod tests {
         assert_eq!(twin.unit().to_string(), "twins[a]");
     }
 
+    /// Carries out the twins' plan against `o`, as `apply` does.
+    async fn apply(o: &Observed) -> Vec<StepReport> {
+        let d = with_twins();
+        let ctx = ctx(&d);
+        let plan = plan_of(&d, o);
+        execute(&crate::steps::Run::new(&ctx, o), crate::plan::Command::Apply, plan).await
+    }
+
     #[tokio::test]
     async fn the_board_runs_and_reports_every_instance() {
-        let d = with_twins();
-        let o = observed();
-        let ctx = ctx(&d);
-        let ran = execute(
-            &crate::steps::Run::new(&ctx, &o),
-            crate::plan::Command::Apply,
-            plan_of(&d, &o),
-        )
-        .await;
+        let ran = apply(&observed()).await;
         let done: Vec<(String, Vec<String>, Option<String>)> = ran
             .iter()
             .map(|r| {
@@ -224,16 +224,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_instance_skips_only_its_own_dependents() {
-        let d = with_twins();
         let mut o = observed();
         o.set_instance::<Twins>(Some("b"), Some(Live { broken: true }));
-        let ctx = ctx(&d);
-        let ran = execute(
-            &crate::steps::Run::new(&ctx, &o),
-            crate::plan::Command::Apply,
-            plan_of(&d, &o),
-        )
-        .await;
+        let ran = apply(&o).await;
         let outcome: Vec<(String, String)> =
             ran.iter().map(|r| (r.unit().to_string(), r.outcome(false))).collect();
         let s = |x: &str| x.to_string();
