@@ -50,14 +50,7 @@ def measure(emu, binary: str, d: str, runs: int, stacks: list) -> list:
 
 
 def summary(rs: list) -> dict:
-    last = rs[-1]
-    return {
-        "wall": bench.med([r["wall"] for r in rs]),
-        "calls": len(last["ops"]),
-        "ops": collections.Counter(last["ops"]),
-        "round_trips": max(r["round_trips"] for r in rs),
-        "min_round_trips": min(r["round_trips"] for r in rs),
-    }
+    return bench.runs_summary(rs, ops=collections.Counter)
 
 
 def main():

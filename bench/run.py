@@ -232,6 +232,20 @@ def setup_binary(given):
     raise SystemExit("no setup binary: run `cargo build --release` first")
 
 
+def runs_summary(rs: list, **extra) -> dict:
+    """Medians and bounds over runs of one command (`list.py`, `scale.py`), with `extra` fields
+    computed from the last run's operations (`extra[name](ops)`)."""
+    last = rs[-1]
+    out = {
+        "wall": med([r["wall"] for r in rs]),
+        "calls": len(last["ops"]),
+        "round_trips": max(r["round_trips"] for r in rs),
+        "min_round_trips": min(r["round_trips"] for r in rs),
+    }
+    out.update({name: f(last["ops"]) for name, f in extra.items()})
+    return out
+
+
 def med(xs):
     return statistics.median(xs) if xs else float("nan")
 

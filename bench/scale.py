@@ -66,14 +66,7 @@ def measure(emu, binary: str, d: str, runs: int, pool: str, client: str, tag: st
 
 
 def summary(rs: list) -> dict:
-    last = rs[-1]
-    return {
-        "wall": bench.med([r["wall"] for r in rs]),
-        "calls": len(last["ops"]),
-        "lists": last["ops"].count("ListIdentityPools"),
-        "round_trips": max(r["round_trips"] for r in rs),
-        "min_round_trips": min(r["round_trips"] for r in rs),
-    }
+    return bench.runs_summary(rs, lists=lambda ops: ops.count("ListIdentityPools"))
 
 
 def main():
