@@ -29,6 +29,7 @@ pub mod dynamodb_actions;
 mod fields;
 #[cfg(test)]
 mod fuzz;
+mod groups;
 mod guest_rules;
 mod raw;
 mod rules;
@@ -39,6 +40,7 @@ mod tests;
 pub use crate::policy_doc::Isolation;
 pub use boundary::{Boundary, TEMPLATE as BOUNDARY_TEMPLATE};
 pub use fields::{is_region, tag_char};
+pub use groups::{default_group_policy_name, default_group_role_name, GroupSpec, MAX_GROUPS};
 pub use table::{
     Billing, Encryption, Gsi, KeyAttr, KeyType, Projection, TableClass, TableSpec,
     AWS_MANAGED_DYNAMODB_KEY,
@@ -184,6 +186,8 @@ pub struct Desired {
     pub tags: BTreeMap<String, String>,
     /// `permissions_boundary`: the managed policy every role the stack creates carries.
     pub permissions_boundary: Option<Boundary>,
+    /// `[[groups]]`, in the order of the role mapping's rules.
+    pub groups: Vec<GroupSpec>,
     /// Test-only: the instances of the `twins` step (`steps/twins.rs`).
     #[cfg(test)]
     pub twins: Vec<String>,
@@ -197,7 +201,10 @@ impl Desired {
     /// The principal tag map the identity pool needs for the user pool provider: tag `sub` ←
     /// claim `sub` with isolation by the user pool sub, none otherwise.
     pub fn principal_tags(&self) -> Option<BTreeMap<String, String>> {
-        (self.isolation == Some(Isolation::UserPoolSub)).then(|| {
+        let by_sub = std::iter::once(self.isolation)
+            .chain(self.groups.iter().map(|g| g.isolation))
+            .any(|i| i == Some(Isolation::UserPoolSub));
+        by_sub.then(|| {
             crate::policy_doc::SUB_TAG_MAP
                 .iter()
                 .map(|(t, c)| (t.to_string(), c.to_string()))
@@ -264,6 +271,21 @@ impl Desired {
     }
     pub fn guest_role_arn(&self, account: &Account) -> String {
         account.arn("iam", "", &format!("role/{}", self.guest_spec.role_name))
+    }
+    /// The `[[groups]]` entry of user pool group `name`.
+    pub fn group(&self, name: &str) -> Option<&GroupSpec> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+    pub fn group_role_arn(&self, g: &GroupSpec, account: &Account) -> String {
+        account.arn("iam", "", &format!("role/{}", g.role_name))
+    }
+    pub fn group_policy_arn(&self, g: &GroupSpec, account: &Account) -> String {
+        account.arn("iam", "", &format!("policy/{}", g.policy_name))
+    }
+    /// The identity pool's provider key of a role mapping for app client `client`:
+    /// `cognito-idp.<region>.amazonaws.com/<user pool id>:<client id>`.
+    pub fn mapping_provider(&self, client: &str) -> String {
+        format!("{}:{client}", self.user_pool.provider_name())
     }
     pub fn guest_policy_arn(&self, account: &Account) -> String {
         account.arn("iam", "", &format!("policy/{}", self.guest_spec.policy_name))

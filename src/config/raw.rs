@@ -30,6 +30,7 @@ pub struct Config {
     pub backend: Option<Spanned<Backend>>,
     pub guest: Option<Spanned<Guest>>,
     pub permissions_boundary: Option<super::Boundary>,
+    pub groups: Option<Vec<Spanned<Group>>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -120,4 +121,15 @@ pub struct Guest {
     pub policy_name: Option<Spanned<IamName<128>>>,
     /// May be empty (no table access), unlike the other action lists.
     pub actions: Option<super::fields::Entries>,
+}
+
+/// One `[[groups]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub name: Spanned<String>,
+    pub actions: Option<Actions>,
+    pub per_user_isolation: Option<Spanned<bool>>,
+    pub role: Option<Spanned<IamName<64>>>,
+    pub policy_name: Option<Spanned<IamName<128>>>,
 }

@@ -76,6 +76,21 @@ pub(super) fn desired(
         &mut warnings,
     )?;
 
+    let groups = super::groups::groups(
+        raw.groups,
+        super::groups::Context {
+            stack: &stack,
+            role_name: &role_name,
+            policy_name: &policy_name,
+            backend: backend.as_ref().map(|b| (&b.principal, b.policy_name.as_str())),
+            guest: &guest_spec,
+            allow_unauthenticated,
+            isolation,
+            partition_key: &table.partition_key,
+        },
+        at,
+    )?;
+
     let desired = Desired {
         stack,
         region,
@@ -95,6 +110,7 @@ pub(super) fn desired(
         guest_spec,
         tags,
         permissions_boundary: raw.permissions_boundary,
+        groups,
         #[cfg(test)]
         twins: Vec::new(),
     };
