@@ -143,10 +143,11 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
         sdk.create_role(&api, ECS_TASKS_TRUST).await;
         sdk.iam.create_user().user_name(&svc).send().await.unwrap();
     });
-    // Isolation by the user pool sub, so the principal tag map and verify's backend hops run.
+    // Isolation by the user pool sub, so the principal tag map and verify's backend hops run;
+    // a group, so its role, policy, role mapping and the user pool group check run.
     s.write_config(&s.table_config(
         "",
-        &format!("[backend]\nrole = \"{api}\"\n[policy]\nper_user_isolation = true\n"),
+        &format!("[backend]\nrole = \"{api}\"\n[policy]\nper_user_isolation = true\n[[groups]]\nname = \"ops\"\nactions = [\"dynamodb:Scan\"]\n"),
     ));
     let mut used = std::collections::BTreeSet::new();
     let mut run = |args: &[&str]| {
