@@ -313,6 +313,6 @@ impl Step for PoolRoles {
     }
 }
 
-mod mappings;
+pub mod mappings;
 #[cfg(test)]
 mod tests;
