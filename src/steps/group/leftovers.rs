@@ -9,7 +9,7 @@ use anyhow::Result;
 use aws_sdk_cognitoidentity::types::{MappingRuleMatchType, RoleMapping};
 
 use super::super::observe::{read, Caller, Look, Observe};
-use super::super::pool_roles::{self, PoolRoles};
+use super::super::pool_roles::PoolRoles;
 use super::super::{identity_pool, managed, role};
 use super::{CONTAINS, GROUPS_CLAIM};
 use crate::aws::{Account, Found as _};
@@ -104,18 +104,11 @@ impl Observe for Leftovers {
     async fn observe(&self, look: &Look<'_>) -> Result<Option<Found>> {
         let (aws, d) = (look.aws, look.d);
         let account = look.account()?;
-        // Teardown does not read the pool's roles (they go with the pool): read them here.
-        let live = match look.get::<PoolRoles>() {
-            Some(r) => Some((*r).clone()),
-            None => match look.get::<identity_pool::IdentityPool>() {
-                Some(p) => match p.live() {
-                    Some(p) => pool_roles::observe(aws, &p.id).await?,
-                    None => None,
-                },
-                None => None,
-            },
-        };
-        let Some(mappings) = live.and_then(|l| l.role_mappings) else { return Ok(None) };
+        // Not for teardown, which reads no pool roles (they go with the pool) and so removes
+        // the groups of the config only: one more round trip for every teardown, to find a
+        // group taken out of the config that no apply removed, is not worth it.
+        let Some(live) = look.get::<PoolRoles>().filter(|_| look.full()) else { return Ok(None) };
+        let Some(mappings) = live.role_mappings.clone() else { return Ok(None) };
         let known = configured(d, &account);
         let clients: Vec<String> =
             d.user_pool.client_ids.iter().map(|c| d.mapping_provider(c)).collect();
