@@ -1,0 +1,3 @@
+//! TEMPORARY (helper-exp): placeholder until main's group steps are merged.
+pub struct Leftover;
+pub struct Leftovers;

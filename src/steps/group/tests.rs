@@ -1,0 +1,1 @@
+//! TEMPORARY (helper-exp): placeholder until main's group steps are merged.
