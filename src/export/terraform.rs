@@ -31,8 +31,8 @@ pub const BACKEND_USER_ATTACHMENT: &str = "aws_iam_user_policy_attachment.backen
 pub const KMS_KEY: &str = "data.aws_kms_key.table";
 
 /// The Terraform address of a resource (the backend attachment's type follows the principal).
-pub fn address(r: Resource, d: &Desired) -> &'static str {
-    match r {
+pub fn address(r: Resource, d: &Desired) -> String {
+    let fixed = match r {
         Resource::Table => TABLE,
         Resource::IdentityPool => IDENTITY_POOL,
         Resource::Role => ROLE,
@@ -48,7 +48,11 @@ pub fn address(r: Resource, d: &Desired) -> &'static str {
             Some(Principal::User(_)) => BACKEND_USER_ATTACHMENT,
             _ => BACKEND_ROLE_ATTACHMENT,
         },
-    }
+        Resource::GroupRole(n) => return groups::role(d, n),
+        Resource::GroupPolicy(n) => return groups::policy(d, n),
+        Resource::GroupPolicyAttachment(n) => return groups::attachment(d, n),
+    };
+    fixed.to_string()
 }
 
 /// A resource that exists and can be imported, with the id Terraform's importer expects.
@@ -129,6 +133,9 @@ pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<Str
             },
             // Setting a map is idempotent: `terraform apply` writes it whether or not it is there.
             Resource::PrincipalTags => None,
+            Resource::GroupRole(_)
+            | Resource::GroupPolicy(_)
+            | Resource::GroupPolicyAttachment(_) => None,
             Resource::BackendPolicy => backend.map(|(_, p)| p.arn.clone()),
             Resource::BackendAttachment => {
                 let principal = d.backend.as_ref().map(|b| &b.principal);
@@ -319,6 +326,9 @@ pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> S
                 .add_attribute(("role", attr(GUEST_ROLE, "name")))
                 .add_attribute(("policy_arn", attr(GUEST_POLICY, "arn")))
                 .build()],
+            Resource::GroupRole(n) => vec![groups::role_block(d, n)],
+            Resource::GroupPolicy(n) => vec![groups::policy_block(d, n)],
+            Resource::GroupPolicyAttachment(n) => vec![groups::attachment_block(d, n)],
             Resource::PoolRoles => vec![pool_roles(d)],
             Resource::PrincipalTags => vec![principal_tags(d)],
         };
@@ -329,7 +339,7 @@ pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> S
     for i in imports {
         body = body.add_block(
             Block::builder("import")
-                .add_attribute(("to", expr(address(i.resource, d))))
+                .add_attribute(("to", expr(&address(i.resource, d))))
                 .add_attribute(("id", i.id.as_str()))
                 .build(),
         );
@@ -375,8 +385,13 @@ fn locals(d: &Desired) -> Block {
                     None => b,
                 }
             }
+            Resource::GroupPolicy(n) => {
+                groups::locals(d, n).into_iter().fold(b, |b, (k, v)| b.add_attribute((k, v)))
+            }
             Resource::Table
             | Resource::IdentityPool
+            | Resource::GroupRole(_)
+            | Resource::GroupPolicyAttachment(_)
             | Resource::PolicyAttachment
             | Resource::GuestPolicyAttachment
             | Resource::PoolRoles
@@ -531,10 +546,10 @@ fn pool_roles(d: &Desired) -> Block {
     if d.guest().is_some() {
         roles.insert(key("unauthenticated"), attr(GUEST_ROLE, "arn"));
     }
-    resource(POOL_ROLES)
+    let b = resource(POOL_ROLES)
         .add_attribute(("identity_pool_id", attr(IDENTITY_POOL, "id")))
-        .add_attribute(("roles", Expression::Object(roles)))
-        .build()
+        .add_attribute(("roles", Expression::Object(roles)));
+    groups::role_mapping(d).into_iter().fold(b, |b, m| b.add_block(m)).build()
 }
 
 /// The pool's principal tag map for the user pool provider (isolation by the user pool sub),
@@ -576,7 +591,7 @@ fn backend_policy(d: &Desired) -> Block {
 /// The backend policy attached to the existing role or user, named (never created here).
 fn backend_attachment(d: &Desired) -> Block {
     let b = d.backend.as_ref().expect("exported only with [backend]");
-    let block = resource(address(Resource::BackendAttachment, d));
+    let block = resource(&address(Resource::BackendAttachment, d));
     match &b.principal {
         Principal::Role(name) => block.add_attribute(("role", name.as_str())),
         Principal::User(name) => block.add_attribute(("user", name.as_str())),
@@ -585,6 +600,7 @@ fn backend_attachment(d: &Desired) -> Block {
     .build()
 }
 
+mod groups;
 mod roles;
 #[cfg(test)]
 mod tests;
