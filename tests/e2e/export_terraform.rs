@@ -108,6 +108,20 @@ pub(crate) fn check_terraform(text: &str) -> Body {
             expected.extend(["aws_iam_policy.guest", "aws_iam_role_policy_attachment.guest"]);
         }
     }
+    // `[[groups]]`: each group's role, policy and attachment, in the config's order.
+    let groups: Vec<String> = addresses
+        .iter()
+        .filter_map(|a| a.strip_prefix("aws_iam_role.group_"))
+        .map(String::from)
+        .collect();
+    let group_addresses: Vec<String> = groups
+        .iter()
+        .flat_map(|g| {
+            ["aws_iam_role", "aws_iam_policy", "aws_iam_role_policy_attachment"]
+                .map(|kind| format!("{kind}.group_{g}"))
+        })
+        .collect();
+    expected.extend(group_addresses.iter().map(String::as_str));
     expected.push("aws_cognito_identity_pool_roles_attachment.pool");
     // A policy keyed by the user pool sub needs the pool to map the claim to the tag.
     if text.contains("aws:PrincipalTag/sub") {
@@ -143,6 +157,7 @@ pub(crate) fn check_terraform(text: &str) -> Body {
             // built-in type names and the dynamic block's iterator
             "string" | "list" => true,
             "cognito_identity_providers" => r == "cognito_identity_providers.value",
+            "role_mapping" => r == "role_mapping.value",
             // data sources: the customer managed key's ARN
             "data" => r.strip_suffix(".arn").is_some_and(|address| data.contains(address)),
             kind => {
@@ -300,6 +315,27 @@ fn terraform_output_of_every_example_declares_every_resource_and_reference() {
     assert_eq!(doc, want);
     let provider = eval_local(&body, "user_pool_provider", &[]);
     assert_eq!(provider, json!("cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Zyx987"));
+    // The groups, and the pool's role mapping: a rule per group, in order.
+    for (name, role) in [("admins", "lint-own-group-admins"), ("support-staff", "orders-support")] {
+        let address = format!("aws_iam_role.group_{name}");
+        assert_eq!(string(attr(by(&address), "name")), role);
+        let policy = format!("aws_iam_policy.group_{name}");
+        assert_eq!(string(attr(by(&policy), "name")), format!("lint-own-group-{name}-access"));
+    }
+    let roles = by("aws_cognito_identity_pool_roles_attachment.pool");
+    let mapping = nested(roles, "dynamic");
+    assert_eq!(mapping[0].labels()[0].as_str(), "role_mapping");
+    let rules: Vec<(String, String)> = nested(nested(mapping[0], "content")[0], "mapping_rule")
+        .iter()
+        .map(|r| (string(attr(r, "value")), attr(r, "role_arn").to_string()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("admins".to_string(), "aws_iam_role.group_admins.arn".to_string()),
+            ("support-staff".to_string(), "aws_iam_role.group_support-staff.arn".to_string()),
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
