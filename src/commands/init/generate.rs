@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::commands::Report;
+use crate::config::{default_group_policy_name, default_group_role_name, DEFAULT_ACTIONS};
 use crate::config::{Billing, Isolation, KeyAttr};
 
 /// The section of the file a note belongs above.
@@ -16,6 +17,7 @@ pub enum Section {
     IdentityPool,
     Role,
     Policy,
+    Groups,
 }
 
 /// The live table, as the config describes it.
@@ -41,6 +43,20 @@ pub struct ChosenPolicy {
     pub isolation: Option<Isolation>,
 }
 
+/// One rule of the identity pool's role mappings, as a `[[groups]]` entry.
+#[derive(Debug, Clone)]
+pub struct LiveGroup {
+    /// The user pool group: the rule's value.
+    pub name: String,
+    /// Its place in the mappings (1-based).
+    pub rule: usize,
+    pub role_name: String,
+    pub role_arn: String,
+    /// The role's policy on the table (`None`: the role does not exist or has none; the
+    /// default actions are written).
+    pub policy: Option<ChosenPolicy>,
+}
+
 /// Everything the file says.
 #[derive(Debug, Clone)]
 pub struct Draft {
@@ -61,6 +77,8 @@ pub struct Draft {
     /// The table the policy names; `live` is `None` when it does not exist.
     pub table: Option<(String, Option<LiveTable>)>,
     pub policy: Option<ChosenPolicy>,
+    /// The role mappings' groups, in the order of their rules.
+    pub groups: Vec<LiveGroup>,
     pub notes: Vec<(Section, String)>,
 }
 
@@ -191,7 +209,54 @@ impl Draft {
         ));
         t.push_str(&format!("[role]\nname = {}\n\n", quoted(&self.role_name)));
         self.render_policy(&mut t);
+        self.render_groups(&mut t);
         t
+    }
+
+    /// One `[[groups]]` per rule of the role mappings, in order; the role and policy names only
+    /// where they are not the defaults.
+    fn render_groups(&self, t: &mut String) {
+        let notes = self.notes.iter().any(|(s, _)| *s == Section::Groups);
+        if self.groups.is_empty() && !notes {
+            return;
+        }
+        t.push('\n');
+        t.push_str(&self.above(
+            Section::Groups,
+            "User pool groups: the identity pool's role mappings for the app clients (GetIdentityPoolRoles), one [[groups]] per rule, in the rules' order.",
+        ));
+        let table = self.table.as_ref().map(|(n, _)| n.as_str()).unwrap_or_default();
+        for g in &self.groups {
+            let policy = match &g.policy {
+                Some(p) => format!(", policy {} ({}) on table {table}", p.name, p.arn),
+                None => String::new(),
+            };
+            t.push_str(&comment(
+                &format!(
+                    "Group {}: rule {} (cognito:groups Contains {:?}), role {} ({}){policy}.",
+                    g.name, g.rule, g.name, g.role_name, g.role_arn
+                ),
+                " ",
+            ));
+            t.push_str(&format!("[[groups]]\nname = {}\n", quoted(&g.name)));
+            if g.role_name != default_group_role_name(&self.stack, &g.name) {
+                t.push_str(&format!("role = {}\n", quoted(&g.role_name)));
+            }
+            let defaults: Vec<String> = DEFAULT_ACTIONS.iter().map(|a| a.to_string()).collect();
+            let (actions, isolated) = match &g.policy {
+                Some(p) => {
+                    if p.name != default_group_policy_name(&self.stack, &g.name) {
+                        t.push_str(&format!("policy_name = {}\n", quoted(&p.name)));
+                    }
+                    (&p.actions, p.isolation.is_some())
+                }
+                None => (&defaults, false),
+            };
+            t.push_str(&format!(
+                "actions = {}\nper_user_isolation = {isolated}\n\n",
+                list(actions)
+            ));
+        }
     }
 
     fn render_table(&self, t: &mut String) {
@@ -331,6 +396,7 @@ mod tests {
                 actions: vec!["dynamodb:GetItem".into(), "dynamodb:Query".into()],
                 isolation: Some(Isolation::IdentityId),
             }),
+            groups: Vec::new(),
             notes: vec![(Section::Policy, "something to know".into())],
         }
     }
@@ -369,6 +435,100 @@ mod tests {
             ) && tail.contains("# NOTE: something to know"),
             "{tail}"
         );
+    }
+
+    #[test]
+    fn groups_parse_back_in_order_with_names_only_where_not_the_defaults() {
+        let mut d = draft();
+        let policy = |name: &str, actions: &[&str], isolation| ChosenPolicy {
+            name: name.into(),
+            arn: format!("arn:aws:iam::123456789012:policy/{name}"),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            isolation,
+        };
+        d.groups = vec![
+            LiveGroup {
+                name: "admins".into(),
+                rule: 1,
+                role_name: "my-app-group-admins".into(),
+                role_arn: "arn:aws:iam::123456789012:role/my-app-group-admins".into(),
+                policy: Some(policy(
+                    "my-app-group-admins-access",
+                    &["dynamodb:GetItem", "dynamodb:Scan"],
+                    None,
+                )),
+            },
+            LiveGroup {
+                name: "support".into(),
+                rule: 2,
+                role_name: "HelpDesk".into(),
+                role_arn: "arn:aws:iam::123456789012:role/HelpDesk".into(),
+                policy: Some(policy(
+                    "help-reads",
+                    &["dynamodb:GetItem"],
+                    Some(Isolation::IdentityId),
+                )),
+            },
+            LiveGroup {
+                name: "later".into(),
+                rule: 3,
+                role_name: "LaterRole".into(),
+                role_arn: "arn:aws:iam::123456789012:role/LaterRole".into(),
+                policy: None,
+            },
+        ];
+        d.notes.push((Section::Groups, "a group note".into()));
+        let text = d.render();
+        let parsed = config::parse(&text, Path::new("x"), &Overrides::default())
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let got: Vec<(&str, &str, &str, Vec<&str>, Option<Isolation>)> = parsed
+            .groups
+            .iter()
+            .map(|g| {
+                let actions = g.actions.iter().map(String::as_str).collect();
+                (
+                    g.name.as_str(),
+                    g.role_name.as_str(),
+                    g.policy_name.as_str(),
+                    actions,
+                    g.isolation,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "admins",
+                    "my-app-group-admins",
+                    "my-app-group-admins-access",
+                    vec!["dynamodb:GetItem", "dynamodb:Scan"],
+                    None
+                ),
+                (
+                    "support",
+                    "HelpDesk",
+                    "help-reads",
+                    vec!["dynamodb:GetItem"],
+                    Some(Isolation::IdentityId)
+                ),
+                (
+                    "later",
+                    "LaterRole",
+                    "my-app-group-later-access",
+                    config::DEFAULT_ACTIONS.to_vec(),
+                    None
+                ),
+            ]
+        );
+        // The defaults are not written out.
+        let admins = &text
+            [text.find("name = \"admins\"").unwrap()..text.find("name = \"support\"").unwrap()];
+        assert!(!admins.contains("role =") && !admins.contains("policy_name ="), "{admins}");
+        assert!(text.contains("# NOTE: a group note"), "{text}");
+        // No groups and nothing to say: no section.
+        let text = draft().render();
+        assert!(!text.contains("groups"), "{text}");
     }
 
     #[test]
