@@ -1,3 +1,0 @@
-//! TEMPORARY (helper-exp): placeholder until main's group steps are merged.
-pub enum Action {}
-pub struct GroupRole;

@@ -1,1 +1,0 @@
-//! TEMPORARY (helper-exp): placeholder until main's group steps are merged.
