@@ -34,7 +34,6 @@
 
 pub mod backend;
 pub mod boundary;
-pub mod group;
 pub mod guest;
 pub mod identity_pool;
 pub mod managed;
