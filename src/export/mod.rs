@@ -23,14 +23,7 @@ pub use crate::resource::Resource;
 /// The resources the config asks for, in the order they are written: each step's, in the
 /// registry's order.
 pub fn resources(d: &Desired) -> Vec<Resource> {
-    let mut all: Vec<Resource> = crate::steps::STEPS.iter().flat_map(|s| s.export(d)).collect();
-    // TEMPORARY (helper-exp): the group steps' export hooks once they are merged.
-    let at = all.iter().position(|r| *r == Resource::PoolRoles).unwrap_or(all.len());
-    let groups = (0..d.groups.len()).flat_map(|i| {
-        [Resource::GroupRole(i), Resource::GroupPolicy(i), Resource::GroupPolicyAttachment(i)]
-    });
-    all.splice(at..at, groups);
-    all
+    crate::steps::STEPS.iter().flat_map(|s| s.export(d)).collect()
 }
 
 /// The first line of every export: what made it, from what.

@@ -108,20 +108,6 @@ pub(crate) fn check_terraform(text: &str) -> Body {
             expected.extend(["aws_iam_policy.guest", "aws_iam_role_policy_attachment.guest"]);
         }
     }
-    // `[[groups]]`: each group's role, policy and attachment, in the config's order.
-    let groups: Vec<String> = addresses
-        .iter()
-        .filter_map(|a| a.strip_prefix("aws_iam_role.group_"))
-        .map(String::from)
-        .collect();
-    let group_addresses: Vec<String> = groups
-        .iter()
-        .flat_map(|g| {
-            ["aws_iam_role", "aws_iam_policy", "aws_iam_role_policy_attachment"]
-                .map(|kind| format!("{kind}.group_{g}"))
-        })
-        .collect();
-    expected.extend(group_addresses.iter().map(String::as_str));
     expected.push("aws_cognito_identity_pool_roles_attachment.pool");
     // A policy keyed by the user pool sub needs the pool to map the claim to the tag.
     if text.contains("aws:PrincipalTag/sub") {
@@ -131,6 +117,20 @@ pub(crate) fn check_terraform(text: &str) -> Body {
     if text.contains("resource \"aws_iam_policy\" \"backend\"") {
         expected.extend(["aws_iam_policy.backend", "aws_iam_role_policy_attachment.backend"]);
     }
+    // `[[groups]]`: each group's role, then each group's policy and attachment, in the config's
+    // order.
+    let groups: Vec<String> = addresses
+        .iter()
+        .filter_map(|a| a.strip_prefix("aws_iam_role.group_"))
+        .map(String::from)
+        .collect();
+    let mut group_addresses: Vec<String> =
+        groups.iter().map(|g| format!("aws_iam_role.group_{g}")).collect();
+    for g in &groups {
+        group_addresses.push(format!("aws_iam_policy.group_{g}"));
+        group_addresses.push(format!("aws_iam_role_policy_attachment.group_{g}"));
+    }
+    expected.extend(group_addresses.iter().map(String::as_str));
     assert_eq!(addresses, expected);
     let variables: BTreeSet<String> = body
         .blocks()
@@ -383,6 +383,37 @@ fn terraform_imports_what_apply_created_with_live_ids() {
     let region =
         body.blocks().find(|b| b.identifier() == "provider").map(|b| string(attr(b, "region")));
     assert_eq!(region.as_deref(), Some(REGION));
+}
+
+#[test]
+fn terraform_imports_each_groups_role_policy_and_attachment() {
+    let s = Stack::new("tf-imports-groups", "");
+    let groups = "[[groups]]\nname = \"admins\"\nactions = [\"dynamodb:Scan\"]\n[[groups]]\nname = \"support\"\nactions = [\"dynamodb:GetItem\"]\nrole = \"tf-imports-helpdesk\"\n";
+    s.write_config(&s.table_config("", groups));
+    s.ok(&["apply"]);
+    let r = s.ok(&["export", "--format", "terraform"]);
+    r.stderr_has("12 import blocks");
+    let body = check_terraform(&r.stdout);
+    let got = imports(&body);
+    let policy =
+        |name: &str| format!("arn:aws:iam::{ACCOUNT}:policy/{}-group-{name}-access", s.name);
+    let admins_role = format!("{}-group-admins", s.name);
+    for (to, id) in [
+        ("aws_iam_role.group_admins".to_string(), admins_role.clone()),
+        ("aws_iam_policy.group_admins".to_string(), policy("admins")),
+        (
+            "aws_iam_role_policy_attachment.group_admins".to_string(),
+            format!("{admins_role}/{}", policy("admins")),
+        ),
+        ("aws_iam_role.group_support".to_string(), "tf-imports-helpdesk".to_string()),
+        ("aws_iam_policy.group_support".to_string(), policy("support")),
+        (
+            "aws_iam_role_policy_attachment.group_support".to_string(),
+            format!("tf-imports-helpdesk/{}", policy("support")),
+        ),
+    ] {
+        assert!(got.contains(&(to.clone(), id.clone())), "no import of {to} as {id}: {got:?}");
+    }
 }
 
 #[test]

@@ -293,14 +293,16 @@ fn each_group_gets_its_role_policy_and_attachment_as_apply_writes_them() {
         .into_iter()
         .map(String::from)
         .collect::<Vec<_>>();
-    for name in ["admins", "support_staff___x_"] {
-        want.push(group("aws_iam_role", name));
-        want.push(group("aws_iam_policy", name));
-        want.push(group("aws_iam_role_policy_attachment", name));
-    }
     want.push(POOL_ROLES.into());
     // The isolated group's policy reads the sub's principal tag.
     want.push(PRINCIPAL_TAGS.into());
+    // The group role step's resources, then the group policy step's.
+    let names = ["admins", "support_staff___x_"];
+    want.extend(names.map(|name| group("aws_iam_role", name)));
+    for name in names {
+        want.push(group("aws_iam_policy", name));
+        want.push(group("aws_iam_role_policy_attachment", name));
+    }
     assert_eq!(addresses, want);
     // One trust policy for the groups: the stack role's, for this pool.
     let trust = eval(local(&body, groups::GROUP_TRUST_POLICY), live());
