@@ -481,7 +481,8 @@ mod tests {
         let text = d.render();
         let parsed = config::parse(&text, Path::new("x"), &Overrides::default())
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let got: Vec<(&str, &str, &str, Vec<&str>, Option<Isolation>)> = parsed
+        type Read<'a> = (&'a str, &'a str, &'a str, Vec<&'a str>, Option<Isolation>);
+        let got: Vec<Read> = parsed
             .groups
             .iter()
             .map(|g| {
