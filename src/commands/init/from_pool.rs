@@ -382,16 +382,7 @@ pub(super) async fn read_policies(
 /// Renders, checks with the config parser, adds the plan of `apply --adopt`, writes.
 async fn write(global: &Global, mut draft: Draft) -> Result<Initialized> {
     let path = &global.config;
-    let mut text = draft.render();
-    // Groups the config refuses (a role or policy shared with the stack's, a name Cognito
-    // allows but IAM does not…): the file without them, and why.
-    if !draft.groups.is_empty() {
-        if let Err(e) = config::parse(&text, path, &Overrides::default()) {
-            draft.notes.push((Section::Groups, format!("the role mappings' groups are not expressed, as the config refuses them ({e}); the plan at the end says what apply --adopt does with the mappings: to have setup manage the groups, write them by hand")));
-            draft.groups.clear();
-            text = draft.render();
-        }
-    }
+    let text = draft.render_fitting(path);
     let desired = config::parse(&text, path, &Overrides::default())
         .map_err(|e| anyhow!("the live setup does not fit a config ({e}); nothing was written"))?;
     let plan = match Session::connect(desired, global, Arc::new(crate::progress::Silent)).await {

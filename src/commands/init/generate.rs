@@ -3,8 +3,10 @@
 //! could not be copied, and why), and at the end the plan of `apply --adopt` as comments.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::commands::Report;
+use crate::config::{self, Overrides};
 use crate::config::{default_group_policy_name, default_group_role_name, DEFAULT_ACTIONS};
 use crate::config::{Billing, Isolation, KeyAttr};
 
@@ -130,6 +132,23 @@ impl Draft {
             out.push_str(&comment(&format!("NOTE: {n}"), " "));
         }
         out
+    }
+
+    /// [`Draft::render`], without the groups when the config refuses them (a role or policy
+    /// shared with the stack's, a name Cognito allows but IAM does not…), and a note on why.
+    pub fn render_fitting(&mut self, path: &Path) -> String {
+        let text = self.render();
+        if self.groups.is_empty() {
+            return text;
+        }
+        match config::parse(&text, path, &Overrides::default()) {
+            Ok(_) => text,
+            Err(e) => {
+                self.notes.push((Section::Groups, format!("the role mappings' groups are not expressed, as the config refuses them ({e}); the plan at the end says what apply --adopt does with the mappings: to have setup manage the groups, write them by hand")));
+                self.groups.clear();
+                self.render()
+            }
+        }
     }
 
     /// The file without the plan.
@@ -530,6 +549,27 @@ mod tests {
         // No groups and nothing to say: no section.
         let text = draft().render();
         assert!(!text.contains("groups"), "{text}");
+    }
+
+    #[test]
+    fn groups_the_config_refuses_are_left_out_and_the_note_says_why() {
+        let mut d = draft();
+        // A rule handing out the stack's own role: the config gives each group a role of its own.
+        d.groups = vec![LiveGroup {
+            name: "admins".into(),
+            rule: 1,
+            role_name: d.role_name.clone(),
+            role_arn: d.role_arn.clone(),
+            policy: None,
+        }];
+        let text = d.render_fitting(Path::new("setup.toml"));
+        assert!(!text.lines().any(|l| l == "[[groups]]"), "{text}");
+        assert!(d.groups.is_empty());
+        let (section, note) = d.notes.last().unwrap();
+        assert_eq!(*section, Section::Groups);
+        assert!(note.contains("groups are not expressed") && note.contains("role.name"), "{note}");
+        assert!(text.contains("# NOTE: the role mappings' groups are not expressed"), "{text}");
+        config::parse(&text, Path::new("setup.toml"), &Overrides::default()).unwrap();
     }
 
     #[test]
