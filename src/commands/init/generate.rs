@@ -7,7 +7,6 @@ use std::path::Path;
 
 use crate::commands::Report;
 use crate::config::{self, Overrides};
-use crate::config::{default_group_policy_name, default_group_role_name, DEFAULT_ACTIONS};
 use crate::config::{Billing, Isolation, KeyAttr};
 
 /// The section of the file a note belongs above.
@@ -84,11 +83,11 @@ pub struct Draft {
     pub notes: Vec<(Section, String)>,
 }
 
-fn quoted(s: &str) -> String {
+pub(super) fn quoted(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-fn list(items: &[String]) -> String {
+pub(super) fn list(items: &[String]) -> String {
     let inner: Vec<String> = items.iter().map(|i| quoted(i)).collect();
     format!("[{}]", inner.join(", "))
 }
@@ -126,7 +125,7 @@ fn hanging(text: &str, first: &str, rest: &str) -> String {
 
 impl Draft {
     /// The comment above a section: the live resource it describes, then the notes about it.
-    fn above(&self, section: Section, resource: &str) -> String {
+    pub(super) fn above(&self, section: Section, resource: &str) -> String {
         let mut out = comment(resource, " ");
         for (_, n) in self.notes.iter().filter(|(s, _)| *s == section) {
             out.push_str(&comment(&format!("NOTE: {n}"), " "));
@@ -230,52 +229,6 @@ impl Draft {
         self.render_policy(&mut t);
         self.render_groups(&mut t);
         t
-    }
-
-    /// One `[[groups]]` per rule of the role mappings, in order; the role and policy names only
-    /// where they are not the defaults.
-    fn render_groups(&self, t: &mut String) {
-        let notes = self.notes.iter().any(|(s, _)| *s == Section::Groups);
-        if self.groups.is_empty() && !notes {
-            return;
-        }
-        t.push('\n');
-        t.push_str(&self.above(
-            Section::Groups,
-            "User pool groups: the identity pool's role mappings for the app clients (GetIdentityPoolRoles), one [[groups]] per rule, in the rules' order.",
-        ));
-        let table = self.table.as_ref().map(|(n, _)| n.as_str()).unwrap_or_default();
-        for g in &self.groups {
-            let policy = match &g.policy {
-                Some(p) => format!(", policy {} ({}) on table {table}", p.name, p.arn),
-                None => String::new(),
-            };
-            t.push_str(&comment(
-                &format!(
-                    "Group {}: rule {} (cognito:groups Contains {:?}), role {} ({}){policy}.",
-                    g.name, g.rule, g.name, g.role_name, g.role_arn
-                ),
-                " ",
-            ));
-            t.push_str(&format!("[[groups]]\nname = {}\n", quoted(&g.name)));
-            if g.role_name != default_group_role_name(&self.stack, &g.name) {
-                t.push_str(&format!("role = {}\n", quoted(&g.role_name)));
-            }
-            let defaults: Vec<String> = DEFAULT_ACTIONS.iter().map(|a| a.to_string()).collect();
-            let (actions, isolated) = match &g.policy {
-                Some(p) => {
-                    if p.name != default_group_policy_name(&self.stack, &g.name) {
-                        t.push_str(&format!("policy_name = {}\n", quoted(&p.name)));
-                    }
-                    (&p.actions, p.isolation.is_some())
-                }
-                None => (&defaults, false),
-            };
-            t.push_str(&format!(
-                "actions = {}\nper_user_isolation = {isolated}\n\n",
-                list(actions)
-            ));
-        }
     }
 
     fn render_table(&self, t: &mut String) {

@@ -13,9 +13,10 @@ use aws_sdk_cognitoidentity::types::{
 };
 
 use super::from_pool::{chosen_policy, read_policies};
-use super::generate::LiveGroup;
+use super::generate::{comment, list, quoted, Draft, LiveGroup, Section};
 use super::wiring::{self, Place, TableGrant};
 use crate::aws::Clients;
+use crate::config::{default_group_policy_name, default_group_role_name, DEFAULT_ACTIONS};
 use crate::steps::group::{AMBIGUOUS, CONTAINS, GROUPS_CLAIM};
 use crate::steps::role;
 
@@ -180,6 +181,54 @@ pub async fn read(
         groups.push(live_group);
     }
     Ok((groups, notes))
+}
+
+impl Draft {
+    /// One `[[groups]]` per rule of the role mappings, in order; the role and policy names only
+    /// where they are not the defaults.
+    pub(super) fn render_groups(&self, t: &mut String) {
+        let notes = self.notes.iter().any(|(s, _)| *s == Section::Groups);
+        if self.groups.is_empty() && !notes {
+            return;
+        }
+        t.push('\n');
+        t.push_str(&self.above(
+            Section::Groups,
+            "User pool groups: the identity pool's role mappings for the app clients (GetIdentityPoolRoles), one [[groups]] per rule, in the rules' order.",
+        ));
+        let table = self.table.as_ref().map(|(n, _)| n.as_str()).unwrap_or_default();
+        for g in &self.groups {
+            let policy = match &g.policy {
+                Some(p) => format!(", policy {} ({}) on table {table}", p.name, p.arn),
+                None => String::new(),
+            };
+            t.push_str(&comment(
+                &format!(
+                    "Group {}: rule {} (cognito:groups Contains {:?}), role {} ({}){policy}.",
+                    g.name, g.rule, g.name, g.role_name, g.role_arn
+                ),
+                " ",
+            ));
+            t.push_str(&format!("[[groups]]\nname = {}\n", quoted(&g.name)));
+            if g.role_name != default_group_role_name(&self.stack, &g.name) {
+                t.push_str(&format!("role = {}\n", quoted(&g.role_name)));
+            }
+            let defaults: Vec<String> = DEFAULT_ACTIONS.iter().map(|a| a.to_string()).collect();
+            let (actions, isolated) = match &g.policy {
+                Some(p) => {
+                    if p.name != default_group_policy_name(&self.stack, &g.name) {
+                        t.push_str(&format!("policy_name = {}\n", quoted(&p.name)));
+                    }
+                    (&p.actions, p.isolation.is_some())
+                }
+                None => (&defaults, false),
+            };
+            t.push_str(&format!(
+                "actions = {}\nper_user_isolation = {isolated}\n\n",
+                list(actions)
+            ));
+        }
+    }
 }
 
 /// The role name of a role ARN (after its path).
