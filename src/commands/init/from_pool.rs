@@ -441,6 +441,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_group_isolated_by_another_key_than_the_policys_is_named() {
+        let policy = |name: &str, isolation| ChosenPolicy {
+            name: name.into(),
+            arn: format!("arn:aws:iam::123456789012:policy/{name}"),
+            actions: vec!["dynamodb:GetItem".into()],
+            isolation,
+        };
+        let group = |name: &str, isolation| LiveGroup {
+            name: name.into(),
+            rule: 1,
+            role_name: format!("r-{name}"),
+            role_arn: format!("arn:aws:iam::123456789012:role/r-{name}"),
+            policy: Some(policy(&format!("p-{name}"), isolation)),
+        };
+        let groups = (
+            vec![
+                group("same", Some(Isolation::IdentityId)),
+                group("other", Some(Isolation::UserPoolSub)),
+                group("open", None),
+            ],
+            vec![],
+        );
+        let notes = isolation_key_notes(&policy("p", Some(Isolation::IdentityId)), &groups);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("policy p-other of group other isolates items by user-pool-sub"));
+        // [policy] not isolated: a group's key is the default, the user pool sub.
+        let notes = isolation_key_notes(&policy("p", None), &groups);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("group same isolates items by identity-id"), "{notes:?}");
+    }
+
+    #[test]
     fn identity_pool_ids_name_their_region() {
         assert_eq!(
             pool_region("us-east-1:1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d"),
