@@ -22,8 +22,16 @@ pub enum Resource {
     GuestPolicy,
     /// The guest policy attached to the guest role.
     GuestPolicyAttachment,
+    /// `[[groups]]`: the role of group `n` (its index in `Desired::groups`), trusting the pool
+    /// as the role does.
+    GroupRole(usize),
+    /// The customer-managed policy of group `n`: its actions on the table.
+    GroupPolicy(usize),
+    /// The policy of group `n` attached to its role.
+    GroupPolicyAttachment(usize),
     /// The pool's `authenticated` role set to the role (and `unauthenticated` to the guest role
-    /// when guests are allowed).
+    /// when guests are allowed), and with `[[groups]]` a role mapping per app client: one rule
+    /// per group.
     PoolRoles,
     /// Isolation by the user pool sub: the pool's principal tag map (claim `sub` → tag `sub`)
     /// for the user pool provider.
@@ -46,6 +54,9 @@ impl Resource {
             Resource::GuestRole => "guest role",
             Resource::GuestPolicy => "guest policy",
             Resource::GuestPolicyAttachment => "guest policy attachment",
+            Resource::GroupRole(_) => "group role",
+            Resource::GroupPolicy(_) => "group policy",
+            Resource::GroupPolicyAttachment(_) => "group policy attachment",
             Resource::PoolRoles => "identity pool roles",
             Resource::PrincipalTags => "principal tag map",
             Resource::BackendPolicy => "backend policy",

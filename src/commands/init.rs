@@ -23,6 +23,7 @@ use crate::config::{self, ConfigError, Desired, Overrides, DEFAULT_TABLE};
 
 mod from_pool;
 mod generate;
+mod groups;
 mod wiring;
 
 /// What `init` wrote.

@@ -156,6 +156,22 @@ pub fn template(d: &Desired) -> Value {
             }
             // Attached through its `Roles` property (see `guest_policy`).
             Resource::GuestPolicyAttachment => {}
+            Resource::GroupRole(n) => {
+                let id = groups::role_id(d, n);
+                outputs.insert(
+                    format!("{id}Arn"),
+                    json!({
+                        "Description": format!("The role members of user pool group {} assume", d.groups[n].name),
+                        "Value": get_att(&id, "Arn"),
+                    }),
+                );
+                res.insert(id, groups::role(d, n));
+            }
+            Resource::GroupPolicy(n) => {
+                res.insert(groups::policy_id(d, n), groups::policy(d, n));
+            }
+            // Attached through its `Roles` property (see `groups::policy`).
+            Resource::GroupPolicyAttachment(_) => {}
             Resource::PoolRoles => {
                 res.insert(POOL_ROLES.into(), pool_roles(d));
             }
@@ -285,9 +301,14 @@ fn sse_specification(e: &Encryption) -> Value {
 
 /// `cognito-idp.<region>.amazonaws.com/<user pool id>`, the region being the id's prefix.
 fn provider_name() -> Value {
+    provider_name_with("")
+}
+
+/// [`provider_name`] followed by `suffix` (an `Fn::Sub` template).
+fn provider_name_with(suffix: &str) -> Value {
     json!({
         "Fn::Sub": [
-            "cognito-idp.${UserPoolRegion}.amazonaws.com/${UserPoolId}",
+            format!("cognito-idp.${{UserPoolRegion}}.amazonaws.com/${{UserPoolId}}{suffix}"),
             {
                 "UserPoolRegion": {
                     "Fn::Select": [0, { "Fn::Split": ["_", reference(USER_POOL_PARAM)] }]
@@ -396,13 +417,17 @@ fn pool_roles(d: &Desired) -> Value {
     if d.guest().is_some() {
         roles.insert("unauthenticated".into(), get_att(GUEST_ROLE, "Arn"));
     }
-    json!({
+    let mut attachment = json!({
         "Type": "AWS::Cognito::IdentityPoolRoleAttachment",
         "Properties": {
             "IdentityPoolId": reference(IDENTITY_POOL),
             "Roles": roles,
         }
-    })
+    });
+    if let Some(mappings) = groups::role_mappings(d) {
+        attachment["Properties"]["RoleMappings"] = mappings;
+    }
+    attachment
 }
 
 /// The pool's principal tag map for the user pool provider (isolation by the user pool sub),
@@ -527,5 +552,6 @@ fn yaml(v: &Value) -> serde_norway::Value {
     }
 }
 
+mod groups;
 #[cfg(test)]
 mod tests;

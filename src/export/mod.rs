@@ -14,8 +14,9 @@ pub mod terraform;
 
 use serde_json::Value;
 
-use crate::config::Desired;
+use crate::config::{Desired, GroupSpec};
 use crate::policy_doc;
+use crate::steps::group;
 
 pub use crate::resource::Resource;
 
@@ -64,6 +65,38 @@ pub fn guest_document(d: &Desired, table: &TableRefs, key: Option<KeyRefs>) -> V
     let actions = &d.guest_spec.actions;
     let doc = policy_doc::access_policy_with(table.arn.clone(), actions, d.guest_isolation());
     with_key_grant(d, table.on_indexes(d, doc), key)
+}
+
+/// A group's policy document as apply writes it (see [`access_document`]).
+pub fn group_document(
+    d: &Desired,
+    g: &GroupSpec,
+    table: &TableRefs,
+    key: Option<KeyRefs>,
+) -> Value {
+    let doc = group::policy_document(g, table.arn.clone());
+    with_key_grant(d, table.on_indexes(d, doc), key)
+}
+
+/// A name for each group (in the config's order) that an exporter can put in its identifiers:
+/// the group's name with each character `keep` refuses replaced by `replace` (or dropped), and
+/// a number added where two groups would get the same one or a name keeps nothing. Built from
+/// the names rather than the positions, so reordering the groups keeps them (but for those
+/// numbered).
+pub fn group_keys(d: &Desired, keep: fn(char) -> bool, replace: Option<char>) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for (i, g) in d.groups.iter().enumerate() {
+        let base: String =
+            g.name.chars().filter_map(|c| if keep(c) { Some(c) } else { replace }).collect();
+        let mut key = base.clone();
+        let mut n = i + 1;
+        while key.is_empty() || keys.contains(&key) {
+            key = format!("{base}{n}");
+            n += 1;
+        }
+        keys.push(key);
+    }
+    keys
 }
 
 /// The backend policy's document as apply writes it (see [`access_document`]).

@@ -9,8 +9,7 @@ use serde_json::{json, Value};
 use super::{provenance, resources, KeyRefs, Resource, TableRefs, REGION};
 use crate::config::{Billing, Desired, Encryption, Gsi, Principal, Projection, REGION_TAG};
 use crate::policy_doc;
-use crate::steps::{backend, guest, identity_pool, owner, policy, role, Observed, Owner};
-use crate::steps::{backend::Backend, pool_roles::PoolRoles, table::Table};
+use crate::steps::{backend, guest, policy};
 
 /// Resource addresses (`type.name`).
 pub const TABLE: &str = "aws_dynamodb_table.table";
@@ -31,8 +30,8 @@ pub const BACKEND_USER_ATTACHMENT: &str = "aws_iam_user_policy_attachment.backen
 pub const KMS_KEY: &str = "data.aws_kms_key.table";
 
 /// The Terraform address of a resource (the backend attachment's type follows the principal).
-pub fn address(r: Resource, d: &Desired) -> &'static str {
-    match r {
+pub fn address(r: Resource, d: &Desired) -> String {
+    let fixed = match r {
         Resource::Table => TABLE,
         Resource::IdentityPool => IDENTITY_POOL,
         Resource::Role => ROLE,
@@ -48,103 +47,11 @@ pub fn address(r: Resource, d: &Desired) -> &'static str {
             Some(Principal::User(_)) => BACKEND_USER_ATTACHMENT,
             _ => BACKEND_ROLE_ATTACHMENT,
         },
-    }
-}
-
-/// A resource that exists and can be imported, with the id Terraform's importer expects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Import {
-    pub resource: Resource,
-    pub id: String,
-}
-
-/// The import ids of the resources this stack created, from the live state; notes say what was
-/// left out and why.
-pub fn imports(d: &Desired, region: &str, o: &Observed) -> (Vec<Import>, Vec<String>) {
-    let mut notes = Vec::new();
-    let mut owned = |what: &str, name: &str, own: Owner| {
-        let mine = own == Owner::ThisStack;
-        if !mine {
-            let why = match own {
-                Owner::OtherRegion(r) => format!("belongs to stack {} in region {}", r.stack, r.region),
-                _ => format!(
-                    "was not created by stack {}; no import block for it (run `setup apply --adopt` first to take it over)",
-                    d.stack
-                ),
-            };
-            notes.push(format!("{what} {name} exists but {why}"));
-        }
-        mine
+        Resource::GroupRole(n) => return groups::role(d, n),
+        Resource::GroupPolicy(n) => return groups::policy(d, n),
+        Resource::GroupPolicyAttachment(n) => return groups::attachment(d, n),
     };
-    let stack = d.stack.as_str();
-    let table = o.get::<Table>().filter(|t| owned("table", &d.table.name, owner(&t.tags, stack)));
-    let pool = match identity_pool::lookup(o) {
-        identity_pool::Lookup::Owned(p) => Some(p.as_ref()),
-        // Never this stack's: the check only notes why there is no import block.
-        identity_pool::Lookup::NotOwned(c) => c
-            .first()
-            .filter(|p| owned("identity pool", &d.identity_pool_name, owner(&p.tags, stack))),
-        identity_pool::Lookup::None => None,
-    };
-    // IAM is global: a role or policy of this stack's name in another region is not ours here.
-    let mut role_ours =
-        |name: &str, r: &role::Live| owned("role", name, r.global().owner(stack, region));
-    let role: Option<&role::Live> = o.get::<role::Role>().filter(|r| role_ours(&d.role_name, r));
-    let guest_role: Option<&role::Live> =
-        o.get::<guest::GuestRole>().filter(|r| role_ours(&d.guest_spec.role_name, r));
-    let mut policy_ours =
-        |name: &str, p: &policy::Live| owned("policy", name, p.global().owner(stack, region));
-    let policy: Option<&policy::Live> =
-        o.get::<policy::AccessPolicy>().filter(|p| policy_ours(&d.policy_name, p));
-    let backend: Option<(&backend::Live, &policy::Live)> = o.get::<Backend>().and_then(|b| {
-        let p = b.policy.as_ref()?;
-        policy_ours(&d.backend_policy_name(), p).then_some((b, p))
-    });
-    let guest_policy: Option<&policy::Live> =
-        o.get::<guest::GuestPolicy>().filter(|p| policy_ours(&d.guest_spec.policy_name, p));
-    let mut found = Vec::new();
-    for r in resources(d) {
-        let id = match r {
-            Resource::Table => table.map(|_| d.table.name.clone()),
-            Resource::IdentityPool => pool.map(|p| p.id.clone()),
-            Resource::Role => role.map(|_| d.role_name.clone()),
-            Resource::AccessPolicy => policy.map(|p| p.arn.clone()),
-            Resource::PolicyAttachment => match (role, policy) {
-                (Some(r), Some(p)) if r.attached.iter().any(|(_, arn)| *arn == p.arn) => {
-                    Some(format!("{}/{}", d.role_name, p.arn))
-                }
-                _ => None,
-            },
-            Resource::GuestRole => guest_role.map(|_| d.guest_spec.role_name.clone()),
-            Resource::GuestPolicy => guest_policy.map(|p| p.arn.clone()),
-            Resource::GuestPolicyAttachment => match (guest_role, guest_policy) {
-                (Some(r), Some(p)) if r.attached.iter().any(|(_, arn)| *arn == p.arn) => {
-                    Some(format!("{}/{}", d.guest_spec.role_name, p.arn))
-                }
-                _ => None,
-            },
-            Resource::PoolRoles => match (pool, o.get::<PoolRoles>()) {
-                (Some(p), Some(roles)) if roles.authenticated().is_some() => Some(p.id.clone()),
-                _ => None,
-            },
-            // Setting a map is idempotent: `terraform apply` writes it whether or not it is there.
-            Resource::PrincipalTags => None,
-            Resource::BackendPolicy => backend.map(|(_, p)| p.arn.clone()),
-            Resource::BackendAttachment => {
-                let principal = d.backend.as_ref().map(|b| &b.principal);
-                match (backend, principal) {
-                    (Some((b, p)), Some(who)) if b.attached.contains(who) => {
-                        Some(format!("{}/{}", who.name(), p.arn))
-                    }
-                    _ => None,
-                }
-            }
-        };
-        if let Some(id) = id {
-            found.push(Import { resource: r, id });
-        }
-    }
-    (found, notes)
+    fixed.to_string()
 }
 
 /// A fixed expression written in this file (never user input).
@@ -319,6 +226,9 @@ pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> S
                 .add_attribute(("role", attr(GUEST_ROLE, "name")))
                 .add_attribute(("policy_arn", attr(GUEST_POLICY, "arn")))
                 .build()],
+            Resource::GroupRole(n) => vec![groups::role_block(d, n)],
+            Resource::GroupPolicy(n) => vec![groups::policy_block(d, n)],
+            Resource::GroupPolicyAttachment(n) => vec![groups::attachment_block(d, n)],
             Resource::PoolRoles => vec![pool_roles(d)],
             Resource::PrincipalTags => vec![principal_tags(d)],
         };
@@ -329,7 +239,7 @@ pub fn configuration(d: &Desired, region: Option<&str>, imports: &[Import]) -> S
     for i in imports {
         body = body.add_block(
             Block::builder("import")
-                .add_attribute(("to", expr(address(i.resource, d))))
+                .add_attribute(("to", expr(&address(i.resource, d))))
                 .add_attribute(("id", i.id.as_str()))
                 .build(),
         );
@@ -375,8 +285,13 @@ fn locals(d: &Desired) -> Block {
                     None => b,
                 }
             }
+            Resource::GroupPolicy(n) => {
+                groups::locals(d, n).into_iter().fold(b, |b, (k, v)| b.add_attribute((k, v)))
+            }
             Resource::Table
             | Resource::IdentityPool
+            | Resource::GroupRole(_)
+            | Resource::GroupPolicyAttachment(_)
             | Resource::PolicyAttachment
             | Resource::GuestPolicyAttachment
             | Resource::PoolRoles
@@ -531,10 +446,10 @@ fn pool_roles(d: &Desired) -> Block {
     if d.guest().is_some() {
         roles.insert(key("unauthenticated"), attr(GUEST_ROLE, "arn"));
     }
-    resource(POOL_ROLES)
+    let b = resource(POOL_ROLES)
         .add_attribute(("identity_pool_id", attr(IDENTITY_POOL, "id")))
-        .add_attribute(("roles", Expression::Object(roles)))
-        .build()
+        .add_attribute(("roles", Expression::Object(roles)));
+    groups::role_mapping(d).into_iter().fold(b, |b, m| b.add_block(m)).build()
 }
 
 /// The pool's principal tag map for the user pool provider (isolation by the user pool sub),
@@ -576,7 +491,7 @@ fn backend_policy(d: &Desired) -> Block {
 /// The backend policy attached to the existing role or user, named (never created here).
 fn backend_attachment(d: &Desired) -> Block {
     let b = d.backend.as_ref().expect("exported only with [backend]");
-    let block = resource(address(Resource::BackendAttachment, d));
+    let block = resource(&address(Resource::BackendAttachment, d));
     match &b.principal {
         Principal::Role(name) => block.add_attribute(("role", name.as_str())),
         Principal::User(name) => block.add_attribute(("user", name.as_str())),
@@ -585,6 +500,10 @@ fn backend_attachment(d: &Desired) -> Block {
     .build()
 }
 
+mod groups;
+mod imports;
 mod roles;
+
+pub use imports::{imports, Import};
 #[cfg(test)]
 mod tests;

@@ -169,6 +169,9 @@ const CUSTOMER_MANAGED: &str = include_str!("../fixtures/table-options.toml");
 
 const BACKEND_ROLE: &str = "[backend]\nrole = \"api-task\"\nactions = [\"dynamodb:Query\"]\n";
 
+/// Two groups, one isolated per user: their roles, policies and the pool's role mapping.
+const GROUPS: &str = "[[groups]]\nname = \"admins\"\nactions = [\"dynamodb:GetItem\", \"dynamodb:Query\", \"dynamodb:Scan\"]\nper_user_isolation = false\n[[groups]]\nname = \"support\"\nactions = [\"dynamodb:GetItem\"]\n";
+
 fn expect(scan: &Scan, name: &str, cfn: &Findings, tf: &Findings) {
     let [yaml, json, terraform] = files(name);
     for (file, want) in [(yaml, cfn), (json, cfn), (terraform, tf)] {
@@ -182,11 +185,13 @@ fn expect(scan: &Scan, name: &str, cfn: &Findings, tf: &Findings) {
 #[test]
 fn customer_managed_exports_have_no_finding_and_the_default_only_ckv_aws_119() {
     let exports = Exports::new();
-    exports.config("cmk", &format!("name = \"cmk-profiles\"\n{CUSTOMER_MANAGED}"), BACKEND_ROLE);
+    // With groups: their roles and policies are as clean as the stack's.
+    let with_groups = format!("{BACKEND_ROLE}{GROUPS}");
+    exports.config("cmk", &format!("name = \"cmk-profiles\"\n{CUSTOMER_MANAGED}"), &with_groups);
     // The key by alias: the template takes its ARN as a parameter, Terraform looks it up.
     let by_alias = "encryption = \"customer-managed\"\nkms_key = \"alias/profiles\"";
     exports.config("cmk-alias", by_alias, "");
-    exports.config("default", "", BACKEND_ROLE);
+    exports.config("default", "", &with_groups);
     exports.config("aws-managed", "encryption = \"aws-managed\"", "");
     let scan_dir = &exports.scan;
     // The scanner does see problems in these exports: the access policy on every resource.

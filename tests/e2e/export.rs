@@ -32,7 +32,7 @@ pub(crate) fn every_config(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// A config unlike the examples: provisioned, numeric key only, two clients, guests allowed,
-/// names given, extra tags and actions, a permissions boundary by name.
+/// names given, extra tags and actions, a permissions boundary by name, two groups.
 pub(crate) const OWN_CONFIG: &str = r#"
 stack = "lint-own"
 region = "eu-central-1"
@@ -62,6 +62,16 @@ name = "orders-app-users"
 [policy]
 name = "orders-app-table"
 actions = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"]
+
+[[groups]]
+name = "admins"
+actions = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
+per_user_isolation = false
+
+[[groups]]
+name = "support-staff"
+actions = ["dynamodb:GetItem"]
+role = "orders-support"
 "#;
 
 pub(crate) fn export_offline(dir: &Path, config: &Path, args: &[&str]) -> Run {
@@ -186,6 +196,43 @@ fn cloudformation_template_has_every_piece_of_the_desired_state() {
             "unauthenticated": {"Fn::GetAtt": ["GuestRole", "Arn"]},
         })
     );
+    // The groups: each its role (the stack role's trust and boundary) and policy, and the
+    // pool maps each app client by rules, one per group in order.
+    for (id, name, role_name) in [
+        ("Admins", "admins", "lint-own-group-admins"),
+        ("Supportstaff", "support-staff", "orders-support"),
+    ] {
+        let g = &res[format!("GroupRole{id}")]["Properties"];
+        assert_eq!(g["RoleName"], role_name);
+        assert_eq!(g["AssumeRolePolicyDocument"], role["AssumeRolePolicyDocument"]);
+        assert_eq!(g["PermissionsBoundary"], boundary);
+        let gp = &res[format!("GroupPolicy{id}")]["Properties"];
+        assert_eq!(gp["ManagedPolicyName"], format!("lint-own-group-{name}-access"));
+        assert_eq!(gp["Roles"], json!([{"Ref": format!("GroupRole{id}")}]));
+    }
+    let mappings = attach["RoleMappings"].as_object().unwrap();
+    assert_eq!(mappings.keys().collect::<Vec<_>>(), ["AppClientId1", "AppClientId2"]);
+    for (client, m) in mappings {
+        assert_eq!(m["Type"], "Rules");
+        assert_eq!(m["AmbiguousRoleResolution"], "AuthenticatedRole");
+        assert!(m["IdentityProvider"]["Fn::Sub"][0]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":${{{client}}}")));
+        let rules: Vec<(&Value, &Value)> = m["RulesConfiguration"]["Rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (&r["Value"], &r["RoleARN"]["Fn::GetAtt"][0]))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                (&json!("admins"), &json!("GroupRoleAdmins")),
+                (&json!("support-staff"), &json!("GroupRoleSupportstaff"))
+            ]
+        );
+    }
     // The table options' defaults, written out.
     assert_eq!(p["SSESpecification"], json!({"SSEEnabled": false}));
     assert_eq!(p["TableClass"], "STANDARD");

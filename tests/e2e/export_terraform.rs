@@ -117,6 +117,20 @@ pub(crate) fn check_terraform(text: &str) -> Body {
     if text.contains("resource \"aws_iam_policy\" \"backend\"") {
         expected.extend(["aws_iam_policy.backend", "aws_iam_role_policy_attachment.backend"]);
     }
+    // `[[groups]]`: each group's role, then each group's policy and attachment, in the config's
+    // order.
+    let groups: Vec<String> = addresses
+        .iter()
+        .filter_map(|a| a.strip_prefix("aws_iam_role.group_"))
+        .map(String::from)
+        .collect();
+    let mut group_addresses: Vec<String> =
+        groups.iter().map(|g| format!("aws_iam_role.group_{g}")).collect();
+    for g in &groups {
+        group_addresses.push(format!("aws_iam_policy.group_{g}"));
+        group_addresses.push(format!("aws_iam_role_policy_attachment.group_{g}"));
+    }
+    expected.extend(group_addresses.iter().map(String::as_str));
     assert_eq!(addresses, expected);
     let variables: BTreeSet<String> = body
         .blocks()
@@ -143,6 +157,7 @@ pub(crate) fn check_terraform(text: &str) -> Body {
             // built-in type names and the dynamic block's iterator
             "string" | "list" => true,
             "cognito_identity_providers" => r == "cognito_identity_providers.value",
+            "role_mapping" => r == "role_mapping.value",
             // data sources: the customer managed key's ARN
             "data" => r.strip_suffix(".arn").is_some_and(|address| data.contains(address)),
             kind => {
@@ -300,6 +315,27 @@ fn terraform_output_of_every_example_declares_every_resource_and_reference() {
     assert_eq!(doc, want);
     let provider = eval_local(&body, "user_pool_provider", &[]);
     assert_eq!(provider, json!("cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Zyx987"));
+    // The groups, and the pool's role mapping: a rule per group, in order.
+    for (name, role) in [("admins", "lint-own-group-admins"), ("support-staff", "orders-support")] {
+        let address = format!("aws_iam_role.group_{name}");
+        assert_eq!(string(attr(by(&address), "name")), role);
+        let policy = format!("aws_iam_policy.group_{name}");
+        assert_eq!(string(attr(by(&policy), "name")), format!("lint-own-group-{name}-access"));
+    }
+    let roles = by("aws_cognito_identity_pool_roles_attachment.pool");
+    let mapping = nested(roles, "dynamic");
+    assert_eq!(mapping[0].labels()[0].as_str(), "role_mapping");
+    let rules: Vec<(String, String)> = nested(nested(mapping[0], "content")[0], "mapping_rule")
+        .iter()
+        .map(|r| (string(attr(r, "value")), attr(r, "role_arn").to_string()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("admins".to_string(), "aws_iam_role.group_admins.arn".to_string()),
+            ("support-staff".to_string(), "aws_iam_role.group_support-staff.arn".to_string()),
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,6 +383,37 @@ fn terraform_imports_what_apply_created_with_live_ids() {
     let region =
         body.blocks().find(|b| b.identifier() == "provider").map(|b| string(attr(b, "region")));
     assert_eq!(region.as_deref(), Some(REGION));
+}
+
+#[test]
+fn terraform_imports_each_groups_role_policy_and_attachment() {
+    let s = Stack::new("tf-imports-groups", "");
+    let groups = "[[groups]]\nname = \"admins\"\nactions = [\"dynamodb:Scan\"]\n[[groups]]\nname = \"support\"\nactions = [\"dynamodb:GetItem\"]\nrole = \"tf-imports-helpdesk\"\n";
+    s.write_config(&s.table_config("", groups));
+    s.ok(&["apply"]);
+    let r = s.ok(&["export", "--format", "terraform"]);
+    r.stderr_has("12 import blocks");
+    let body = check_terraform(&r.stdout);
+    let got = imports(&body);
+    let policy =
+        |name: &str| format!("arn:aws:iam::{ACCOUNT}:policy/{}-group-{name}-access", s.name);
+    let admins_role = format!("{}-group-admins", s.name);
+    for (to, id) in [
+        ("aws_iam_role.group_admins".to_string(), admins_role.clone()),
+        ("aws_iam_policy.group_admins".to_string(), policy("admins")),
+        (
+            "aws_iam_role_policy_attachment.group_admins".to_string(),
+            format!("{admins_role}/{}", policy("admins")),
+        ),
+        ("aws_iam_role.group_support".to_string(), "tf-imports-helpdesk".to_string()),
+        ("aws_iam_policy.group_support".to_string(), policy("support")),
+        (
+            "aws_iam_role_policy_attachment.group_support".to_string(),
+            format!("tf-imports-helpdesk/{}", policy("support")),
+        ),
+    ] {
+        assert!(got.contains(&(to.clone(), id.clone())), "no import of {to} as {id}: {got:?}");
+    }
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod checks;
 mod console;
+mod groups;
 
 use aws_sdk_dynamodb::types::KeyType;
 use serde_json::json;

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
 
-use super::generate::{self, ChosenPolicy, Draft, LiveTable, Section};
+use super::generate::{self, ChosenPolicy, Draft, LiveGroup, LiveTable, Section};
+use super::groups;
 use super::wiring::{self, Place, TableGrant};
 use super::Initialized;
 use crate::aws::{self, Account, AwsOptions, Clients, Explain, Found};
@@ -100,7 +101,8 @@ pub async fn init(global: &Global, pool_id: &str) -> Result<Initialized> {
         bail!("identity pool {pool_id} does not exist in region {region} of account {account}: check the id (Cognito console, Identity pools) or the credentials in use");
     };
     let pool_name = pool.identity_pool_name().to_string();
-    let Some(role_arn) = roles?.and_then(|r| r.authenticated().map(str::to_string)) else {
+    let roles = roles?;
+    let Some(role_arn) = roles.as_ref().and_then(|r| r.authenticated().map(str::to_string)) else {
         bail!("identity pool {pool_id} ({pool_name}) has no authenticated role, so there is no role or policy to describe: give it one (console: the pool's User access, Authenticated role), or write a new config with `setup init --user-pool-id ID --client-id ID`");
     };
     let providers = user_pools(&pool);
@@ -151,7 +153,16 @@ pub async fn init(global: &Global, pool_id: &str) -> Result<Initialized> {
         live_table.as_ref().and_then(|t| t.tags.get(STACK_TAG).cloned()),
     ];
     let (stack, stack_origin) = stack_name(global, &pool_name, &stack_tags, &mut notes);
-    let policy = grant.map(|g| chosen_policy(g, &mut notes));
+    let policy = grant.map(|g| {
+        let (policy, policy_notes) = chosen_policy(g);
+        notes.extend(policy_notes.into_iter().map(|n| (Section::Policy, n)));
+        policy
+    });
+    let groups = read_groups(&aws, &roles, &user_pool_id, &client_ids, grant, &place).await?;
+    if let Some(p) = &policy {
+        notes.extend(isolation_key_notes(p, &groups).into_iter().map(|n| (Section::Groups, n)));
+    }
+    notes.extend(groups.1.into_iter().map(|n| (Section::Groups, n)));
     let table = grant.map(|g| {
         if live_table.is_none() {
             notes.push((
@@ -179,9 +190,48 @@ pub async fn init(global: &Global, pool_id: &str) -> Result<Initialized> {
         role_arn,
         table,
         policy,
+        groups: groups.0,
         notes,
     };
     write(global, draft).await
+}
+
+/// The role mappings of the app clients as `[[groups]]` (see `groups`), with the notes.
+async fn read_groups(
+    aws: &Clients,
+    roles: &Option<pool_roles::Live>,
+    user_pool_id: &str,
+    client_ids: &[String],
+    grant: Option<&TableGrant>,
+    place: &Place,
+) -> Result<(Vec<LiveGroup>, Vec<String>)> {
+    let mappings = roles.as_ref().and_then(|r| r.role_mappings.clone()).unwrap_or_default();
+    let providers: Vec<String> =
+        client_ids.iter().map(|c| groups::provider(user_pool_id, c)).collect();
+    let (rules, mut notes) = groups::rules(&mappings, &providers);
+    let (live, more) = groups::read(aws, &rules, grant.map(|g| g.table.as_str()), place).await?;
+    notes.extend(more);
+    Ok((live, notes))
+}
+
+/// A group isolated by another key than `[policy]`'s: the config has one key for both.
+fn isolation_key_notes(
+    policy: &ChosenPolicy,
+    groups: &(Vec<LiveGroup>, Vec<String>),
+) -> Vec<String> {
+    let key = policy.isolation.unwrap_or(Isolation::UserPoolSub);
+    groups
+        .0
+        .iter()
+        .filter_map(|g| {
+            let p = g.policy.as_ref()?;
+            let own = p.isolation.filter(|k| *k != key)?;
+            Some(format!(
+                "policy {} of group {} isolates items by {}, but a group is isolated by the key of [policy] ({}): after apply --adopt, the group's items stored under the other key are out of reach",
+                p.name, g.name, own.name(), key.name()
+            ))
+        })
+        .collect()
 }
 
 /// The tables the candidate grants name, each read once (`None`: it does not exist).
@@ -250,18 +300,19 @@ fn stack_name(
     }
 }
 
-/// The `[policy]` values of the chosen grant, with the notes on what the config cannot keep.
-fn chosen_policy(g: &TableGrant, notes: &mut Vec<(Section, String)>) -> ChosenPolicy {
+/// The `[policy]` (or a group's) values of the chosen grant, with the notes on what the config
+/// cannot keep.
+pub(super) fn chosen_policy(g: &TableGrant) -> (ChosenPolicy, Vec<String>) {
     let a = wiring::config_actions(g, &config::DEFAULT_ACTIONS);
-    notes.extend(a.notes.into_iter().map(|n| (Section::Policy, n)));
-    notes.extend(wiring::isolation_notes(g).into_iter().map(|n| (Section::Policy, n)));
+    let mut notes = a.notes;
+    notes.extend(wiring::isolation_notes(g));
     if !g.dropped.is_empty() {
-        notes.push((Section::Policy, format!(
+        notes.push(format!(
             "apply --adopt rewrites policy {} to grant the actions below on the table ARN and nothing else, so it no longer grants: {}. Move what the app still needs into a policy of its own first",
             g.policy, g.dropped.join("; ")
-        )));
+        ));
     }
-    ChosenPolicy {
+    let policy = ChosenPolicy {
         name: g.policy.clone(),
         arn: g.policy_arn.clone(),
         actions: a.actions,
@@ -270,7 +321,8 @@ fn chosen_policy(g: &TableGrant, notes: &mut Vec<(Section, String)>) -> ChosenPo
             .isolation
             .as_ref()
             .map(|_| wiring::isolation_key(g).unwrap_or(Isolation::UserPoolSub)),
-    }
+    };
+    (policy, notes)
 }
 
 /// The `[table]` values of the live table (tags the config can hold).
@@ -293,7 +345,7 @@ fn described_table(t: &table::Live) -> LiveTable {
 
 /// Reads every attached policy's default document and what it grants: the candidates, and
 /// notes on the others (AWS managed or broad policies that reach the table too).
-async fn read_policies(
+pub(super) async fn read_policies(
     aws: &Clients,
     live_role: &role::Live,
     role_name: &str,
@@ -328,9 +380,9 @@ async fn read_policies(
 }
 
 /// Renders, checks with the config parser, adds the plan of `apply --adopt`, writes.
-async fn write(global: &Global, draft: Draft) -> Result<Initialized> {
+async fn write(global: &Global, mut draft: Draft) -> Result<Initialized> {
     let path = &global.config;
-    let text = draft.render();
+    let text = draft.render_fitting(path);
     let desired = config::parse(&text, path, &Overrides::default())
         .map_err(|e| anyhow!("the live setup does not fit a config ({e}); nothing was written"))?;
     let plan = match Session::connect(desired, global, Arc::new(crate::progress::Silent)).await {
@@ -387,6 +439,38 @@ async fn write(global: &Global, draft: Draft) -> Result<Initialized> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_isolated_by_another_key_than_the_policys_is_named() {
+        let policy = |name: &str, isolation| ChosenPolicy {
+            name: name.into(),
+            arn: format!("arn:aws:iam::123456789012:policy/{name}"),
+            actions: vec!["dynamodb:GetItem".into()],
+            isolation,
+        };
+        let group = |name: &str, isolation| LiveGroup {
+            name: name.into(),
+            rule: 1,
+            role_name: format!("r-{name}"),
+            role_arn: format!("arn:aws:iam::123456789012:role/r-{name}"),
+            policy: Some(policy(&format!("p-{name}"), isolation)),
+        };
+        let groups = (
+            vec![
+                group("same", Some(Isolation::IdentityId)),
+                group("other", Some(Isolation::UserPoolSub)),
+                group("open", None),
+            ],
+            vec![],
+        );
+        let notes = isolation_key_notes(&policy("p", Some(Isolation::IdentityId)), &groups);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("policy p-other of group other isolates items by user-pool-sub"));
+        // [policy] not isolated: a group's key is the default, the user pool sub.
+        let notes = isolation_key_notes(&policy("p", None), &groups);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("group same isolates items by identity-id"), "{notes:?}");
+    }
 
     #[test]
     fn identity_pool_ids_name_their_region() {

@@ -3,8 +3,10 @@
 //! could not be copied, and why), and at the end the plan of `apply --adopt` as comments.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::commands::Report;
+use crate::config::{self, Overrides};
 use crate::config::{Billing, Isolation, KeyAttr};
 
 /// The section of the file a note belongs above.
@@ -16,6 +18,7 @@ pub enum Section {
     IdentityPool,
     Role,
     Policy,
+    Groups,
 }
 
 /// The live table, as the config describes it.
@@ -41,6 +44,20 @@ pub struct ChosenPolicy {
     pub isolation: Option<Isolation>,
 }
 
+/// One rule of the identity pool's role mappings, as a `[[groups]]` entry.
+#[derive(Debug, Clone)]
+pub struct LiveGroup {
+    /// The user pool group: the rule's value.
+    pub name: String,
+    /// Its place in the mappings (1-based).
+    pub rule: usize,
+    pub role_name: String,
+    pub role_arn: String,
+    /// The role's policy on the table (`None`: the role does not exist or has none; the
+    /// default actions are written).
+    pub policy: Option<ChosenPolicy>,
+}
+
 /// Everything the file says.
 #[derive(Debug, Clone)]
 pub struct Draft {
@@ -61,14 +78,16 @@ pub struct Draft {
     /// The table the policy names; `live` is `None` when it does not exist.
     pub table: Option<(String, Option<LiveTable>)>,
     pub policy: Option<ChosenPolicy>,
+    /// The role mappings' groups, in the order of their rules.
+    pub groups: Vec<LiveGroup>,
     pub notes: Vec<(Section, String)>,
 }
 
-fn quoted(s: &str) -> String {
+pub(super) fn quoted(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-fn list(items: &[String]) -> String {
+pub(super) fn list(items: &[String]) -> String {
     let inner: Vec<String> = items.iter().map(|i| quoted(i)).collect();
     format!("[{}]", inner.join(", "))
 }
@@ -106,12 +125,29 @@ fn hanging(text: &str, first: &str, rest: &str) -> String {
 
 impl Draft {
     /// The comment above a section: the live resource it describes, then the notes about it.
-    fn above(&self, section: Section, resource: &str) -> String {
+    pub(super) fn above(&self, section: Section, resource: &str) -> String {
         let mut out = comment(resource, " ");
         for (_, n) in self.notes.iter().filter(|(s, _)| *s == section) {
             out.push_str(&comment(&format!("NOTE: {n}"), " "));
         }
         out
+    }
+
+    /// [`Draft::render`], without the groups when the config refuses them (a role or policy
+    /// shared with the stack's, a name Cognito allows but IAM does not…), and a note on why.
+    pub fn render_fitting(&mut self, path: &Path) -> String {
+        let text = self.render();
+        if self.groups.is_empty() {
+            return text;
+        }
+        match config::parse(&text, path, &Overrides::default()) {
+            Ok(_) => text,
+            Err(e) => {
+                self.notes.push((Section::Groups, format!("the role mappings' groups are not expressed, as the config refuses them ({e}); the plan at the end says what apply --adopt does with the mappings: to have setup manage the groups, write them by hand")));
+                self.groups.clear();
+                self.render()
+            }
+        }
     }
 
     /// The file without the plan.
@@ -191,6 +227,7 @@ impl Draft {
         ));
         t.push_str(&format!("[role]\nname = {}\n\n", quoted(&self.role_name)));
         self.render_policy(&mut t);
+        self.render_groups(&mut t);
         t
     }
 
@@ -331,6 +368,7 @@ mod tests {
                 actions: vec!["dynamodb:GetItem".into(), "dynamodb:Query".into()],
                 isolation: Some(Isolation::IdentityId),
             }),
+            groups: Vec::new(),
             notes: vec![(Section::Policy, "something to know".into())],
         }
     }
@@ -369,6 +407,122 @@ mod tests {
             ) && tail.contains("# NOTE: something to know"),
             "{tail}"
         );
+    }
+
+    #[test]
+    fn groups_parse_back_in_order_with_names_only_where_not_the_defaults() {
+        let mut d = draft();
+        let policy = |name: &str, actions: &[&str], isolation| ChosenPolicy {
+            name: name.into(),
+            arn: format!("arn:aws:iam::123456789012:policy/{name}"),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            isolation,
+        };
+        d.groups = vec![
+            LiveGroup {
+                name: "admins".into(),
+                rule: 1,
+                role_name: "my-app-group-admins".into(),
+                role_arn: "arn:aws:iam::123456789012:role/my-app-group-admins".into(),
+                policy: Some(policy(
+                    "my-app-group-admins-access",
+                    &["dynamodb:GetItem", "dynamodb:Scan"],
+                    None,
+                )),
+            },
+            LiveGroup {
+                name: "support".into(),
+                rule: 2,
+                role_name: "HelpDesk".into(),
+                role_arn: "arn:aws:iam::123456789012:role/HelpDesk".into(),
+                policy: Some(policy(
+                    "help-reads",
+                    &["dynamodb:GetItem"],
+                    Some(Isolation::IdentityId),
+                )),
+            },
+            LiveGroup {
+                name: "later".into(),
+                rule: 3,
+                role_name: "LaterRole".into(),
+                role_arn: "arn:aws:iam::123456789012:role/LaterRole".into(),
+                policy: None,
+            },
+        ];
+        d.notes.push((Section::Groups, "a group note".into()));
+        let text = d.render();
+        let parsed = config::parse(&text, Path::new("x"), &Overrides::default())
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        type Read<'a> = (&'a str, &'a str, &'a str, Vec<&'a str>, Option<Isolation>);
+        let got: Vec<Read> = parsed
+            .groups
+            .iter()
+            .map(|g| {
+                let actions = g.actions.iter().map(String::as_str).collect();
+                (
+                    g.name.as_str(),
+                    g.role_name.as_str(),
+                    g.policy_name.as_str(),
+                    actions,
+                    g.isolation,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "admins",
+                    "my-app-group-admins",
+                    "my-app-group-admins-access",
+                    vec!["dynamodb:GetItem", "dynamodb:Scan"],
+                    None
+                ),
+                (
+                    "support",
+                    "HelpDesk",
+                    "help-reads",
+                    vec!["dynamodb:GetItem"],
+                    Some(Isolation::IdentityId)
+                ),
+                (
+                    "later",
+                    "LaterRole",
+                    "my-app-group-later-access",
+                    config::DEFAULT_ACTIONS.to_vec(),
+                    None
+                ),
+            ]
+        );
+        // The defaults are not written out.
+        let admins = &text
+            [text.find("name = \"admins\"").unwrap()..text.find("name = \"support\"").unwrap()];
+        assert!(!admins.contains("role =") && !admins.contains("policy_name ="), "{admins}");
+        assert!(text.contains("# NOTE: a group note"), "{text}");
+        // No groups and nothing to say: no section.
+        let text = draft().render();
+        assert!(!text.contains("groups"), "{text}");
+    }
+
+    #[test]
+    fn groups_the_config_refuses_are_left_out_and_the_note_says_why() {
+        let mut d = draft();
+        // A rule handing out the stack's own role: the config gives each group a role of its own.
+        d.groups = vec![LiveGroup {
+            name: "admins".into(),
+            rule: 1,
+            role_name: d.role_name.clone(),
+            role_arn: d.role_arn.clone(),
+            policy: None,
+        }];
+        let text = d.render_fitting(Path::new("setup.toml"));
+        assert!(!text.lines().any(|l| l == "[[groups]]"), "{text}");
+        assert!(d.groups.is_empty());
+        let (section, note) = d.notes.last().unwrap();
+        assert_eq!(*section, Section::Groups);
+        assert!(note.contains("groups are not expressed") && note.contains("role.name"), "{note}");
+        assert!(text.contains("# NOTE: the role mappings' groups are not expressed"), "{text}");
+        config::parse(&text, Path::new("setup.toml"), &Overrides::default()).unwrap();
     }
 
     #[test]

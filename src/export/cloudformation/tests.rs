@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::{parse, Overrides};
+use crate::steps::group;
 use std::path::Path;
 
 fn desired(extra: &str) -> Desired {
@@ -331,4 +332,134 @@ fn the_roles_carry_the_configured_permissions_boundary() {
             assert_eq!(t["Resources"][role]["Properties"]["PermissionsBoundary"], want, "{role}");
         }
     }
+}
+
+/// Two groups: the second isolated per user, with its own role name.
+const GROUPS: &str = "[[groups]]\nname = \"admins\"\nactions = [\"dynamodb:GetItem\", \"dynamodb:Query\", \"dynamodb:Scan\"]\n[[groups]]\nname = \"support-staff\"\nactions = [\"dynamodb:GetItem\"]\nper_user_isolation = true\nrole = \"demo-support\"\n";
+
+#[test]
+fn each_group_gets_its_role_and_policy_as_apply_writes_them() {
+    let mut d = desired(&format!("{}{GROUPS}", options()));
+    d.permissions_boundary = Some(Boundary::Name("demo-boundary".into()));
+    let t = template(&d);
+    let res = &t["Resources"];
+    let table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/profiles";
+    for (n, (role_id, policy_id, role_name, policy_name)) in [
+        ("GroupRoleAdmins", "GroupPolicyAdmins", "demo-group-admins", "demo-group-admins-access"),
+        (
+            "GroupRoleSupportstaff",
+            "GroupPolicySupportstaff",
+            "demo-support",
+            "demo-group-support-staff-access",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let g = &d.groups[n];
+        let role = &res[role_id];
+        assert_eq!(role["Type"], "AWS::IAM::Role");
+        let p = &role["Properties"];
+        assert_eq!(p["RoleName"], role_name);
+        // The stack role's trust, with the pool as a reference.
+        assert_eq!(
+            p["AssumeRolePolicyDocument"],
+            group::trust_policy(&d, json!({"Ref": IDENTITY_POOL}))
+        );
+        assert_eq!(
+            p["AssumeRolePolicyDocument"],
+            res[ROLE]["Properties"]["AssumeRolePolicyDocument"]
+        );
+        assert_eq!(
+            p["Description"],
+            json!({"Fn::Sub": group::role_description("demo", &g.name, "${IdentityPool}")})
+        );
+        assert_eq!(p["Tags"], res[ROLE]["Properties"]["Tags"]);
+        assert_eq!(
+            p["PermissionsBoundary"],
+            json!({"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/demo-boundary"})
+        );
+        let policy = &res[policy_id];
+        assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy");
+        let p = &policy["Properties"];
+        assert_eq!(p["ManagedPolicyName"], policy_name);
+        assert_eq!(p["Description"], group::policy_description(&d, &g.name));
+        assert_eq!(p["Roles"], json!([{"Ref": role_id}]));
+        // As apply writes it: the group's actions on the table and its indexes, the key's grant.
+        assert_eq!(
+            resolved(&p["PolicyDocument"], table_arn, KEY_ARN, "eu-west-1"),
+            policy_doc::with_statement(
+                d.on_indexes_of(group::policy_document(g, json!(table_arn)), table_arn),
+                policy_doc::kms_statement(KEY_ARN, "eu-west-1", &d.table.name),
+            )
+        );
+        assert_eq!(
+            t["Outputs"][format!("{role_id}Arn")]["Value"],
+            json!({"Fn::GetAtt": [role_id, "Arn"]})
+        );
+    }
+    // The isolated group's document is not the other's.
+    assert_ne!(
+        res["GroupPolicyAdmins"]["Properties"]["PolicyDocument"]["Statement"][0],
+        res["GroupPolicySupportstaff"]["Properties"]["PolicyDocument"]["Statement"][0]
+    );
+    // Without groups, none of this.
+    let t = template(&desired(""));
+    let ids: Vec<&String> = t["Resources"].as_object().unwrap().keys().collect();
+    assert!(ids.iter().all(|id| !id.starts_with("Group")), "{ids:?}");
+    assert!(t["Resources"][POOL_ROLES]["Properties"].get("RoleMappings").is_none());
+}
+
+#[test]
+fn the_pool_maps_each_app_client_by_rules_one_per_group_in_order() {
+    let t = template(&desired(GROUPS));
+    let rules = json!([
+        {
+            "Claim": "cognito:groups",
+            "MatchType": "Contains",
+            "Value": "admins",
+            "RoleARN": {"Fn::GetAtt": ["GroupRoleAdmins", "Arn"]},
+        },
+        {
+            "Claim": "cognito:groups",
+            "MatchType": "Contains",
+            "Value": "support-staff",
+            "RoleARN": {"Fn::GetAtt": ["GroupRoleSupportstaff", "Arn"]},
+        },
+    ]);
+    let region = json!({"Fn::Select": [0, {"Fn::Split": ["_", {"Ref": USER_POOL_PARAM}]}]});
+    let mapping = |client: &str| {
+        json!({
+            "IdentityProvider": {"Fn::Sub": [
+                format!("cognito-idp.${{UserPoolRegion}}.amazonaws.com/${{UserPoolId}}:${{{client}}}"),
+                {"UserPoolRegion": region},
+            ]},
+            "Type": "Rules",
+            "AmbiguousRoleResolution": "AuthenticatedRole",
+            "RulesConfiguration": {"Rules": rules},
+        })
+    };
+    let p = &t["Resources"][POOL_ROLES]["Properties"];
+    assert_eq!(
+        p["RoleMappings"],
+        json!({"AppClientId1": mapping("AppClientId1"), "AppClientId2": mapping("AppClientId2")})
+    );
+    assert_eq!(p["Roles"], json!({"authenticated": {"Fn::GetAtt": [ROLE, "Arn"]}}));
+}
+
+#[test]
+fn group_names_become_distinct_logical_ids_and_literal_text() {
+    let d = desired(
+        "[[groups]]\nname = \"a-b\"\nactions = [\"dynamodb:GetItem\"]\nrole = \"r1\"\npolicy_name = \"p1\"\n[[groups]]\nname = \"ab\"\nactions = [\"dynamodb:GetItem\"]\n[[groups]]\nname = \"${x}\"\nactions = [\"dynamodb:GetItem\"]\nrole = \"r3\"\npolicy_name = \"p3\"\n",
+    );
+    let t = template(&d);
+    let res = &t["Resources"];
+    for id in ["GroupRoleAb", "GroupRoleAb2", "GroupRoleX", "GroupPolicyAb", "GroupPolicyAb2"] {
+        assert!(res.get(id).is_some(), "{id}: {:?}", res.as_object().unwrap().keys());
+    }
+    // `${x}` in a name is text, not a CloudFormation variable.
+    assert_eq!(
+        res["GroupRoleX"]["Properties"]["Description"]["Fn::Sub"],
+        json!(group::role_description("demo", "${!x}", "${IdentityPool}"))
+    );
 }

@@ -32,7 +32,13 @@ pub(super) fn guest(d: &Desired) -> Block {
 
 /// A role the identity pool's identities assume: `description` is a template naming the pool,
 /// `trust` the local that holds its trust policy; with the configured permissions boundary.
-fn pool_role(d: &Desired, address: &str, name: &str, description: String, trust: &str) -> Block {
+pub(super) fn pool_role(
+    d: &Desired,
+    address: &str,
+    name: &str,
+    description: String,
+    trust: &str,
+) -> Block {
     let b = resource(address)
         .add_attribute(("name", name))
         .add_attribute(("description", template_string(description)))

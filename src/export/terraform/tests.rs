@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::{parse, Boundary, Overrides};
+use crate::steps::group;
 use std::path::Path;
 
 fn desired() -> Desired {
@@ -233,4 +234,170 @@ fn the_roles_carry_the_configured_permissions_boundary() {
             assert_eq!(attribute(data, "name"), "\"demo-boundary\"");
         }
     }
+}
+
+/// `expr` evaluated as Terraform would, with these live values (and `split`, the one function
+/// the locals use).
+fn eval(expr: &Expression, vars: Value) -> Value {
+    use hcl::eval::{Context, Evaluate, FuncDef, ParamType};
+    let mut ctx = Context::new();
+    ctx.declare_func(
+        "split",
+        FuncDef::builder().param(ParamType::String).param(ParamType::String).build(|args| {
+            let (sep, text) = (args[0].as_str().unwrap(), args[1].as_str().unwrap());
+            Ok(hcl::Value::from_iter(text.split(sep).map(hcl::Value::from)))
+        }),
+    );
+    for (k, v) in vars.as_object().unwrap() {
+        ctx.declare_var(k.as_str(), hcl::value::to_value(v).unwrap());
+    }
+    serde_json::to_value(expr.evaluate(&ctx).unwrap_or_else(|e| panic!("{e}: {expr}"))).unwrap()
+}
+
+fn local<'a>(body: &'a Body, name: &str) -> &'a Expression {
+    body.blocks()
+        .filter(|b| b.identifier() == "locals")
+        .flat_map(|b| b.body().attributes())
+        .find(|a| a.key() == name)
+        .unwrap_or_else(|| panic!("no local {name}"))
+        .expr()
+}
+
+const GROUPS: &str = "[[groups]]\nname = \"admins\"\nactions = [\"dynamodb:GetItem\", \"dynamodb:Query\", \"dynamodb:Scan\"]\n[[groups]]\nname = \"support.staff+${x}\"\nactions = [\"dynamodb:GetItem\"]\nper_user_isolation = true\nrole = \"demo-support\"\npolicy_name = \"demo-support-access\"\n";
+
+const TABLE_ARN: &str = "arn:aws:dynamodb:eu-west-1:123456789012:table/user-profiles";
+const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/k1";
+
+fn live() -> Value {
+    json!({
+        "aws_dynamodb_table": {"table": {"arn": TABLE_ARN}},
+        "aws_cognito_identity_pool": {"pool": {"id": "eu-west-1:1234"}},
+        "data": {"aws_kms_key": {"table": {"arn": KEY}}},
+        "var": {"user_pool_id": "eu-west-1_abc123"},
+    })
+}
+
+#[test]
+fn each_group_gets_its_role_policy_and_attachment_as_apply_writes_them() {
+    let mut d = desired_with(&format!("{OPTIONS}{GROUPS}"));
+    d.permissions_boundary = Some(Boundary::Name("demo-boundary".into()));
+    let text = configuration(&d, None, &[]);
+    let body: Body = hcl::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let addresses: Vec<String> = body
+        .blocks()
+        .filter(|b| b.identifier() == "resource")
+        .map(|b| format!("{}.{}", b.labels()[0].as_str(), b.labels()[1].as_str()))
+        .collect();
+    let group = |kind: &str, name: &str| format!("{kind}.group_{name}");
+    let mut want = vec![TABLE, IDENTITY_POOL, ROLE, ACCESS_POLICY, POLICY_ATTACHMENT]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    want.push(POOL_ROLES.into());
+    // The isolated group's policy reads the sub's principal tag.
+    want.push(PRINCIPAL_TAGS.into());
+    // The group role step's resources, then the group policy step's.
+    let names = ["admins", "support_staff___x_"];
+    want.extend(names.map(|name| group("aws_iam_role", name)));
+    for name in names {
+        want.push(group("aws_iam_policy", name));
+        want.push(group("aws_iam_role_policy_attachment", name));
+    }
+    assert_eq!(addresses, want);
+    // One trust policy for the groups: the stack role's, for this pool.
+    let trust = eval(local(&body, groups::GROUP_TRUST_POLICY), live());
+    assert_eq!(trust, group::trust_policy(&d, json!("eu-west-1:1234")));
+    assert_eq!(trust, eval(local(&body, TRUST_POLICY), live()));
+    let iam_tags =
+        r#"merge(local.tags, { "setup:region" = split(":", aws_dynamodb_table.table.arn)[3] })"#;
+    for (n, (name, role_name, policy_name)) in [
+        ("admins", "demo-group-admins", "demo-group-admins-access"),
+        ("support_staff___x_", "demo-support", "demo-support-access"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let g = &d.groups[n];
+        let role = blocks(&body, "resource", ["aws_iam_role", &format!("group_{name}")]);
+        assert_eq!(attribute(role, "name"), format!("\"{role_name}\""));
+        assert_eq!(attribute(role, "assume_role_policy"), "jsonencode(local.group_trust_policy)");
+        assert_eq!(attribute(role, "permissions_boundary"), "data.aws_iam_policy.boundary.arn");
+        assert_eq!(attribute(role, "tags"), iam_tags);
+        let description = role.body().attributes().find(|a| a.key() == "description").unwrap();
+        assert_eq!(
+            eval(description.expr(), live()),
+            json!(group::role_description("demo", &g.name, "eu-west-1:1234"))
+        );
+        let policy = blocks(&body, "resource", ["aws_iam_policy", &format!("group_{name}")]);
+        assert_eq!(attribute(policy, "name"), format!("\"{policy_name}\""));
+        assert_eq!(attribute(policy, "policy"), format!("jsonencode(local.group_{name}_policy)"));
+        assert_eq!(attribute(policy, "tags"), iam_tags);
+        let description = policy.body().attributes().find(|a| a.key() == "description").unwrap();
+        assert_eq!(eval(description.expr(), live()), json!(group::policy_description(&d, &g.name)));
+        // As apply writes it: the group's actions on the table and its indexes, the key's grant.
+        assert_eq!(
+            eval(local(&body, &format!("group_{name}_policy")), live()),
+            policy_doc::with_statement(
+                d.on_indexes_of(group::policy_document(g, json!(TABLE_ARN)), TABLE_ARN),
+                policy_doc::kms_statement(KEY, "eu-west-1", &d.table.name),
+            )
+        );
+        let attachment =
+            blocks(&body, "resource", ["aws_iam_role_policy_attachment", &format!("group_{name}")]);
+        assert_eq!(attribute(attachment, "role"), format!("aws_iam_role.group_{name}.name"));
+        assert_eq!(attribute(attachment, "policy_arn"), format!("aws_iam_policy.group_{name}.arn"));
+    }
+    // Without groups, none of this.
+    let text = configuration(&desired_with(""), None, &[]);
+    assert!(!text.contains("group"), "{text}");
+}
+
+#[test]
+fn the_pool_maps_each_app_client_by_rules_one_per_group_in_order() {
+    let d = desired_with(GROUPS);
+    let text = configuration(&d, None, &[]);
+    let body: Body = hcl::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let roles = blocks(&body, "resource", ["aws_cognito_identity_pool_roles_attachment", "pool"]);
+    let dynamic = nested(roles, "dynamic");
+    assert_eq!(dynamic.len(), 1);
+    assert_eq!(dynamic[0].labels()[0].as_str(), "role_mapping");
+    assert_eq!(attribute(dynamic[0], "for_each"), "var.client_ids");
+    let content = nested(dynamic[0], "content");
+    let provider = content[0].body().attributes().find(|a| a.key() == "identity_provider").unwrap();
+    let mut vars = live();
+    vars["role_mapping"] = json!({"value": "client1"});
+    vars["local"] = json!({"user_pool_provider": eval(local(&body, "user_pool_provider"), live())});
+    assert_eq!(
+        eval(provider.expr(), vars),
+        json!("cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc123:client1")
+    );
+    assert_eq!(attribute(content[0], "type"), "\"Rules\"");
+    assert_eq!(attribute(content[0], "ambiguous_role_resolution"), "\"AuthenticatedRole\"");
+    let rules: Vec<Value> = nested(content[0], "mapping_rule")
+        .iter()
+        .map(|r| {
+            let get = |k: &str| r.body().attributes().find(|a| a.key() == k).unwrap().expr();
+            json!([
+                eval(get("claim"), live()),
+                eval(get("match_type"), live()),
+                eval(get("value"), live()),
+                get("role_arn").to_string(),
+            ])
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            json!(["cognito:groups", "Contains", "admins", "aws_iam_role.group_admins.arn"]),
+            json!([
+                "cognito:groups",
+                "Contains",
+                "support.staff+${x}",
+                "aws_iam_role.group_support_staff___x_.arn"
+            ]),
+        ]
+    );
+    // Without groups, no mapping.
+    let text = configuration(&desired_with(""), None, &[]);
+    assert!(!text.contains("role_mapping"), "{text}");
 }

@@ -15,6 +15,7 @@ use super::{GroupRole, Grouped, GroupedDiff, Leftovers, Of};
 use crate::config::{Desired, Principal};
 use crate::plan::{Change, Done, State, StepId, Unit};
 use crate::policy_doc;
+use crate::resource::Resource;
 
 const STEP: StepId = StepId::GroupPolicy;
 
@@ -134,6 +135,12 @@ impl Step for GroupPolicy {
 
     fn fixes_findings(&self, action: &Grouped<Action>) -> bool {
         managed::replaces_document(&action.action)
+    }
+
+    fn export(&self, d: &Desired) -> Vec<Resource> {
+        (0..d.groups.len())
+            .flat_map(|n| [Resource::GroupPolicy(n), Resource::GroupPolicyAttachment(n)])
+            .collect()
     }
 
     async fn apply(&self, run: &Run<'_>, action: &Grouped<Action>) -> Result<Vec<Done>> {

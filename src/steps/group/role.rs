@@ -19,6 +19,7 @@ use crate::config::{Desired, GroupSpec};
 use crate::diagnose::{self, grants};
 use crate::plan::{Change, Command, Done, Note, State, StepId, Unit};
 use crate::policy_doc;
+use crate::resource::Resource;
 
 const STEP: StepId = StepId::GroupRole;
 
@@ -280,6 +281,10 @@ impl Step for GroupRole {
             }
             _ => vec![],
         }
+    }
+
+    fn export(&self, d: &Desired) -> Vec<Resource> {
+        (0..d.groups.len()).map(Resource::GroupRole).collect()
     }
 
     async fn apply(&self, run: &Run<'_>, action: &Grouped<Action>) -> Result<Vec<Done>> {
