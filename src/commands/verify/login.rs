@@ -379,3 +379,27 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::token_sub;
+
+    /// The user pool sub is read from the ID token's payload (base64url, unpadded).
+    #[test]
+    fn the_sub_comes_from_the_id_token() {
+        let token = |claims: &str| {
+            let b64 = aws_smithy_types::base64::encode(claims);
+            let url = b64.trim_end_matches('=').replace('+', "-").replace('/', "_");
+            format!("eyJhbGciOiJSUzI1NiJ9.{url}.c2ln")
+        };
+        // "?>" encodes to "Pz4" ("Pz4+" padded): a character base64url writes differently.
+        let sub = "4f1c?>2a-0000";
+        assert_eq!(
+            token_sub(&token(&format!(r#"{{"sub":"{sub}"}}"#))).as_deref(),
+            Some(sub)
+        );
+        assert_eq!(token_sub(&token(r#"{"aud":"x"}"#)), None);
+        assert_eq!(token_sub("not-a-token"), None);
+        assert_eq!(token_sub("a.!!!.b"), None);
+    }
+}
