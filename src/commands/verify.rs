@@ -33,7 +33,9 @@
 //! propagates the change. When verify's own diagnosis finds the wiring right, it retries up to
 //! `--propagation-timeout` instead of reporting a misconfiguration that is not there.
 
+mod access;
 mod backend;
+mod group;
 mod guest;
 mod hop;
 mod login;
@@ -52,8 +54,8 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use hop::{Done, Failure};
-use report::{all_hops, guest_summary, summary};
 pub use hop::{Hop, HopReport, HopStatus, Signer};
+use report::{all_hops, guest_summary, summary};
 
 use super::Session;
 use crate::aws::Clients;
@@ -82,6 +84,9 @@ pub struct VerifyOptions {
     /// How long to retry `GetCredentialsForIdentity` while the wiring is right but Cognito
     /// still refuses the role (IAM propagation).
     pub propagation_timeout: Duration,
+    /// `--group NAME` (with a test user): the user joins this `[[groups]]` group, and the run
+    /// proves that Cognito hands out the group's role and that it has the group's access.
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,6 +106,10 @@ pub struct VerifyReport {
     pub isolation_key: Option<crate::policy_doc::Isolation>,
     /// `--guest`: the flow ran as an unauthenticated identity.
     pub guest: bool,
+    /// `--group`: the user pool group the test user joined.
+    pub group: Option<String>,
+    /// The role whose access the table hops checked: the stack's, or the group's.
+    pub role: String,
     /// The signed-in user's identity id (set once `get-id` succeeded).
     pub identity_id: Option<String>,
     pub ok: bool,
@@ -150,6 +159,8 @@ struct Run<'a> {
     sort_key: Option<KeyAttr>,
     role_arn: String,
     table_arn: String,
+    /// Whose access the table hops check: the stack's role and `[policy]`, or the group's.
+    access: access::Access<'a>,
     hops: Mutex<Vec<HopReport>>,
     /// What must be undone: a test user, a test item (key + marker).
     created_user: Mutex<Option<String>>,
@@ -198,14 +209,29 @@ impl Run<'_> {
     fn record(&self, report: HopReport) {
         self.hops.lock().expect("not poisoned").push(report);
     }
-    fn policy_name(&self) -> &str {
-        &self.d.policy_name
+    /// [`Run::run_hop`] for a hop signed, this time, by `signer` rather than its usual one.
+    async fn run_hop_as<T>(
+        &self,
+        hop: Hop,
+        signer: Signer,
+        work: impl Future<Output = Result<Done<T>, Failure>>,
+    ) -> Option<T> {
+        let before = self.hops.lock().expect("not poisoned").len();
+        let value = self.run_hop(hop, work).await;
+        if let Some(h) = self.hops.lock().expect("not poisoned").get_mut(before) {
+            h.signer = signer;
+        }
+        value
     }
 }
 
 pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
-    let o = s.observe(crate::steps::Scope::Full).await?;
     let d = &s.desired;
+    let group = match &opts.group {
+        Some(name) => Some(group::configured(d, name, matches!(opts.login, Login::TestUser))?),
+        None => None,
+    };
+    let o = s.observe(crate::steps::Scope::Full).await?;
     let Some(pool) = crate::steps::identity_pool::lookup(&o).live() else {
         bail!(
             "stack {} is not applied: identity pool {} does not exist; run `setup apply` first",
@@ -262,6 +288,10 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         },
         role_arn: d.role_arn(&o.account),
         table_arn: d.table_arn(&s.aws.region, &o.account),
+        access: match group {
+            Some(g) => access::Access::group(d, &o, g),
+            None => access::Access::stack(d, &o),
+        },
         hops: Mutex::new(Vec::new()),
         created_user: Mutex::new(None),
         cancel: s.cancel.clone(),
@@ -291,16 +321,17 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
     let interrupted = s.cancel.signal().is_some();
     table::cleanup(&run).await;
 
-    let hops = all_hops(
-        run.hops.into_inner().expect("not poisoned"),
-        if guest { &Hop::GUEST } else { &Hop::ALL },
-        test_user,
-        interrupted,
-    );
-    let (ok, summary) = if guest {
-        guest_summary(&hops, interrupted, &run.pool_id, &d.table.name)
-    } else {
-        summary(&hops, interrupted, &client_id, &d.table.name)
+    let list: &[Hop] = match (guest, group) {
+        (true, _) => &Hop::GUEST,
+        (false, Some(_)) => &Hop::GROUP,
+        (false, None) => &Hop::ALL,
+    };
+    let (role, isolation) = (run.access.role_name.to_string(), run.access.isolation);
+    let hops = all_hops(run.hops.into_inner().expect("not poisoned"), list, test_user, interrupted);
+    let (ok, summary) = match (guest, group) {
+        (true, _) => guest_summary(&hops, interrupted, &run.pool_id, &d.table.name),
+        (false, Some(g)) => report::group_summary(&hops, interrupted, g, &d.table.name),
+        (false, None) => summary(&hops, interrupted, &client_id, &d.table.name),
     };
     let identity_id = run.identity_id.into_inner().expect("not poisoned");
     Ok(VerifyReport {
@@ -314,9 +345,11 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         table: d.table.name.clone(),
         username,
         test_user,
-        per_user_isolation: d.per_user_isolation(),
-        isolation_key: d.isolation,
+        per_user_isolation: isolation.is_some(),
+        isolation_key: isolation,
         guest,
+        group: group.map(|g| g.name.clone()),
+        role: if guest { d.guest_spec.role_name.clone() } else { role },
         identity_id,
         ok,
         hops,
@@ -341,10 +374,15 @@ async fn flow(r: &Run<'_>, username: &str, password: Password) {
         Password::Given(p) => p,
         Password::Create(user, rules) => {
             let created = login::create_test_user(r, &user, &rules);
-            match r.run_hop(Hop::CreateTestUser, created).await {
-                Some(p) => p,
-                None => return,
+            let Some(p) = r.run_hop(Hop::CreateTestUser, created).await else {
+                return;
+            };
+            if let Some(g) = r.access.group {
+                if r.run_hop(Hop::AddToGroup, group::add_to_group(r, username, g)).await.is_none() {
+                    return;
+                }
             }
+            p
         }
     };
     let signed_in = login::sign_in(r, username, &password);
@@ -361,6 +399,16 @@ async fn flow(r: &Run<'_>, username: &str, password: Password) {
     let Some(creds) = r.run_hop(Hop::GetCredentials, credentials).await else {
         return;
     };
+    if let Some(g) = r.access.group {
+        if r.run_hop(Hop::GroupRole, group::assumed_role(r, g, &creds)).await.is_none() {
+            return;
+        }
+        if !table::table_hops(r, &identity_id, creds.clone()).await {
+            return;
+        }
+        group::denied_hop(r, g, &identity_id, creds).await;
+        return;
+    }
     table::table_hops(r, &identity_id, creds).await;
 }
 

@@ -34,7 +34,12 @@ pub(super) fn all_hops(
 }
 
 /// Whether verify succeeded, and the sentence that says so (or where and why it failed).
-pub(super) fn summary(hops: &[HopReport], interrupted: bool, client_id: &str, table: &str) -> (bool, String) {
+pub(super) fn summary(
+    hops: &[HopReport],
+    interrupted: bool,
+    client_id: &str,
+    table: &str,
+) -> (bool, String) {
     let failed = hops.iter().find(|h| h.status == HopStatus::Failed);
     let summary = match failed {
         _ if interrupted => interrupted_summary(hops),
@@ -90,6 +95,23 @@ pub(super) fn guest_summary(
     )
 }
 
+/// [`summary`] for `verify --group`.
+pub(super) fn group_summary(
+    hops: &[HopReport],
+    interrupted: bool,
+    g: &crate::config::GroupSpec,
+    table: &str,
+) -> (bool, String) {
+    let (ok, text) = summary(hops, interrupted, "", table);
+    if !ok || interrupted {
+        return (ok, text);
+    }
+    let ran = hops.iter().filter(|h| h.status == HopStatus::Ok).count();
+    (
+        true,
+        format!("Verified: {ran} hops succeeded; a member of user pool group {} gets role {} from the identity pool, with the group's access to table {table} and not more.", g.name, g.role_name),
+    )
+}
 
 #[cfg(test)]
 mod tests {
