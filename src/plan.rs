@@ -38,6 +38,9 @@ impl StepId {
     pub const PrincipalTags: StepId = StepId("principal-tags");
     /// Only with a `[backend]` section (or a leftover backend policy of this stack).
     pub const BackendPolicy: StepId = StepId("backend-policy");
+    /// One instance per `[[groups]]` entry (and per group left in the role mapping).
+    pub const GroupRole: StepId = StepId("group-role");
+    pub const GroupPolicy: StepId = StepId("group-policy");
 
     /// A step named `name` (kebab-case: it is the JSON `step`).
     pub const fn new(name: &'static str) -> Self {
@@ -346,6 +349,25 @@ impl<A> StepReport<A> {
     pub fn act(mut self, action: A) -> Self {
         self.actions.push(action);
         self
+    }
+
+    /// The same report with each action turned into another type (a step that wraps another's
+    /// actions, as the group steps carry their group).
+    pub fn map_actions<B>(self, f: impl FnMut(A) -> B) -> StepReport<B> {
+        StepReport {
+            step: self.step,
+            instance: self.instance,
+            resource: self.resource,
+            state: self.state,
+            changes: self.changes,
+            actions: self.actions.into_iter().map(f).collect(),
+            done: self.done,
+            notes: self.notes,
+            blocked: self.blocked,
+            error: self.error,
+            duration_ms: self.duration_ms,
+            adoptable: self.adoptable,
+        }
     }
 
     pub fn note(mut self, note: impl Into<Note>) -> Self {

@@ -28,6 +28,8 @@ pub enum Holder {
     SignedIn,
     /// The identity pool's unauthenticated (guest) role.
     Guests,
+    /// A user pool group's role (`[[groups]]`).
+    GroupMembers,
 }
 
 impl Holder {
@@ -35,6 +37,7 @@ impl Holder {
         match self {
             Holder::SignedIn => "every signed-in user",
             Holder::Guests => "every guest (anyone on the internet)",
+            Holder::GroupMembers => "every member of the group",
         }
     }
 }

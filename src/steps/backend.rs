@@ -209,7 +209,7 @@ impl Step for Backend {
         let ctx = run.ctx;
         let name = ctx.desired.backend_policy_name();
         let arn = ctx.desired.backend_policy_arn(&ctx.account);
-        let target = Target { step: STEP, name: &name, arn: &arn };
+        let target = Target { step: STEP, instance: None, name: &name, arn: &arn };
         managed::apply(ctx, &target, action).await
     }
 

@@ -354,11 +354,19 @@ impl fmt::Display for Action {
 /// The policy an action is about.
 pub struct Target<'a> {
     pub step: StepId,
+    /// The step's instance (a group's name), for the progress lines.
+    pub instance: Option<&'a str>,
     pub name: &'a str,
     pub arn: &'a str,
 }
 
 /// Carries out one action on the policy `t`.
+impl Target<'_> {
+    fn unit(&self) -> crate::plan::Unit {
+        crate::plan::Unit::new(self.step, self.instance)
+    }
+}
+
 pub async fn apply(ctx: &Ctx, t: &Target<'_>, action: &Action) -> Result<Vec<Done>> {
     let iam = &ctx.aws.iam;
     let name = t.name;
@@ -367,16 +375,16 @@ pub async fn apply(ctx: &Ctx, t: &Target<'_>, action: &Action) -> Result<Vec<Don
         Action::Tag(tagging) => {
             let call = iam.tag_policy().policy_arn(t.arn);
             let call = call.set_tags(Some(tags(&tagging.tags)?)).send();
-            tagging.apply(ctx, t.step, call).await
+            tagging.apply(ctx, t.unit(), call).await
         }
         Action::NewVersion(document) => new_default_version(ctx, t, document).await,
         Action::Attach(who) => {
-            ctx.progress.start(t.step, &format!("attaching policy {name} to {who}"));
+            ctx.progress.start(t.unit(), &format!("attaching policy {name} to {who}"));
             attach(ctx, who, t.arn).await?;
             Ok(vec![Done::Updated(format!("attached to {who}"))])
         }
         Action::Detach(who, why) => {
-            ctx.progress.start(t.step, &format!("detaching policy {name} from {who}"));
+            ctx.progress.start(t.unit(), &format!("detaching policy {name} from {who}"));
             detach(ctx, who, t.arn).await?;
             Ok(vec![Done::Removed(match why {
                 Why::Moved => format!("detached from {who} (no longer backend.{})", who.kind()),
@@ -384,12 +392,12 @@ pub async fn apply(ctx: &Ctx, t: &Target<'_>, action: &Action) -> Result<Vec<Don
             })])
         }
         Action::DeleteVersions { versions: ids, .. } => {
-            ctx.progress.start(t.step, &format!("deleting the old versions of policy {name}"));
+            ctx.progress.start(t.unit(), &format!("deleting the old versions of policy {name}"));
             delete_versions(ctx, t, ids).await?;
             Ok(vec![])
         }
         Action::Delete { .. } => {
-            ctx.progress.start(t.step, &format!("deleting policy {name}"));
+            ctx.progress.start(t.unit(), &format!("deleting policy {name}"));
             // Right after a detach, IAM can still count the attachment for a while.
             crate::aws::retry_for(&["DeleteConflict"], crate::aws::DELETE_CONFLICT_TIME, || {
                 iam.delete_policy().policy_arn(t.arn).send()
@@ -407,7 +415,7 @@ pub async fn apply(ctx: &Ctx, t: &Target<'_>, action: &Action) -> Result<Vec<Don
 /// policy of the stack.
 async fn create(ctx: &Ctx, t: &Target<'_>, new: &New) -> Result<Vec<Done>> {
     let name = t.name;
-    ctx.progress.start(t.step, &format!("creating policy {name}"));
+    ctx.progress.start(t.unit(), &format!("creating policy {name}"));
     let res = ctx
         .aws
         .iam
@@ -448,7 +456,7 @@ async fn create(ctx: &Ctx, t: &Target<'_>, new: &New) -> Result<Vec<Done>> {
 /// Writes `desired` as the new default version of the policy `t` (see
 /// [`write_default_version`]).
 async fn new_default_version(ctx: &Ctx, t: &Target<'_>, desired: &Value) -> Result<Vec<Done>> {
-    ctx.progress.start(t.step, &format!("writing a new version of policy {}", t.name));
+    ctx.progress.start(t.unit(), &format!("writing a new version of policy {}", t.name));
     write_default_version(&ctx.aws, t.arn, t.name, desired).await
 }
 

@@ -34,6 +34,7 @@
 
 pub mod backend;
 pub mod boundary;
+pub mod group;
 pub mod guest;
 pub mod identity_pool;
 pub mod managed;
@@ -82,6 +83,8 @@ pub const STEPS: &[&dyn AnyStep] = &[
     &pool_roles::PoolRoles,
     &principal_tags::PrincipalTags,
     &backend::Backend,
+    &group::GroupRole,
+    &group::GroupPolicy,
     #[cfg(test)]
     &twins::Twins,
     #[cfg(test)]
@@ -233,6 +236,13 @@ pub trait Step: Observe {
         true
     }
 
+    /// The instances to plan (and report): those of the config ([`Observe::instances`]) by
+    /// default; a step whose instances can outlive the config (a group taken out of it) adds
+    /// those it finds live.
+    fn planned(&self, v: &View) -> Vec<Option<String>> {
+        Observe::instances(self, v.d)
+    }
+
     /// Pure: how the live resource compares with the config, and the actions that converge it.
     fn diff(&self, v: &View) -> Diff<Self::Action>;
 
@@ -314,6 +324,7 @@ pub fn confirmations(plan: &Plan) -> Vec<Confirmation> {
 pub trait AnyStep: AnyObserve {
     fn id(&self) -> StepId;
     fn applies(&self, v: &View) -> bool;
+    fn planned(&self, v: &View) -> Vec<Option<String>>;
     fn diff(&self, v: &View) -> StepReport;
     fn removal(&self, v: &View) -> StepReport;
     fn needs(&self, action: &Action) -> Vec<Need>;
@@ -346,6 +357,9 @@ impl<S: Step> AnyStep for S {
     }
     fn applies(&self, v: &View) -> bool {
         Step::applies(self, v)
+    }
+    fn planned(&self, v: &View) -> Vec<Option<String>> {
+        Step::planned(self, v)
     }
     fn diff(&self, v: &View) -> StepReport {
         Step::diff(self, v).erase()
@@ -392,7 +406,7 @@ pub fn removal(d: &Desired, region: &str, o: &Observed, delete_table: bool) -> P
 fn plan(v: &View, report: impl Fn(&dyn AnyStep, &View) -> StepReport) -> Plan {
     let mut steps = Vec::new();
     for s in STEPS.iter().filter(|s| s.applies(v)) {
-        for instance in s.instances(v.d) {
+        for instance in s.planned(v) {
             let of = View { instance: instance.as_deref(), ..*v };
             let mut r = report(*s, &of);
             r.instance = instance;

@@ -82,8 +82,14 @@ impl<O: Observe> AnyObserve for O {
 
 /// Reading what is not a step's resource, in the order their errors are told (before any
 /// step's): the user pool check comes first, as a wrong id explains every other failure.
-pub const SOURCES: &[&dyn AnyObserve] =
-    &[&user_pool::UserPool, &Caller, &super::table::KmsKey, &super::boundary::Boundary];
+pub const SOURCES: &[&dyn AnyObserve] = &[
+    &user_pool::UserPool,
+    &Caller,
+    &super::table::KmsKey,
+    &super::boundary::Boundary,
+    &super::group::UserPoolGroup,
+    &super::group::Leftovers,
+];
 
 /// The caller's account, from STS (`sts:GetCallerIdentity`).
 pub struct Caller;

@@ -166,7 +166,7 @@ impl Tagging {
     pub async fn apply<T, E>(
         &self,
         ctx: &Ctx,
-        step: StepId,
+        step: impl Into<crate::plan::Unit>,
         tag: impl Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
     ) -> Result<Vec<Done>>
     where

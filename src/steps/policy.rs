@@ -127,7 +127,8 @@ impl Step for AccessPolicy {
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
         let ctx = run.ctx;
         let arn = ctx.policy_arn();
-        let target = Target { step: STEP, name: &ctx.desired.policy_name, arn: &arn };
+        let target =
+            Target { step: STEP, instance: None, name: &ctx.desired.policy_name, arn: &arn };
         managed::apply(ctx, &target, action).await
     }
 

@@ -181,9 +181,11 @@ impl Step for PrincipalTags {
     fn needs(&self, action: &Action) -> Vec<Need> {
         match action {
             // Tags only once the trust policy allows tagging sessions.
-            Action::Set(_) => {
-                vec![Need::Done(StepId::IdentityPool), Need::Done(StepId::TrustPolicy)]
-            }
+            Action::Set(_) => vec![
+                Need::Done(StepId::IdentityPool),
+                Need::Done(StepId::TrustPolicy),
+                Need::Done(StepId::GroupRole),
+            ],
             Action::Clear | Action::WithPoolRemoval => vec![Need::Done(StepId::IdentityPool)],
         }
     }
@@ -344,7 +346,11 @@ mod tests {
         let set = Action::Set(sub_map());
         assert_eq!(
             PrincipalTags.needs(&set),
-            [Need::Done(StepId::IdentityPool), Need::Done(StepId::TrustPolicy)]
+            [
+                Need::Done(StepId::IdentityPool),
+                Need::Done(StepId::TrustPolicy),
+                Need::Done(StepId::GroupRole)
+            ]
         );
         assert_eq!(PrincipalTags.needs(&Action::Clear), [Need::Done(StepId::IdentityPool)]);
         assert_eq!(

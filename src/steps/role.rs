@@ -267,9 +267,9 @@ pub enum Removal {
 /// How role `name` (this stack's) is removed: the stack's policy (`ours`, by ARN) detached, then
 /// the role deleted, unless it holds policies setup did not add; then it is kept, naming them,
 /// and `rerun` is the command that finishes the job once they are gone.
-pub fn removal_steps(live: &Live, name: &str, ours: Option<&str>, rerun: Command) -> Vec<Removal> {
+pub fn removal_steps(live: &Live, name: &str, ours: &[&str], rerun: Command) -> Vec<Removal> {
     let (detach, others): (Vec<_>, Vec<_>) =
-        live.attached.iter().partition(|(_, arn)| Some(arn.as_str()) == ours);
+        live.attached.iter().partition(|(_, arn)| ours.contains(&arn.as_str()));
     let mut others: Vec<String> =
         others.iter().map(|(p, _)| format!("managed policy {p}")).collect();
     others.extend(live.inline.iter().map(|n| format!("inline policy {n}")));
@@ -294,7 +294,7 @@ pub fn removal_steps(live: &Live, name: &str, ours: Option<&str>, rerun: Command
 /// caller can converge a role that exists already.
 pub async fn create_call(
     ctx: &Ctx,
-    step: StepId,
+    step: impl Into<crate::plan::Unit>,
     name: &str,
     description: String,
     trust: &Value,
@@ -316,7 +316,12 @@ pub async fn create_call(
 }
 
 /// Sets the role's tags.
-pub async fn tag(ctx: &Ctx, step: StepId, name: &str, tagging: &Tagging) -> Result<Vec<Done>> {
+pub async fn tag(
+    ctx: &Ctx,
+    step: impl Into<crate::plan::Unit>,
+    name: &str,
+    tagging: &Tagging,
+) -> Result<Vec<Done>> {
     let call = ctx.aws.iam.tag_role().role_name(name);
     let call = call.set_tags(Some(managed::tags(&tagging.tags)?)).send();
     tagging.apply(ctx, step, call).await
@@ -325,7 +330,7 @@ pub async fn tag(ctx: &Ctx, step: StepId, name: &str, tagging: &Tagging) -> Resu
 /// Detaches a managed policy from the role (before deleting it).
 pub async fn detach(
     ctx: &Ctx,
-    step: StepId,
+    step: impl Into<crate::plan::Unit>,
     name: &str,
     policy: &str,
     arn: &str,
@@ -337,7 +342,11 @@ pub async fn detach(
 
 /// Deletes the role; right after a detach IAM can still see the policy attached for a moment
 /// (`DeleteConflict`), which is waited out.
-pub async fn delete(ctx: &Ctx, step: StepId, name: &str) -> Result<Vec<Done>> {
+pub async fn delete(
+    ctx: &Ctx,
+    step: impl Into<crate::plan::Unit>,
+    name: &str,
+) -> Result<Vec<Done>> {
     ctx.progress.start(step, &format!("deleting role {name}"));
     crate::aws::retry_for(&["DeleteConflict"], crate::aws::DELETE_CONFLICT_TIME, || {
         ctx.aws.iam.delete_role().role_name(name).send()
@@ -348,7 +357,12 @@ pub async fn delete(ctx: &Ctx, step: StepId, name: &str) -> Result<Vec<Done>> {
 }
 
 /// Replaces the role's trust policy with `desired` (the role may be moments old).
-pub async fn write_trust(ctx: &Ctx, step: StepId, name: &str, desired: &Value) -> Result<()> {
+pub async fn write_trust(
+    ctx: &Ctx,
+    step: impl Into<crate::plan::Unit>,
+    name: &str,
+    desired: &Value,
+) -> Result<()> {
     ctx.progress.start(step, &format!("rewriting the trust policy of role {name}"));
     crate::aws::eventually(&format!("updating the trust policy of role {name}"), || {
         let call = ctx.aws.iam.update_assume_role_policy().role_name(name);
@@ -396,10 +410,12 @@ impl Step for Role {
                 .filter(|p| p.global().ours(&d.stack, v.region))
                 .map(|p| p.arn.as_str());
         let steps =
-            removal_steps(live, name, ours, Command::Teardown).into_iter().map(|s| match s {
-                Removal::Detach(policy, arn) => Action::DetachPolicy { policy, arn },
-                Removal::Delete => Action::Delete(name.clone()),
-                Removal::Keep(k) => Action::Keep(k),
+            removal_steps(live, name, ours.as_slice(), Command::Teardown).into_iter().map(|s| {
+                match s {
+                    Removal::Detach(policy, arn) => Action::DetachPolicy { policy, arn },
+                    Removal::Delete => Action::Delete(name.clone()),
+                    Removal::Keep(k) => Action::Keep(k),
+                }
             });
         steps.fold(Diff::new(STEP, name, State::InSync), Diff::act)
     }

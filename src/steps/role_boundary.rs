@@ -13,7 +13,7 @@ use super::{Ctx, Diff, View};
 use crate::aws::Account;
 use crate::config::Desired;
 use crate::diagnose::boundary::{self, Live as Document};
-use crate::plan::{Change, Done, Note, StepId};
+use crate::plan::{Change, Done, Note};
 
 /// The plan's line for `PutBoundary` (both roles).
 pub fn text(f: &mut fmt::Formatter<'_>, arn: &str) -> fmt::Result {
@@ -95,7 +95,12 @@ pub fn unbounded_note(d: &Desired) -> Option<String> {
 }
 
 /// Puts the configured permissions boundary on the role (the role may be moments old).
-pub async fn put(ctx: &Ctx, step: StepId, name: &str, arn: &str) -> Result<Vec<Done>> {
+pub async fn put(
+    ctx: &Ctx,
+    step: impl Into<crate::plan::Unit>,
+    name: &str,
+    arn: &str,
+) -> Result<Vec<Done>> {
     ctx.progress.start(step, &format!("setting the permissions boundary of role {name}"));
     crate::aws::eventually(&format!("setting the permissions boundary of role {name}"), || {
         let call = ctx.aws.iam.put_role_permissions_boundary().role_name(name);

@@ -10,7 +10,7 @@ use crate::steps::test_support::PROVIDER;
 
 /// Guests with a policy of their own, a backend role, and isolation by the user pool sub (the
 /// principal tag map): every step applies.
-const EVERYTHING: &str = "[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n[backend]\nrole = \"api\"\n[policy]\nper_user_isolation = true\n";
+const EVERYTHING: &str = "[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n[backend]\nrole = \"api\"\n[policy]\nper_user_isolation = true\n[[groups]]\nname = \"admins\"\nactions = [\"dynamodb:Scan\"]\n";
 
 /// The step ids, to write plans in tests the way the code names them.
 #[allow(non_upper_case_globals)]
@@ -23,6 +23,8 @@ mod ids {
     pub const AccessPolicy: StepId = StepId::AccessPolicy;
     pub const GuestRole: StepId = StepId::GuestRole;
     pub const GuestPolicy: StepId = StepId::GuestPolicy;
+    pub const GroupRole: StepId = StepId::GroupRole;
+    pub const GroupPolicy: StepId = StepId::GroupPolicy;
     pub const PoolRoles: StepId = StepId::PoolRoles;
     pub const PrincipalTags: StepId = StepId::PrincipalTags;
 }
@@ -67,11 +69,17 @@ fn optional_steps_apply_only_when_the_config_asks_for_them() {
 }
 
 /// (step, action, what it waits for) of every action in the plan `plan` makes.
-fn waits(plan: impl Fn(&dyn AnyStep) -> StepReport) -> Vec<(StepId, String, Vec<Need>)> {
+/// Every step's report, one per planned instance, in registry order (as
+/// `steps::diff` and `steps::removal` make them).
+fn waits(
+    plan: impl Fn(&dyn AnyStep, &View) -> StepReport,
+    v: &View,
+) -> Vec<(StepId, String, Vec<Need>)> {
     STEPS
         .iter()
-        .flat_map(|s| {
-            let report = plan(*s);
+        .flat_map(|s| s.planned(v).into_iter().map(move |i| (*s, i)))
+        .flat_map(|(s, instance)| {
+            let report = plan(s, &View { instance: instance.as_deref(), ..*v });
             let needs: Vec<_> = report.actions.iter().map(|a| s.needs(a)).collect();
             report
                 .actions
@@ -109,12 +117,12 @@ fn the_executor_finds_steps_that_wait_for_each_other() {
 #[test]
 fn each_write_of_a_fresh_apply_waits_for_what_it_uses() {
     use ids::*;
-    use Need::Done;
+    use Need::{Done, Instance};
     let d = desired(EVERYTHING);
     let o = observed();
     let v = view(&d, &o);
     assert_eq!(
-        waits(|s| s.diff(&v)),
+        waits(|s, v| s.diff(v), &v),
         [
             waiting(Table, "create table demo-profiles (userId (S) + createdAt (S), PAY_PER_REQUEST)", &[]),
             waiting(Table, "enable point-in-time recovery", &[]),
@@ -126,11 +134,14 @@ fn each_write_of_a_fresh_apply_waits_for_what_it_uses() {
             waiting(GuestRole, "create role demo-cognito-guest trusted by the identity pool's unauthenticated (guest) identities", &[Done(IdentityPool)]),
             waiting(GuestPolicy, "create policy demo-guest-access (dynamodb:GetItem on arn:aws:dynamodb:us-east-1:123456789012:table/demo-profiles)", &[]),
             waiting(GuestPolicy, "attach it to role demo-cognito-guest", &[Done(GuestRole)]),
-            waiting(PoolRoles, "set the pool's authenticated role to the stack's role; set the pool's unauthenticated role to guest role demo-cognito-guest", &[Done(IdentityPool), Done(Role), Done(GuestRole)]),
-            waiting(PrincipalTags, "map the user pool's claim sub to tag sub (principal tags on each session, set once the trust policy allows sts:TagSession)", &[Done(IdentityPool), Done(TrustPolicy)]),
+            waiting(PoolRoles, "set the pool's authenticated role to the stack's role; set the pool's unauthenticated role to guest role demo-cognito-guest; set the role mapping of app client client1: admins → role demo-group-admins (in this order; everyone else gets the stack's role)", &[Done(IdentityPool), Done(Role), Done(GuestRole), Done(GroupRole), Done(GroupPolicy)]),
+            waiting(PrincipalTags, "map the user pool's claim sub to tag sub (principal tags on each session, set once the trust policy allows sts:TagSession)", &[Done(IdentityPool), Done(TrustPolicy), Done(GroupRole)]),
+            waiting(GroupRole, "create role demo-group-admins trusted by the identity pool's authenticated users (the group's members get it from the role mapping)", &[Done(IdentityPool)]),
+            waiting(GroupPolicy, "create policy demo-group-admins-access (dynamodb:Scan on arn:aws:dynamodb:us-east-1:123456789012:table/demo-profiles)", &[]),
+            waiting(GroupPolicy, "attach it to role demo-group-admins", &[Instance(crate::plan::Unit::new(GroupRole, Some("admins")))]),
         ]
     );
-    assert_eq!(super::run::cycle(edges(&waits(|s| s.diff(&v)))), None);
+    assert_eq!(super::run::cycle(edges(&waits(|s, v| s.diff(v), &v))), None);
 }
 
 #[test]
@@ -153,7 +164,7 @@ fn each_removal_of_a_teardown_waits_for_what_must_go_first() {
     )));
     let v = view(&d, &o);
     assert_eq!(
-        waits(|s| s.removal(&v)),
+        waits(|s, v| s.removal(v), &v),
         [
             waiting(IdentityPool, "delete identity pool us-east-1:p", &[After(Role)]),
             waiting(Role, "detach policy demo-table-access from it", &[]),
@@ -164,7 +175,7 @@ fn each_removal_of_a_teardown_waits_for_what_must_go_first() {
             waiting(PrincipalTags, "remove with the identity pool", &[Done(IdentityPool)]),
         ]
     );
-    assert_eq!(super::run::cycle(edges(&waits(|s| s.removal(&v)))), None);
+    assert_eq!(super::run::cycle(edges(&waits(|s, v| s.removal(v), &v))), None);
 }
 
 /// Every kind of action a step can plan is documented in docs/json-output.md, on its step's row.

@@ -138,7 +138,12 @@ impl Step for GuestPolicy {
     async fn apply(&self, run: &Run<'_>, action: &Action) -> Result<Vec<Done>> {
         let ctx = run.ctx;
         let arn = ctx.desired.guest_policy_arn(&ctx.account);
-        let target = Target { step: STEP, name: &ctx.desired.guest_spec.policy_name, arn: &arn };
+        let target = Target {
+            step: STEP,
+            instance: None,
+            name: &ctx.desired.guest_spec.policy_name,
+            arn: &arn,
+        };
         managed::apply(ctx, &target, action).await
     }
 

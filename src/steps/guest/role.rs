@@ -131,11 +131,13 @@ fn removal(v: &View, why: Option<&'static str>) -> Diff<Action> {
     }
     let ours = our_policy(v).map(|p| p.arn.as_str());
     let rerun = if why.is_some() { Command::Apply } else { Command::Teardown };
-    let steps = users_role::removal_steps(live, name, ours, rerun).into_iter().map(|s| match s {
-        Removal::Detach(policy, arn) => Action::DetachPolicy { policy, arn },
-        Removal::Delete => Action::Delete { name: name.clone(), why },
-        Removal::Keep(k) => Action::Keep(k),
-    });
+    let steps = users_role::removal_steps(live, name, ours.as_slice(), rerun).into_iter().map(
+        |s| match s {
+            Removal::Detach(policy, arn) => Action::DetachPolicy { policy, arn },
+            Removal::Delete => Action::Delete { name: name.clone(), why },
+            Removal::Keep(k) => Action::Keep(k),
+        },
+    );
     steps.fold(Diff::new(STEP, name, State::InSync), Diff::act)
 }
 
