@@ -222,7 +222,7 @@ pub struct VerifyArgs {
     pub guest: bool,
     /// With --create-test-user: add the test user to this [[groups]] group, prove that Cognito
     /// hands out the group's role, run the group's actions and one outside them (must be denied)
-    #[arg(long, value_name = "NAME", requires = "create_test_user")]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["username", "guest"])]
     pub group: Option<String>,
     /// App client to sign in with (default: the first of user_pool.client_ids)
     #[arg(long, value_name = "ID")]
@@ -426,6 +426,24 @@ mod tests {
                 option_help(name, "region").contains("overrides `region` in the config"),
                 "{name}"
             );
+        }
+    }
+
+    #[test]
+    fn verify_group_needs_a_test_user() {
+        let parse = |args: &[&str]| command().try_get_matches_from(args).map(|_| ());
+        assert!(parse(&["setup", "verify", "--create-test-user", "--group", "admins"]).is_ok());
+        // (the other flags, what the refusal names)
+        let cases: [(&[&str], &str); 3] = [
+            (&["--username", "alice"], "cannot be used with '--username"),
+            (&["--guest"], "cannot be used with '--guest"),
+            (&[], "--create-test-user"),
+        ];
+        for (other, says) in cases {
+            let args = [&["setup", "verify", "--group", "admins"][..], other].concat();
+            let e = parse(&args).expect_err("refused");
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            assert!(e.to_string().contains(says), "{args:?}: {e}");
         }
     }
 

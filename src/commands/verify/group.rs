@@ -61,9 +61,10 @@ pub(super) fn observed<'a>(
     o: &'a Observed,
     g: &GroupSpec,
 ) -> (Option<&'a role::Live>, Option<(&'a str, &'a Value)>) {
-    let _ = (o, g);
-    let policy: Option<&managed::Live> = None;
-    (None, policy.map(|p| (p.arn.as_str(), &p.document)))
+    let name = Some(g.name.as_str());
+    let role = o.instance::<crate::steps::group::GroupRole>(name);
+    let policy: Option<&managed::Live> = o.instance::<crate::steps::group::GroupPolicy>(name);
+    (role, policy.map(|p| (p.arn.as_str(), &p.document)))
 }
 
 /// add-to-group: the test user joins the user pool group.
