@@ -16,11 +16,13 @@ pub const TEMPLATE: &str = include_str!("../../policies/boundary.json");
 
 impl Desired {
     /// The table actions any role of the stack is granted: `[policy] actions`, then the
-    /// `[guest] actions` not among them (guests allowed only), without repeats.
+    /// `[guest] actions` not among them (guests allowed only), then each group's, without
+    /// repeats.
     pub fn boundary_actions(&self) -> Vec<String> {
         let guest = self.guest().map(|g| g.actions.as_slice()).unwrap_or_default();
+        let groups = self.groups.iter().flat_map(|g| &g.actions);
         let mut all: Vec<String> = Vec::new();
-        for a in self.actions.iter().chain(guest) {
+        for a in self.actions.iter().chain(guest).chain(groups) {
             if !all.contains(a) {
                 all.push(a.clone());
             }

@@ -74,7 +74,10 @@ pub fn document(d: &Desired, stacks: &Stacks, place: &Place) -> Value {
     let region = place.region.as_str();
     let iam = |kind: &str, name: &str| acct.arn("iam", "", &format!("{kind}/{}", names.of(name)));
     let table = acct.arn("dynamodb", region, &format!("table/{}", names.of(&d.table.name)));
-    let roles = vec![iam("role", &d.role_name), iam("role", &d.guest_spec.role_name)];
+    let mut roles = vec![iam("role", &d.role_name), iam("role", &d.guest_spec.role_name)];
+    // Every group's role, by name (no pattern: a group taken out of the config is removed by
+    // an apply that still runs with the policy that names it; docs/aws-access.md).
+    roles.extend(d.groups.iter().map(|g| iam("role", &g.role_name)));
     let backend_role = match d.backend.as_ref().map(|b| &b.principal) {
         Some(Principal::Role(n)) => vec![iam("role", n)],
         _ => vec![],
@@ -84,11 +87,12 @@ pub fn document(d: &Desired, stacks: &Stacks, place: &Place) -> Value {
         _ => vec![],
     };
     let backend_policy = iam("policy", &d.backend_policy_name());
-    let policies = vec![
+    let mut policies = vec![
         iam("policy", &d.policy_name),
         iam("policy", &d.guest_spec.policy_name),
         backend_policy.clone(),
     ];
+    policies.extend(d.groups.iter().map(|g| iam("policy", &g.policy_name)));
     let (key, key_aliases) = match d.table.encryption.kms_key() {
         None => (vec![], vec![]),
         Some(k) => match super::key_arn(k) {

@@ -60,11 +60,20 @@ pub struct Identity {
     pub id: String,
     pub sub: String,
     pub ddb: aws_sdk_dynamodb::Client,
+    /// The ARN STS names for the credentials Cognito handed out (`…:assumed-role/<role>/…`).
+    pub caller: String,
 }
 
+pub const PASSWORD: &str = "Isolation-Test-7-pw!";
+
 pub fn sign_in(s: &Stack, user: &str) -> Identity {
-    let password = "Isolation-Test-7-pw!";
-    create_user(user, password);
+    create_user(user, PASSWORD);
+    sign_in_existing(s, user)
+}
+
+/// Signs in a user made with [`PASSWORD`] and gets the identity pool's credentials.
+pub fn sign_in_existing(s: &Stack, user: &str) -> Identity {
+    let password = PASSWORD;
     let emu = s.emu;
     let pool_id = s.pool_id();
     block_on(async {
@@ -103,7 +112,9 @@ pub fn sign_in(s: &Stack, user: &str) -> Identity {
             .send()
             .await
             .unwrap();
-        Identity { id, sub, ddb: dynamodb_as(&conf, creds.credentials().unwrap(), "identity") }
+        let issued = creds.credentials().unwrap();
+        let caller = sts_caller(&conf, issued).await;
+        Identity { id, sub, ddb: dynamodb_as(&conf, issued, "identity"), caller }
     })
 }
 

@@ -23,6 +23,7 @@ mod examples;
 mod export;
 mod export_backend;
 mod export_terraform;
+mod groups;
 mod groups_verify;
 mod guest;
 mod init_from;

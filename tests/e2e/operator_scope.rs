@@ -75,7 +75,9 @@ fn the_scoped_operator_policy_runs_the_life_cycle_and_refuses_every_escalation()
     let (pool, client) = emu.user_pool().clone(); // 2 requests
     let s = Stack::on(emu, "scoped", "");
     let backend = "scoped-svc";
-    s.write_config(&s.table_config("", &format!("[backend]\nuser = \"{backend}\"\n")));
+    // A group: its role and policy are named by the policy, and passed to the pool's mapping.
+    let ops = "\n[[groups]]\nname = \"ops\"\nactions = [\"dynamodb:Scan\"]\n";
+    s.write_config(&s.table_config("", &format!("[backend]\nuser = \"{backend}\"\n{ops}")));
     let policy = exported(&s, &[]); // 1
                                     // Nothing is left to patterns: the account is named, the roles exactly.
     assert!(policy.to_string().contains(&iam_arn("role/scoped-cognito-authenticated")), "{policy}");
@@ -137,14 +139,21 @@ fn the_scoped_operator_policy_runs_the_life_cycle_and_refuses_every_escalation()
     run(&s, &["apply"], &op);
     run(&s, &["status"], &op);
     run(&s, &["verify", "--create-test-user"], &op);
-    // A config change: guests (a second role and policy passed to the pool), other actions.
+    let j = run(&s, &["status", "-o", "json"], &op).json();
+    let group: Vec<&Value> =
+        j["steps"].as_array().unwrap().iter().filter(|st| st["instance"] == "ops").collect();
+    let states: Vec<&Value> = group.iter().map(|st| &st["state"]).collect();
+    assert_eq!(states, ["in_sync", "in_sync"], "the group's role and policy: {j}");
+    // A config change: guests (a second role and policy passed to the pool), other actions,
+    // and the group taken out (removed by the policy that still names it).
     s.write_config(&s.table_config(
         "",
         &format!("[backend]\nuser = \"{backend}\"\n[identity_pool]\nallow_unauthenticated = true\n[guest]\nactions = [\"dynamodb:GetItem\"]\n[policy]\nactions = [\"dynamodb:GetItem\", \"dynamodb:Query\"]\n"),
     ));
     run(&s, &["plan"], &op);
     run(&s, &["apply"], &op);
-    run(&s, &["status"], &op);
+    let j = run(&s, &["status", "-o", "json"], &op).json();
+    assert!(!j["steps"].as_array().unwrap().iter().any(|st| st["instance"] == "ops"), "{j}");
     run(&s, &["outputs"], &op);
     // `setup list` reads nothing the scoped policy does not grant: the stack, its table, its
     // pool and both its roles, with their creation times, and no note of a denied read.

@@ -144,7 +144,8 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
         sdk.iam.create_user().user_name(&svc).send().await.unwrap();
     });
     // Isolation by the user pool sub, so the principal tag map and verify's backend hops run;
-    // a group (made in the user pool: setup does not create user pool groups) for verify --group.
+    // a group, so its role, policy, role mapping and the user pool group check run (made in the
+    // user pool, which setup does not touch, so that verify --group can add its test user).
     let group = format!("{}-admins", s.name);
     block_on(sdk.idp.create_group().user_pool_id(&s.user_pool_id).group_name(&group).send())
         .unwrap();

@@ -74,7 +74,40 @@ fn every_feature() -> Vec<Desired> {
         bounded(desired(
             "[table]\nencryption = \"customer-managed\"\nkms_key = \"alias/orders\"\n[backend]\nuser = \"svc\"\n",
         )),
+        desired("[[groups]]\nname = \"admins\"\nactions = [\"dynamodb:Scan\"]\n"),
     ]
+}
+
+/// Each group's role and policy are named exactly, beside the stack's own, for every call on
+/// them; no pattern covers groups the config does not list.
+#[test]
+fn group_roles_and_policies_are_named_exactly() {
+    let d = desired(
+        "[[groups]]\nname = \"admins\"\nactions = [\"dynamodb:Scan\"]\n[[groups]]\nname = \"support\"\nactions = [\"dynamodb:GetItem\"]\nrole = \"help-desk\"\npolicy_name = \"help-desk-reads\"\n",
+    );
+    let doc = document(&d, &Stacks::One, &place());
+    let iam = |r: &str| format!("arn:aws:iam::{ACCOUNT}:{r}");
+    let roles = set(&[
+        &iam("role/shop-cognito-authenticated"),
+        &iam("role/shop-cognito-guest"),
+        &iam("role/shop-group-admins"),
+        &iam("role/help-desk"),
+    ]);
+    for a in ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:PassRole"] {
+        assert_eq!(resources(&doc, a), roles, "{a}");
+    }
+    let policies = set(&[
+        &iam("policy/shop-table-access"),
+        &iam("policy/shop-guest-access"),
+        &iam("policy/shop-backend-access"),
+        &iam("policy/shop-group-admins-access"),
+        &iam("policy/help-desk-reads"),
+    ]);
+    for a in ["iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy"] {
+        assert_eq!(resources(&doc, a), policies, "{a}");
+    }
+    let pool = format!("arn:aws:cognito-idp:eu-west-1:{ACCOUNT}:userpool/eu-west-1_abc123");
+    assert_eq!(resources(&doc, "cognito-idp:GetGroup"), set(&[&pool]));
 }
 
 const BOUNDARY: &str = "arn:aws:iam::123456789012:policy/shop-boundary";

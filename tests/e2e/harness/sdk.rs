@@ -33,6 +33,23 @@ pub fn dynamodb_as(
     aws_sdk_dynamodb::Client::from_conf(conf.build())
 }
 
+/// The ARN `sts:GetCallerIdentity` names for credentials the identity pool issued.
+pub async fn sts_caller(
+    conf: &aws_config::SdkConfig,
+    issued: &aws_sdk_cognitoidentity::types::Credentials,
+) -> String {
+    let creds = aws_sdk_sts::config::Credentials::new(
+        issued.access_key_id().unwrap(),
+        issued.secret_key().unwrap(),
+        issued.session_token().map(str::to_string),
+        None,
+        "identity",
+    );
+    let conf = aws_sdk_sts::config::Builder::from(conf).credentials_provider(creds);
+    let out = aws_sdk_sts::Client::from_conf(conf.build()).get_caller_identity().send().await;
+    out.expect("sts:GetCallerIdentity with the pool's credentials").arn().unwrap().to_string()
+}
+
 pub async fn sdk_config(emu: &Emulator, key: &str) -> aws_config::SdkConfig {
     sdk_config_in(emu, key, REGION).await
 }
