@@ -28,6 +28,12 @@
 //!   → guest-allowed (a call guest.actions grants) → guest-denied (one it does not: AccessDenied)
 //! ```
 //!
+//! `verify --create-test-user --group NAME` runs the flow as a member of a `[[groups]]` group
+//! ([`group`]): `add-to-group` after the test user is made, `group-role` (GetCallerIdentity on
+//! the identity's credentials names the role Cognito handed out: it must be the group's) after
+//! `get-credentials`, the group's actions on the test item ([`access`] says whose access the
+//! table hops check), and `group-denied` (a call outside them must be denied).
+//!
 //! `GetCredentialsForIdentity` answers `InvalidIdentityPoolConfigurationException` both for a
 //! broken wiring and, for a while after the role or its trust policy changed, while IAM
 //! propagates the change. When verify's own diagnosis finds the wiring right, it retries up to
