@@ -117,6 +117,14 @@ impl Clients {
             .build();
         aws_sdk_dynamodb::Client::from_conf(conf)
     }
+
+    /// An STS client that signs with `credentials` (`verify --group` asks it whose they are).
+    pub fn sts_with(&self, credentials: aws_sdk_sts::config::Credentials) -> aws_sdk_sts::Client {
+        let conf = aws_sdk_sts::config::Builder::from(&self.anonymous())
+            .credentials_provider(credentials)
+            .build();
+        aws_sdk_sts::Client::from_conf(conf)
+    }
 }
 
 /// Loads the SDK config the way every AWS tool does, then builds the clients. When neither

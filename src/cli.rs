@@ -192,10 +192,11 @@ and says so on stderr. The operator policy names the account the credentials bel
                       Runs the flow a client app runs, against the applied stack, and reports each hop with its duration: sign in to the user pool (InitiateAuth, USER_PASSWORD_AUTH), exchange the ID token at the identity pool (GetId, GetCredentialsForIdentity), then PutItem, GetItem, UpdateItem (and Query when granted) on one test item with those temporary credentials, and delete the item with the operator's credentials.\n\n\
                       With per_user_isolation the test item's partition key is the caller's own: their user pool sub (isolation_key = \"user-pool-sub\", the default) or identity id (\"identity-id\"), and the isolation hop checks that a GetItem on another user's partition key and a Scan are both denied. With the user pool sub, the backend-write and backend-read hops prove that the app and its backend share items: the operator, standing in for the backend, writes the item under userId = sub, and the signed-in user reads exactly that item. A failing hop is explained in terms of the setup (trust policy, pool roles, app client, policy actions).\n\n\
                       --guest runs the flow of an app before anyone signs in (needs identity_pool.allow_unauthenticated = true): GetId and GetCredentialsForIdentity without a login, then a table call that [guest] actions grants and one it does not, which must be denied. No call changes data.\n\n\
+                      --group NAME (with --create-test-user) adds the test user to that [[groups]] group (AdminAddUserToGroup), proves with sts:GetCallerIdentity on the identity pool's credentials that Cognito handed out the group's role, runs the group's actions on the user's own item, and shows one table call outside them denied.\n\n\
                       --create-test-user fits the user pool: an email address (at example.invalid) or a phone number as user name when the pool signs in with one, every required attribute filled, a password that meets the pool's policy; nothing is sent to the user.\n\n\
                       Right after apply, IAM may take seconds (at times a minute) to let Cognito use a new role: when the wiring is right, verify waits for it (--propagation-timeout) instead of reporting a misconfiguration.",
         after_help = "The password of --username comes from SETUP_VERIFY_PASSWORD or stdin, never from the command line.\n\n\
-                      Examples:\n  setup verify --create-test-user\n  SETUP_VERIFY_PASSWORD=... setup verify --username alice\n  setup verify --create-test-user --output json\n  setup verify --guest"
+                      Examples:\n  setup verify --create-test-user\n  SETUP_VERIFY_PASSWORD=... setup verify --username alice\n  setup verify --create-test-user --output json\n  setup verify --create-test-user --group admins\n  setup verify --guest"
     )]
     Verify(VerifyArgs),
     /// Print what an app needs (pool ids, client id, role and table ARNs) from the live stack
@@ -219,6 +220,10 @@ pub struct VerifyArgs {
     /// role's credentials, one call [guest] actions grants and one it does not (must be denied)
     #[arg(long)]
     pub guest: bool,
+    /// With --create-test-user: add the test user to this [[groups]] group, prove that Cognito
+    /// hands out the group's role, run the group's actions and one outside them (must be denied)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["username", "guest"])]
+    pub group: Option<String>,
     /// App client to sign in with (default: the first of user_pool.client_ids)
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
@@ -421,6 +426,24 @@ mod tests {
                 option_help(name, "region").contains("overrides `region` in the config"),
                 "{name}"
             );
+        }
+    }
+
+    #[test]
+    fn verify_group_needs_a_test_user() {
+        let parse = |args: &[&str]| command().try_get_matches_from(args).map(|_| ());
+        assert!(parse(&["setup", "verify", "--create-test-user", "--group", "admins"]).is_ok());
+        // (the other flags, what the refusal names)
+        let cases: [(&[&str], &str); 3] = [
+            (&["--username", "alice"], "cannot be used with '--username"),
+            (&["--guest"], "cannot be used with '--guest"),
+            (&[], "--create-test-user"),
+        ];
+        for (other, says) in cases {
+            let args = [&["setup", "verify", "--group", "admins"][..], other].concat();
+            let e = parse(&args).expect_err("refused");
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            assert!(e.to_string().contains(says), "{args:?}: {e}");
         }
     }
 

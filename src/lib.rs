@@ -215,6 +215,7 @@ async fn run_verify(style: render::Style, session: &Session, v: &cli::VerifyArgs
         login,
         client_id: v.client_id.clone(),
         propagation_timeout: v.propagation_timeout,
+        group: v.group.clone(),
     };
     match verify::verify(session, opts).await {
         Ok(report) => {

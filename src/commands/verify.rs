@@ -28,15 +28,24 @@
 //!   → guest-allowed (a call guest.actions grants) → guest-denied (one it does not: AccessDenied)
 //! ```
 //!
+//! `verify --create-test-user --group NAME` runs the flow as a member of a `[[groups]]` group
+//! ([`group`]): `add-to-group` after the test user is made, `group-role` (GetCallerIdentity on
+//! the identity's credentials names the role Cognito handed out: it must be the group's) after
+//! `get-credentials`, the group's actions on the test item ([`access`] says whose access the
+//! table hops check), and `group-denied` (a call outside them must be denied).
+//!
 //! `GetCredentialsForIdentity` answers `InvalidIdentityPoolConfigurationException` both for a
 //! broken wiring and, for a while after the role or its trust policy changed, while IAM
 //! propagates the change. When verify's own diagnosis finds the wiring right, it retries up to
 //! `--propagation-timeout` instead of reporting a misconfiguration that is not there.
 
+mod access;
 mod backend;
+mod group;
 mod guest;
 mod hop;
 mod login;
+mod report;
 mod table;
 mod test_user;
 
@@ -52,6 +61,7 @@ use serde::Serialize;
 
 use hop::{Done, Failure};
 pub use hop::{Hop, HopReport, HopStatus, Signer};
+use report::{all_hops, guest_summary, summary};
 
 use super::Session;
 use crate::aws::Clients;
@@ -80,6 +90,9 @@ pub struct VerifyOptions {
     /// How long to retry `GetCredentialsForIdentity` while the wiring is right but Cognito
     /// still refuses the role (IAM propagation).
     pub propagation_timeout: Duration,
+    /// `--group NAME` (with a test user): the user joins this `[[groups]]` group, and the run
+    /// proves that Cognito hands out the group's role and that it has the group's access.
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,6 +112,10 @@ pub struct VerifyReport {
     pub isolation_key: Option<crate::policy_doc::Isolation>,
     /// `--guest`: the flow ran as an unauthenticated identity.
     pub guest: bool,
+    /// `--group`: the user pool group the test user joined.
+    pub group: Option<String>,
+    /// The role whose access the table hops checked: the stack's, or the group's.
+    pub role: String,
     /// The signed-in user's identity id (set once `get-id` succeeded).
     pub identity_id: Option<String>,
     pub ok: bool,
@@ -148,6 +165,8 @@ struct Run<'a> {
     sort_key: Option<KeyAttr>,
     role_arn: String,
     table_arn: String,
+    /// Whose access the table hops check: the stack's role and `[policy]`, or the group's.
+    access: access::Access<'a>,
     hops: Mutex<Vec<HopReport>>,
     /// What must be undone: a test user, a test item (key + marker).
     created_user: Mutex<Option<String>>,
@@ -196,14 +215,29 @@ impl Run<'_> {
     fn record(&self, report: HopReport) {
         self.hops.lock().expect("not poisoned").push(report);
     }
-    fn policy_name(&self) -> &str {
-        &self.d.policy_name
+    /// [`Run::run_hop`] for a hop signed, this time, by `signer` rather than its usual one.
+    async fn run_hop_as<T>(
+        &self,
+        hop: Hop,
+        signer: Signer,
+        work: impl Future<Output = Result<Done<T>, Failure>>,
+    ) -> Option<T> {
+        let before = self.hops.lock().expect("not poisoned").len();
+        let value = self.run_hop(hop, work).await;
+        if let Some(h) = self.hops.lock().expect("not poisoned").get_mut(before) {
+            h.signer = signer;
+        }
+        value
     }
 }
 
 pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
-    let o = s.observe(crate::steps::Scope::Full).await?;
     let d = &s.desired;
+    let group = match &opts.group {
+        Some(name) => Some(group::configured(d, name, matches!(opts.login, Login::TestUser))?),
+        None => None,
+    };
+    let o = s.observe(crate::steps::Scope::Full).await?;
     let Some(pool) = crate::steps::identity_pool::lookup(&o).live() else {
         bail!(
             "stack {} is not applied: identity pool {} does not exist; run `setup apply` first",
@@ -260,6 +294,10 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         },
         role_arn: d.role_arn(&o.account),
         table_arn: d.table_arn(&s.aws.region, &o.account),
+        access: match group {
+            Some(g) => access::Access::group(d, &o, g),
+            None => access::Access::stack(d, &o),
+        },
         hops: Mutex::new(Vec::new()),
         created_user: Mutex::new(None),
         cancel: s.cancel.clone(),
@@ -289,16 +327,17 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
     let interrupted = s.cancel.signal().is_some();
     table::cleanup(&run).await;
 
-    let hops = all_hops(
-        run.hops.into_inner().expect("not poisoned"),
-        if guest { &Hop::GUEST } else { &Hop::ALL },
-        test_user,
-        interrupted,
-    );
-    let (ok, summary) = if guest {
-        guest_summary(&hops, interrupted, &run.pool_id, &d.table.name)
-    } else {
-        summary(&hops, interrupted, &client_id, &d.table.name)
+    let list: &[Hop] = match (guest, group) {
+        (true, _) => &Hop::GUEST,
+        (false, Some(_)) => &Hop::GROUP,
+        (false, None) => &Hop::ALL,
+    };
+    let (role, isolation) = (run.access.role_name.to_string(), run.access.isolation);
+    let hops = all_hops(run.hops.into_inner().expect("not poisoned"), list, test_user, interrupted);
+    let (ok, summary) = match (guest, group) {
+        (true, _) => guest_summary(&hops, interrupted, &run.pool_id, &d.table.name),
+        (false, Some(g)) => report::group_summary(&hops, interrupted, g, &d.table.name),
+        (false, None) => summary(&hops, interrupted, &client_id, &d.table.name),
     };
     let identity_id = run.identity_id.into_inner().expect("not poisoned");
     Ok(VerifyReport {
@@ -312,9 +351,11 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
         table: d.table.name.clone(),
         username,
         test_user,
-        per_user_isolation: d.per_user_isolation(),
-        isolation_key: d.isolation,
+        per_user_isolation: isolation.is_some(),
+        isolation_key: isolation,
         guest,
+        group: group.map(|g| g.name.clone()),
+        role: if guest { d.guest_spec.role_name.clone() } else { role },
         identity_id,
         ok,
         hops,
@@ -325,92 +366,6 @@ pub async fn verify(s: &Session, opts: VerifyOptions) -> Result<VerifyReport> {
             _ => 1,
         },
     })
-}
-
-/// The report's hops: those that ran, and every other one of the flow's `list` as skipped (with
-/// why), in order.
-fn all_hops(
-    mut hops: Vec<HopReport>,
-    list: &[Hop],
-    test_user: bool,
-    interrupted: bool,
-) -> Vec<HopReport> {
-    let first_failure = hops.iter().find(|h| h.status == HopStatus::Failed).map(|h| h.hop);
-    for &hop in list {
-        if hops.iter().any(|h| h.hop == hop) {
-            continue;
-        }
-        let why = if hop.for_test_user() && !test_user {
-            "signed in as an existing user (--username)".to_string()
-        } else if interrupted {
-            "interrupted".to_string()
-        } else {
-            match first_failure {
-                Some(f) => format!("not run: {f} failed"),
-                None => "not run".to_string(),
-            }
-        };
-        hops.push(HopReport::skipped(hop, why));
-    }
-    hops.sort_by_key(|h| h.hop);
-    hops
-}
-
-/// Whether verify succeeded, and the sentence that says so (or where and why it failed).
-fn summary(hops: &[HopReport], interrupted: bool, client_id: &str, table: &str) -> (bool, String) {
-    let failed = hops.iter().find(|h| h.status == HopStatus::Failed);
-    let summary = match failed {
-        _ if interrupted => interrupted_summary(hops),
-        None => format!(
-            "Verified: {} hops succeeded; a signed-in user of app client {client_id} can use table {table} with the identity pool's credentials.",
-            hops.iter().filter(|h| h.status == HopStatus::Ok).count()
-        ),
-        Some(f) => format!(
-            "Verify failed at {}: {}",
-            f.hop,
-            f.cause.as_deref().unwrap_or("see the error")
-        ),
-    };
-    (failed.is_none() && !interrupted, summary)
-}
-
-/// What an interrupted verify says: what its cleanup removed, or where the cleanup failed.
-fn interrupted_summary(hops: &[HopReport]) -> String {
-    let cleanup = |h: &&HopReport| h.hop.is_cleanup();
-    let ran: Vec<&HopReport> =
-        hops.iter().filter(cleanup).filter(|h| h.status != HopStatus::Skipped).collect();
-    if let Some(f) = ran.iter().find(|h| h.status == HopStatus::Failed) {
-        return format!(
-            "Verify was interrupted, and its cleanup failed at {}: {}",
-            f.hop,
-            f.cause.as_deref().unwrap_or("see the error")
-        );
-    }
-    match ran.as_slice() {
-        [] => "Verify was interrupted before it created anything.".to_string(),
-        done => format!(
-            "Verify was interrupted; its cleanup ran: {}.",
-            done.iter().map(|h| h.detail.as_str()).collect::<Vec<_>>().join("; ")
-        ),
-    }
-}
-
-/// [`summary`] for `verify --guest`.
-fn guest_summary(
-    hops: &[HopReport],
-    interrupted: bool,
-    pool_id: &str,
-    table: &str,
-) -> (bool, String) {
-    let (ok, text) = summary(hops, interrupted, "", table);
-    if !ok || interrupted {
-        return (ok, text);
-    }
-    let ran = hops.iter().filter(|h| h.status == HopStatus::Ok).count();
-    (
-        true,
-        format!("Verified: {ran} hops succeeded; a guest (an unauthenticated identity of identity pool {pool_id}) gets the guest role's access to table {table} and nothing more."),
-    )
 }
 
 /// The existing user's password, or the test user to create (and the pool's password rules).
@@ -425,10 +380,15 @@ async fn flow(r: &Run<'_>, username: &str, password: Password) {
         Password::Given(p) => p,
         Password::Create(user, rules) => {
             let created = login::create_test_user(r, &user, &rules);
-            match r.run_hop(Hop::CreateTestUser, created).await {
-                Some(p) => p,
-                None => return,
+            let Some(p) = r.run_hop(Hop::CreateTestUser, created).await else {
+                return;
+            };
+            if let Some(g) = r.access.group {
+                if r.run_hop(Hop::AddToGroup, group::add_to_group(r, username, g)).await.is_none() {
+                    return;
+                }
             }
+            p
         }
     };
     let signed_in = login::sign_in(r, username, &password);
@@ -445,6 +405,16 @@ async fn flow(r: &Run<'_>, username: &str, password: Password) {
     let Some(creds) = r.run_hop(Hop::GetCredentials, credentials).await else {
         return;
     };
+    if let Some(g) = r.access.group {
+        if r.run_hop(Hop::GroupRole, group::assumed_role(r, g, &creds)).await.is_none() {
+            return;
+        }
+        if !table::table_hops(r, &identity_id, creds.clone()).await {
+            return;
+        }
+        group::denied_hop(r, g, &identity_id, creds).await;
+        return;
+    }
     table::table_hops(r, &identity_id, creds).await;
 }
 
@@ -473,124 +443,4 @@ pub fn read_password(env: Option<String>) -> Result<SecretString> {
         bail!("no password: set SETUP_VERIFY_PASSWORD or pipe it on stdin (never on the command line), or use --create-test-user");
     }
     Ok(line.into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::hop::failure;
-    use super::*;
-
-    fn ran(hop: Hop) -> HopReport {
-        HopReport::ran(hop, Duration::from_millis(5), Ok(format!("{hop} done")))
-    }
-
-    fn failed(hop: Hop, error: &str, cause: &str) -> HopReport {
-        HopReport::ran(hop, Duration::from_millis(5), Err(failure(error, cause)))
-    }
-
-    /// The user pool sub is read from the ID token's payload (base64url, unpadded).
-    #[test]
-    fn the_sub_comes_from_the_id_token() {
-        let token = |claims: &str| {
-            let b64 = aws_smithy_types::base64::encode(claims);
-            let url = b64.trim_end_matches('=').replace('+', "-").replace('/', "_");
-            format!("eyJhbGciOiJSUzI1NiJ9.{url}.c2ln")
-        };
-        // "?>" encodes to "Pz4" ("Pz4+" padded): a character base64url writes differently.
-        let sub = "4f1c?>2a-0000";
-        assert_eq!(
-            login::token_sub(&token(&format!(r#"{{"sub":"{sub}"}}"#))).as_deref(),
-            Some(sub)
-        );
-        assert_eq!(login::token_sub(&token(r#"{"aud":"x"}"#)), None);
-        assert_eq!(login::token_sub("not-a-token"), None);
-        assert_eq!(login::token_sub("a.!!!.b"), None);
-    }
-
-    #[test]
-    fn hops_that_did_not_run_are_reported_as_skipped_with_why() {
-        let failed =
-            failed(Hop::GetCredentials, "InvalidIdentityPoolConfigurationException", "no role");
-        // Recorded out of order (clean-up last): the report follows the flow.
-        let reports = vec![ran(Hop::SignIn), ran(Hop::DeleteItem), ran(Hop::GetId), failed];
-        let hops = all_hops(reports, &Hop::ALL, false, false);
-        let names: Vec<&str> = hops.iter().map(|h| h.hop.name()).collect();
-        assert_eq!(names, Hop::ALL.map(Hop::name));
-        let why = |hop: Hop| {
-            let h = hops.iter().find(|h| h.hop == hop).unwrap();
-            assert_eq!(h.signer, hop.signer(), "{hop}");
-            (h.status, h.detail.as_str())
-        };
-        assert_eq!(
-            why(Hop::CreateTestUser),
-            (HopStatus::Skipped, "signed in as an existing user (--username)")
-        );
-        assert_eq!(why(Hop::PutItem), (HopStatus::Skipped, "not run: get-credentials failed"));
-        assert_eq!(why(Hop::DeleteItem), (HopStatus::Ok, "delete-item done"));
-        assert_eq!(
-            summary(&hops, false, "c1", "t"),
-            (false, "Verify failed at get-credentials: no role".to_string())
-        );
-
-        let stopped = all_hops(vec![ran(Hop::CreateTestUser)], &Hop::ALL, true, true);
-        assert_eq!(stopped.iter().find(|h| h.hop == Hop::SignIn).unwrap().detail, "interrupted");
-        assert_eq!(
-            summary(&stopped, true, "c1", "t"),
-            (false, "Verify was interrupted before it created anything.".to_string())
-        );
-        // The summary says what the cleanup did, or where it failed.
-        let cleaned = vec![ran(Hop::CreateTestUser), ran(Hop::DeleteTestUser)];
-        let cleaned = all_hops(cleaned, &Hop::ALL, true, true);
-        assert_eq!(
-            summary(&cleaned, true, "c1", "t").1,
-            "Verify was interrupted; its cleanup ran: delete-test-user done."
-        );
-        let mut left = cleaned.clone();
-        let user = left.iter_mut().find(|h| h.hop == Hop::DeleteTestUser).unwrap();
-        (user.status, user.cause) = (HopStatus::Failed, Some("delete it by hand".into()));
-        assert_eq!(
-            summary(&left, true, "c1", "t").1,
-            "Verify was interrupted, and its cleanup failed at delete-test-user: delete it by hand"
-        );
-    }
-
-    #[test]
-    fn a_run_without_failures_is_verified() {
-        let hops = all_hops(
-            Hop::ALL.into_iter().filter(|h| *h != Hop::Query).map(ran).collect(),
-            &Hop::ALL,
-            true,
-            false,
-        );
-        assert_eq!(hops.iter().find(|h| h.hop == Hop::Query).unwrap().detail, "not run");
-        assert_eq!(
-            summary(&hops, false, "c1", "t"),
-            (true, "Verified: 12 hops succeeded; a signed-in user of app client c1 can use table t with the identity pool's credentials.".to_string())
-        );
-    }
-
-    #[test]
-    fn a_guest_run_reports_its_own_hops() {
-        let hops =
-            all_hops(vec![ran(Hop::GetId), ran(Hop::GetCredentials)], &Hop::GUEST, false, false);
-        let names: Vec<&str> = hops.iter().map(|h| h.hop.name()).collect();
-        assert_eq!(names, ["get-id", "get-credentials", "guest-allowed", "guest-denied"]);
-        assert_eq!(hops[2].detail, "not run");
-        let all = all_hops(Hop::GUEST.into_iter().map(ran).collect(), &Hop::GUEST, false, false);
-        assert_eq!(
-            guest_summary(&all, false, "us-east-1:p", "t"),
-            (true, "Verified: 4 hops succeeded; a guest (an unauthenticated identity of identity pool us-east-1:p) gets the guest role's access to table t and nothing more.".to_string())
-        );
-        let denied = failed(Hop::GuestDenied, "allowed", "guests may call dynamodb:DeleteItem");
-        let reports =
-            vec![ran(Hop::GetId), ran(Hop::GetCredentials), ran(Hop::GuestAllowed), denied];
-        let hops = all_hops(reports, &Hop::GUEST, false, false);
-        assert_eq!(
-            guest_summary(&hops, false, "p", "t"),
-            (
-                false,
-                "Verify failed at guest-denied: guests may call dynamodb:DeleteItem".to_string()
-            )
-        );
-    }
 }

@@ -133,9 +133,13 @@ pub fn verify_report(r: &VerifyReport, tty: bool) -> String {
     );
     let _ = writeln!(
         out,
-        "  as {}{}; access mode: {}",
+        "  as {}{}{}; access mode: {}",
         r.username,
         if r.test_user { " (temporary test user)" } else { "" },
+        match &r.group {
+            Some(g) => format!(" in group {g} (role {})", r.role),
+            None => String::new(),
+        },
         match r.isolation_key {
             Some(key) => format!("per-user isolation (partition key = {})", key.holds()),
             None => "shared table access".to_string(),

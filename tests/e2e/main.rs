@@ -24,6 +24,7 @@ mod export;
 mod export_backend;
 mod export_terraform;
 mod groups;
+mod groups_verify;
 mod guest;
 mod init_from;
 mod isolation;

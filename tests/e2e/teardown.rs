@@ -144,10 +144,14 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
         sdk.iam.create_user().user_name(&svc).send().await.unwrap();
     });
     // Isolation by the user pool sub, so the principal tag map and verify's backend hops run;
-    // a group, so its role, policy, role mapping and the user pool group check run.
+    // a group, so its role, policy, role mapping and the user pool group check run (made in the
+    // user pool, which setup does not touch, so that verify --group can add its test user).
+    let group = format!("{}-admins", s.name);
+    block_on(sdk.idp.create_group().user_pool_id(&s.user_pool_id).group_name(&group).send())
+        .unwrap();
     s.write_config(&s.table_config(
         "",
-        &format!("[backend]\nrole = \"{api}\"\n[policy]\nper_user_isolation = true\n[[groups]]\nname = \"ops\"\nactions = [\"dynamodb:Scan\"]\n"),
+        &format!("[backend]\nrole = \"{api}\"\n[policy]\nper_user_isolation = true\n[[groups]]\nname = \"{group}\"\nactions = [\"dynamodb:GetItem\", \"dynamodb:Scan\"]\n"),
     ));
     let mut used = std::collections::BTreeSet::new();
     let mut run = |args: &[&str]| {
@@ -160,6 +164,7 @@ fn operator_policy_covers_exactly_the_calls_of_a_lifecycle() {
     run(&["apply"]);
     // verify (with a test user) and outputs read and write only what the policy allows.
     run(&["verify", "--create-test-user"]);
+    run(&["verify", "--create-test-user", "--group", &group]);
     run(&["outputs"]);
     run(&["list"]);
     // Drift in every step, so the update paths run too.

@@ -19,8 +19,8 @@ pub(super) async fn hops(
     identity_id: &str,
     item: &Item,
 ) -> bool {
-    if r.d.isolation != Some(Isolation::UserPoolSub) {
-        let why = match r.d.isolation {
+    if r.access.isolation != Some(Isolation::UserPoolSub) {
+        let why = match r.access.isolation {
             Some(_) => "isolation_key = \"identity-id\": the app reaches only items keyed by its identity id, not a backend's userId = sub",
             None => "runs with per_user_isolation (isolation_key = \"user-pool-sub\"), where the backend and the app share items keyed by the user pool sub",
         };

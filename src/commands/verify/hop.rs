@@ -11,19 +11,28 @@ use serde::{Serialize, Serializer};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Hop {
     CreateTestUser,
+    /// `verify --group`: the test user joins the user pool group (`AdminAddUserToGroup`).
+    AddToGroup,
     SignIn,
     GetId,
     GetCredentials,
+    /// `verify --group`: `sts:GetCallerIdentity` with the identity's credentials names the role
+    /// Cognito handed out, which must be the group's.
+    GroupRole,
     PutItem,
     GetItem,
     UpdateItem,
     Query,
+    /// `verify --group`, when the group's actions include `dynamodb:Scan`.
+    Scan,
     /// Isolation by the user pool sub: the operator, standing in for the backend, writes the
     /// user's item under `userId = <sub>`.
     BackendWrite,
     /// ... and the signed-in user reads exactly that item.
     BackendRead,
     Isolation,
+    /// `verify --group`: a table call outside the group's actions, which must be denied.
+    GroupDenied,
     DeleteItem,
     DeleteTestUser,
     /// `verify --guest`: a call `guest.actions` grants, with the guest's credentials.
@@ -50,6 +59,29 @@ impl Hop {
         Hop::DeleteTestUser,
     ];
 
+    /// The hops of `verify --create-test-user --group NAME`, in order: the flow with the user in
+    /// the group, the proof that Cognito handed out the group's role, and a call outside the
+    /// group's actions that must be denied.
+    pub const GROUP: [Hop; 17] = [
+        Hop::CreateTestUser,
+        Hop::AddToGroup,
+        Hop::SignIn,
+        Hop::GetId,
+        Hop::GetCredentials,
+        Hop::GroupRole,
+        Hop::PutItem,
+        Hop::GetItem,
+        Hop::UpdateItem,
+        Hop::Query,
+        Hop::Scan,
+        Hop::BackendWrite,
+        Hop::BackendRead,
+        Hop::Isolation,
+        Hop::GroupDenied,
+        Hop::DeleteItem,
+        Hop::DeleteTestUser,
+    ];
+
     /// The hops of `verify --guest`, in order: an unauthenticated identity, its credentials,
     /// and a call that must work and one that must be denied.
     pub const GUEST: [Hop; 4] =
@@ -64,6 +96,10 @@ impl Hop {
     pub fn name(self) -> &'static str {
         match self {
             Hop::CreateTestUser => "create-test-user",
+            Hop::AddToGroup => "add-to-group",
+            Hop::GroupRole => "group-role",
+            Hop::Scan => "scan",
+            Hop::GroupDenied => "group-denied",
             Hop::SignIn => "sign-in",
             Hop::GetId => "get-id",
             Hop::GetCredentials => "get-credentials",
@@ -93,16 +129,21 @@ impl Hop {
             | Hop::BackendRead
             | Hop::Isolation
             | Hop::GuestAllowed
-            | Hop::GuestDenied => Signer::Identity,
-            Hop::CreateTestUser | Hop::BackendWrite | Hop::DeleteItem | Hop::DeleteTestUser => {
-                Signer::Operator
-            }
+            | Hop::GuestDenied
+            | Hop::GroupRole
+            | Hop::Scan
+            | Hop::GroupDenied => Signer::Identity,
+            Hop::CreateTestUser
+            | Hop::AddToGroup
+            | Hop::BackendWrite
+            | Hop::DeleteItem
+            | Hop::DeleteTestUser => Signer::Operator,
         }
     }
 
     /// Whether the hop only runs with a test user (`--create-test-user`).
     pub fn for_test_user(self) -> bool {
-        matches!(self, Hop::CreateTestUser | Hop::DeleteTestUser)
+        matches!(self, Hop::CreateTestUser | Hop::AddToGroup | Hop::DeleteTestUser)
     }
 }
 
@@ -254,6 +295,16 @@ mod tests {
         let mut sorted = Hop::GUEST;
         sorted.sort();
         assert_eq!(sorted, Hop::GUEST);
+        let group: Vec<String> =
+            Hop::GROUP.iter().map(|h| format!("{}:{:?}", h.name(), h.signer())).collect();
+        assert_eq!(
+            group.join(" "),
+            "create-test-user:Operator add-to-group:Operator sign-in:Unsigned get-id:Unsigned get-credentials:Unsigned group-role:Identity put-item:Identity get-item:Identity update-item:Identity query:Identity scan:Identity backend-write:Operator backend-read:Identity isolation:Identity group-denied:Identity delete-item:Operator delete-test-user:Operator"
+        );
+        let mut sorted = Hop::GROUP;
+        sorted.sort();
+        assert_eq!(sorted, Hop::GROUP);
+        assert!(Hop::ALL.iter().all(|h| Hop::GROUP.contains(h)), "--group runs the whole flow");
         // Padding works as for the plain name (the human report aligns on it).
         assert_eq!(format!("{:<10}|", Hop::GetId), "get-id    |");
     }

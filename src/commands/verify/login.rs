@@ -217,12 +217,39 @@ where
         trusted: &trusted,
         role_name: &r.d.role_name,
     };
-    let wiring = if code == REFUSED { pool_problem(r) } else { None };
-    failure(text, token_refused(&code, e.message().unwrap_or_default(), &exchange, wiring))
+    let (role, wiring) = expected_role(r);
+    let cause = match (code.as_str(), wiring) {
+        // The wiring looks right: Cognito has not taken it in yet.
+        (REFUSED, None) => timed_out(r, &role, None),
+        (REFUSED, wiring) => token_refused(&code, "", &exchange, wiring),
+        _ => token_refused(&code, e.message().unwrap_or_default(), &exchange, None),
+    };
+    failure(text, cause)
+}
+
+/// The role Cognito should hand the signed-in user (the stack's, or with `--group` the one the
+/// pool's role mapping gives the group's members), and what the static diagnosis finds wrong
+/// on the way to it (`None`: it looks right).
+fn expected_role(r: &Run<'_>) -> (String, Option<String>) {
+    match r.access.group {
+        Some(g) => {
+            let route = super::group::route(r, g);
+            (route.role_name, route.problem)
+        }
+        None => (r.d.role_name.clone(), pool_problem(r)),
+    }
+}
+
+/// Cognito still refuses `role` although the wiring looks right, after `waited`.
+fn timed_out(r: &Run<'_>, role: &str, waited: Option<Duration>) -> String {
+    match r.access.group {
+        Some(g) if g.role_name == role => super::group::propagation_timed_out(r, g, waited),
+        _ => propagation_timed_out(&r.pool_id, role, waited),
+    }
 }
 
 /// What the static diagnosis finds wrong in the pool's role wiring (`None`: it looks right).
-fn pool_problem(r: &Run<'_>) -> Option<String> {
+pub(super) fn pool_problem(r: &Run<'_>) -> Option<String> {
     let tagged =
         r.o.get::<crate::steps::principal_tags::PrincipalTags>().is_some_and(|m| m.active());
     pool_configuration_problem(
@@ -259,10 +286,10 @@ pub(super) async fn get_credentials(
     let call = || ask_credentials(r, identity_id, Some(id_token));
     let mut out: CredentialsAnswer = call().await;
     let mut waited = String::new();
-    if is_refused(&out) && pool_problem(r).is_none() {
-        let role = &r.d.role_name;
-        let timed_out = propagation_timed_out(&r.pool_id, role, Some(r.propagation_timeout));
-        out = wait_for_propagation(r, role, timed_out, call, out, t).await?;
+    let (role, problem) = expected_role(r);
+    if is_refused(&out) && problem.is_none() {
+        let timed_out = timed_out(r, &role, Some(r.propagation_timeout));
+        out = wait_for_propagation(r, &role, timed_out, call, out, t).await?;
         waited = format!(
             " (after waiting {:.1}s for IAM to propagate the role to Cognito)",
             t.elapsed().as_secs_f64()
@@ -274,7 +301,7 @@ pub(super) async fn get_credentials(
         .and_then(|e| e.duration_since(SystemTime::now()).ok())
         .map(|d| format!(", valid for {} min", d.as_secs() / 60))
         .unwrap_or_default();
-    Ok(done(credentials, format!("temporary credentials for role {}{left}{waited}", r.d.role_name)))
+    Ok(done(credentials, format!("temporary credentials for role {role}{left}{waited}")))
 }
 
 /// The temporary credentials of a GetCredentialsForIdentity answer, and when they expire.
@@ -377,5 +404,26 @@ where
             };
             Err(failure(text, timed_out))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_sub;
+
+    /// The user pool sub is read from the ID token's payload (base64url, unpadded).
+    #[test]
+    fn the_sub_comes_from_the_id_token() {
+        let token = |claims: &str| {
+            let b64 = aws_smithy_types::base64::encode(claims);
+            let url = b64.trim_end_matches('=').replace('+', "-").replace('/', "_");
+            format!("eyJhbGciOiJSUzI1NiJ9.{url}.c2ln")
+        };
+        // "?>" encodes to "Pz4" ("Pz4+" padded): a character base64url writes differently.
+        let sub = "4f1c?>2a-0000";
+        assert_eq!(token_sub(&token(&format!(r#"{{"sub":"{sub}"}}"#))).as_deref(), Some(sub));
+        assert_eq!(token_sub(&token(r#"{"aud":"x"}"#)), None);
+        assert_eq!(token_sub("not-a-token"), None);
+        assert_eq!(token_sub("a.!!!.b"), None);
     }
 }

@@ -14,7 +14,7 @@ use super::hop::{done, failure, Done, Failure};
 use super::{random_hex, sdk_error, Hop, Item, Run, MARKER_ATTR};
 use crate::aws::Found;
 use crate::config::{Isolation, KeyAttr, KeyType};
-use crate::diagnose::access::{self, Breach, Call, Expected, LivePolicy, OtherPolicy};
+use crate::diagnose::access::{self, Breach, Call, Expected, OtherPolicy};
 use crate::policy_eval::{self, Decision};
 
 pub(super) fn key_value(k: &KeyAttr, text: &str) -> AttributeValue {
@@ -58,29 +58,16 @@ pub(super) fn eval_context(
 
 /// The partition key the caller owns under per-user isolation: its user pool sub or its
 /// identity id (`None`: no isolation, or no sub in the token).
-fn own_key(r: &Run<'_>, identity_id: &str) -> Option<String> {
-    match r.d.isolation? {
+pub(super) fn own_key(r: &Run<'_>, identity_id: &str) -> Option<String> {
+    match r.access.isolation? {
         Isolation::UserPoolSub => r.sub.lock().expect("not poisoned").clone(),
         Isolation::IdentityId => Some(identity_id.to_string()),
     }
 }
 
-/// The stack's access policy document, when it exists and is attached to the role.
+/// The access policy's document (the stack's, or the group's), when it is attached to the role.
 fn attached_policy<'a>(r: &Run<'a>) -> Option<&'a Value> {
-    let p = r.o.get::<crate::steps::policy::AccessPolicy>()?;
-    let attached =
-        r.o.get::<crate::steps::role::Role>()
-            .is_some_and(|role| role.attached.iter().any(|(_, a)| *a == p.arn));
-    attached.then_some(&p.document)
-}
-
-/// The stack's access policy as the role has it.
-fn live_policy<'a>(r: &Run<'a>) -> LivePolicy<'a> {
-    match (&r.o.get::<crate::steps::policy::AccessPolicy>(), attached_policy(r)) {
-        (None, _) => LivePolicy::Missing,
-        (Some(_), None) => LivePolicy::NotAttached,
-        (Some(_), Some(doc)) => LivePolicy::Attached(doc),
-    }
+    r.access.attached()
 }
 
 /// A failed table call of the identity on partition key `pk_text`, with its cause.
@@ -98,8 +85,8 @@ where
     let (code, text) = sdk_error(e);
     let call = Call {
         action,
-        policy: r.policy_name(),
-        role: &r.d.role_name,
+        policy: r.access.policy_name,
+        role: r.access.role_name,
         table: &r.table,
         table_arn: &r.table_arn,
         pk_text,
@@ -108,25 +95,25 @@ where
     let cause = access::table_call_failed(
         &code,
         e.message().unwrap_or_default(),
-        live_policy(r),
+        r.access.live_policy(),
         &eval_context(r, identity_id, Some(pk_text)),
         &call,
     );
-    failure(text, cause)
+    failure(text, r.access.in_terms(cause))
 }
 
 /// The test item, and the identity that writes it.
-struct TestItem<'a> {
-    ddb: aws_sdk_dynamodb::Client,
-    identity_id: &'a str,
-    item: Item,
+pub(super) struct TestItem<'a> {
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub identity_id: &'a str,
+    pub item: Item,
 }
 
 impl TestItem<'_> {
     fn key(&self) -> HashMap<String, AttributeValue> {
         self.item.key.clone()
     }
-    fn failed<E, R>(
+    pub(super) fn failed<E, R>(
         &self,
         r: &Run<'_>,
         e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
@@ -140,14 +127,15 @@ impl TestItem<'_> {
     }
 }
 
-/// The hops on the test item, in order; each runs only when the one before succeeded.
+/// The hops on the test item, in order; each runs only when the one before succeeded. `false`
+/// when one failed.
 pub(super) async fn table_hops(
     r: &Run<'_>,
     identity_id: &str,
     creds: aws_sdk_dynamodb::config::Credentials,
-) {
+) -> bool {
     let marker = format!("setup-verify-{}", random_hex(8));
-    let pk_text = match (r.d.isolation, own_key(r, identity_id)) {
+    let pk_text = match (r.access.isolation, own_key(r, identity_id)) {
         (_, Some(own)) => own,
         (None, None) => marker.clone(),
         (Some(_), None) => {
@@ -156,7 +144,7 @@ pub(super) async fn table_hops(
                 "isolation_key = \"user-pool-sub\" keys each user's items by the ID token's sub claim, and this token has none",
             );
             r.run_hop(Hop::PutItem, async { Err::<Done<()>, _>(no_sub) }).await;
-            return;
+            return false;
         }
     };
     let pk = &r.partition_key;
@@ -171,40 +159,52 @@ pub(super) async fn table_hops(
         identity_id,
         item: Item { key, marker, pk_text },
     };
-    if r.run_hop(Hop::PutItem, put_item(r, &t)).await.is_none()
-        || r.run_hop(Hop::GetItem, get_item(r, &t)).await.is_none()
-        || r.run_hop(Hop::UpdateItem, update_item(r, &t)).await.is_none()
+    let ran = match r.access.group {
+        None => item_hops(r, &t, identity_id).await,
+        Some(g) => super::group::item_hops(r, &t, g).await,
+    };
+    if !ran {
+        return false;
+    }
+    if r.access.isolation.is_some() {
+        return r.run_hop(Hop::Isolation, isolation(r, &t.ddb, identity_id)).await.is_some();
+    } else {
+        let why = match r.access.group {
+            None => "per_user_isolation is off: every signed-in user may use every item the policy's actions allow".to_string(),
+            Some(g) => format!("group {} has no per_user_isolation: its members may use every item its actions allow", g.name),
+        };
+        r.skip(Hop::Isolation, why);
+    }
+    true
+}
+
+/// The hops of `[policy]` on the test item: put, get, update, query when granted, and the
+/// backend's; `false` when one failed (the flow stops).
+async fn item_hops(r: &Run<'_>, t: &TestItem<'_>, identity_id: &str) -> bool {
+    if r.run_hop(Hop::PutItem, put_item(r, t)).await.is_none()
+        || r.run_hop(Hop::GetItem, get_item(r, t)).await.is_none()
+        || r.run_hop(Hop::UpdateItem, update_item(r, t)).await.is_none()
     {
-        return;
+        return false;
     }
     if query_granted(r, identity_id, &t.item.pk_text) {
-        if r.run_hop(Hop::Query, query(r, &t)).await.is_none() {
-            return;
+        if r.run_hop(Hop::Query, query(r, t)).await.is_none() {
+            return false;
         }
     } else {
         r.skip(
             Hop::Query,
             format!(
                 "dynamodb:Query is not granted by policy {} (add it to [policy] actions to test it)",
-                r.policy_name()
+                r.access.policy_name
             ),
         );
     }
-    if !super::backend::hops(r, &t.ddb, identity_id, &t.item).await {
-        return;
-    }
-    if r.d.per_user_isolation() {
-        r.run_hop(Hop::Isolation, isolation(r, &t.ddb, identity_id)).await;
-    } else {
-        r.skip(
-            Hop::Isolation,
-            "per_user_isolation is off: every signed-in user may use every item the policy's actions allow",
-        );
-    }
+    super::backend::hops(r, &t.ddb, identity_id, &t.item).await
 }
 
 /// put-item: writes the test item, never over an existing one.
-async fn put_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
+pub(super) async fn put_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
     let pk = &r.partition_key;
     let pk_text = &t.item.pk_text;
     let mut put = t
@@ -215,7 +215,7 @@ async fn put_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
         .item(MARKER_ATTR, AttributeValue::S(t.item.marker.clone()))
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", &pk.name);
-    if let Some(key) = r.d.isolation {
+    if let Some(key) = r.access.isolation {
         put = put.item("note", AttributeValue::S(format!("partition key = {}", key.holds())));
     }
     match put.send().await {
@@ -226,7 +226,7 @@ async fn put_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
                 format!(
                     "wrote test item {}={pk_text:?}{}",
                     pk.name,
-                    match r.d.isolation {
+                    match r.access.isolation {
                         Some(key) => format!(
                             " ({}, as isolation_key = {:?} requires)",
                             key.holds(),
@@ -250,7 +250,7 @@ async fn put_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
 }
 
 /// get-item: reads the test item back.
-async fn get_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
+pub(super) async fn get_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
     let out = t
         .ddb
         .get_item()
@@ -272,7 +272,7 @@ async fn get_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
 }
 
 /// update-item: changes one attribute, only on the test item.
-async fn update_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
+pub(super) async fn update_item(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
     let now =
         SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs().to_string();
     t.ddb
@@ -307,7 +307,7 @@ fn query_granted(r: &Run<'_>, identity_id: &str, pk_text: &str) -> bool {
 }
 
 /// query: reads the test item's partition.
-async fn query(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
+pub(super) async fn query(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
     let pk = &r.partition_key;
     let pk_text = &t.item.pk_text;
     let out = t
@@ -344,7 +344,7 @@ fn other_identity_id(identity_id: &str) -> String {
 /// Another user's partition key under the configured isolation: a random user pool sub, or
 /// an identity id of the same region that is not the caller's.
 fn other_key(r: &Run<'_>, identity_id: &str) -> String {
-    match r.d.isolation {
+    match r.access.isolation {
         Some(Isolation::UserPoolSub) => {
             let h = random_hex(16);
             format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
@@ -362,7 +362,7 @@ async fn isolation(
     identity_id: &str,
 ) -> Result<Done<()>, Failure> {
     let other = other_key(r, identity_id);
-    let holds = r.d.isolation.map_or("partition key", |k| k.holds());
+    let holds = r.access.isolation.map_or("partition key", |k| k.holds());
     let pk = &r.partition_key;
     let mut key = HashMap::new();
     key.insert(pk.name.clone(), key_value(pk, &other));
@@ -412,18 +412,17 @@ async fn breach(
     other_key: Option<&str>,
     error: String,
 ) -> Failure {
-    let stack_policy = r.o.get::<crate::steps::policy::AccessPolicy>().map(|p| p.arn.as_str());
-    let other_policies =
-        other_policies(r, r.o.get::<crate::steps::role::Role>(), stack_policy).await;
+    let ours = r.access.policy.map(|(arn, _)| arn);
+    let other_policies = other_policies(r, r.access.role, ours).await;
     let cause = access::explain_breach(
         attached_policy(r),
         &eval_context(r, identity_id, other_key),
         &Breach {
             action,
             expected: Expected::OwnItems { other_key },
-            policy: r.policy_name(),
-            role: &r.d.role_name,
-            role_arn: &r.role_arn,
+            policy: r.access.policy_name,
+            role: r.access.role_name,
+            role_arn: &r.access.role_arn,
             account: &r.o.account.id,
             table: &r.table,
             table_arn: &r.table_arn,

@@ -189,6 +189,8 @@ fn names_exactly_what_the_stack_owns() {
     );
     let pool = format!("arn:aws:cognito-idp:eu-west-1:{ACCOUNT}:userpool/eu-west-1_abc123");
     assert_eq!(resources(&doc, "cognito-idp:AdminCreateUser"), set(&[&pool]));
+    // verify --group adds its test user to the group: in this user pool only.
+    assert_eq!(resources(&doc, "cognito-idp:AdminAddUserToGroup"), set(&[&pool]));
     // Identity pools: by their stack tag; created only with it.
     let write = granting(&doc, "cognito-identity:DeleteIdentityPool")[0];
     assert_eq!(write["Condition"], json!({"StringLike": {"aws:ResourceTag/setup:stack": "shop"}}));
