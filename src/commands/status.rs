@@ -71,12 +71,10 @@ pub async fn plan(s: &Session, adopt: bool, allow_index_replace: bool) -> Result
     let plan = s.diff(&o);
     let refusals = super::apply::refusals(&plan, adopt, allow_index_replace);
     let mut r = s.report(Command::Plan, &o.account, plan);
-    // Said once, on the role's step: what nothing caps without a permissions boundary.
-    let role = r.steps.iter_mut().find(|st| st.step == crate::plan::StepId::Role);
-    if let (Some(role), Some(note)) =
-        (role, crate::steps::role_boundary::unbounded_note(&s.desired))
-    {
-        role.notes.push(note.into());
+    // What a step says once in a plan (on its first report).
+    let mut said = std::collections::BTreeSet::new();
+    for st in r.steps.iter_mut().filter(|st| said.insert(st.step)) {
+        st.notes.extend(crate::steps::step(st.step).plan_notes(&s.desired));
     }
     let changing = r.steps.iter().filter(|st| !st.actions.is_empty() && !st.in_sync()).count();
     if !refusals.is_empty() {

@@ -275,6 +275,12 @@ pub trait Step: Observe {
         None
     }
 
+    /// What `plan` says once about this step whatever its state (the role: what nothing caps
+    /// without a permissions boundary). None by default.
+    fn plan_notes(&self, _d: &Desired) -> Vec<crate::plan::Note> {
+        Vec::new()
+    }
+
     /// What the person running the command must confirm before `action` runs (or pass
     /// `--yes`): the table's deletion. `None`: nothing to ask (the default).
     fn confirmation(&self, _action: &Self::Action) -> Option<Confirmation> {
@@ -339,6 +345,7 @@ pub trait AnyStep: AnyObserve {
     fn action_kinds(&self) -> &'static [&'static str];
     fn refusal(&self, actions: &[Action], allowed: Allowed) -> Option<String>;
     fn confirmation(&self, action: &Action) -> Option<Confirmation>;
+    fn plan_notes(&self, d: &Desired) -> Vec<crate::plan::Note>;
 }
 
 impl<S: Step> AnyStep for S {
@@ -354,6 +361,9 @@ impl<S: Step> AnyStep for S {
     }
     fn confirmation(&self, action: &Action) -> Option<Confirmation> {
         Step::confirmation(self, action.typed()?)
+    }
+    fn plan_notes(&self, d: &Desired) -> Vec<crate::plan::Note> {
+        Step::plan_notes(self, d)
     }
     fn applies(&self, v: &View) -> bool {
         Step::applies(self, v)

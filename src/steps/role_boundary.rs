@@ -88,6 +88,11 @@ pub fn unbounded_note(d: &Desired) -> Option<String> {
             d.guest_spec.role_name, d.guest_spec.policy_name
         ));
     }
+    roles.extend(
+        d.groups.iter().map(|g| {
+            format!("role {} of group {} (policy {})", g.role_name, g.name, g.policy_name)
+        }),
+    );
     Some(format!(
         "no permissions_boundary: whoever can run apply with this stack's operator policy can write any action on any resource into the stack's own policies, and the stack's roles would get it: {}. Set permissions_boundary and have an administrator run `setup bootstrap` to cap them (docs/aws-access.md)",
         roles.join(", ")
@@ -276,6 +281,18 @@ mod tests {
         );
         assert!(note.contains("`setup bootstrap`"), "{note}");
         assert_eq!(unbounded_note(&config(Some("demo-boundary"))), None);
+        let mut grouped = config(None);
+        grouped.groups = crate::steps::test_support::desired(
+            "[[groups]]\nname = \"admins\"\nactions = [\"dynamodb:Scan\"]\n",
+        )
+        .groups;
+        let note = unbounded_note(&grouped).expect("a note");
+        assert!(
+            note.contains(
+                "role demo-group-admins of group admins (policy demo-group-admins-access)"
+            ),
+            "{note}"
+        );
     }
 
     /// A new index is beyond a boundary made before it; the boundary bootstrap would write now

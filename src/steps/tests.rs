@@ -233,3 +233,16 @@ fn steps_say_what_they_refuse_and_what_must_be_confirmed() {
         }]
     );
 }
+
+/// What a plan says once whatever the state: only the role says it, and only without a
+/// permissions boundary.
+#[test]
+fn only_the_role_says_what_nothing_caps_without_a_boundary() {
+    let saying = |d: &Desired| -> Vec<StepId> {
+        STEPS.iter().filter(|s| !s.plan_notes(d).is_empty()).map(|s| s.id()).collect()
+    };
+    assert_eq!(saying(&desired("")), [StepId::Role]);
+    let mut bounded = desired("");
+    bounded.permissions_boundary = Some(crate::config::Boundary::Name("b".into()));
+    assert!(saying(&bounded).is_empty());
+}

@@ -123,6 +123,17 @@ fn a_member_of_admins_can_scan_and_a_user_outside_the_group_cannot() {
     let j = plan.json();
     assert_eq!(unit(&j, "group-role", &admins)["state"], "missing", "{j}");
     assert_eq!(unit(&j, "group-policy", &admins)["state"], "missing", "{j}");
+    // Without a permissions boundary, plan says once (on the role) what nothing caps, groups too.
+    let unbounded: Vec<(String, String)> = j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|st| notes(st).into_iter().map(move |n| (st["step"].to_string(), n)))
+        .filter(|(_, n)| n.starts_with("no permissions_boundary:"))
+        .collect();
+    assert_eq!(unbounded.len(), 1, "{unbounded:?}");
+    assert_eq!(unbounded[0].0, "\"role\"");
+    assert!(unbounded[0].1.contains(&format!("of group {admins}")), "{unbounded:?}");
     let pool_roles = entry(&j, "steps", "step", "pool-roles")["actions"].to_string();
     assert!(
         pool_roles.contains(&format!("{admins} → role {}", group_role(&s, &admins))),
