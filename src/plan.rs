@@ -402,32 +402,14 @@ impl<A: fmt::Display + Kind + Send + Sync + 'static> StepReport<A> {
     /// shown `with --adopt:` when only an adoption would take them.
     pub fn erase(self) -> StepReport {
         let adopt_only = self.state == State::NotOwned && self.adoptable;
-        let actions = self
-            .actions
-            .into_iter()
-            .map(|a| {
-                let a = Action::new(a);
-                if adopt_only {
-                    a.with_adopt()
-                } else {
-                    a
-                }
-            })
-            .collect();
-        StepReport {
-            step: self.step,
-            instance: self.instance,
-            resource: self.resource,
-            state: self.state,
-            changes: self.changes,
-            actions,
-            done: self.done,
-            notes: self.notes,
-            blocked: self.blocked,
-            error: self.error,
-            duration_ms: self.duration_ms,
-            adoptable: self.adoptable,
-        }
+        self.map_actions(|a| {
+            let a = Action::new(a);
+            if adopt_only {
+                a.with_adopt()
+            } else {
+                a
+            }
+        })
     }
 }
 

@@ -24,7 +24,7 @@ use super::hop::{done, failure, Done, Failure};
 use super::table::{is_denied, other_policies, TestItem};
 use super::{random_hex, sdk_error, table, Hop, Run, Signer, MARKER_ATTR};
 use crate::config::{Desired, GroupSpec};
-use crate::diagnose::access::{self, Breach, Expected};
+use crate::diagnose::access::{self, Expected};
 use crate::diagnose::identity_pool::{pool_configuration_problem, PoolRole};
 use crate::steps::{managed, role, Observed};
 
@@ -490,21 +490,13 @@ async fn denied(
             let cause = access::explain_breach(
                 r.access.attached(),
                 &table::eval_context(r, identity_id, Some(&pk)),
-                &Breach {
+                &table::breach_of(
+                    r,
                     action,
-                    expected: Expected::NotGranted { who: &who, key },
-                    policy: r.access.policy_name,
-                    role: r.access.role_name,
-                    role_arn: &r.access.role_arn,
-                    account: &r.o.account.id,
-                    table: &r.table,
-                    table_arn: &r.table_arn,
+                    Expected::NotGranted { who: &who, key },
+                    (r.access.policy_name, r.access.role_name, &r.access.role_arn),
                     other_policies,
-                    resource_policy: r
-                        .o
-                        .get::<crate::steps::table::Table>()
-                        .and_then(|t| t.resource_policy.as_ref()),
-                },
+                ),
             );
             Err(failure(format!("{action} was {what}; expected AccessDeniedException"), cause))
         }

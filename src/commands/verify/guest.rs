@@ -20,7 +20,7 @@ use super::login::{
 };
 use super::table::{is_denied, key_value};
 use super::{random_hex, sdk_error, Hop, Run};
-use crate::diagnose::access::{self, Breach, Call, Expected, LivePolicy};
+use crate::diagnose::access::{self, Call, Expected, LivePolicy};
 use crate::diagnose::identity_pool::{pool_configuration_problem, PoolRole};
 use crate::policy_eval;
 
@@ -406,18 +406,13 @@ async fn denied(g: &Guest<'_>, action: &str) -> Result<Done<()>, Failure> {
             let cause = access::explain_breach(
                 doc,
                 &eval_context(r, g.identity_id, &pk_text),
-                &Breach {
+                &super::table::breach_of(
+                    r,
                     action,
-                    expected: Expected::NotGranted { who: "guests", key: "guest.actions" },
-                    policy: &r.d.guest_spec.policy_name,
-                    role: &r.d.guest_spec.role_name,
-                    role_arn: &role_arn,
-                    account: &r.o.account.id,
-                    table: &r.table,
-                    table_arn: &r.table_arn,
+                    Expected::NotGranted { who: "guests", key: "guest.actions" },
+                    (&r.d.guest_spec.policy_name, &r.d.guest_spec.role_name, &role_arn),
                     other_policies,
-                    resource_policy: r.o.get::<crate::steps::table::Table>().and_then(|t| t.resource_policy.as_ref()),
-                },
+                ),
             );
             Err(failure(format!("{action} was {what}; expected AccessDeniedException"), cause))
         }

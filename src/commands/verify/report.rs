@@ -77,6 +77,21 @@ fn interrupted_summary(hops: &[HopReport]) -> String {
     }
 }
 
+/// [`summary`], with `verified` saying what the hops that ran (their count) proved once all
+/// passed (`--guest`, `--group`).
+fn summary_of(
+    hops: &[HopReport],
+    interrupted: bool,
+    table: &str,
+    verified: impl FnOnce(usize) -> String,
+) -> (bool, String) {
+    let (ok, text) = summary(hops, interrupted, "", table);
+    if !ok || interrupted {
+        return (ok, text);
+    }
+    (true, verified(hops.iter().filter(|h| h.status == HopStatus::Ok).count()))
+}
+
 /// [`summary`] for `verify --guest`.
 pub(super) fn guest_summary(
     hops: &[HopReport],
@@ -84,15 +99,9 @@ pub(super) fn guest_summary(
     pool_id: &str,
     table: &str,
 ) -> (bool, String) {
-    let (ok, text) = summary(hops, interrupted, "", table);
-    if !ok || interrupted {
-        return (ok, text);
-    }
-    let ran = hops.iter().filter(|h| h.status == HopStatus::Ok).count();
-    (
-        true,
-        format!("Verified: {ran} hops succeeded; a guest (an unauthenticated identity of identity pool {pool_id}) gets the guest role's access to table {table} and nothing more."),
-    )
+    summary_of(hops, interrupted, table, |ran| {
+        format!("Verified: {ran} hops succeeded; a guest (an unauthenticated identity of identity pool {pool_id}) gets the guest role's access to table {table} and nothing more.")
+    })
 }
 
 /// [`summary`] for `verify --group`.
@@ -102,15 +111,9 @@ pub(super) fn group_summary(
     g: &crate::config::GroupSpec,
     table: &str,
 ) -> (bool, String) {
-    let (ok, text) = summary(hops, interrupted, "", table);
-    if !ok || interrupted {
-        return (ok, text);
-    }
-    let ran = hops.iter().filter(|h| h.status == HopStatus::Ok).count();
-    (
-        true,
-        format!("Verified: {ran} hops succeeded; a member of user pool group {} gets role {} from the identity pool, with the group's access to table {table} and not more.", g.name, g.role_name),
-    )
+    summary_of(hops, interrupted, table, |ran| {
+        format!("Verified: {ran} hops succeeded; a member of user pool group {} gets role {} from the identity pool, with the group's access to table {table} and not more.", g.name, g.role_name)
+    })
 }
 
 #[cfg(test)]

@@ -404,6 +404,32 @@ async fn isolation(
     }
 }
 
+/// A call that was allowed against the expectation, measured against this run's table (and its
+/// resource policy) for the role `(policy, role, role ARN)`.
+pub(super) fn breach_of<'a>(
+    r: &'a Run<'_>,
+    action: &'a str,
+    expected: Expected<'a>,
+    (policy, role, role_arn): (&'a str, &'a str, &'a str),
+    other_policies: Vec<OtherPolicy>,
+) -> Breach<'a> {
+    Breach {
+        action,
+        expected,
+        policy,
+        role,
+        role_arn,
+        account: &r.o.account.id,
+        table: &r.table,
+        table_arn: &r.table_arn,
+        other_policies,
+        resource_policy: r
+            .o
+            .get::<crate::steps::table::Table>()
+            .and_then(|t| t.resource_policy.as_ref()),
+    }
+}
+
 /// A request outside the caller's partition was allowed: why.
 async fn breach(
     r: &Run<'_>,
@@ -417,21 +443,13 @@ async fn breach(
     let cause = access::explain_breach(
         attached_policy(r),
         &eval_context(r, identity_id, other_key),
-        &Breach {
+        &breach_of(
+            r,
             action,
-            expected: Expected::OwnItems { other_key },
-            policy: r.access.policy_name,
-            role: r.access.role_name,
-            role_arn: &r.access.role_arn,
-            account: &r.o.account.id,
-            table: &r.table,
-            table_arn: &r.table_arn,
+            Expected::OwnItems { other_key },
+            (r.access.policy_name, r.access.role_name, &r.access.role_arn),
             other_policies,
-            resource_policy: r
-                .o
-                .get::<crate::steps::table::Table>()
-                .and_then(|t| t.resource_policy.as_ref()),
-        },
+        ),
     );
     failure(error, cause)
 }
