@@ -13,6 +13,8 @@
 //! role was handed out and why, from the mapping as observed. Deleting the test user at the end
 //! takes it out of the group.
 
+// The call shown denied is chosen as for guests.
+use super::guest::denied_call;
 use std::collections::HashMap;
 
 use aws_sdk_cognitoidentity::types::{MappingRuleMatchType, RoleMapping, RoleMappingType};
@@ -360,22 +362,6 @@ async fn scan(r: &Run<'_>, t: &TestItem<'_>) -> Result<Done<()>, Failure> {
     let out = t.ddb.scan().table_name(&r.table).limit(1).send().await;
     let out = out.map_err(|e| t.failed(r, &e, "dynamodb:Scan"))?;
     Ok(done((), format!("scanned table {}: {} item(s) in the first page", r.table, out.count())))
-}
-
-/// The table calls verify can show denied without changing data, in the order it prefers them.
-const DENIED_ORDER: [&str; 7] = [
-    "dynamodb:DeleteItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:Scan",
-    "dynamodb:GetItem",
-    "dynamodb:Query",
-    "dynamodb:BatchGetItem",
-];
-
-/// The call to show denied (`None`: the group's actions grant every call verify can make).
-fn denied_call(actions: &[String]) -> Option<&'static str> {
-    DENIED_ORDER.into_iter().find(|a| !actions.iter().any(|x| x.eq_ignore_ascii_case(a)))
 }
 
 /// How a call outside the group's actions came back.

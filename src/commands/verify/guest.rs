@@ -38,7 +38,7 @@ const ALLOWED_ORDER: [&str; 7] = [
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
 ];
-const DENIED_ORDER: [&str; 7] = [
+pub(super) const DENIED_ORDER: [&str; 7] = [
     "dynamodb:DeleteItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",

@@ -106,10 +106,7 @@ fn compare(v: &View, g: &GroupSpec, live: &RoleLive, pool_id: Option<&str>) -> D
         tags: &live.tags,
         global: Some((live.named_region.as_deref(), v.region)),
     };
-    let mut changes: Vec<Change> = policy_doc::diff(&live.trust, &desired)
-        .into_iter()
-        .map(|c| Change { field: format!("trust_policy.{}", c.field), ..c })
-        .collect();
+    let mut changes = super::super::guest::role::trust_changes(&live.trust, &desired);
     changes.extend(boundary);
     let mut r = existing(d, named, changes, fixes, Action::Tag);
     r.notes.extend(note.map(Note::info));

@@ -70,7 +70,7 @@ impl fmt::Display for Action {
 }
 
 /// The trust policy's differences, as `trust_policy.…` fields.
-fn trust_changes(live: &Value, desired: &Value) -> Vec<Change> {
+pub(crate) fn trust_changes(live: &Value, desired: &Value) -> Vec<Change> {
     policy_doc::diff(live, desired)
         .into_iter()
         .map(|c| Change { field: format!("trust_policy.{}", c.field), ..c })

@@ -5,6 +5,7 @@ use aws_sdk_cognitoidentity::types::{
 };
 
 use super::*;
+use crate::commands::verify::guest::DENIED_ORDER;
 use crate::config::{parse, Overrides};
 
 const BASE: &str = "stack = \"demo\"\n[user_pool]\nid = \"us-east-1_abc\"\nclient_ids = [\"c1\"]\n";
