@@ -87,3 +87,22 @@ fn round_trip_counter_counts_chains_not_calls() {
     assert_eq!(round_trips(&calls), 3);
     assert_eq!(round_trips(&[]), 0);
 }
+
+/// Groups cost calls, not round trips: each group's role (GetRole, its attached and inline
+/// policies), its policy (GetPolicy, GetPolicyVersion) and the user pool group (GetGroup) are read
+/// beside the stack's own, so a converged status stays within 3 round trips with 6 more calls
+/// per group. A fresh apply with groups takes one round trip more than without (7): the role
+/// mapping is written once each group's policy is attached, so no member is ever handed a
+/// group role without its access.
+#[test]
+fn groups_cost_calls_not_round_trips() {
+    let s = Stack::on(slow_emulator(), "perf-groups", "");
+    let groups = "[[groups]]\nname = \"a\"\nactions = [\"dynamodb:Scan\"]\n[[groups]]\nname = \"b\"\nactions = [\"dynamodb:GetItem\"]\n";
+    s.write_config(&s.table_config("", groups));
+    let r = s.ok(&["apply"]);
+    assert_limits("fresh apply with 2 groups", &r, 7, 60, 60);
+    let last = r.ops.last().map(String::as_str);
+    assert_eq!(last, Some("SetIdentityPoolRoles"), "the mapping goes last: {:?}", r.ops);
+    repeatable(&s, &["status"], 3, 18 + 2 * 6);
+    s.ok(&["teardown"]);
+}
