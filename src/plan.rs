@@ -346,6 +346,16 @@ impl<A> StepReport<A> {
         self
     }
 
+    /// A removal while the stack stays (guests off, a group out of the config): an in-sync
+    /// report becomes drifted, with what is there (`live`) and should not be.
+    pub fn unwanted(mut self, field: &str, live: impl Into<Value>, desired: Value) -> Self {
+        if self.state == State::InSync {
+            self.state = State::Drifted;
+            self.changes.push(Change::new(field, live, desired));
+        }
+        self
+    }
+
     pub fn act(mut self, action: A) -> Self {
         self.actions.push(action);
         self

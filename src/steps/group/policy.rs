@@ -13,7 +13,7 @@ use super::super::{Diff, Need, Run, Step, View};
 use super::role::GROUP_REMOVED;
 use super::{GroupRole, Grouped, GroupedDiff, Leftovers, Of};
 use crate::config::{Desired, Principal};
-use crate::plan::{Change, Done, State, StepId, Unit};
+use crate::plan::{Done, State, StepId, Unit};
 use crate::policy_doc;
 use crate::resource::Resource;
 
@@ -86,12 +86,8 @@ impl Step for GroupPolicy {
         let Some(group) = v.instance else { return Diff::new(STEP, "", State::InSync).grouped("") };
         let d = v.d;
         let Some(g) = d.group(group) else {
-            let mut r = removal(v, Some(GROUP_REMOVED));
-            if r.state == State::InSync && !r.actions.is_empty() {
-                r.state = State::Drifted;
-                let exists = format!("policy of group {group} exists");
-                r.changes.push(Change::new("groups", exists, Value::Null));
-            }
+            let exists = format!("policy of group {group} exists");
+            let r = removal(v, Some(GROUP_REMOVED)).unwanted("groups", exists, Value::Null);
             return r.grouped(group);
         };
         let table_arn = v.table_arn();

@@ -2,22 +2,21 @@
 //! keeps converged and diagnoses; removed, with its group's policy detached first, when the
 //! group leaves the config or the stack goes.
 
-use std::any::TypeId;
 use std::fmt;
 
 use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
 
-use super::super::observe::{read, Caller, Look, Observe, Scope};
+use super::super::observe::{Look, Observe};
 use super::super::own::{existing, Keep, Named, Owner, Tagging};
 use super::super::role::{self as users_role, Live as RoleLive, Removal};
 use super::super::{
     identity_pool, principal_tags, role_boundary, trust, Diff, Need, Run, Step, View,
 };
-use super::{group_check, Grouped, GroupedDiff, Leftovers, Of};
+use super::{group_check, Grouped, GroupedDiff, Of};
 use crate::config::{Desired, GroupSpec};
 use crate::diagnose::{self, grants};
-use crate::plan::{Change, Command, Done, Note, State, StepId, Unit};
+use crate::plan::{Command, Done, Note, State, StepId, Unit};
 use crate::policy_doc;
 use crate::resource::Resource;
 
@@ -178,7 +177,7 @@ async fn create(run: &Run<'_>, unit: &Unit, g: &GroupSpec) -> Result<Vec<Done>> 
             }
             let mut done = Vec::new();
             for action in &plan.actions {
-                done.extend(Box::pin(act(run, unit, g, action)).await?);
+                done.extend(Box::pin(act(run, unit, &g.name, action)).await?);
             }
             Ok(done)
         }
@@ -186,36 +185,36 @@ async fn create(run: &Run<'_>, unit: &Unit, g: &GroupSpec) -> Result<Vec<Done>> 
     }
 }
 
-/// Carries out one action on group `g`'s role (for a group that left the config, `g` has its
-/// name and role only).
-async fn act(run: &Run<'_>, unit: &Unit, g: &GroupSpec, action: &Action) -> Result<Vec<Done>> {
+/// Carries out one action on the role of `group` (each action names the role; only a create
+/// needs the group's config).
+async fn act(run: &Run<'_>, unit: &Unit, group: &str, action: &Action) -> Result<Vec<Done>> {
     let ctx = run.ctx;
-    let name = &g.role_name;
     match action {
-        Action::Create(_) => create(run, unit, g).await,
-        Action::Tag(tagging) => users_role::tag(ctx, unit.clone(), name, tagging).await,
-        Action::RewriteTrust { .. } => {
+        Action::Create(_) => {
+            let g = ctx.desired.group(group);
+            let g = g.ok_or_else(|| anyhow!("internal: group {group} is not configured"))?;
+            create(run, unit, g).await
+        }
+        Action::Tag(tagging) => users_role::tag(ctx, unit.clone(), &tagging.name, tagging).await,
+        Action::RewriteTrust { role, .. } => {
             let pool_id = identity_pool::id(run).ok_or_else(|| {
                 anyhow!("internal: the group role's trust policy needs the identity pool's id")
             })?;
             let desired = super::trust_policy(&ctx.desired, pool_id.as_str().into());
-            users_role::write_trust(ctx, unit.clone(), name, &desired).await?;
+            users_role::write_trust(ctx, unit.clone(), role, &desired).await?;
             Ok(vec![Done::Updated(format!("trust policy now allows only identity pool {pool_id}"))])
         }
-        Action::PutBoundary { arn, .. } => role_boundary::put(ctx, unit.clone(), name, arn).await,
-        Action::DetachPolicy { policy, arn, .. } => {
-            users_role::detach(ctx, unit.clone(), name, policy, arn).await
+        Action::PutBoundary { role, arn } => role_boundary::put(ctx, unit.clone(), role, arn).await,
+        Action::DetachPolicy { role, policy, arn } => {
+            users_role::detach(ctx, unit.clone(), role, policy, arn).await
         }
-        Action::Delete { .. } => users_role::delete(ctx, unit.clone(), name).await,
+        Action::Delete { role, .. } => users_role::delete(ctx, unit.clone(), role).await,
         Action::Keep(k) => Ok(vec![k.done()]),
     }
 }
 
 impl Observe for GroupRole {
     type Live = RoleLive;
-    fn reads(&self, _d: &Desired, _scope: Scope) -> Vec<TypeId> {
-        vec![read::<Caller>()]
-    }
     fn instances(&self, d: &Desired) -> Vec<Option<String>> {
         super::instances(d)
     }
@@ -239,16 +238,9 @@ impl Step for GroupRole {
         let Some(group) = v.instance else { return Diff::new(STEP, "", State::InSync).grouped("") };
         let Some(g) = v.d.group(group) else {
             // The group left the config: its role goes, as in teardown.
-            let mut r = removal(v, Some(GROUP_REMOVED));
-            if r.state == State::InSync {
-                r.state = State::Drifted;
-                r.changes.push(Change::new(
-                    "groups",
-                    format!("group {group} has role {}", r.resource),
-                    Value::Null,
-                ));
-            }
-            return r.grouped(group);
+            let r = removal(v, Some(GROUP_REMOVED));
+            let live = format!("group {group} has role {}", r.resource);
+            return r.unwanted("groups", live, Value::Null).grouped(group);
         };
         let mut r = match v.live::<GroupRole>() {
             None => Diff::new(STEP, &g.role_name, State::Missing)
@@ -286,22 +278,6 @@ impl Step for GroupRole {
 
     async fn apply(&self, run: &Run<'_>, action: &Grouped<Action>) -> Result<Vec<Done>> {
         let unit = Unit::new(STEP, Some(&action.group));
-        let g = match run.ctx.desired.group(&action.group) {
-            Some(g) => g.clone(),
-            None => {
-                let found = run.o.get::<Leftovers>().and_then(|f| f.leftover(&action.group));
-                let role = found.map(|l| l.role_name().to_string()).ok_or_else(|| {
-                    anyhow!("internal: group {} is neither configured nor found", action.group)
-                })?;
-                GroupSpec {
-                    name: action.group.clone(),
-                    role_name: role,
-                    policy_name: String::new(),
-                    actions: vec![],
-                    isolation: None,
-                }
-            }
-        };
-        act(run, &unit, &g, &action.action).await
+        act(run, &unit, &action.group, &action.action).await
     }
 }

@@ -12,7 +12,7 @@ use super::super::observe::{Look, Observe, Scope};
 use super::super::{Diff, Need, Run, Step, View};
 use super::{our_role, GUESTS_OFF};
 use crate::config::{Desired, Principal};
-use crate::plan::{Change, Done, State, StepId};
+use crate::plan::{Done, State, StepId};
 use crate::policy_doc;
 use crate::resource::Resource;
 
@@ -47,15 +47,6 @@ fn removal(v: &View, why: Option<&'static str>, detach: bool) -> Diff<Action> {
     managed::deletion(r, name, live, why)
 }
 
-/// A removal while the stack stays: drifted, with what is there and should not be.
-fn unwanted(mut r: Diff<Action>, field: &str, live: String, desired: Value) -> Diff<Action> {
-    if r.state == State::InSync {
-        r.state = State::Drifted;
-        r.changes.push(Change::new(field, live, desired));
-    }
-    r
-}
-
 impl Observe for GuestPolicy {
     type Live = managed::Live;
     fn reads(&self, d: &Desired, scope: Scope) -> Vec<TypeId> {
@@ -81,13 +72,13 @@ impl Step for GuestPolicy {
         let exists = format!("policy {name} exists");
         let Some(guest) = d.guest() else {
             let r = removal(v, Some(GUESTS_OFF), false);
-            return unwanted(r, "identity_pool.allow_unauthenticated", exists, Value::Null);
+            return r.unwanted("identity_pool.allow_unauthenticated", exists, Value::Null);
         };
         if guest.actions.is_empty() {
             return match v.o.get::<crate::steps::guest::GuestPolicy>() {
                 Some(p) if p.global().ours(&d.stack, v.region) => {
                     let r = removal(v, Some(NO_ACTIONS), true);
-                    unwanted(r, "guest.actions", exists, Value::Array(vec![]))
+                    r.unwanted("guest.actions", exists, Value::Array(vec![]))
                 }
                 Some(p) => Diff::new(STEP, &p.arn, State::InSync).note(format!(
                     "policy {name} exists but is not this stack's; left as is (guest.actions is empty, so setup writes no guest policy)"

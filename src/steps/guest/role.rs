@@ -208,16 +208,11 @@ impl Step for GuestRole {
         let name = &d.guest_spec.role_name;
         if d.guest().is_none() {
             // Guests off: the stack's guest role goes, as in teardown.
-            let mut r = removal(v, Some(GUESTS_OFF));
-            if r.state == State::InSync {
-                r.state = State::Drifted;
-                r.changes.push(Change::new(
-                    "identity_pool.allow_unauthenticated",
-                    format!("guest role {name} exists"),
-                    Value::Null,
-                ));
-            }
-            return r;
+            return removal(v, Some(GUESTS_OFF)).unwanted(
+                "identity_pool.allow_unauthenticated",
+                format!("guest role {name} exists"),
+                Value::Null,
+            );
         }
         match v.o.get::<crate::steps::guest::GuestRole>() {
             None => Diff::new(STEP, name, State::Missing).act(Action::Create(name.clone())),
