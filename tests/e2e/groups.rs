@@ -55,15 +55,6 @@ fn group_role(s: &Stack, group: &str) -> String {
     format!("{}-group-{group}", s.name)
 }
 
-/// The report of `step` for `instance` in a JSON report.
-fn unit<'a>(j: &'a Value, step: &str, instance: &str) -> &'a Value {
-    let steps = j["steps"].as_array().unwrap();
-    steps
-        .iter()
-        .find(|st| st["step"] == step && st["instance"] == instance)
-        .unwrap_or_else(|| panic!("no {step}[{instance}] in {j}"))
-}
-
 fn notes(st: &Value) -> Vec<String> {
     st["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect()
 }

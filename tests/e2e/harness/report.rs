@@ -14,6 +14,15 @@ pub fn entry<'a>(json: &'a Value, list: &str, key: &str, name: &str) -> &'a Valu
 }
 
 /// The hop named `name` of a verify JSON report.
+/// The report of `step` for `instance` in a JSON report (a step with instances: `group-role`).
+pub fn unit<'a>(j: &'a Value, step: &str, instance: &str) -> &'a Value {
+    let steps = j["steps"].as_array().unwrap_or_else(|| panic!("no steps in {j}"));
+    steps
+        .iter()
+        .find(|st| st["step"] == step && st["instance"] == instance)
+        .unwrap_or_else(|| panic!("no {step}[{instance}] in {j}"))
+}
+
 pub fn hop<'a>(j: &'a Value, name: &str) -> &'a Value {
     entry(j, "hops", "hop", name)
 }

@@ -6,7 +6,6 @@ use aws_sdk_cognitoidentity::types::{
     AmbiguousRoleResolutionType, MappingRule, MappingRuleMatchType, RoleMapping, RoleMappingType,
     RulesConfigurationType,
 };
-use serde_json::Value;
 
 use super::checks::*;
 use super::console::*;
@@ -69,15 +68,6 @@ fn set_mapping(
 fn groups(file: &toml::Table) -> Vec<toml::Table> {
     let list = file.get("groups").and_then(|g| g.as_array()).cloned().unwrap_or_default();
     list.into_iter().map(|g| g.as_table().unwrap().clone()).collect()
-}
-
-/// The report of `step` for `instance` in a JSON report.
-fn unit<'a>(j: &'a Value, step: &str, instance: &str) -> &'a Value {
-    let steps = j["steps"].as_array().unwrap();
-    steps
-        .iter()
-        .find(|st| st["step"] == step && st["instance"] == instance)
-        .unwrap_or_else(|| panic!("no {step}[{instance}] in {j}"))
 }
 
 #[test]
