@@ -110,6 +110,14 @@ fn a_group_the_user_pool_lacks_is_a_finding_not_a_refusal() {
     assert!(r.notes[0].text.starts_with("user pool us-east-1_abc123 has no group \"admins\""));
     o.set_instance::<UserPoolGroup>(Some("admins"), Some(GroupCheck::Exists));
     assert!(role_diff(&d, &o, "admins").notes.is_empty());
+    // Not readable (an operator policy without cognito-idp:GetGroup): said, not a finding.
+    let denied = GroupCheck::Unknown("access denied".into());
+    o.set_instance::<UserPoolGroup>(Some("admins"), Some(denied));
+    let notes = role_diff(&d, &o, "admins").notes;
+    assert_eq!(
+        notes.iter().map(|n| (n.kind, n.text.as_str())).collect::<Vec<_>>(),
+        [(crate::plan::NoteKind::Info, "could not check that group admins exists: access denied")]
+    );
 }
 
 /// A group taken out of the config, found through the mapping: its role's policies are
